@@ -1,0 +1,4 @@
+@main
+struct Spamward {
+    static func main() { print("spamward") }
+}
