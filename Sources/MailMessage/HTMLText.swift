@@ -1,6 +1,8 @@
-// STUB: to be replaced by the full HTML-to-visible-text extractor.
+/// A hyperlink in an HTML part: where it goes and what the reader sees.
 public struct HTMLLink: Sendable, Hashable {
+    /// The `href`, with character references decoded and surrounding whitespace removed.
     public var href: String
+    /// The visible text inside the `<a>` element, whitespace collapsed (at most 512 bytes).
     public var text: String
     public init(href: String, text: String) {
         self.href = href
@@ -8,27 +10,65 @@ public struct HTMLLink: Sendable, Hashable {
     }
 }
 
+/// What ``HTMLText/extract(_:maxTextBytes:maxURLs:)`` found in an HTML document.
 public struct HTMLContent: Sendable, Hashable {
+    /// The text a browser would show: tags, comments, scripts, styles and hidden text removed,
+    /// character references decoded, whitespace runs collapsed to one space, and a newline where a
+    /// block (paragraph, `<br>`, table row, list item…) starts or ends. No-break spaces count as
+    /// spaces; zero-width characters and soft hyphens are removed (see ``invisibleCharacterCount``).
     public var text: String = ""
+    /// The `<title>`, decoded and whitespace-collapsed (at most 1,024 bytes). Not part of ``text``.
+    public var title: String = ""
+    /// Every `<a href>`, in document order (at most `maxURLs`).
     public var links: [HTMLLink] = []
+    /// URLs from URL-bearing attributes (`a`/`area`/`link`/`base` `href`, `img`/`iframe`/`frame`/`embed`/
+    /// `source`/`script`/`video`/`audio` `src` and `srcset`, `form action`, `formaction`, `background`,
+    /// `object data`, `video poster`, `<meta http-equiv=refresh>`) and CSS `url(...)`; decoded,
+    /// deduplicated, in order of appearance, at most `maxURLs`.
     public var urls: [String] = []
+    /// `<img>` elements and `<input type=image>`.
     public var imageCount: Int = 0
+    /// Bytes of non-blank text that a reader can't see (`display:none`, `visibility:hidden`, `opacity:0`,
+    /// the `hidden` attribute, `font-size:0`, zero-sized boxes with `overflow:hidden`, `mso-hide:all`,
+    /// text moved off-screen, or a text colour indistinguishable from the background such as white on
+    /// the default white). This text is not in ``text``.
     public var hiddenTextBytes: Int = 0
+    /// Bytes of non-blank visible text in a tiny font (CSS size of 2 px or less, or `<font size=1>`).
+    /// This text is in ``text``.
     public var tinyTextBytes: Int = 0
+    /// Start tags by lower-cased name (at most 256 distinct names).
     public var tagCounts: [String: Int] = [:]
+    /// Zero-width spaces and joiners, word joiners, BOMs and soft hyphens removed from the text
+    /// (spammers use them to break up words).
+    public var invisibleCharacterCount: Int = 0
+    /// Links whose text shows a URL or domain other than the one they lead to.
+    public var linkTextMismatchCount: Int = 0
+    /// ``text`` was cut at `maxTextBytes`.
+    public var isTextTruncated: Bool = false
+    /// ``Anomaly/htmlHiddenText``, ``Anomaly/htmlTinyText``, ``Anomaly/htmlBadStructure``
+    /// (a tag, comment or raw-text element unterminated at the end of the input) and
+    /// ``Anomaly/htmlLinkTextMismatch``.
     public var anomalies: [Anomaly] = []
     public init() {}
 }
 
+/// HTML to visible text, links and hiding tricks, in one linear pass over the UTF-8 bytes.
+///
+/// This is not a conforming HTML5 parser, but it follows the HTML tokenizer closely (tags,
+/// attributes, comments, raw-text elements, character references) and approximates tree
+/// building (implied end tags, misnested end tags) to know which element an end tag closes.
+/// It never fails: hostile input (unterminated tags, comments or quotes, absurd nesting, binary
+/// junk) only costs linear time, bounded memory and an ``Anomaly/htmlBadStructure``.
 public enum HTMLText {
+    /// - Parameters:
+    ///   - html: the decoded HTML document.
+    ///   - maxTextBytes: bytes of ``HTMLContent/text`` kept (cut at a character boundary).
+    ///   - maxURLs: entries kept in ``HTMLContent/urls`` and in ``HTMLContent/links``.
     public static func extract(_ html: String, maxTextBytes: Int = 1 << 20, maxURLs: Int = 1_000) -> HTMLContent {
-        var c = HTMLContent()
-        var out = ""
-        var inTag = false
-        for ch in html {
-            if ch == "<" { inTag = true; out.append(" ") } else if ch == ">" { inTag = false } else if !inTag { out.append(ch) }
+        var html = html
+        return html.withUTF8 { bytes in
+            var scanner = HTMLScanner(bytes, maxTextBytes: maxTextBytes, maxURLs: maxURLs)
+            return scanner.run()
         }
-        c.text = out
-        return c
     }
 }

@@ -1,28 +1,306 @@
-// STUB: to be replaced by the full URL finder and parser.
-public struct ParsedURL: Sendable, Hashable {
-    public var scheme: String
-    public var host: String
-    public var path: String
-    public init(scheme: String, host: String, path: String) {
-        self.scheme = scheme
-        self.host = host
-        self.path = path
-    }
-    public static func parse(_ s: String) -> ParsedURL? {
-        guard let c = s.firstIndex(of: ":") else { return nil }
-        let rest = s[c...].dropFirst(3)
-        let host = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        return ParsedURL(scheme: s[..<c].lowercased(), host: host.lowercased(), path: String(rest.dropFirst(host.count)))
-    }
-}
-
+/// Finds URLs and e-mail addresses in plain text, in one pass over the UTF-8 bytes.
 public enum URLExtractor {
+    /// Bytes kept of one URL; the rest of a longer one is skipped.
+    public static let maxURLBytes = 8_192
+    /// How far a URL in angle brackets (`<http://…>`, RFC 3986 appendix C) may extend, line breaks included.
+    static let maxBracketedBytes = 2_048
+
+    /// URLs in `text`: `http://`, `https://` and `ftp://` (any case, `\` accepted for `/`) and bare
+    /// `www.` host names (returned as `http://www.…`). A URL ends at whitespace, a control character,
+    /// `<`, `>`, `"`, `'` or a backtick; trailing `.,;:!?*` are not part of it, nor are closing
+    /// brackets `)]}` that have no opening partner inside the URL. A URL inside `<…>` (or `<URL:…>`)
+    /// runs to the `>` and may be broken over lines, whose whitespace is removed.
+    /// Deduplicated, in order of first appearance, at most `limit`.
     public static func urls(in text: String, limit: Int = 1_000) -> [String] {
-        var out: [String] = []
-        for w in text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" || $0 == "\r\n" }) where w.hasPrefix("http://") || w.hasPrefix("https://") {
-            out.append(String(w))
-            if out.count >= limit { break }
+        guard limit > 0 else { return [] }
+        var text = text
+        return text.withUTF8 { p in
+            var found: [String] = []
+            var seen = Set<String>()
+            var i = 0
+            while i < p.count && found.count < limit {
+                guard let (range, next, isWWW) = nextURL(p, from: i) else { break }
+                i = next
+                var bytes: [UInt8] = []
+                bytes.reserveCapacity(range.count + (isWWW ? 7 : 0))
+                if isWWW { bytes.append(contentsOf: "http://".utf8) }
+                for k in range where !HTMLBytes.isSpace(p[k]) { bytes.append(p[k]) }
+                let url = String(decoding: bytes, as: UTF8.self)
+                if seen.insert(url).inserted { found.append(url) }
+            }
+            return found
         }
-        return out
+    }
+
+    /// The next URL at or after `start`: its bytes (whitespace inside must still be removed when
+    /// it was bracketed), where to continue, and whether it is a bare `www.` host.
+    static func nextURL(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> (Range<Int>, Int, Bool)? {
+        let n = p.count
+        var i = start
+        while i < n {
+            let l = p[i] | 0x20
+            guard l == 0x68 || l == 0x66 || l == 0x77 else {  // h, f, w
+                i += 1
+                continue
+            }
+            let previous: UInt8 = i > 0 ? p[i - 1] : 0x20
+            guard !HTMLBytes.isAlnum(previous) else {
+                i += 1
+                continue
+            }
+            var hostStart = -1
+            var isWWW = false
+            if l == 0x77 {
+                if previous != 0x2E && previous != 0x2D && previous != 0x40 && previous != 0x2F && previous != 0x5F
+                    && HTMLBytes.equalsLower(p, i, "www.") && i + 4 < n && isHostByte(p[i + 4])
+                {
+                    hostStart = i
+                    isWWW = true
+                }
+            } else {
+                var k = i
+                if HTMLBytes.equalsLower(p, i, "https:") {
+                    k = i + 6
+                } else if HTMLBytes.equalsLower(p, i, "http:") {
+                    k = i + 5
+                } else if HTMLBytes.equalsLower(p, i, "ftp:") {
+                    k = i + 4
+                }
+                if k > i {
+                    var slashes = 0
+                    while k < n && slashes < 3 && (p[k] == 0x2F || p[k] == 0x5C) {
+                        k += 1
+                        slashes += 1
+                    }
+                    if slashes >= 2 && k < n && (isHostByte(p[k]) || p[k] == 0x5B) { hostStart = k }
+                }
+            }
+            guard hostStart >= 0 else {
+                i += 1
+                continue
+            }
+            // Bracketed: "<http://…>" or "<URL:http://…>".
+            if previous == 0x3C || (i >= 5 && HTMLBytes.equalsLower(p, i - 5, "<url:")) {
+                if let close = bracketEnd(p, from: hostStart), !isWWW || looksLikeWWWHost(p, hostStart..<close) {
+                    return (i..<min(close, i + maxURLBytes), close + 1, isWWW)
+                }
+            }
+            var end = hostStart
+            // Unbalanced closing brackets: ")" "]" "}" without a partner, per kind.
+            var excess: (Int, Int, Int) = (0, 0, 0)
+            while end < n {
+                let c = p[end]
+                if c <= 0x20 || c == 0x7F || c == 0x3C || c == 0x3E || c == 0x22 || c == 0x27 || c == 0x60 { break }
+                // No-break and ideographic spaces end a URL too.
+                if c == 0xC2 && end + 1 < n && p[end + 1] == 0xA0 { break }
+                if c == 0xE3 && end + 2 < n && p[end + 1] == 0x80 && p[end + 2] == 0x80 { break }
+                switch c {
+                case 0x28: excess.0 -= 1
+                case 0x29: excess.0 += 1
+                case 0x5B: excess.1 -= 1
+                case 0x5D: excess.1 += 1
+                case 0x7B: excess.2 -= 1
+                case 0x7D: excess.2 += 1
+                default: break
+                }
+                end += 1
+            }
+            let next = end
+            // Trailing punctuation, and closing brackets without a partner.
+            while end > hostStart {
+                let c = p[end - 1]
+                if c == 0x29 {
+                    guard excess.0 > 0 else { break }
+                    excess.0 -= 1
+                } else if c == 0x5D {
+                    guard excess.1 > 0 else { break }
+                    excess.1 -= 1
+                } else if c == 0x7D {
+                    guard excess.2 > 0 else { break }
+                    excess.2 -= 1
+                } else if !(c == 0x2E || c == 0x2C || c == 0x3B || c == 0x3A || c == 0x21 || c == 0x3F || c == 0x2A) {
+                    break
+                }
+                end -= 1
+            }
+            guard end > hostStart, isHostByte(p[hostStart]) || p[hostStart] == 0x5B else {
+                i = max(next, i + 1)
+                continue
+            }
+            if isWWW && !looksLikeWWWHost(p, hostStart..<end) {
+                i = max(end, i + 1)
+                continue
+            }
+            // Continue after what was taken; stripped punctuation can't start a URL.
+            return (i..<min(end, i + maxURLBytes), max(end, i + 1), isWWW)
+        }
+        return nil
+    }
+
+    @inline(__always) static func isHostByte(_ c: UInt8) -> Bool { HTMLBytes.isAlnum(c) || c >= 0x80 }
+
+    /// Index of the `>` closing a bracketed URL that starts at `start`, if it comes soon and
+    /// nothing that can't be in a URL (`<`, `"`, a blank line) comes first.
+    static func bracketEnd(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        let limit = min(p.count, start + maxBracketedBytes)
+        var k = start
+        var newlines = 0
+        while k < limit {
+            let c = p[k]
+            if c == 0x3E { return k }
+            if c == 0x3C || c == 0x22 { return nil }
+            if c == 0x0A {
+                newlines += 1
+                if newlines > 1 { return nil }
+            } else if !HTMLBytes.isSpace(c) {
+                newlines = 0
+            }
+            k += 1
+        }
+        return nil
+    }
+
+    /// "www.x.y": a dot after the first label that follows "www.", then a label character.
+    static func looksLikeWWWHost(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        var k = r.lowerBound + 4
+        var sawLabel = false
+        while k < r.upperBound {
+            let c = p[k]
+            if c == 0x2E {
+                return sawLabel && k + 1 < r.upperBound && isHostByte(p[k + 1])
+            }
+            guard isHostByte(c) || c == 0x2D else { return false }
+            sawLabel = true
+            k += 1
+        }
+        return false
+    }
+
+    // MARK: E-mail addresses
+
+    /// Bytes allowed unquoted in a local part (RFC 5322 atext, plus '.').
+    @inline(__always) static func isAtext(_ c: UInt8) -> Bool {
+        if HTMLBytes.isAlnum(c) { return true }
+        switch c {
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x2F, 0x3D, 0x3F, 0x5E, 0x5F, 0x60, 0x7B,
+            0x7C, 0x7D, 0x7E:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// E-mail addresses (`local@domain.tld`) in `text`: a dot-atom local part of at most 64 bytes and
+    /// a domain of at least two labels ending in an alphabetic top-level label; the domain is
+    /// lower-cased. Deduplicated, in order of first appearance, at most `limit`.
+    public static func emailAddresses(in text: String, limit: Int = 1_000) -> [String] {
+        guard limit > 0 else { return [] }
+        var text = text
+        return text.withUTF8 { p in
+            let n = p.count
+            var found: [String] = []
+            var seen = Set<String>()
+            var floor = 0  // bytes before this were used by the previous address
+            var i = 0
+            while i < n && found.count < limit {
+                guard p[i] == 0x40 else {
+                    i += 1
+                    continue
+                }
+                let at = i
+                i += 1
+                // Local part: atext leftwards, at most 65 bytes looked at.
+                var lo = at
+                while lo > floor && at - lo <= 64 && isAtext(p[lo - 1]) { lo -= 1 }
+                if at - lo > 64 { continue }
+                // Leading punctuation (quotes, brackets) is not part of the address.
+                while lo < at && !HTMLBytes.isAlnum(p[lo]) && p[lo] != 0x5F { lo += 1 }
+                guard lo < at, p[at - 1] != 0x2E else { continue }
+                // Domain: letters, digits, '-', '.' rightwards, at most 255 bytes.
+                var hi = at + 1
+                while hi < n && hi - at <= 255 && (HTMLBytes.isAlnum(p[hi]) || p[hi] == 0x2D || p[hi] == 0x2E) { hi += 1 }
+                var domainEnd = hi
+                while domainEnd > at + 1 && (p[domainEnd - 1] == 0x2E || p[domainEnd - 1] == 0x2D) { domainEnd -= 1 }
+                guard isLocalPart(p, lo..<at), isDomain(p, (at + 1)..<domainEnd) else { continue }
+                var bytes = Array(p[lo..<at])
+                bytes.append(0x40)
+                for k in (at + 1)..<domainEnd { bytes.append(HTMLBytes.lower(p[k])) }
+                let address = String(decoding: bytes, as: UTF8.self)
+                if seen.insert(address).inserted { found.append(address) }
+                floor = domainEnd
+                i = domainEnd
+            }
+            return found
+        }
+    }
+
+    static func isLocalPart(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        guard !r.isEmpty, p[r.lowerBound] != 0x2E, p[r.upperBound - 1] != 0x2E else { return false }
+        for k in r.dropFirst() where p[k] == 0x2E && p[k - 1] == 0x2E { return false }
+        return true
+    }
+
+    /// At least two non-empty labels of letters, digits and inner hyphens; the last one alphabetic
+    /// (two letters or more) or a punycode `xn--` label.
+    static func isDomain(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        guard !r.isEmpty else { return false }
+        var labels = 0
+        var labelStart = r.lowerBound
+        var k = r.lowerBound
+        while k <= r.upperBound {
+            if k == r.upperBound || p[k] == 0x2E {
+                let label = labelStart..<k
+                guard !label.isEmpty, label.count <= 63, p[label.lowerBound] != 0x2D, p[k - 1] != 0x2D else {
+                    return false
+                }
+                labels += 1
+                if k == r.upperBound {
+                    let alphabetic = label.count >= 2 && label.allSatisfy { HTMLBytes.isAlpha(p[$0]) }
+                    let punycode = label.count > 4 && HTMLBytes.equalsLower(p, label.lowerBound, "xn--")
+                    return labels >= 2 && (alphabetic || punycode)
+                }
+                labelStart = k + 1
+            }
+            k += 1
+        }
+        return false
+    }
+
+    // MARK: Link text
+
+    /// Top-level domains (besides two-letter country codes) that make a bare word like
+    /// `paypal.com` read as a domain name.
+    static let displayTLDs: Set<String> = [
+        "com", "net", "org", "info", "biz", "edu", "gov", "mil", "int", "io", "app", "dev", "xyz", "top", "online",
+        "site", "club", "shop", "store", "live", "link", "click", "email", "tech", "website", "space", "fun",
+        "icu", "buzz", "work", "pro", "mobi", "name", "asia", "tel", "travel", "cloud", "page", "blog", "news",
+        "today", "life", "world", "bank", "money", "finance", "support", "services", "help", "security", "app",
+        "secure", "login", "account", "verify", "one", "vip", "win", "bid", "loan", "date", "review", "stream",
+        "download", "racing", "party", "trade", "science", "men", "cam", "rest", "bar", "cfd", "sbs", "lol",
+    ]
+
+    /// The host a reader would take the text of a link to point to: that of the first URL in it,
+    /// or, when the whole text is one word that looks like a domain name (`paypal.com`,
+    /// `secure.paypal.com/login`), that domain. Lower-cased; nil when the text shows no host.
+    static func displayedHost(in text: String) -> String? {
+        if let first = urls(in: text, limit: 1).first {
+            return ParsedURL.parse(first).map(\.host).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        var word = Substring(text)
+        while let c = word.first, c.isWhitespace || "(<[\"'".contains(c) { word.removeFirst() }
+        while let c = word.last, c.isWhitespace || ")>].,;:!?\"'".contains(c) { word.removeLast() }
+        guard !word.isEmpty, word.utf8.count <= 253 + 256, !word.contains(where: \.isWhitespace) else { return nil }
+        let hostPart = word.utf8.prefix { $0 != 0x2F && $0 != 0x3F && $0 != 0x23 && $0 != 0x3A }
+        let host = String(decoding: hostPart.map(HTMLBytes.lower), as: UTF8.self)
+        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count >= 2, let tld = labels.last else { return nil }
+        for label in labels {
+            guard !label.isEmpty, label.utf8.allSatisfy({ HTMLBytes.isAlnum($0) || $0 == 0x2D || $0 >= 0x80 }) else {
+                return nil
+            }
+        }
+        let isCountryCode = tld.utf8.count == 2 && tld.utf8.allSatisfy(HTMLBytes.isAlpha)
+        guard isCountryCode || displayTLDs.contains(String(tld)) else { return nil }
+        return host
     }
 }

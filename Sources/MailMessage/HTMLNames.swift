@@ -1,0 +1,263 @@
+/// Allocation-free lookup of short ASCII keywords (tag, attribute, entity, CSS and colour names).
+///
+/// A name of up to 16 bytes is packed into two words, byte `i` at bits `8*i`. Names never
+/// contain a NUL byte, so the packing is unambiguous and `lo == 0` marks an empty table slot.
+struct HTMLPackedName: Hashable, Sendable {
+    var lo: UInt64 = 0
+    var hi: UInt64 = 0
+
+    static let maxBytes = 16
+
+    init() {}
+
+    /// Packs a literal as given (no case folding). Only for table construction.
+    init(_ literal: String) {
+        for (i, b) in literal.utf8.enumerated() where i < Self.maxBytes { add(b, at: i) }
+    }
+
+    /// Sets byte `i` (`i < 16`; callers check).
+    @inline(__always) mutating func add(_ b: UInt8, at i: Int) {
+        if i < 8 {
+            lo |= UInt64(b) &<< UInt64(i &* 8)
+        } else {
+            hi |= UInt64(b) &<< UInt64((i &- 8) &* 8)
+        }
+    }
+
+    /// Packs `p[range]`, folding ASCII upper case to lower case when `fold` is set.
+    /// Returns nil when the name is empty, longer than 16 bytes or contains a NUL byte.
+    @inline(__always)
+    static func pack(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, fold: Bool) -> HTMLPackedName? {
+        let count = range.count
+        guard count > 0, count <= maxBytes else { return nil }
+        var name = HTMLPackedName()
+        var k = 0
+        for i in range {
+            var b = p[i]
+            if b == 0 { return nil }
+            if fold { b = HTMLBytes.lower(b) }
+            name.add(b, at: k)
+            k &+= 1
+        }
+        return name
+    }
+
+    /// As ``pack(_:_:fold:)`` for an array.
+    @inline(__always)
+    static func pack(_ a: [UInt8], _ range: Range<Int>, fold: Bool) -> HTMLPackedName? {
+        a.withUnsafeBufferPointer { pack($0, range, fold: fold) }
+    }
+}
+
+/// A read-only open-addressing hash table from packed names to values, built once.
+struct HTMLKeywordTable<Value: Sendable>: Sendable {
+    private let keys: [HTMLPackedName]
+    private let values: [Value?]
+    private let mask: Int
+    private let shift: UInt64
+
+    init(_ entries: [(String, Value)]) {
+        var bits = 4
+        while (1 << bits) < entries.count * 3 { bits += 1 }
+        let size = 1 << bits
+        var keys = [HTMLPackedName](repeating: HTMLPackedName(), count: size)
+        var values = [Value?](repeating: nil, count: size)
+        let shift = UInt64(64 - bits)
+        for (name, value) in entries {
+            let key = HTMLPackedName(name)
+            var i = Self.slot(key, shift: shift)
+            while keys[i].lo != 0 && keys[i] != key { i = (i + 1) & (size - 1) }
+            keys[i] = key
+            values[i] = value
+        }
+        self.keys = keys
+        self.values = values
+        self.mask = size - 1
+        self.shift = shift
+    }
+
+    @inline(__always) private static func slot(_ k: HTMLPackedName, shift: UInt64) -> Int {
+        let h = (k.lo &* 0x9E37_79B9_7F4A_7C15) ^ (k.hi &* 0xC2B2_AE3D_27D4_EB4F)
+        return Int(truncatingIfNeeded: h &>> shift)
+    }
+
+    @inline(__always) func lookup(_ key: HTMLPackedName) -> Value? {
+        var i = Self.slot(key, shift: shift)
+        while true {
+            let k = keys[i]
+            if k == key { return values[i] }
+            if k.lo == 0 { return nil }
+            i = (i &+ 1) & mask
+        }
+    }
+}
+
+/// Small byte helpers shared by the HTML and URL scanners.
+enum HTMLBytes {
+    @inline(__always) static func lower(_ b: UInt8) -> UInt8 { (b &- 0x41) < 26 ? b | 0x20 : b }
+    @inline(__always) static func isAlpha(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 }
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b &- 0x30 < 10 }
+    @inline(__always) static func isAlnum(_ b: UInt8) -> Bool { isAlpha(b) || isDigit(b) }
+    @inline(__always) static func hexValue(_ b: UInt8) -> UInt32? {
+        if b &- 0x30 < 10 { return UInt32(b &- 0x30) }
+        let l = b | 0x20
+        if l &- 0x61 < 6 { return UInt32(l &- 0x61 &+ 10) }
+        return nil
+    }
+    /// HTML "ASCII whitespace": tab, LF, FF, CR, space.
+    @inline(__always) static func isSpace(_ b: UInt8) -> Bool {
+        b == 0x20 || (b &- 0x09 < 5 && b != 0x0B)
+    }
+
+    /// Appends the UTF-8 encoding of `scalar` (assumed valid) to `out`.
+    @inline(__always) static func appendUTF8(_ v: UInt32, to out: inout [UInt8]) {
+        if v < 0x80 {
+            out.append(UInt8(v))
+        } else if v < 0x800 {
+            out.append(UInt8(0xC0 | (v >> 6)))
+            out.append(UInt8(0x80 | (v & 0x3F)))
+        } else if v < 0x10000 {
+            out.append(UInt8(0xE0 | (v >> 12)))
+            out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (v & 0x3F)))
+        } else {
+            out.append(UInt8(0xF0 | (v >> 18)))
+            out.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
+            out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
+            out.append(UInt8(0x80 | (v & 0x3F)))
+        }
+    }
+
+    /// Cuts `bytes` to at most `max` bytes without splitting a UTF-8 sequence.
+    static func truncateUTF8(_ bytes: inout [UInt8], to max: Int) {
+        guard bytes.count > max else { return }
+        var end = Swift.max(0, max)
+        // Back up over continuation bytes to the start of the sequence that straddles `end`.
+        while end > 0 && end < bytes.count && bytes[end] & 0xC0 == 0x80 { end -= 1 }
+        bytes.removeSubrange(end...)
+    }
+
+    /// Case-insensitive comparison of `a[range]` with a lower-case ASCII literal.
+    static func equalsLower(_ a: [UInt8], _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        return literal.withUTF8Buffer { lit in
+            var k = 0
+            for i in range {
+                if lower(a[i]) != lit[k] { return false }
+                k += 1
+            }
+            return true
+        }
+    }
+
+    /// Whether `a[range]` starts with the lower-case ASCII literal, ignoring case.
+    static func hasPrefixLower(_ a: [UInt8], _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count >= literal.utf8CodeUnitCount else { return false }
+        return equalsLower(a, range.lowerBound..<(range.lowerBound + literal.utf8CodeUnitCount), literal)
+    }
+}
+
+/// HTML elements whose name changes how the extractor behaves. Every other name is ``other``.
+enum HTMLTag: UInt8, CaseIterable, Sendable {
+    case other
+    // Behaviourally special
+    case a, area, base, basefont, bgsound, body, br, button, col, colgroup, embed, font, form, frame
+    case frameset, head, html, iframe, image, img, input, keygen, link, meta, noembed, noframes
+    case noscript, object, option, optgroup, param, plaintext, script, select, source, style, svg, math
+    case template, textarea, title, track, wbr, xmp, audio, video, picture, applet, marquee, nobr
+    // Blocks and tables
+    case address, article, aside, blockquote, caption, center, dd, details, dialog, dir, div, dl, dt
+    case fieldset, figcaption, figure, footer, h1, h2, h3, h4, h5, h6, header, hgroup, hr, legend, li
+    case listing, main, menu, nav, ol, p, pre, search, section, summary, table, tbody, td, tfoot, th
+    case thead, tr, ul
+    // Common inline elements (looked up only so that counting them is fast)
+    case abbr, b, big, cite, code, em, i, label, s, small, span, strike, strong, sub, sup, tt, u, q
+    case map, ins, del, mark, time, `var`
+
+    /// Element properties, one bit each.
+    struct Flags: OptionSet, Sendable {
+        let rawValue: UInt16
+        /// No content and no end tag.
+        static let void = Flags(rawValue: 1 << 0)
+        /// Starts and ends a line of rendered text.
+        static let block = Flags(rawValue: 1 << 1)
+        /// A table cell: separated from its neighbours by a space.
+        static let cell = Flags(rawValue: 1 << 2)
+        /// Its start tag closes an open `<p>`.
+        static let closesP = Flags(rawValue: 1 << 3)
+        /// HTML's "special" category: stops the search of an unrelated end tag.
+        static let special = Flags(rawValue: 1 << 4)
+        /// Bounds a "has an element in scope" search.
+        static let scope = Flags(rawValue: 1 << 5)
+        /// A formatting element (closed through blocks by the adoption agency).
+        static let formatting = Flags(rawValue: 1 << 6)
+    }
+
+    static let flagTable: [Flags] = allCases.map { $0.computeFlags() }
+    static let nameTable: [String] = allCases.map { String(describing: $0) }
+    static let lookupTable = HTMLKeywordTable<HTMLTag>(
+        allCases.filter { $0 != .other }.map { (String(describing: $0), $0) })
+
+    @inline(__always) var flags: Flags { Self.flagTable[Int(rawValue)] }
+    var name: String { Self.nameTable[Int(rawValue)] }
+
+    private func computeFlags() -> Flags {
+        var f: Flags = []
+        switch self {
+        case .area, .base, .basefont, .bgsound, .br, .col, .embed, .frame, .hr, .img, .image, .input, .keygen,
+            .link, .meta, .param, .source, .track, .wbr:
+            f.insert(.void)
+        default: break
+        }
+        switch self {
+        case .address, .article, .aside, .blockquote, .caption, .center, .dd, .details, .dialog, .dir, .div,
+            .dl, .dt, .fieldset, .figcaption, .figure, .footer, .form, .h1, .h2, .h3, .h4, .h5, .h6, .header,
+            .hgroup, .hr, .legend, .li, .listing, .main, .menu, .nav, .ol, .p, .pre, .search, .section,
+            .summary, .table, .tr, .ul, .br, .textarea, .xmp, .plaintext, .body, .html, .option, .frameset,
+            .tbody, .thead, .tfoot, .select:
+            f.insert(.block)
+        case .td, .th:
+            f.insert(.cell)
+        default: break
+        }
+        switch self {
+        case .address, .article, .aside, .blockquote, .center, .details, .dialog, .dir, .div, .dl, .fieldset,
+            .figcaption, .figure, .footer, .form, .h1, .h2, .h3, .h4, .h5, .h6, .header, .hgroup, .hr, .main,
+            .menu, .nav, .ol, .p, .pre, .search, .section, .summary, .ul, .li, .dd, .dt, .listing, .plaintext,
+            .xmp:
+            f.insert(.closesP)
+        default: break
+        }
+        switch self {
+        case .address, .applet, .area, .article, .aside, .base, .basefont, .bgsound, .blockquote, .body, .br,
+            .button, .caption, .center, .col, .colgroup, .dd, .details, .dir, .div, .dl, .dt, .embed, .fieldset,
+            .figcaption, .figure, .footer, .form, .frame, .frameset, .h1, .h2, .h3, .h4, .h5, .h6, .head,
+            .header, .hgroup, .hr, .html, .iframe, .img, .input, .keygen, .li, .link, .listing, .main, .marquee,
+            .menu, .meta, .nav, .noembed, .noframes, .noscript, .object, .ol, .p, .param, .plaintext, .pre,
+            .script, .search, .section, .select, .source, .style, .summary, .table, .tbody, .td, .template,
+            .textarea, .tfoot, .th, .thead, .title, .tr, .track, .ul, .wbr, .xmp, .dialog:
+            f.insert(.special)
+        default: break
+        }
+        switch self {
+        case .applet, .caption, .html, .table, .td, .th, .marquee, .object, .template, .button, .svg, .math:
+            f.insert(.scope)
+        default: break
+        }
+        switch self {
+        case .a, .b, .big, .code, .em, .font, .i, .nobr, .s, .small, .strike, .strong, .tt, .u:
+            f.insert(.formatting)
+        default: break
+        }
+        return f
+    }
+}
+
+/// Attributes the extractor reads. Every other attribute is skipped without decoding.
+enum HTMLAttribute: UInt8, CaseIterable, Sendable {
+    case href, src, srcset, action, formaction, background, style, hidden, size, color, bgcolor, text
+    case content, httpEquiv, type, data, poster
+
+    static let lookupTable = HTMLKeywordTable<HTMLAttribute>(
+        allCases.map { ($0 == .httpEquiv ? "http-equiv" : String(describing: $0), $0) })
+}

@@ -1,0 +1,1029 @@
+/// The first value of each attribute the extractor reads, as a range of the input.
+struct HTMLTagAttributes {
+    var href: Range<Int>?
+    var src: Range<Int>?
+    var srcset: Range<Int>?
+    var action: Range<Int>?
+    var formaction: Range<Int>?
+    var background: Range<Int>?
+    var style: Range<Int>?
+    var hidden: Range<Int>?
+    var size: Range<Int>?
+    var color: Range<Int>?
+    var bgcolor: Range<Int>?
+    var text: Range<Int>?
+    var content: Range<Int>?
+    var httpEquiv: Range<Int>?
+    var type: Range<Int>?
+    var data: Range<Int>?
+    var poster: Range<Int>?
+
+    /// Records `value` for `attribute` unless the attribute was already seen (HTML keeps the first).
+    @inline(__always) mutating func setIfAbsent(_ attribute: HTMLAttribute, _ value: Range<Int>) {
+        switch attribute {
+        case .href: if href == nil { href = value }
+        case .src: if src == nil { src = value }
+        case .srcset: if srcset == nil { srcset = value }
+        case .action: if action == nil { action = value }
+        case .formaction: if formaction == nil { formaction = value }
+        case .background: if background == nil { background = value }
+        case .style: if style == nil { style = value }
+        case .hidden: if hidden == nil { hidden = value }
+        case .size: if size == nil { size = value }
+        case .color: if color == nil { color = value }
+        case .bgcolor: if bgcolor == nil { bgcolor = value }
+        case .text: if text == nil { text = value }
+        case .content: if content == nil { content = value }
+        case .httpEquiv: if httpEquiv == nil { httpEquiv = value }
+        case .type: if type == nil { type = value }
+        case .data: if data == nil { data = value }
+        case .poster: if poster == nil { poster = value }
+        }
+    }
+}
+
+/// One open element.
+struct HTMLOpenElement {
+    var tag: HTMLTag
+    /// FNV-1a hash of the lower-cased name (tells apart elements whose tag is `.other`).
+    var nameHash: UInt64
+    /// Rendering state inside the element.
+    var state: HTMLRenderState
+    /// The element is the `<a>` whose text is being collected.
+    var isAnchor: Bool
+}
+
+/// A single-pass HTML tokenizer with just enough tree building to know what is visible.
+///
+/// Linear in the input: nothing is rescanned, except searches of the element stack, which are
+/// bounded by ``searchLimit``. Works on the UTF-8 bytes of a `String`, which are valid UTF-8,
+/// and only ever splits them at ASCII bytes, so the collected text stays valid UTF-8.
+struct HTMLScanner {
+    /// Open elements kept; deeper nesting forgets the outermost ones.
+    static let maxDepth = 256
+    /// Elements examined when looking for the element an end tag closes.
+    static let searchLimit = 64
+    /// Distinct tag names counted in ``HTMLContent/tagCounts``.
+    static let maxDistinctTagNames = 256
+    /// Longest tag name counted in ``HTMLContent/tagCounts``.
+    static let maxCountedNameBytes = 64
+    /// Bytes of link text kept per link.
+    static let maxLinkTextBytes = 512
+    /// Bytes of title kept.
+    static let maxTitleBytes = 1_024
+
+    let p: UnsafeBufferPointer<UInt8>
+    let n: Int
+    let maxTextBytes: Int
+    let maxURLs: Int
+
+    var result = HTMLContent()
+    var out: [UInt8] = []
+    /// Pending separator before the next visible text: 0 none, 1 space, 2 newline.
+    var sep: UInt8 = 0
+    var textFull = false
+    var badStructure = false
+    var urlSet = Set<String>()
+    var scratch: [UInt8] = []
+
+    var stack: [HTMLOpenElement] = []
+    var cur = HTMLRenderState()
+    var curHidden = false
+    var curTiny = false
+    /// Open elements per known tag (index 256 + raw value) or per hash bucket of other names (0…255).
+    var openCounts = [UInt16](repeating: 0, count: 256 + HTMLTag.allCases.count)
+
+    var anchorActive = false
+    var anchorHref = ""
+    var anchorText: [UInt8] = []
+    var anchorSep: UInt8 = 0
+
+    var titleSeen = false
+    var cdataEndMissing = false
+
+    var knownCounts = [Int32](repeating: 0, count: HTMLTag.allCases.count)
+    var distinctNames = 0
+    /// Open-addressing table of other tag names: hash (0 = empty), first occurrence, count.
+    var otherHashes: [UInt64] = []
+    var otherStarts: [Int] = []
+    var otherLengths: [Int] = []
+    var otherCounts: [Int32] = []
+
+    init(_ p: UnsafeBufferPointer<UInt8>, maxTextBytes: Int, maxURLs: Int) {
+        self.p = p
+        self.n = p.count
+        self.maxTextBytes = max(0, maxTextBytes)
+        self.maxURLs = max(0, maxURLs)
+        out.reserveCapacity(min(self.maxTextBytes, p.count / 2 + 64))
+    }
+
+    // MARK: Driver
+
+    mutating func run() -> HTMLContent {
+        scan(from: 0, to: n, markup: true, entities: true)
+        finishAnchor()
+        if textFull { HTMLScanner.dropIncompleteTail(&out) }
+        result.text = String(decoding: out, as: UTF8.self)
+        result.tagCounts = tagCounts()
+        var anomalies: [Anomaly] = []
+        if result.hiddenTextBytes > 0 { anomalies.append(.htmlHiddenText) }
+        if result.tinyTextBytes > 0 { anomalies.append(.htmlTinyText) }
+        if badStructure { anomalies.append(.htmlBadStructure) }
+        if result.linkTextMismatchCount > 0 { anomalies.append(.htmlLinkTextMismatch) }
+        result.anomalies = anomalies
+        result.isTextTruncated = textFull
+        return result
+    }
+
+    /// Scans text between `start` and `end`. With `markup`, `<` starts a tag; with `entities`,
+    /// `&` starts a character reference.
+    mutating func scan(from start: Int, to end: Int, markup: Bool, entities: Bool) {
+        var i = start
+        while i < end {
+            let b = p[i]
+            if b == 0x3C && markup {
+                i = self.markup(at: i)
+                continue
+            }
+            if b == 0x26 && entities {
+                if let (v, next) = HTMLEntities.decode(p, at: i, end: end, inAttribute: false) {
+                    emitScalar(v)
+                    i = next
+                } else {
+                    emit(i..<(i + 1))
+                    i += 1
+                }
+                continue
+            }
+            if b <= 0x20 {
+                if HTMLBytes.isSpace(b) { whitespace() }  // other control characters render as nothing
+                i += 1
+                continue
+            }
+            if b == 0xC2 || b == 0xE2 || b == 0xEF {
+                let (kind, length) = specialSequence(at: i, end: end)
+                if kind == 1 {
+                    whitespace()
+                    i += length
+                    continue
+                } else if kind == 2 {
+                    invisibleCharacter()
+                    i += length
+                    continue
+                }
+            }
+            // A run of ordinary bytes.
+            var j = i + 1
+            while j < end {
+                let c = p[j]
+                if c == 0x3C || c == 0x26 || c <= 0x20 || c == 0xC2 || c == 0xE2 || c == 0xEF { break }
+                j += 1
+            }
+            emit(i..<j)
+            i = j
+        }
+    }
+
+    /// Classifies a UTF-8 sequence starting with C2, E2 or EF: 1 = a space (NBSP, the U+2000
+    /// spaces…), 2 = an invisible character (soft hyphen, zero-width space/joiners, word joiner,
+    /// BOM), 0 = ordinary. Returns the sequence length.
+    @inline(__always) func specialSequence(at i: Int, end: Int) -> (UInt8, Int) {
+        let b = p[i]
+        if b == 0xC2 {
+            guard i + 1 < end else { return (0, 1) }
+            let c = p[i + 1]
+            if c == 0xA0 { return (1, 2) }
+            if c == 0xAD { return (2, 2) }
+            return (0, 1)
+        }
+        guard i + 2 < end else { return (0, 1) }
+        let c = p[i + 1]
+        let d = p[i + 2]
+        if b == 0xE2 {
+            if c == 0x80 {
+                if d >= 0x80 && d <= 0x8A { return (1, 3) }
+                if d >= 0x8B && d <= 0x8D { return (2, 3) }
+                if d == 0xA8 || d == 0xA9 || d == 0xAF { return (1, 3) }
+            } else if c == 0x81 {
+                if d == 0x9F { return (1, 3) }
+                if d == 0xA0 { return (2, 3) }
+            }
+        } else if c == 0xBB && d == 0xBF {
+            return (2, 3)
+        }
+        return (0, 1)
+    }
+
+    // MARK: Text output
+
+    @inline(__always) mutating func whitespace() {
+        if curHidden { return }
+        if sep == 0 { sep = 1 }
+        if anchorActive { anchorSep = 1 }
+    }
+
+    @inline(__always) mutating func separator(_ level: UInt8, visible: Bool) {
+        guard visible else { return }
+        if sep < level { sep = level }
+        if anchorActive { anchorSep = 1 }
+    }
+
+    mutating func invisibleCharacter() {
+        result.invisibleCharacterCount += 1
+    }
+
+    @inline(__always) mutating func emit(_ r: Range<Int>) {
+        emit(UnsafeBufferPointer(rebasing: p[r]))
+    }
+
+    mutating func emit(_ buf: UnsafeBufferPointer<UInt8>) {
+        let count = buf.count
+        guard count > 0 else { return }
+        if curHidden {
+            result.hiddenTextBytes += count
+            return
+        }
+        if curTiny { result.tinyTextBytes += count }
+        if anchorActive && anchorText.count < Self.maxLinkTextBytes {
+            if anchorSep != 0 && !anchorText.isEmpty { anchorText.append(0x20) }
+            anchorSep = 0
+            let room = Self.maxLinkTextBytes - anchorText.count
+            anchorText.append(contentsOf: room >= count ? buf[...] : buf.prefix(room))
+        }
+        if textFull { return }
+        if sep != 0 {
+            if !out.isEmpty {
+                if out.count >= maxTextBytes {
+                    textFull = true
+                    return
+                }
+                out.append(sep == 2 ? 0x0A : 0x20)
+            }
+            sep = 0
+        }
+        let room = maxTextBytes - out.count
+        if count <= room {
+            out.append(contentsOf: buf)
+        } else {
+            out.append(contentsOf: buf.prefix(room))
+            textFull = true
+        }
+    }
+
+    mutating func emitScalar(_ v: UInt32) {
+        switch v {
+        case 0x09, 0x0A, 0x0C, 0x0D, 0x20, 0xA0, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F:
+            whitespace()
+        case 0xAD, 0x200B...0x200D, 0x2060, 0xFEFF:
+            invisibleCharacter()
+        case 0..<0x20, 0x7F:
+            break
+        default:
+            var bytes: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+            let count: Int
+            if v < 0x80 {
+                bytes.0 = UInt8(v)
+                count = 1
+            } else if v < 0x800 {
+                bytes = (UInt8(0xC0 | (v >> 6)), UInt8(0x80 | (v & 0x3F)), 0, 0)
+                count = 2
+            } else if v < 0x10000 {
+                bytes = (UInt8(0xE0 | (v >> 12)), UInt8(0x80 | ((v >> 6) & 0x3F)), UInt8(0x80 | (v & 0x3F)), 0)
+                count = 3
+            } else {
+                bytes = (
+                    UInt8(0xF0 | (v >> 18)), UInt8(0x80 | ((v >> 12) & 0x3F)), UInt8(0x80 | ((v >> 6) & 0x3F)),
+                    UInt8(0x80 | (v & 0x3F))
+                )
+                count = 4
+            }
+            withUnsafeBytes(of: &bytes) { raw in
+                emit(UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: count))
+            }
+        }
+    }
+
+    /// Removes a UTF-8 sequence cut short at the end of `bytes`.
+    static func dropIncompleteTail(_ bytes: inout [UInt8]) {
+        var i = bytes.count
+        var continuation = 0
+        while i > 0 && continuation < 4 {
+            i -= 1
+            let b = bytes[i]
+            if b & 0xC0 != 0x80 {
+                let need = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
+                if continuation + 1 < need { bytes.removeSubrange(i...) }
+                return
+            }
+            continuation += 1
+        }
+    }
+
+    // MARK: Markup
+
+    /// Handles the markup that starts at `p[i]` (a `<`) and returns the index after it.
+    mutating func markup(at i: Int) -> Int {
+        let j = i + 1
+        guard j < n else {
+            emit(i..<n)
+            return n
+        }
+        let c = p[j]
+        if HTMLBytes.isAlpha(c) { return startTag(at: i) }
+        switch c {
+        case 0x2F:  // '/'
+            guard j + 1 < n else {
+                emit(i..<n)
+                return n
+            }
+            let d = p[j + 1]
+            if HTMLBytes.isAlpha(d) { return endTag(at: i) }
+            if d == 0x3E { return j + 2 }  // "</>" is ignored
+            return bogusComment(from: j + 1)
+        case 0x21:  // '!'
+            return markupDeclaration(at: i)
+        case 0x3F:  // '?': processing instruction, XML declaration
+            return bogusComment(from: j + 1)
+        default:
+            emit(i..<j)  // a literal '<'
+            return j
+        }
+    }
+
+    /// Skips to after the next `>`.
+    mutating func bogusComment(from start: Int) -> Int {
+        var k = start
+        while k < n {
+            if p[k] == 0x3E { return k + 1 }
+            k += 1
+        }
+        badStructure = true
+        return n
+    }
+
+    /// `<!--…-->`, `<![CDATA[…]]>`, `<!DOCTYPE…>` and other `<!…>`.
+    mutating func markupDeclaration(at i: Int) -> Int {
+        var k = i + 2
+        if k + 1 < n && p[k] == 0x2D && p[k + 1] == 0x2D {
+            k += 2
+            // "<!-->" and "<!--->" end at once.
+            if k < n && p[k] == 0x3E { return k + 1 }
+            if k + 1 < n && p[k] == 0x2D && p[k + 1] == 0x3E { return k + 2 }
+            while k < n {
+                if p[k] == 0x2D && k + 2 < n && p[k + 1] == 0x2D {
+                    if p[k + 2] == 0x3E { return k + 3 }
+                    if p[k + 2] == 0x21 && k + 3 < n && p[k + 3] == 0x3E { return k + 4 }
+                }
+                k += 1
+            }
+            badStructure = true
+            return n
+        }
+        if k + 7 <= n && p[k] == 0x5B && HTMLBytes.equalsLower(p, k + 1, "cdata[") {
+            if !cdataEndMissing {
+                var e = k + 7
+                while e + 2 < n {
+                    if p[e] == 0x5D && p[e + 1] == 0x5D && p[e + 2] == 0x3E { return e + 3 }
+                    e += 1
+                }
+                cdataEndMissing = true
+            }
+        }
+        return bogusComment(from: k)
+    }
+
+    /// Reads a tag name starting at `p[start]`: lower-cased packed key, FNV-1a hash, end index.
+    @inline(__always) func tagName(from start: Int) -> (HTMLTag, UInt64, Int) {
+        var k = start
+        var key = HTMLPackedName()
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        var plain = true
+        while k < n {
+            let b = p[k]
+            if HTMLBytes.isSpace(b) || b == 0x2F || b == 0x3E { break }
+            let l = HTMLBytes.lower(b)
+            let offset = k - start
+            if offset < HTMLPackedName.maxBytes { key.add(l, at: offset) } else { plain = false }
+            if l == 0 { plain = false }
+            hash = (hash ^ UInt64(l)) &* 0x100_0000_01B3
+            k += 1
+        }
+        let tag = plain ? HTMLTag.lookupTable.lookup(key) ?? .other : .other
+        return (tag, hash, k)
+    }
+
+    /// Reads attributes up to and including the `>`. Returns the index after the tag, whether it
+    /// ended with `/>`, or nil at the end of input (the tag is then dropped, as browsers do).
+    @inline(__always) mutating func attributes(from start: Int, into attrs: inout HTMLTagAttributes) -> (Int, Bool)? {
+        var k = start
+        while true {
+            while k < n && HTMLBytes.isSpace(p[k]) { k += 1 }
+            guard k < n else { return nil }
+            let b = p[k]
+            if b == 0x3E { return (k + 1, false) }
+            if b == 0x2F {
+                k += 1
+                if k < n && p[k] == 0x3E { return (k + 1, true) }
+                continue
+            }
+            let nameStart = k
+            k += 1  // the first character may be '='
+            while k < n {
+                let c = p[k]
+                if HTMLBytes.isSpace(c) || c == 0x2F || c == 0x3E || c == 0x3D { break }
+                k += 1
+            }
+            let nameEnd = k
+            while k < n && HTMLBytes.isSpace(p[k]) { k += 1 }
+            var value = k..<k
+            if k < n && p[k] == 0x3D {
+                k += 1
+                while k < n && HTMLBytes.isSpace(p[k]) { k += 1 }
+                guard k < n else { return nil }
+                let q = p[k]
+                if q == 0x22 || q == 0x27 {
+                    k += 1
+                    let valueStart = k
+                    while k < n && p[k] != q { k += 1 }
+                    guard k < n else { return nil }
+                    value = valueStart..<k
+                    k += 1
+                } else if q != 0x3E {
+                    let valueStart = k
+                    while k < n && !HTMLBytes.isSpace(p[k]) && p[k] != 0x3E { k += 1 }
+                    value = valueStart..<k
+                }
+            }
+            if nameEnd - nameStart <= 10, let key = HTMLPackedName.pack(p, nameStart..<nameEnd, fold: true),
+                let attribute = HTMLAttribute.lookupTable.lookup(key)
+            {
+                attrs.setIfAbsent(attribute, value)
+            }
+        }
+    }
+
+    mutating func startTag(at i: Int) -> Int {
+        let (tag, hash, nameEnd) = tagName(from: i + 1)
+        var attrs = HTMLTagAttributes()
+        guard let (next, _) = attributes(from: nameEnd, into: &attrs) else {
+            badStructure = true
+            return n
+        }
+        countTag(tag, (i + 1)..<nameEnd, hash)
+        return openElement(tag, hash, attrs, after: next)
+    }
+
+    mutating func endTag(at i: Int) -> Int {
+        let (tag, hash, nameEnd) = tagName(from: i + 2)
+        var attrs = HTMLTagAttributes()
+        guard let (next, _) = attributes(from: nameEnd, into: &attrs) else {
+            badStructure = true
+            return n
+        }
+        closeElement(tag, hash)
+        return next
+    }
+
+    // MARK: Tree building (approximate)
+
+    @inline(__always) func openSlot(_ tag: HTMLTag, _ hash: UInt64) -> Int {
+        tag == .other ? Int(truncatingIfNeeded: hash & 0xFF) : 256 + Int(tag.rawValue)
+    }
+
+    @inline(__always) func isOpen(_ tag: HTMLTag) -> Bool { openCounts[256 + Int(tag.rawValue)] != 0 }
+
+    mutating func push(_ element: HTMLOpenElement) {
+        if stack.count >= Self.maxDepth {
+            // Forget the outermost quarter; the state inside is already inherited by the rest.
+            let dropped = Self.maxDepth / 4
+            for e in stack[0..<dropped] {
+                openCounts[openSlot(e.tag, e.nameHash)] -= 1
+                if e.isAnchor { finishAnchor() }
+            }
+            stack.removeFirst(dropped)
+        }
+        openCounts[openSlot(element.tag, element.nameHash)] += 1
+        stack.append(element)
+        setState(element.state)
+    }
+
+    @inline(__always) mutating func setState(_ st: HTMLRenderState) {
+        cur = st
+        curHidden = st.isHidden
+        curTiny = st.isTiny
+    }
+
+    /// Pops the elements above and including `stack[index]`.
+    mutating func pop(to index: Int) {
+        while stack.count > index {
+            guard let e = stack.popLast() else { break }
+            openCounts[openSlot(e.tag, e.nameHash)] -= 1
+            let flags = e.tag.flags
+            if flags.contains(.block) {
+                separator(2, visible: !e.state.isHidden)
+            } else if flags.contains(.cell) {
+                separator(1, visible: !e.state.isHidden)
+            }
+            if e.isAnchor { finishAnchor() }
+        }
+        setState(stack.last?.state ?? HTMLRenderState())
+    }
+
+    /// Index of the topmost open element matching `match`, searching down until `stop` says so
+    /// (checked after `match`) or ``searchLimit`` elements were looked at.
+    @inline(__always) func find(
+        _ match: (HTMLOpenElement) -> Bool, stop: (HTMLOpenElement) -> Bool
+    ) -> Int? {
+        var idx = stack.count - 1
+        let lowest = max(0, stack.count - Self.searchLimit)
+        while idx >= lowest {
+            let e = stack[idx]
+            if match(e) { return idx }
+            if stop(e) { return nil }
+            idx -= 1
+        }
+        return nil
+    }
+
+    /// Like `find`, but returns the deepest match before `stop` (for closing table rows and cells).
+    func findDeepest(_ match: (HTMLTag) -> Bool, stop: (HTMLTag) -> Bool) -> Int? {
+        var idx = stack.count - 1
+        let lowest = max(0, stack.count - Self.searchLimit)
+        var found: Int?
+        while idx >= lowest {
+            let t = stack[idx].tag
+            if match(t) {
+                found = idx
+            } else if stop(t) {
+                break
+            }
+            idx -= 1
+        }
+        return found
+    }
+
+    static func isTableBoundary(_ t: HTMLTag) -> Bool { t == .table || t == .html || t == .template }
+
+    /// Closes what a start tag implicitly closes.
+    mutating func closeImplied(by tag: HTMLTag) {
+        let flags = tag.flags
+        if flags.contains(.closesP) && isOpen(.p),
+            let idx = find({ $0.tag == .p }, stop: { $0.tag.flags.contains(.scope) })
+        {
+            pop(to: idx)
+        }
+        switch tag {
+        case .li, .dd, .dt:
+            guard isOpen(.li) || isOpen(.dd) || isOpen(.dt) else { return }
+            let idx = find(
+                { tag == .li ? $0.tag == .li : ($0.tag == .dd || $0.tag == .dt) },
+                stop: {
+                    let t = $0.tag
+                    return t.flags.contains(.special) && t != .address && t != .div && t != .p
+                })
+            if let idx { pop(to: idx) }
+        case .td, .th:
+            guard isOpen(.td) || isOpen(.th) else { return }
+            if let idx = findDeepest({ $0 == .td || $0 == .th }, stop: Self.isTableBoundary) { pop(to: idx) }
+        case .tr:
+            guard isOpen(.tr) || isOpen(.td) || isOpen(.th) else { return }
+            if let idx = findDeepest({ $0 == .tr || $0 == .td || $0 == .th }, stop: Self.isTableBoundary) {
+                pop(to: idx)
+            }
+        case .tbody, .thead, .tfoot:
+            if let idx = findDeepest(
+                { $0 == .tbody || $0 == .thead || $0 == .tfoot || $0 == .tr || $0 == .td || $0 == .th },
+                stop: Self.isTableBoundary)
+            {
+                pop(to: idx)
+            }
+        case .option, .optgroup:
+            if let top = stack.last, top.tag == .option || (tag == .optgroup && top.tag == .optgroup) {
+                pop(to: stack.count - 1)
+            }
+        case .a:
+            if isOpen(.a), let idx = find({ $0.tag == .a }, stop: { $0.tag.flags.contains(.scope) }) {
+                pop(to: idx)
+            }
+        case .body:
+            if isOpen(.head), let idx = find({ $0.tag == .head }, stop: { _ in false }) { pop(to: idx) }
+        default:
+            break
+        }
+    }
+
+    mutating func closeElement(_ tag: HTMLTag, _ hash: UInt64) {
+        switch tag {
+        case .br:
+            separator(2, visible: !curHidden)  // "</br>" is "<br>"
+            return
+        case .body, .html:
+            return  // content after them is still rendered in the body
+        case .p:
+            if isOpen(.p), let idx = find({ $0.tag == .p }, stop: { $0.tag.flags.contains(.scope) }) {
+                pop(to: idx)
+            } else {
+                separator(2, visible: !curHidden)  // "</p>" alone makes an empty paragraph
+            }
+            return
+        default:
+            break
+        }
+        guard openCounts[openSlot(tag, hash)] != 0 else { return }
+        let flags = tag.flags
+        let idx: Int?
+        switch tag {
+        case .td, .th, .tr, .tbody, .thead, .tfoot, .table, .caption:
+            idx = find({ $0.tag == tag }, stop: { Self.isTableBoundary($0.tag) })
+        default:
+            if flags.contains(.special) || flags.contains(.formatting) {
+                idx = find({ $0.tag == tag && $0.nameHash == hash }, stop: { $0.tag.flags.contains(.scope) })
+            } else {
+                idx = find({ $0.tag == tag && $0.nameHash == hash }, stop: { $0.tag.flags.contains(.special) })
+            }
+        }
+        if let idx { pop(to: idx) }
+    }
+
+    mutating func openElement(_ tag: HTMLTag, _ hash: UInt64, _ attrs: HTMLTagAttributes, after next: Int) -> Int {
+        closeImplied(by: tag)
+        var st = cur
+        collectURLs(tag, attrs)
+
+        // Presentational attributes, then inline style.
+        if attrs.hidden != nil { st.removed = true }
+        switch tag {
+        case .font:
+            if let r = attrs.size {
+                decodeAttribute(r)
+                if let (px, tiny) = HTMLStyle.legacyFontSize(scratch) {
+                    st.fontPx = px
+                    st.tinyFont = tiny
+                }
+            }
+            if let r = attrs.color {
+                decodeAttribute(r)
+                if let c = HTMLStyle.legacyColor(scratch) { st.color = c }
+            }
+        case .body:
+            if let r = attrs.text {
+                decodeAttribute(r)
+                if let c = HTMLStyle.legacyColor(scratch) { st.color = c }
+            }
+        case .a:
+            if attrs.href != nil { st.color = HTMLRenderState.linkColor }
+        case .template:
+            st.removed = true
+        case .img, .image:
+            result.imageCount += 1
+        case .input:
+            if let r = attrs.type {
+                decodeAttribute(r)
+                if HTMLBytes.equalsLower(scratch, 0..<scratch.count, "image") { result.imageCount += 1 }
+            }
+        default:
+            break
+        }
+        if let r = attrs.bgcolor {
+            decodeAttribute(r)
+            if let c = HTMLStyle.legacyColor(scratch) { st.background = c }
+        }
+        if attrs.background != nil { st.background = HTMLRenderState.unknownColor }
+        if let r = attrs.style {
+            HTMLStyle.normalize(p, r, into: &scratch)
+            let effects = HTMLStyle.parseDeclarations(scratch)
+            HTMLStyle.apply(effects, to: &st)
+            for u in effects.urls { addURL(bytes: scratch, u) }
+        }
+
+        let flags = tag.flags
+        if flags.contains(.void) {
+            if tag == .br || tag == .hr { separator(2, visible: !st.isHidden) }
+            return next
+        }
+        switch tag {
+        case .script, .style, .iframe, .noembed, .noframes, .xmp, .textarea, .title, .plaintext:
+            return rawText(tag, st, from: next)
+        default:
+            break
+        }
+        let isAnchor = tag == .a && attrs.href != nil
+        if isAnchor { finishAnchor() }
+        push(HTMLOpenElement(tag: tag, nameHash: hash, state: st, isAnchor: isAnchor))
+        if flags.contains(.block) {
+            separator(2, visible: !st.isHidden)
+        } else if flags.contains(.cell) {
+            separator(1, visible: !st.isHidden)
+        }
+        if isAnchor, let r = attrs.href {
+            anchorHref = decodedURL(r)
+            anchorText.removeAll(keepingCapacity: true)
+            anchorSep = 0
+            anchorActive = true
+        }
+        return next
+    }
+
+    /// Content of script, style, title, textarea and the like, up to the matching end tag.
+    mutating func rawText(_ tag: HTMLTag, _ st: HTMLRenderState, from start: Int) -> Int {
+        var contentEnd = n
+        var next = n
+        if tag != .plaintext {
+            if let (end, after) = findRawEnd(tag, from: start) {
+                contentEnd = end
+                next = after
+            } else {
+                badStructure = true
+            }
+        }
+        let saved = cur
+        switch tag {
+        case .style:
+            if contentEnd > start && result.urls.count < maxURLs {
+                scratch.removeAll(keepingCapacity: true)
+                scratch.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<contentEnd]))
+                var urls: [Range<Int>] = []
+                HTMLStyle.collectURLs(scratch, 0..<scratch.count, into: &urls)
+                let copy = scratch
+                for u in urls { addURL(bytes: copy, u) }
+            }
+        case .title:
+            if !titleSeen {
+                titleSeen = true
+                result.title = decodedTitle(start..<contentEnd)
+            }
+        case .xmp, .textarea, .plaintext:
+            setState(st)
+            separator(2, visible: !st.isHidden)
+            scan(from: start, to: contentEnd, markup: false, entities: tag == .textarea)
+            separator(2, visible: !st.isHidden)
+            setState(saved)
+        default:
+            break  // script, iframe, noembed, noframes: not rendered
+        }
+        return next
+    }
+
+    /// Finds `</name` followed by a delimiter; returns the content end and the index after the end tag.
+    func findRawEnd(_ tag: HTMLTag, from start: Int) -> (Int, Int)? {
+        let name = tag.name.utf8
+        let length = name.count
+        var k = start
+        while k + 1 < n {
+            if p[k] == 0x3C && p[k + 1] == 0x2F {
+                var m = k + 2
+                var matched = m + length <= n
+                if matched {
+                    for c in name {
+                        if HTMLBytes.lower(p[m]) != c {
+                            matched = false
+                            break
+                        }
+                        m += 1
+                    }
+                }
+                if matched && (m == n || HTMLBytes.isSpace(p[m]) || p[m] == 0x2F || p[m] == 0x3E) {
+                    // Skip the rest of the end tag, honouring quotes like any tag.
+                    var q = m
+                    var quote: UInt8 = 0
+                    while q < n {
+                        let b = p[q]
+                        if quote != 0 {
+                            if b == quote { quote = 0 }
+                        } else if b == 0x22 || b == 0x27 {
+                            if q > m && (p[q - 1] == 0x3D || HTMLBytes.isSpace(p[q - 1])) { quote = b }
+                        } else if b == 0x3E {
+                            return (k, q + 1)
+                        }
+                        q += 1
+                    }
+                    return (k, n)
+                }
+            }
+            k += 1
+        }
+        return nil
+    }
+
+    // MARK: Attributes and URLs
+
+    /// Decodes `p[r]` into `scratch`.
+    mutating func decodeAttribute(_ r: Range<Int>) {
+        scratch.removeAll(keepingCapacity: true)
+        HTMLEntities.appendDecoded(p, r, to: &scratch)
+    }
+
+    /// An attribute value as a URL: references decoded, surrounding whitespace and control
+    /// characters stripped, tabs and newlines inside removed (as browsers do).
+    mutating func decodedURL(_ r: Range<Int>) -> String {
+        decodeAttribute(r)
+        return Self.cleanURL(scratch, 0..<scratch.count)
+    }
+
+    static func cleanURL(_ s: [UInt8], _ r: Range<Int>) -> String {
+        var lo = r.lowerBound
+        var hi = r.upperBound
+        while lo < hi && s[lo] <= 0x20 { lo += 1 }
+        while hi > lo && s[hi - 1] <= 0x20 { hi -= 1 }
+        var clean: [UInt8] = []
+        clean.reserveCapacity(hi - lo)
+        for i in lo..<hi where s[i] != 0x09 && s[i] != 0x0A && s[i] != 0x0D { clean.append(s[i]) }
+        return String(decoding: clean, as: UTF8.self)
+    }
+
+    mutating func addURL(_ url: String) {
+        guard !url.isEmpty, result.urls.count < maxURLs else { return }
+        if urlSet.insert(url).inserted { result.urls.append(url) }
+    }
+
+    mutating func addURL(bytes: [UInt8], _ r: Range<Int>) {
+        guard result.urls.count < maxURLs else { return }
+        addURL(Self.cleanURL(bytes, r))
+    }
+
+    mutating func collectURLs(_ tag: HTMLTag, _ attrs: HTMLTagAttributes) {
+        guard result.urls.count < maxURLs else { return }
+        if let r = attrs.href {
+            switch tag {
+            case .a, .area, .link, .base: addURL(decodedURL(r))
+            default: break
+            }
+        }
+        if let r = attrs.src {
+            switch tag {
+            case .img, .image, .iframe, .frame, .embed, .source, .script, .audio, .video, .track:
+                addURL(decodedURL(r))
+            case .input:
+                if let t = attrs.type {
+                    decodeAttribute(t)
+                    if HTMLBytes.equalsLower(scratch, 0..<scratch.count, "image") { addURL(decodedURL(r)) }
+                }
+            default: break
+            }
+        }
+        if let r = attrs.srcset, tag == .img || tag == .source || tag == .image {
+            decodeAttribute(r)
+            // "url 1x, url 2x": the first token of each comma-separated candidate.
+            let s = scratch
+            var i = 0
+            while i < s.count {
+                while i < s.count && (HTMLBytes.isSpace(s[i]) || s[i] == 0x2C) { i += 1 }
+                let start = i
+                while i < s.count && !HTMLBytes.isSpace(s[i]) { i += 1 }
+                var end = i
+                while end > start && s[end - 1] == 0x2C { end -= 1 }
+                if end > start { addURL(bytes: s, start..<end) }
+                while i < s.count && s[i] != 0x2C { i += 1 }
+            }
+        }
+        if let r = attrs.action, tag == .form { addURL(decodedURL(r)) }
+        if let r = attrs.formaction, tag == .button || tag == .input { addURL(decodedURL(r)) }
+        if let r = attrs.background { addURL(decodedURL(r)) }
+        if let r = attrs.data, tag == .object { addURL(decodedURL(r)) }
+        if let r = attrs.poster, tag == .video { addURL(decodedURL(r)) }
+        if tag == .meta, let he = attrs.httpEquiv, let content = attrs.content {
+            decodeAttribute(he)
+            guard HTMLBytes.equalsLower(scratch, HTMLStyle.trim(scratch, 0..<scratch.count), "refresh") else {
+                return
+            }
+            decodeAttribute(content)
+            if let u = Self.refreshURL(scratch) { addURL(bytes: scratch, u) }
+        }
+    }
+
+    /// The URL in a refresh `content` value: `5; url='http://…'`.
+    static func refreshURL(_ s: [UInt8]) -> Range<Int>? {
+        var i = 0
+        while i < s.count && s[i] != 0x3B && s[i] != 0x2C { i += 1 }
+        guard i < s.count else { return nil }
+        i += 1
+        while i < s.count && HTMLBytes.isSpace(s[i]) { i += 1 }
+        if HTMLBytes.hasPrefixLower(s, i..<s.count, "url") {
+            var k = i + 3
+            while k < s.count && HTMLBytes.isSpace(s[k]) { k += 1 }
+            if k < s.count && s[k] == 0x3D {
+                i = k + 1
+                while i < s.count && HTMLBytes.isSpace(s[i]) { i += 1 }
+            }
+        }
+        var end = s.count
+        if i < s.count && (s[i] == 0x22 || s[i] == 0x27) {
+            let q = s[i]
+            i += 1
+            var k = i
+            while k < s.count && s[k] != q { k += 1 }
+            end = k
+        }
+        return i < end ? i..<end : nil
+    }
+
+    // MARK: Anchors
+
+    mutating func finishAnchor() {
+        guard anchorActive else { return }
+        anchorActive = false
+        HTMLScanner.dropIncompleteTail(&anchorText)
+        let text = String(decoding: anchorText, as: UTF8.self)
+        if result.links.count < maxURLs { result.links.append(HTMLLink(href: anchorHref, text: text)) }
+        if Self.linkTextMismatch(href: anchorHref, text: text) { result.linkTextMismatchCount += 1 }
+    }
+
+    /// The text of a link shows a URL or domain whose registrable domain differs from the target's.
+    static func linkTextMismatch(href: String, text: String) -> Bool {
+        guard !text.isEmpty, let target = ParsedURL.parse(href), target.scheme == "http" || target.scheme == "https",
+            !target.host.isEmpty, let shownHost = URLExtractor.displayedHost(in: text)
+        else { return false }
+        return ParsedURL.registrableDomainGuess(forHost: shownHost) != target.registrableDomainGuess
+    }
+
+    // MARK: Title
+
+    mutating func decodedTitle(_ r: Range<Int>) -> String {
+        scratch.removeAll(keepingCapacity: true)
+        HTMLEntities.appendDecoded(p, r, to: &scratch)
+        var t: [UInt8] = []
+        t.reserveCapacity(min(scratch.count, Self.maxTitleBytes))
+        var pending = false
+        var i = 0
+        while i < scratch.count && t.count < Self.maxTitleBytes {
+            let b = scratch[i]
+            if HTMLBytes.isSpace(b) || (b == 0xC2 && i + 1 < scratch.count && scratch[i + 1] == 0xA0) {
+                pending = true
+                i += b == 0xC2 ? 2 : 1
+                continue
+            }
+            if pending && !t.isEmpty { t.append(0x20) }
+            pending = false
+            t.append(b)
+            i += 1
+        }
+        Self.dropIncompleteTail(&t)
+        return String(decoding: t, as: UTF8.self)
+    }
+
+    // MARK: Tag counts
+
+    mutating func countTag(_ tag: HTMLTag, _ name: Range<Int>, _ hash: UInt64) {
+        if tag != .other {
+            let k = Int(tag.rawValue)
+            if knownCounts[k] == 0 {
+                guard distinctNames < Self.maxDistinctTagNames else { return }
+                distinctNames += 1
+            }
+            knownCounts[k] += 1
+            return
+        }
+        guard name.count <= Self.maxCountedNameBytes else { return }
+        if otherHashes.isEmpty {
+            otherHashes = [UInt64](repeating: 0, count: 512)
+            otherStarts = [Int](repeating: 0, count: 512)
+            otherLengths = [Int](repeating: 0, count: 512)
+            otherCounts = [Int32](repeating: 0, count: 512)
+        }
+        let key = hash | 1
+        var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 55)
+        while true {
+            let h = otherHashes[slot]
+            if h == key {
+                otherCounts[slot] += 1
+                return
+            }
+            if h == 0 {
+                guard distinctNames < Self.maxDistinctTagNames else { return }
+                distinctNames += 1
+                otherHashes[slot] = key
+                otherStarts[slot] = name.lowerBound
+                otherLengths[slot] = name.count
+                otherCounts[slot] = 1
+                return
+            }
+            slot = (slot + 1) & 511
+        }
+    }
+
+    func tagCounts() -> [String: Int] {
+        var counts: [String: Int] = [:]
+        counts.reserveCapacity(distinctNames)
+        for (k, c) in knownCounts.enumerated() where c > 0 {
+            counts[HTMLTag.nameTable[k]] = Int(c)
+        }
+        for slot in otherHashes.indices where otherHashes[slot] != 0 {
+            let start = otherStarts[slot]
+            let bytes = p[start..<(start + otherLengths[slot])].map(HTMLBytes.lower)
+            counts[String(decoding: bytes, as: UTF8.self), default: 0] += Int(otherCounts[slot])
+        }
+        return counts
+    }
+}
+
+extension HTMLBytes {
+    /// Case-insensitive comparison of the bytes at `p[start...]` with a lower-case literal (bounds checked).
+    static func equalsLower(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ literal: StaticString) -> Bool {
+        let count = literal.utf8CodeUnitCount
+        guard start >= 0, start + count <= p.count else { return false }
+        return literal.withUTF8Buffer { lit in
+            for k in 0..<count where lower(p[start + k]) != lit[k] { return false }
+            return true
+        }
+    }
+}

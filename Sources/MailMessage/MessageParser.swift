@@ -1,0 +1,545 @@
+/// Parses raw RFC 5322 / MIME messages into a ``Message``.
+///
+/// The parser never fails: malformed input yields a best-effort structure plus ``Anomaly``
+/// values. Work is bounded by ``ParseLimits``: time is linear in the message size times the
+/// (bounded) MIME depth, and memory is bounded by the decoded-size and text limits.
+public enum MessageParser {
+    /// Parses `bytes` within `limits`.
+    public static func parse(_ bytes: [UInt8], limits: ParseLimits = .default) -> Message {
+        var p = Parser(message: Message(bytes: bytes, limits: limits))
+        p.run()
+        return p.finish()
+    }
+
+    /// The header fields of a header block that starts at `range.lowerBound`, and where the
+    /// body begins. Exposed for front ends that receive headers separately (milter).
+    public static func parseHeaderBlock(_ buffer: [UInt8], range: Range<Int>, limits: ParseLimits = .default)
+        -> (fields: HeaderFields, bodyStart: Int, anomalies: [Anomaly])
+    {
+        let b = HeaderBlockParser.parse(buffer, range: range, limits: limits)
+        return (HeaderFields(b.fields), b.bodyStart, b.anomalies)
+    }
+}
+
+/// One parsed header block.
+struct HeaderBlock {
+    var fields: [HeaderField] = []
+    var headerRange: Range<Int>
+    var bodyStart: Int
+    var anomalies: [Anomaly] = []
+}
+
+enum HeaderBlockParser {
+    /// Whether `line` (without its line ending) starts a header field: a name of printable
+    /// ASCII other than ':' and space, optionally followed by white space, then ':'.
+    static func fieldNameEnd(_ line: ArraySlice<UInt8>) -> (colon: Int, spaceBeforeColon: Bool)? {
+        var i = line.startIndex
+        while i < line.endIndex {
+            let c = line[i]
+            if c == UInt8(ascii: ":") {
+                return i == line.startIndex ? nil : (i, false)
+            }
+            if c <= 0x20 || c >= 0x7F {
+                // Obsolete syntax allows white space before the colon ("Subject : x").
+                if ASCII.isSpace(c), i > line.startIndex {
+                    var j = i
+                    while j < line.endIndex, ASCII.isSpace(line[j]) { j += 1 }
+                    if j < line.endIndex, line[j] == UInt8(ascii: ":") { return (j, true) }
+                }
+                // 8-bit header names are seen in the wild; accept them but not controls.
+                if c >= 0x80 { i += 1; continue }
+                return nil
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    static func parse(_ buf: [UInt8], range: Range<Int>, limits: ParseLimits) -> HeaderBlock {
+        let slice = buf[range]
+        var block = HeaderBlock(headerRange: range.lowerBound..<range.lowerBound, bodyStart: range.lowerBound)
+        var anomalies = Set<Anomaly>()
+        var i = range.lowerBound
+        let end = range.upperBound
+        var fieldStart = -1
+        var fieldColon = -1
+        var fieldLastLineEnd = -1  // exclusive end of the field's last line, before CR/LF
+        var crlfLines = 0
+        var lfLines = 0
+        var fieldCount = 0
+
+        func finishField() {
+            guard fieldStart >= 0 else { return }
+            defer { fieldStart = -1 }
+            fieldCount += 1
+            if fieldCount > limits.maxHeaderFields {
+                anomalies.insert(.tooManyHeaderFields)
+                return
+            }
+            let nameEnd = Lines.trimmed(buf[fieldStart..<fieldColon]).endIndex
+            let name = String(decoding: buf[fieldStart..<nameEnd], as: UTF8.self)
+            let valueRange = (fieldColon + 1)..<fieldLastLineEnd
+            var (value, eightBit, tooLong) = unfold(buf[valueRange], max: limits.maxHeaderFieldBytes)
+            if tooLong { anomalies.insert(.headerFieldTooLong) }
+            if eightBit { anomalies.insert(.eightBitHeader) }
+            if value.isEmpty { value = "" }
+            block.fields.append(HeaderField(name: name, value: value, rawRange: fieldStart..<fieldLastLineEnd, valueRange: valueRange))
+        }
+
+        while i < end {
+            let lf = Lines.end(of: slice, from: i)
+            var contentEnd = lf
+            if lf < end {
+                if lf > i, buf[lf - 1] == 0x0D {
+                    contentEnd = lf - 1
+                    crlfLines += 1
+                } else {
+                    lfLines += 1
+                }
+            } else if lf > i, buf[lf - 1] == 0x0D {
+                contentEnd = lf - 1
+            }
+            let next = lf < end ? lf + 1 : end
+            let line = buf[i..<contentEnd]
+            if line.isEmpty {
+                finishField()
+                block.headerRange = range.lowerBound..<i
+                block.bodyStart = next
+                return done(&block, anomalies, crlfLines, lfLines)
+            }
+            if ASCII.isSpace(line[line.startIndex]) {
+                let blankLine = line.allSatisfy(ASCII.isSpace)
+                if blankLine {
+                    // A white-space-only line continues the field (obsolete folding) only if
+                    // the next line does too; otherwise it separates header and body.
+                    let nextIsContinuation = next < end && ASCII.isSpace(buf[next])
+                    if !nextIsContinuation {
+                        finishField()
+                        block.headerRange = range.lowerBound..<i
+                        block.bodyStart = next
+                        return done(&block, anomalies, crlfLines, lfLines)
+                    }
+                }
+                if fieldStart >= 0 {
+                    fieldLastLineEnd = contentEnd
+                } else {
+                    anomalies.insert(.invalidHeaderLine)
+                }
+                i = next
+                continue
+            }
+            if let (colon, spaced) = fieldNameEnd(line) {
+                finishField()
+                if spaced { anomalies.insert(.spaceBeforeColon) }
+                fieldStart = i
+                fieldColon = colon
+                fieldLastLineEnd = contentEnd
+                i = next
+                continue
+            }
+            // Not a header line.
+            if block.fields.isEmpty && fieldStart < 0 && i == range.lowerBound {
+                // mbox-style "From " lines inside message/rfc822 parts, or no header at all.
+                if line.starts(with: "From ".utf8) {
+                    i = next
+                    continue
+                }
+                anomalies.insert(.noHeaders)
+            } else {
+                anomalies.insert(.noHeaderBodySeparator)
+            }
+            finishField()
+            block.headerRange = range.lowerBound..<i
+            block.bodyStart = i
+            return done(&block, anomalies, crlfLines, lfLines)
+        }
+        finishField()
+        block.headerRange = range.lowerBound..<end
+        block.bodyStart = end
+        if !block.fields.isEmpty { anomalies.insert(.noHeaderBodySeparator) }
+        return done(&block, anomalies, crlfLines, lfLines)
+    }
+
+    private static func done(_ block: inout HeaderBlock, _ anomalies: Set<Anomaly>, _ crlf: Int, _ lf: Int) -> HeaderBlock {
+        var a = anomalies
+        if crlf > 0 && lf > 0 { a.insert(.mixedLineEndings) }
+        block.anomalies = a.sorted()
+        return block
+    }
+
+    /// Removes line breaks (keeping the white space that follows them) and trims.
+    static func unfold(_ raw: ArraySlice<UInt8>, max: Int) -> (String, eightBit: Bool, tooLong: Bool) {
+        var start = raw.startIndex
+        while start < raw.endIndex, ASCII.isWhitespace(raw[start]) { start += 1 }
+        var end = raw.endIndex
+        while end > start, ASCII.isWhitespace(raw[end - 1]) { end -= 1 }
+        let trimmed = raw[start..<end]
+        var eightBit = false
+        var needsUnfold = false
+        for c in trimmed {
+            if c >= 0x80 { eightBit = true }
+            if c == 0x0A || c == 0x0D { needsUnfold = true }
+        }
+        var tooLong = false
+        var bytes: ArraySlice<UInt8>
+        if needsUnfold {
+            var out: [UInt8] = []
+            out.reserveCapacity(trimmed.count)
+            for c in trimmed where c != 0x0A && c != 0x0D { out.append(c) }
+            bytes = out[...]
+        } else {
+            bytes = trimmed
+        }
+        if bytes.count > max {
+            tooLong = true
+            bytes = bytes.prefix(max)
+        }
+        if !eightBit { return (String(decoding: bytes, as: UTF8.self), false, tooLong) }
+        return (Charset.decodeHeaderBytes(bytes), true, tooLong)
+    }
+}
+
+private struct Parser {
+    var message: Message
+    var anomalies = Set<Anomaly>()
+    var decodedBudget: Int
+    var textBudget: Int
+    var seenURLs = Set<String>()
+    var partsCapped = false
+
+    init(message: Message) {
+        self.message = message
+        decodedBudget = message.limits.maxDecodedBytes
+        textBudget = message.limits.maxTextBytes
+    }
+
+    var limits: ParseLimits { message.limits }
+
+    mutating func run() {
+        let bytes = message.bytes
+        var end = bytes.count
+        if end > limits.maxMessageBytes {
+            end = limits.maxMessageBytes
+            anomalies.insert(.truncated)
+        }
+        var start = 0
+        if bytes.starts(with: "From ".utf8) {
+            let lf = Lines.end(of: bytes[0..<end], from: 0)
+            start = lf < end ? lf + 1 : end
+            message.mboxFromLine = 0..<lf
+        }
+        if bytes[start..<end].contains(0) { anomalies.insert(.nulByte) }
+        let block = HeaderBlockParser.parse(bytes, range: start..<end, limits: limits)
+        parsePart(buffer: 0, block: block, end: end, depth: 0, parent: nil, defaultType: .textPlain)
+        checkTopLevel()
+    }
+
+    mutating func finish() -> Message {
+        message.anomalies = anomalies.sorted()
+        return message
+    }
+
+    func bufferBytes(_ index: Int) -> [UInt8] {
+        index == 0 ? message.bytes : message.auxiliaryBuffers[index - 1]
+    }
+
+    mutating func checkTopLevel() {
+        let h = message.headers
+        if h.first("Date") == nil { anomalies.insert(.missingDate) }
+        if h.first("Message-ID") == nil { anomalies.insert(.missingMessageID) }
+        if h.first("From") == nil { anomalies.insert(.missingFrom) }
+        if h.first("MIME-Version") == nil, let ct = message.parts.first?.contentType, ct.isMultipart {
+            anomalies.insert(.mimeVersionMissing)
+        }
+        for name in ["From", "Subject", "Date", "Message-ID", "To", "Sender", "Reply-To"] {
+            var n = 0
+            for f in h.fields where f.hasName(name) { n += 1 }
+            if n > 1 {
+                anomalies.insert(.duplicateSingletonHeader)
+                break
+            }
+        }
+        if !message.textParts.isEmpty && message.textParts.allSatisfy(\.isHTML) { anomalies.insert(.htmlOnly) }
+        if message.textParts.contains(where: { ($0.html?.hiddenTextBytes ?? 0) > 0 }) { anomalies.insert(.htmlHiddenText) }
+        if message.textParts.contains(where: { ($0.html?.tinyTextBytes ?? 0) > 0 }) { anomalies.insert(.htmlTinyText) }
+    }
+
+    @discardableResult
+    mutating func parsePart(buffer: Int, block: HeaderBlock, end: Int, depth: Int, parent: Int?, defaultType: ContentType) -> Int? {
+        if message.parts.count >= limits.maxParts {
+            anomalies.insert(.tooManyParts)
+            return nil
+        }
+        for a in block.anomalies { anomalies.insert(a) }
+        let headers = HeaderFields(block.fields)
+        var contentType = defaultType
+        var declared = false
+        if let ctField = headers.first("Content-Type") {
+            let (ct, ctAnomalies) = ContentType.parse(ctField.value)
+            for a in ctAnomalies { anomalies.insert(a) }
+            if let ct {
+                contentType = ct
+                declared = true
+            }
+        }
+        var cte = "7bit"
+        if let f = headers["Content-Transfer-Encoding"] {
+            cte = ParameterizedValue.parse(f).value
+        }
+        var disposition: String?
+        var filename: String?
+        if let f = headers["Content-Disposition"] {
+            let d = ParameterizedValue.parse(f)
+            disposition = d.value.isEmpty ? nil : d.value
+            filename = d.parameters["filename"]
+        }
+        if filename == nil { filename = contentType.parameters["name"] }
+
+        let index = message.parts.count
+        let bodyStart = min(block.bodyStart, end)
+        message.parts.append(
+            MIMEPart(
+                headers: headers, contentType: contentType, contentTypeDeclared: declared, transferEncoding: cte,
+                disposition: disposition, filename: filename, buffer: buffer, headerRange: block.headerRange,
+                bodyRange: bodyStart..<end, depth: depth, parent: parent))
+        if let parent { message.parts[parent].children.append(index) }
+
+        let isContainer = contentType.isMultipart || isEmbeddedMessage(contentType)
+        if isContainer && depth >= limits.maxMIMEDepth {
+            anomalies.insert(.tooDeep)
+            return index
+        }
+        if contentType.isMultipart {
+            parseMultipart(index: index, buffer: buffer, range: bodyStart..<end, depth: depth)
+        } else if isEmbeddedMessage(contentType) {
+            parseEmbedded(index: index, buffer: buffer, range: bodyStart..<end, depth: depth, cte: cte)
+        } else {
+            processLeaf(index)
+        }
+        return index
+    }
+
+    func isEmbeddedMessage(_ ct: ContentType) -> Bool {
+        ct.type == "message" && (ct.subtype == "rfc822" || ct.subtype == "global" || ct.subtype == "news")
+    }
+
+    mutating func parseEmbedded(index: Int, buffer: Int, range: Range<Int>, depth: Int, cte: String) {
+        var buf = buffer
+        var r = range
+        if cte == "base64" || cte == "quoted-printable" {
+            let raw = bufferBytes(buffer)[range]
+            let decoded = cte == "base64"
+                ? TransferEncoding.base64(raw, limit: decodedBudget) : TransferEncoding.quotedPrintable(raw, limit: decodedBudget)
+            for a in decoded.anomalies { anomalies.insert(a) }
+            decodedBudget -= decoded.bytes.count
+            if decodedBudget <= 0 { anomalies.insert(.decodedSizeLimit) }
+            message.auxiliaryBuffers.append(decoded.bytes)
+            buf = message.auxiliaryBuffers.count
+            r = 0..<decoded.bytes.count
+            message.parts[index].decodedSize = decoded.bytes.count
+        }
+        let bytes = bufferBytes(buf)
+        let block = HeaderBlockParser.parse(bytes, range: r, limits: limits)
+        parsePart(buffer: buf, block: block, end: r.upperBound, depth: depth + 1, parent: index, defaultType: .textPlain)
+    }
+
+    mutating func parseMultipart(index: Int, buffer: Int, range: Range<Int>, depth: Int) {
+        let part = message.parts[index]
+        guard let boundary = part.contentType.boundary, !boundary.isEmpty else {
+            anomalies.insert(.missingBoundary)
+            message.parts[index].contentType = .textPlain
+            processLeaf(index)
+            return
+        }
+        let bytes = bufferBytes(buffer)
+        let delimiter = Array("--".utf8) + Array(boundary.utf8)
+        let slice = bytes[range]
+        // Each found delimiter line: where the preceding line break starts, and where the
+        // line after the delimiter begins.
+        var bodies: [Range<Int>] = []
+        var currentStart: Int? = nil
+        var closed = false
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let lf = Lines.end(of: slice, from: i)
+            let next = lf < range.upperBound ? lf + 1 : range.upperBound
+            if bytes[i] == UInt8(ascii: "-"), lf - i >= delimiter.count,
+                bytes[i..<(i + delimiter.count)].elementsEqual(delimiter)
+            {
+                let rest = Lines.trimmed(bytes[(i + delimiter.count)..<lf])
+                let isClose = rest.starts(with: "--".utf8)
+                if rest.isEmpty || isClose {
+                    // The line break before the delimiter belongs to the delimiter.
+                    var bodyEnd = i
+                    if bodyEnd > range.lowerBound, bytes[bodyEnd - 1] == 0x0A { bodyEnd -= 1 }
+                    if bodyEnd > range.lowerBound, bytes[bodyEnd - 1] == 0x0D { bodyEnd -= 1 }
+                    if let s = currentStart { bodies.append(s..<max(s, bodyEnd)) }
+                    if isClose {
+                        closed = true
+                        currentStart = nil
+                        break
+                    }
+                    currentStart = next
+                }
+            }
+            i = next
+        }
+        if let s = currentStart {
+            bodies.append(s..<range.upperBound)
+            if !bodies.isEmpty { anomalies.insert(.missingCloseDelimiter) }
+        }
+        if bodies.isEmpty {
+            if closed {
+                anomalies.insert(.emptyMultipart)
+                return
+            }
+            // No delimiter at all: keep the text rather than lose it.
+            anomalies.insert(.boundaryNotFound)
+            message.parts[index].contentType = .textPlain
+            processLeaf(index)
+            return
+        }
+        if !closed && currentStart == nil { anomalies.insert(.missingCloseDelimiter) }
+        let childDefault: ContentType = part.contentType.subtype == "digest" ? .messageRFC822 : .textPlain
+        for body in bodies {
+            if message.parts.count >= limits.maxParts {
+                anomalies.insert(.tooManyParts)
+                break
+            }
+            let block = HeaderBlockParser.parse(bytes, range: body, limits: limits)
+            parsePart(buffer: buffer, block: block, end: body.upperBound, depth: depth + 1, parent: index, defaultType: childDefault)
+        }
+    }
+
+    mutating func processLeaf(_ index: Int) {
+        let part = message.parts[index]
+        let raw = bufferBytes(part.buffer)[part.bodyRange]
+        let ct = part.contentType
+        let isAttachmentDisposition = part.disposition == "attachment"
+        let textLike = ct.isText && (!isAttachmentDisposition || ct.subtype == "plain" || ct.subtype == "html")
+        let named = part.filename != nil
+
+        if !textLike {
+            let size = part.transferEncoding == "base64" ? TransferEncoding.base64DecodedSize(raw) : raw.count
+            message.parts[index].decodedSize = size
+            message.attachments.append(
+                Attachment(partIndex: index, filename: part.filename, contentType: ct.mimeType, size: size,
+                           isInline: !isAttachmentDisposition))
+            return
+        }
+
+        // Decode the transfer encoding within the remaining budget.
+        let budget = max(0, decodedBudget)
+        var decoded: [UInt8]
+        switch part.transferEncoding {
+        case "base64":
+            let r = TransferEncoding.base64(raw, limit: budget)
+            for a in r.anomalies { anomalies.insert(a) }
+            decoded = r.bytes
+        case "quoted-printable":
+            let r = TransferEncoding.quotedPrintable(raw, limit: budget)
+            for a in r.anomalies { anomalies.insert(a) }
+            decoded = r.bytes
+        case "7bit", "8bit", "binary", "", "x-uuencode", "uuencode", "x-uue":
+            decoded = Array(raw.prefix(budget))
+            if part.transferEncoding == "7bit" || part.transferEncoding.isEmpty,
+               decoded.contains(where: { $0 >= 0x80 }) {
+                anomalies.insert(.eightBitIn7Bit)
+            }
+        default:
+            anomalies.insert(.unknownTransferEncoding)
+            decoded = Array(raw.prefix(budget))
+        }
+        if decoded.count >= budget && raw.count > 0 && budget < raw.count { anomalies.insert(.decodedSizeLimit) }
+        decodedBudget -= decoded.count
+        message.parts[index].decodedSize = decoded.count
+
+        if named || isAttachmentDisposition {
+            message.attachments.append(
+                Attachment(partIndex: index, filename: part.filename, contentType: ct.mimeType, size: decoded.count,
+                           isInline: !isAttachmentDisposition))
+        }
+
+        // uuencoded files inside a plain text body.
+        if ct.subtype == "plain", Self.hasUUBegin(decoded) {
+            let files = TransferEncoding.uudecodeBlocks(decoded[...], limit: max(0, decodedBudget))
+            if !files.isEmpty {
+                anomalies.insert(.uuencoded)
+                var kept: [UInt8] = []
+                var last = 0
+                for f in files {
+                    kept.append(contentsOf: decoded[last..<f.range.lowerBound])
+                    last = f.range.upperBound
+                    message.attachments.append(
+                        Attachment(partIndex: index, filename: f.filename, contentType: "application/octet-stream",
+                                   size: f.bytes.count, isInline: false))
+                }
+                kept.append(contentsOf: decoded[last...])
+                decoded = kept
+            }
+        }
+
+        guard textBudget > 0 else { return }
+        let dt = Charset.decode(decoded[...], declared: ct.charset)
+        for a in dt.anomalies { anomalies.insert(a) }
+        var text = dt.text
+        let isHTML = ct.subtype == "html" || ct.subtype == "enriched" || ct.subtype == "richtext"
+            || (ct.subtype == "plain" && Self.looksLikeHTML(decoded))
+        var html: HTMLContent?
+        if isHTML {
+            let h = HTMLText.extract(text, maxTextBytes: textBudget, maxURLs: limits.maxURLs)
+            for a in h.anomalies { anomalies.insert(a) }
+            addURLs(h.urls)
+            text = h.text
+            html = h
+        }
+        if text.utf8.count > textBudget {
+            text = Self.prefix(text, utf8Count: textBudget)
+        }
+        textBudget -= text.utf8.count
+        addURLs(URLExtractor.urls(in: text, limit: max(0, limits.maxURLs - message.urls.count)))
+        message.textParts.append(TextPart(partIndex: index, isHTML: isHTML, charset: dt.charset, text: text, html: html))
+    }
+
+    mutating func addURLs(_ urls: [String]) {
+        for u in urls {
+            if message.urls.count >= limits.maxURLs { return }
+            if seenURLs.insert(u).inserted { message.urls.append(u) }
+        }
+    }
+
+    static func hasUUBegin(_ bytes: [UInt8]) -> Bool {
+        let pattern = Array("begin ".utf8)
+        var i = 0
+        while i + pattern.count <= bytes.count {
+            if bytes[i] == UInt8(ascii: "b"), i == 0 || bytes[i - 1] == 0x0A,
+               bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
+                return true
+            }
+            guard let lf = bytes[i...].firstIndex(of: 0x0A) else { return false }
+            i = lf + 1
+        }
+        return false
+    }
+
+    static func looksLikeHTML(_ bytes: [UInt8]) -> Bool {
+        var i = 0
+        while i < bytes.count, ASCII.isWhitespace(bytes[i]) { i += 1 }
+        guard i < bytes.count, bytes[i] == UInt8(ascii: "<") else { return false }
+        let head = bytes[i..<min(bytes.count, i + 15)].map(ASCII.lower)
+        return head.starts(with: "<html".utf8) || head.starts(with: "<!doctype html".utf8)
+            || head.starts(with: "<head".utf8) || head.starts(with: "<body".utf8)
+    }
+
+    static func prefix(_ s: String, utf8Count: Int) -> String {
+        var n = 0
+        var end = s.startIndex
+        for i in s.unicodeScalars.indices {
+            let w = s.unicodeScalars[i].utf8.count
+            if n + w > utf8Count { break }
+            n += w
+            end = s.unicodeScalars.index(after: i)
+        }
+        return String(s.unicodeScalars[..<end])
+    }
+}

@@ -1,0 +1,220 @@
+/// Content-Transfer-Encoding decoders (RFC 2045) and uuencode, tolerant of the breakage seen
+/// in real mail. Each decoder is linear in its input and reports anomalies instead of failing.
+public enum TransferEncoding {
+    /// Decoded bytes plus what was wrong with the encoding.
+    public struct Result: Sendable {
+        public var bytes: [UInt8]
+        public var anomalies: [Anomaly]
+    }
+
+    static let base64Table: [UInt8] = {
+        var t = [UInt8](repeating: 0xFF, count: 256)
+        for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            t[Int(c)] = UInt8(i)
+        }
+        // URL-safe alphabet, seen in broken mailers.
+        t[Int(UInt8(ascii: "-"))] = 62
+        t[Int(UInt8(ascii: "_"))] = 63
+        return t
+    }()
+
+    /// Decodes base64, skipping white space and junk, tolerating missing padding, stopping at
+    /// padding. At most `limit` output bytes.
+    public static func base64(_ input: ArraySlice<UInt8>, limit: Int = .max) -> Result {
+        var out: [UInt8] = []
+        out.reserveCapacity(min(limit, input.count * 3 / 4 + 3))
+        var acc: UInt32 = 0
+        var n = 0
+        var junk = false
+        var sawPad = false
+        let table = base64Table
+        for c in input {
+            let v = table[Int(c)]
+            if v == 0xFF {
+                if c == UInt8(ascii: "=") {
+                    sawPad = true
+                } else if !ASCII.isWhitespace(c) {
+                    junk = true
+                }
+                continue
+            }
+            if sawPad {
+                // Data after padding: a second concatenated base64 stream. Flush and go on.
+                junk = true
+                sawPad = false
+                acc = 0
+                n = 0
+            }
+            acc = acc << 6 | UInt32(v)
+            n += 1
+            if n == 4 {
+                out.append(UInt8(truncatingIfNeeded: acc >> 16))
+                out.append(UInt8(truncatingIfNeeded: acc >> 8))
+                out.append(UInt8(truncatingIfNeeded: acc))
+                acc = 0
+                n = 0
+                if out.count >= limit { break }
+            }
+        }
+        switch n {
+        case 2: out.append(UInt8(truncatingIfNeeded: acc >> 4))
+        case 3:
+            out.append(UInt8(truncatingIfNeeded: acc >> 10))
+            out.append(UInt8(truncatingIfNeeded: acc >> 2))
+        case 1: junk = true
+        default: break
+        }
+        if out.count > limit { out.removeLast(out.count - limit) }
+        return Result(bytes: out, anomalies: junk ? [.badBase64] : [])
+    }
+
+    /// Size of the base64 decoding of `input` without decoding it (counts alphabet bytes).
+    public static func base64DecodedSize(_ input: ArraySlice<UInt8>) -> Int {
+        var n = 0
+        let table = base64Table
+        for c in input where table[Int(c)] != 0xFF { n += 1 }
+        return n * 3 / 4
+    }
+
+    @inline(__always) static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 65...70: c - 55
+        case 97...102: c - 87
+        default: nil
+        }
+    }
+
+    /// Decodes quoted-printable: soft line breaks (`=` at end of line, also before trailing
+    /// white space), `=XX` escapes in either case; a bad escape is kept literally.
+    public static func quotedPrintable(_ input: ArraySlice<UInt8>, limit: Int = .max) -> Result {
+        var out: [UInt8] = []
+        out.reserveCapacity(min(limit, input.count))
+        var bad = false
+        var i = input.startIndex
+        let end = input.endIndex
+        while i < end, out.count < limit {
+            let c = input[i]
+            if c == UInt8(ascii: "=") {
+                // Soft line break: "=" [WSP...] (CRLF | LF | end)
+                var j = i + 1
+                while j < end, ASCII.isSpace(input[j]) { j += 1 }
+                if j == end {
+                    i = j
+                    continue
+                }
+                if input[j] == 0x0D, j + 1 < end, input[j + 1] == 0x0A {
+                    i = j + 2
+                    continue
+                }
+                if input[j] == 0x0A || input[j] == 0x0D {
+                    i = j + 1
+                    continue
+                }
+                if i + 2 < end, let h = hexValue(input[i + 1]), let l = hexValue(input[i + 2]) {
+                    out.append(h << 4 | l)
+                    i += 3
+                    continue
+                }
+                bad = true
+                out.append(c)
+                i += 1
+                continue
+            }
+            if c == 0x20 || c == 0x09 {
+                // Trailing white space before a line break is transport padding: drop it.
+                var j = i
+                while j < end, ASCII.isSpace(input[j]) { j += 1 }
+                if j == end || input[j] == 0x0A || input[j] == 0x0D {
+                    i = j
+                    continue
+                }
+                out.append(contentsOf: input[i..<j])
+                i = j
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        if out.count > limit { out.removeLast(out.count - limit) }
+        return Result(bytes: out, anomalies: bad ? [.badQuotedPrintable] : [])
+    }
+
+    /// A uuencoded file found inside a text body.
+    public struct UUFile: Sendable {
+        public var filename: String
+        /// The lines `begin` to `end` inclusive, relative to the input.
+        public var range: Range<Int>
+        public var bytes: [UInt8]
+    }
+
+    /// Finds `begin NNN name` … `end` blocks and decodes them.
+    public static func uudecodeBlocks(_ input: ArraySlice<UInt8>, limit: Int = .max, maxFiles: Int = 16) -> [UUFile] {
+        var files: [UUFile] = []
+        var i = input.startIndex
+        let end = input.endIndex
+        while i < end, files.count < maxFiles {
+            let lineEnd = Lines.end(of: input, from: i)
+            let line = Lines.trimmed(input[i..<lineEnd])
+            if line.count > 10, line.starts(with: Array("begin ".utf8)) {
+                let rest = line.dropFirst(6)
+                let modeLen = rest.prefix { $0 >= 48 && $0 <= 55 }.count
+                if (3...4).contains(modeLen), rest.count > modeLen + 1, rest[rest.startIndex + modeLen] == 0x20 {
+                    let name = String(decoding: rest.dropFirst(modeLen + 1), as: UTF8.self)
+                    var out: [UInt8] = []
+                    var j = Lines.next(after: lineEnd, in: input)
+                    var closed = false
+                    while j < end {
+                        let le = Lines.end(of: input, from: j)
+                        let l = Lines.trimmed(input[j..<le])
+                        j = Lines.next(after: le, in: input)
+                        if l.elementsEqual("end".utf8) {
+                            closed = true
+                            break
+                        }
+                        guard let first = l.first else { continue }
+                        let count = Int((first &- 32) & 63)
+                        if count == 0 { continue }
+                        var k = l.startIndex + 1
+                        var produced = 0
+                        @inline(__always) func sixBits(_ at: Int) -> UInt8 { at < l.endIndex ? (l[at] &- 32) & 63 : 0 }
+                        while k < l.endIndex, produced < count {
+                            let a = sixBits(k), b = sixBits(k + 1), c = sixBits(k + 2), d = sixBits(k + 3)
+                            let bytes3 = [a << 2 | b >> 4, b << 4 | c >> 2, c << 6 | d]
+                            for x in bytes3 where produced < count && out.count < limit {
+                                out.append(x)
+                                produced += 1
+                            }
+                            k += 4
+                        }
+                    }
+                    if closed || j >= end {
+                        files.append(UUFile(filename: name, range: (i - input.startIndex)..<(j - input.startIndex), bytes: out))
+                    }
+                    i = j
+                    continue
+                }
+            }
+            i = Lines.next(after: lineEnd, in: input)
+        }
+        return files
+    }
+}
+
+/// Byte-level line helpers. A line ends at LF; a CR before it belongs to the line ending.
+enum Lines {
+    /// Index of the LF ending the line that starts at `from`, or `slice.endIndex`.
+    @inline(__always) static func end(of slice: ArraySlice<UInt8>, from: Int) -> Int {
+        slice[from...].firstIndex(of: 0x0A) ?? slice.endIndex
+    }
+    /// First index after the line ending at `lineEnd` (which points at LF or endIndex).
+    @inline(__always) static func next(after lineEnd: Int, in slice: ArraySlice<UInt8>) -> Int {
+        lineEnd < slice.endIndex ? lineEnd + 1 : slice.endIndex
+    }
+    /// The line without a trailing CR and trailing white space.
+    static func trimmed(_ line: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+        var e = line.endIndex
+        while e > line.startIndex, ASCII.isWhitespace(line[e - 1]) { e -= 1 }
+        return line[line.startIndex..<e]
+    }
+}

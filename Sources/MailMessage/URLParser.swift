@@ -1,0 +1,469 @@
+/// An absolute URL taken apart (RFC 3986 syntax, with the WHATWG URL Standard's browser leniency).
+///
+/// ``parse(_:)`` accepts what a browser would follow when it's clicked in a mail: `\` as `/`,
+/// missing or extra slashes after `http:`, surrounding whitespace and embedded tabs or newlines,
+/// and IPv4 hosts in decimal, hex or octal. It normalizes the scheme and host to lower case, the
+/// IPv4 host to dotted decimal and an IPv6 host to its RFC 5952 text form.
+public struct ParsedURL: Sendable, Hashable {
+    /// Lower-cased scheme, without the `:`.
+    public var scheme: String
+    /// What comes before the last `@` of the authority (`user:password`), as written. A URL such as
+    /// `http://paypal.com@evil.example/` shows one domain and goes to another; nil when absent or empty.
+    public var userinfo: String?
+    /// Lower-cased, percent-decoded host name; dotted decimal for IPv4; `[…]` for IPv6;
+    /// empty for URLs without an authority (`mailto:`, `data:`).
+    public var host: String
+    /// Explicit port, nil when absent or the scheme's default.
+    public var port: Int?
+    /// Path with `\` as `/` and dot segments removed (for hierarchical URLs); `/` when empty for
+    /// http, https, ftp, ws, wss and file. For opaque URLs (`mailto:x@y`), everything after the scheme.
+    public var path: String
+    /// Query without the `?`; nil when there is no `?`.
+    public var query: String?
+    /// Fragment without the `#`; nil when there is no `#`.
+    public var fragment: String?
+    /// The host as an IPv4 address, when it is one (`0xC0A80101` and `3232235777` included).
+    public var ipv4: UInt32?
+    /// The host as eight 16-bit pieces, when it is an IPv6 literal.
+    public var ipv6: [UInt16]?
+    /// The IPv4 host was written other than as four decimal numbers (hex, octal, fewer parts) —
+    /// an obfuscation browsers accept and people don't read.
+    public var isObfuscatedIPv4: Bool = false
+
+    public init(scheme: String, host: String, path: String) {
+        self.scheme = scheme
+        self.host = host
+        self.path = path
+    }
+
+    /// Schemes with an authority, `\`-as-`/` and a default port, per the URL Standard.
+    static func defaultPort(_ scheme: String) -> Int?? {
+        switch scheme {
+        case "http", "ws": return .some(80)
+        case "https", "wss": return .some(443)
+        case "ftp": return .some(21)
+        case "file": return .some(nil)
+        default: return nil
+        }
+    }
+
+    /// The host is an IP address literal.
+    public var isIPAddress: Bool { ipv4 != nil || ipv6 != nil }
+
+    /// A guess at the registrable domain ("site") of the host without the Public Suffix List:
+    /// the last two labels, or the last three when the top-level domain is a two-letter country code
+    /// and the second-level label is a common registry label (`co.uk`, `com.au`, `ac.jp`…).
+    /// IP addresses are returned whole.
+    public var registrableDomainGuess: String {
+        isIPAddress ? host : Self.registrableDomainGuess(forHost: host)
+    }
+
+    static let commonSecondLevelLabels: Set<Substring> = [
+        "ac", "co", "com", "edu", "gob", "gov", "go", "gv", "ltd", "mil", "ne", "net", "nic", "nom", "or", "org",
+        "plc", "sch", "info", "biz", "in", "lg", "ad", "ed", "gr", "res",
+    ]
+
+    /// ``registrableDomainGuess`` for a host name given as text (lower-cased by the caller or not).
+    public static func registrableDomainGuess(forHost host: String) -> String {
+        var h = host.lowercased()
+        while h.hasSuffix(".") { h.removeLast() }
+        if h.hasPrefix("[") { return h }
+        let labels = h.split(separator: ".", omittingEmptySubsequences: false)
+        guard labels.count > 2 else { return h }
+        if labels.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(HTMLBytes.isDigit) }) { return h }
+        let tld = labels[labels.count - 1]
+        let sld = labels[labels.count - 2]
+        let keep = tld.utf8.count == 2 && tld.utf8.allSatisfy(HTMLBytes.isAlpha) && commonSecondLevelLabels.contains(sld) ? 3 : 2
+        return labels.suffix(keep).joined(separator: ".")
+    }
+
+    // MARK: Parsing
+
+    /// Parses an absolute URL; nil when `s` has no scheme or its authority is malformed
+    /// (empty or invalid host for a special scheme, bad port, bad IP literal).
+    public static func parse(_ s: String) -> ParsedURL? {
+        var s = s
+        return s.withUTF8 { parse(bytes: $0) }
+    }
+
+    static func parse(bytes raw: UnsafeBufferPointer<UInt8>) -> ParsedURL? {
+        // Strip surrounding C0 controls and spaces; drop tabs and newlines anywhere.
+        var lo = 0
+        var hi = raw.count
+        while lo < hi && raw[lo] <= 0x20 { lo += 1 }
+        while hi > lo && raw[hi - 1] <= 0x20 { hi -= 1 }
+        guard lo < hi else { return nil }
+        var b: [UInt8] = []
+        b.reserveCapacity(hi - lo)
+        for i in lo..<hi where raw[i] != 0x09 && raw[i] != 0x0A && raw[i] != 0x0D { b.append(raw[i]) }
+
+        // Scheme.
+        guard let first = b.first, HTMLBytes.isAlpha(first) else { return nil }
+        var i = 1
+        while i < b.count {
+            let c = b[i]
+            if HTMLBytes.isAlnum(c) || c == 0x2B || c == 0x2D || c == 0x2E {
+                i += 1
+            } else {
+                break
+            }
+        }
+        guard i < b.count, b[i] == 0x3A else { return nil }
+        let scheme = String(decoding: b[0..<i].map(HTMLBytes.lower), as: UTF8.self)
+        i += 1
+        let defaultPort = Self.defaultPort(scheme)
+        let special = defaultPort != nil
+        var url = ParsedURL(scheme: scheme, host: "", path: "")
+
+        // Fragment and query split off the end first.
+        var end = b.count
+        if let hash = b[i...].firstIndex(of: 0x23) {
+            url.fragment = String(decoding: b[(hash + 1)...], as: UTF8.self)
+            end = hash
+        }
+        if let q = b[i..<end].firstIndex(of: 0x3F) {
+            url.query = String(decoding: b[(q + 1)..<end], as: UTF8.self)
+            end = q
+        }
+
+        @inline(__always) func isSlash(_ c: UInt8) -> Bool { c == 0x2F || (special && c == 0x5C) }
+
+        var slashes = 0
+        while i + slashes < end && isSlash(b[i + slashes]) { slashes += 1 }
+        let hasAuthority = special ? (scheme != "file" || slashes >= 2) : slashes >= 2
+        if !hasAuthority {
+            // Opaque (mailto:, data:) or path-only (file:/x) URL.
+            url.path = String(decoding: b[i..<end], as: UTF8.self)
+            if special { url.path = normalizePath(Array(b[i..<end]), special: true) }
+            return url
+        }
+        // Special schemes ignore any number of slashes; others need exactly "//".
+        i += special ? slashes : 2
+        var authorityEnd = i
+        while authorityEnd < end && !isSlash(b[authorityEnd]) { authorityEnd += 1 }
+
+        var hostStart = i
+        if let at = b[i..<authorityEnd].lastIndex(of: 0x40) {
+            if at > i { url.userinfo = String(decoding: b[i..<at], as: UTF8.self) }
+            hostStart = at + 1
+        }
+        var hostEnd = authorityEnd
+        if hostStart < authorityEnd && b[hostStart] == 0x5B {  // '['
+            guard let close = b[hostStart..<authorityEnd].firstIndex(of: 0x5D),
+                let pieces = parseIPv6(b, (hostStart + 1)..<close)
+            else { return nil }
+            url.ipv6 = pieces
+            url.host = "[" + formatIPv6(pieces) + "]"
+            hostEnd = close + 1
+            guard hostEnd == authorityEnd || b[hostEnd] == 0x3A else { return nil }
+        } else {
+            if let colon = b[hostStart..<authorityEnd].firstIndex(of: 0x3A) { hostEnd = colon }
+            guard let host = parseHost(b, hostStart..<hostEnd, special: special, url: &url) else { return nil }
+            url.host = host
+        }
+        if hostEnd < authorityEnd {  // ":port"
+            let digits = b[(hostEnd + 1)..<authorityEnd]
+            var port = 0
+            for c in digits {
+                guard HTMLBytes.isDigit(c) else { return nil }
+                port = port * 10 + Int(c - 0x30)
+                if port > 65_535 { return nil }
+            }
+            if !digits.isEmpty && port != defaultPort.flatMap({ $0 }) { url.port = port }
+        }
+        if special && url.host.isEmpty && scheme != "file" { return nil }
+        url.path = normalizePath(Array(b[authorityEnd..<end]), special: special)
+        return url
+    }
+
+    /// Decodes, lower-cases and checks a host; recognizes IPv4 in all the forms browsers accept.
+    private static func parseHost(_ b: [UInt8], _ r: Range<Int>, special: Bool, url: inout ParsedURL) -> String? {
+        var h: [UInt8] = []
+        h.reserveCapacity(r.count)
+        var i = r.lowerBound
+        while i < r.upperBound {
+            let c = b[i]
+            if c == 0x25, i + 2 < r.upperBound, let x = HTMLBytes.hexValue(b[i + 1]), let y = HTMLBytes.hexValue(b[i + 2]) {
+                h.append(UInt8(x << 4 | y))
+                i += 3
+            } else {
+                h.append(c)
+                i += 1
+            }
+        }
+        guard special else {
+            // Opaque host: keep as written, lower-cased.
+            return String(decoding: h.map(HTMLBytes.lower), as: UTF8.self)
+        }
+        var ascii = true
+        for k in h.indices {
+            let c = h[k]
+            if c >= 0x80 {
+                ascii = false
+                continue
+            }
+            switch c {
+            case 0...0x20, 0x23, 0x25, 0x2F, 0x3A, 0x3C, 0x3E, 0x3F, 0x40, 0x5B, 0x5C, 0x5D, 0x5E, 0x7C, 0x7F:
+                return nil
+            default:
+                h[k] = HTMLBytes.lower(c)
+            }
+        }
+        var host = String(decoding: h, as: UTF8.self)
+        if !ascii {
+            // Unicode host: lower-case and map the ideographic and full-width dots to '.', as IDNA does.
+            host = String(
+                host.lowercased().unicodeScalars.map { s -> Character in
+                    s == "\u{3002}" || s == "\u{FF0E}" || s == "\u{FF61}" ? "." : Character(s)
+                })
+            h = Array(host.utf8)
+            if h.contains(where: { $0 <= 0x20 || $0 == 0x25 || $0 == 0x2F || $0 == 0x3A || $0 == 0x40 }) { return nil }
+        }
+        switch ipv4(h) {
+        case .notIPv4:
+            return host
+        case .invalid:
+            return nil
+        case .address(let v):
+            let dotted = formatIPv4(v)
+            url.ipv4 = v
+            url.isObfuscatedIPv4 = !b[r].elementsEqual(dotted.utf8)
+            return dotted
+        }
+    }
+
+    private enum IPv4Result { case notIPv4, invalid, address(UInt32) }
+
+    /// The URL Standard's IPv4 parser: "ends in a number" decides, then 1–4 parts in decimal,
+    /// octal (leading 0) or hex (0x), the last part filling the remaining bytes.
+    private static func ipv4(_ h: [UInt8]) -> IPv4Result {
+        var parts = h.split(separator: 0x2E, omittingEmptySubsequences: false)
+        if parts.count > 1, let last = parts.last, last.isEmpty { parts.removeLast() }
+        guard let last = parts.last, !last.isEmpty else { return .notIPv4 }
+        let lastIsNumber =
+            last.allSatisfy(HTMLBytes.isDigit)
+            || (last.count >= 2 && last.first == 0x30 && (last[last.startIndex + 1] | 0x20) == 0x78
+                && last.dropFirst(2).allSatisfy { HTMLBytes.hexValue($0) != nil })
+        guard lastIsNumber else { return .notIPv4 }
+        guard parts.count <= 4 else { return .invalid }
+        var numbers: [UInt64] = []
+        for part in parts {
+            guard let v = ipv4Number(part) else { return .invalid }
+            numbers.append(v)
+        }
+        for v in numbers.dropLast() where v > 255 { return .invalid }
+        guard let lastValue = numbers.last, lastValue < (UInt64(1) << (8 * UInt64(5 - numbers.count))) else {
+            return .invalid
+        }
+        var value = lastValue
+        for (k, v) in numbers.dropLast().enumerated() { value += v << (8 * UInt64(3 - k)) }
+        return .address(UInt32(truncatingIfNeeded: value))
+    }
+
+    private static func ipv4Number(_ part: ArraySlice<UInt8>) -> UInt64? {
+        guard !part.isEmpty else { return nil }
+        var digits = part[...]
+        var radix: UInt64 = 10
+        if digits.count >= 2 && digits.first == 0x30 && (digits[digits.startIndex + 1] | 0x20) == 0x78 {
+            digits = digits.dropFirst(2)
+            radix = 16
+            if digits.isEmpty { return 0 }
+        } else if digits.count >= 2 && digits.first == 0x30 {
+            digits = digits.dropFirst()
+            radix = 8
+        }
+        var v: UInt64 = 0
+        for c in digits {
+            guard let d = HTMLBytes.hexValue(c).map(UInt64.init), d < radix else { return nil }
+            v = v * radix + d
+            if v > 0xFFFF_FFFF { return nil }
+        }
+        return v
+    }
+
+    static func formatIPv4(_ v: UInt32) -> String {
+        "\(v >> 24).\((v >> 16) & 0xFF).\((v >> 8) & 0xFF).\(v & 0xFF)"
+    }
+
+    /// RFC 4291 text form, with an embedded dotted IPv4 tail allowed.
+    static func parseIPv6(_ b: [UInt8], _ r: Range<Int>) -> [UInt16]? {
+        var pieces = [UInt16](repeating: 0, count: 8)
+        var index = 0
+        var compress: Int?
+        var i = r.lowerBound
+        let end = r.upperBound
+        if i < end && b[i] == 0x3A {
+            guard i + 1 < end, b[i + 1] == 0x3A else { return nil }
+            i += 2
+            index = 1
+            compress = 1
+        }
+        while i < end {
+            guard index < 8 else { return nil }
+            if b[i] == 0x3A {
+                guard compress == nil else { return nil }
+                i += 1
+                index += 1
+                compress = index
+                continue
+            }
+            var value: UInt32 = 0
+            var length = 0
+            while length < 4 && i < end, let d = HTMLBytes.hexValue(b[i]) {
+                value = value * 16 + d
+                i += 1
+                length += 1
+            }
+            if i < end && b[i] == 0x2E {
+                // IPv4 tail.
+                guard length > 0, index <= 6 else { return nil }
+                i -= length
+                var seen = 0
+                while i < end {
+                    var octet: Int?
+                    if seen > 0 {
+                        guard b[i] == 0x2E, seen < 4 else { return nil }
+                        i += 1
+                    }
+                    guard i < end, HTMLBytes.isDigit(b[i]) else { return nil }
+                    while i < end, HTMLBytes.isDigit(b[i]) {
+                        let d = Int(b[i] - 0x30)
+                        if let o = octet {
+                            guard o != 0 else { return nil }
+                            octet = o * 10 + d
+                        } else {
+                            octet = d
+                        }
+                        guard let o = octet, o <= 255 else { return nil }
+                        i += 1
+                    }
+                    pieces[index] = pieces[index] << 8 | UInt16(octet ?? 0)
+                    seen += 1
+                    if seen == 2 || seen == 4 { index += 1 }
+                }
+                guard seen == 4 else { return nil }
+                break
+            }
+            if i < end && b[i] == 0x3A {
+                i += 1
+                guard i < end else { return nil }
+            } else if i < end {
+                return nil
+            }
+            guard length > 0 else { return nil }
+            pieces[index] = UInt16(value)
+            index += 1
+        }
+        if let c = compress {
+            var swaps = index - c
+            index = 7
+            while index != 0 && swaps > 0 {
+                pieces.swapAt(index, c + swaps - 1)
+                index -= 1
+                swaps -= 1
+            }
+        } else if index != 8 {
+            return nil
+        }
+        return pieces
+    }
+
+    /// RFC 5952: lower-case hex, the longest run (of two or more) of zero pieces compressed.
+    static func formatIPv6(_ pieces: [UInt16]) -> String {
+        var bestStart = -1
+        var bestLength = 1
+        var k = 0
+        while k < 8 {
+            if pieces[k] == 0 {
+                var e = k
+                while e < 8 && pieces[e] == 0 { e += 1 }
+                if e - k > bestLength {
+                    bestStart = k
+                    bestLength = e - k
+                }
+                k = e
+            } else {
+                k += 1
+            }
+        }
+        var s = ""
+        k = 0
+        while k < 8 {
+            if k == bestStart {
+                s += k == 0 ? "::" : ":"
+                k += bestLength
+                continue
+            }
+            s += String(pieces[k], radix: 16)
+            if k < 7 { s += ":" }
+            k += 1
+        }
+        return s
+    }
+
+    /// Path with `\` as `/` (special schemes) and `.`/`..` segments resolved; `/` when empty (special).
+    static func normalizePath(_ b: [UInt8], special: Bool) -> String {
+        guard !b.isEmpty else { return special ? "/" : "" }
+        var p = b
+        if special {
+            for k in p.indices where p[k] == 0x5C { p[k] = 0x2F }
+        }
+        let hasDot = p.contains(0x2E)
+        guard hasDot else { return String(decoding: p, as: UTF8.self) }
+        // Segments after the leading '/'.
+        let absolute = p.first == 0x2F
+        let segments = (absolute ? p.dropFirst() : p[...]).split(separator: 0x2F, omittingEmptySubsequences: false)
+        var kept: [ArraySlice<UInt8>] = []
+        for (k, seg) in segments.enumerated() {
+            let isLast = k == segments.count - 1
+            if isDotSegment(seg, double: false) {
+                if isLast { kept.append([]) }
+            } else if isDotSegment(seg, double: true) {
+                if !kept.isEmpty { kept.removeLast() }
+                if isLast { kept.append([]) }
+            } else {
+                kept.append(seg)
+            }
+        }
+        var out: [UInt8] = absolute ? [0x2F] : []
+        for (k, seg) in kept.enumerated() {
+            if k > 0 { out.append(0x2F) }
+            out.append(contentsOf: seg)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `.` / `%2e`, or `..` with any mix of `.` and `%2e`.
+    private static func isDotSegment(_ s: ArraySlice<UInt8>, double: Bool) -> Bool {
+        var dots = 0
+        var i = s.startIndex
+        while i < s.endIndex {
+            if s[i] == 0x2E {
+                i += 1
+            } else if s[i] == 0x25 && s.endIndex - i >= 3 && s[i + 1] == 0x32 && (s[i + 2] | 0x20) == 0x65 {
+                i += 3
+            } else {
+                return false
+            }
+            dots += 1
+        }
+        return dots == (double ? 2 : 1)
+    }
+}
+
+extension ParsedURL: CustomStringConvertible {
+    /// The normalized URL.
+    public var description: String {
+        var s = scheme + ":"
+        if !host.isEmpty || userinfo != nil || ParsedURL.defaultPort(scheme) != nil {
+            s += "//"
+            if let u = userinfo { s += u + "@" }
+            s += host
+            if let port { s += ":\(port)" }
+        }
+        s += path
+        if let query { s += "?" + query }
+        if let fragment { s += "#" + fragment }
+        return s
+    }
+}

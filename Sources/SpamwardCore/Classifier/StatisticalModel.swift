@@ -1,0 +1,216 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Spamward's learner: two online models over the same hashed features and a small online
+/// combiner that weighs them.
+///
+/// - A discriminative model: online logistic regression over binary features (words, header
+///   and structure tokens, word pairs and byte 4-grams), the family that did best at the TREC
+///   spam tracks. Every learn applies one gradient step whose size is remembered, so that a
+///   learn can be undone exactly (``forget``).
+/// - A generative token model: per-feature spam and ham counts, scored with Robinson's smoothed
+///   token probabilities (the bogofilter family), over the token features only. Counting makes
+///   learning and forgetting exact.
+/// - A combiner: logistic regression over the two models' log-odds (and a few summaries of
+///   the token model), trained on each learned message's scores from *before* it was learned,
+///   so it learns how far to trust each model on unseen mail.
+public struct StatisticalModel: Sendable {
+    public let configuration: FeatureConfiguration
+    /// Logistic-regression weights, one per slot.
+    var weights: [Float]
+    var bias: Float = 0
+    /// Spam and ham counts per slot, interleaved: `counts[2*i]` spam, `counts[2*i+1]` ham.
+    var counts: [UInt32]
+    public internal(set) var learnedSpam: Int = 0
+    public internal(set) var learnedHam: Int = 0
+    /// Combiner weights over ``ModelScores/combinerInputs``, the last one the bias.
+    var combiner: [Double]
+
+    /// Learning rate of the logistic regression.
+    public var learningRate: Float = 0.005
+    /// Learning rate of the combiner.
+    public var combinerRate: Double = 0.02
+    /// Robinson's strength of the prior and the prior probability of an unseen token.
+    public var robinsonStrength: Double = 0.0178
+    public var robinsonPrior: Double = 0.52
+    /// Token probabilities closer than this to 0.5 are ignored by the token model.
+    public var minDeviation: Double = 0.375
+
+    public static let initialCombiner: [Double] = [0.5, 0.5, 0, 0]
+
+    public init(configuration: FeatureConfiguration = .default) {
+        self.configuration = configuration
+        weights = [Float](repeating: 0, count: configuration.slotCount)
+        counts = [UInt32](repeating: 0, count: configuration.slotCount * 2)
+        combiner = Self.initialCombiner
+    }
+
+    public var learnedCount: Int { learnedSpam + learnedHam }
+
+    // MARK: scoring
+
+    /// The component scores of one message.
+    public struct ModelScores: Sendable, Hashable {
+        /// Logistic regression log-odds.
+        public var discriminative: Double
+        /// Token model: sum of the log-odds of the significant tokens.
+        public var tokenLogOdds: Double
+        /// Token model: number of significant tokens.
+        public var significantTokens: Int
+        /// Token model: Fisher's combination of the significant tokens' probabilities, as
+        /// log Q(spam-side) - log Q(ham-side) (positive: spam). The continuous form of
+        /// Robinson's indicator, without its saturation at 0 and 1.
+        public var fisher: Double = 0
+        /// Combined log-odds of spam.
+        public var combined: Double
+
+        var combinerInputs: [Double] {
+            let n = Double(max(significantTokens, 1))
+            return [Self.clip(discriminative), Self.clip(tokenLogOdds / n.squareRoot()), Self.clip(fisher / 10), 1]
+        }
+        static func clip(_ x: Double) -> Double { min(40, max(-40, x)) }
+    }
+
+    @inline(__always) func tokenProbability(slot: Int) -> Double? {
+        let s = Double(counts[2 &* slot]), h = Double(counts[2 &* slot &+ 1])
+        let n = s + h
+        if n == 0 { return nil }
+        let ns = Double(max(learnedSpam, 1)), nh = Double(max(learnedHam, 1))
+        let ps = s / ns, ph = h / nh
+        let p = ps / (ps + ph)
+        return (robinsonStrength * robinsonPrior + n * p) / (robinsonStrength + n)
+    }
+
+    /// Scores a feature vector.
+    public func score(_ v: FeatureVector) -> ModelScores {
+        var z = Double(bias)
+        weights.withUnsafeBufferPointer { w in
+            var acc: Float = 0
+            for i in v.tokens { acc += w[Int(i)] }
+            for i in v.ngrams { acc += w[Int(i)] }
+            z += Double(acc)
+        }
+        var sum = 0.0
+        var n = 0
+        var sumLnF = 0.0, sumLn1mF = 0.0
+        if learnedSpam > 0 && learnedHam > 0 {
+            for i in v.tokens {
+                guard let f = tokenProbability(slot: Int(i)), abs(f - 0.5) >= minDeviation else { continue }
+                let fc = min(0.999, max(0.001, f))
+                sum += log(fc / (1 - fc))
+                sumLnF += log(fc)
+                sumLn1mF += log(1 - fc)
+                n += 1
+            }
+        }
+        var s = ModelScores(discriminative: z, tokenLogOdds: sum, significantTokens: n, combined: 0)
+        if n > 0 {
+            s.fisher = Self.logChi2Q(-2 * sumLnF, 2 * n) - Self.logChi2Q(-2 * sumLn1mF, 2 * n)
+        }
+        let x = s.combinerInputs
+        var c = 0.0
+        for k in 0..<x.count { c += combiner[k] * x[k] }
+        s.combined = c
+        return s
+    }
+
+    /// Per-feature contributions to the combined log-odds (for explanations), largest first.
+    public func contributions(_ v: FeatureVector, limit: Int) -> [(slot: UInt32, weight: Double)] {
+        var out: [(UInt32, Double)] = []
+        let s = score(v)
+        let n = Double(max(s.significantTokens, 1))
+        let tokenScale = combiner[1] / n.squareRoot() + combiner[2] / n
+        var seen = Set<UInt32>()
+        for i in v.tokens {
+            var c = Double(weights[Int(i)]) * combiner[0]
+            if learnedSpam > 0 && learnedHam > 0, let f = tokenProbability(slot: Int(i)), abs(f - 0.5) >= minDeviation {
+                let fc = min(0.999, max(0.001, f))
+                c += log(fc / (1 - fc)) * tokenScale
+            }
+            if c != 0 { out.append((i, c)) }
+            seen.insert(i)
+        }
+        for i in v.ngrams where !seen.contains(i) {
+            let c = Double(weights[Int(i)]) * combiner[0]
+            if c != 0 { out.append((i, c)) }
+        }
+        out.sort { abs($0.1) > abs($1.1) }
+        return Array(out.prefix(limit))
+    }
+
+    // MARK: learning
+
+    /// Learns one message with its true label. Returns the step size to keep for ``forget``.
+    @discardableResult
+    public mutating func learn(_ v: FeatureVector, as label: Label) -> Float {
+        let before = score(v)
+        let y: Double = label == .spam ? 1 : 0
+        // Combiner: one logistic step on the scores from before this message was learned.
+        let x = before.combinerInputs
+        let pc = Self.sigmoid(before.combined)
+        for k in 0..<x.count { combiner[k] += combinerRate * (y - pc) * x[k] }
+        // Logistic regression step.
+        let p = Self.sigmoid(before.discriminative)
+        let g = learningRate * Float(y - p)
+        apply(v, step: g)
+        // Token counts.
+        count(v, label: label, delta: 1)
+        if label == .spam { learnedSpam += 1 } else { learnedHam += 1 }
+        return g
+    }
+
+    /// Undoes a learn of this message with this label and step size.
+    public mutating func forget(_ v: FeatureVector, as label: Label, step: Float) {
+        apply(v, step: -step)
+        count(v, label: label, delta: -1)
+        if label == .spam { learnedSpam = max(0, learnedSpam - 1) } else { learnedHam = max(0, learnedHam - 1) }
+    }
+
+    mutating func apply(_ v: FeatureVector, step: Float) {
+        guard step != 0 else { return }
+        weights.withUnsafeMutableBufferPointer { w in
+            for i in v.tokens { w[Int(i)] += step }
+            for i in v.ngrams { w[Int(i)] += step }
+        }
+        bias += step
+    }
+
+    mutating func count(_ v: FeatureVector, label: Label, delta: Int) {
+        let off = label == .spam ? 0 : 1
+        counts.withUnsafeMutableBufferPointer { c in
+            for i in v.tokens {
+                let k = 2 * Int(i) + off
+                if delta > 0 {
+                    if c[k] < UInt32.max { c[k] += 1 }
+                } else if c[k] > 0 {
+                    c[k] -= 1
+                }
+            }
+        }
+    }
+
+    /// log of the upper tail of the chi-square distribution with an even number of degrees
+    /// of freedom: Q(x, 2k) = e^(-x/2) * sum_{i<k} (x/2)^i / i!, computed in log space.
+    static func logChi2Q(_ x: Double, _ dof: Int) -> Double {
+        let m = x / 2
+        guard m > 0 else { return 0 }
+        let k = dof / 2
+        let logM = log(m)
+        var logTerm = 0.0
+        var logSum = 0.0  // log(1) for i = 0
+        if k > 1 {
+            for i in 1..<k {
+                logTerm += logM - log(Double(i))
+                let hi = max(logSum, logTerm), lo = min(logSum, logTerm)
+                logSum = hi + log1p(exp(lo - hi))
+            }
+        }
+        return min(0, -m + logSum)
+    }
+
+    @inline(__always) static func sigmoid(_ z: Double) -> Double { 1 / (1 + exp(-min(60, max(-60, z)))) }
+}
+

@@ -1,0 +1,109 @@
+import MailMessage
+
+/// Scores messages: bytes → ``Message`` → ``FeatureVector`` → ``Verdict``.
+///
+/// A value type: copy it freely between tasks; the model's storage is shared copy-on-write.
+public struct MessageScanner: Sendable {
+    public var model: StatisticalModel
+    public var extractor: FeatureExtractor
+    public var thresholds: Thresholds
+    public var limits: ParseLimits
+    /// Content features listed in an explanation.
+    public var explanationSize: Int = 10
+
+    public init(model: StatisticalModel, thresholds: Thresholds = .default, limits: ParseLimits = .default) {
+        self.model = model
+        self.extractor = FeatureExtractor(configuration: model.configuration)
+        self.thresholds = thresholds
+        self.limits = limits
+    }
+
+    public func parse(_ bytes: [UInt8]) -> Message { MessageParser.parse(bytes, limits: limits) }
+
+    public func features(_ message: Message, keepNames: Bool = false) -> FeatureVector {
+        extractor.extract(message, keepNames: keepNames)
+    }
+
+    /// The digest used to make learning idempotent: the Message-ID and the body bytes, so that
+    /// headers added in transit or by filters (Received, X-Spam-*) do not change it.
+    public static func digest(of message: Message) -> MessageDigest {
+        let mid = Array((message.headers["Message-ID"] ?? "").utf8)
+        return MessageDigest(bytes: StableHash.digest128([mid[...], message.body]))
+    }
+
+    public func scan(_ bytes: [UInt8], explain: Bool = true) -> Verdict {
+        scan(parse(bytes), explain: explain)
+    }
+
+    /// Only the numeric score (no explanation): the fast path for evaluations.
+    public func score(_ message: Message) -> Double {
+        let v = features(message)
+        return model.score(v).combined + Rules.score(message)
+    }
+
+    public func scan(_ message: Message, explain: Bool = true) -> Verdict {
+        let v = features(message, keepNames: explain)
+        let s = model.score(v)
+        var symbols: [Symbol] = []
+        var top: [FeatureContribution] = []
+        if explain, let names = v.names {
+            for (slot, w) in model.contributions(v, limit: explanationSize) {
+                top.append(FeatureContribution(feature: names[slot] ?? "slot:\(slot)", weight: w))
+            }
+        }
+        let p = StatisticalModel.sigmoid(s.combined)
+        if model.learnedSpam == 0 || model.learnedHam == 0 {
+            symbols.append(Symbol(name: "STAT_UNTRAINED", score: s.combined,
+                                  description: "statistical model has not learned both spam and ham yet"))
+        } else {
+            let name = s.combined >= 0 ? "STAT_SPAM" : "STAT_HAM"
+            let desc = "statistical classifier: \(Self.percent(p)) spam (discriminative \(Self.fmt(s.discriminative)), tokens \(Self.fmt(s.tokenLogOdds)) over \(s.significantTokens) significant tokens)"
+            symbols.append(Symbol(name: name, score: s.combined, description: desc,
+                                  options: top.prefix(5).map { "\($0.feature) \(Self.fmt($0.weight))" }))
+        }
+        symbols.append(contentsOf: Rules.symbols(message))
+        if !message.anomalies.isEmpty {
+            symbols.append(Symbol(name: "MIME_ANOMALIES", score: 0,
+                                  description: "parser found malformed or unusual structure (weighed by the classifier)",
+                                  options: message.anomalies.map(\.name)))
+        }
+        let score = symbols.reduce(0) { $0 + $1.score }
+        symbols.sort { abs($0.score) > abs($1.score) }
+        return Verdict(score: score, probability: p, action: thresholds.action(for: score), thresholds: thresholds,
+                       symbols: symbols, topFeatures: top, digest: Self.digest(of: message).hex)
+    }
+
+    static func fmt(_ x: Double) -> String {
+        let r = (x * 100).rounded() / 100
+        return String(r)
+    }
+    static func percent(_ p: Double) -> String { String((p * 1000).rounded() / 10) + "%" }
+}
+
+/// Fixed rules that do not need learning. (The full rule engine is a later layer.)
+public enum Rules {
+    static let gtube = Array("XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X".utf8)
+
+    /// GTUBE, the standard anti-spam test string, in the raw message or its decoded text.
+    public static func isGTUBE(_ m: Message) -> Bool {
+        contains(m.bytes[...], gtube) || m.textParts.contains { contains(Array($0.text.utf8)[...], gtube) }
+    }
+
+    public static func score(_ m: Message) -> Double { isGTUBE(m) ? 1000 : 0 }
+
+    public static func symbols(_ m: Message) -> [Symbol] {
+        isGTUBE(m) ? [Symbol(name: "GTUBE", score: 1000, description: "GTUBE: the generic test for unsolicited bulk email")] : []
+    }
+
+    static func contains(_ hay: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, hay.count >= needle.count else { return false }
+        var i = hay.startIndex
+        let last = hay.endIndex - needle.count
+        while i <= last {
+            guard let j = hay[i...last].firstIndex(of: first) else { return false }
+            if hay[j..<(j + needle.count)].elementsEqual(needle) { return true }
+            i = j + 1
+        }
+        return false
+    }
+}

@@ -1,0 +1,43 @@
+import GRDB
+
+extension SQLiteModelStore {
+    /// The schema, as named migrations that are only ever appended to: a shipped migration is
+    /// never edited, since files in the wild have already applied it.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+
+        migrator.registerMigration("v1") { db in
+            // The model is one row; the payload is the classifier's opaque serialization.
+            try db.execute(
+                sql: """
+                    CREATE TABLE model (
+                        id INTEGER PRIMARY KEY NOT NULL CHECK (id = 1),
+                        tokenizer_version INTEGER NOT NULL,
+                        hash_seed INTEGER NOT NULL,
+                        feature_bits INTEGER NOT NULL,
+                        learned_spam INTEGER NOT NULL,
+                        learned_ham INTEGER NOT NULL,
+                        updated_at INTEGER NOT NULL,
+                        payload BLOB NOT NULL
+                    ) STRICT;
+
+                    CREATE TABLE learned (
+                        digest BLOB PRIMARY KEY NOT NULL CHECK (length(digest) = 16),
+                        label TEXT NOT NULL CHECK (label IN ('spam', 'ham')),
+                        magnitude REAL NOT NULL,
+                        learned_at INTEGER NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+
+                    CREATE TABLE meta (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        value TEXT
+                    ) STRICT;
+                    """)
+            try MetaRow(key: MetaRow.Key.application, value: "spamward").upsert(db)
+            try MetaRow(key: MetaRow.Key.schemaVersion, value: "v1").upsert(db)
+        }
+
+        // Next: registerMigration("v2") { ...; try MetaRow(key: MetaRow.Key.schemaVersion, value: "v2").upsert(db) }
+        return migrator
+    }
+}

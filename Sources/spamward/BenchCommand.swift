@@ -1,0 +1,212 @@
+import ArgumentParser
+import Foundation
+import MailMessage
+import SpamwardCore
+
+extension Spamward {
+    struct Bench: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Measure parsing, scanning and learning speed and peak memory on a corpus.",
+            discussion: """
+                Messages are read into memory first; every rate is messages per second on one core.
+                With --bogofilter, bogofilter's batch training and classification of the same halves
+                are timed in the same run (bogofilter must be installed) and the ratio is printed.
+                Build with -c release for meaningful figures.
+                """)
+
+        @Argument(help: "Corpus folder with an `index` file (TREC layout).")
+        var corpus: String
+        @Option(help: "Repeat each measurement this many times and keep the best.")
+        var repeats: Int = 3
+        @Flag(help: "Also time bogofilter on the same split, side by side.")
+        var bogofilter = false
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            do { try runBench() } catch let e as CLIError {
+                printError(e.description)
+                throw e.exit
+            }
+        }
+
+        struct Result: Encodable {
+            var messages: Int
+            var megabytes: Double
+            var parseMessagesPerSecond: Double
+            var scanMessagesPerSecond: Double
+            var learnMessagesPerSecond: Double
+            var splitEvalSeconds: Double
+            var peakRSSMegabytes: Double
+            var bogofilterSeconds: Double?
+            var ratioToBogofilter: Double?
+        }
+
+        func runBench() throws {
+            let c = try TRECCorpus(root: corpus)
+            let messages = try c.load(progress: isatty(2) == 1)
+            let n = messages.count
+            let half = n / 2
+            let clock = ContinuousClock()
+            func best(_ body: () -> Void) -> Double {
+                var b = Double.infinity
+                for _ in 0..<max(1, repeats) {
+                    let t0 = clock.now
+                    body()
+                    b = min(b, (clock.now - t0).seconds)
+                }
+                return b
+            }
+            var sink = 0
+            let parse = best {
+                for m in messages { sink &+= MessageParser.parse(m).parts.count }
+            }
+            // Learn the first half (from empty each time), then scan the second half.
+            var trained = MessageScanner(model: StatisticalModel())
+            let learn = best {
+                var s = MessageScanner(model: StatisticalModel())
+                for i in 0..<half {
+                    let m = s.parse(messages[i])
+                    s.model.learn(s.features(m), as: c.entries[i].label)
+                }
+                trained = s
+            }
+            let scan = best {
+                for i in half..<n { sink &+= trained.score(trained.parse(messages[i])) > 0 ? 1 : 0 }
+            }
+            let eval = best {
+                let r = EvaluationRun.run(corpus: c, messages: messages, proto: .split, configuration: .default,
+                                          thresholds: .default, progress: false)
+                sink &+= r.scored
+            }
+            var result = Result(
+                messages: n, megabytes: Double(messages.reduce(0) { $0 + $1.count }) / 1e6,
+                parseMessagesPerSecond: Double(n) / parse, scanMessagesPerSecond: Double(n - half) / scan,
+                learnMessagesPerSecond: Double(half) / learn, splitEvalSeconds: eval,
+                peakRSSMegabytes: Self.peakRSSMegabytes())
+            if bogofilter {
+                let t = try Self.timeBogofilter(corpus: c, half: half, repeats: repeats)
+                result.bogofilterSeconds = t
+                result.ratioToBogofilter = eval / t
+            }
+            if sink == 42 { print("") }  // keep the work observable
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try enc.encode(result), as: UTF8.self))
+                return
+            }
+            func f(_ x: Double) -> String { String(format: "%.0f", x) }
+            print("corpus             \(corpus): \(n) messages, \(String(format: "%.1f", result.megabytes)) MB (in memory)")
+            print("parse              \(f(result.parseMessagesPerSecond)) msg/s")
+            print("scan               \(f(result.scanMessagesPerSecond)) msg/s (parse + features + score, model of \(half) messages)")
+            print("learn              \(f(result.learnMessagesPerSecond)) msg/s (parse + features + update)")
+            print("split eval         \(String(format: "%.3f", eval)) s (learn \(half), score \(n - half), from an empty model)")
+            if let b = result.bogofilterSeconds, let r = result.ratioToBogofilter {
+                print("bogofilter         \(String(format: "%.3f", b)) s (batch train + classify of the same halves)")
+                print("ratio              \(String(format: "%.3f", r))x bogofilter's wall time")
+            }
+            print("peak RSS           \(String(format: "%.0f", result.peakRSSMegabytes)) MB")
+        }
+
+        static func peakRSSMegabytes() -> Double {
+            var u = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &u)
+            return Double(u.ru_maxrss) / 1024  // KiB on Linux
+        }
+
+        /// bogofilter's batch training (-s/-n -B) and classification (-b) of the same halves,
+        /// as the peer harness runs it. Returns the best total wall time.
+        static func timeBogofilter(corpus c: TRECCorpus, half: Int, repeats: Int) throws -> Double {
+            guard let bogo = ["/usr/bin/bogofilter", "/usr/local/bin/bogofilter"].first(where: { FileManager.default.isExecutableFile(atPath: $0) })
+            else { throw CLIError("bogofilter is not installed (apt-get install bogofilter)", code: .noInput) }
+            let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("spamward-bench-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: tmp) }
+            func path(_ e: TRECCorpus.Entry) -> String { (c.root as NSString).appendingPathComponent(e.path) }
+            let spam = c.entries[..<half].filter { $0.label == .spam }.map(path)
+            let ham = c.entries[..<half].filter { $0.label == .ham }.map(path)
+            let test = c.entries[half...].map(path)
+            var bestTime = Double.infinity
+            for _ in 0..<max(1, repeats) {
+                try? FileManager.default.removeItem(at: tmp)
+                try FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
+                let db = tmp.path
+                let t0 = Date()
+                for chunk in stride(from: 0, to: spam.count, by: 500) {
+                    try runProcess(bogo, ["-C", "-d", db, "-s", "-B"] + spam[chunk..<min(chunk + 500, spam.count)], stdin: nil)
+                }
+                for chunk in stride(from: 0, to: ham.count, by: 500) {
+                    try runProcess(bogo, ["-C", "-d", db, "-n", "-B"] + ham[chunk..<min(chunk + 500, ham.count)], stdin: nil)
+                }
+                try runProcess(bogo, ["-C", "-d", db, "-e", "-TT", "-b"], stdin: test.joined(separator: "\n") + "\n")
+                bestTime = min(bestTime, Date().timeIntervalSince(t0))
+            }
+            return bestTime
+        }
+
+        static func runProcess(_ exe: String, _ args: [String], stdin: String?) throws {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: exe)
+            p.arguments = args
+            p.standardOutput = FileHandle.nullDevice
+            let inPipe = Pipe()
+            if stdin != nil { p.standardInput = inPipe }
+            try p.run()
+            if let s = stdin {
+                inPipe.fileHandleForWriting.write(Data(s.utf8))
+                try inPipe.fileHandleForWriting.close()
+            }
+            p.waitUntilExit()
+            guard p.terminationStatus == 0 else {
+                throw CLIError("\(exe) exited with status \(p.terminationStatus)", code: .software)
+            }
+        }
+    }
+
+    struct TrainStarter: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "train-starter",
+            abstract: "Train the starter model that ships with Spamward from a labelled corpus.",
+            discussion: """
+                Learns every message of the corpus index in order from an empty model and writes
+                a pruned model file. The shipped model was made with:
+                  spamward train-starter ../shared/corpora/spamassassin \\
+                    --out Sources/SpamwardStarterModel/Resources/starter.swmodel
+                """)
+
+        @Argument(help: "Corpus folder with an `index` file (TREC layout).")
+        var corpus: String
+        @Option(help: ArgumentHelp("Where to write the model.", valueName: "FILE"))
+        var out: String
+        @Option(help: "Drop weights smaller than this in magnitude.")
+        var minWeight: Float = 0.004
+        @Option(help: "Drop tokens seen fewer times than this.")
+        var minCount: UInt32 = 2
+
+        func run() async throws {
+            do {
+                let c = try TRECCorpus(root: corpus)
+                let messages = try c.load(progress: isatty(2) == 1)
+                var s = MessageScanner(model: StatisticalModel())
+                var seen = Set<MessageDigest>()
+                var bar = ProgressBar(total: messages.count, label: "learn")
+                for (i, bytes) in messages.enumerated() {
+                    let m = s.parse(bytes)
+                    if seen.insert(MessageScanner.digest(of: m)).inserted {
+                        s.model.learn(s.features(m), as: c.entries[i].label)
+                    }
+                    bar.update(i + 1)
+                }
+                bar.finish()
+                // A fixed timestamp keeps the file reproducible.
+                let snap = ModelSnapshotCodec.snapshot(
+                    of: s.model, updatedAt: 0, pruning: .init(minAbsWeight: minWeight, minTokenCount: minCount))
+                let bytes = ModelSnapshotCodec.encode(snap)
+                try Data(bytes).write(to: URL(fileURLWithPath: out), options: .atomic)
+                print("wrote \(out): \(bytes.count) bytes, \(s.model.learnedSpam) spam and \(s.model.learnedHam) ham learned")
+            } catch let e as CLIError {
+                printError(e.description)
+                throw e.exit
+            }
+        }
+    }
+}

@@ -1,0 +1,224 @@
+import ArgumentParser
+import Foundation
+import MailMessage
+import SpamwardCore
+
+enum EvalProtocol: String, ExpressibleByArgument, CaseIterable {
+    case split, online
+}
+
+/// The result of running one protocol over a corpus.
+struct EvaluationRun {
+    var labels: [Label] = []
+    var scores: [Double] = []
+    var paths: [String] = []
+    var learnSeconds = 0.0
+    var scoreSeconds = 0.0
+    var learned = 0
+    var scored = 0
+    var duplicatesSkipped = 0
+    var model: StatisticalModel
+
+    /// Runs `proto` on the messages from an empty model.
+    /// Which score to report: the combined one, or (for experiments) one component.
+    enum Component: String, ExpressibleByArgument {
+        case combined, discriminative, tokens, fisher
+    }
+
+    static func run(corpus: TRECCorpus, messages: [[UInt8]], proto: EvalProtocol, configuration: FeatureConfiguration,
+                    thresholds: Thresholds, progress: Bool, component which: Component = .combined, tune: (inout StatisticalModel) -> Void = { _ in }) -> EvaluationRun {
+        var model = StatisticalModel(configuration: configuration)
+        tune(&model)
+        var scanner = MessageScanner(model: model, thresholds: thresholds)
+        var run = EvaluationRun(model: model)
+        var learnedDigests = Set<MessageDigest>()
+        let n = messages.count
+        let half = n / 2
+        var bar = ProgressBar(total: progress ? n : 0, label: proto.rawValue)
+        let clock = ContinuousClock()
+
+        func component(_ scanner: MessageScanner, _ m: Message, _ v: FeatureVector? = nil) -> Double {
+            let v = v ?? scanner.features(m)
+            let s = scanner.model.score(v)
+            switch which {
+            case .combined: return s.combined + Rules.score(m)
+            case .discriminative: return s.discriminative
+            case .tokens: return s.tokenLogOdds
+            case .fisher: return s.fisher
+            }
+        }
+
+        func learn(_ m: Message, _ v: FeatureVector, _ label: Label) {
+            // Learning is idempotent: a duplicate message counts once.
+            if learnedDigests.insert(MessageScanner.digest(of: m)).inserted {
+                scanner.model.learn(v, as: label)
+                run.learned += 1
+            } else {
+                run.duplicatesSkipped += 1
+            }
+        }
+
+        switch proto {
+        case .split:
+            let t0 = clock.now
+            for i in 0..<half {
+                let m = scanner.parse(messages[i])
+                learn(m, scanner.features(m), corpus.entries[i].label)
+                bar.update(i + 1)
+            }
+            let t1 = clock.now
+            for i in half..<n {
+                let m = scanner.parse(messages[i])
+                run.scores.append(component(scanner, m))
+                run.labels.append(corpus.entries[i].label)
+                run.paths.append(corpus.entries[i].path)
+                bar.update(i + 1)
+            }
+            let t2 = clock.now
+            run.learnSeconds = (t1 - t0).seconds
+            run.scoreSeconds = (t2 - t1).seconds
+            run.scored = n - half
+        case .online:
+            var learnTime = Duration.zero
+            var scoreTime = Duration.zero
+            for i in 0..<n {
+                let t0 = clock.now
+                let m = scanner.parse(messages[i])
+                let v = scanner.features(m)
+                let s = component(scanner, m, v)
+                let t1 = clock.now
+                learn(m, v, corpus.entries[i].label)
+                let t2 = clock.now
+                scoreTime += t1 - t0
+                learnTime += t2 - t1
+                run.scores.append(s)
+                run.labels.append(corpus.entries[i].label)
+                run.paths.append(corpus.entries[i].path)
+                bar.update(i + 1)
+            }
+            run.learnSeconds = learnTime.seconds
+            run.scoreSeconds = scoreTime.seconds
+            run.scored = n
+        }
+        bar.finish()
+        run.model = scanner.model
+        return run
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) * 1e-18
+    }
+}
+
+extension Spamward {
+    struct Eval: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate the learner on a labelled corpus (TREC layout), from an empty model.",
+            discussion: """
+                split: learn the first half of the index in order, then score the second half.
+                online: TREC immediate feedback: score each message, then learn its true label.
+                Prints (1-AUC)% with a 95% bootstrap interval, FPR and FNR at the spam threshold,
+                FNR at FPR 0.1%, and messages per second. The store is not touched.
+                """)
+
+        @Argument(help: "Corpus folder with an `index` file.")
+        var corpus: String
+        @Option(name: .customLong("protocol"), help: "split or online.")
+        var proto: EvalProtocol = .split
+        @Option(help: ArgumentHelp("Write one line per scored message: RELPATH LABEL SCORE.", valueName: "FILE"))
+        var scores: String?
+        @Option(help: ArgumentHelp("Draw the ROC curve as SVG.", valueName: "FILE.svg"))
+        var roc: String?
+        @Flag(help: "Print the summary as JSON.")
+        var json = false
+        @OptionGroup var thresholdOptions: ThresholdOptions
+        @Option(help: .hidden) var learningRate: Float?
+        @Option(help: .hidden) var combinerRate: Double?
+        @Option(help: .hidden) var ngramBytes: Int?
+        @Option(help: .hidden) var featureBits: Int?
+        @Option(help: .hidden) var minDeviation: Double?
+        @Option(help: .hidden) var robinsonStrength: Double?
+        @Option(help: .hidden) var component: EvaluationRun.Component = .combined
+
+        func run() async throws {
+            do {
+                try runEval()
+            } catch let e as CLIError {
+                printError(e.description)
+                throw e.exit
+            }
+        }
+
+        func runEval() throws {
+            let c = try TRECCorpus(root: corpus)
+            let progress = isatty(2) == 1
+            let messages = try c.load(progress: progress)
+            var config = FeatureConfiguration.default
+            if let b = ngramBytes { config.ngramTextBytes = b }
+            if let b = featureBits { config.featureBits = b }
+            let wall0 = Date()
+            let r = EvaluationRun.run(
+                corpus: c, messages: messages, proto: proto, configuration: config,
+                thresholds: thresholdOptions.thresholds, progress: progress, component: component
+            ) { m in
+                if let lr = learningRate { m.learningRate = lr }
+                if let cr = combinerRate { m.combinerRate = cr }
+                if let md = minDeviation { m.minDeviation = md }
+                if let rs = robinsonStrength { m.robinsonStrength = rs }
+            }
+            let wall = Date().timeIntervalSince(wall0)
+            let summary = EvaluationSummary.summarize(labels: r.labels, scores: r.scores, threshold: thresholdOptions.spamThreshold)
+            if let scores {
+                var out = ""
+                for i in 0..<r.scores.count {
+                    out += "\(r.paths[i]) \(r.labels[i].rawValue) \(r.scores[i])\n"
+                }
+                try write(out, to: scores)
+            }
+            if let roc {
+                let title = "Spamward \(proto.rawValue) on \((corpus as NSString).lastPathComponent)"
+                try write(ROCCurve(labels: r.labels, scores: r.scores).svg(title: title), to: roc)
+            }
+            let scoreRate = Double(r.scored) / max(r.scoreSeconds, 1e-9)
+            let learnRate = Double(r.learned + r.duplicatesSkipped) / max(r.learnSeconds, 1e-9)
+            if json {
+                struct Out: Encodable {
+                    var corpus: String
+                    var protocolName: String
+                    var summary: EvaluationSummary
+                    var scoreMessagesPerSecond: Double
+                    var learnMessagesPerSecond: Double
+                    var wallSeconds: Double
+                    var learned: Int
+                    var duplicatesSkipped: Int
+                }
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                let data = try enc.encode(Out(corpus: corpus, protocolName: proto.rawValue, summary: summary,
+                                              scoreMessagesPerSecond: scoreRate, learnMessagesPerSecond: learnRate,
+                                              wallSeconds: wall, learned: r.learned, duplicatesSkipped: r.duplicatesSkipped))
+                print(String(decoding: data, as: UTF8.self))
+                return
+            }
+            func f(_ x: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", x) }
+            print("corpus           \(corpus) (\(c.entries.count) messages)")
+            print("protocol         \(proto.rawValue): learned \(r.learned) (\(r.duplicatesSkipped) duplicates counted once), scored \(r.scored) (\(summary.spamCount) spam, \(summary.hamCount) ham)")
+            print("(1-AUC)%         \(f(summary.oneMinusAUCPercent, 4))  (95% CI \(f(summary.ciLow, 4))-\(f(summary.ciHigh, 4)))")
+            print("threshold        \(thresholdOptions.spamThreshold): FPR \(f(summary.fpr * 100, 2))% (\(summary.falsePositives) ham), FNR \(f(summary.fnr * 100, 2))% (\(summary.falseNegatives) spam)")
+            print("FNR at FPR 0.1%  \(f(summary.fnrAtFPR01, 2))%")
+            print("FPR at FNR 1%    \(f(summary.fprAtFNR1, 2))%")
+            print("speed            scoring \(Int(scoreRate)) msg/s, learning \(Int(learnRate)) msg/s (one core; parse + features + model), wall \(f(wall, 2)) s")
+        }
+
+        func write(_ s: String, to path: String) throws {
+            do {
+                try s.write(toFile: path, atomically: true, encoding: .utf8)
+            } catch {
+                throw CLIError("\(path): cannot write: \(error.localizedDescription)", code: .ioError)
+            }
+        }
+    }
+}
