@@ -54,4 +54,7 @@ public struct Anomaly: Hashable, Sendable, Comparable, CustomStringConvertible {
     public static let htmlOnly = Anomaly("html_only")
     public static let htmlBadStructure = Anomaly("html_bad_structure")
     public static let htmlLinkTextMismatch = Anomaly("html_link_text_mismatch")
+    // Header values (parameters, addresses)
+    public static let badParameter = Anomaly("bad_mime_parameter")
+    public static let duplicateParameter = Anomaly("duplicate_mime_parameter")
 }

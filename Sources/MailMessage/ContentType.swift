@@ -1,6 +1,19 @@
-// STUB: to be replaced by the full implementation (RFC 2045 / RFC 2231).
+/// A MIME header value of the form `value; name=value; …` (Content-Type, Content-Disposition,
+/// Content-Transfer-Encoding), parsed per RFC 2045 and RFC 2231 with the tolerance real mail
+/// needs:
+///
+/// - quoted strings with backslash escapes; a missing closing quote runs to the end;
+/// - comments `( … )` skipped; empty and repeated semicolons ignored; a missing semicolon
+///   between parameters (`text/html charset=utf-8`) tolerated;
+/// - RFC 2231 continuations (`name*0=`, `name*1*=`) reassembled, and `charset'lang'%XX`
+///   values decoded with ``Charset``; an RFC 2231 value wins over a plain one of the same
+///   name;
+/// - RFC 2047 encoded words in values (`name="=?utf-8?B?…?="`, as old clients and spammers
+///   write them) decoded, except in `boundary`;
+/// - a repeated parameter keeps its first value (``Anomaly/duplicateParameter``).
 public struct ParameterizedValue: Sendable, Hashable {
-    /// The main token, lowercased ("attachment", "text/plain").
+    /// The main token, lowercased, without white space, quotes or comments
+    /// ("attachment", "text/plain").
     public var value: String
     /// Parameters by lowercased name, values unquoted and RFC 2231 / RFC 2047 decoded.
     public var parameters: [String: String]
@@ -10,27 +23,10 @@ public struct ParameterizedValue: Sendable, Hashable {
         self.parameters = parameters
         self.anomalies = anomalies
     }
-    public static func parse(_ fieldValue: String) -> ParameterizedValue {
-        let parts = fieldValue.split(separator: ";", omittingEmptySubsequences: true)
-        var params: [String: String] = [:]
-        for p in parts.dropFirst() {
-            if let eq = p.firstIndex(of: "=") {
-                let k = p[..<eq].trimmingSpaces.lowercased()
-                var v = String(p[p.index(after: eq)...].trimmingSpaces)
-                if v.hasPrefix("\""), v.hasSuffix("\""), v.count >= 2 { v = String(v.dropFirst().dropLast()) }
-                params[k] = v
-            }
-        }
-        return ParameterizedValue(value: (parts.first.map { String($0.trimmingSpaces) } ?? "").lowercased(), parameters: params)
-    }
-}
 
-extension Substring {
-    var trimmingSpaces: Substring {
-        var s = self
-        while let f = s.first, f == " " || f == "\t" || f == "\r\n" || f == "\n" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\r\n" || l == "\n" { s = s.dropLast() }
-        return s
+    public static func parse(_ fieldValue: String) -> ParameterizedValue {
+        var parser = ParameterParser(Array(fieldValue.utf8))
+        return parser.parse()
     }
 }
 
@@ -53,11 +49,26 @@ public struct ContentType: Sendable, Hashable {
     public static let textPlain = ContentType(type: "text", subtype: "plain")
     public static let messageRFC822 = ContentType(type: "message", subtype: "rfc822")
 
-    /// Parses a Content-Type field value; `nil` type/subtype (garbage) gives `nil`.
+    /// Parses a Content-Type field value. A value without a usable `type/subtype` (garbage,
+    /// `text`, `/`, empty) gives `nil` and ``Anomaly/badContentType``; trailing junk after
+    /// the subtype (`text/html/`) is dropped, also with ``Anomaly/badContentType``.
     public static func parse(_ fieldValue: String) -> (ContentType?, [Anomaly]) {
         let p = ParameterizedValue.parse(fieldValue)
-        let ts = p.value.split(separator: "/", maxSplits: 1)
-        guard ts.count == 2, !ts[0].isEmpty, !ts[1].isEmpty else { return (nil, [.badContentType]) }
-        return (ContentType(type: String(ts[0]), subtype: String(ts[1]), parameters: p.parameters), p.anomalies)
+        let main = Array(p.value.utf8)
+        guard let slash = main.firstIndex(of: UInt8(ascii: "/")) else {
+            return (nil, Charset.uniqued([.badContentType] + p.anomalies))
+        }
+        let type = main[..<slash]
+        let rest = main[(slash + 1)...]
+        let subtype = rest.prefix(while: ParameterParser.isTokenByte)
+        guard !type.isEmpty, type.allSatisfy(ParameterParser.isTokenByte), !subtype.isEmpty else {
+            return (nil, Charset.uniqued([.badContentType] + p.anomalies))
+        }
+        var anomalies = p.anomalies
+        if subtype.count != rest.count { anomalies.append(.badContentType) }
+        let ct = ContentType(
+            type: String(decoding: type, as: UTF8.self), subtype: String(decoding: subtype, as: UTF8.self),
+            parameters: p.parameters)
+        return (ct, Charset.uniqued(anomalies))
     }
 }

@@ -222,6 +222,8 @@ struct HTMLScanner {
         if anchorActive { anchorSep = 1 }
     }
 
+    /// Requests a line break (2) or space (1) before the next visible text. Pass `visible: false`
+    /// for elements that generate no box (`display:none` and the like): they don't separate words.
     @inline(__always) mutating func separator(_ level: UInt8, visible: Bool) {
         guard visible else { return }
         if sep < level { sep = level }
@@ -520,9 +522,9 @@ struct HTMLScanner {
             openCounts[openSlot(e.tag, e.nameHash)] -= 1
             let flags = e.tag.flags
             if flags.contains(.block) {
-                separator(2, visible: !e.state.isHidden)
+                separator(2, visible: !e.state.removed)
             } else if flags.contains(.cell) {
-                separator(1, visible: !e.state.isHidden)
+                separator(1, visible: !e.state.removed)
             }
             if e.isAnchor { finishAnchor() }
         }
@@ -615,7 +617,7 @@ struct HTMLScanner {
     mutating func closeElement(_ tag: HTMLTag, _ hash: UInt64) {
         switch tag {
         case .br:
-            separator(2, visible: !curHidden)  // "</br>" is "<br>"
+            separator(2, visible: !cur.removed)  // "</br>" is "<br>"
             return
         case .body, .html:
             return  // content after them is still rendered in the body
@@ -623,7 +625,7 @@ struct HTMLScanner {
             if isOpen(.p), let idx = find({ $0.tag == .p }, stop: { $0.tag.flags.contains(.scope) }) {
                 pop(to: idx)
             } else {
-                separator(2, visible: !curHidden)  // "</p>" alone makes an empty paragraph
+                separator(2, visible: !cur.removed)  // "</p>" alone makes an empty paragraph
             }
             return
         default:
@@ -698,7 +700,7 @@ struct HTMLScanner {
 
         let flags = tag.flags
         if flags.contains(.void) {
-            if tag == .br || tag == .hr { separator(2, visible: !st.isHidden) }
+            if tag == .br || tag == .hr { separator(2, visible: !st.removed) }
             return next
         }
         switch tag {
@@ -711,9 +713,9 @@ struct HTMLScanner {
         if isAnchor { finishAnchor() }
         push(HTMLOpenElement(tag: tag, nameHash: hash, state: st, isAnchor: isAnchor))
         if flags.contains(.block) {
-            separator(2, visible: !st.isHidden)
+            separator(2, visible: !st.removed)
         } else if flags.contains(.cell) {
-            separator(1, visible: !st.isHidden)
+            separator(1, visible: !st.removed)
         }
         if isAnchor, let r = attrs.href {
             anchorHref = decodedURL(r)
@@ -754,9 +756,9 @@ struct HTMLScanner {
             }
         case .xmp, .textarea, .plaintext:
             setState(st)
-            separator(2, visible: !st.isHidden)
+            separator(2, visible: !st.removed)
             scan(from: start, to: contentEnd, markup: false, entities: tag == .textarea)
-            separator(2, visible: !st.isHidden)
+            separator(2, visible: !st.removed)
             setState(saved)
         default:
             break  // script, iframe, noembed, noframes: not rendered

@@ -82,7 +82,7 @@ public enum URLExtractor {
             // Bracketed: "<http://…>" or "<URL:http://…>".
             if previous == 0x3C || (i >= 5 && HTMLBytes.equalsLower(p, i - 5, "<url:")) {
                 if let close = bracketEnd(p, from: hostStart), !isWWW || looksLikeWWWHost(p, hostStart..<close) {
-                    return (i..<min(close, i + maxURLBytes), close + 1, isWWW)
+                    return (i..<capped(p, i, close, isWWW), close + 1, isWWW)
                 }
             }
             var end = hostStart
@@ -132,9 +132,19 @@ public enum URLExtractor {
                 continue
             }
             // Continue after what was taken; stripped punctuation can't start a URL.
-            return (i..<min(end, i + maxURLBytes), max(end, i + 1), isWWW)
+            return (i..<capped(p, i, end, isWWW), max(end, i + 1), isWWW)
         }
         return nil
+    }
+
+    /// `end`, or less so that the URL (with "http://" for a `www.` one) fits ``maxURLBytes``,
+    /// without splitting a UTF-8 sequence.
+    static func capped(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int, _ isWWW: Bool) -> Int {
+        let limit = start + maxURLBytes - (isWWW ? 7 : 0)
+        guard end > limit else { return end }
+        var e = limit
+        while e > start && p[e] & 0xC0 == 0x80 { e -= 1 }
+        return e
     }
 
     @inline(__always) static func isHostByte(_ c: UInt8) -> Bool { HTMLBytes.isAlnum(c) || c >= 0x80 }

@@ -141,6 +141,8 @@ extension Spamward {
         @Option(help: .hidden) var featureBits: Int?
         @Option(help: .hidden) var minDeviation: Double?
         @Option(help: .hidden) var robinsonStrength: Double?
+        @Option(help: .hidden) var headerNgramBytes: Int?
+        @Option(help: .hidden) var wordPairs: Bool?
         @Option(help: .hidden) var component: EvaluationRun.Component = .combined
 
         func run() async throws {
@@ -159,6 +161,8 @@ extension Spamward {
             var config = FeatureConfiguration.default
             if let b = ngramBytes { config.ngramTextBytes = b }
             if let b = featureBits { config.featureBits = b }
+            if let b = headerNgramBytes { config.ngramHeaderBytes = b }
+            if let p = wordPairs { config.wordPairs = p }
             let wall0 = Date()
             let r = EvaluationRun.run(
                 corpus: c, messages: messages, proto: proto, configuration: config,

@@ -29,10 +29,11 @@ public struct StatisticalModel: Sendable {
     /// Combiner weights over ``ModelScores/combinerInputs``, the last one the bias.
     var combiner: [Double]
 
-    /// Learning rate of the logistic regression.
-    public var learningRate: Float = 0.005
+    /// Learning rate of the logistic regression: the most one learn moves that message's own
+    /// log-odds (the per-feature step is this divided by the number of active features).
+    public var learningRate: Float = 16
     /// Learning rate of the combiner.
-    public var combinerRate: Double = 0.02
+    public var combinerRate: Double = 0.005
     /// Robinson's strength of the prior and the prior probability of an unseen token.
     public var robinsonStrength: Double = 0.0178
     public var robinsonPrior: Double = 0.52
@@ -153,8 +154,11 @@ public struct StatisticalModel: Sendable {
         let pc = Self.sigmoid(before.combined)
         for k in 0..<x.count { combiner[k] += combinerRate * (y - pc) * x[k] }
         // Logistic regression step.
+        // The step is normalized by the number of active features, so that one message moves
+        // its own log-odds by at most `learningRate`, however long it is.
         let p = Self.sigmoid(before.discriminative)
-        let g = learningRate * Float(y - p)
+        let active = Float(max(1, v.tokens.count + v.ngrams.count))
+        let g = learningRate * Float(y - p) / active
         apply(v, step: g)
         // Token counts.
         count(v, label: label, delta: 1)

@@ -11,22 +11,31 @@ public struct FeatureConfiguration: Sendable, Hashable, Codable {
     public var featureBits: Int
     /// Bytes of visible text (subject first) that byte n-grams are taken from (default 2,500).
     public var ngramTextBytes: Int
-    /// Bytes of the raw header block that byte n-grams are taken from (default 0: off).
+    /// Bytes of the raw header block that byte n-grams are taken from (default 3,000).
     public var ngramHeaderBytes: Int
     /// Word tokens taken per message (default 20,000).
     public var maxTokens: Int
-    /// Whether word pairs (adjacent words) are features for the discriminative model.
+    /// Whether word pairs (adjacent words) are features for the discriminative model (default off:
+    /// measured worse on the SpamAssassin corpus).
     public var wordPairs: Bool
+    /// Whether the names of the header fields present are features.
+    public var headerNameFeatures: Bool
+    /// How many Received fields (from the top) give IP-prefix and host features.
+    public var receivedFields: Int
 
     public init(
         tokenizerVersion: Int = FeatureConfiguration.currentTokenizerVersion,
         hashSeed: UInt64 = 0x5350_414D_5741_5244,  // "SPAMWARD"
         featureBits: Int = 22,
         ngramTextBytes: Int = 2_500,
-        ngramHeaderBytes: Int = 0,
+        ngramHeaderBytes: Int = 3_000,
         maxTokens: Int = 20_000,
-        wordPairs: Bool = true
+        wordPairs: Bool = false,
+        headerNameFeatures: Bool = false,
+        receivedFields: Int = 2
     ) {
+        self.headerNameFeatures = headerNameFeatures
+        self.receivedFields = receivedFields
         self.tokenizerVersion = tokenizerVersion
         self.hashSeed = hashSeed
         self.featureBits = featureBits

@@ -33,7 +33,7 @@ public struct FeatureExtractor: Sendable {
     }
 }
 
-private let interestingHeaders: [String] = [
+private let interestingHeaders: Set<String> = [
     "subject", "from", "to", "cc", "reply-to", "return-path", "received", "message-id", "x-mailer",
     "user-agent", "content-type", "list-id", "precedence", "x-priority", "organization", "sender",
     "errors-to", "x-msmail-priority", "importance", "mime-version", "content-transfer-encoding",
@@ -62,8 +62,8 @@ struct Builder {
 
     mutating func finish() -> FeatureVector {
         var v = FeatureVector()
-        tokens.sort()
-        ngrams.sort()
+        RadixSort.sort(&tokens, bits: configuration.featureBits)
+        RadixSort.sort(&ngrams, bits: configuration.featureBits)
         v.tokens = Self.unique(tokens)
         v.ngrams = Self.unique(ngrams)
         if keepNames { v.names = names }
@@ -101,10 +101,10 @@ struct Builder {
         var receivedCount = 0
         for f in headers.fields {
             let lname = f.name.lowercased()
-            add("hn:", lname)
+            if configuration.headerNameFeatures { add("hn:", lname) }
             if lname == "received" {
                 receivedCount += 1
-                if receivedCount <= 8 { received(f.value) }
+                if receivedCount <= configuration.receivedFields { received(f.value) }
             }
             guard interestingHeaders.contains(lname) else { continue }
             switch lname {
@@ -442,5 +442,45 @@ extension String {
         while let f = scalars.first, s.contains(f) { scalars = scalars.dropFirst() }
         while let l = scalars.last, s.contains(l) { scalars = scalars.dropLast() }
         return String(String.UnicodeScalarView(scalars))
+    }
+}
+
+/// LSD radix sort of slot indices (linear time; `bits` is the number of significant bits).
+enum RadixSort {
+    static func sort(_ a: inout [UInt32], bits: Int) {
+        let n = a.count
+        if n < 64 {
+            a.sort()
+            return
+        }
+        let digit = 11
+        let buckets = 1 << digit
+        var tmp = [UInt32](repeating: 0, count: n)
+        var counts = [Int](repeating: 0, count: buckets)
+        var shift: UInt32 = 0
+        while shift < UInt32(bits) {
+            for k in 0..<buckets { counts[k] = 0 }
+            let mask = UInt32(buckets - 1)
+            a.withUnsafeBufferPointer { src in
+                tmp.withUnsafeMutableBufferPointer { dst in
+                    counts.withUnsafeMutableBufferPointer { c in
+                        for x in src { c[Int((x >> shift) & mask)] += 1 }
+                        var total = 0
+                        for k in 0..<buckets {
+                            let v = c[k]
+                            c[k] = total
+                            total += v
+                        }
+                        for x in src {
+                            let b = Int((x >> shift) & mask)
+                            dst[c[b]] = x
+                            c[b] += 1
+                        }
+                    }
+                }
+            }
+            swap(&a, &tmp)
+            shift += UInt32(digit)
+        }
     }
 }

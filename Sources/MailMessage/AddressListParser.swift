@@ -1,0 +1,358 @@
+/// The lexical tokens of an RFC 5322 address list.
+struct AddressToken {
+    enum Kind: Equatable {
+        /// A run of atom characters, dots included ("john.doe", "example.com", "Q.").
+        case atom
+        /// A quoted string; `text` is its content with escapes undone.
+        case quoted
+        /// A comment; `text` is its content without the outer parentheses.
+        case comment
+        /// A domain literal; `text` includes the brackets.
+        case literal
+        /// One of `< > : ; @ ,`.
+        case special(UInt8)
+    }
+    var kind: Kind
+    var text: [UInt8]
+    /// White space (or a comment) came before this token.
+    var spaceBefore: Bool
+
+    func isSpecial(_ c: Character) -> Bool {
+        if case .special(let b) = kind, let a = c.asciiValue { return b == a }
+        return false
+    }
+    var isWord: Bool { kind == .atom || kind == .quoted }
+}
+
+enum AddressLexer {
+    /// Splits the bytes into tokens. An opening `"`, `(` or `[` that is never closed is
+    /// dropped and lexing goes on after it (so `"Unbalanced <a@b>` still yields the address);
+    /// once one search for a closer has failed, later openers of that kind are dropped without
+    /// searching, which keeps lexing linear.
+    static func tokens(_ bytes: [UInt8]) -> [AddressToken] {
+        var out: [AddressToken] = []
+        var i = 0
+        var space = false
+        let n = bytes.count
+        var unclosed: Set<UInt8> = []
+        while i < n {
+            let b = bytes[i]
+            switch b {
+            case 0x20, 0x09, 0x0D, 0x0A:
+                space = true
+                i += 1
+            case UInt8(ascii: "("), UInt8(ascii: "\""), UInt8(ascii: "["):
+                guard !unclosed.contains(b), let (token, end) = delimited(bytes, at: i) else {
+                    unclosed.insert(b)
+                    i += 1
+                    continue
+                }
+                out.append(AddressToken(kind: token.kind, text: token.text, spaceBefore: space))
+                space = token.kind == .comment
+                i = end
+            case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "@"),
+                UInt8(ascii: ","):
+                out.append(AddressToken(kind: .special(b), text: [b], spaceBefore: space))
+                space = false
+                i += 1
+            case UInt8(ascii: ")"):
+                i += 1  // stray
+            default:
+                let start = i
+                while i < n, isAtomByte(bytes[i]) { i += 1 }
+                out.append(AddressToken(kind: .atom, text: Array(bytes[start..<i]), spaceBefore: space))
+                space = false
+            }
+        }
+        return out
+    }
+
+    /// A comment, quoted string or domain literal starting at `start`, and the index after
+    /// it; `nil` if it is never closed.
+    private static func delimited(_ bytes: [UInt8], at start: Int) -> ((kind: AddressToken.Kind, text: [UInt8]), Int)? {
+        let open = bytes[start]
+        var text: [UInt8] = open == UInt8(ascii: "[") ? [open] : []
+        var depth = 1
+        var i = start + 1
+        while i < bytes.count {
+            let c = bytes[i]
+            i += 1
+            if c == UInt8(ascii: "\\"), i < bytes.count {
+                text.append(bytes[i])
+                i += 1
+                continue
+            }
+            switch open {
+            case UInt8(ascii: "("):
+                if c == UInt8(ascii: "(") {
+                    depth += 1
+                } else if c == UInt8(ascii: ")") {
+                    depth -= 1
+                    if depth == 0 { return ((.comment, text), i) }
+                }
+                text.append(c)
+            case UInt8(ascii: "\""):
+                if c == UInt8(ascii: "\"") { return ((.quoted, text), i) }
+                if c != 0x0D && c != 0x0A { text.append(c) }
+            default:
+                if c == UInt8(ascii: "]") {
+                    text.append(c)
+                    return ((.literal, text), i)
+                }
+                if !ASCII.isWhitespace(c) { text.append(c) }
+            }
+        }
+        return nil
+    }
+
+    static func isAtomByte(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x20, 0x09, 0x0D, 0x0A, UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: "<"), UInt8(ascii: ">"),
+            UInt8(ascii: "["), UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "@"), UInt8(ascii: ","),
+            UInt8(ascii: "\""):
+            return false
+        default:
+            return true
+        }
+    }
+}
+
+/// Address-list grammar over ``AddressToken``s. Each step consumes at least one token, and
+/// look-aheads stop at the next `<`, so parsing is linear.
+struct AddressListParser {
+    private let tokens: [AddressToken]
+    private var i = 0
+    private var result: [MailAddress] = []
+
+    init(_ tokens: [AddressToken]) { self.tokens = tokens }
+
+    mutating func parse() -> [MailAddress] {
+        while i < tokens.count, result.count < MailAddress.maxAddresses {
+            let t = tokens[i]
+            if t.isSpecial(",") || t.isSpecial(";") || t.isSpecial(">") || t.isSpecial(":") {
+                i += 1  // separators, group ends, strays
+                continue
+            }
+            let before = i
+            parseMailbox()
+            if i == before { i += 1 }  // never stall
+        }
+        return result
+    }
+
+    private mutating func parseMailbox() {
+        // The phrase: words and comments up to a special.
+        var phrase: [AddressToken] = []
+        while i < tokens.count, !isSpecialToken(tokens[i]) {
+            phrase.append(tokens[i])
+            i += 1
+        }
+        guard i < tokens.count else {
+            addressWithoutAt(phrase)
+            return
+        }
+        let stop = tokens[i]
+        if stop.isSpecial(":") {
+            i += 1  // a group: the phrase is its name; the members follow
+        } else if stop.isSpecial("<") {
+            parseAngleAddress(phrase: phrase)
+        } else if stop.isSpecial("@") {
+            parseBareAddress(phrase: phrase)
+        } else {
+            addressWithoutAt(phrase)
+        }
+    }
+
+    private func isSpecialToken(_ t: AddressToken) -> Bool {
+        if case .special = t.kind { return true }
+        return false
+    }
+
+    /// `phrase <route:local@domain> (comment)`, with `i` at `<`.
+    private mutating func parseAngleAddress(phrase: [AddressToken]) {
+        i += 1
+        // Obsolete route "@a,@b:" — only if a ':' comes before the end of the brackets.
+        if i < tokens.count, tokens[i].isSpecial("@") {
+            var j = i
+            while j < tokens.count, !tokens[j].isSpecial(">"), !tokens[j].isSpecial(":"), !tokens[j].isSpecial("<") {
+                j += 1
+            }
+            if j < tokens.count, tokens[j].isSpecial(":") { i = j + 1 }
+        }
+        var spec: [AddressToken] = []
+        while i < tokens.count {
+            let t = tokens[i]
+            if t.isSpecial(">") {
+                i += 1
+                break
+            }
+            if t.isSpecial(",") || t.isSpecial(";") || t.isSpecial("<") { break }  // unclosed
+            spec.append(t)
+            i += 1
+        }
+        var comments = phrase.filter { $0.kind == .comment }
+        while i < tokens.count, tokens[i].kind == .comment {
+            comments.append(tokens[i])
+            i += 1
+        }
+        let (local, domain) = Self.addrSpec(spec)
+        let name = Self.displayName(phrase) ?? Self.commentName(comments + spec.filter { $0.kind == .comment })
+        if local.isEmpty && domain.isEmpty && name == nil { return }  // "<>"
+        result.append(MailAddress(displayName: name, localPart: local, domain: domain))
+    }
+
+    /// `[junk words] local@domain (comment)`, with `i` at `@`. The local part is the run of
+    /// words just before `@` with no white space between them; earlier words are taken as a
+    /// display name.
+    private mutating func parseBareAddress(phrase: [AddressToken]) {
+        var words = phrase.filter { $0.kind != .comment }
+        var comments = phrase.filter { $0.kind == .comment }
+        var localStart = words.count
+        while localStart > 0 {
+            localStart -= 1
+            if words[localStart].spaceBefore || localStart == 0 { break }
+        }
+        let nameWords = Array(words[..<localStart])
+        words = Array(words[localStart...])
+
+        var spec = words
+        // "@" domain, repeated while another "@" follows directly ("a@b@c": the last one wins).
+        while i < tokens.count, tokens[i].isSpecial("@") {
+            spec.append(tokens[i])
+            i += 1
+            var first = true
+            while i < tokens.count {
+                let t = tokens[i]
+                if t.kind == .comment {
+                    comments.append(t)
+                    i += 1
+                    continue
+                }
+                guard t.kind == .atom || t.kind == .literal, first || !t.spaceBefore else { break }
+                spec.append(t)
+                first = false
+                i += 1
+            }
+        }
+        while i < tokens.count, tokens[i].kind == .comment {
+            comments.append(tokens[i])
+            i += 1
+        }
+        // "a@b <c@d>": the first was a display name written without quotes.
+        if i < tokens.count, tokens[i].isSpecial("<") {
+            var shown = nameWords
+            shown.append(AddressToken(kind: .atom, text: spec.flatMap(\.text), spaceBefore: !nameWords.isEmpty))
+            parseAngleAddress(phrase: shown + comments)
+            return
+        }
+        // Anything else up to the next separator is junk.
+        while i < tokens.count, !tokens[i].isSpecial(","), !tokens[i].isSpecial(";"), !tokens[i].isSpecial("<") {
+            i += 1
+        }
+        let (local, domain) = Self.addrSpec(spec)
+        let name = Self.displayName(nameWords) ?? Self.commentName(comments)
+        result.append(MailAddress(displayName: name, localPart: local, domain: domain))
+    }
+
+    /// A phrase with no `@`: one word is a local-only address ("MAILER-DAEMON"); several are a
+    /// display name without an address; comments alone are nothing.
+    private mutating func addressWithoutAt(_ phrase: [AddressToken]) {
+        let words = phrase.filter(\.isWord)
+        if words.count == 1 {
+            let name = Self.commentName(phrase.filter { $0.kind == .comment })
+            result.append(MailAddress(displayName: name, localPart: Self.localPart([words[0]]), domain: ""))
+        } else if let name = Self.displayName(words) {
+            result.append(MailAddress(displayName: name, localPart: "", domain: ""))
+        }
+    }
+
+    // MARK: Pieces
+
+    /// Splits address tokens at the last `@`.
+    private static func addrSpec(_ spec: [AddressToken]) -> (String, String) {
+        let parts = spec.filter { $0.kind != .comment }
+        guard let at = parts.lastIndex(where: { $0.isSpecial("@") }) else {
+            return (localPart(parts), "")
+        }
+        var domain: [UInt8] = []
+        for t in parts[(at + 1)...] where t.kind == .atom || t.kind == .literal {
+            domain.append(contentsOf: t.text.map(ASCII.lower))
+        }
+        return (localPart(Array(parts[..<at])), String(decoding: domain, as: UTF8.self))
+    }
+
+    /// The local part: words concatenated (white space between them dropped); a quoted
+    /// string stays quoted unless its content is a dot-atom.
+    private static func localPart(_ tokens: [AddressToken]) -> String {
+        var out: [UInt8] = []
+        for t in tokens {
+            switch t.kind {
+            case .quoted:
+                if isDotAtom(t.text) {
+                    out.append(contentsOf: t.text)
+                } else {
+                    out.append(UInt8(ascii: "\""))
+                    for c in t.text {
+                        if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                        out.append(c)
+                    }
+                    out.append(UInt8(ascii: "\""))
+                }
+            case .comment:
+                continue
+            default:
+                out.append(contentsOf: t.text)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func isDotAtom(_ text: [UInt8]) -> Bool {
+        guard let first = text.first, let last = text.last, first != UInt8(ascii: "."), last != UInt8(ascii: ".")
+        else { return false }
+        var previousDot = false
+        for c in text {
+            if c == UInt8(ascii: ".") {
+                if previousDot { return false }
+                previousDot = true
+                continue
+            }
+            previousDot = false
+            guard c > 0x20, c != 0x7F, AddressLexer.isAtomByte(c), c != UInt8(ascii: "]"), c != UInt8(ascii: "\\")
+            else { return false }
+        }
+        return true
+    }
+
+    /// Words joined with single spaces where the original had white space, then RFC 2047
+    /// decoded and trimmed; `nil` when empty.
+    private static func displayName(_ phrase: [AddressToken]) -> String? {
+        var out: [UInt8] = []
+        var pendingSpace = false
+        for t in phrase {
+            if t.kind == .comment {
+                pendingSpace = true
+                continue
+            }
+            if !out.isEmpty, t.spaceBefore || pendingSpace { out.append(0x20) }
+            pendingSpace = false
+            out.append(contentsOf: t.text)
+        }
+        return cleaned(out)
+    }
+
+    private static func commentName(_ comments: [AddressToken]) -> String? {
+        for c in comments {
+            if let name = cleaned(c.text) { return name }
+        }
+        return nil
+    }
+
+    private static func cleaned(_ bytes: [UInt8]) -> String? {
+        let decoded = EncodedWords.decode(String(decoding: bytes, as: UTF8.self)).text
+        var s = Substring(decoded)
+        while let f = s.first, f.isWhitespace { s = s.dropFirst() }
+        while let l = s.last, l.isWhitespace { s = s.dropLast() }
+        return s.isEmpty ? nil : String(s)
+    }
+}

@@ -1,0 +1,289 @@
+/// RFC 5322 date-time values (the Date and Resent-Date fields, dates in Received fields).
+public enum MessageDate {
+    /// Seconds since 1970-01-01T00:00:00Z for an RFC 5322 date-time, or `nil` when no day,
+    /// month and year can be found (or they make no date, like 31 Feb).
+    ///
+    /// Accepted beyond the RFC 5322 syntax: the obsolete forms (two- and three-digit years,
+    /// named zones such as EST, PDT, GMT, UT and Z, military zones as +0000, comments
+    /// anywhere), a missing day of week, missing seconds, lowercase or full month names, junk
+    /// after the zone, `d-Mon-yyyy`, asctime order (`Tue Mar  3 12:00:00 2009`), ISO 8601
+    /// (`2009-03-03T12:00:00Z`), a.m./p.m., and a few common non-RFC zone names (CET, JST, …).
+    /// A missing or unknown zone counts as UTC; a missing time as midnight. Only the first
+    /// 1,024 bytes are looked at.
+    public static func parse(_ value: String) -> Int64? {
+        var fields = DateFields()
+        for token in tokens(value.utf8.prefix(1_024)) {
+            fields.take(token)
+            if fields.isComplete { break }
+        }
+        return fields.timestamp()
+    }
+
+    /// Pieces separated by white space and commas, comments removed, at most 32.
+    private static func tokens(_ bytes: some Sequence<UInt8>) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        var current: [UInt8] = []
+        var depth = 0
+        var escaped = false
+        func end() {
+            if !current.isEmpty, out.count < 32 { out.append(current) }
+            current = []
+        }
+        for b in bytes {
+            if depth > 0 {
+                if escaped {
+                    escaped = false
+                } else if b == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if b == UInt8(ascii: "(") {
+                    depth += 1
+                } else if b == UInt8(ascii: ")") {
+                    depth -= 1
+                }
+                continue
+            }
+            switch b {
+            case UInt8(ascii: "("):
+                end()
+                depth = 1
+            case 0x20, 0x09, 0x0D, 0x0A, UInt8(ascii: ","):
+                end()
+            default:
+                current.append(b)
+            }
+        }
+        end()
+        return out
+    }
+}
+
+/// The parts of a date found so far.
+private struct DateFields {
+    var day: Int?
+    var month: Int?
+    var year: Int?
+    var yearDigits = 0
+    var hour: Int?
+    var minute = 0
+    var second = 0
+    var offsetSeconds: Int?
+    var isComplete: Bool { day != nil && month != nil && year != nil && hour != nil && offsetSeconds != nil }
+
+    mutating func take(_ raw: [UInt8]) {
+        var token = raw[...]
+        while token.last == UInt8(ascii: ".") { token = token.dropLast() }  // "Mon.", "2."
+        guard let first = token.first else { return }
+
+        if (first == UInt8(ascii: "+") || first == UInt8(ascii: "-")), token.count > 1, isDigit(token[token.startIndex + 1]) {
+            if offsetSeconds == nil { offsetSeconds = Self.numericOffset(token) ?? 0 }
+            return
+        }
+        if takeISODate(token) { return }
+        if token.contains(UInt8(ascii: ":")), hour == nil {
+            takeTime(token)
+            return
+        }
+        if token.contains(where: { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/") }) {
+            // "02-Jan-2006"
+            for part in token.split(whereSeparator: { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "/") }) {
+                takeAtom(part)
+            }
+            return
+        }
+        takeAtom(token)
+    }
+
+    private mutating func takeAtom(_ token: ArraySlice<UInt8>) {
+        guard let first = token.first else { return }
+        if isDigit(first) {
+            guard token.allSatisfy(isDigit), token.count <= 4, let n = Self.number(token) else { return }
+            if token.count >= 3 {
+                if year == nil {
+                    year = n
+                    yearDigits = token.count
+                }
+            } else if day == nil {
+                day = n
+            } else if year == nil {
+                year = n
+                yearDigits = token.count
+            }
+            return
+        }
+        let word = String(decoding: token.map(ASCII.lower), as: UTF8.self)
+        if month == nil, let m = Self.month(word) {
+            month = m
+            return
+        }
+        if word == "pm" || word == "p.m", let h = hour, h < 12 {
+            hour = h + 12
+            return
+        }
+        if word == "am" || word == "a.m", hour == 12 {
+            hour = 0
+            return
+        }
+        if hour != nil, offsetSeconds == nil, !Self.dayNames.contains(word) {
+            offsetSeconds = Self.namedOffset(token) ?? 0
+        }
+    }
+
+    /// "15:04", "15:04:05", "15:04:05.123", optionally with a zone glued on ("12:00:00Z",
+    /// "12:00:00+0200").
+    private mutating func takeTime(_ token: ArraySlice<UInt8>) {
+        var parts: [Int] = []
+        var i = token.startIndex
+        while i < token.endIndex, parts.count < 3 {
+            let start = i
+            while i < token.endIndex, isDigit(token[i]), i - start < 2 { i += 1 }
+            guard i > start, let n = Self.number(token[start..<i]) else { return }
+            parts.append(n)
+            guard i < token.endIndex, token[i] == UInt8(ascii: ":") else { break }
+            i += 1
+        }
+        guard parts.count >= 2, parts[0] <= 23, parts[1] <= 59, parts.count < 3 || parts[2] <= 60 else { return }
+        hour = parts[0]
+        minute = parts[1]
+        second = parts.count == 3 ? min(parts[2], 59) : 0
+        // Fractions of a second.
+        if i < token.endIndex, token[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < token.endIndex, isDigit(token[i]) { i += 1 }
+        }
+        if i < token.endIndex, offsetSeconds == nil {
+            let rest = token[i...]
+            if rest.first == UInt8(ascii: "+") || rest.first == UInt8(ascii: "-") {
+                offsetSeconds = Self.numericOffset(rest) ?? 0
+            } else {
+                offsetSeconds = Self.namedOffset(rest) ?? 0
+            }
+        }
+    }
+
+    /// "2009-03-03", "2009/3/3", optionally followed by "T12:00:00Z".
+    private mutating func takeISODate(_ token: ArraySlice<UInt8>) -> Bool {
+        var i = token.startIndex
+        var parts: [Int] = []
+        while i < token.endIndex, parts.count < 3 {
+            let start = i
+            while i < token.endIndex, isDigit(token[i]), i - start < 4 { i += 1 }
+            guard i > start, let n = Self.number(token[start..<i]) else { return false }
+            if parts.isEmpty && i - start != 4 { return false }
+            parts.append(n)
+            guard parts.count < 3 else { break }
+            guard i < token.endIndex, token[i] == UInt8(ascii: "-") || token[i] == UInt8(ascii: "/") else { return false }
+            i += 1
+        }
+        guard parts.count == 3 else { return false }
+        if year == nil {
+            year = parts[0]
+            yearDigits = 4
+        }
+        if month == nil { month = parts[1] }
+        if day == nil { day = parts[2] }
+        if i < token.endIndex, token[i] | 0x20 == UInt8(ascii: "t"), hour == nil {
+            takeTime(token[(i + 1)...])
+        }
+        return true
+    }
+
+    func timestamp() -> Int64? {
+        guard let day, let month, var year, (1...12).contains(month) else { return nil }
+        switch yearDigits {
+        case 1, 2: year += year < 50 ? 2000 : 1900
+        case 3: year += 1900
+        default: break
+        }
+        guard (1000...9999).contains(year), day >= 1, day <= Self.daysInMonth(month, year) else { return nil }
+        let days = Self.daysFromCivil(year, month, day)
+        let seconds = Int64((hour ?? 0) * 3600 + minute * 60 + second) - Int64(offsetSeconds ?? 0)
+        return days * 86_400 + seconds
+    }
+
+    // MARK: Tables and arithmetic
+
+    private func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+
+    private static func number(_ digits: ArraySlice<UInt8>) -> Int? {
+        guard !digits.isEmpty, digits.count <= 9 else { return nil }
+        var n = 0
+        for d in digits {
+            guard d >= 0x30 && d <= 0x39 else { return nil }
+            n = n * 10 + Int(d - 0x30)
+        }
+        return n
+    }
+
+    static let dayNames: Set<String> = [
+        "mon", "tue", "wed", "thu", "fri", "sat", "sun", "monday", "tuesday", "wednesday", "thursday", "friday",
+        "saturday", "sunday", "tues", "thur", "thurs",
+    ]
+
+    private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    /// "jan", "january", "sept" → 1...12.
+    private static func month(_ word: String) -> Int? {
+        guard word.utf8.count >= 3 else { return nil }
+        let prefix = String(word.prefix(3))
+        guard let index = months.firstIndex(of: prefix) else { return nil }
+        let full = [
+            "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+            "november", "december",
+        ][index]
+        guard full.hasPrefix(word) || word == "sept" else { return nil }
+        return index + 1
+    }
+
+    /// "+0200", "-07:00", "+02", "+530".
+    private static func numericOffset(_ token: ArraySlice<UInt8>) -> Int? {
+        guard let sign = token.first else { return nil }
+        let digits = token.dropFirst().filter { $0 != UInt8(ascii: ":") }
+        guard !digits.isEmpty, digits.count <= 4, let n = number(digits[...]) else { return nil }
+        let (h, m) = digits.count <= 2 ? (n, 0) : (n / 100, n % 100)
+        guard h <= 23, m <= 59 else { return nil }
+        let seconds = h * 3600 + m * 60
+        return sign == UInt8(ascii: "-") ? -seconds : seconds
+    }
+
+    /// Named zones, and names with an offset ("GMT+0200", "UTC-5").
+    private static func namedOffset(_ token: ArraySlice<UInt8>) -> Int? {
+        if let signIndex = token.firstIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }) {
+            let name = String(decoding: token[..<signIndex].map(ASCII.lower), as: UTF8.self)
+            guard name == "gmt" || name == "utc" || name == "ut" else { return nil }
+            return numericOffset(token[signIndex...])
+        }
+        let name = String(decoding: token.map(ASCII.lower), as: UTF8.self)
+        if let hours = zones[name] { return Int(hours * 3600) }
+        return nil
+    }
+
+    private static let zones: [String: Double] = [
+        "ut": 0, "utc": 0, "gmt": 0, "z": 0, "zulu": 0, "wet": 0,
+        "est": -5, "edt": -4, "cst": -6, "cdt": -5, "mst": -7, "mdt": -6, "pst": -8, "pdt": -7,
+        "akst": -9, "akdt": -8, "hst": -10, "ast": -4, "adt": -3, "nst": -3.5, "ndt": -2.5,
+        "bst": 1, "cet": 1, "met": 1, "west": 1, "cest": 2, "mest": 2, "eet": 2, "eest": 3, "msk": 3, "msd": 4,
+        "ist": 5.5, "hkt": 8, "sgt": 8, "awst": 8, "jst": 9, "kst": 9, "acst": 9.5, "aest": 10, "aedt": 11,
+        "nzst": 12, "nzdt": 13,
+    ]
+
+    private static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+
+    private static func daysInMonth(_ m: Int, _ y: Int) -> Int {
+        switch m {
+        case 2: return isLeap(y) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+
+    /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+    private static func daysFromCivil(_ year: Int, _ month: Int, _ day: Int) -> Int64 {
+        let y = Int64(month <= 2 ? year - 1 : year)
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = Int64((month + 9) % 12)
+        let doy = (153 * mp + 2) / 5 + Int64(day) - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+}
