@@ -88,7 +88,10 @@ enum HTMLEntities {
     /// Returns the code point and the index after the reference, or nil when the `&` is literal.
     /// Looks at no more than a bounded number of bytes beyond the name.
     @inline(__always)
-    static func decode(_ p: UnsafeBufferPointer<UInt8>, at start: Int, end: Int, inAttribute: Bool) -> (
+    static func decode(
+        _ p: UnsafeBufferPointer<UInt8>, at start: Int, end: Int, inAttribute: Bool,
+        table: HTMLKeywordTable<UInt32> = HTMLEntities.table
+    ) -> (
         scalar: UInt32, next: Int
     )? {
         var i = start + 1
@@ -156,12 +159,18 @@ enum HTMLEntities {
         var i = range.lowerBound
         let end = range.upperBound
         while i < end {
-            let b = p[i]
-            if b == 0x26, let (v, next) = decode(p, at: i, end: end, inAttribute: true) {
+            // Copy up to the next '&' in one go.
+            let amp = HTMLBytes.firstIndex(of: 0x26, in: p, from: i, to: end)
+            if amp > i {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: p[i..<amp]))
+                i = amp
+                continue
+            }
+            if let (v, next) = decode(p, at: i, end: end, inAttribute: true) {
                 HTMLBytes.appendUTF8(v, to: &out)
                 i = next
             } else {
-                out.append(b == 0 ? 0x20 : b)
+                out.append(0x26)
                 i += 1
             }
         }

@@ -106,7 +106,27 @@ enum HTMLBytes {
     }
     /// HTML "ASCII whitespace": tab, LF, FF, CR, space.
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool {
-        b == 0x20 || (b &- 0x09 < 5 && b != 0x0B)
+        b <= 0x20 && (UInt64(0x1_0000_3600) &>> UInt64(b)) & 1 != 0
+    }
+
+    /// Index of the first `byte` in `p[start..<end]`, or `end`. Eight bytes at a time.
+    @inline(__always)
+    static func firstIndex(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int {
+        var k = start
+        #if _endian(little)
+        if let base = UnsafeRawPointer(p.baseAddress), end <= p.count {
+            let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+            while k &+ 8 <= end {
+                let w = base.loadUnaligned(fromByteOffset: k, as: UInt64.self) ^ pattern
+                // The lowest byte of w that is zero sets the lowest flagged bit (higher ones may be false hits).
+                let z = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+                if z != 0 { return k &+ (z.trailingZeroBitCount &>> 3) }
+                k &+= 8
+            }
+        }
+        #endif
+        while k < end && p[k] != byte { k &+= 1 }
+        return k
     }
 
     /// Appends the UTF-8 encoding of `scalar` (assumed valid) to `out`.

@@ -1,5 +1,7 @@
 /// The first value of each attribute the extractor reads, as a range of the input.
 struct HTMLTagAttributes {
+    /// Bit `1 << attribute.rawValue` for each attribute present.
+    var present: UInt32 = 0
     var href: Range<Int>?
     var src: Range<Int>?
     var srcset: Range<Int>?
@@ -18,26 +20,33 @@ struct HTMLTagAttributes {
     var data: Range<Int>?
     var poster: Range<Int>?
 
+    /// Attributes that carry URLs.
+    static let urlAttributes: UInt32 = [HTMLAttribute.href, .src, .srcset, .action, .formaction, .background, .data, .poster, .content]
+        .reduce(0) { $0 | UInt32(1) << UInt32($1.rawValue) }
+
     /// Records `value` for `attribute` unless the attribute was already seen (HTML keeps the first).
     @inline(__always) mutating func setIfAbsent(_ attribute: HTMLAttribute, _ value: Range<Int>) {
+        let bit = UInt32(1) << UInt32(attribute.rawValue)
+        guard present & bit == 0 else { return }
+        present |= bit
         switch attribute {
-        case .href: if href == nil { href = value }
-        case .src: if src == nil { src = value }
-        case .srcset: if srcset == nil { srcset = value }
-        case .action: if action == nil { action = value }
-        case .formaction: if formaction == nil { formaction = value }
-        case .background: if background == nil { background = value }
-        case .style: if style == nil { style = value }
-        case .hidden: if hidden == nil { hidden = value }
-        case .size: if size == nil { size = value }
-        case .color: if color == nil { color = value }
-        case .bgcolor: if bgcolor == nil { bgcolor = value }
-        case .text: if text == nil { text = value }
-        case .content: if content == nil { content = value }
-        case .httpEquiv: if httpEquiv == nil { httpEquiv = value }
-        case .type: if type == nil { type = value }
-        case .data: if data == nil { data = value }
-        case .poster: if poster == nil { poster = value }
+        case .href: href = value
+        case .src: src = value
+        case .srcset: srcset = value
+        case .action: action = value
+        case .formaction: formaction = value
+        case .background: background = value
+        case .style: style = value
+        case .hidden: hidden = value
+        case .size: size = value
+        case .color: color = value
+        case .bgcolor: bgcolor = value
+        case .text: text = value
+        case .content: content = value
+        case .httpEquiv: httpEquiv = value
+        case .type: type = value
+        case .data: data = value
+        case .poster: poster = value
         }
     }
 }
@@ -74,11 +83,17 @@ struct HTMLScanner {
 
     let p: UnsafeBufferPointer<UInt8>
     let n: Int
-    let maxTextBytes: Int
+    /// Visible text; its size is the text limit (the text is never longer than the input).
+    let out: UnsafeMutableBufferPointer<UInt8>
+    var outCount = 0
     let maxURLs: Int
+    // Static tables, held here so that hot paths don't go through lazy global initialization.
+    let tagTable = HTMLTag.lookupTable
+    let attributeTable = HTMLAttribute.lookupTable
+    let entityTable = HTMLEntities.table
+    let flagTable = HTMLTag.flagTable
 
     var result = HTMLContent()
-    var out: [UInt8] = []
     /// Pending separator before the next visible text: 0 none, 1 space, 2 newline.
     var sep: UInt8 = 0
     var textFull = false
@@ -109,21 +124,23 @@ struct HTMLScanner {
     var otherLengths: [Int] = []
     var otherCounts: [Int32] = []
 
-    init(_ p: UnsafeBufferPointer<UInt8>, maxTextBytes: Int, maxURLs: Int) {
+    /// - Parameter out: receives the text; `min(maxTextBytes, p.count)` bytes are enough.
+    init(_ p: UnsafeBufferPointer<UInt8>, output out: UnsafeMutableBufferPointer<UInt8>, maxURLs: Int) {
         self.p = p
         self.n = p.count
-        self.maxTextBytes = max(0, maxTextBytes)
+        self.out = out
         self.maxURLs = max(0, maxURLs)
-        out.reserveCapacity(min(self.maxTextBytes, p.count / 2 + 64))
     }
+
+    @inline(__always) func flags(_ tag: HTMLTag) -> HTMLTag.Flags { flagTable[Int(tag.rawValue)] }
 
     // MARK: Driver
 
     mutating func run() -> HTMLContent {
         scan(from: 0, to: n, markup: true, entities: true)
         finishAnchor()
-        if textFull { HTMLScanner.dropIncompleteTail(&out) }
-        result.text = String(decoding: out, as: UTF8.self)
+        if textFull { outCount = HTMLScanner.completeUTF8Prefix(UnsafeBufferPointer(rebasing: out[0..<outCount])) }
+        result.text = String(decoding: UnsafeBufferPointer(rebasing: out[0..<outCount]), as: UTF8.self)
         result.tagCounts = tagCounts()
         var anomalies: [Anomaly] = []
         if result.hiddenTextBytes > 0 { anomalies.append(.htmlHiddenText) }
@@ -146,7 +163,7 @@ struct HTMLScanner {
                 continue
             }
             if b == 0x26 && entities {
-                if let (v, next) = HTMLEntities.decode(p, at: i, end: end, inAttribute: false) {
+                if let (v, next) = HTMLEntities.decode(p, at: i, end: end, inAttribute: false, table: entityTable) {
                     emitScalar(v)
                     i = next
                 } else {
@@ -254,22 +271,22 @@ struct HTMLScanner {
         }
         if textFull { return }
         if sep != 0 {
-            if !out.isEmpty {
-                if out.count >= maxTextBytes {
+            if outCount != 0 {
+                guard outCount < out.count else {
                     textFull = true
                     return
                 }
-                out.append(sep == 2 ? 0x0A : 0x20)
+                out[outCount] = sep == 2 ? 0x0A : 0x20
+                outCount &+= 1
             }
             sep = 0
         }
-        let room = maxTextBytes - out.count
-        if count <= room {
-            out.append(contentsOf: buf)
-        } else {
-            out.append(contentsOf: buf.prefix(room))
-            textFull = true
+        let k = min(count, out.count &- outCount)
+        if k > 0, let dst = out.baseAddress, let src = buf.baseAddress {
+            (dst + outCount).update(from: src, count: k)
+            outCount &+= k
         }
+        if k < count { textFull = true }
     }
 
     mutating func emitScalar(_ v: UInt32) {
@@ -305,8 +322,8 @@ struct HTMLScanner {
         }
     }
 
-    /// Removes a UTF-8 sequence cut short at the end of `bytes`.
-    static func dropIncompleteTail(_ bytes: inout [UInt8]) {
+    /// The length of `bytes` without a UTF-8 sequence cut short at its end.
+    static func completeUTF8Prefix(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
         var i = bytes.count
         var continuation = 0
         while i > 0 && continuation < 4 {
@@ -314,11 +331,17 @@ struct HTMLScanner {
             let b = bytes[i]
             if b & 0xC0 != 0x80 {
                 let need = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : b >= 0xC0 ? 2 : 1
-                if continuation + 1 < need { bytes.removeSubrange(i...) }
-                return
+                return continuation + 1 < need ? i : bytes.count
             }
             continuation += 1
         }
+        return bytes.count
+    }
+
+    /// Removes a UTF-8 sequence cut short at the end of `bytes`.
+    static func dropIncompleteTail(_ bytes: inout [UInt8]) {
+        let keep = bytes.withUnsafeBufferPointer { completeUTF8Prefix($0) }
+        bytes.removeSubrange(keep...)
     }
 
     // MARK: Markup
@@ -354,11 +377,8 @@ struct HTMLScanner {
 
     /// Skips to after the next `>`.
     mutating func bogusComment(from start: Int) -> Int {
-        var k = start
-        while k < n {
-            if p[k] == 0x3E { return k + 1 }
-            k += 1
-        }
+        let k = HTMLBytes.firstIndex(of: 0x3E, in: p, from: start, to: n)
+        if k < n { return k + 1 }
         badStructure = true
         return n
     }
@@ -372,7 +392,8 @@ struct HTMLScanner {
             if k < n && p[k] == 0x3E { return k + 1 }
             if k + 1 < n && p[k] == 0x2D && p[k + 1] == 0x3E { return k + 2 }
             while k < n {
-                if p[k] == 0x2D && k + 2 < n && p[k + 1] == 0x2D {
+                k = HTMLBytes.firstIndex(of: 0x2D, in: p, from: k, to: n)
+                if k + 2 < n && p[k + 1] == 0x2D {
                     if p[k + 2] == 0x3E { return k + 3 }
                     if p[k + 2] == 0x21 && k + 3 < n && p[k + 3] == 0x3E { return k + 4 }
                 }
@@ -410,7 +431,7 @@ struct HTMLScanner {
             hash = (hash ^ UInt64(l)) &* 0x100_0000_01B3
             k += 1
         }
-        let tag = plain ? HTMLTag.lookupTable.lookup(key) ?? .other : .other
+        let tag = plain ? tagTable.lookup(key) ?? .other : .other
         return (tag, hash, k)
     }
 
@@ -446,7 +467,7 @@ struct HTMLScanner {
                 if q == 0x22 || q == 0x27 {
                     k += 1
                     let valueStart = k
-                    while k < n && p[k] != q { k += 1 }
+                    k = HTMLBytes.firstIndex(of: q, in: p, from: k, to: n)
                     guard k < n else { return nil }
                     value = valueStart..<k
                     k += 1
@@ -457,7 +478,7 @@ struct HTMLScanner {
                 }
             }
             if nameEnd - nameStart <= 10, let key = HTMLPackedName.pack(p, nameStart..<nameEnd, fold: true),
-                let attribute = HTMLAttribute.lookupTable.lookup(key)
+                let attribute = attributeTable.lookup(key)
             {
                 attrs.setIfAbsent(attribute, value)
             }
@@ -520,10 +541,10 @@ struct HTMLScanner {
         while stack.count > index {
             guard let e = stack.popLast() else { break }
             openCounts[openSlot(e.tag, e.nameHash)] -= 1
-            let flags = e.tag.flags
-            if flags.contains(.block) {
+            let f = flags(e.tag)
+            if f.contains(.block) {
                 separator(2, visible: !e.state.removed)
-            } else if flags.contains(.cell) {
+            } else if f.contains(.cell) {
                 separator(1, visible: !e.state.removed)
             }
             if e.isAnchor { finishAnchor() }
@@ -568,9 +589,8 @@ struct HTMLScanner {
 
     /// Closes what a start tag implicitly closes.
     mutating func closeImplied(by tag: HTMLTag) {
-        let flags = tag.flags
-        if flags.contains(.closesP) && isOpen(.p),
-            let idx = find({ $0.tag == .p }, stop: { $0.tag.flags.contains(.scope) })
+        if flags(tag).contains(.closesP) && isOpen(.p),
+            let idx = find({ $0.tag == .p }, stop: { flags($0.tag).contains(.scope) })
         {
             pop(to: idx)
         }
@@ -581,7 +601,7 @@ struct HTMLScanner {
                 { tag == .li ? $0.tag == .li : ($0.tag == .dd || $0.tag == .dt) },
                 stop: {
                     let t = $0.tag
-                    return t.flags.contains(.special) && t != .address && t != .div && t != .p
+                    return self.flags(t).contains(.special) && t != .address && t != .div && t != .p
                 })
             if let idx { pop(to: idx) }
         case .td, .th:
@@ -604,7 +624,7 @@ struct HTMLScanner {
                 pop(to: stack.count - 1)
             }
         case .a:
-            if isOpen(.a), let idx = find({ $0.tag == .a }, stop: { $0.tag.flags.contains(.scope) }) {
+            if isOpen(.a), let idx = find({ $0.tag == .a }, stop: { flags($0.tag).contains(.scope) }) {
                 pop(to: idx)
             }
         case .body:
@@ -622,7 +642,7 @@ struct HTMLScanner {
         case .body, .html:
             return  // content after them is still rendered in the body
         case .p:
-            if isOpen(.p), let idx = find({ $0.tag == .p }, stop: { $0.tag.flags.contains(.scope) }) {
+            if isOpen(.p), let idx = find({ $0.tag == .p }, stop: { flags($0.tag).contains(.scope) }) {
                 pop(to: idx)
             } else {
                 separator(2, visible: !cur.removed)  // "</p>" alone makes an empty paragraph
@@ -632,16 +652,16 @@ struct HTMLScanner {
             break
         }
         guard openCounts[openSlot(tag, hash)] != 0 else { return }
-        let flags = tag.flags
+        let tagFlags = flags(tag)
         let idx: Int?
         switch tag {
         case .td, .th, .tr, .tbody, .thead, .tfoot, .table, .caption:
             idx = find({ $0.tag == tag }, stop: { Self.isTableBoundary($0.tag) })
         default:
-            if flags.contains(.special) || flags.contains(.formatting) {
-                idx = find({ $0.tag == tag && $0.nameHash == hash }, stop: { $0.tag.flags.contains(.scope) })
+            if tagFlags.contains(.special) || tagFlags.contains(.formatting) {
+                idx = find({ $0.tag == tag && $0.nameHash == hash }, stop: { flags($0.tag).contains(.scope) })
             } else {
-                idx = find({ $0.tag == tag && $0.nameHash == hash }, stop: { $0.tag.flags.contains(.special) })
+                idx = find({ $0.tag == tag && $0.nameHash == hash }, stop: { flags($0.tag).contains(.special) })
             }
         }
         if let idx { pop(to: idx) }
@@ -650,7 +670,7 @@ struct HTMLScanner {
     mutating func openElement(_ tag: HTMLTag, _ hash: UInt64, _ attrs: HTMLTagAttributes, after next: Int) -> Int {
         closeImplied(by: tag)
         var st = cur
-        collectURLs(tag, attrs)
+        if attrs.present & HTMLTagAttributes.urlAttributes != 0 { collectURLs(tag, attrs) }
 
         // Presentational attributes, then inline style.
         if attrs.hidden != nil { st.removed = true }
@@ -698,8 +718,8 @@ struct HTMLScanner {
             for u in effects.urls { addURL(bytes: scratch, u) }
         }
 
-        let flags = tag.flags
-        if flags.contains(.void) {
+        let tagFlags = flags(tag)
+        if tagFlags.contains(.void) {
             if tag == .br || tag == .hr { separator(2, visible: !st.removed) }
             return next
         }
@@ -712,9 +732,9 @@ struct HTMLScanner {
         let isAnchor = tag == .a && attrs.href != nil
         if isAnchor { finishAnchor() }
         push(HTMLOpenElement(tag: tag, nameHash: hash, state: st, isAnchor: isAnchor))
-        if flags.contains(.block) {
+        if tagFlags.contains(.block) {
             separator(2, visible: !st.removed)
-        } else if flags.contains(.cell) {
+        } else if tagFlags.contains(.cell) {
             separator(1, visible: !st.removed)
         }
         if isAnchor, let r = attrs.href {
@@ -772,7 +792,8 @@ struct HTMLScanner {
         let length = name.count
         var k = start
         while k + 1 < n {
-            if p[k] == 0x3C && p[k + 1] == 0x2F {
+            k = HTMLBytes.firstIndex(of: 0x3C, in: p, from: k, to: n)
+            if k + 1 < n && p[k + 1] == 0x2F {
                 var m = k + 2
                 var matched = m + length <= n
                 if matched {
@@ -827,10 +848,10 @@ struct HTMLScanner {
         var hi = r.upperBound
         while lo < hi && s[lo] <= 0x20 { lo += 1 }
         while hi > lo && s[hi - 1] <= 0x20 { hi -= 1 }
-        var clean: [UInt8] = []
-        clean.reserveCapacity(hi - lo)
-        for i in lo..<hi where s[i] != 0x09 && s[i] != 0x0A && s[i] != 0x0D { clean.append(s[i]) }
-        return String(decoding: clean, as: UTF8.self)
+        if !s[lo..<hi].contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+            return s.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[lo..<hi]), as: UTF8.self) }
+        }
+        return String(decoding: s[lo..<hi].lazy.filter { $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }, as: UTF8.self)
     }
 
     mutating func addURL(_ url: String) {

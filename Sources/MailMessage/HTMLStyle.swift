@@ -43,13 +43,11 @@ enum HTMLStyle {
     /// Text moved further than this many pixels to the left or top is off-screen.
     static let offscreenPx: Float = -500
 
-    static func colorsClose(_ a: UInt32, _ b: UInt32) -> Bool {
-        for shift in [16, 8, 0] as [UInt32] {
-            let x = Int((a >> shift) & 0xFF)
-            let y = Int((b >> shift) & 0xFF)
-            if abs(x - y) > colorTolerance { return false }
+    @inline(__always) static func colorsClose(_ a: UInt32, _ b: UInt32) -> Bool {
+        @inline(__always) func channelClose(_ shift: UInt32) -> Bool {
+            abs(Int((a >> shift) & 0xFF) - Int((b >> shift) & 0xFF)) <= colorTolerance
         }
-        return true
+        return channelClose(16) && channelClose(8) && channelClose(0)
     }
 
     // MARK: Inline style

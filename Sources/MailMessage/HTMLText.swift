@@ -67,7 +67,10 @@ public enum HTMLText {
     public static func extract(_ html: String, maxTextBytes: Int = 1 << 20, maxURLs: Int = 1_000) -> HTMLContent {
         var html = html
         return html.withUTF8 { bytes in
-            var scanner = HTMLScanner(bytes, maxTextBytes: maxTextBytes, maxURLs: maxURLs)
+            // The text is never longer than the input.
+            let output = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: min(max(0, maxTextBytes), bytes.count))
+            defer { output.deallocate() }
+            var scanner = HTMLScanner(bytes, output: output, maxURLs: maxURLs)
             return scanner.run()
         }
     }

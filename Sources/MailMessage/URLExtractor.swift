@@ -293,24 +293,41 @@ public enum URLExtractor {
     /// or, when the whole text is one word that looks like a domain name (`paypal.com`,
     /// `secure.paypal.com/login`), that domain. Lower-cased; nil when the text shows no host.
     static func displayedHost(in text: String) -> String? {
+        // Every host name shown has a dot; an IPv6 literal has brackets.
+        guard text.utf8.contains(where: { $0 == 0x2E || $0 == 0x5B }) else { return nil }
         if let first = urls(in: text, limit: 1).first {
             return ParsedURL.parse(first).map(\.host).flatMap { $0.isEmpty ? nil : $0 }
         }
-        var word = Substring(text)
-        while let c = word.first, c.isWhitespace || "(<[\"'".contains(c) { word.removeFirst() }
-        while let c = word.last, c.isWhitespace || ")>].,;:!?\"'".contains(c) { word.removeLast() }
-        guard !word.isEmpty, word.utf8.count <= 253 + 256, !word.contains(where: \.isWhitespace) else { return nil }
-        let hostPart = word.utf8.prefix { $0 != 0x2F && $0 != 0x3F && $0 != 0x23 && $0 != 0x3A }
-        let host = String(decoding: hostPart.map(HTMLBytes.lower), as: UTF8.self)
-        let labels = host.split(separator: ".", omittingEmptySubsequences: false)
+        let b = Array(text.utf8)
+        var lo = 0
+        var hi = b.count
+        // Surrounding whitespace and punctuation ("(paypal.com)", "paypal.com.").
+        while lo < hi && (HTMLBytes.isSpace(b[lo]) || b[lo] == 0x28 || b[lo] == 0x3C || b[lo] == 0x5B || b[lo] == 0x22 || b[lo] == 0x27) {
+            lo += 1
+        }
+        while hi > lo {
+            let c = b[hi - 1]
+            guard HTMLBytes.isSpace(c) || c == 0x29 || c == 0x3E || c == 0x5D || c == 0x2E || c == 0x2C || c == 0x3B
+                || c == 0x3A || c == 0x21 || c == 0x3F || c == 0x22 || c == 0x27
+            else { break }
+            hi -= 1
+        }
+        guard lo < hi, hi - lo <= 512, !b[lo..<hi].contains(where: HTMLBytes.isSpace) else { return nil }
+        // The host part: up to a '/', '?', '#' or ':'.
+        var hostEnd = lo
+        while hostEnd < hi && b[hostEnd] != 0x2F && b[hostEnd] != 0x3F && b[hostEnd] != 0x23 && b[hostEnd] != 0x3A {
+            hostEnd += 1
+        }
+        let host = b[lo..<hostEnd].map(HTMLBytes.lower)
+        let labels = host.split(separator: 0x2E, omittingEmptySubsequences: false)
         guard labels.count >= 2, let tld = labels.last else { return nil }
         for label in labels {
-            guard !label.isEmpty, label.utf8.allSatisfy({ HTMLBytes.isAlnum($0) || $0 == 0x2D || $0 >= 0x80 }) else {
+            guard !label.isEmpty, label.allSatisfy({ HTMLBytes.isAlnum($0) || $0 == 0x2D || $0 >= 0x80 }) else {
                 return nil
             }
         }
-        let isCountryCode = tld.utf8.count == 2 && tld.utf8.allSatisfy(HTMLBytes.isAlpha)
-        guard isCountryCode || displayTLDs.contains(String(tld)) else { return nil }
-        return host
+        let isCountryCode = tld.count == 2 && tld.allSatisfy(HTMLBytes.isAlpha)
+        guard isCountryCode || displayTLDs.contains(String(decoding: tld, as: UTF8.self)) else { return nil }
+        return String(decoding: host, as: UTF8.self)
     }
 }

@@ -178,9 +178,9 @@ extension Spamward {
         @Option(help: ArgumentHelp("Where to write the model.", valueName: "FILE"))
         var out: String
         @Option(help: "Drop weights smaller than this in magnitude.")
-        var minWeight: Float = 0.004
+        var minWeight: Float = 0
         @Option(help: "Drop tokens seen fewer times than this.")
-        var minCount: UInt32 = 2
+        var minCount: UInt32 = 0
 
         func run() async throws {
             do {

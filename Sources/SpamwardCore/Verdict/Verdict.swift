@@ -10,11 +10,11 @@ public enum Action: String, Sendable, Hashable, Codable, CaseIterable {
 
 /// Score thresholds that map a score to an ``Action``.
 public struct Thresholds: Sendable, Hashable, Codable {
-    /// Scores at or above this are at least ``Action/unsure``. Default 2.
+    /// Scores at or above this are at least ``Action/unsure``. Default 1.
     public var unsure: Double
-    /// Scores at or above this are ``Action/spam``. Default 6.
+    /// Scores at or above this are ``Action/spam``. Default 3.
     public var spam: Double
-    public init(unsure: Double = 2.0, spam: Double = 6.0) {
+    public init(unsure: Double = 1.0, spam: Double = 3.0) {
         self.unsure = unsure
         self.spam = spam
     }
