@@ -19,7 +19,9 @@ extension Charset {
         case .ascii:
             var errors = 0
             for b in bytes where b >= 0x80 { errors += 1 }
-            if errors == 0 { return DecodeOutcome(text: String(decoding: bytes, as: UTF8.self), errors: 0, charset: name) }
+            if errors == 0 {
+                return DecodeOutcome(text: String(decoding: bytes, as: UTF8.self), errors: 0, charset: name)
+            }
             var out: [UInt8] = []
             out.reserveCapacity(bytes.count + errors * 2)
             for b in bytes {

@@ -58,7 +58,7 @@ public enum Charset {
 
     /// Decodes raw 8-bit header bytes: valid UTF-8 as is, anything else in the sniffed charset.
     public static func decodeHeaderBytes(_ bytes: ArraySlice<UInt8>) -> String {
-        if UTF8Scan(bytes).isValid { return utf8String(bytes, stripBOM: false) }
+        if UTF8Scan(bytes).isValid { return utf8String(bytes, stripBOM: true) }
         let name = sniff(bytes)
         return (decodeStrict(bytes, name: name) ?? latin1Outcome(bytes)).text
     }
@@ -103,7 +103,8 @@ extension Charset {
         let highCount = CharsetSniffer.highByteCount(bytes)
         if CharsetTable.isSingleByte(name) {
             if highCount > 0, UTF8Scan(bytes).isValid {
-                return DecodedText(text: utf8String(bytes, stripBOM: true), charset: "utf-8", anomalies: [.charsetMismatch])
+                return DecodedText(
+                    text: utf8String(bytes, stripBOM: true), charset: "utf-8", anomalies: [.charsetMismatch])
             }
             guard let outcome = decodeStrict(bytes, name: name) else {
                 return decodeSniffed(bytes, anomalies: [.unknownCharset])

@@ -297,7 +297,8 @@ enum CharsetSniffer {
                 default: s.add(0.1)
                 }
                 i += 2
-            } else if inRange(b, 0x81, 0xC6), inRange(t, 0x41, 0x5A) || inRange(t, 0x61, 0x7A) || inRange(t, 0x81, 0xFE) {
+            } else if inRange(b, 0x81, 0xC6), inRange(t, 0x41, 0x5A) || inRange(t, 0x61, 0x7A) || inRange(t, 0x81, 0xFE)
+            {
                 s.add(0.8)  // CP949 extended Hangul
                 i += 2
             } else {
@@ -334,9 +335,10 @@ enum CharsetSniffer {
                 }
             } else if inRange(t, 0x40, 0x7E) || inRange(t, 0x80, 0xFE) {
                 if t >= 0xA1 {
+                    let frequent = frequentGB.contains(UInt16(b) << 8 | UInt16(t))
                     switch b {
-                    case 0xB0...0xD7: s.add(frequentGB.contains(UInt16(b) << 8 | UInt16(t)) ? 2.5 : 1.5)  // level-1 hanzi
-                    case 0xD8...0xF7: s.add(frequentGB.contains(UInt16(b) << 8 | UInt16(t)) ? 1.8 : 0.8)  // level-2 hanzi
+                    case 0xB0...0xD7: s.add(frequent ? 2.5 : 1.5)  // level-1 hanzi
+                    case 0xD8...0xF7: s.add(frequent ? 1.8 : 0.8)  // level-2 hanzi
                     case 0xA1...0xA3: s.add(1.0)  // punctuation
                     case 0x81...0xA0, 0xA4...0xA9: s.add(0.3)
                     default: s.add(0.1)
@@ -361,7 +363,9 @@ enum CharsetSniffer {
             let b = bytes[i]
             if b < 0x80 {
                 i += 1
-            } else if inRange(b, 0x81, 0xFE), i + 1 < end, inRange(bytes[i + 1], 0x40, 0x7E) || inRange(bytes[i + 1], 0xA1, 0xFE) {
+            } else if inRange(b, 0x81, 0xFE), i + 1 < end,
+                inRange(bytes[i + 1], 0x40, 0x7E) || inRange(bytes[i + 1], 0xA1, 0xFE)
+            {
                 // About 40% of Big5 text has a trail byte below 0x7F, which the EUC charsets
                 // (and GB2312) never have: weigh those up and the others down.
                 let lowTrail = bytes[i + 1] <= 0x7E

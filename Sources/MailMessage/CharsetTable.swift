@@ -23,14 +23,14 @@ enum CharsetTable {
     }
 
     /// The lookup key of a label: ASCII letters (lowercased) and digits only, up to a colon
-    /// ("ISO_8859-1:1987" → "iso88591"). Labels of more than 64 bytes are not charsets.
+    /// or star ("ISO_8859-1:1987" → "iso88591", "utf-8*en" → "utf8"). Labels of more than 64 bytes are not charsets.
     static func key(_ label: String) -> String {
         var out: [UInt8] = []
         var count = 0
         for b in label.utf8 {
             count += 1
             if count > 64 { return "" }
-            if b == UInt8(ascii: ":") { break }
+            if b == UInt8(ascii: ":") || b == UInt8(ascii: "*") { break }  // ":1987", RFC 2231 "*lang"
             if b >= 0x41 && b <= 0x5A {
                 out.append(b | 0x20)
             } else if (b >= 0x61 && b <= 0x7A) || (b >= 0x30 && b <= 0x39) {
@@ -118,10 +118,12 @@ enum CharsetTable {
             table[key(name)] = name
             for k in keys { table[k] = name }
         }
-        add("us-ascii", [
-            "ascii", "usascii", "ansix341968", "ansix341986", "iso646us", "iso646irv1991", "us", "ibm367",
-            "cp367", "csascii", "isoir6", "646",
-        ])
+        add(
+            "us-ascii",
+            [
+                "ascii", "usascii", "ansix341968", "ansix341986", "iso646us", "iso646irv1991", "us", "ibm367",
+                "cp367", "csascii", "isoir6", "646",
+            ])
         add("utf-8", ["utf8", "unicode11utf8", "unicode20utf8", "utf8mb4", "csutf8"])
         add("utf-16", ["utf16", "ucs2", "unicode", "csunicode", "iso10646ucs2"])
         add("utf-16le", ["utf16le", "ucs2le"])
@@ -173,16 +175,22 @@ enum CharsetTable {
         add("big5", ["csbig5", "cnbig5", "xxbig5", "cp950", "ms950", "windows950", "big5tw"])
         add("big5-hkscs", ["big5hkscs"])
         add("euc-tw", ["euctw", "cseuctw"])
-        add("shift_jis", [
-            "sjis", "shiftjis", "mskanji", "csshiftjis", "windows31j", "cswindows31j", "cp932", "ms932",
-            "mscp932", "sjisopen", "sjiswin",
-        ])
+        add(
+            "shift_jis",
+            [
+                "sjis", "shiftjis", "mskanji", "csshiftjis", "windows31j", "cswindows31j", "cp932", "ms932",
+                "mscp932", "sjisopen", "sjiswin",
+            ])
         add("euc-jp", ["eucjp", "cseucpkdfmtjapanese", "eucjpms", "eucjpwin", "eucjpopen", "ujis"])
-        add("iso-2022-jp", ["iso2022jp", "csiso2022jp", "iso2022jp1", "iso2022jp2", "iso2022jp3", "jis", "csiso2022jp2"])
-        add("euc-kr", [
-            "euckr", "cseuckr", "ksc56011987", "ksc5601", "ksc56011989", "ksc56011992", "csksc56011987", "isoir149",
-            "korean", "cp949", "uhc", "ms949", "windows949",
-        ])
+        add(
+            "iso-2022-jp",
+            ["iso2022jp", "csiso2022jp", "iso2022jp1", "iso2022jp2", "iso2022jp3", "jis", "csiso2022jp2"])
+        add(
+            "euc-kr",
+            [
+                "euckr", "cseuckr", "ksc56011987", "ksc5601", "ksc56011989", "ksc56011992", "csksc56011987", "isoir149",
+                "korean", "cp949", "uhc", "ms949", "windows949",
+            ])
         add("iso-2022-kr", ["iso2022kr", "csiso2022kr"])
         add("johab", ["cp1361"])
         add("iso-2022-cn", ["iso2022cn", "iso2022cnext", "csiso2022cn"])

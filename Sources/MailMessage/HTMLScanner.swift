@@ -1,52 +1,54 @@
-/// The first value of each attribute the extractor reads, as a range of the input.
+/// The first value of each attribute the extractor reads, as a range of the input
+/// (inputs are under 4 GiB: ``HTMLText`` cuts longer ones).
 struct HTMLTagAttributes {
     /// Bit `1 << attribute.rawValue` for each attribute present.
     var present: UInt32 = 0
-    var href: Range<Int>?
-    var src: Range<Int>?
-    var srcset: Range<Int>?
-    var action: Range<Int>?
-    var formaction: Range<Int>?
-    var background: Range<Int>?
-    var style: Range<Int>?
-    var hidden: Range<Int>?
-    var size: Range<Int>?
-    var color: Range<Int>?
-    var bgcolor: Range<Int>?
-    var text: Range<Int>?
-    var content: Range<Int>?
-    var httpEquiv: Range<Int>?
-    var type: Range<Int>?
-    var data: Range<Int>?
-    var poster: Range<Int>?
+    /// `start << 32 | end` per attribute, indexed by raw value.
+    private var bounds: (
+        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+        UInt64, UInt64, UInt64, UInt64
+    ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     /// Attributes that carry URLs.
-    static let urlAttributes: UInt32 = [HTMLAttribute.href, .src, .srcset, .action, .formaction, .background, .data, .poster, .content]
-        .reduce(0) { $0 | UInt32(1) << UInt32($1.rawValue) }
+    static let urlAttributes: UInt32 = [
+        HTMLAttribute.href, .src, .srcset, .action, .formaction, .background, .data, .poster, .content,
+    ].reduce(0) { $0 | UInt32(1) << UInt32($1.rawValue) }
+
+    subscript(_ attribute: HTMLAttribute) -> Range<Int>? {
+        guard present & (UInt32(1) << UInt32(attribute.rawValue)) != 0 else { return nil }
+        let packed = withUnsafeBytes(of: bounds) {
+            $0.load(fromByteOffset: Int(attribute.rawValue) &* 8, as: UInt64.self)
+        }
+        let start = Int(packed >> 32)
+        return start..<max(start, Int(packed & 0xFFFF_FFFF))
+    }
+
+    var href: Range<Int>? { self[.href] }
+    var src: Range<Int>? { self[.src] }
+    var srcset: Range<Int>? { self[.srcset] }
+    var action: Range<Int>? { self[.action] }
+    var formaction: Range<Int>? { self[.formaction] }
+    var background: Range<Int>? { self[.background] }
+    var style: Range<Int>? { self[.style] }
+    var hidden: Range<Int>? { self[.hidden] }
+    var size: Range<Int>? { self[.size] }
+    var color: Range<Int>? { self[.color] }
+    var bgcolor: Range<Int>? { self[.bgcolor] }
+    var text: Range<Int>? { self[.text] }
+    var content: Range<Int>? { self[.content] }
+    var httpEquiv: Range<Int>? { self[.httpEquiv] }
+    var type: Range<Int>? { self[.type] }
+    var data: Range<Int>? { self[.data] }
+    var poster: Range<Int>? { self[.poster] }
 
     /// Records `value` for `attribute` unless the attribute was already seen (HTML keeps the first).
     @inline(__always) mutating func setIfAbsent(_ attribute: HTMLAttribute, _ value: Range<Int>) {
         let bit = UInt32(1) << UInt32(attribute.rawValue)
         guard present & bit == 0 else { return }
         present |= bit
-        switch attribute {
-        case .href: href = value
-        case .src: src = value
-        case .srcset: srcset = value
-        case .action: action = value
-        case .formaction: formaction = value
-        case .background: background = value
-        case .style: style = value
-        case .hidden: hidden = value
-        case .size: size = value
-        case .color: color = value
-        case .bgcolor: bgcolor = value
-        case .text: text = value
-        case .content: content = value
-        case .httpEquiv: httpEquiv = value
-        case .type: type = value
-        case .data: data = value
-        case .poster: poster = value
+        let packed = UInt64(truncatingIfNeeded: value.lowerBound) << 32 | UInt64(truncatingIfNeeded: value.upperBound) & 0xFFFF_FFFF
+        withUnsafeMutableBytes(of: &bounds) {
+            $0.storeBytes(of: packed, toByteOffset: Int(attribute.rawValue) &* 8, as: UInt64.self)
         }
     }
 }
@@ -60,6 +62,18 @@ struct HTMLOpenElement {
     var state: HTMLRenderState
     /// The element is the `<a>` whose text is being collected.
     var isAnchor: Bool
+    /// `state.isHidden` and `state.isTiny`, computed once.
+    var hidden: Bool
+    var tiny: Bool
+
+    init(tag: HTMLTag, nameHash: UInt64, state: HTMLRenderState, isAnchor: Bool) {
+        self.tag = tag
+        self.nameHash = nameHash
+        self.state = state
+        self.isAnchor = isAnchor
+        self.hidden = state.isHidden
+        self.tiny = state.isTiny
+    }
 }
 
 /// A single-pass HTML tokenizer with just enough tree building to know what is visible.
@@ -80,6 +94,8 @@ struct HTMLScanner {
     static let maxLinkTextBytes = 512
     /// Bytes of title kept.
     static let maxTitleBytes = 1_024
+    /// Bytes below 0x40 that end a run of text: 0x00–0x20, '&', '<'.
+    static let stopLow: UInt64 = 0x1_FFFF_FFFF | 1 << 0x26 | 1 << 0x3C
 
     let p: UnsafeBufferPointer<UInt8>
     let n: Int
@@ -189,11 +205,16 @@ struct HTMLScanner {
                     continue
                 }
             }
-            // A run of ordinary bytes.
+            // A run of ordinary bytes: up to whitespace or a control character, '<', '&', or the
+            // lead byte of a space-like or invisible character.
             var j = i + 1
             while j < end {
                 let c = p[j]
-                if c == 0x3C || c == 0x26 || c <= 0x20 || c == 0xC2 || c == 0xE2 || c == 0xEF { break }
+                if c < 0x40 {
+                    if (Self.stopLow &>> UInt64(c)) & 1 != 0 { break }
+                } else if c >= 0xC2 && (c == 0xC2 || c == 0xE2 || c == 0xEF) {
+                    break
+                }
                 j += 1
             }
             emit(i..<j)
@@ -449,11 +470,17 @@ struct HTMLScanner {
                 if k < n && p[k] == 0x3E { return (k + 1, true) }
                 continue
             }
+            // The name (its first character may be '='), packed as it is read.
             let nameStart = k
-            k += 1  // the first character may be '='
+            var key = HTMLPackedName()
+            var packable = true
+            key.add(HTMLBytes.lower(b), at: 0)
+            k += 1
             while k < n {
                 let c = p[k]
                 if HTMLBytes.isSpace(c) || c == 0x2F || c == 0x3E || c == 0x3D { break }
+                let offset = k &- nameStart
+                if offset < 12 { key.add(HTMLBytes.lower(c), at: offset) } else { packable = false }
                 k += 1
             }
             let nameEnd = k
@@ -477,11 +504,7 @@ struct HTMLScanner {
                     value = valueStart..<k
                 }
             }
-            if nameEnd - nameStart <= 10, let key = HTMLPackedName.pack(p, nameStart..<nameEnd, fold: true),
-                let attribute = attributeTable.lookup(key)
-            {
-                attrs.setIfAbsent(attribute, value)
-            }
+            if packable, let attribute = attributeTable.lookup(key) { attrs.setIfAbsent(attribute, value) }
         }
     }
 
@@ -527,7 +550,9 @@ struct HTMLScanner {
         }
         openCounts[openSlot(element.tag, element.nameHash)] += 1
         stack.append(element)
-        setState(element.state)
+        cur = element.state
+        curHidden = element.hidden
+        curTiny = element.tiny
     }
 
     @inline(__always) mutating func setState(_ st: HTMLRenderState) {
@@ -549,7 +574,13 @@ struct HTMLScanner {
             }
             if e.isAnchor { finishAnchor() }
         }
-        setState(stack.last?.state ?? HTMLRenderState())
+        if let top = stack.last {
+            cur = top.state
+            curHidden = top.hidden
+            curTiny = top.tiny
+        } else {
+            setState(HTMLRenderState())
+        }
     }
 
     /// Index of the topmost open element matching `match`, searching down until `stop` says so
@@ -953,8 +984,8 @@ struct HTMLScanner {
 
     /// The text of a link shows a URL or domain whose registrable domain differs from the target's.
     static func linkTextMismatch(href: String, text: String) -> Bool {
-        guard !text.isEmpty, let target = ParsedURL.parse(href), target.scheme == "http" || target.scheme == "https",
-            !target.host.isEmpty, let shownHost = URLExtractor.displayedHost(in: text)
+        guard !text.isEmpty, let shownHost = URLExtractor.displayedHost(in: text), let target = ParsedURL.parse(href),
+            target.scheme == "http" || target.scheme == "https", !target.host.isEmpty
         else { return false }
         return ParsedURL.registrableDomainGuess(forHost: shownHost) != target.registrableDomainGuess
     }

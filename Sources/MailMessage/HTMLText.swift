@@ -66,7 +66,9 @@ public enum HTMLText {
     ///   - maxURLs: entries kept in ``HTMLContent/urls`` and in ``HTMLContent/links``.
     public static func extract(_ html: String, maxTextBytes: Int = 1 << 20, maxURLs: Int = 1_000) -> HTMLContent {
         var html = html
-        return html.withUTF8 { bytes in
+        return html.withUTF8 { all in
+            // Offsets are kept in 32 bits; a 4 GiB document is cut (mail is limited far below that).
+            let bytes = all.count < Int(UInt32.max) ? all : UnsafeBufferPointer(rebasing: all[0..<Int(UInt32.max - 1)])
             // The text is never longer than the input.
             let output = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: min(max(0, maxTextBytes), bytes.count))
             defer { output.deallocate() }

@@ -74,7 +74,9 @@ private struct DateFields {
         while token.last == UInt8(ascii: ".") { token = token.dropLast() }  // "Mon.", "2."
         guard let first = token.first else { return }
 
-        if (first == UInt8(ascii: "+") || first == UInt8(ascii: "-")), token.count > 1, isDigit(token[token.startIndex + 1]) {
+        if (first == UInt8(ascii: "+") || first == UInt8(ascii: "-")), token.count > 1,
+            isDigit(token[token.startIndex + 1])
+        {
             if offsetSeconds == nil { offsetSeconds = Self.numericOffset(token) ?? 0 }
             return
         }
@@ -171,7 +173,9 @@ private struct DateFields {
             if parts.isEmpty && i - start != 4 { return false }
             parts.append(n)
             guard parts.count < 3 else { break }
-            guard i < token.endIndex, token[i] == UInt8(ascii: "-") || token[i] == UInt8(ascii: "/") else { return false }
+            guard i < token.endIndex, token[i] == UInt8(ascii: "-") || token[i] == UInt8(ascii: "/") else {
+                return false
+            }
             i += 1
         }
         guard parts.count == 3 else { return false }

@@ -134,7 +134,7 @@ struct CharsetCase: Sendable, CustomTestStringConvertible {
         ("cp932", "shift_jis"), ("EUC-JP", "euc-jp"), ("x-euc-jp", "euc-jp"), ("ISO-2022-JP", "iso-2022-jp"),
         ("euc-kr", "euc-kr"), ("ks_c_5601-1987", "euc-kr"), ("cp949", "euc-kr"),
         ("utf-16", "utf-16"), ("UTF-16LE", "utf-16le"), ("utf-16be", "utf-16be"), ("utf-32", "utf-32"),
-        ("tis-620", "tis-620"), ("windows-874", "windows-874"),
+        ("tis-620", "tis-620"), ("windows-874", "windows-874"), ("utf-8*en", "utf-8"),
     ])
     func normalizeKnown(label: String, expected: String) {
         #expect(Charset.normalize(label) == expected)
@@ -336,5 +336,50 @@ struct CharsetCase: Sendable, CustomTestStringConvertible {
         let d = Charset.decode(CharsetSamples.latin2[...], declared: "iso-8859-2*pl")
         #expect(d.text == "Zażółć gęślą jaźń")
         #expect(d.charset == "iso-8859-2")
+    }
+
+    @Test func canonicalNamesAreStableAndDecodable() {
+        for name in Set(CharsetTable.aliases.values) {
+            #expect(Charset.normalize(name) == name)
+            #expect(CharsetTable.decoder(name) != nil, "\(name)")
+            #expect(Charset.decodeStrict(Array("abc".utf8)[...], name: name) != nil, "\(name)")
+        }
+    }
+
+    @Test func randomBytesNeverCrashAndStayBounded() {
+        var rng = HeaderFuzzRNG(seed: 0x5EED)
+        let labels: [String?] = [
+            nil, "utf-8", "us-ascii", "iso-8859-1", "windows-1252", "utf-16", "utf-32", "shift_jis", "euc-jp",
+            "iso-2022-jp", "euc-kr", "gb2312", "big5", "koi8-r", "utf-7", "bogus",
+        ]
+        for round in 0..<300 {
+            let count = Int(rng.next() % 64)
+            let highOnly = round % 3 == 0
+            let bytes = (0..<count).map { _ in UInt8(truncatingIfNeeded: rng.next()) | (highOnly ? 0x80 : 0) }
+            for label in labels {
+                let d = Charset.decode(bytes[...], declared: label)
+                #expect(d.text.utf8.count <= bytes.count * 4 + 16)
+            }
+            _ = Charset.sniff(bytes[...])
+            _ = Charset.decodeHeaderBytes(bytes[...])
+        }
+    }
+}
+
+/// A tiny deterministic generator for the fuzz-style tests.
+struct HeaderFuzzRNG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A string of `count` characters drawn from `alphabet`.
+    mutating func string(from alphabet: [Character], count: Int) -> String {
+        String((0..<count).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
     }
 }

@@ -5,7 +5,8 @@ import Testing
 @Suite struct ContentTypeTests {
     @Test func simple() {
         let (ct, anomalies) = ContentType.parse("text/plain; charset=\"UTF-8\"; format=flowed")
-        #expect(ct == ContentType(type: "text", subtype: "plain", parameters: ["charset": "UTF-8", "format": "flowed"]))
+        #expect(
+            ct == ContentType(type: "text", subtype: "plain", parameters: ["charset": "UTF-8", "format": "flowed"]))
         #expect(ct?.charset == "UTF-8")
         #expect(ct?.mimeType == "text/plain")
         #expect(ct?.isText == true)
@@ -78,7 +79,8 @@ import Testing
 
     @Test func rfc2231Continuations() {
         let p = ParameterizedValue.parse(
-            "attachment; filename*0*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E; filename*1*=%E3%83%95%E3%82%A1%E3%82%A4;\r\n filename*2=\"%E3%83%AB.pdf\"; filename=\"fallback.pdf\"")
+            "attachment; filename*0*=UTF-8''%E6%97%A5%E6%9C%AC%E8%AA%9E; filename*1*=%E3%83%95%E3%82%A1%E3%82%A4;\r\n filename*2=\"%E3%83%AB.pdf\"; filename=\"fallback.pdf\""
+        )
         #expect(p.parameters["filename"] == "日本語ファイ%E3%83%AB.pdf")
         #expect(p.anomalies.isEmpty)
     }
@@ -161,5 +163,14 @@ import Testing
         #expect(ParameterizedValue.parse(closed).parameters["n"] == "x")
         let sections = (0..<2_000).map { "n*\($0)=x" }.joined(separator: "; ")
         #expect(ParameterizedValue.parse("a/b; " + sections).parameters["n"]?.utf8.count == 1_000)
+    }
+
+    @Test func randomInputNeverCrashes() {
+        var rng = HeaderFuzzRNG(seed: 0xEF27397D)
+        let alphabet = Array("a/;=*\"\\() \t'%0F=?Bqé")
+        for _ in 0..<500 {
+            let s = rng.string(from: alphabet, count: Int(rng.next() % 80))
+            _ = ParameterizedValue.parse(s)
+        }
     }
 }

@@ -124,4 +124,13 @@ import Testing
         let f = HeaderField(name: "Subject", value: "=?utf-8?Q?Hi_there?=", rawRange: 0..<0, valueRange: 0..<0)
         #expect(f.decodedValue == "Hi there")
     }
+
+    @Test func randomInputNeverCrashes() {
+        var rng = HeaderFuzzRNG(seed: 0x676A1615)
+        let alphabet = Array("=?_QqBb-utf8aZ= \t\"é日")
+        for _ in 0..<500 {
+            let s = rng.string(from: alphabet, count: Int(rng.next() % 80))
+            _ = EncodedWords.decode(s)
+        }
+    }
 }

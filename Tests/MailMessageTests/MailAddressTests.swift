@@ -13,8 +13,10 @@ private func addr(_ name: String?, _ local: String, _ domain: String) -> MailAdd
         ("  John.Doe@EXAMPLE.Com  ", [addr(nil, "John.Doe", "example.com")]),
         // Display names.
         ("John Doe <john@example.com>", [addr("John Doe", "john", "example.com")]),
-        ("\"Doe, John\" <john@example.com>, jane@example.org",
-         [addr("Doe, John", "john", "example.com"), addr(nil, "jane", "example.org")]),
+        (
+            "\"Doe, John\" <john@example.com>, jane@example.org",
+            [addr("Doe, John", "john", "example.com"), addr(nil, "jane", "example.org")]
+        ),
         ("\"Doe \\\"JD\\\" John\" <jd@example.com>", [addr("Doe \"JD\" John", "jd", "example.com")]),
         ("John (the man) Doe <jd@example.com>", [addr("John Doe", "jd", "example.com")]),
         ("John Q. Public <jqp@example.com>", [addr("John Q. Public", "jqp", "example.com")]),
@@ -31,8 +33,10 @@ private func addr(_ name: String?, _ local: String, _ domain: String) -> MailAdd
         ("john(comment)@(another)example.com", [addr("comment", "john", "example.com")]),
         // Groups.
         ("undisclosed-recipients:;", []),
-        ("Friends: a@x.example, \"B\" <b@y.example>;, c@z.example",
-         [addr(nil, "a", "x.example"), addr("B", "b", "y.example"), addr(nil, "c", "z.example")]),
+        (
+            "Friends: a@x.example, \"B\" <b@y.example>;, c@z.example",
+            [addr(nil, "a", "x.example"), addr("B", "b", "y.example"), addr(nil, "c", "z.example")]
+        ),
         ("Empty:;, Team: t@example.com;", [addr(nil, "t", "example.com")]),
         // Obsolete routes.
         ("<@relay1.example,@relay2.example:user@example.com>", [addr(nil, "user", "example.com")]),
@@ -63,8 +67,10 @@ private func addr(_ name: String?, _ local: String, _ domain: String) -> MailAdd
         // Unbalanced quotes and brackets.
         ("\"Unbalanced <a@example.com>", [addr("Unbalanced", "a", "example.com")]),
         ("Jane <jane@example.com", [addr("Jane", "jane", "example.com")]),
-        ("John <john@example.com, Jane <jane@example.org>",
-         [addr("John", "john", "example.com"), addr("Jane", "jane", "example.org")]),
+        (
+            "John <john@example.com, Jane <jane@example.org>",
+            [addr("John", "john", "example.com"), addr("Jane", "jane", "example.org")]
+        ),
         ("Bob (unclosed <bob@example.com>", [addr("Bob unclosed", "bob", "example.com")]),
         ("x@[1.2.3.4, y@example.com", [addr(nil, "x", "1.2.3.4"), addr(nil, "y", "example.com")]),
         ("a@example.com>, b@example.com", [addr(nil, "a", "example.com"), addr(nil, "b", "example.com")]),
@@ -92,5 +98,14 @@ private func addr(_ name: String?, _ local: String, _ domain: String) -> MailAdd
     func hostileRepetitionsFinish(unit: String) {
         let value = String(repeating: unit, count: 20_000)
         #expect(MailAddress.parseList(value).count <= MailAddress.maxAddresses)
+    }
+
+    @Test func randomInputNeverCrashes() {
+        var rng = HeaderFuzzRNG(seed: 0x9A182725)
+        let alphabet = Array("a@<>:;,.\"\\()[] \t=?Bé")
+        for _ in 0..<500 {
+            let s = rng.string(from: alphabet, count: Int(rng.next() % 80))
+            _ = MailAddress.parseList(s)
+        }
     }
 }

@@ -3,51 +3,52 @@ import Testing
 @testable import MailMessage
 
 @Suite struct MessageDateTests {
-    @Test(arguments: [
-        // RFC 5322.
-        ("Mon, 2 Jan 2006 15:04:05 -0700", 1_136_239_445),
-        ("Mon, 02 Jan 2006 15:04:05 -0700", 1_136_239_445),
-        ("Fri, 21 Nov 1997 09:55:06 -0600", 880_127_706),
-        ("Tue, 1 Jul 2003 10:52:37 +0200", 1_057_049_557),
-        ("Thu, 13 Feb 1969 23:32:54 -0330", -27_723_426),
-        // Missing day of week, missing seconds.
-        ("2 Jan 2006 15:04:05 -0700", 1_136_239_445),
-        ("Mon, 2 Jan 2006 15:04 +0000", 1_136_214_240),
-        // Comments, folding white space and junk at the end.
-        ("Mon, 2 Jan 2006 15:04:05 -0700 (MST)", 1_136_239_445),
-        ("Mon (day), 2 (two)\r\n Jan 2006 15:04:05 -0700", 1_136_239_445),
-        ("Mon, 2 Jan 2006 15:04:05 -0700 some junk 1234", 1_136_239_445),
-        // Named zones.
-        ("Fri, 21 Nov 1997 09:55:06 CST", 880_127_706),
-        ("Fri, 31 Dec 1999 23:59:59 PST", 946_713_599),
-        ("Mon, 2 Jan 2006 22:04:05 GMT", 1_136_239_445),
-        ("Mon, 2 Jan 2006 22:04:05 UT", 1_136_239_445),
-        ("Mon, 2 Jan 2006 22:04:05 Z", 1_136_239_445),
-        ("Mon, 2 Jan 2006 22:04:05 A", 1_136_239_445),  // military zones count as +0000
-        ("Mon, 2 Jan 2006 22:04:05", 1_136_239_445),  // no zone
-        ("Tue, 3 Mar 2009 21:00:00 JST", 1_236_081_600),
-        // Two- and three-digit years.
-        ("Mon, 2 Jan 06 15:04:05 -0700", 1_136_239_445),
-        ("1 Jan 49 00:00:00 +0000", 2_493_072_000),
-        ("1 Jan 50 00:00:00 +0000", -631_152_000),
-        ("1 Jan 103 00:00:00 +0000", 1_041_379_200),
-        // Lowercase and full month names, odd separators.
-        ("mon, 2 jan 2006 15:04:05 -0700", 1_136_239_445),
-        ("Monday, 2 January 2006 15:04:05 -0700", 1_136_239_445),
-        ("Mon, 2-Jan-2006 15:04:05 -0700", 1_136_239_445),
-        ("Mon,2 Jan 2006 15:04:05 -07:00", 1_136_239_445),
-        // asctime, ISO 8601, a.m./p.m., glued zones.
-        ("Tue Mar  3 12:00:00 2009", 1_236_081_600),
-        ("2009-03-03T12:00:00Z", 1_236_081_600),
-        ("2009-03-03 15:30:00 +0000", 1_236_094_200),
-        ("Tue, 3 Mar 2009 3:30:00 PM +0000", 1_236_094_200),
-        ("Tue, 3 Mar 2009 12:00:00+0000", 1_236_081_600),
-        ("Tue, 3 Mar 2009 12:00:00 GMT+0000", 1_236_081_600),
-        // Leap day, epoch, leap second clamped.
-        ("Thu, 29 Feb 2024 00:00:00 +0000", 1_709_164_800),
-        ("Thu, 1 Jan 1970 00:00:00 +0000", 0),
-        ("Fri, 31 Dec 1999 23:59:60 -0800", 946_713_599),
-    ] as [(String, Int64)])
+    @Test(
+        arguments: [
+            // RFC 5322.
+            ("Mon, 2 Jan 2006 15:04:05 -0700", 1_136_239_445),
+            ("Mon, 02 Jan 2006 15:04:05 -0700", 1_136_239_445),
+            ("Fri, 21 Nov 1997 09:55:06 -0600", 880_127_706),
+            ("Tue, 1 Jul 2003 10:52:37 +0200", 1_057_049_557),
+            ("Thu, 13 Feb 1969 23:32:54 -0330", -27_723_426),
+            // Missing day of week, missing seconds.
+            ("2 Jan 2006 15:04:05 -0700", 1_136_239_445),
+            ("Mon, 2 Jan 2006 15:04 +0000", 1_136_214_240),
+            // Comments, folding white space and junk at the end.
+            ("Mon, 2 Jan 2006 15:04:05 -0700 (MST)", 1_136_239_445),
+            ("Mon (day), 2 (two)\r\n Jan 2006 15:04:05 -0700", 1_136_239_445),
+            ("Mon, 2 Jan 2006 15:04:05 -0700 some junk 1234", 1_136_239_445),
+            // Named zones.
+            ("Fri, 21 Nov 1997 09:55:06 CST", 880_127_706),
+            ("Fri, 31 Dec 1999 23:59:59 PST", 946_713_599),
+            ("Mon, 2 Jan 2006 22:04:05 GMT", 1_136_239_445),
+            ("Mon, 2 Jan 2006 22:04:05 UT", 1_136_239_445),
+            ("Mon, 2 Jan 2006 22:04:05 Z", 1_136_239_445),
+            ("Mon, 2 Jan 2006 22:04:05 A", 1_136_239_445),  // military zones count as +0000
+            ("Mon, 2 Jan 2006 22:04:05", 1_136_239_445),  // no zone
+            ("Tue, 3 Mar 2009 21:00:00 JST", 1_236_081_600),
+            // Two- and three-digit years.
+            ("Mon, 2 Jan 06 15:04:05 -0700", 1_136_239_445),
+            ("1 Jan 49 00:00:00 +0000", 2_493_072_000),
+            ("1 Jan 50 00:00:00 +0000", -631_152_000),
+            ("1 Jan 103 00:00:00 +0000", 1_041_379_200),
+            // Lowercase and full month names, odd separators.
+            ("mon, 2 jan 2006 15:04:05 -0700", 1_136_239_445),
+            ("Monday, 2 January 2006 15:04:05 -0700", 1_136_239_445),
+            ("Mon, 2-Jan-2006 15:04:05 -0700", 1_136_239_445),
+            ("Mon,2 Jan 2006 15:04:05 -07:00", 1_136_239_445),
+            // asctime, ISO 8601, a.m./p.m., glued zones.
+            ("Tue Mar  3 12:00:00 2009", 1_236_081_600),
+            ("2009-03-03T12:00:00Z", 1_236_081_600),
+            ("2009-03-03 15:30:00 +0000", 1_236_094_200),
+            ("Tue, 3 Mar 2009 3:30:00 PM +0000", 1_236_094_200),
+            ("Tue, 3 Mar 2009 12:00:00+0000", 1_236_081_600),
+            ("Tue, 3 Mar 2009 12:00:00 GMT+0000", 1_236_081_600),
+            // Leap day, epoch, leap second clamped.
+            ("Thu, 29 Feb 2024 00:00:00 +0000", 1_709_164_800),
+            ("Thu, 1 Jan 1970 00:00:00 +0000", 0),
+            ("Fri, 31 Dec 1999 23:59:60 -0800", 946_713_599),
+        ] as [(String, Int64)])
     func parses(value: String, expected: Int64) {
         #expect(MessageDate.parse(value) == expected)
     }
@@ -71,5 +72,14 @@ import Testing
         let junk = String(repeating: "(", count: 100_000)
         #expect(MessageDate.parse("2 Jan 2006 00:00:00 +0000 " + junk) == 1_136_160_000)
         #expect(MessageDate.parse(String(repeating: "9", count: 100_000)) == nil)
+    }
+
+    @Test func randomInputNeverCrashes() {
+        var rng = HeaderFuzzRNG(seed: 0x88542FCC)
+        let alphabet = Array("0123456789:+-() ,JanMonZT")
+        for _ in 0..<500 {
+            let s = rng.string(from: alphabet, count: Int(rng.next() % 80))
+            _ = MessageDate.parse(s)
+        }
     }
 }
