@@ -143,6 +143,8 @@ extension Spamward {
         @Option(help: .hidden) var robinsonStrength: Double?
         @Option(help: .hidden) var headerNgramBytes: Int?
         @Option(help: .hidden) var wordPairs: Bool?
+        @Flag(help: .hidden) var debugModel = false
+        @Option(help: .hidden) var initialCombiner: String?
         @Option(help: .hidden) var component: EvaluationRun.Component = .combined
 
         func run() async throws {
@@ -172,8 +174,13 @@ extension Spamward {
                 if let cr = combinerRate { m.combinerRate = cr }
                 if let md = minDeviation { m.minDeviation = md }
                 if let rs = robinsonStrength { m.robinsonStrength = rs }
+                if let ic = initialCombiner {
+                    let w = ic.split(separator: ",").compactMap { Double($0) }
+                    if w.count == m.combinerWeights.count { m.combinerWeights = w }
+                }
             }
             let wall = Date().timeIntervalSince(wall0)
+            if debugModel { printError("combiner \(r.model.combinerWeights)") }
             let summary = EvaluationSummary.summarize(labels: r.labels, scores: r.scores, threshold: thresholdOptions.spamThreshold)
             if let scores {
                 var out = ""

@@ -110,7 +110,7 @@ struct Builder {
             switch lname {
             case "subject":
                 words(f.decodedValue, namespace: "s:", pairs: false)
-            case "from", "reply-to", "return-path", "sender", "to", "cc", "errors-to", "delivered-to":
+            case "from", "reply-to", "return-path", "sender", "errors-to":
                 let addrs = MailAddress.parseList(f.value)
                 let ns: StaticString = lname == "from" ? "fd:" : lname == "reply-to" ? "rd:" : lname == "return-path" ? "rpd:" : "od:"
                 for a in addrs.prefix(5) {
@@ -153,43 +153,77 @@ struct Builder {
         }
     }
 
+    /// Received: the client's IPv4 /24 and /16, the `from` and `by` host domains and the
+    /// `with` protocol. One pass over the bytes, splitting at white space and brackets.
     mutating func received(_ value: String) {
-        // IPv4 addresses: the /24 and /16 prefixes.
-        var octets: [Int] = []
-        var cur = -1
-        func flush(_ s: inout Builder) {
-            if cur >= 0 { octets.append(cur) }
-            cur = -1
-            if octets.count == 4, octets.allSatisfy({ $0 <= 255 }) {
-                s.add("rip:", "\(octets[0]).\(octets[1]).\(octets[2])")
-                s.add("rip16:", "\(octets[0]).\(octets[1])")
+        var v = value
+        var words: [(Int, Int)] = []  // ranges of the first words
+        var ips: [UInt32] = []
+        v.withUTF8 { u in
+            var i = 0
+            let n = u.count
+            while i < n, words.count < 24 {
+                while i < n, Self.isReceivedSeparator(u[i]) { i += 1 }
+                let s = i
+                while i < n, !Self.isReceivedSeparator(u[i]) { i += 1 }
+                if i > s {
+                    words.append((s, i))
+                    if let ip = Self.dottedQuad(UnsafeBufferPointer(rebasing: u[s..<i])), ips.count < 4 { ips.append(ip) }
+                }
             }
         }
-        for c in value.utf8 {
-            if c >= 48 && c <= 57 {
-                cur = cur < 0 ? Int(c - 48) : min(cur * 10 + Int(c - 48), 1000)
-            } else if c == UInt8(ascii: "."), cur >= 0 {
-                octets.append(cur)
-                cur = -1
-                if octets.count > 4 { octets.removeFirst() }
+        for ip in ips where ip >> 24 != 127 && ip >> 24 != 10 {
+            add("rip:", "\(ip >> 24).\((ip >> 16) & 255).\((ip >> 8) & 255)")
+            add("rip16:", "\(ip >> 24).\((ip >> 16) & 255)")
+        }
+        let u8 = Array(value.utf8)
+        func word(_ k: Int) -> ArraySlice<UInt8> { u8[words[k].0..<words[k].1] }
+        var k = 0
+        while k + 1 < words.count {
+            let w = word(k)
+            if w.elementsEqual("from".utf8) || w.elementsEqual("by".utf8) {
+                let host = word(k + 1)
+                if host.contains(UInt8(ascii: ".")) {
+                    let lower = String(decoding: host.map { ($0 &- 65) < 26 ? $0 | 0x20 : $0 }, as: UTF8.self)
+                    add(w.count == 4 ? "rhf:" : "rhb:", Self.lastLabels(lower, 2))
+                }
+            } else if w.elementsEqual("with".utf8) {
+                add("rw:", String(decoding: word(k + 1), as: UTF8.self).lowercased())
+            }
+            k += 1
+        }
+    }
+
+    @inline(__always) static func isReceivedSeparator(_ c: UInt8) -> Bool {
+        c == 0x20 || c == 0x09 || c == 0x0A || c == 0x0D || c == UInt8(ascii: "(") || c == UInt8(ascii: ")")
+            || c == UInt8(ascii: "[") || c == UInt8(ascii: "]") || c == UInt8(ascii: ";")
+    }
+
+    /// An IPv4 address written as a dotted quad, possibly with surrounding junk like `:` or `,`.
+    static func dottedQuad(_ w: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        var octets: UInt32 = 0
+        var count = 0
+        var cur: UInt32 = 0
+        var digits = 0
+        for c in w {
+            if (c &- 48) < 10 {
+                cur = cur * 10 + UInt32(c - 48)
+                digits += 1
+                if digits > 3 || cur > 255 { return nil }
+            } else if c == UInt8(ascii: ".") {
+                guard digits > 0, count < 3 else { return nil }
+                octets = octets << 8 | cur
+                count += 1
+                cur = 0
+                digits = 0
+            } else if digits == 0 && count == 0 {
+                continue  // leading junk
             } else {
-                flush(&self)
-                octets.removeAll(keepingCapacity: true)
+                break
             }
         }
-        flush(&self)
-        // Host names after "from" and "by".
-        let parts = value.split(separator: " ", maxSplits: 12, omittingEmptySubsequences: true)
-        var i = 0
-        while i + 1 < parts.count {
-            if parts[i] == "from" || parts[i] == "by" {
-                let host = parts[i + 1].lowercased().trimmingCharacters(in: "()[];")
-                if host.contains(".") { add(parts[i] == "from" ? "rhf:" : "rhb:", Self.lastLabels(host, 2)) }
-            } else if parts[i] == "with" {
-                add("rw:", parts[i + 1].lowercased())
-            }
-            i += 1
-        }
+        guard count == 3, digits > 0 else { return nil }
+        return octets << 8 | cur
     }
 
     mutating func messageID(_ value: String) {
@@ -280,26 +314,38 @@ struct Builder {
     mutating func body(_ m: Message) {
         var ngramBudget = configuration.ngramTextBytes
         let subject = m.subject
-        if ngramBudget > 0 { byteNgrams(Array(subject.utf8), budget: &ngramBudget) }
+        if ngramBudget > 0 { byteNgrams(subject, budget: &ngramBudget) }
         for t in m.textParts {
             words(t.text, namespace: "w:", pairs: configuration.wordPairs)
-            if ngramBudget > 0 { byteNgrams(Array(t.text.utf8), budget: &ngramBudget) }
+            if ngramBudget > 0 { byteNgrams(t.text, budget: &ngramBudget) }
             if tokenBudget <= 0 { break }
         }
         if configuration.ngramHeaderBytes > 0, let root = m.parts.first {
             var hb = configuration.ngramHeaderBytes
-            byteNgrams(Array(m.bytes[root.headerRange].prefix(hb)), budget: &hb)
+            let buffer = m.buffer(of: root)
+            let range = root.headerRange.clamped(to: 0..<buffer.count)
+            buffer.withUnsafeBufferPointer { all in
+                byteNgrams(UnsafeBufferPointer(rebasing: all[range]), budget: &hb)
+            }
         }
     }
 
     /// Byte 4-grams of lowercased ASCII with runs of white space folded.
-    mutating func byteNgrams(_ bytes: [UInt8], budget: inout Int) {
+    mutating func byteNgrams(_ text: String, budget: inout Int) {
+        var t = text
+        t.withUTF8 { byteNgrams($0, budget: &budget) }
+    }
+
+    mutating func byteNgrams(_ bytes: UnsafeBufferPointer<UInt8>, budget: inout Int) {
         var g: UInt32 = 0
         var n = 0
         var lastSpace = true
         let ns = hasher.start("4g:")
+        let take = min(bytes.count, max(0, budget))
+        ngrams.reserveCapacity(ngrams.count + take)
+        var used = 0
         for c in bytes {
-            if budget <= 0 { break }
+            if used >= budget { break }
             var b = c
             if ASCIIClass.isSpace(b) {
                 if lastSpace { continue }
@@ -307,9 +353,9 @@ struct Builder {
                 lastSpace = true
             } else {
                 lastSpace = false
-                if b >= 65 && b <= 90 { b |= 0x20 }
+                if (b &- 65) < 26 { b |= 0x20 }
             }
-            budget -= 1
+            used += 1
             g = g << 8 | UInt32(b)
             n += 1
             if n >= 4 {
@@ -322,6 +368,7 @@ struct Builder {
                 }
             }
         }
+        budget -= used
     }
 
     /// Tokenizes text into case-folded words and adds them (and adjacent pairs) under `namespace`.
@@ -350,79 +397,108 @@ struct Builder {
 
     /// Calls `body` with each case-folded word of `text` as UTF-8 bytes (at most `maxWords`).
     /// Words: runs of letters and digits, with `'` `-` `.` `_` `$` `@` `%` kept inside a word;
-    /// 2 to 30 bytes; digit runs of more than 4 digits become their length shape; CJK characters
-    /// are single words.
-    mutating func forEachWord(_ text: String, maxWords: Int, _ body: (inout Builder, UInt64, ArraySlice<UInt8>) -> Void) {
+    /// 2 to 30 bytes; digit runs of more than 4 digits become their length shape; longer words
+    /// become `#long` plus their first 12 bytes; CJK characters are single words.
+    /// Works on the UTF-8 bytes with a fixed word buffer: no allocation per word.
+    @inline(__always)
+    mutating func forEachWord(_ text: String, maxWords: Int, _ body: (inout Builder, UInt64, UnsafeBufferPointer<UInt8>) -> Void) {
         guard maxWords > 0 else { return }
-        var emitted = 0
-        var word: [UInt8] = []
-        word.reserveCapacity(32)
-        var digitsOnly = true
-        var pendingJoiner: UInt8 = 0
+        var text = text
+        text.withUTF8 { utf8 in
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { word in
+                var len = 0  // bytes of the word (may exceed the buffer)
+                var digitsOnly = true
+                var pendingJoiner: UInt8 = 0
+                var emitted = 0
 
-        func emit(_ s: inout Builder) {
-            defer {
-                word.removeAll(keepingCapacity: true)
-                digitsOnly = true
-                pendingJoiner = 0
-            }
-            guard word.count >= 2 || (word.count >= 1 && word[0] >= 0x80) else { return }
-            guard emitted < maxWords else { return }
-            emitted += 1
-            if digitsOnly && word.count > 4 {
-                let shaped = Array("#d".utf8) + Array(String(word.count).utf8)
-                body(&s, 0, shaped[...])
-            } else if word.count > 30 {
-                let shaped = Array("#long".utf8) + Array(word.prefix(12))
-                body(&s, 0, shaped[...])
-            } else {
-                body(&s, 0, word[...])
+                @inline(__always) func append(_ b: UInt8) {
+                    if len < 48 { word[len] = b }
+                    len += 1
+                }
+                func emit(_ s: inout Builder) {
+                    defer {
+                        len = 0
+                        digitsOnly = true
+                        pendingJoiner = 0
+                    }
+                    guard len >= 2 || (len == 1 && word[0] >= 0x80), emitted < maxWords else { return }
+                    emitted += 1
+                    if digitsOnly && len > 4 {
+                        let shaped: [UInt8] = Array("#d".utf8) + Array(String(min(len, 99)).utf8)
+                        shaped.withUnsafeBufferPointer { body(&s, 0, $0) }
+                    } else if len > 30 {
+                        let shaped: [UInt8] = Array("#long".utf8) + Array(UnsafeBufferPointer(rebasing: word[0..<12]))
+                        shaped.withUnsafeBufferPointer { body(&s, 0, $0) }
+                    } else {
+                        body(&s, 0, UnsafeBufferPointer(rebasing: word[0..<len]))
+                    }
+                }
+
+                var i = 0
+                let n = utf8.count
+                while i < n {
+                    if emitted >= maxWords { break }
+                    let c = utf8[i]
+                    if c < 0x80 {
+                        i += 1
+                        if (c &- 97) < 26 || (c &- 65) < 26 {
+                            if pendingJoiner != 0 { append(pendingJoiner); pendingJoiner = 0 }
+                            append(c | 0x20)
+                            digitsOnly = false
+                        } else if (c &- 48) < 10 {
+                            if pendingJoiner != 0 { append(pendingJoiner); pendingJoiner = 0 }
+                            append(c)
+                        } else if len > 0, pendingJoiner == 0,
+                                  c == UInt8(ascii: "'") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")
+                                    || c == UInt8(ascii: "_") || c == UInt8(ascii: "@") || c == UInt8(ascii: "%")
+                                    || c == UInt8(ascii: "$") {
+                            pendingJoiner = c
+                        } else if c == UInt8(ascii: "$"), len == 0 {
+                            append(c)
+                        } else if len > 0 {
+                            emit(&self)
+                        } else {
+                            pendingJoiner = 0
+                        }
+                        continue
+                    }
+                    // Decode one scalar (the String is valid UTF-8).
+                    var v: UInt32
+                    var w: Int
+                    if c < 0xE0 {
+                        v = UInt32(c & 0x1F); w = 2
+                    } else if c < 0xF0 {
+                        v = UInt32(c & 0x0F); w = 3
+                    } else {
+                        v = UInt32(c & 0x07); w = 4
+                    }
+                    if i + w > n { break }
+                    for k in 1..<w { v = v << 6 | UInt32(utf8[i + k] & 0x3F) }
+                    let start = i
+                    i += w
+                    if Self.isCJK(v) {
+                        emit(&self)
+                        for k in start..<i { append(utf8[k]) }
+                        emit(&self)
+                        continue
+                    }
+                    guard let scalar = Unicode.Scalar(v) else { continue }
+                    let props = scalar.properties
+                    if props.isAlphabetic || props.numericType != nil {
+                        if pendingJoiner != 0 { append(pendingJoiner); pendingJoiner = 0 }
+                        if props.changesWhenLowercased {
+                            for b in props.lowercaseMapping.utf8 { append(b) }
+                        } else {
+                            for k in start..<i { append(utf8[k]) }
+                        }
+                        digitsOnly = false
+                    } else if len > 0 {
+                        emit(&self)
+                    }
+                }
+                emit(&self)
             }
         }
-
-        for scalar in text.unicodeScalars {
-            if emitted >= maxWords { break }
-            let v = scalar.value
-            if v < 0x80 {
-                let c = UInt8(truncatingIfNeeded: v)
-                if (c >= 97 && c <= 122) || (c >= 65 && c <= 90) {
-                    if pendingJoiner != 0 { word.append(pendingJoiner); pendingJoiner = 0 }
-                    word.append(c | 0x20)
-                    digitsOnly = false
-                } else if c >= 48 && c <= 57 {
-                    if pendingJoiner != 0 { word.append(pendingJoiner); pendingJoiner = 0 }
-                    word.append(c)
-                } else if !word.isEmpty, pendingJoiner == 0,
-                          c == UInt8(ascii: "'") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".") || c == UInt8(ascii: "_")
-                            || c == UInt8(ascii: "@") || c == UInt8(ascii: "%") || c == UInt8(ascii: "$") {
-                    pendingJoiner = c
-                } else if c == UInt8(ascii: "$"), word.isEmpty {
-                    word.append(c)
-                } else {
-                    emit(&self)
-                }
-                continue
-            }
-            if Self.isCJK(v) {
-                emit(&self)
-                word.append(contentsOf: Array(String(scalar).utf8))
-                emit(&self)
-                continue
-            }
-            let props = scalar.properties
-            if props.isAlphabetic || props.numericType != nil {
-                if pendingJoiner != 0 { word.append(pendingJoiner); pendingJoiner = 0 }
-                if props.changesWhenLowercased {
-                    word.append(contentsOf: Array(props.lowercaseMapping.utf8))
-                } else {
-                    word.append(contentsOf: Array(String(scalar).utf8))
-                }
-                digitsOnly = false
-            } else {
-                emit(&self)
-            }
-        }
-        emit(&self)
     }
 
     static func isCJK(_ v: UInt32) -> Bool {
@@ -433,16 +509,6 @@ struct Builder {
 
 enum ASCIIClass {
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        let s = Set(set.unicodeScalars)
-        var scalars = Substring(self).unicodeScalars[...]
-        while let f = scalars.first, s.contains(f) { scalars = scalars.dropFirst() }
-        while let l = scalars.last, s.contains(l) { scalars = scalars.dropLast() }
-        return String(String.UnicodeScalarView(scalars))
-    }
 }
 
 /// LSD radix sort of slot indices (linear time; `bits` is the number of significant bits).
