@@ -70,15 +70,19 @@ struct Builder {
         return v
     }
 
+    /// Removes adjacent duplicates of a sorted array in place.
     static func unique(_ a: [UInt32]) -> [UInt32] {
-        guard var last = a.first else { return [] }
-        var out: [UInt32] = [last]
-        out.reserveCapacity(a.count)
-        for x in a.dropFirst() where x != last {
-            out.append(x)
-            last = x
+        var a = a
+        guard a.count > 1 else { return a }
+        var w = 1
+        a.withUnsafeMutableBufferPointer { p in
+            for r in 1..<p.count where p[r] != p[w - 1] {
+                p[w] = p[r]
+                w += 1
+            }
         }
-        return out
+        a.removeLast(a.count - w)
+        return a
     }
 
     // MARK: adding features
@@ -342,10 +346,13 @@ struct Builder {
         var lastSpace = true
         let ns = hasher.start("4g:")
         let take = min(bytes.count, max(0, budget))
-        ngrams.reserveCapacity(ngrams.count + take)
+        guard take > 0 else { return }
         var used = 0
+        // Slots are written into a scratch buffer and appended at once (no per-slot append).
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: take) { scratch in
+        var produced = 0
         for c in bytes {
-            if used >= budget { break }
+            if used >= take { break }
             var b = c
             if ASCIIClass.isSpace(b) {
                 if lastSpace { continue }
@@ -360,13 +367,16 @@ struct Builder {
             n += 1
             if n >= 4 {
                 let slot = UInt32(truncatingIfNeeded: hasher.hash(ns, value: UInt64(g))) & mask
-                ngrams.append(slot)
+                scratch[produced] = slot
+                produced += 1
                 if keepNames, names[slot] == nil {
                     let four = [UInt8(truncatingIfNeeded: g >> 24), UInt8(truncatingIfNeeded: g >> 16),
                                 UInt8(truncatingIfNeeded: g >> 8), UInt8(truncatingIfNeeded: g)]
                     names[slot] = "4g:\"" + String(decoding: four, as: UTF8.self) + "\""
                 }
             }
+        }
+        ngrams.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<produced]))
         }
         budget -= used
     }
