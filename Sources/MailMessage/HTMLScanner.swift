@@ -96,6 +96,11 @@ struct HTMLScanner {
     static let maxTitleBytes = 1_024
     /// Bytes below 0x40 that end a run of text: 0x00–0x20, '&', '<'.
     static let stopLow: UInt64 = 0x1_FFFF_FFFF | 1 << 0x26 | 1 << 0x3C
+    /// Bytes that end a tag name: whitespace, '/', '>'. (A NUL byte ends the lookup of a known
+    /// name too, so that "a\0" is not "a".)
+    static let nameStop: UInt64 = 1 << 0x09 | 1 << 0x0A | 1 << 0x0C | 1 << 0x0D | 1 << 0x20 | 1 << 0x2F | 1 << 0x3E
+    /// Bytes that end an attribute name: as for tag names, and '='.
+    static let attributeNameStop: UInt64 = nameStop | 1 << 0x3D
 
     let p: UnsafeBufferPointer<UInt8>
     let n: Int
@@ -189,8 +194,14 @@ struct HTMLScanner {
                 continue
             }
             if b <= 0x20 {
-                if HTMLBytes.isSpace(b) { whitespace() }  // other control characters render as nothing
+                // A run of whitespace (other control characters render as nothing).
+                var sawSpace = HTMLBytes.isSpace(b)
                 i += 1
+                while i < end && p[i] <= 0x20 {
+                    sawSpace = sawSpace || HTMLBytes.isSpace(p[i])
+                    i += 1
+                }
+                if sawSpace { whitespace() }
                 continue
             }
             if b == 0xC2 || b == 0xE2 || b == 0xEF {
@@ -207,17 +218,26 @@ struct HTMLScanner {
             }
             // A run of ordinary bytes: up to whitespace or a control character, '<', '&', or the
             // lead byte of a space-like or invisible character.
+            // A single space between two such bytes stays in the run: it is already collapsed.
             var j = i + 1
+            var spaces = 0
             while j < end {
                 let c = p[j]
                 if c < 0x40 {
-                    if (Self.stopLow &>> UInt64(c)) & 1 != 0 { break }
+                    if (Self.stopLow &>> UInt64(c)) & 1 != 0 {
+                        guard c == 0x20, j + 1 < end else { break }
+                        let d = p[j + 1]
+                        guard d >= 0x40 ? d < 0x80 : (Self.stopLow &>> UInt64(d)) & 1 == 0 else { break }
+                        spaces &+= 1
+                        j &+= 2
+                        continue
+                    }
                 } else if c >= 0xC2 && (c == 0xC2 || c == 0xE2 || c == 0xEF) {
                     break
                 }
-                j += 1
+                j &+= 1
             }
-            emit(i..<j)
+            emit(UnsafeBufferPointer(rebasing: p[i..<j]), spaces: spaces)
             i = j
         }
     }
@@ -276,14 +296,16 @@ struct HTMLScanner {
         emit(UnsafeBufferPointer(rebasing: p[r]))
     }
 
-    mutating func emit(_ buf: UnsafeBufferPointer<UInt8>) {
+    /// Emits visible text, or counts hidden text. `spaces` is the number of (single, inner)
+    /// spaces in `buf`, which don't count as text.
+    mutating func emit(_ buf: UnsafeBufferPointer<UInt8>, spaces: Int = 0) {
         let count = buf.count
         guard count > 0 else { return }
         if curHidden {
-            result.hiddenTextBytes += count
+            result.hiddenTextBytes += count &- spaces
             return
         }
-        if curTiny { result.tinyTextBytes += count }
+        if curTiny { result.tinyTextBytes += count &- spaces }
         if anchorActive && anchorText.count < Self.maxLinkTextBytes {
             if anchorSep != 0 && !anchorText.isEmpty { anchorText.append(0x20) }
             anchorSep = 0
@@ -303,10 +325,12 @@ struct HTMLScanner {
             sep = 0
         }
         let k = min(count, out.count &- outCount)
-        if k > 0, let dst = out.baseAddress, let src = buf.baseAddress {
+        if k > 16, let dst = out.baseAddress, let src = buf.baseAddress {
             (dst + outCount).update(from: src, count: k)
-            outCount &+= k
+        } else {
+            for j in 0..<k { out[outCount &+ j] = buf[j] }
         }
+        outCount &+= k
         if k < count { textFull = true }
     }
 
@@ -437,23 +461,29 @@ struct HTMLScanner {
     }
 
     /// Reads a tag name starting at `p[start]`: lower-cased packed key, FNV-1a hash, end index.
+    /// Reads a tag name starting at `p[start]`: the known tag it names, an FNV-1a hash of the
+    /// lower-cased name for other names (0 for known tags), and the index after it.
     @inline(__always) func tagName(from start: Int) -> (HTMLTag, UInt64, Int) {
         var k = start
         var key = HTMLPackedName()
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
-        var plain = true
-        while k < n {
+        let limit = min(n, start + HTMLPackedName.maxBytes)
+        while k < limit {
             let b = p[k]
-            if HTMLBytes.isSpace(b) || b == 0x2F || b == 0x3E { break }
-            let l = HTMLBytes.lower(b)
-            let offset = k - start
-            if offset < HTMLPackedName.maxBytes { key.add(l, at: offset) } else { plain = false }
-            if l == 0 { plain = false }
-            hash = (hash ^ UInt64(l)) &* 0x100_0000_01B3
-            k += 1
+            if b < 0x40 && (Self.nameStop &>> UInt64(b)) & 1 != 0 { break }
+            key.add(HTMLBytes.lower(b), at: k &- start)
+            k &+= 1
         }
-        let tag = plain ? tagTable.lookup(key) ?? .other : .other
-        return (tag, hash, k)
+        var plain = true
+        while k < n {  // longer than any known name
+            let b = p[k]
+            if b < 0x40 && (Self.nameStop &>> UInt64(b)) & 1 != 0 { break }
+            plain = false
+            k &+= 1
+        }
+        if plain, let tag = tagTable.lookup(key) { return (tag, 0, k) }
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for j in start..<k { hash = (hash ^ UInt64(HTMLBytes.lower(p[j]))) &* 0x100_0000_01B3 }
+        return (.other, hash, k)
     }
 
     /// Reads attributes up to and including the `>`. Returns the index after the tag, whether it
@@ -478,7 +508,7 @@ struct HTMLScanner {
             k += 1
             while k < n {
                 let c = p[k]
-                if HTMLBytes.isSpace(c) || c == 0x2F || c == 0x3E || c == 0x3D { break }
+                if c < 0x40 && (Self.attributeNameStop &>> UInt64(c)) & 1 != 0 { break }
                 let offset = k &- nameStart
                 if offset < 12 { key.add(HTMLBytes.lower(c), at: offset) } else { packable = false }
                 k += 1

@@ -501,7 +501,20 @@ enum HTMLStyle {
     /// HTML's "rules for parsing a legacy colour value" (`<font color>`, `bgcolor`, `<body text>`).
     static func legacyColor(_ s: [UInt8]) -> UInt32? {
         let r = trim(s, 0..<s.count)
-        guard !r.isEmpty, !HTMLBytes.equalsLower(s, r, "transparent") else { return nil }
+        guard !r.isEmpty else { return nil }
+        if r.count == 7 && s[r.lowerBound] == 0x23 {  // "#rrggbb", the usual case
+            var v: UInt32 = 0
+            for i in (r.lowerBound + 1)..<r.upperBound {
+                guard let d = HTMLBytes.hexValue(s[i]) else { return legacyColorSlow(s, r) }
+                v = v << 4 | d
+            }
+            return v
+        }
+        return legacyColorSlow(s, r)
+    }
+
+    private static func legacyColorSlow(_ s: [UInt8], _ r: Range<Int>) -> UInt32? {
+        guard !HTMLBytes.equalsLower(s, r, "transparent") else { return nil }
         if let key = HTMLPackedName.pack(s, r, fold: true), let c = namedColors.lookup(key) { return c }
         if r.count == 4 && s[r.lowerBound] == 0x23 { return hexColor(s, (r.lowerBound + 1)..<r.upperBound) }
         // Replace non-hex with '0', drop a leading '#', pad to a multiple of 3, split in three.

@@ -34,107 +34,143 @@ public enum URLExtractor {
 
     /// The next URL at or after `start`: its bytes (whitespace inside must still be removed when
     /// it was bracketed), where to continue, and whether it is a bare `www.` host.
+    ///
+    /// Looks for the rare bytes every URL has — the `:` of `scheme:` and the `.` of `www.` — eight
+    /// bytes at a time, and only then at what surrounds them.
     static func nextURL(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> (Range<Int>, Int, Bool)? {
         let n = p.count
-        var i = start
-        while i < n {
-            let l = p[i] | 0x20
-            guard l == 0x68 || l == 0x66 || l == 0x77 else {  // h, f, w
-                i += 1
-                continue
-            }
-            let previous: UInt8 = i > 0 ? p[i - 1] : 0x20
-            guard !HTMLBytes.isAlnum(previous) else {
-                i += 1
-                continue
-            }
-            var hostStart = -1
-            var isWWW = false
-            if l == 0x77 {
-                if previous != 0x2E && previous != 0x2D && previous != 0x40 && previous != 0x2F && previous != 0x5F
-                    && HTMLBytes.equalsLower(p, i, "www.") && i + 4 < n && isHostByte(p[i + 4])
-                {
-                    hostStart = i
-                    isWWW = true
-                }
-            } else {
-                var k = i
-                if HTMLBytes.equalsLower(p, i, "https:") {
-                    k = i + 6
-                } else if HTMLBytes.equalsLower(p, i, "http:") {
-                    k = i + 5
-                } else if HTMLBytes.equalsLower(p, i, "ftp:") {
-                    k = i + 4
-                }
-                if k > i {
-                    var slashes = 0
-                    while k < n && slashes < 3 && (p[k] == 0x2F || p[k] == 0x5C) {
-                        k += 1
-                        slashes += 1
+        var k = start
+        while k < n {
+            k = firstColonOrDot(p, from: k)
+            guard k < n else { return nil }
+            var candidate = -1
+            if p[k] == 0x3A {
+                if k + 1 < n && (p[k + 1] == 0x2F || p[k + 1] == 0x5C) {
+                    if k - 5 >= start && HTMLBytes.equalsLower(p, k - 5, "https") {
+                        candidate = k - 5
+                    } else if k - 4 >= start && HTMLBytes.equalsLower(p, k - 4, "http") {
+                        candidate = k - 4
+                    } else if k - 3 >= start && HTMLBytes.equalsLower(p, k - 3, "ftp") {
+                        candidate = k - 3
                     }
-                    if slashes >= 2 && k < n && (isHostByte(p[k]) || p[k] == 0x5B) { hostStart = k }
                 }
+            } else if k - 3 >= start && HTMLBytes.equalsLower(p, k - 3, "www") {
+                candidate = k - 3
             }
-            guard hostStart >= 0 else {
-                i += 1
-                continue
+            if candidate >= 0 {
+                let (found, resume) = url(p, at: candidate)
+                if let found { return found }
+                k = max(resume, k + 1)
+            } else {
+                k += 1
             }
-            // Bracketed: "<http://…>" or "<URL:http://…>".
-            if previous == 0x3C || (i >= 5 && HTMLBytes.equalsLower(p, i - 5, "<url:")) {
-                if let close = bracketEnd(p, from: hostStart), !isWWW || looksLikeWWWHost(p, hostStart..<close) {
-                    return (i..<capped(p, i, close, isWWW), close + 1, isWWW)
-                }
-            }
-            var end = hostStart
-            // Unbalanced closing brackets: ")" "]" "}" without a partner, per kind.
-            var excess: (Int, Int, Int) = (0, 0, 0)
-            while end < n {
-                let c = p[end]
-                if c <= 0x20 || c == 0x7F || c == 0x3C || c == 0x3E || c == 0x22 || c == 0x27 || c == 0x60 { break }
-                // No-break and ideographic spaces end a URL too.
-                if c == 0xC2 && end + 1 < n && p[end + 1] == 0xA0 { break }
-                if c == 0xE3 && end + 2 < n && p[end + 1] == 0x80 && p[end + 2] == 0x80 { break }
-                switch c {
-                case 0x28: excess.0 -= 1
-                case 0x29: excess.0 += 1
-                case 0x5B: excess.1 -= 1
-                case 0x5D: excess.1 += 1
-                case 0x7B: excess.2 -= 1
-                case 0x7D: excess.2 += 1
-                default: break
-                }
-                end += 1
-            }
-            let next = end
-            // Trailing punctuation, and closing brackets without a partner.
-            while end > hostStart {
-                let c = p[end - 1]
-                if c == 0x29 {
-                    guard excess.0 > 0 else { break }
-                    excess.0 -= 1
-                } else if c == 0x5D {
-                    guard excess.1 > 0 else { break }
-                    excess.1 -= 1
-                } else if c == 0x7D {
-                    guard excess.2 > 0 else { break }
-                    excess.2 -= 1
-                } else if !(c == 0x2E || c == 0x2C || c == 0x3B || c == 0x3A || c == 0x21 || c == 0x3F || c == 0x2A) {
-                    break
-                }
-                end -= 1
-            }
-            guard end > hostStart, isHostByte(p[hostStart]) || p[hostStart] == 0x5B else {
-                i = max(next, i + 1)
-                continue
-            }
-            if isWWW && !looksLikeWWWHost(p, hostStart..<end) {
-                i = max(end, i + 1)
-                continue
-            }
-            // Continue after what was taken; stripped punctuation can't start a URL.
-            return (i..<capped(p, i, end, isWWW), max(end, i + 1), isWWW)
         }
         return nil
+    }
+
+    /// Index of the first ':' or '.' at or after `start`, or `p.count`.
+    @inline(__always) static func firstColonOrDot(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var k = start
+        let n = p.count
+        #if _endian(little)
+        if let base = UnsafeRawPointer(p.baseAddress) {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            while k &+ 8 <= n {
+                let w = base.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                let c = w ^ (0x3A &* ones)
+                let d = w ^ (0x2E &* ones)
+                let z = ((c &- ones) & ~c | (d &- ones) & ~d) & highs
+                if z != 0 { return k &+ (z.trailingZeroBitCount &>> 3) }
+                k &+= 8
+            }
+        }
+        #endif
+        while k < n && p[k] != 0x3A && p[k] != 0x2E { k &+= 1 }
+        return k
+    }
+
+    /// The URL whose scheme (or "www") starts at `p[i]`, if there is one there; otherwise where
+    /// looking for the next one may resume.
+    static func url(_ p: UnsafeBufferPointer<UInt8>, at i: Int) -> ((Range<Int>, Int, Bool)?, Int) {
+        let n = p.count
+        let previous: UInt8 = i > 0 ? p[i - 1] : 0x20
+        guard !HTMLBytes.isAlnum(previous) else { return (nil, i + 1) }
+        var hostStart = -1
+        let isWWW = (p[i] | 0x20) == 0x77
+        if isWWW {
+            if previous != 0x2E && previous != 0x2D && previous != 0x40 && previous != 0x2F && previous != 0x5F
+                && HTMLBytes.equalsLower(p, i, "www.") && i + 4 < n && isHostByte(p[i + 4])
+            {
+                hostStart = i + 4
+            }
+        } else {
+            var k = i
+            if HTMLBytes.equalsLower(p, i, "https:") {
+                k = i + 6
+            } else if HTMLBytes.equalsLower(p, i, "http:") {
+                k = i + 5
+            } else if HTMLBytes.equalsLower(p, i, "ftp:") {
+                k = i + 4
+            }
+            if k > i {
+                var slashes = 0
+                while k < n && slashes < 3 && (p[k] == 0x2F || p[k] == 0x5C) {
+                    k += 1
+                    slashes += 1
+                }
+                if slashes >= 2 && k < n && (isHostByte(p[k]) || p[k] == 0x5B) { hostStart = k }
+            }
+        }
+        guard hostStart >= 0 else { return (nil, i + 1) }
+        // Bracketed: "<http://…>" or "<URL:http://…>".
+        if previous == 0x3C || (i >= 5 && HTMLBytes.equalsLower(p, i - 5, "<url:")) {
+            if let close = bracketEnd(p, from: hostStart), !isWWW || looksLikeWWWHost(p, i..<close) {
+                return ((i..<capped(p, i, close, isWWW), close + 1, isWWW), close + 1)
+            }
+        }
+        var end = hostStart
+        // Unbalanced closing brackets: ")" "]" "}" without a partner, per kind.
+        var excess: (Int, Int, Int) = (0, 0, 0)
+        while end < n {
+            let c = p[end]
+            if c <= 0x20 || c == 0x7F || c == 0x3C || c == 0x3E || c == 0x22 || c == 0x27 || c == 0x60 { break }
+            // No-break and ideographic spaces end a URL too.
+            if c == 0xC2 && end + 1 < n && p[end + 1] == 0xA0 { break }
+            if c == 0xE3 && end + 2 < n && p[end + 1] == 0x80 && p[end + 2] == 0x80 { break }
+            switch c {
+            case 0x28: excess.0 -= 1
+            case 0x29: excess.0 += 1
+            case 0x5B: excess.1 -= 1
+            case 0x5D: excess.1 += 1
+            case 0x7B: excess.2 -= 1
+            case 0x7D: excess.2 += 1
+            default: break
+            }
+            end += 1
+        }
+        let scanned = end
+        // Trailing punctuation, and closing brackets without a partner.
+        while end > hostStart {
+            let c = p[end - 1]
+            if c == 0x29 {
+                guard excess.0 > 0 else { break }
+                excess.0 -= 1
+            } else if c == 0x5D {
+                guard excess.1 > 0 else { break }
+                excess.1 -= 1
+            } else if c == 0x7D {
+                guard excess.2 > 0 else { break }
+                excess.2 -= 1
+            } else if !(c == 0x2E || c == 0x2C || c == 0x3B || c == 0x3A || c == 0x21 || c == 0x3F || c == 0x2A) {
+                break
+            }
+            end -= 1
+        }
+        // The host byte at hostStart can't be stripped, so end > hostStart here.
+        if isWWW && !looksLikeWWWHost(p, i..<end) { return (nil, scanned) }
+        // Continue after what was taken; stripped punctuation can't start a URL.
+        return ((i..<capped(p, i, end, isWWW), end, isWWW), end)
     }
 
     /// `end`, or less so that the URL (with "http://" for a `www.` one) fits ``maxURLBytes``,
@@ -213,10 +249,8 @@ public enum URLExtractor {
             var floor = 0  // bytes before this were used by the previous address
             var i = 0
             while i < n && found.count < limit {
-                guard p[i] == 0x40 else {
-                    i += 1
-                    continue
-                }
+                i = HTMLBytes.firstIndex(of: 0x40, in: p, from: i, to: n)
+                guard i < n else { break }
                 let at = i
                 i += 1
                 // Local part: atext leftwards, at most 65 bytes looked at.
@@ -296,7 +330,11 @@ public enum URLExtractor {
         // Every host name shown has a dot; an IPv6 literal has brackets.
         guard text.utf8.contains(where: { $0 == 0x2E || $0 == 0x5B }) else { return nil }
         if let first = urls(in: text, limit: 1).first {
-            return ParsedURL.parse(first).map(\.host).flatMap { $0.isEmpty ? nil : $0 }
+            // A host ending in a one-letter or numeric label is a broken-up name, not a domain.
+            guard let url = ParsedURL.parse(first), !url.host.isEmpty else { return nil }
+            if url.isIPAddress { return url.host }
+            let tld = url.host.utf8.split(separator: 0x2E).last ?? []
+            return tld.count >= 2 && tld.allSatisfy({ HTMLBytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }) ? url.host : nil
         }
         let b = Array(text.utf8)
         var lo = 0

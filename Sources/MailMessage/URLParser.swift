@@ -211,11 +211,14 @@ public struct ParsedURL: Sendable, Hashable {
         }
         var host = String(decoding: h, as: UTF8.self)
         if !ascii {
-            // Unicode host: lower-case and map the ideographic and full-width dots to '.', as IDNA does.
-            host = String(
-                host.lowercased().unicodeScalars.map { s -> Character in
-                    s == "\u{3002}" || s == "\u{FF0E}" || s == "\u{FF61}" ? "." : Character(s)
-                })
+            // Unicode host: lower-case and map the ideographic and full-width dots to '.', as IDNA does;
+            // spaces (which IDNA maps to U+0020) and invisible format characters make it invalid.
+            var mapped = String.UnicodeScalarView()
+            for u in host.lowercased().unicodeScalars {
+                if u.properties.isWhitespace || u.properties.generalCategory == .format { return nil }
+                mapped.append(u == "\u{3002}" || u == "\u{FF0E}" || u == "\u{FF61}" ? "." : u)
+            }
+            host = String(mapped)
             h = Array(host.utf8)
             if h.contains(where: { $0 <= 0x20 || $0 == 0x25 || $0 == 0x2F || $0 == 0x3A || $0 == 0x40 }) { return nil }
         }

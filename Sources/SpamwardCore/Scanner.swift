@@ -25,10 +25,17 @@ public struct MessageScanner: Sendable {
     }
 
     /// The digest used to make learning idempotent: the Message-ID and the body bytes, so that
-    /// headers added in transit or by filters (Received, X-Spam-*) do not change it.
+    /// headers added in transit or by filters (Received, X-Spam-*) do not change it. Line
+    /// endings (CRLF or LF) and trailing white space at the end of the body are normalized,
+    /// so the same message read from SMTP, a Maildir or an mbox has the same digest.
     public static func digest(of message: Message) -> MessageDigest {
         let mid = Array((message.headers["Message-ID"] ?? "").utf8)
-        return MessageDigest(bytes: StableHash.digest128([mid[...], message.body]))
+        let body = message.body
+        var normalized: [UInt8] = []
+        normalized.reserveCapacity(body.count)
+        for b in body where b != 0x0D { normalized.append(b) }
+        while let last = normalized.last, last == 0x0A || last == 0x20 || last == 0x09 { normalized.removeLast() }
+        return MessageDigest(bytes: StableHash.digest128([mid[...], normalized[...]]))
     }
 
     public func scan(_ bytes: [UInt8], explain: Bool = true) -> Verdict {

@@ -136,7 +136,6 @@ extension Spamward {
         var json = false
         @OptionGroup var thresholdOptions: ThresholdOptions
         @Option(help: .hidden) var learningRate: Float?
-        @Option(help: .hidden) var combinerRate: Double?
         @Option(help: .hidden) var ngramBytes: Int?
         @Option(help: .hidden) var featureBits: Int?
         @Option(help: .hidden) var minDeviation: Double?
@@ -171,7 +170,6 @@ extension Spamward {
                 thresholds: thresholdOptions.thresholds, progress: progress, component: component
             ) { m in
                 if let lr = learningRate { m.learningRate = lr }
-                if let cr = combinerRate { m.combinerRate = cr }
                 if let md = minDeviation { m.minDeviation = md }
                 if let rs = robinsonStrength { m.robinsonStrength = rs }
                 if let ic = initialCombiner {

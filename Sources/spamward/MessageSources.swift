@@ -93,7 +93,12 @@ struct MessageSources {
         if starts.count == 1 { return [InputMessage(name: name, bytes: bytes)] }
         var out: [InputMessage] = []
         for (k, s) in starts.enumerated() {
-            let e = k + 1 < starts.count ? starts[k + 1] : n
+            var e = k + 1 < starts.count ? starts[k + 1] : n
+            // The blank line before the next "From " line is the separator, not message content.
+            if k + 1 < starts.count {
+                if e > s, bytes[e - 1] == 0x0A { e -= 1 }
+                if e > s, bytes[e - 1] == 0x0D { e -= 1 }
+            }
             out.append(InputMessage(name: "\(name)#\(k + 1)", bytes: Array(bytes[s..<e])))
         }
         return out

@@ -371,4 +371,17 @@ struct CLITests {
         #expect(lines.count == 3, "\(c)")
         #expect(lines.first?.hasPrefix("\(f)#1: ") == true)
     }
+
+    /// A message learned from its own file is the same message when it comes again inside an mbox.
+    @Test func messageInAnMboxIsTheSameAsItsFile() throws {
+        let single = Mail.message(spam: true, index: 300)
+        let f = try cli.write("single.eml", single)
+        #expect(try cli.run("learn", "--spam", f).stdout.contains("1 learned"))
+        let mbox = "From a@example.com Tue Mar  4 09:00:00 2025\n" + single + "\n"
+            + "From b@example.com Tue Mar  4 09:00:00 2025\n" + Mail.message(spam: true, index: 301)
+        let box = try cli.write("two.mbox", mbox)
+        let r = try cli.run("learn", "--spam", box)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("1 learned, 1 already-learned"), "\(r)")
+    }
 }

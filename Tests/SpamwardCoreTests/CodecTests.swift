@@ -77,36 +77,32 @@ struct CodecTests {
     /// Random bytes behind a valid magic and format version: decode must throw or succeed, never
     /// trap. Run in a child process so that a trap is a test failure, not a crash of the run.
     @Test func randomBytesAfterAValidHeaderNeverCrash() async {
-        await withKnownIssue("ModelSnapshotCodec.decode traps on u64 fields >= 2^63 (Int(UInt64) conversion)") {
-            await #expect(processExitsWith: .success) {
-                for seed in UInt64(0)..<200 {
-                    var rng = SplitMix64(seed: seed)
-                    var bytes = Array("SWM1".utf8) + [1, 0, 0, 0]
-                    for _ in 0..<(rng.next(below: 80)) { bytes.append(UInt8(truncatingIfNeeded: rng.next())) }
-                    _ = try? ModelSnapshotCodec.decode(bytes)
-                }
+        await #expect(processExitsWith: .success) {
+            for seed in UInt64(0)..<200 {
+                var rng = SplitMix64(seed: seed)
+                var bytes = Array("SWM1".utf8) + [1, 0, 0, 0]
+                for _ in 0..<(rng.next(below: 80)) { bytes.append(UInt8(truncatingIfNeeded: rng.next())) }
+                _ = try? ModelSnapshotCodec.decode(bytes)
             }
         }
     }
 
     /// Same for a payload of random bytes given to `model(from:)`.
     @Test func randomPayloadNeverCrashesModelFrom() async {
-        await withKnownIssue("ModelSnapshotCodec.model(from:) traps on counts/varints >= 2^63 (Int(UInt64) conversion)") {
-            await #expect(processExitsWith: .success) {
-                var md = ModelMetadata(
-                    tokenizerVersion: FeatureConfiguration.currentTokenizerVersion,
-                    hashSeed: FeatureConfiguration.default.hashSeed, featureBits: 12, learnedSpam: 1, learnedHam: 1,
-                    updatedAt: 0)
-                md.featureBits = 12
-                for seed in UInt64(0)..<200 {
-                    var rng = SplitMix64(seed: seed)
-                    // A valid combiner size, then random bytes.
-                    var payload: [UInt8] = [4, 0, 0, 0]
-                    for _ in 0..<(32 + 4 + rng.next(below: 60)) { payload.append(UInt8(truncatingIfNeeded: rng.next())) }
-                    _ = try? ModelSnapshotCodec.model(
-                        from: ModelSnapshot(metadata: md, payload: payload),
-                        configuration: FeatureConfiguration(featureBits: 12))
-                }
+        await #expect(processExitsWith: .success) {
+            var md = ModelMetadata(
+                tokenizerVersion: FeatureConfiguration.currentTokenizerVersion,
+                hashSeed: FeatureConfiguration.default.hashSeed, featureBits: 12, learnedSpam: 1, learnedHam: 1,
+                updatedAt: 0)
+            md.featureBits = 12
+            for seed in UInt64(0)..<200 {
+                var rng = SplitMix64(seed: seed)
+                // A valid combiner size, then random bytes.
+                var payload: [UInt8] = [4, 0, 0, 0]
+                for _ in 0..<(32 + 4 + rng.next(below: 60)) { payload.append(UInt8(truncatingIfNeeded: rng.next())) }
+                _ = try? ModelSnapshotCodec.model(
+                    from: ModelSnapshot(metadata: md, payload: payload),
+                    configuration: FeatureConfiguration(featureBits: 12))
             }
         }
     }

@@ -14,9 +14,10 @@ import Darwin
 /// - A generative token model: per-feature spam and ham counts, scored with Robinson's smoothed
 ///   token probabilities (the bogofilter family), over the token features only. Counting makes
 ///   learning and forgetting exact.
-/// - A combiner: logistic regression over the two models' log-odds (and a few summaries of
-///   the token model), trained on each learned message's scores from *before* it was learned,
-///   so it learns how far to trust each model on unseen mail.
+/// - A combiner: a fixed linear combination of the two models' log-odds (and a summary of
+///   the token model). Its weights were measured as the logistic regression of the components'
+///   prequential scores (each learned message's scores from *before* it was learned); keeping
+///   them fixed makes every learn exactly reversible.
 public struct StatisticalModel: Sendable {
     public let configuration: FeatureConfiguration
     /// Logistic-regression weights, one per slot.
@@ -32,17 +33,15 @@ public struct StatisticalModel: Sendable {
     /// Learning rate of the logistic regression: the most one learn moves that message's own
     /// log-odds (the per-feature step is this divided by the number of active features).
     public var learningRate: Float = 16
-    /// Learning rate of the combiner.
-    public var combinerRate: Double = 0.001
     /// Robinson's strength of the prior and the prior probability of an unseen token.
     public var robinsonStrength: Double = 0.0178
     public var robinsonPrior: Double = 0.52
     /// Token probabilities closer than this to 0.5 are ignored by the token model.
     public var minDeviation: Double = 0.375
 
-    /// The combiner's starting weights: roughly where it settles after learning a few thousand
-    /// messages (measured on the split protocol), so that an almost empty model already weighs
-    /// its two models sensibly (see docs/learner.md).
+    /// The combiner's weights: where an online logistic regression over the components'
+    /// prequential scores settled after the first half of the SpamAssassin corpus (see
+    /// docs/learner.md). They are stored in the model file, so a future model can carry others.
     public static let initialCombiner: [Double] = [0.6, 0.2, -0.13, 0.15]
 
     /// The combiner's weights (discriminative, token log-odds / sqrt(n), Fisher / 10, bias).
@@ -169,10 +168,6 @@ public struct StatisticalModel: Sendable {
     public mutating func learn(_ v: FeatureVector, as label: Label) -> Float {
         let before = score(v)
         let y: Double = label == .spam ? 1 : 0
-        // Combiner: one logistic step on the scores from before this message was learned.
-        let x = before.combinerInputs
-        let pc = Self.sigmoid(before.combined)
-        for k in 0..<x.count { combiner[k] += combinerRate * (y - pc) * x[k] }
         // Logistic regression step.
         // The step is normalized by the number of active features, so that one message moves
         // its own log-odds by at most `learningRate`, however long it is.

@@ -9,9 +9,9 @@ public struct FeatureConfiguration: Sendable, Hashable, Codable {
     public var hashSeed: UInt64
     /// log2 of the number of hashed feature slots (default 22: 4,194,304 slots).
     public var featureBits: Int
-    /// Bytes of visible text (subject first) that byte n-grams are taken from (default 2,500).
+    /// Bytes of visible text (subject first) that byte n-grams are taken from (default 1,000).
     public var ngramTextBytes: Int
-    /// Bytes of the raw header block that byte n-grams are taken from (default 3,000).
+    /// Bytes of the raw header block that byte n-grams are taken from (default 2,000).
     public var ngramHeaderBytes: Int
     /// Word tokens taken per message (default 20,000).
     public var maxTokens: Int
@@ -27,8 +27,8 @@ public struct FeatureConfiguration: Sendable, Hashable, Codable {
         tokenizerVersion: Int = FeatureConfiguration.currentTokenizerVersion,
         hashSeed: UInt64 = 0x5350_414D_5741_5244,  // "SPAMWARD"
         featureBits: Int = 22,
-        ngramTextBytes: Int = 2_500,
-        ngramHeaderBytes: Int = 3_000,
+        ngramTextBytes: Int = 1_000,
+        ngramHeaderBytes: Int = 2_000,
         maxTokens: Int = 20_000,
         wordPairs: Bool = false,
         headerNameFeatures: Bool = false,

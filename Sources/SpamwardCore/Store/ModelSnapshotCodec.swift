@@ -37,10 +37,10 @@ public enum ModelSnapshotCodec {
         guard version == formatVersion else { throw DecodeError("unsupported model format version \(version)") }
         let tv = Int(Int64(bitPattern: try r.u64()))
         let seed = try r.u64()
-        let bits = Int(try r.u64())
-        let ls = Int(try r.u64()), lh = Int(try r.u64())
+        let bits = try r.int(max: 64)
+        let ls = try r.int(max: Int(Int32.max)), lh = try r.int(max: Int(Int32.max))
         let updated = Int64(bitPattern: try r.u64())
-        let n = Int(try r.u64())
+        let n = try r.int(max: bytes.count)
         let payload = try r.bytes(n)
         guard (10...28).contains(bits) else { throw DecodeError("bad feature bits \(bits)") }
         return ModelSnapshot(
@@ -109,22 +109,22 @@ public enum ModelSnapshotCodec {
         config.featureBits = md.featureBits
         var m = StatisticalModel(configuration: config)
         var r = ByteReader(s.payload)
-        let nComb = Int(try r.u32())
+        let nComb = try r.int32()
         guard nComb == m.combiner.count else { throw DecodeError("bad combiner size \(nComb)") }
         for k in 0..<nComb { m.combiner[k] = Double(bitPattern: try r.u64()) }
         m.bias = Float(bitPattern: try r.u32())
         let slots = config.slotCount
-        let nw = Int(try r.u64())
+        let nw = try r.int(max: slots)
         var idx = -1
         for _ in 0..<nw {
-            idx += Int(try r.varint())
+            idx += try r.gap(max: slots)
             guard idx >= 0 && idx < slots else { throw DecodeError("weight slot out of range") }
             m.weights[idx] = Float(bitPattern: try r.u32())
         }
-        let nc = Int(try r.u64())
+        let nc = try r.int(max: slots)
         idx = -1
         for _ in 0..<nc {
-            idx += Int(try r.varint())
+            idx += try r.gap(max: slots)
             guard idx >= 0 && idx < slots else { throw DecodeError("count slot out of range") }
             m.counts[2 * idx] = UInt32(truncatingIfNeeded: try r.varint())
             m.counts[2 * idx + 1] = UInt32(truncatingIfNeeded: try r.varint())
@@ -169,6 +169,19 @@ struct ByteReader {
         var v: UInt64 = 0
         for (k, b) in try bytes(8).enumerated() { v |= UInt64(b) << UInt64(8 * k) }
         return v
+    }
+    /// A 64-bit count that must be at most `max` (damaged files throw, never trap).
+    mutating func int(max: Int) throws -> Int {
+        let v = try u64()
+        guard v <= UInt64(max) else { throw ModelSnapshotCodec.DecodeError("model data is damaged (count \(v) out of range)") }
+        return Int(v)
+    }
+    mutating func int32() throws -> Int { Int(try u32()) }
+    /// A slot gap (1 ... max).
+    mutating func gap(max: Int) throws -> Int {
+        let v = try varint()
+        guard v >= 1, v <= UInt64(max) else { throw ModelSnapshotCodec.DecodeError("model data is damaged (bad slot gap)") }
+        return Int(v)
     }
     mutating func varint() throws -> UInt64 {
         var v: UInt64 = 0
