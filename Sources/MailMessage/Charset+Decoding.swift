@@ -90,16 +90,33 @@ extension Charset {
 
     /// ISO-8859-1, or windows-1252 when `high` maps 0x80...0x9F.
     static func singleByteString(_ bytes: ArraySlice<UInt8>, high: [UInt16]?) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + bytes.count / 2)
-        for b in bytes {
-            if b < 0x80 {
-                out.append(b)
-            } else if b < 0xA0, let high {
-                appendUTF8(UInt32(high[Int(b) - 0x80]), to: &out)
-            } else {
-                appendUTF8(UInt32(b), to: &out)
+        if !bytes.contains(where: { $0 >= 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        // Written through a buffer of the largest possible size (3 bytes per input byte):
+        // no per-byte append.
+        let out = [UInt8](unsafeUninitializedCapacity: bytes.count * 3) { buf, count in
+            var n = 0
+            @inline(__always) func put(_ scalar: UInt32) {
+                if scalar < 0x80 {
+                    buf[n] = UInt8(truncatingIfNeeded: scalar); n += 1
+                } else if scalar < 0x800 {
+                    buf[n] = UInt8(truncatingIfNeeded: 0xC0 | (scalar >> 6))
+                    buf[n + 1] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F)); n += 2
+                } else {
+                    buf[n] = UInt8(truncatingIfNeeded: 0xE0 | (scalar >> 12))
+                    buf[n + 1] = UInt8(truncatingIfNeeded: 0x80 | ((scalar >> 6) & 0x3F))
+                    buf[n + 2] = UInt8(truncatingIfNeeded: 0x80 | (scalar & 0x3F)); n += 3
+                }
             }
+            for b in bytes {
+                if b < 0x80 {
+                    buf[n] = b; n += 1
+                } else if b < 0xA0, let high {
+                    put(UInt32(high[Int(b) - 0x80]))
+                } else {
+                    put(UInt32(b))
+                }
+            }
+            count = n
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -170,6 +170,17 @@ enum HTMLBytes {
         }
     }
 
+    /// Case-insensitive comparison of `p[range]` with a lower-case ASCII literal.
+    static func equalsLower(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        return equalsLower(p, range.lowerBound, literal)
+    }
+
+    /// Whether `p[range]` starts with the lower-case ASCII literal, ignoring case.
+    static func hasPrefixLower(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ literal: StaticString) -> Bool {
+        range.count >= literal.utf8CodeUnitCount && equalsLower(p, range.lowerBound, literal)
+    }
+
     /// Whether `a[range]` starts with the lower-case ASCII literal, ignoring case.
     static func hasPrefixLower(_ a: [UInt8], _ range: Range<Int>, _ literal: StaticString) -> Bool {
         guard range.count >= literal.utf8CodeUnitCount else { return false }

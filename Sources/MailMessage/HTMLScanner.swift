@@ -513,7 +513,6 @@ struct HTMLScanner {
                 if offset < 12 { key.add(HTMLBytes.lower(c), at: offset) } else { packable = false }
                 k += 1
             }
-            let nameEnd = k
             while k < n && HTMLBytes.isSpace(p[k]) { k += 1 }
             var value = k..<k
             if k < n && p[k] == 0x3D {
@@ -773,10 +772,20 @@ struct HTMLScanner {
         }
         if attrs.background != nil { st.background = HTMLRenderState.unknownColor }
         if let r = attrs.style {
-            HTMLStyle.normalize(p, r, into: &scratch)
-            let effects = HTMLStyle.parseDeclarations(scratch)
-            HTMLStyle.apply(effects, to: &st)
-            for u in effects.urls { addURL(bytes: scratch, u) }
+            if HTMLStyle.needsNormalizing(p, r) {
+                HTMLStyle.normalize(p, r, into: &scratch)
+                let (effects, urls) = scratch.withUnsafeBufferPointer { b in
+                    let e = HTMLStyle.parseDeclarations(b, 0..<b.count)
+                    return (e, e.urls.map { Self.cleanURL(b, $0) })
+                }
+                HTMLStyle.apply(effects, to: &st)
+                for u in urls { addURL(u) }
+            } else {
+                // The usual case: parsed where it is.
+                let effects = HTMLStyle.parseDeclarations(p, r)
+                HTMLStyle.apply(effects, to: &st)
+                for u in effects.urls { addURL(Self.cleanURL(p, u)) }
+            }
         }
 
         let tagFlags = flags(tag)
@@ -823,12 +832,9 @@ struct HTMLScanner {
         switch tag {
         case .style:
             if contentEnd > start && result.urls.count < maxURLs {
-                scratch.removeAll(keepingCapacity: true)
-                scratch.append(contentsOf: UnsafeBufferPointer(rebasing: p[start..<contentEnd]))
                 var urls: [Range<Int>] = []
-                HTMLStyle.collectURLs(scratch, 0..<scratch.count, into: &urls)
-                let copy = scratch
-                for u in urls { addURL(bytes: copy, u) }
+                HTMLStyle.collectURLs(p, start..<contentEnd, into: &urls)
+                for u in urls { addURL(Self.cleanURL(p, u)) }
             }
         case .title:
             if !titleSeen {
@@ -905,13 +911,20 @@ struct HTMLScanner {
     }
 
     static func cleanURL(_ s: [UInt8], _ r: Range<Int>) -> String {
+        s.withUnsafeBufferPointer { cleanURL($0, r) }
+    }
+
+    static func cleanURL(_ s: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
         var lo = r.lowerBound
         var hi = r.upperBound
         while lo < hi && s[lo] <= 0x20 { lo += 1 }
         while hi > lo && s[hi - 1] <= 0x20 { hi -= 1 }
-        if !s[lo..<hi].contains(where: { $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
-            return s.withUnsafeBufferPointer { String(decoding: UnsafeBufferPointer(rebasing: $0[lo..<hi]), as: UTF8.self) }
+        var clean = true
+        for i in lo..<hi where s[i] < 0x0E && (s[i] == 0x09 || s[i] == 0x0A || s[i] == 0x0D) {
+            clean = false
+            break
         }
+        if clean { return String(decoding: UnsafeBufferPointer(rebasing: s[lo..<hi]), as: UTF8.self) }
         return String(decoding: s[lo..<hi].lazy.filter { $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }, as: UTF8.self)
     }
 
@@ -967,9 +980,10 @@ struct HTMLScanner {
         if let r = attrs.poster, tag == .video { addURL(decodedURL(r)) }
         if tag == .meta, let he = attrs.httpEquiv, let content = attrs.content {
             decodeAttribute(he)
-            guard HTMLBytes.equalsLower(scratch, HTMLStyle.trim(scratch, 0..<scratch.count), "refresh") else {
-                return
+            let isRefresh = scratch.withUnsafeBufferPointer {
+                HTMLBytes.equalsLower($0, HTMLStyle.trim($0, 0..<$0.count), "refresh")
             }
+            guard isRefresh else { return }
             decodeAttribute(content)
             if let u = Self.refreshURL(scratch) { addURL(bytes: scratch, u) }
         }

@@ -34,6 +34,7 @@ struct HTMLRenderState: Sendable, Equatable {
 
 /// Parsing of the bits of inline CSS and presentational attributes that hide text.
 enum HTMLStyle {
+    typealias Bytes = UnsafeBufferPointer<UInt8>
     /// Two colours whose channels all differ by at most this much are treated as the same.
     static let colorTolerance: Int = 12
     /// A font at or below this size in CSS pixels is "tiny".
@@ -94,79 +95,101 @@ enum HTMLStyle {
 
     private static let properties = HTMLKeywordTable<Property>(Property.allCases.map { ($0.cssName, $0) })
 
+    /// Whether a style value must go through ``normalize(_:_:into:)`` (it has a character reference or
+    /// a CSS comment); most don't, and are parsed in place.
+    static func needsNormalizing(_ p: Bytes, _ r: Range<Int>) -> Bool {
+        if HTMLBytes.firstIndex(of: 0x26, in: p, from: r.lowerBound, to: r.upperBound) < r.upperBound { return true }
+        var k = r.lowerBound
+        while true {
+            k = HTMLBytes.firstIndex(of: 0x2F, in: p, from: k, to: r.upperBound)
+            guard k + 1 < r.upperBound else { return false }
+            if p[k + 1] == 0x2A { return true }
+            k += 1
+        }
+    }
+
     /// Copies a style attribute value with character references decoded and CSS comments removed.
-    static func normalize(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, into out: inout [UInt8]) {
+    static func normalize(_ p: Bytes, _ range: Range<Int>, into out: inout [UInt8]) {
         out.removeAll(keepingCapacity: true)
         HTMLEntities.appendDecoded(p, range, to: &out)
         guard out.count > 1 else { return }
-        // Drop /* ... */ in place.
-        var r = 0
-        var w = 0
-        let n = out.count
-        while r < n {
-            if out[r] == 0x2F && r + 1 < n && out[r + 1] == 0x2A {
-                r += 2
-                while r < n && !(out[r] == 0x2A && r + 1 < n && out[r + 1] == 0x2F) { r += 1 }
-                r = min(n, r + 2)
-                // A comment separates tokens.
-                out[w] = 0x20
+        // Drop /* ... */ in place; a comment separates tokens.
+        let kept = out.withUnsafeMutableBufferPointer { b -> Int in
+            var r = 0
+            var w = 0
+            let n = b.count
+            while r < n {
+                if b[r] == 0x2F && r + 1 < n && b[r + 1] == 0x2A {
+                    r += 2
+                    while r < n && !(b[r] == 0x2A && r + 1 < n && b[r + 1] == 0x2F) { r += 1 }
+                    r = min(n, r + 2)
+                    b[w] = 0x20
+                } else {
+                    b[w] = b[r]
+                    r += 1
+                }
                 w += 1
-                continue
             }
-            out[w] = out[r]
-            w += 1
-            r += 1
+            return w
         }
-        out.removeSubrange(w...)
+        out.removeSubrange(kept...)
     }
 
-    /// Parses a declaration list (`a: b; c: d`).
-    static func parseDeclarations(_ s: [UInt8]) -> Effects {
+    /// Bytes below 0x40 that the declaration scanner stops at: `"` `'` `(` `)` `:` `;`.
+    private static let declarationStops: UInt64 = 1 << 0x22 | 1 << 0x27 | 1 << 0x28 | 1 << 0x29 | 1 << 0x3A | 1 << 0x3B
+
+    /// Parses a declaration list (`a: b; c: d`) in `s[range]`. Only the properties that can hide
+    /// text are looked at, and only values with parentheses are searched for `url(...)`.
+    static func parseDeclarations(_ s: Bytes, _ range: Range<Int>) -> Effects {
         var e = Effects()
-        var i = 0
-        let n = s.count
+        var i = range.lowerBound
+        let n = range.upperBound
         while i < n {
             // One declaration: up to ';' outside quotes and parentheses.
             let start = i
             var colon = -1
             var depth = 0
             var quote: UInt8 = 0
+            var sawParenthesis = false
             while i < n {
                 let b = s[i]
-                if quote != 0 {
-                    if b == quote { quote = 0 }
-                } else if b == 0x22 || b == 0x27 {
-                    quote = b
-                } else if b == 0x28 {
-                    depth += 1
-                } else if b == 0x29 {
-                    if depth > 0 { depth -= 1 }
-                } else if b == 0x3B && depth == 0 {
-                    break
-                } else if b == 0x3A && colon < 0 {
-                    colon = i
+                if b < 0x40 && (declarationStops &>> UInt64(b)) & 1 != 0 {
+                    if quote != 0 {
+                        if b == quote { quote = 0 }
+                    } else if b == 0x3B {
+                        if depth == 0 { break }
+                    } else if b == 0x3A {
+                        if colon < 0 { colon = i }
+                    } else if b == 0x28 {
+                        depth += 1
+                        sawParenthesis = true
+                    } else if b == 0x29 {
+                        if depth > 0 { depth -= 1 }
+                    } else {
+                        quote = b
+                    }
                 }
                 i += 1
             }
             let end = i
             i += 1
             guard colon >= 0 else { continue }
+            if sawParenthesis { collectURLs(s, (colon + 1)..<end, into: &e.urls) }
             let name = trim(s, start..<colon)
+            guard let key = HTMLPackedName.pack(s, name, fold: true), let prop = properties.lookup(key) else { continue }
             var value = trim(s, (colon + 1)..<end)
             // Strip "!important".
-            if let bang = lastIndex(of: 0x21, in: s, value), HTMLBytes.equalsLower(s, trim(s, (bang + 1)..<value.upperBound), "important") {
+            if let bang = lastIndex(of: 0x21, in: s, value),
+                HTMLBytes.equalsLower(s, trim(s, (bang + 1)..<value.upperBound), "important")
+            {
                 value = trim(s, value.lowerBound..<bang)
-            }
-            collectURLs(s, value, into: &e.urls)
-            guard let key = HTMLPackedName.pack(s, name, fold: true), let prop = properties.lookup(key) else {
-                continue
             }
             apply(prop, s, value, to: &e)
         }
         return e
     }
 
-    private static func apply(_ prop: Property, _ s: [UInt8], _ v: Range<Int>, to e: inout Effects) {
+    private static func apply(_ prop: Property, _ s: Bytes, _ v: Range<Int>, to e: inout Effects) {
         switch prop {
         case .display:
             if HTMLBytes.equalsLower(s, v, "none") { e.removed = true }
@@ -275,7 +298,7 @@ enum HTMLStyle {
 
     // MARK: Values
 
-    static func trim(_ s: [UInt8], _ r: Range<Int>) -> Range<Int> {
+    static func trim(_ s: Bytes, _ r: Range<Int>) -> Range<Int> {
         var lo = r.lowerBound
         var hi = r.upperBound
         while lo < hi && HTMLBytes.isSpace(s[lo]) { lo += 1 }
@@ -283,7 +306,7 @@ enum HTMLStyle {
         return lo..<hi
     }
 
-    private static func lastIndex(of b: UInt8, in s: [UInt8], _ r: Range<Int>) -> Int? {
+    private static func lastIndex(of b: UInt8, in s: Bytes, _ r: Range<Int>) -> Int? {
         var i = r.upperBound
         while i > r.lowerBound {
             i -= 1
@@ -293,7 +316,7 @@ enum HTMLStyle {
     }
 
     /// A leading CSS number and the range of whatever follows it (the unit).
-    static func number(_ s: [UInt8], _ r: Range<Int>) -> (Float, Range<Int>)? {
+    static func number(_ s: Bytes, _ r: Range<Int>) -> (Float, Range<Int>)? {
         var i = r.lowerBound
         let end = r.upperBound
         var negative = false
@@ -327,14 +350,14 @@ enum HTMLStyle {
     }
 
     /// Converts an absolute length to CSS pixels; relative units count as 16 px per em.
-    static func absolutePx(_ s: [UInt8], _ r: Range<Int>) -> Float? {
+    static func absolutePx(_ s: Bytes, _ r: Range<Int>) -> Float? {
         guard let (x, unit) = number(s, r) else { return nil }
         if unit.isEmpty { return x }
         guard let factor = unitFactor(s, unit, emPx: 16) else { return nil }
         return x * factor
     }
 
-    private static func unitFactor(_ s: [UInt8], _ unit: Range<Int>, emPx: Float) -> Float? {
+    private static func unitFactor(_ s: Bytes, _ unit: Range<Int>, emPx: Float) -> Float? {
         if HTMLBytes.equalsLower(s, unit, "px") { return 1 }
         if HTMLBytes.equalsLower(s, unit, "pt") { return 4.0 / 3.0 }
         if HTMLBytes.equalsLower(s, unit, "em") { return emPx }
@@ -350,7 +373,7 @@ enum HTMLStyle {
         return nil
     }
 
-    static func fontSize(_ s: [UInt8], _ r: Range<Int>) -> FontSize? {
+    static func fontSize(_ s: Bytes, _ r: Range<Int>) -> FontSize? {
         if let (x, unit) = number(s, r) {
             if unit.isEmpty { return x == 0 ? .px(0) : nil }
             if HTMLBytes.equalsLower(s, unit, "em") || HTMLBytes.equalsLower(s, unit, "ex")
@@ -365,7 +388,7 @@ enum HTMLStyle {
         return fontSizeKeyword(s, r)
     }
 
-    private static func fontSizeKeyword(_ s: [UInt8], _ r: Range<Int>) -> FontSize? {
+    private static func fontSizeKeyword(_ s: Bytes, _ r: Range<Int>) -> FontSize? {
         switch r.count {
         case 5:
             if HTMLBytes.equalsLower(s, r, "small") { return .px(13) }
@@ -388,7 +411,11 @@ enum HTMLStyle {
     }
 
     /// `<font size=…>`: 1…7, or relative to 3 with a sign. Returns (pixels, tiny).
-    static func legacyFontSize(_ s: [UInt8]) -> (Float, Bool)? {
+    static func legacyFontSize(_ a: [UInt8]) -> (Float, Bool)? {
+        a.withUnsafeBufferPointer { legacyFontSize($0) }
+    }
+
+    static func legacyFontSize(_ s: Bytes) -> (Float, Bool)? {
         let r = trim(s, 0..<s.count)
         var i = r.lowerBound
         guard i < r.upperBound else { return nil }
@@ -434,7 +461,7 @@ enum HTMLStyle {
 
     /// A CSS colour value. nil when the value isn't a colour or means "inherit";
     /// ``HTMLRenderState/unknownColor`` for colours we don't evaluate.
-    static func cssColor(_ s: [UInt8], _ r: Range<Int>) -> UInt32? {
+    static func cssColor(_ s: Bytes, _ r: Range<Int>) -> UInt32? {
         guard !r.isEmpty else { return nil }
         let first = s[r.lowerBound]
         if first == 0x23 {
@@ -454,28 +481,31 @@ enum HTMLStyle {
     }
 
     /// `#rgb`, `#rgba`, `#rrggbb`, `#rrggbbaa` (digits only, without the '#').
-    private static func hexColor(_ s: [UInt8], _ r: Range<Int>) -> UInt32? {
-        var digits: [UInt32] = []
-        digits.reserveCapacity(8)
+    private static func hexColor(_ s: Bytes, _ r: Range<Int>) -> UInt32? {
+        guard r.count <= 8 else { return nil }
+        var v: UInt32 = 0
         for i in r {
             guard let d = HTMLBytes.hexValue(s[i]) else { return nil }
-            digits.append(d)
-            if digits.count > 8 { return nil }
+            v = v << 4 | d
         }
-        switch digits.count {
-        case 3, 4:
-            if digits.count == 4 && digits[3] == 0 { return HTMLRenderState.transparentColor }
-            return (digits[0] * 17) << 16 | (digits[1] * 17) << 8 | digits[2] * 17
-        case 6, 8:
-            if digits.count == 8 && digits[6] == 0 && digits[7] == 0 { return HTMLRenderState.transparentColor }
-            return digits[0] << 20 | digits[1] << 16 | digits[2] << 12 | digits[3] << 8 | digits[4] << 4 | digits[5]
+        switch r.count {
+        case 3:
+            return (v >> 8) * 17 << 16 | ((v >> 4) & 0xF) * 17 << 8 | (v & 0xF) * 17
+        case 4:
+            if v & 0xF == 0 { return HTMLRenderState.transparentColor }
+            return (v >> 12) * 17 << 16 | ((v >> 8) & 0xF) * 17 << 8 | ((v >> 4) & 0xF) * 17
+        case 6:
+            return v
+        case 8:
+            if v & 0xFF == 0 { return HTMLRenderState.transparentColor }
+            return v >> 8
         default:
             return nil
         }
     }
 
     /// `rgb(r, g, b)`, `rgba(r, g, b, a)`, `rgb(r g b / a)`, with numbers or percentages.
-    private static func rgbFunction(_ s: [UInt8], _ r: Range<Int>) -> UInt32? {
+    private static func rgbFunction(_ s: Bytes, _ r: Range<Int>) -> UInt32? {
         var i = r.lowerBound
         while i < r.upperBound && s[i] != 0x28 { i += 1 }
         guard i < r.upperBound else { return nil }
@@ -499,7 +529,11 @@ enum HTMLStyle {
     }
 
     /// HTML's "rules for parsing a legacy colour value" (`<font color>`, `bgcolor`, `<body text>`).
-    static func legacyColor(_ s: [UInt8]) -> UInt32? {
+    static func legacyColor(_ a: [UInt8]) -> UInt32? {
+        a.withUnsafeBufferPointer { legacyColor($0) }
+    }
+
+    static func legacyColor(_ s: Bytes) -> UInt32? {
         let r = trim(s, 0..<s.count)
         guard !r.isEmpty else { return nil }
         if r.count == 7 && s[r.lowerBound] == 0x23 {  // "#rrggbb", the usual case
@@ -513,7 +547,7 @@ enum HTMLStyle {
         return legacyColorSlow(s, r)
     }
 
-    private static func legacyColorSlow(_ s: [UInt8], _ r: Range<Int>) -> UInt32? {
+    private static func legacyColorSlow(_ s: Bytes, _ r: Range<Int>) -> UInt32? {
         guard !HTMLBytes.equalsLower(s, r, "transparent") else { return nil }
         if let key = HTMLPackedName.pack(s, r, fold: true), let c = namedColors.lookup(key) { return c }
         if r.count == 4 && s[r.lowerBound] == 0x23 { return hexColor(s, (r.lowerBound + 1)..<r.upperBound) }
@@ -549,14 +583,17 @@ enum HTMLStyle {
 
     // MARK: url()
 
-    static func containsURL(_ s: [UInt8], _ r: Range<Int>) -> Bool {
-        var urls: [Range<Int>] = []
-        collectURLs(s, r, into: &urls)
-        return !urls.isEmpty
+    static func containsURL(_ s: Bytes, _ r: Range<Int>) -> Bool {
+        var k = r.lowerBound
+        while k + 4 <= r.upperBound {
+            if s[k + 3] == 0x28 && HTMLBytes.equalsLower(s, k, "url") { return true }
+            k += 1
+        }
+        return false
     }
 
     /// Appends the argument of every `url(...)` in `s[r]`, unquoted and trimmed.
-    static func collectURLs(_ s: [UInt8], _ r: Range<Int>, into urls: inout [Range<Int>]) {
+    static func collectURLs(_ s: Bytes, _ r: Range<Int>, into urls: inout [Range<Int>]) {
         var i = r.lowerBound
         let end = r.upperBound
         while i + 4 <= end {

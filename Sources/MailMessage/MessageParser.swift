@@ -183,9 +183,14 @@ enum HeaderBlockParser {
         var tooLong = false
         var bytes: ArraySlice<UInt8>
         if needsUnfold {
-            var out: [UInt8] = []
-            out.reserveCapacity(trimmed.count)
-            for c in trimmed where c != 0x0A && c != 0x0D { out.append(c) }
+            let out = [UInt8](unsafeUninitializedCapacity: trimmed.count) { buf, count in
+                var n = 0
+                for c in trimmed where c != 0x0A && c != 0x0D {
+                    buf[n] = c
+                    n += 1
+                }
+                count = n
+            }
             bytes = out[...]
         } else {
             bytes = trimmed

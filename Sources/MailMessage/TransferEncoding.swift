@@ -21,50 +21,58 @@ public enum TransferEncoding {
     /// Decodes base64, skipping white space and junk, tolerating missing padding, stopping at
     /// padding. At most `limit` output bytes.
     public static func base64(_ input: ArraySlice<UInt8>, limit: Int = .max) -> Result {
-        var out: [UInt8] = []
-        out.reserveCapacity(min(limit, input.count * 3 / 4 + 3))
-        var acc: UInt32 = 0
-        var n = 0
         var junk = false
-        var sawPad = false
+        let capacity = min(max(0, limit), input.count * 3 / 4 + 3)
         let table = base64Table
-        for c in input {
-            let v = table[Int(c)]
-            if v == 0xFF {
-                if c == UInt8(ascii: "=") {
-                    sawPad = true
-                } else if !ASCII.isWhitespace(c) {
-                    junk = true
+        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buf, count in
+            var n = 0
+            var acc: UInt32 = 0
+            var k = 0
+            var sawPad = false
+            table.withUnsafeBufferPointer { t in
+                for c in input {
+                    if n + 3 > capacity { break }
+                    let v = t[Int(c)]
+                    if v == 0xFF {
+                        if c == UInt8(ascii: "=") {
+                            sawPad = true
+                        } else if !ASCII.isWhitespace(c) {
+                            junk = true
+                        }
+                        continue
+                    }
+                    if sawPad {
+                        // Data after padding: a second concatenated base64 stream.
+                        junk = true
+                        sawPad = false
+                        acc = 0
+                        k = 0
+                    }
+                    acc = acc << 6 | UInt32(v)
+                    k += 1
+                    if k == 4 {
+                        buf[n] = UInt8(truncatingIfNeeded: acc >> 16)
+                        buf[n + 1] = UInt8(truncatingIfNeeded: acc >> 8)
+                        buf[n + 2] = UInt8(truncatingIfNeeded: acc)
+                        n += 3
+                        acc = 0
+                        k = 0
+                    }
                 }
-                continue
             }
-            if sawPad {
-                // Data after padding: a second concatenated base64 stream. Flush and go on.
-                junk = true
-                sawPad = false
-                acc = 0
-                n = 0
+            switch k {
+            case 2 where n + 1 <= capacity:
+                buf[n] = UInt8(truncatingIfNeeded: acc >> 4)
+                n += 1
+            case 3 where n + 2 <= capacity:
+                buf[n] = UInt8(truncatingIfNeeded: acc >> 10)
+                buf[n + 1] = UInt8(truncatingIfNeeded: acc >> 2)
+                n += 2
+            case 1: junk = true
+            default: break
             }
-            acc = acc << 6 | UInt32(v)
-            n += 1
-            if n == 4 {
-                out.append(UInt8(truncatingIfNeeded: acc >> 16))
-                out.append(UInt8(truncatingIfNeeded: acc >> 8))
-                out.append(UInt8(truncatingIfNeeded: acc))
-                acc = 0
-                n = 0
-                if out.count >= limit { break }
-            }
+            count = n
         }
-        switch n {
-        case 2: out.append(UInt8(truncatingIfNeeded: acc >> 4))
-        case 3:
-            out.append(UInt8(truncatingIfNeeded: acc >> 10))
-            out.append(UInt8(truncatingIfNeeded: acc >> 2))
-        case 1: junk = true
-        default: break
-        }
-        if out.count > limit { out.removeLast(out.count - limit) }
         return Result(bytes: out, anomalies: junk ? [.badBase64] : [])
     }
 
@@ -88,55 +96,63 @@ public enum TransferEncoding {
     /// Decodes quoted-printable: soft line breaks (`=` at end of line, also before trailing
     /// white space), `=XX` escapes in either case; a bad escape is kept literally.
     public static func quotedPrintable(_ input: ArraySlice<UInt8>, limit: Int = .max) -> Result {
-        var out: [UInt8] = []
-        out.reserveCapacity(min(limit, input.count))
         var bad = false
-        var i = input.startIndex
-        let end = input.endIndex
-        while i < end, out.count < limit {
-            let c = input[i]
-            if c == UInt8(ascii: "=") {
-                // Soft line break: "=" [WSP...] (CRLF | LF | end)
-                var j = i + 1
-                while j < end, ASCII.isSpace(input[j]) { j += 1 }
-                if j == end {
-                    i = j
+        let capacity = min(max(0, limit), input.count)
+        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buf, count in
+            var n = 0
+            var i = input.startIndex
+            let end = input.endIndex
+            while i < end, n < capacity {
+                let c = input[i]
+                if c == UInt8(ascii: "=") {
+                    // Soft line break: "=" [WSP...] (CRLF | LF | end)
+                    var j = i + 1
+                    while j < end, ASCII.isSpace(input[j]) { j += 1 }
+                    if j == end {
+                        i = j
+                        continue
+                    }
+                    if input[j] == 0x0D, j + 1 < end, input[j + 1] == 0x0A {
+                        i = j + 2
+                        continue
+                    }
+                    if input[j] == 0x0A || input[j] == 0x0D {
+                        i = j + 1
+                        continue
+                    }
+                    if i + 2 < end, let h = hexValue(input[i + 1]), let l = hexValue(input[i + 2]) {
+                        buf[n] = h << 4 | l
+                        n += 1
+                        i += 3
+                        continue
+                    }
+                    bad = true
+                    buf[n] = c
+                    n += 1
+                    i += 1
                     continue
                 }
-                if input[j] == 0x0D, j + 1 < end, input[j + 1] == 0x0A {
-                    i = j + 2
+                if c == 0x20 || c == 0x09 {
+                    // Trailing white space before a line break is transport padding: drop it.
+                    var j = i
+                    while j < end, ASCII.isSpace(input[j]) { j += 1 }
+                    if j == end || input[j] == 0x0A || input[j] == 0x0D {
+                        i = j
+                        continue
+                    }
+                    while i < j, n < capacity {
+                        buf[n] = input[i]
+                        n += 1
+                        i += 1
+                    }
                     continue
                 }
-                if input[j] == 0x0A || input[j] == 0x0D {
-                    i = j + 1
-                    continue
-                }
-                if i + 2 < end, let h = hexValue(input[i + 1]), let l = hexValue(input[i + 2]) {
-                    out.append(h << 4 | l)
-                    i += 3
-                    continue
-                }
-                bad = true
-                out.append(c)
+                buf[n] = c
+                n += 1
                 i += 1
-                continue
             }
-            if c == 0x20 || c == 0x09 {
-                // Trailing white space before a line break is transport padding: drop it.
-                var j = i
-                while j < end, ASCII.isSpace(input[j]) { j += 1 }
-                if j == end || input[j] == 0x0A || input[j] == 0x0D {
-                    i = j
-                    continue
-                }
-                out.append(contentsOf: input[i..<j])
-                i = j
-                continue
-            }
-            out.append(c)
-            i += 1
+            count = n
         }
-        if out.count > limit { out.removeLast(out.count - limit) }
         return Result(bytes: out, anomalies: bad ? [.badQuotedPrintable] : [])
     }
 

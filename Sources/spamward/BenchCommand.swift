@@ -33,6 +33,9 @@ extension Spamward {
             var messages: Int
             var megabytes: Double
             var parseMessagesPerSecond: Double
+            var featuresMessagesPerSecond: Double
+            var modelMessagesPerSecond: Double
+            var featuresPerMessage: Double
             var scanMessagesPerSecond: Double
             var learnMessagesPerSecond: Double
             var splitEvalSeconds: Double
@@ -73,6 +76,16 @@ extension Spamward {
             let scan = best {
                 for i in half..<n { sink &+= trained.score(trained.parse(messages[i])) > 0 ? 1 : 0 }
             }
+            // The stages of a scan, each on its own: features of parsed messages, then the
+            // model on extracted features.
+            let parsed = (half..<n).map { trained.parse(messages[$0]) }
+            var vectors: [FeatureVector] = []
+            let features = best {
+                vectors = parsed.map { trained.features($0) }
+            }
+            let model = best {
+                for v in vectors { sink &+= trained.model.score(v).combined > 0 ? 1 : 0 }
+            }
             let eval = best {
                 let r = EvaluationRun.run(corpus: c, messages: messages, proto: .split, configuration: .default,
                                           thresholds: .default, progress: false)
@@ -80,7 +93,10 @@ extension Spamward {
             }
             var result = Result(
                 messages: n, megabytes: Double(messages.reduce(0) { $0 + $1.count }) / 1e6,
-                parseMessagesPerSecond: Double(n) / parse, scanMessagesPerSecond: Double(n - half) / scan,
+                parseMessagesPerSecond: Double(n) / parse,
+                featuresMessagesPerSecond: Double(n - half) / features, modelMessagesPerSecond: Double(n - half) / model,
+                featuresPerMessage: Double(vectors.reduce(0) { $0 + $1.count }) / Double(max(1, vectors.count)),
+                scanMessagesPerSecond: Double(n - half) / scan,
                 learnMessagesPerSecond: Double(half) / learn, splitEvalSeconds: eval,
                 peakRSSMegabytes: Self.peakRSSMegabytes())
             if bogofilter {
@@ -98,6 +114,8 @@ extension Spamward {
             func f(_ x: Double) -> String { String(format: "%.0f", x) }
             print("corpus             \(corpus): \(n) messages, \(String(format: "%.1f", result.megabytes)) MB (in memory)")
             print("parse              \(f(result.parseMessagesPerSecond)) msg/s")
+            print("features           \(f(result.featuresMessagesPerSecond)) msg/s (extraction alone, \(f(result.featuresPerMessage)) features per message)")
+            print("model              \(f(result.modelMessagesPerSecond)) msg/s (scoring extracted features alone)")
             print("scan               \(f(result.scanMessagesPerSecond)) msg/s (parse + features + score, model of \(half) messages)")
             print("learn              \(f(result.learnMessagesPerSecond)) msg/s (parse + features + update)")
             print("split eval         \(String(format: "%.3f", eval)) s (learn \(half), score \(n - half), from an empty model)")

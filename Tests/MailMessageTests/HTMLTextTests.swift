@@ -212,6 +212,36 @@ import Testing
         #expect(c.hiddenTextBytes == 3)
     }
 
+    @Test func invisibleButLaidOutBlocksStillBreakLines() {
+        // White-on-white text takes room; display:none text doesn't.
+        let c = HTMLText.extract(##"Vi<div style="color:#fff">xyz</div>agra"##)
+        #expect(c.text == "Vi\nagra")
+        #expect(c.hiddenTextBytes == 3)
+        #expect(HTMLText.extract("a</p>b").text == "a\nb")
+    }
+
+    @Test func hiddenWinsOverTiny() {
+        let c = HTMLText.extract(##"<font size=1 color="#ffffff">both</font>"##)
+        #expect(c.text == "")
+        #expect(c.hiddenTextBytes == 4)
+        #expect(c.tinyTextBytes == 0)
+    }
+
+    @Test func moreURLAttributes() {
+        let html = ##"""
+            <base href="http://base.example/"><meta http-equiv=refresh content="5;url=http://r.example/">
+            <img srcset="http://s.example/1x.png 1x, http://s.example/2x.png 2x" src=/rel.png>
+            <object data="http://obj.example/o.swf"></object><video poster="http://v.example/p.jpg"></video>
+            <button formaction="http://fa.example/">b</button><table background="http://tb.example/t.gif">
+            """##
+        #expect(
+            HTMLText.extract(html).urls == [
+                "http://base.example/", "http://r.example/", "/rel.png", "http://s.example/1x.png",
+                "http://s.example/2x.png", "http://obj.example/o.swf", "http://v.example/p.jpg", "http://fa.example/",
+                "http://tb.example/t.gif",
+            ])
+    }
+
     @Test func impliedEndTagsCloseHiddenParagraphs() {
         let c = HTMLText.extract(##"<p style="display:none">hidden<p>shown<li style="visibility:hidden">x<li>y"##)
         #expect(c.text == "shown\ny")
@@ -367,6 +397,28 @@ import Testing
             #expect(c.urls.count <= 100)
             #expect(c.links.count <= 100)
             #expect(c.tagCounts.count <= 256)
+        }
+    }
+
+    @Test func deterministicGarbageNeverCrashes() {
+        // A fixed pseudo-random mix of markup fragments; checks only that results stay bounded.
+        let pieces = [
+            "<", ">", "</", "<a href=\"http://x.example/\">", "</a>", "<div style=\"display:none\">", "</div>",
+            "<p>", "<!--", "-->", "<script>", "</script>", "<![CDATA[", "]]>", "&", "&amp", "&#x", "1F600;", "\"", "'",
+            "=", " ", "\n", "word", "é", "\u{200B}", "<font size=1 color=#fff>", "<table><tr><td>", "<title>", "/>",
+            "<style>", "</style>", "url(", ")", "<textarea>", "<plaintext>", "<br>", "<li>", "<?", "<!DOCTYPE",
+        ]
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        for _ in 0..<1_000 {
+            var html = ""
+            for _ in 0..<Int(state % 60) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                html += pieces[Int(state >> 33) % pieces.count]
+            }
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let c = HTMLText.extract(html, maxTextBytes: 64, maxURLs: 3)
+            #expect(c.text.utf8.count <= 64)
+            #expect(c.urls.count <= 3 && c.links.count <= 3)
         }
     }
 

@@ -194,7 +194,8 @@ import Testing
     @Test(arguments: [
         "", "   ", "example.com", "www.example.com/x", "/relative/path", "//example.com/x", "1http://x.example/",
         "http://", "http:///", "http://exa mple.com/", "http://exa<mple.com/", "http://example.com:99999/",
-        "http://example.com:8o/", "http://user@/", ":foo",
+        "http://example.com:8o/", "http://user@/", ":foo", "http://www.example.com\u{00A0}UK/",
+        "http://exa\u{200B}mple.com/",
     ])
     func rejectsNonURLs(s: String) {
         #expect(ParsedURL.parse(s) == nil)
@@ -215,6 +216,28 @@ import Testing
     ])
     func registrableDomainGuess(host: String, expected: String) {
         #expect(ParsedURL.registrableDomainGuess(forHost: host) == expected)
+    }
+
+    @Test func deterministicGarbageNeverCrashes() {
+        // A fixed pseudo-random mix of URL-ish fragments and raw bytes.
+        let pieces = [
+            "http://", "https:", "www.", "ftp://", "[", "]", "(", ")", "<", ">", "@", ".", ":", "/", "\\", "%41", "0x",
+            "1.2.3.4", "::", "a", "é", "\u{00A0}", " ", "\n", "\"", "'", "?", "#", "*", ",", "com", "xn--",
+        ]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        for _ in 0..<2_000 {
+            var s = ""
+            for _ in 0..<Int(state % 24) {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                s += pieces[Int(state >> 33) % pieces.count]
+            }
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let urls = URLExtractor.urls(in: s, limit: 10)
+            #expect(urls.count <= 10)
+            for u in urls { _ = ParsedURL.parse(u)?.registrableDomainGuess }
+            _ = ParsedURL.parse(s)
+            _ = URLExtractor.emailAddresses(in: s, limit: 10)
+        }
     }
 
     @Test func extractedURLsParse() throws {

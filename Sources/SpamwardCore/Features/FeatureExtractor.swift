@@ -522,6 +522,7 @@ enum ASCIIClass {
 }
 
 /// LSD radix sort of slot indices (linear time; `bits` is the number of significant bits).
+/// All work goes through unsafe buffers: an `Array` subscript write costs a uniqueness check.
 enum RadixSort {
     static func sort(_ a: inout [UInt32], bits: Int) {
         let n = a.count
@@ -529,17 +530,18 @@ enum RadixSort {
             a.sort()
             return
         }
-        let digit = 11
-        let buckets = 1 << digit
-        var tmp = [UInt32](repeating: 0, count: n)
-        var counts = [Int](repeating: 0, count: buckets)
-        var shift: UInt32 = 0
-        while shift < UInt32(bits) {
-            for k in 0..<buckets { counts[k] = 0 }
-            let mask = UInt32(buckets - 1)
-            a.withUnsafeBufferPointer { src in
-                tmp.withUnsafeMutableBufferPointer { dst in
-                    counts.withUnsafeMutableBufferPointer { c in
+        let digit: UInt32 = 8
+        let buckets = 1 << Int(digit)
+        let mask = UInt32(buckets - 1)
+        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: n) { tmp in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: buckets) { c in
+                a.withUnsafeMutableBufferPointer { data in
+                    var src = data
+                    var dst = tmp
+                    var shift: UInt32 = 0
+                    var passes = 0
+                    while shift < UInt32(bits) {
+                        c.initialize(repeating: 0)
                         for x in src { c[Int((x >> shift) & mask)] += 1 }
                         var total = 0
                         for k in 0..<buckets {
@@ -552,11 +554,16 @@ enum RadixSort {
                             dst[c[b]] = x
                             c[b] += 1
                         }
+                        swap(&src, &dst)
+                        shift += digit
+                        passes += 1
+                    }
+                    // An odd number of passes leaves the result in the scratch buffer.
+                    if passes % 2 == 1 {
+                        for i in 0..<n { data[i] = tmp[i] }
                     }
                 }
             }
-            swap(&a, &tmp)
-            shift += UInt32(digit)
         }
     }
 }
