@@ -129,6 +129,66 @@ enum HTMLBytes {
         return k
     }
 
+    /// A fast 64-bit hash of `p[r]`, eight bytes at a time. Not a keyed PRF: tables that use it
+    /// verify matches byte for byte and bound their probing.
+    static func hash(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, seed: UInt64 = 0) -> UInt64 {
+        var h: UInt64 = (seed ^ 0x9E37_79B9_7F4A_7C15) &* UInt64(truncatingIfNeeded: r.count &+ 1) | 1
+        var k = r.lowerBound
+        if let base = UnsafeRawPointer(p.baseAddress), r.upperBound <= p.count {
+            while k &+ 8 <= r.upperBound {
+                h = (h ^ base.loadUnaligned(fromByteOffset: k, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+                h ^= h &>> 29
+                k &+= 8
+            }
+        }
+        while k < r.upperBound {
+            h = (h ^ UInt64(p[k])) &* 0x100_0000_01B3
+            k &+= 1
+        }
+        return h ^ (h &>> 32)
+    }
+
+    /// Whether `p[r]` contains a tab, LF or CR. Eight bytes at a time.
+    static func containsTabOrNewline(_ p: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        var k = r.lowerBound
+        if let base = UnsafeRawPointer(p.baseAddress), r.upperBound <= p.count {
+            while k &+ 8 <= r.upperBound {
+                let w = base.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                // Any byte below 0x0E? Then look closer.
+                if (w &- 0x0E0E_0E0E_0E0E_0E0E) & ~w & 0x8080_8080_8080_8080 != 0 { break }
+                k &+= 8
+            }
+        }
+        while k < r.upperBound {
+            let b = p[k]
+            if b == 0x09 || b == 0x0A || b == 0x0D { return true }
+            k &+= 1
+        }
+        return false
+    }
+
+    /// Whether `p[a]` and `p[b]` hold the same bytes.
+    static func equal(_ p: UnsafeBufferPointer<UInt8>, _ a: Range<Int>, _ b: Range<Int>) -> Bool {
+        guard a.count == b.count, a.upperBound <= p.count, b.upperBound <= p.count else { return false }
+        let n = a.count
+        var i = 0
+        if let base = UnsafeRawPointer(p.baseAddress) {
+            while i &+ 8 <= n {
+                if base.loadUnaligned(fromByteOffset: a.lowerBound &+ i, as: UInt64.self)
+                    != base.loadUnaligned(fromByteOffset: b.lowerBound &+ i, as: UInt64.self)
+                {
+                    return false
+                }
+                i &+= 8
+            }
+        }
+        while i < n {
+            if p[a.lowerBound &+ i] != p[b.lowerBound &+ i] { return false }
+            i &+= 1
+        }
+        return true
+    }
+
     /// Appends the UTF-8 encoding of `scalar` (assumed valid) to `out`.
     @inline(__always) static func appendUTF8(_ v: UInt32, to out: inout [UInt8]) {
         if v < 0x80 {

@@ -95,12 +95,14 @@ struct HTMLScanner {
     /// Bytes of title kept.
     static let maxTitleBytes = 1_024
     /// Bytes below 0x40 that end a run of text: 0x00–0x20, '&', '<'.
-    static let stopLow: UInt64 = 0x1_FFFF_FFFF | 1 << 0x26 | 1 << 0x3C
+    @inline(__always) static var stopLow: UInt64 { 0x1_FFFF_FFFF | 1 << 0x26 | 1 << 0x3C }
     /// Bytes that end a tag name: whitespace, '/', '>'. (A NUL byte ends the lookup of a known
     /// name too, so that "a\0" is not "a".)
-    static let nameStop: UInt64 = 1 << 0x09 | 1 << 0x0A | 1 << 0x0C | 1 << 0x0D | 1 << 0x20 | 1 << 0x2F | 1 << 0x3E
+    @inline(__always) static var nameStop: UInt64 {
+        1 << 0x09 | 1 << 0x0A | 1 << 0x0C | 1 << 0x0D | 1 << 0x20 | 1 << 0x2F | 1 << 0x3E
+    }
     /// Bytes that end an attribute name: as for tag names, and '='.
-    static let attributeNameStop: UInt64 = nameStop | 1 << 0x3D
+    @inline(__always) static var attributeNameStop: UInt64 { nameStop | 1 << 0x3D }
 
     let p: UnsafeBufferPointer<UInt8>
     let n: Int
@@ -119,7 +121,7 @@ struct HTMLScanner {
     var sep: UInt8 = 0
     var textFull = false
     var badStructure = false
-    var urlSet = Set<String>()
+    var urlSet = URLDeduplicator()
     var scratch: [UInt8] = []
 
     var stack: [HTMLOpenElement] = []
@@ -133,6 +135,13 @@ struct HTMLScanner {
     var anchorHref = ""
     var anchorText: [UInt8] = []
     var anchorSep: UInt8 = 0
+
+    /// Parsed inline styles by content (templates repeat the same style on every row): hash
+    /// (0 = empty), where the style text is in the input, and what it does. Matches are verified.
+    var styleCacheHashes: [UInt64] = []
+    var styleCacheSources: [Range<Int>] = []
+    var styleCacheEffects: [HTMLStyle.Effects] = []
+    static let styleCacheSlots = 64
 
     var titleSeen = false
     var cdataEndMissing = false
@@ -163,6 +172,7 @@ struct HTMLScanner {
         if textFull { outCount = HTMLScanner.completeUTF8Prefix(UnsafeBufferPointer(rebasing: out[0..<outCount])) }
         result.text = String(decoding: UnsafeBufferPointer(rebasing: out[0..<outCount]), as: UTF8.self)
         result.tagCounts = tagCounts()
+        result.urls = urlSet.urls
         var anomalies: [Anomaly] = []
         if result.hiddenTextBytes > 0 { anomalies.append(.htmlHiddenText) }
         if result.tinyTextBytes > 0 { anomalies.append(.htmlTinyText) }
@@ -730,7 +740,9 @@ struct HTMLScanner {
     mutating func openElement(_ tag: HTMLTag, _ hash: UInt64, _ attrs: HTMLTagAttributes, after next: Int) -> Int {
         closeImplied(by: tag)
         var st = cur
-        if attrs.present & HTMLTagAttributes.urlAttributes != 0 { collectURLs(tag, attrs) }
+        // An anchor's href is both a URL and the link target: decode it once.
+        let anchorTarget = tag == .a ? attrs.href.map { decodedURL($0) } : nil
+        if attrs.present & HTMLTagAttributes.urlAttributes != 0 { collectURLs(tag, attrs, href: anchorTarget) }
 
         // Presentational attributes, then inline style.
         if attrs.hidden != nil { st.removed = true }
@@ -771,22 +783,7 @@ struct HTMLScanner {
             if let c = HTMLStyle.legacyColor(scratch) { st.background = c }
         }
         if attrs.background != nil { st.background = HTMLRenderState.unknownColor }
-        if let r = attrs.style {
-            if HTMLStyle.needsNormalizing(p, r) {
-                HTMLStyle.normalize(p, r, into: &scratch)
-                let (effects, urls) = scratch.withUnsafeBufferPointer { b in
-                    let e = HTMLStyle.parseDeclarations(b, 0..<b.count)
-                    return (e, e.urls.map { Self.cleanURL(b, $0) })
-                }
-                HTMLStyle.apply(effects, to: &st)
-                for u in urls { addURL(u) }
-            } else {
-                // The usual case: parsed where it is.
-                let effects = HTMLStyle.parseDeclarations(p, r)
-                HTMLStyle.apply(effects, to: &st)
-                for u in effects.urls { addURL(Self.cleanURL(p, u)) }
-            }
-        }
+        if let r = attrs.style { applyStyle(r, to: &st) }
 
         let tagFlags = flags(tag)
         if tagFlags.contains(.void) {
@@ -807,13 +804,48 @@ struct HTMLScanner {
         } else if tagFlags.contains(.cell) {
             separator(1, visible: !st.removed)
         }
-        if isAnchor, let r = attrs.href {
-            anchorHref = decodedURL(r)
+        if isAnchor, let anchorTarget {
+            anchorHref = anchorTarget
             anchorText.removeAll(keepingCapacity: true)
             anchorSep = 0
             anchorActive = true
         }
         return next
+    }
+
+    /// Applies an inline `style` attribute, through the style cache.
+    mutating func applyStyle(_ r: Range<Int>, to st: inout HTMLRenderState) {
+        let hash = HTMLBytes.hash(p, r) | 1
+        let slot = Int(truncatingIfNeeded: hash & UInt64(Self.styleCacheSlots - 1))
+        if styleCacheHashes.isEmpty {
+            styleCacheHashes = [UInt64](repeating: 0, count: Self.styleCacheSlots)
+            styleCacheSources = [Range<Int>](repeating: 0..<0, count: Self.styleCacheSlots)
+            styleCacheEffects = [HTMLStyle.Effects](repeating: HTMLStyle.Effects(), count: Self.styleCacheSlots)
+        } else if styleCacheHashes[slot] == hash && HTMLBytes.equal(p, styleCacheSources[slot], r) {
+            HTMLStyle.apply(styleCacheEffects[slot], to: &st)
+            return
+        }
+        // Usually parsed where it is; a value with a character reference or a comment is
+        // normalized first.
+        let effects = HTMLStyle.parseDeclarations(p, r, raw: true)
+        if effects.needsNormalizing {
+            HTMLStyle.normalize(p, r, into: &scratch)
+            let (normalized, urls) = scratch.withUnsafeBufferPointer { b in
+                let e = HTMLStyle.parseDeclarations(b, 0..<b.count, raw: false)
+                return (e, e.urls.map { Self.cleanURL(b, $0) })
+            }
+            HTMLStyle.apply(normalized, to: &st)
+            for u in urls { addURL(u) }
+        } else {
+            HTMLStyle.apply(effects, to: &st)
+            if effects.urls.isEmpty {
+                styleCacheHashes[slot] = hash
+                styleCacheSources[slot] = r
+                styleCacheEffects[slot] = effects
+            } else {
+                for u in effects.urls { addURL(Self.cleanURL(p, u)) }
+            }
+        }
     }
 
     /// Content of script, style, title, textarea and the like, up to the matching end tag.
@@ -831,7 +863,7 @@ struct HTMLScanner {
         let saved = cur
         switch tag {
         case .style:
-            if contentEnd > start && result.urls.count < maxURLs {
+            if contentEnd > start && urlSet.count < maxURLs {
                 var urls: [Range<Int>] = []
                 HTMLStyle.collectURLs(p, start..<contentEnd, into: &urls)
                 for u in urls { addURL(Self.cleanURL(p, u)) }
@@ -906,6 +938,9 @@ struct HTMLScanner {
     /// An attribute value as a URL: references decoded, surrounding whitespace and control
     /// characters stripped, tabs and newlines inside removed (as browsers do).
     mutating func decodedURL(_ r: Range<Int>) -> String {
+        if HTMLBytes.firstIndex(of: 0x26, in: p, from: r.lowerBound, to: r.upperBound) == r.upperBound {
+            return Self.cleanURL(p, r)  // nothing to decode
+        }
         decodeAttribute(r)
         return Self.cleanURL(scratch, 0..<scratch.count)
     }
@@ -919,28 +954,28 @@ struct HTMLScanner {
         var hi = r.upperBound
         while lo < hi && s[lo] <= 0x20 { lo += 1 }
         while hi > lo && s[hi - 1] <= 0x20 { hi -= 1 }
-        var clean = true
-        for i in lo..<hi where s[i] < 0x0E && (s[i] == 0x09 || s[i] == 0x0A || s[i] == 0x0D) {
-            clean = false
-            break
+        if !HTMLBytes.containsTabOrNewline(s, lo..<hi) {
+            return String(decoding: UnsafeBufferPointer(rebasing: s[lo..<hi]), as: UTF8.self)
         }
-        if clean { return String(decoding: UnsafeBufferPointer(rebasing: s[lo..<hi]), as: UTF8.self) }
         return String(decoding: s[lo..<hi].lazy.filter { $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }, as: UTF8.self)
     }
 
     mutating func addURL(_ url: String) {
-        guard !url.isEmpty, result.urls.count < maxURLs else { return }
-        if urlSet.insert(url).inserted { result.urls.append(url) }
+        guard !url.isEmpty, urlSet.count < maxURLs else { return }
+        urlSet.insert(url)
     }
 
     mutating func addURL(bytes: [UInt8], _ r: Range<Int>) {
-        guard result.urls.count < maxURLs else { return }
+        guard urlSet.count < maxURLs else { return }
         addURL(Self.cleanURL(bytes, r))
     }
 
-    mutating func collectURLs(_ tag: HTMLTag, _ attrs: HTMLTagAttributes) {
-        guard result.urls.count < maxURLs else { return }
-        if let r = attrs.href {
+    /// - Parameter href: the decoded `href`, when the caller needed it too.
+    mutating func collectURLs(_ tag: HTMLTag, _ attrs: HTMLTagAttributes, href: String?) {
+        guard urlSet.count < maxURLs else { return }
+        if let href {
+            addURL(href)
+        } else if let r = attrs.href {
             switch tag {
             case .a, .area, .link, .base: addURL(decodedURL(r))
             default: break
@@ -1023,7 +1058,12 @@ struct HTMLScanner {
         HTMLScanner.dropIncompleteTail(&anchorText)
         let text = String(decoding: anchorText, as: UTF8.self)
         if result.links.count < maxURLs { result.links.append(HTMLLink(href: anchorHref, text: text)) }
-        if Self.linkTextMismatch(href: anchorHref, text: text) { result.linkTextMismatchCount += 1 }
+        // Only a text with a dot (or an IPv6 literal) can show a host.
+        if anchorText.contains(where: { $0 == 0x2E || $0 == 0x5B }),
+            Self.linkTextMismatch(href: anchorHref, text: text)
+        {
+            result.linkTextMismatchCount += 1
+        }
     }
 
     /// The text of a link shows a URL or domain whose registrable domain differs from the target's.

@@ -73,6 +73,8 @@ enum HTMLStyle {
         var offsetMargin: Float = 0
         /// `url(...)` arguments, as ranges of the style text.
         var urls: [Range<Int>] = []
+        /// Parsing stopped at a character reference or comment: the value must be normalized first.
+        var needsNormalizing = false
     }
 
     private enum Property: UInt8, CaseIterable {
@@ -94,19 +96,6 @@ enum HTMLStyle {
     }
 
     private static let properties = HTMLKeywordTable<Property>(Property.allCases.map { ($0.cssName, $0) })
-
-    /// Whether a style value must go through ``normalize(_:_:into:)`` (it has a character reference or
-    /// a CSS comment); most don't, and are parsed in place.
-    static func needsNormalizing(_ p: Bytes, _ r: Range<Int>) -> Bool {
-        if HTMLBytes.firstIndex(of: 0x26, in: p, from: r.lowerBound, to: r.upperBound) < r.upperBound { return true }
-        var k = r.lowerBound
-        while true {
-            k = HTMLBytes.firstIndex(of: 0x2F, in: p, from: k, to: r.upperBound)
-            guard k + 1 < r.upperBound else { return false }
-            if p[k + 1] == 0x2A { return true }
-            k += 1
-        }
-    }
 
     /// Copies a style attribute value with character references decoded and CSS comments removed.
     static func normalize(_ p: Bytes, _ range: Range<Int>, into out: inout [UInt8]) {
@@ -135,13 +124,19 @@ enum HTMLStyle {
         out.removeSubrange(kept...)
     }
 
-    /// Bytes below 0x40 that the declaration scanner stops at: `"` `'` `(` `)` `:` `;`.
-    private static let declarationStops: UInt64 = 1 << 0x22 | 1 << 0x27 | 1 << 0x28 | 1 << 0x29 | 1 << 0x3A | 1 << 0x3B
+    /// Bytes below 0x40 that the declaration scanner stops at: `"` `&` `'` `(` `)` `/` `:` `;`.
+    @inline(__always) private static var declarationStops: UInt64 {
+        1 << 0x22 | 1 << 0x26 | 1 << 0x27 | 1 << 0x28 | 1 << 0x29 | 1 << 0x2F | 1 << 0x3A | 1 << 0x3B
+    }
 
     /// Parses a declaration list (`a: b; c: d`) in `s[range]`. Only the properties that can hide
     /// text are looked at, and only values with parentheses are searched for `url(...)`.
-    static func parseDeclarations(_ s: Bytes, _ range: Range<Int>) -> Effects {
+    ///
+    /// With `raw`, `s` is an attribute value as written: parsing stops with
+    /// ``Effects/needsNormalizing`` at the first `&` or `/*`, for the caller to ``normalize(_:_:into:)``.
+    static func parseDeclarations(_ s: Bytes, _ range: Range<Int>, raw: Bool) -> Effects {
         var e = Effects()
+        let properties = Self.properties
         var i = range.lowerBound
         let n = range.upperBound
         while i < n {
@@ -165,8 +160,12 @@ enum HTMLStyle {
                         sawParenthesis = true
                     } else if b == 0x29 {
                         if depth > 0 { depth -= 1 }
-                    } else {
+                    } else if b == 0x22 || b == 0x27 {
                         quote = b
+                    }
+                    if raw && (b == 0x26 || (b == 0x2F && i + 1 < n && s[i + 1] == 0x2A)) {
+                        e.needsNormalizing = true
+                        return e
                     }
                 }
                 i += 1

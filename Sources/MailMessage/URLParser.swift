@@ -93,10 +93,26 @@ public struct ParsedURL: Sendable, Hashable {
         while lo < hi && raw[lo] <= 0x20 { lo += 1 }
         while hi > lo && raw[hi - 1] <= 0x20 { hi -= 1 }
         guard lo < hi else { return nil }
-        var b: [UInt8] = []
-        b.reserveCapacity(hi - lo)
-        for i in lo..<hi where raw[i] != 0x09 && raw[i] != 0x0A && raw[i] != 0x0D { b.append(raw[i]) }
+        let trimmed = UnsafeBufferPointer(rebasing: raw[lo..<hi])
+        if HTMLBytes.containsTabOrNewline(trimmed, 0..<trimmed.count) {
+            let filtered = trimmed.filter { $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }
+            return filtered.withUnsafeBufferPointer { parseClean($0) }
+        }
+        return parseClean(trimmed)
+    }
 
+    @inline(__always) private static func string(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
+        String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self)
+    }
+
+    /// `b[r]` as a string with ASCII upper case folded.
+    private static func lowercasedString(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String {
+        if !b[r].contains(where: { $0 &- 0x41 < 26 }) { return string(b, r) }
+        return String(decoding: b[r].lazy.map(HTMLBytes.lower), as: UTF8.self)
+    }
+
+    /// Parses trimmed bytes without tabs or newlines.
+    private static func parseClean(_ b: UnsafeBufferPointer<UInt8>) -> ParsedURL? {
         // Scheme.
         guard let first = b.first, HTMLBytes.isAlpha(first) else { return nil }
         var i = 1
@@ -109,7 +125,7 @@ public struct ParsedURL: Sendable, Hashable {
             }
         }
         guard i < b.count, b[i] == 0x3A else { return nil }
-        let scheme = String(decoding: b[0..<i].map(HTMLBytes.lower), as: UTF8.self)
+        let scheme = lowercasedString(b, 0..<i)
         i += 1
         let defaultPort = Self.defaultPort(scheme)
         let special = defaultPort != nil
@@ -117,12 +133,14 @@ public struct ParsedURL: Sendable, Hashable {
 
         // Fragment and query split off the end first.
         var end = b.count
-        if let hash = b[i...].firstIndex(of: 0x23) {
-            url.fragment = String(decoding: b[(hash + 1)...], as: UTF8.self)
+        let hash = HTMLBytes.firstIndex(of: 0x23, in: b, from: i, to: end)
+        if hash < end {
+            url.fragment = string(b, (hash + 1)..<end)
             end = hash
         }
-        if let q = b[i..<end].firstIndex(of: 0x3F) {
-            url.query = String(decoding: b[(q + 1)..<end], as: UTF8.self)
+        let q = HTMLBytes.firstIndex(of: 0x3F, in: b, from: i, to: end)
+        if q < end {
+            url.query = string(b, (q + 1)..<end)
             end = q
         }
 
@@ -133,8 +151,7 @@ public struct ParsedURL: Sendable, Hashable {
         let hasAuthority = special ? (scheme != "file" || slashes >= 2) : slashes >= 2
         if !hasAuthority {
             // Opaque (mailto:, data:) or path-only (file:/x) URL.
-            url.path = String(decoding: b[i..<end], as: UTF8.self)
-            if special { url.path = normalizePath(Array(b[i..<end]), special: true) }
+            url.path = special ? normalizePath(b, i..<end, special: true) : string(b, i..<end)
             return url
         }
         // Special schemes ignore any number of slashes; others need exactly "//".
@@ -144,7 +161,7 @@ public struct ParsedURL: Sendable, Hashable {
 
         var hostStart = i
         if let at = b[i..<authorityEnd].lastIndex(of: 0x40) {
-            if at > i { url.userinfo = String(decoding: b[i..<at], as: UTF8.self) }
+            if at > i { url.userinfo = string(b, i..<at) }
             hostStart = at + 1
         }
         var hostEnd = authorityEnd
@@ -172,12 +189,34 @@ public struct ParsedURL: Sendable, Hashable {
             if !digits.isEmpty && port != defaultPort.flatMap({ $0 }) { url.port = port }
         }
         if special && url.host.isEmpty && scheme != "file" { return nil }
-        url.path = normalizePath(Array(b[authorityEnd..<end]), special: special)
+        url.path = normalizePath(b, authorityEnd..<end, special: special)
         return url
     }
 
+    /// The URL Standard's "ends in a number" check: is the last label (ignoring one trailing dot)
+    /// all digits, or 0x and hex digits? Only then is the host parsed as IPv4.
+    private static func endsInNumber(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool {
+        var end = r.upperBound
+        if end > r.lowerBound && b[end - 1] == 0x2E { end -= 1 }
+        var start = end
+        while start > r.lowerBound && b[start - 1] != 0x2E { start -= 1 }
+        guard start < end else { return false }
+        if b[start..<end].allSatisfy(HTMLBytes.isDigit) { return true }
+        return end - start >= 2 && b[start] == 0x30 && (b[start + 1] | 0x20) == 0x78
+            && b[(start + 2)..<end].allSatisfy { HTMLBytes.hexValue($0) != nil }
+    }
+
     /// Decodes, lower-cases and checks a host; recognizes IPv4 in all the forms browsers accept.
-    private static func parseHost(_ b: [UInt8], _ r: Range<Int>, special: Bool, url: inout ParsedURL) -> String? {
+    private static func parseHost(
+        _ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, special: Bool, url: inout ParsedURL
+    ) -> String? {
+        // The usual host: lower-case letters, digits, '-', '.', '_', and not a number.
+        if special && !r.isEmpty
+            && b[r].allSatisfy({ ($0 &- 0x61 < 26) || HTMLBytes.isDigit($0) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F })
+            && !endsInNumber(b, r)
+        {
+            return string(b, r)
+        }
         var h: [UInt8] = []
         h.reserveCapacity(r.count)
         var i = r.lowerBound
@@ -289,7 +328,7 @@ public struct ParsedURL: Sendable, Hashable {
     }
 
     /// RFC 4291 text form, with an embedded dotted IPv4 tail allowed.
-    static func parseIPv6(_ b: [UInt8], _ r: Range<Int>) -> [UInt16]? {
+    static func parseIPv6(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> [UInt16]? {
         var pieces = [UInt16](repeating: 0, count: 8)
         var index = 0
         var compress: Int?
@@ -405,8 +444,30 @@ public struct ParsedURL: Sendable, Hashable {
     }
 
     /// Path with `\` as `/` (special schemes) and `.`/`..` segments resolved; `/` when empty (special).
-    static func normalizePath(_ b: [UInt8], special: Bool) -> String {
-        guard !b.isEmpty else { return special ? "/" : "" }
+    static func normalizePath(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, special: Bool) -> String {
+        guard !r.isEmpty else { return special ? "/" : "" }
+        // Most paths need nothing: no backslash, no dot segment, no "%2e".
+        @inline(__always) func isSeparator(_ c: UInt8) -> Bool { c == 0x2F || (special && c == 0x5C) }
+        var needsWork = false
+        for k in r {
+            let c = b[k]
+            if c == 0x5C && special {
+                needsWork = true
+            } else if c == 0x25 {
+                needsWork = k + 2 < r.upperBound && b[k + 1] == 0x32 && (b[k + 2] | 0x20) == 0x65
+            } else if c == 0x2E && (k == r.lowerBound || isSeparator(b[k - 1])) {
+                let next = k + 1
+                needsWork =
+                    next == r.upperBound || isSeparator(b[next])
+                    || (b[next] == 0x2E && (next + 1 == r.upperBound || isSeparator(b[next + 1])))
+            }
+            if needsWork { break }
+        }
+        guard needsWork else { return string(b, r) }
+        return normalizePath(Array(b[r]), special: special)
+    }
+
+    private static func normalizePath(_ b: [UInt8], special: Bool) -> String {
         var p = b
         if special {
             for k in p.indices where p[k] == 0x5C { p[k] = 0x2F }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import MailMessage
 
 /// Scores messages: bytes → ``Message`` → ``FeatureVector`` → ``Verdict``.
@@ -93,7 +98,12 @@ public enum Rules {
 
     /// GTUBE, the standard anti-spam test string, in the raw message or its decoded text.
     public static func isGTUBE(_ m: Message) -> Bool {
-        contains(m.bytes[...], gtube) || m.textParts.contains { contains(Array($0.text.utf8)[...], gtube) }
+        if m.bytes.withUnsafeBufferPointer({ contains($0, gtube) }) { return true }
+        for part in m.textParts {
+            var text = part.text
+            if text.withUTF8({ contains($0, gtube) }) { return true }
+        }
+        return false
     }
 
     public static func score(_ m: Message) -> Double { isGTUBE(m) ? 1000 : 0 }
@@ -102,15 +112,20 @@ public enum Rules {
         isGTUBE(m) ? [Symbol(name: "GTUBE", score: 1000, description: "GTUBE: the generic test for unsolicited bulk email")] : []
     }
 
-    static func contains(_ hay: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, hay.count >= needle.count else { return false }
-        var i = hay.startIndex
-        let last = hay.endIndex - needle.count
-        while i <= last {
-            guard let j = hay[i...last].firstIndex(of: first) else { return false }
-            if hay[j..<(j + needle.count)].elementsEqual(needle) { return true }
-            i = j + 1
+    static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
+        guard let base = hay.baseAddress, hay.count >= needle.count else { return false }
+        return needle.withUnsafeBufferPointer { n in
+            guard let nb = n.baseAddress else { return false }
+            let first = Int32(nb[0])
+            var offset = 0
+            let last = hay.count - n.count
+            while offset <= last {
+                guard let hit = memchr(base + offset, first, last - offset + 1) else { return false }
+                let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if memcmp(base + at, nb, n.count) == 0 { return true }
+                offset = at + 1
+            }
+            return false
         }
-        return false
     }
 }

@@ -144,7 +144,8 @@ extension Spamward {
         @Option(help: .hidden) var wordPairs: Bool?
         @Flag(help: .hidden) var debugModel = false
         @Option(help: .hidden) var initialCombiner: String?
-        @Option(help: .hidden) var component: EvaluationRun.Component = .combined
+        @Option(help: "Score to report: combined, or one component (discriminative, tokens, fisher) for comparison.")
+        var component: EvaluationRun.Component = .combined
 
         func run() async throws {
             do {

@@ -141,10 +141,11 @@ struct FeatureTests {
     static let sizes = [1, 10, 100, 5_000]
 
     @Test(arguments: sizes)
-    func tokensAndNgramsAreSortedAndUnique(words: Int) {
+    func tokensAndNgramsAreUnique(words: Int) {
         let v = features(Synth.message(spam: true, index: words, words: words), keepNames: false)
         for list in [v.tokens, v.ngrams] {
-            #expect(zip(list, list.dropFirst()).allSatisfy { $0 < $1 }, "not strictly increasing")
+            #expect(Set(list).count == list.count, "duplicate slots")
+            #expect(!list.isEmpty)
             #expect(list.allSatisfy { $0 <= FeatureConfiguration.default.slotMask })
         }
         #expect(v.count == v.tokens.count + v.ngrams.count)

@@ -93,15 +93,19 @@ public struct StatisticalModel: Sendable {
         return (robinsonStrength * robinsonPrior + n * p) / (robinsonStrength + n)
     }
 
-    /// Scores a feature vector.
-    public func score(_ v: FeatureVector) -> ModelScores {
-        var z = Double(bias)
+    /// The logistic regression's log-odds alone.
+    public func discriminativeScore(_ v: FeatureVector) -> Double {
         weights.withUnsafeBufferPointer { w in
-            var acc: Float = 0
+            var acc: Float = bias
             for i in v.tokens { acc += w[Int(i)] }
             for i in v.ngrams { acc += w[Int(i)] }
-            z += Double(acc)
+            return Double(acc)
         }
+    }
+
+    /// Scores a feature vector.
+    public func score(_ v: FeatureVector) -> ModelScores {
+        let z = discriminativeScore(v)
         var sum = 0.0
         var n = 0
         var sumLnF = 0.0, sumLn1mF = 0.0
@@ -166,12 +170,12 @@ public struct StatisticalModel: Sendable {
     /// Learns one message with its true label. Returns the step size to keep for ``forget``.
     @discardableResult
     public mutating func learn(_ v: FeatureVector, as label: Label) -> Float {
-        let before = score(v)
+        let before = discriminativeScore(v)
         let y: Double = label == .spam ? 1 : 0
         // Logistic regression step.
         // The step is normalized by the number of active features, so that one message moves
         // its own log-odds by at most `learningRate`, however long it is.
-        let p = Self.sigmoid(before.discriminative)
+        let p = Self.sigmoid(before)
         let active = Float(max(1, v.tokens.count + v.ngrams.count))
         let g = learningRate * Float(y - p) / active
         apply(v, step: g)

@@ -62,27 +62,10 @@ struct Builder {
 
     mutating func finish() -> FeatureVector {
         var v = FeatureVector()
-        RadixSort.sort(&tokens, bits: configuration.featureBits)
-        RadixSort.sort(&ngrams, bits: configuration.featureBits)
-        v.tokens = Self.unique(tokens)
-        v.ngrams = Self.unique(ngrams)
+        v.tokens = SlotSet.unique(tokens)
+        v.ngrams = SlotSet.unique(ngrams)
         if keepNames { v.names = names }
         return v
-    }
-
-    /// Removes adjacent duplicates of a sorted array in place.
-    static func unique(_ a: [UInt32]) -> [UInt32] {
-        var a = a
-        guard a.count > 1 else { return a }
-        var w = 1
-        a.withUnsafeMutableBufferPointer { p in
-            for r in 1..<p.count where p[r] != p[w - 1] {
-                p[w] = p[r]
-                w += 1
-            }
-        }
-        a.removeLast(a.count - w)
-        return a
     }
 
     // MARK: adding features
@@ -521,48 +504,37 @@ enum ASCIIClass {
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 }
 
-/// LSD radix sort of slot indices (linear time; `bits` is the number of significant bits).
-/// All work goes through unsafe buffers: an `Array` subscript write costs a uniqueness check.
-enum RadixSort {
-    static func sort(_ a: inout [UInt32], bits: Int) {
+/// Removes duplicate slot indices, keeping first occurrences in order, with an
+/// open-addressing hash set on a scratch buffer (linear time, no sorting).
+enum SlotSet {
+    static func unique(_ a: [UInt32]) -> [UInt32] {
         let n = a.count
-        if n < 64 {
-            a.sort()
-            return
-        }
-        let digit: UInt32 = 8
-        let buckets = 1 << Int(digit)
-        let mask = UInt32(buckets - 1)
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: n) { tmp in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: buckets) { c in
-                a.withUnsafeMutableBufferPointer { data in
-                    var src = data
-                    var dst = tmp
-                    var shift: UInt32 = 0
-                    var passes = 0
-                    while shift < UInt32(bits) {
-                        c.initialize(repeating: 0)
-                        for x in src { c[Int((x >> shift) & mask)] += 1 }
-                        var total = 0
-                        for k in 0..<buckets {
-                            let v = c[k]
-                            c[k] = total
-                            total += v
+        if n < 2 { return a }
+        var capacity = 16
+        while capacity < 2 * n { capacity <<= 1 }
+        let mask = capacity - 1
+        let empty = UInt32.max
+        return withUnsafeTemporaryAllocation(of: UInt32.self, capacity: capacity) { table in
+            table.initialize(repeating: empty)
+            return [UInt32](unsafeUninitializedCapacity: n) { out, count in
+                var k = 0
+                a.withUnsafeBufferPointer { src in
+                    for x in src {
+                        var h = Int(truncatingIfNeeded: (UInt64(x) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+                        while true {
+                            let t = table[h]
+                            if t == x { break }
+                            if t == empty {
+                                table[h] = x
+                                out[k] = x
+                                k += 1
+                                break
+                            }
+                            h = (h + 1) & mask
                         }
-                        for x in src {
-                            let b = Int((x >> shift) & mask)
-                            dst[c[b]] = x
-                            c[b] += 1
-                        }
-                        swap(&src, &dst)
-                        shift += digit
-                        passes += 1
-                    }
-                    // An odd number of passes leaves the result in the scratch buffer.
-                    if passes % 2 == 1 {
-                        for i in 0..<n { data[i] = tmp[i] }
                     }
                 }
+                count = k
             }
         }
     }

@@ -1,8 +1,8 @@
 /// The hashed, binary features of one message.
 ///
 /// `tokens` are the word, header, URL and structure features that both models use; `ngrams`
-/// are byte n-grams and word pairs that only the discriminative model uses. Both are sorted
-/// slot indices without duplicates. `names` maps slots to readable names when extraction was
+/// are byte n-grams and word pairs that only the discriminative model uses. Both are slot
+/// indices without duplicates, in the order features were first seen. `names` maps slots to readable names when extraction was
 /// asked to keep them (for explanations).
 public struct FeatureVector: Sendable {
     public var tokens: [UInt32] = []
