@@ -96,10 +96,10 @@ struct HTMLScanner {
     static let maxTitleBytes = 1_024
     /// Bytes below 0x40 that end a run of text: 0x00–0x20, '&', '<'.
     @inline(__always) static var stopLow: UInt64 { 0x1_FFFF_FFFF | 1 << 0x26 | 1 << 0x3C }
-    /// Bytes that end a tag name: whitespace, '/', '>'. (A NUL byte ends the lookup of a known
-    /// name too, so that "a\0" is not "a".)
+    /// Bytes that end a tag name: whitespace, '/', '>'.
+    /// NUL is in the mask too, to be looked at: it doesn't end a name, but makes it unknown.
     @inline(__always) static var nameStop: UInt64 {
-        1 << 0x09 | 1 << 0x0A | 1 << 0x0C | 1 << 0x0D | 1 << 0x20 | 1 << 0x2F | 1 << 0x3E
+        1 | 1 << 0x09 | 1 << 0x0A | 1 << 0x0C | 1 << 0x0D | 1 << 0x20 | 1 << 0x2F | 1 << 0x3E
     }
     /// Bytes that end an attribute name: as for tag names, and '='.
     @inline(__always) static var attributeNameStop: UInt64 { nameStop | 1 << 0x3D }
@@ -477,16 +477,19 @@ struct HTMLScanner {
         var k = start
         var key = HTMLPackedName()
         let limit = min(n, start + HTMLPackedName.maxBytes)
+        var plain = true
         while k < limit {
             let b = p[k]
-            if b < 0x40 && (Self.nameStop &>> UInt64(b)) & 1 != 0 { break }
+            if b < 0x40 && (Self.nameStop &>> UInt64(b)) & 1 != 0 {
+                if b != 0 { break }
+                plain = false  // "a\0" is not "a" (browsers read U+FFFD)
+            }
             key.add(HTMLBytes.lower(b), at: k &- start)
             k &+= 1
         }
-        var plain = true
         while k < n {  // longer than any known name
             let b = p[k]
-            if b < 0x40 && (Self.nameStop &>> UInt64(b)) & 1 != 0 { break }
+            if b != 0 && b < 0x40 && (Self.nameStop &>> UInt64(b)) & 1 != 0 { break }
             plain = false
             k &+= 1
         }
@@ -518,7 +521,10 @@ struct HTMLScanner {
             k += 1
             while k < n {
                 let c = p[k]
-                if c < 0x40 && (Self.attributeNameStop &>> UInt64(c)) & 1 != 0 { break }
+                if c < 0x40 && (Self.attributeNameStop &>> UInt64(c)) & 1 != 0 {
+                    if c != 0 { break }
+                    packable = false
+                }
                 let offset = k &- nameStart
                 if offset < 12 { key.add(HTMLBytes.lower(c), at: offset) } else { packable = false }
                 k += 1

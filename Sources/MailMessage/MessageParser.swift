@@ -249,21 +249,21 @@ private struct Parser {
     }
 
     mutating func checkTopLevel() {
-        let h = message.headers
-        if h.first("Date") == nil { anomalies.insert(.missingDate) }
-        if h.first("Message-ID") == nil { anomalies.insert(.missingMessageID) }
-        if h.first("From") == nil { anomalies.insert(.missingFrom) }
-        if h.first("MIME-Version") == nil, let ct = message.parts.first?.contentType, ct.isMultipart {
+        // One pass over the top-level fields: presence of the required ones and duplicates
+        // of the ones that may occur once (RFC 5322 section 3.6).
+        let singletons = ["from", "subject", "date", "message-id", "to", "sender", "reply-to", "mime-version"]
+        var seen = [Int](repeating: 0, count: singletons.count)
+        for f in message.headers.fields where f.name.utf8.count <= 12 {
+            let lower = f.name.lowercased()
+            if let k = singletons.firstIndex(of: lower) { seen[k] += 1 }
+        }
+        if seen[2] == 0 { anomalies.insert(.missingDate) }
+        if seen[3] == 0 { anomalies.insert(.missingMessageID) }
+        if seen[0] == 0 { anomalies.insert(.missingFrom) }
+        if seen[7] == 0, let ct = message.parts.first?.contentType, ct.isMultipart {
             anomalies.insert(.mimeVersionMissing)
         }
-        for name in ["From", "Subject", "Date", "Message-ID", "To", "Sender", "Reply-To"] {
-            var n = 0
-            for f in h.fields where f.hasName(name) { n += 1 }
-            if n > 1 {
-                anomalies.insert(.duplicateSingletonHeader)
-                break
-            }
-        }
+        if seen.dropLast().contains(where: { $0 > 1 }) { anomalies.insert(.duplicateSingletonHeader) }
         if !message.textParts.isEmpty && message.textParts.allSatisfy(\.isHTML) { anomalies.insert(.htmlOnly) }
         if message.textParts.contains(where: { ($0.html?.hiddenTextBytes ?? 0) > 0 }) { anomalies.insert(.htmlHiddenText) }
         if message.textParts.contains(where: { ($0.html?.tinyTextBytes ?? 0) > 0 }) { anomalies.insert(.htmlTinyText) }

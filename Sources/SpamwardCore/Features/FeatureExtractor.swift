@@ -249,9 +249,21 @@ struct Builder {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The last `n` dot-separated labels of a host name (a trailing dot ignored).
     static func lastLabels(_ host: String, _ n: Int) -> String {
-        let labels = host.split(separator: ".")
-        return labels.suffix(n).joined(separator: ".")
+        var u = host.utf8[...]
+        while u.last == UInt8(ascii: ".") { u = u.dropLast() }
+        var dots = 0
+        var i = u.endIndex
+        while i > u.startIndex {
+            let j = u.index(before: i)
+            if u[j] == UInt8(ascii: ".") {
+                dots += 1
+                if dots == n { return String(Substring(u[i...])) }
+            }
+            i = j
+        }
+        return String(Substring(u))
     }
 
     // MARK: structure
