@@ -60,17 +60,17 @@ struct HTMLOpenElement {
     var nameHash: UInt64
     /// Rendering state inside the element.
     var state: HTMLRenderState
-    /// The element is the `<a>` whose text is being collected.
-    var isAnchor: Bool
+    /// For an `<a href>`: its number (from 1), to end the collection of its text when it closes.
+    var anchorID: UInt32
     /// `state.isHidden` and `state.isTiny`, computed once.
     var hidden: Bool
     var tiny: Bool
 
-    init(tag: HTMLTag, nameHash: UInt64, state: HTMLRenderState, isAnchor: Bool) {
+    init(tag: HTMLTag, nameHash: UInt64, state: HTMLRenderState, anchorID: UInt32) {
         self.tag = tag
         self.nameHash = nameHash
         self.state = state
-        self.isAnchor = isAnchor
+        self.anchorID = anchorID
         self.hidden = state.isHidden
         self.tiny = state.isTiny
     }
@@ -132,6 +132,8 @@ struct HTMLScanner {
     var openCounts = [UInt16](repeating: 0, count: 256 + HTMLTag.allCases.count)
 
     var anchorActive = false
+    /// Number of the `<a href>` being collected (0 before the first).
+    var anchorID: UInt32 = 0
     var anchorHref = ""
     var anchorText: [UInt8] = []
     var anchorSep: UInt8 = 0
@@ -172,7 +174,7 @@ struct HTMLScanner {
         if textFull { outCount = HTMLScanner.completeUTF8Prefix(UnsafeBufferPointer(rebasing: out[0..<outCount])) }
         result.text = String(decoding: UnsafeBufferPointer(rebasing: out[0..<outCount]), as: UTF8.self)
         result.tagCounts = tagCounts()
-        result.urls = urlSet.urls
+        result.urls = urlSet.items
         var anomalies: [Anomaly] = []
         if result.hiddenTextBytes > 0 { anomalies.append(.htmlHiddenText) }
         if result.tinyTextBytes > 0 { anomalies.append(.htmlTinyText) }
@@ -589,7 +591,7 @@ struct HTMLScanner {
             let dropped = Self.maxDepth / 4
             for e in stack[0..<dropped] {
                 openCounts[openSlot(e.tag, e.nameHash)] -= 1
-                if e.isAnchor { finishAnchor() }
+                if e.anchorID != 0 && e.anchorID == anchorID { finishAnchor() }
             }
             stack.removeFirst(dropped)
         }
@@ -617,7 +619,7 @@ struct HTMLScanner {
             } else if f.contains(.cell) {
                 separator(1, visible: !e.state.removed)
             }
-            if e.isAnchor { finishAnchor() }
+            if e.anchorID != 0 && e.anchorID == anchorID { finishAnchor() }
         }
         if let top = stack.last {
             cur = top.state
@@ -803,8 +805,11 @@ struct HTMLScanner {
             break
         }
         let isAnchor = tag == .a && attrs.href != nil
-        if isAnchor { finishAnchor() }
-        push(HTMLOpenElement(tag: tag, nameHash: hash, state: st, isAnchor: isAnchor))
+        if isAnchor {
+            finishAnchor()
+            anchorID &+= 1
+        }
+        push(HTMLOpenElement(tag: tag, nameHash: hash, state: st, anchorID: isAnchor ? anchorID : 0))
         if tagFlags.contains(.block) {
             separator(2, visible: !st.removed)
         } else if tagFlags.contains(.cell) {

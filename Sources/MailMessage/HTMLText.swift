@@ -23,8 +23,10 @@ public struct HTMLContent: Sendable, Hashable {
     public var links: [HTMLLink] = []
     /// URLs from URL-bearing attributes (`a`/`area`/`link`/`base` `href`, `img`/`iframe`/`frame`/`embed`/
     /// `source`/`script`/`video`/`audio` `src` and `srcset`, `form action`, `formaction`, `background`,
-    /// `object data`, `video poster`, `<meta http-equiv=refresh>`) and CSS `url(...)`; decoded,
-    /// deduplicated, in order of appearance, at most `maxURLs`.
+    /// `object data`, `video poster`, `<meta http-equiv=refresh>`) and CSS `url(...)` in `style`
+    /// attributes and elements; references decoded, surrounding whitespace and inner tabs/newlines
+    /// removed, deduplicated, in order of appearance, at most `maxURLs`. Relative URLs are kept as
+    /// written (not resolved against `<base>`).
     public var urls: [String] = []
     /// `<img>` elements and `<input type=image>`.
     public var imageCount: Int = 0
@@ -36,12 +38,14 @@ public struct HTMLContent: Sendable, Hashable {
     /// Bytes of non-blank visible text in a tiny font (CSS size of 2 px or less, or `<font size=1>`).
     /// This text is in ``text``.
     public var tinyTextBytes: Int = 0
-    /// Start tags by lower-cased name (at most 256 distinct names).
+    /// Start tags by lower-cased name (at most 256 distinct names). A dictionary: its iteration order
+    /// differs between processes, so sort the keys when order matters.
     public var tagCounts: [String: Int] = [:]
     /// Zero-width spaces and joiners, word joiners, BOMs and soft hyphens removed from the text
     /// (spammers use them to break up words).
     public var invisibleCharacterCount: Int = 0
-    /// Links whose text shows a URL or domain other than the one they lead to.
+    /// Links whose text shows a URL or domain (`https://paypal.com/…`, `www.paypal.com`, `paypal.com`)
+    /// whose ``ParsedURL/registrableDomainGuess`` differs from that of the http(s) `href`.
     public var linkTextMismatchCount: Int = 0
     /// ``text`` was cut at `maxTextBytes`.
     public var isTextTruncated: Bool = false

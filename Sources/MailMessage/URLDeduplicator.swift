@@ -1,40 +1,40 @@
-/// An insertion-ordered set of URL strings, cheaper than `Set<String>` for the extractors' use
-/// (many short inserts, then one array out).
+/// An insertion-ordered set of strings (URLs, addresses), cheaper than `Set<String>` for the
+/// extractors' use: many short inserts, then one array out.
 ///
 /// Open addressing on a fast hash seeded once per process. Probing stops after ``maxProbes``
 /// slots: a pathological input (or a crafted collision) then gets a duplicate through instead of
 /// costing more time, so every insert is bounded.
 struct URLDeduplicator {
-    /// The URLs, in order of first insertion.
-    private(set) var urls: [String] = []
-    /// Index + 1 into `urls`, 0 for an empty slot.
+    /// The strings, in order of first insertion.
+    private(set) var items: [String] = []
+    /// Index + 1 into `items`, 0 for an empty slot.
     private var slots: [Int32] = []
     private var slotHashes: [UInt64] = []
 
     static let maxProbes = 32
     private static let seed = UInt64.random(in: .min ... .max)
 
-    var count: Int { urls.count }
+    var count: Int { items.count }
 
-    /// Adds `url` unless it is already there. Returns whether it was added.
+    /// Adds `string` unless it is already there. Returns whether it was added.
     @discardableResult
-    mutating func insert(_ url: String) -> Bool {
-        if urls.count * 2 >= slots.count { grow() }
-        let hash = Self.hash(url)
+    mutating func insert(_ string: String) -> Bool {
+        if items.count * 2 >= slots.count { grow() }
+        let hash = Self.hash(string)
         let mask = slots.count - 1
         var i = Int(truncatingIfNeeded: hash) & mask
         for _ in 0..<Self.maxProbes {
             let s = slots[i]
             if s == 0 {
-                slots[i] = Int32(urls.count + 1)
+                slots[i] = Int32(truncatingIfNeeded: items.count + 1)
                 slotHashes[i] = hash
-                urls.append(url)
+                items.append(string)
                 return true
             }
-            if slotHashes[i] == hash && urls[Int(s) - 1] == url { return false }
+            if slotHashes[i] == hash && items[Int(s) - 1] == string { return false }
             i = (i + 1) & mask
         }
-        urls.append(url)  // probe limit reached: keep it, undeduplicated
+        items.append(string)  // probe limit reached: kept, undeduplicated
         return true
     }
 
@@ -43,19 +43,23 @@ struct URLDeduplicator {
         slots = [Int32](repeating: 0, count: size)
         slotHashes = [UInt64](repeating: 0, count: size)
         let mask = size - 1
-        for (k, url) in urls.enumerated() {
-            let hash = Self.hash(url)
+        for (k, string) in items.enumerated() {
+            let hash = Self.hash(string)
             var i = Int(truncatingIfNeeded: hash) & mask
-            for _ in 0..<Self.maxProbes where slots[i] != 0 { i = (i + 1) & mask }
+            var probes = 0
+            while slots[i] != 0 && probes < Self.maxProbes {
+                i = (i + 1) & mask
+                probes += 1
+            }
             if slots[i] == 0 {
-                slots[i] = Int32(k + 1)
+                slots[i] = Int32(truncatingIfNeeded: k + 1)
                 slotHashes[i] = hash
             }
         }
     }
 
-    private static func hash(_ url: String) -> UInt64 {
-        url.utf8.withContiguousStorageIfAvailable { HTMLBytes.hash($0, 0..<$0.count, seed: seed) }
-            ?? Array(url.utf8).withUnsafeBufferPointer { HTMLBytes.hash($0, 0..<$0.count, seed: seed) }
+    private static func hash(_ string: String) -> UInt64 {
+        string.utf8.withContiguousStorageIfAvailable { HTMLBytes.hash($0, 0..<$0.count, seed: seed) }
+            ?? Array(string.utf8).withUnsafeBufferPointer { HTMLBytes.hash($0, 0..<$0.count, seed: seed) }
     }
 }

@@ -15,8 +15,7 @@ public enum URLExtractor {
         guard limit > 0 else { return [] }
         var text = text
         return text.withUTF8 { p in
-            var found: [String] = []
-            var seen = Set<String>()
+            var found = URLDeduplicator()
             var i = 0
             while i < p.count && found.count < limit {
                 guard let (range, next, isWWW) = nextURL(p, from: i) else { break }
@@ -25,10 +24,9 @@ public enum URLExtractor {
                 bytes.reserveCapacity(range.count + (isWWW ? 7 : 0))
                 if isWWW { bytes.append(contentsOf: "http://".utf8) }
                 for k in range where !HTMLBytes.isSpace(p[k]) { bytes.append(p[k]) }
-                let url = String(decoding: bytes, as: UTF8.self)
-                if seen.insert(url).inserted { found.append(url) }
+                found.insert(String(decoding: bytes, as: UTF8.self))
             }
-            return found
+            return found.items
         }
     }
 
@@ -244,8 +242,7 @@ public enum URLExtractor {
         var text = text
         return text.withUTF8 { p in
             let n = p.count
-            var found: [String] = []
-            var seen = Set<String>()
+            var found = URLDeduplicator()
             var floor = 0  // bytes before this were used by the previous address
             var i = 0
             while i < n && found.count < limit {
@@ -269,12 +266,11 @@ public enum URLExtractor {
                 var bytes = Array(p[lo..<at])
                 bytes.append(0x40)
                 for k in (at + 1)..<domainEnd { bytes.append(HTMLBytes.lower(p[k])) }
-                let address = String(decoding: bytes, as: UTF8.self)
-                if seen.insert(address).inserted { found.append(address) }
+                found.insert(String(decoding: bytes, as: UTF8.self))
                 floor = domainEnd
                 i = domainEnd
             }
-            return found
+            return found.items
         }
     }
 

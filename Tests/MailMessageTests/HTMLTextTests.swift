@@ -327,6 +327,13 @@ import Testing
         #expect(c.text == "onetwothree")
     }
 
+    @Test func anchorTextEndsWithItsOwnElement() {
+        // The first <a> can't be closed across the table; closing it later must not cut the second link.
+        let c = HTMLText.extract(##"<a href="http://a.example/">one<table><tr><td><a href="http://b.example/">two</td></tr></table>three</a>"##)
+        #expect(c.links.map(\.text) == ["one", "two"])
+        #expect(HTMLText.extract("<b\u{0}>x</b>").tagCounts["b"] == nil)
+    }
+
     @Test(arguments: [
         (##"<a href="http://evil.example/login">https://www.paypal.com/login</a>"##, true),
         (##"<a href="http://evil.example/">www.paypal.com</a>"##, true),

@@ -361,7 +361,8 @@ struct Builder {
             g = g << 8 | UInt32(b)
             n += 1
             if n >= 4 {
-                let slot = UInt32(truncatingIfNeeded: hasher.hash(ns, value: UInt64(g))) & mask
+                // Fibonacci hashing of the 4 bytes (one multiplication): n-grams are many.
+                let slot = UInt32(truncatingIfNeeded: ((UInt64(g) ^ ns) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
                 scratch[produced] = slot
                 produced += 1
                 if keepNames, names[slot] == nil {
