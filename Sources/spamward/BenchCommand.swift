@@ -106,9 +106,7 @@ extension Spamward {
             }
             if sink == 42 { print("") }  // keep the work observable
             if json {
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try enc.encode(result), as: UTF8.self))
+                try printJSON(result)
                 return
             }
             func f(_ x: Double) -> String { String(format: "%.0f", x) }

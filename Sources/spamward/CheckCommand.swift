@@ -22,17 +22,9 @@ extension Spamward {
         @OptionGroup var thresholdOptions: ThresholdOptions
 
         func run() async throws {
-            let sources = MessageSources(paths: paths)
-            var failed = false
-            for e in sources.errors {
-                printError(e)
-                failed = true
-            }
-            let db: SpamwardStoreSQLiteHandle
-            do { db = try await SpamwardStoreSQLiteHandle.open(store) } catch let e as CLIError {
-                printError(e.description)
-                throw e.exit
-            }
+            let inputs = try await CommandInputs.open(paths: paths, store: store)
+            let (sources, db) = (inputs.sources, inputs.db)
+            var failed = inputs.failed
             let scanner = MessageScanner(model: db.model, thresholds: thresholdOptions.thresholds)
             var worst: Action = .ham
             var sawUnsure = false

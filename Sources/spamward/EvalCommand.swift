@@ -205,12 +205,9 @@ extension Spamward {
                     var learned: Int
                     var duplicatesSkipped: Int
                 }
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                let data = try enc.encode(Out(corpus: corpus, protocolName: proto.rawValue, summary: summary,
+                try printJSON(Out(corpus: corpus, protocolName: proto.rawValue, summary: summary,
                                               scoreMessagesPerSecond: scoreRate, learnMessagesPerSecond: learnRate,
                                               wallSeconds: wall, learned: r.learned, duplicatesSkipped: r.duplicatesSkipped))
-                print(String(decoding: data, as: UTF8.self))
                 return
             }
             func f(_ x: Double, _ d: Int = 3) -> String { String(format: "%.\(d)f", x) }

@@ -29,17 +29,9 @@ extension Spamward {
 
         func run() async throws {
             let label: Label? = spam ? .spam : ham ? .ham : nil
-            let sources = MessageSources(paths: paths)
-            var failed = false
-            for e in sources.errors {
-                printError(e)
-                failed = true
-            }
-            let db: SpamwardStoreSQLiteHandle
-            do { db = try await SpamwardStoreSQLiteHandle.open(store) } catch let e as CLIError {
-                printError(e.description)
-                throw e.exit
-            }
+            let inputs = try await CommandInputs.open(paths: paths, store: store)
+            let (sources, db) = (inputs.sources, inputs.db)
+            var failed = inputs.failed
             var session = LearningSession(scanner: MessageScanner(model: db.model), store: db.store)
             var bar = ProgressBar(total: sources.items.count, label: label.map { "learn \($0.rawValue)" } ?? "forget")
             var done = 0
@@ -96,12 +88,9 @@ extension Spamward {
                     var tokenizerVersion: Int
                     var featureBits: Int
                 }
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                let data = try enc.encode(Out(store: store.path, modelSource: db.source.rawValue, statistics: s,
+                try printJSON(Out(store: store.path, modelSource: db.source.rawValue, statistics: s,
                                               modelLearnedSpam: db.model.learnedSpam, modelLearnedHam: db.model.learnedHam,
                                               tokenizerVersion: c.tokenizerVersion, featureBits: c.featureBits))
-                print(String(decoding: data, as: UTF8.self))
                 return
             }
             print("store            \(store.path)")

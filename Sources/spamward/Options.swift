@@ -77,3 +77,30 @@ func printError(_ s: String) {
 }
 
 func nowSeconds() -> Int64 { Int64(Date().timeIntervalSince1970) }
+
+/// Prints a value as pretty, key-sorted JSON on standard output.
+func printJSON(_ value: some Encodable) throws {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try enc.encode(value), as: UTF8.self))
+}
+
+/// The inputs of a command that reads messages and uses the store: the message sources (with
+/// their listing errors already reported) and the opened store with its model.
+struct CommandInputs {
+    var sources: MessageSources
+    var db: SpamwardStoreSQLiteHandle
+    /// Whether some path could not be listed.
+    var failed: Bool
+
+    static func open(paths: [String], store: StoreOptions) async throws -> CommandInputs {
+        let sources = MessageSources(paths: paths)
+        for e in sources.errors { printError(e) }
+        do {
+            return CommandInputs(sources: sources, db: try await SpamwardStoreSQLiteHandle.open(store), failed: !sources.errors.isEmpty)
+        } catch let e as CLIError {
+            printError(e.description)
+            throw e.exit
+        }
+    }
+}
