@@ -53,6 +53,24 @@ struct HTMLTagAttributes {
     }
 }
 
+/// A cached inline style (``HTMLScanner/applyStyle(_:to:)``).
+struct HTMLStyleCacheEntry {
+    /// 0 for an empty entry.
+    var hash: UInt64 = 0
+    var start: Int32 = 0
+    var end: Int32 = 0
+    var effects = HTMLStyle.Effects()
+}
+
+/// A tag name that isn't an ``HTMLTag``, counted for ``HTMLContent/tagCounts``.
+struct HTMLOtherTagCount {
+    /// 0 for an empty slot.
+    var hash: UInt64 = 0
+    var start: Int32 = 0
+    var length: Int32 = 0
+    var count: Int32 = 0
+}
+
 /// One open element.
 struct HTMLOpenElement {
     var tag: HTMLTag
@@ -128,8 +146,9 @@ struct HTMLScanner {
     var cur = HTMLRenderState()
     var curHidden = false
     var curTiny = false
-    /// Open elements per known tag (index 256 + raw value) or per hash bucket of other names (0…255).
-    var openCounts = [UInt16](repeating: 0, count: 256 + HTMLTag.allCases.count)
+    /// Zeroed counters (see ``counterCount``): open elements per hash bucket of other names (0…255)
+    /// or per known tag (256 + raw value), then start tags per known tag (``knownCountBase`` + raw value).
+    let counters: UnsafeMutableBufferPointer<Int32>
 
     var anchorActive = false
     /// Number of the `<a href>` being collected (0 before the first).
@@ -138,29 +157,50 @@ struct HTMLScanner {
     var anchorText: [UInt8] = []
     var anchorSep: UInt8 = 0
 
-    /// Parsed inline styles by content (templates repeat the same style on every row): hash
-    /// (0 = empty), where the style text is in the input, and what it does. Matches are verified.
-    var styleCacheHashes: [UInt64] = []
-    var styleCacheSources: [Range<Int>] = []
-    var styleCacheEffects: [HTMLStyle.Effects] = []
+    /// Parsed inline styles by content (templates repeat the same style on every row), initialized
+    /// at the first `style` attribute. Matches are verified byte for byte.
+    let styleCache: UnsafeMutableBufferPointer<HTMLStyleCacheEntry>
+    var styleCacheReady = false
     static let styleCacheSlots = 64
 
     var titleSeen = false
     var cdataEndMissing = false
 
-    var knownCounts = [Int32](repeating: 0, count: HTMLTag.allCases.count)
     var distinctNames = 0
-    /// Open-addressing table of other tag names: hash (0 = empty), first occurrence, count.
-    var otherHashes: [UInt64] = []
-    var otherStarts: [Int] = []
-    var otherLengths: [Int] = []
-    var otherCounts: [Int32] = []
+    /// Open-addressing table of other tag names (allocated at the first one).
+    var otherNames: [HTMLOtherTagCount] = []
 
-    /// - Parameter out: receives the text; `min(maxTextBytes, p.count)` bytes are enough.
-    init(_ p: UnsafeBufferPointer<UInt8>, output out: UnsafeMutableBufferPointer<UInt8>, maxURLs: Int) {
+    static let knownCountBase = 256 + HTMLTag.allCases.count
+    static let counterCount = knownCountBase + HTMLTag.allCases.count
+
+    /// Runs `body` with a scanner over `p` whose buffers live for the call.
+    static func withScanner<R>(
+        _ p: UnsafeBufferPointer<UInt8>, maxTextBytes: Int, maxURLs: Int, _ body: (inout HTMLScanner) -> R
+    ) -> R {
+        // The text is never longer than the input.
+        let output = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: min(max(0, maxTextBytes), p.count))
+        let counters = UnsafeMutableBufferPointer<Int32>.allocate(capacity: counterCount)
+        counters.initialize(repeating: 0)
+        let styleCache = UnsafeMutableBufferPointer<HTMLStyleCacheEntry>.allocate(capacity: styleCacheSlots)
+        defer {
+            output.deallocate()
+            counters.deallocate()
+            styleCache.deallocate()  // trivial type: no deinitialization needed
+        }
+        var scanner = HTMLScanner(p, output: output, counters: counters, styleCache: styleCache, maxURLs: maxURLs)
+        return body(&scanner)
+    }
+
+    private init(
+        _ p: UnsafeBufferPointer<UInt8>, output out: UnsafeMutableBufferPointer<UInt8>,
+        counters: UnsafeMutableBufferPointer<Int32>, styleCache: UnsafeMutableBufferPointer<HTMLStyleCacheEntry>,
+        maxURLs: Int
+    ) {
         self.p = p
         self.n = p.count
         self.out = out
+        self.counters = counters
+        self.styleCache = styleCache
         self.maxURLs = max(0, maxURLs)
     }
 
@@ -583,19 +623,19 @@ struct HTMLScanner {
         tag == .other ? Int(truncatingIfNeeded: hash & 0xFF) : 256 + Int(tag.rawValue)
     }
 
-    @inline(__always) func isOpen(_ tag: HTMLTag) -> Bool { openCounts[256 + Int(tag.rawValue)] != 0 }
+    @inline(__always) func isOpen(_ tag: HTMLTag) -> Bool { counters[256 + Int(tag.rawValue)] != 0 }
 
     mutating func push(_ element: HTMLOpenElement) {
         if stack.count >= Self.maxDepth {
             // Forget the outermost quarter; the state inside is already inherited by the rest.
             let dropped = Self.maxDepth / 4
             for e in stack[0..<dropped] {
-                openCounts[openSlot(e.tag, e.nameHash)] -= 1
+                counters[openSlot(e.tag, e.nameHash)] -= 1
                 if e.anchorID != 0 && e.anchorID == anchorID { finishAnchor() }
             }
             stack.removeFirst(dropped)
         }
-        openCounts[openSlot(element.tag, element.nameHash)] += 1
+        counters[openSlot(element.tag, element.nameHash)] += 1
         stack.append(element)
         cur = element.state
         curHidden = element.hidden
@@ -612,7 +652,7 @@ struct HTMLScanner {
     mutating func pop(to index: Int) {
         while stack.count > index {
             guard let e = stack.popLast() else { break }
-            openCounts[openSlot(e.tag, e.nameHash)] -= 1
+            counters[openSlot(e.tag, e.nameHash)] -= 1
             let f = flags(e.tag)
             if f.contains(.block) {
                 separator(2, visible: !e.state.removed)
@@ -729,7 +769,7 @@ struct HTMLScanner {
         default:
             break
         }
-        guard openCounts[openSlot(tag, hash)] != 0 else { return }
+        guard counters[openSlot(tag, hash)] != 0 else { return }
         let tagFlags = flags(tag)
         let idx: Int?
         switch tag {
@@ -828,33 +868,36 @@ struct HTMLScanner {
     mutating func applyStyle(_ r: Range<Int>, to st: inout HTMLRenderState) {
         let hash = HTMLBytes.hash(p, r) | 1
         let slot = Int(truncatingIfNeeded: hash & UInt64(Self.styleCacheSlots - 1))
-        if styleCacheHashes.isEmpty {
-            styleCacheHashes = [UInt64](repeating: 0, count: Self.styleCacheSlots)
-            styleCacheSources = [Range<Int>](repeating: 0..<0, count: Self.styleCacheSlots)
-            styleCacheEffects = [HTMLStyle.Effects](repeating: HTMLStyle.Effects(), count: Self.styleCacheSlots)
-        } else if styleCacheHashes[slot] == hash && HTMLBytes.equal(p, styleCacheSources[slot], r) {
-            HTMLStyle.apply(styleCacheEffects[slot], to: &st)
+        if !styleCacheReady {
+            styleCache.initialize(repeating: HTMLStyleCacheEntry())
+            styleCacheReady = true
+        } else if styleCache[slot].hash == hash
+            && HTMLBytes.equal(p, Int(styleCache[slot].start)..<Int(styleCache[slot].end), r)
+        {
+            HTMLStyle.apply(styleCache[slot].effects, to: &st)
             return
         }
         // Usually parsed where it is; a value with a character reference or a comment is
         // normalized first.
-        let effects = HTMLStyle.parseDeclarations(p, r, raw: true)
+        var ranges: [Range<Int>] = []
+        let effects = HTMLStyle.parseDeclarations(p, r, raw: true, urls: &ranges)
         if effects.needsNormalizing {
             HTMLStyle.normalize(p, r, into: &scratch)
             let (normalized, urls) = scratch.withUnsafeBufferPointer { b in
-                let e = HTMLStyle.parseDeclarations(b, 0..<b.count, raw: false)
-                return (e, e.urls.map { Self.cleanURL(b, $0) })
+                var ranges: [Range<Int>] = []
+                let e = HTMLStyle.parseDeclarations(b, 0..<b.count, raw: false, urls: &ranges)
+                return (e, ranges.map { Self.cleanURL(b, $0) })
             }
             HTMLStyle.apply(normalized, to: &st)
             for u in urls { addURL(u) }
         } else {
             HTMLStyle.apply(effects, to: &st)
-            if effects.urls.isEmpty {
-                styleCacheHashes[slot] = hash
-                styleCacheSources[slot] = r
-                styleCacheEffects[slot] = effects
+            if ranges.isEmpty {
+                styleCache[slot] = HTMLStyleCacheEntry(
+                    hash: hash, start: Int32(truncatingIfNeeded: r.lowerBound), end: Int32(truncatingIfNeeded: r.upperBound),
+                    effects: effects)
             } else {
-                for u in effects.urls { addURL(Self.cleanURL(p, u)) }
+                for u in ranges { addURL(Self.cleanURL(p, u)) }
             }
         }
     }
@@ -1114,36 +1157,30 @@ struct HTMLScanner {
 
     mutating func countTag(_ tag: HTMLTag, _ name: Range<Int>, _ hash: UInt64) {
         if tag != .other {
-            let k = Int(tag.rawValue)
-            if knownCounts[k] == 0 {
+            let k = Self.knownCountBase + Int(tag.rawValue)
+            if counters[k] == 0 {
                 guard distinctNames < Self.maxDistinctTagNames else { return }
                 distinctNames += 1
             }
-            knownCounts[k] += 1
+            counters[k] += 1
             return
         }
         guard name.count <= Self.maxCountedNameBytes else { return }
-        if otherHashes.isEmpty {
-            otherHashes = [UInt64](repeating: 0, count: 512)
-            otherStarts = [Int](repeating: 0, count: 512)
-            otherLengths = [Int](repeating: 0, count: 512)
-            otherCounts = [Int32](repeating: 0, count: 512)
-        }
+        if otherNames.isEmpty { otherNames = [HTMLOtherTagCount](repeating: HTMLOtherTagCount(), count: 512) }
         let key = hash | 1
         var slot = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 55)
         while true {
-            let h = otherHashes[slot]
+            let h = otherNames[slot].hash
             if h == key {
-                otherCounts[slot] += 1
+                otherNames[slot].count += 1
                 return
             }
             if h == 0 {
                 guard distinctNames < Self.maxDistinctTagNames else { return }
                 distinctNames += 1
-                otherHashes[slot] = key
-                otherStarts[slot] = name.lowerBound
-                otherLengths[slot] = name.count
-                otherCounts[slot] = 1
+                otherNames[slot] = HTMLOtherTagCount(
+                    hash: key, start: Int32(truncatingIfNeeded: name.lowerBound),
+                    length: Int32(truncatingIfNeeded: name.count), count: 1)
                 return
             }
             slot = (slot + 1) & 511
@@ -1153,13 +1190,13 @@ struct HTMLScanner {
     func tagCounts() -> [String: Int] {
         var counts: [String: Int] = [:]
         counts.reserveCapacity(distinctNames)
-        for (k, c) in knownCounts.enumerated() where c > 0 {
-            counts[HTMLTag.nameTable[k]] = Int(c)
+        for k in 0..<HTMLTag.allCases.count where counters[Self.knownCountBase + k] > 0 {
+            counts[HTMLTag.nameTable[k]] = Int(counters[Self.knownCountBase + k])
         }
-        for slot in otherHashes.indices where otherHashes[slot] != 0 {
-            let start = otherStarts[slot]
-            let bytes = p[start..<(start + otherLengths[slot])].map(HTMLBytes.lower)
-            counts[String(decoding: bytes, as: UTF8.self), default: 0] += Int(otherCounts[slot])
+        for other in otherNames where other.hash != 0 {
+            let start = Int(other.start)
+            let bytes = p[start..<(start + Int(other.length))].lazy.map(HTMLBytes.lower)
+            counts[String(decoding: bytes, as: UTF8.self), default: 0] += Int(other.count)
         }
         return counts
     }

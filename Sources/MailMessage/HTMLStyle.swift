@@ -59,7 +59,7 @@ enum HTMLStyle {
         case scale(Float)
     }
 
-    /// What an inline `style` attribute says about visibility.
+    /// What an inline `style` attribute says about visibility (a plain value, cheap to cache).
     struct Effects {
         var removed = false
         var visibility: Bool?
@@ -71,8 +71,6 @@ enum HTMLStyle {
         var positioned = false
         var offsetLeftTop: Float = 0
         var offsetMargin: Float = 0
-        /// `url(...)` arguments, as ranges of the style text.
-        var urls: [Range<Int>] = []
         /// Parsing stopped at a character reference or comment: the value must be normalized first.
         var needsNormalizing = false
     }
@@ -134,7 +132,8 @@ enum HTMLStyle {
     ///
     /// With `raw`, `s` is an attribute value as written: parsing stops with
     /// ``Effects/needsNormalizing`` at the first `&` or `/*`, for the caller to ``normalize(_:_:into:)``.
-    static func parseDeclarations(_ s: Bytes, _ range: Range<Int>, raw: Bool) -> Effects {
+    /// The arguments of `url(...)` are appended to `urls`, as ranges of `s`.
+    static func parseDeclarations(_ s: Bytes, _ range: Range<Int>, raw: Bool, urls: inout [Range<Int>]) -> Effects {
         var e = Effects()
         let properties = Self.properties
         var i = range.lowerBound
@@ -173,7 +172,7 @@ enum HTMLStyle {
             let end = i
             i += 1
             guard colon >= 0 else { continue }
-            if sawParenthesis { collectURLs(s, (colon + 1)..<end, into: &e.urls) }
+            if sawParenthesis { collectURLs(s, (colon + 1)..<end, into: &urls) }
             let name = trim(s, start..<colon)
             guard let key = HTMLPackedName.pack(s, name, fold: true), let prop = properties.lookup(key) else { continue }
             var value = trim(s, (colon + 1)..<end)

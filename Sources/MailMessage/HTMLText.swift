@@ -73,11 +73,7 @@ public enum HTMLText {
         return html.withUTF8 { all in
             // Offsets are kept in 32 bits; a 4 GiB document is cut (mail is limited far below that).
             let bytes = all.count < Int(UInt32.max) ? all : UnsafeBufferPointer(rebasing: all[0..<Int(UInt32.max - 1)])
-            // The text is never longer than the input.
-            let output = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: min(max(0, maxTextBytes), bytes.count))
-            defer { output.deallocate() }
-            var scanner = HTMLScanner(bytes, output: output, maxURLs: maxURLs)
-            return scanner.run()
+            return HTMLScanner.withScanner(bytes, maxTextBytes: maxTextBytes, maxURLs: maxURLs) { $0.run() }
         }
     }
 }

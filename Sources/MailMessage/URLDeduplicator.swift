@@ -7,9 +7,12 @@
 struct URLDeduplicator {
     /// The strings, in order of first insertion.
     private(set) var items: [String] = []
-    /// Index + 1 into `items`, 0 for an empty slot.
-    private var slots: [Int32] = []
-    private var slotHashes: [UInt64] = []
+    private struct Slot {
+        var hash: UInt64 = 0
+        /// Index + 1 into `items`, 0 for an empty slot.
+        var index: Int32 = 0
+    }
+    private var slots: [Slot] = []
 
     static let maxProbes = 32
     private static let seed = UInt64.random(in: .min ... .max)
@@ -25,13 +28,12 @@ struct URLDeduplicator {
         var i = Int(truncatingIfNeeded: hash) & mask
         for _ in 0..<Self.maxProbes {
             let s = slots[i]
-            if s == 0 {
-                slots[i] = Int32(truncatingIfNeeded: items.count + 1)
-                slotHashes[i] = hash
+            if s.index == 0 {
+                slots[i] = Slot(hash: hash, index: Int32(truncatingIfNeeded: items.count + 1))
                 items.append(string)
                 return true
             }
-            if slotHashes[i] == hash && items[Int(s) - 1] == string { return false }
+            if s.hash == hash && items[Int(s.index) - 1] == string { return false }
             i = (i + 1) & mask
         }
         items.append(string)  // probe limit reached: kept, undeduplicated
@@ -40,21 +42,17 @@ struct URLDeduplicator {
 
     private mutating func grow() {
         let size = max(64, slots.count * 2)
-        slots = [Int32](repeating: 0, count: size)
-        slotHashes = [UInt64](repeating: 0, count: size)
+        slots = [Slot](repeating: Slot(), count: size)
         let mask = size - 1
         for (k, string) in items.enumerated() {
             let hash = Self.hash(string)
             var i = Int(truncatingIfNeeded: hash) & mask
             var probes = 0
-            while slots[i] != 0 && probes < Self.maxProbes {
+            while slots[i].index != 0 && probes < Self.maxProbes {
                 i = (i + 1) & mask
                 probes += 1
             }
-            if slots[i] == 0 {
-                slots[i] = Int32(truncatingIfNeeded: k + 1)
-                slotHashes[i] = hash
-            }
+            if slots[i].index == 0 { slots[i] = Slot(hash: hash, index: Int32(truncatingIfNeeded: k + 1)) }
         }
     }
 

@@ -74,17 +74,17 @@ struct VerdictTests {
         #expect(v.action == .ham)
     }
 
-    // The documented defaults (Verdict.swift): unsure at 1, spam at 3. Changing them changes what
-    // every deployment does, so they are pinned here.
+    // The documented defaults (Verdict.swift): unsure at 0.5, spam at 2. Changing them changes
+    // what every deployment does, so they are pinned here.
     static let boundaryCases: [(Double, Action)] = [
-        (-1000, .ham), (0, .ham), (0.999_999, .ham), (1.0, .unsure), (1.000_001, .unsure), (2.999_999, .unsure),
-        (3.0, .spam), (3.000_001, .spam), (1000, .spam), (.infinity, .spam), (-.infinity, .ham),
+        (-1000, .ham), (0, .ham), (0.499_999, .ham), (0.5, .unsure), (0.500_001, .unsure), (1.999_999, .unsure),
+        (2.0, .spam), (2.000_001, .spam), (1000, .spam), (.infinity, .spam), (-.infinity, .ham),
     ]
 
     @Test(arguments: boundaryCases)
     func defaultThresholdsMapScoresToActions(score: Double, expected: Action) {
-        #expect(Thresholds.default.unsure == 1)
-        #expect(Thresholds.default.spam == 3)
+        #expect(Thresholds.default.unsure == 0.5)
+        #expect(Thresholds.default.spam == 2)
         #expect(Thresholds() == Thresholds.default)
         #expect(Thresholds.default.action(for: score) == expected)
     }

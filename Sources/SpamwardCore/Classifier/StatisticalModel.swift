@@ -37,7 +37,7 @@ public struct StatisticalModel: Sendable {
     public var robinsonStrength: Double = 0.0178
     public var robinsonPrior: Double = 0.52
     /// Token probabilities closer than this to 0.5 are ignored by the token model.
-    public var minDeviation: Double = 0.375
+    public var minDeviation: Double = 0.45
 
     /// The combiner's weights: where an online logistic regression over the components'
     /// prequential scores settled after the first half of the SpamAssassin corpus (see
