@@ -41,12 +41,6 @@ struct HTMLPackedName: Hashable, Sendable {
         }
         return name
     }
-
-    /// As ``pack(_:_:fold:)`` for an array.
-    @inline(__always)
-    static func pack(_ a: [UInt8], _ range: Range<Int>, fold: Bool) -> HTMLPackedName? {
-        a.withUnsafeBufferPointer { pack($0, range, fold: fold) }
-    }
 }
 
 /// A read-only open-addressing hash table from packed names to values, built once.
@@ -208,15 +202,6 @@ enum HTMLBytes {
         }
     }
 
-    /// Cuts `bytes` to at most `max` bytes without splitting a UTF-8 sequence.
-    static func truncateUTF8(_ bytes: inout [UInt8], to max: Int) {
-        guard bytes.count > max else { return }
-        var end = Swift.max(0, max)
-        // Back up over continuation bytes to the start of the sequence that straddles `end`.
-        while end > 0 && end < bytes.count && bytes[end] & 0xC0 == 0x80 { end -= 1 }
-        bytes.removeSubrange(end...)
-    }
-
     /// Case-insensitive comparison of `a[range]` with a lower-case ASCII literal.
     static func equalsLower(_ a: [UInt8], _ range: Range<Int>, _ literal: StaticString) -> Bool {
         guard range.count == literal.utf8CodeUnitCount else { return false }
@@ -285,12 +270,137 @@ enum HTMLTag: UInt8, CaseIterable, Sendable {
     }
 
     static let flagTable: [Flags] = allCases.map { $0.computeFlags() }
-    static let nameTable: [String] = allCases.map { String(describing: $0) }
-    static let lookupTable = HTMLKeywordTable<HTMLTag>(
-        allCases.filter { $0 != .other }.map { (String(describing: $0), $0) })
+    static let nameTable: [String] = allCases.map(\.name)
+    static let lookupTable = HTMLKeywordTable<HTMLTag>(allCases.filter { $0 != .other }.map { ($0.name, $0) })
 
     @inline(__always) var flags: Flags { Self.flagTable[Int(rawValue)] }
-    var name: String { Self.nameTable[Int(rawValue)] }
+
+    /// The lower-case tag name (`other` for ``other``).
+    var name: String {
+        switch self {
+        case .other: "other"
+        case .a: "a"
+        case .area: "area"
+        case .base: "base"
+        case .basefont: "basefont"
+        case .bgsound: "bgsound"
+        case .body: "body"
+        case .br: "br"
+        case .button: "button"
+        case .col: "col"
+        case .colgroup: "colgroup"
+        case .embed: "embed"
+        case .font: "font"
+        case .form: "form"
+        case .frame: "frame"
+        case .frameset: "frameset"
+        case .head: "head"
+        case .html: "html"
+        case .iframe: "iframe"
+        case .image: "image"
+        case .img: "img"
+        case .input: "input"
+        case .keygen: "keygen"
+        case .link: "link"
+        case .meta: "meta"
+        case .noembed: "noembed"
+        case .noframes: "noframes"
+        case .noscript: "noscript"
+        case .object: "object"
+        case .option: "option"
+        case .optgroup: "optgroup"
+        case .param: "param"
+        case .plaintext: "plaintext"
+        case .script: "script"
+        case .select: "select"
+        case .source: "source"
+        case .style: "style"
+        case .svg: "svg"
+        case .math: "math"
+        case .template: "template"
+        case .textarea: "textarea"
+        case .title: "title"
+        case .track: "track"
+        case .wbr: "wbr"
+        case .xmp: "xmp"
+        case .audio: "audio"
+        case .video: "video"
+        case .picture: "picture"
+        case .applet: "applet"
+        case .marquee: "marquee"
+        case .nobr: "nobr"
+        case .address: "address"
+        case .article: "article"
+        case .aside: "aside"
+        case .blockquote: "blockquote"
+        case .caption: "caption"
+        case .center: "center"
+        case .dd: "dd"
+        case .details: "details"
+        case .dialog: "dialog"
+        case .dir: "dir"
+        case .div: "div"
+        case .dl: "dl"
+        case .dt: "dt"
+        case .fieldset: "fieldset"
+        case .figcaption: "figcaption"
+        case .figure: "figure"
+        case .footer: "footer"
+        case .h1: "h1"
+        case .h2: "h2"
+        case .h3: "h3"
+        case .h4: "h4"
+        case .h5: "h5"
+        case .h6: "h6"
+        case .header: "header"
+        case .hgroup: "hgroup"
+        case .hr: "hr"
+        case .legend: "legend"
+        case .li: "li"
+        case .listing: "listing"
+        case .main: "main"
+        case .menu: "menu"
+        case .nav: "nav"
+        case .ol: "ol"
+        case .p: "p"
+        case .pre: "pre"
+        case .search: "search"
+        case .section: "section"
+        case .summary: "summary"
+        case .table: "table"
+        case .tbody: "tbody"
+        case .td: "td"
+        case .tfoot: "tfoot"
+        case .th: "th"
+        case .thead: "thead"
+        case .tr: "tr"
+        case .ul: "ul"
+        case .abbr: "abbr"
+        case .b: "b"
+        case .big: "big"
+        case .cite: "cite"
+        case .code: "code"
+        case .em: "em"
+        case .i: "i"
+        case .label: "label"
+        case .s: "s"
+        case .small: "small"
+        case .span: "span"
+        case .strike: "strike"
+        case .strong: "strong"
+        case .sub: "sub"
+        case .sup: "sup"
+        case .tt: "tt"
+        case .u: "u"
+        case .q: "q"
+        case .map: "map"
+        case .ins: "ins"
+        case .del: "del"
+        case .mark: "mark"
+        case .time: "time"
+        case .`var`: "var"
+        }
+    }
 
     private func computeFlags() -> Flags {
         var f: Flags = []
@@ -349,6 +459,28 @@ enum HTMLAttribute: UInt8, CaseIterable, Sendable {
     case href, src, srcset, action, formaction, background, style, hidden, size, color, bgcolor, text
     case content, httpEquiv, type, data, poster
 
-    static let lookupTable = HTMLKeywordTable<HTMLAttribute>(
-        allCases.map { ($0 == .httpEquiv ? "http-equiv" : String(describing: $0), $0) })
+    static let lookupTable = HTMLKeywordTable<HTMLAttribute>(allCases.map { ($0.name, $0) })
+
+    var name: String {
+        switch self {
+        case .href: "href"
+        case .src: "src"
+        case .srcset: "srcset"
+        case .action: "action"
+        case .formaction: "formaction"
+        case .background: "background"
+        case .style: "style"
+        case .hidden: "hidden"
+        case .size: "size"
+        case .color: "color"
+        case .bgcolor: "bgcolor"
+        case .text: "text"
+        case .content: "content"
+        case .httpEquiv: "http-equiv"
+        case .type: "type"
+        case .data: "data"
+        case .poster: "poster"
+        }
+    }
+
 }

@@ -29,7 +29,7 @@ struct HTMLRenderState: Sendable, Equatable {
         return HTMLStyle.colorsClose(color, background)
     }
     var isHidden: Bool { removed || visibilityHidden || colorHidden }
-    var isTiny: Bool { tinyFont || fontPx <= 2 }
+    var isTiny: Bool { tinyFont || fontPx <= HTMLStyle.tinyFontPx }
 }
 
 /// Parsing of the bits of inline CSS and presentational attributes that hide text.
@@ -81,15 +81,31 @@ enum HTMLStyle {
         case textIndent, left, top, marginLeft, marginTop, position, lineHeight
 
         var cssName: String {
-            var s = ""
-            for c in String(describing: self).unicodeScalars {
-                if c.properties.isUppercase {
-                    s += "-" + String(c).lowercased()
-                } else {
-                    s.unicodeScalars.append(c)
-                }
+            switch self {
+            case .display: "display"
+            case .visibility: "visibility"
+            case .opacity: "opacity"
+            case .fontSize: "font-size"
+            case .font: "font"
+            case .color: "color"
+            case .background: "background"
+            case .backgroundColor: "background-color"
+            case .height: "height"
+            case .maxHeight: "max-height"
+            case .width: "width"
+            case .maxWidth: "max-width"
+            case .overflow: "overflow"
+            case .overflowX: "overflow-x"
+            case .overflowY: "overflow-y"
+            case .msoHide: "mso-hide"
+            case .textIndent: "text-indent"
+            case .left: "left"
+            case .top: "top"
+            case .marginLeft: "margin-left"
+            case .marginTop: "margin-top"
+            case .position: "position"
+            case .lineHeight: "line-height"
             }
-            return s
         }
     }
 

@@ -59,7 +59,7 @@ public struct MessageScanner: Sendable {
         var symbols: [Symbol] = []
         var top: [FeatureContribution] = []
         if explain, let names = v.names {
-            for (slot, w) in model.contributions(v, limit: explanationSize) {
+            for (slot, w) in model.contributions(v, scores: s, limit: explanationSize) {
                 top.append(FeatureContribution(feature: names[slot] ?? "slot:\(slot)", weight: w))
             }
         }

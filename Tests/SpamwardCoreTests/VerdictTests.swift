@@ -204,3 +204,23 @@ struct VerdictTests {
         #expect(LearnOutcome.allCases.map(\.rawValue) == ["learned", "already-learned", "relearned", "forgotten", "not-learned"])
     }
 }
+
+@Suite("Explanation arithmetic")
+struct ContributionTests {
+    /// With every feature listed, the contributions add up to the combined score less the
+    /// combiner's bias and the logistic regression's bias (no clipping at these magnitudes).
+    @Test(arguments: [true, false])
+    func contributionsAddUpToTheScore(spam: Bool) {
+        let scanner = Synth.trainedScanner(10)
+        let m = scanner.parse(Synth.bytes(spam: spam, index: 77))
+        let v = scanner.features(m)
+        let model = scanner.model
+        let s = model.score(v)
+        #expect(abs(s.fisher / 10) < 40 && abs(s.tokenLogOdds / Double(max(1, s.significantTokens)).squareRoot()) < 40)
+        let all = model.contributions(v, scores: s, limit: .max)
+        let sum = all.reduce(0) { $0 + $1.weight }
+        let w = model.combinerWeights
+        let expected = s.combined - w[3] - w[0] * model.discriminativeScore(FeatureVector())
+        #expect(abs(sum - expected) < 1e-3, "sum \(sum) expected \(expected)")
+    }
+}

@@ -142,17 +142,23 @@ public struct StatisticalModel: Sendable {
     }
 
     /// Per-feature contributions to the combined log-odds (for explanations), largest first.
-    public func contributions(_ v: FeatureVector, limit: Int) -> [(slot: UInt32, weight: Double)] {
+    ///
+    /// A feature's contribution is its logistic-regression weight times the combiner's weight
+    /// for that model, plus (for tokens the token model counted) its share of the token model's
+    /// two terms: the log-odds sum term exactly, and the Fisher term in proportion to the
+    /// token's log-odds. The contributions add up to the combined score less the bias terms.
+    public func contributions(_ v: FeatureVector, scores s: ModelScores, limit: Int) -> [(slot: UInt32, weight: Double)] {
         var out: [(UInt32, Double)] = []
-        let s = score(v)
         let n = Double(max(s.significantTokens, 1))
-        let tokenScale = combiner[1] / n.squareRoot() + combiner[2] / n
+        let clippedFisher = ModelScores.clip(s.fisher / 10)
+        let fisherShare = s.tokenLogOdds != 0 ? combiner[2] * clippedFisher / s.tokenLogOdds : 0
+        let tokenScale = combiner[1] / n.squareRoot() + fisherShare
         var seen = Set<UInt32>()
         for i in v.tokens {
             var c = Double(weights[Int(i)]) * combiner[0]
             if learnedSpam > 0 && learnedHam > 0, let f = tokenProbability(slot: Int(i)), abs(f - 0.5) >= minDeviation {
-                let fc = min(0.999, max(0.001, f))
-                c += log(fc / (1 - fc)) * tokenScale
+                let (lf, l1f) = LogTable.logs(f)
+                c += (lf - l1f) * tokenScale
             }
             if c != 0 { out.append((i, c)) }
             seen.insert(i)
@@ -163,6 +169,11 @@ public struct StatisticalModel: Sendable {
         }
         out.sort { abs($0.1) > abs($1.1) }
         return Array(out.prefix(limit))
+    }
+
+    /// Same, scoring the vector first.
+    public func contributions(_ v: FeatureVector, limit: Int) -> [(slot: UInt32, weight: Double)] {
+        contributions(v, scores: score(v), limit: limit)
     }
 
     // MARK: learning
