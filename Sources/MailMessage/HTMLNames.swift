@@ -108,16 +108,16 @@ enum HTMLBytes {
     static func firstIndex(of byte: UInt8, in p: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int {
         var k = start
         #if _endian(little)
-        if let base = UnsafeRawPointer(p.baseAddress), end <= p.count {
-            let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
-            while k &+ 8 <= end {
-                let w = base.loadUnaligned(fromByteOffset: k, as: UInt64.self) ^ pattern
-                // The lowest byte of w that is zero sets the lowest flagged bit (higher ones may be false hits).
-                let z = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
-                if z != 0 { return k &+ (z.trailingZeroBitCount &>> 3) }
-                k &+= 8
+            if let base = UnsafeRawPointer(p.baseAddress), end <= p.count {
+                let pattern = UInt64(byte) &* 0x0101_0101_0101_0101
+                while k &+ 8 <= end {
+                    let w = base.loadUnaligned(fromByteOffset: k, as: UInt64.self) ^ pattern
+                    // The lowest byte of w that is zero sets the lowest flagged bit (higher ones may be false hits).
+                    let z = (w &- 0x0101_0101_0101_0101) & ~w & 0x8080_8080_8080_8080
+                    if z != 0 { return k &+ (z.trailingZeroBitCount &>> 3) }
+                    k &+= 8
+                }
             }
-        }
         #endif
         while k < end && p[k] != byte { k &+= 1 }
         return k

@@ -4,10 +4,11 @@ struct HTMLTagAttributes {
     /// Bit `1 << attribute.rawValue` for each attribute present.
     var present: UInt32 = 0
     /// `start << 32 | end` per attribute, indexed by raw value.
-    private var bounds: (
-        UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-        UInt64, UInt64, UInt64, UInt64
-    ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    private var bounds:
+        (
+            UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+            UInt64, UInt64, UInt64, UInt64
+        ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     /// Attributes that carry URLs.
     static let urlAttributes: UInt32 = [
@@ -46,7 +47,9 @@ struct HTMLTagAttributes {
         let bit = UInt32(1) << UInt32(attribute.rawValue)
         guard present & bit == 0 else { return }
         present |= bit
-        let packed = UInt64(truncatingIfNeeded: value.lowerBound) << 32 | UInt64(truncatingIfNeeded: value.upperBound) & 0xFFFF_FFFF
+        let packed =
+            UInt64(truncatingIfNeeded: value.lowerBound) << 32 | UInt64(truncatingIfNeeded: value.upperBound)
+            & 0xFFFF_FFFF
         withUnsafeMutableBytes(of: &bounds) {
             $0.storeBytes(of: packed, toByteOffset: Int(attribute.rawValue) &* 8, as: UInt64.self)
         }
@@ -894,7 +897,8 @@ struct HTMLScanner {
             HTMLStyle.apply(effects, to: &st)
             if ranges.isEmpty {
                 styleCache[slot] = HTMLStyleCacheEntry(
-                    hash: hash, start: Int32(truncatingIfNeeded: r.lowerBound), end: Int32(truncatingIfNeeded: r.upperBound),
+                    hash: hash, start: Int32(truncatingIfNeeded: r.lowerBound),
+                    end: Int32(truncatingIfNeeded: r.upperBound),
                     effects: effects)
             } else {
                 for u in ranges { addURL(Self.cleanURL(p, u)) }

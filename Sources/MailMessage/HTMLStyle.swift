@@ -190,7 +190,9 @@ enum HTMLStyle {
             guard colon >= 0 else { continue }
             if sawParenthesis { collectURLs(s, (colon + 1)..<end, into: &urls) }
             let name = trim(s, start..<colon)
-            guard let key = HTMLPackedName.pack(s, name, fold: true), let prop = properties.lookup(key) else { continue }
+            guard let key = HTMLPackedName.pack(s, name, fold: true), let prop = properties.lookup(key) else {
+                continue
+            }
             var value = trim(s, (colon + 1)..<end)
             // Strip "!important".
             if let bang = lastIndex(of: 0x21, in: s, value),

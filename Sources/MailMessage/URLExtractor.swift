@@ -71,18 +71,18 @@ public enum URLExtractor {
         var k = start
         let n = p.count
         #if _endian(little)
-        if let base = UnsafeRawPointer(p.baseAddress) {
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
-            while k &+ 8 <= n {
-                let w = base.loadUnaligned(fromByteOffset: k, as: UInt64.self)
-                let c = w ^ (0x3A &* ones)
-                let d = w ^ (0x2E &* ones)
-                let z = ((c &- ones) & ~c | (d &- ones) & ~d) & highs
-                if z != 0 { return k &+ (z.trailingZeroBitCount &>> 3) }
-                k &+= 8
+            if let base = UnsafeRawPointer(p.baseAddress) {
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let highs: UInt64 = 0x8080_8080_8080_8080
+                while k &+ 8 <= n {
+                    let w = base.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                    let c = w ^ (0x3A &* ones)
+                    let d = w ^ (0x2E &* ones)
+                    let z = ((c &- ones) & ~c | (d &- ones) & ~d) & highs
+                    if z != 0 { return k &+ (z.trailingZeroBitCount &>> 3) }
+                    k &+= 8
+                }
             }
-        }
         #endif
         while k < n && p[k] != 0x3A && p[k] != 0x2E { k &+= 1 }
         return k
@@ -259,7 +259,9 @@ public enum URLExtractor {
                 guard lo < at, p[at - 1] != 0x2E else { continue }
                 // Domain: letters, digits, '-', '.' rightwards, at most 255 bytes.
                 var hi = at + 1
-                while hi < n && hi - at <= 255 && (HTMLBytes.isAlnum(p[hi]) || p[hi] == 0x2D || p[hi] == 0x2E) { hi += 1 }
+                while hi < n && hi - at <= 255 && (HTMLBytes.isAlnum(p[hi]) || p[hi] == 0x2D || p[hi] == 0x2E) {
+                    hi += 1
+                }
                 var domainEnd = hi
                 while domainEnd > at + 1 && (p[domainEnd - 1] == 0x2E || p[domainEnd - 1] == 0x2D) { domainEnd -= 1 }
                 guard isLocalPart(p, lo..<at), isDomain(p, (at + 1)..<domainEnd) else { continue }
@@ -330,19 +332,24 @@ public enum URLExtractor {
             guard let url = ParsedURL.parse(first), !url.host.isEmpty else { return nil }
             if url.isIPAddress { return url.host }
             let tld = url.host.utf8.split(separator: 0x2E).last ?? []
-            return tld.count >= 2 && tld.allSatisfy({ HTMLBytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D }) ? url.host : nil
+            return tld.count >= 2 && tld.allSatisfy({ HTMLBytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D })
+                ? url.host : nil
         }
         let b = Array(text.utf8)
         var lo = 0
         var hi = b.count
         // Surrounding whitespace and punctuation ("(paypal.com)", "paypal.com.").
-        while lo < hi && (HTMLBytes.isSpace(b[lo]) || b[lo] == 0x28 || b[lo] == 0x3C || b[lo] == 0x5B || b[lo] == 0x22 || b[lo] == 0x27) {
+        while lo < hi
+            && (HTMLBytes.isSpace(b[lo]) || b[lo] == 0x28 || b[lo] == 0x3C || b[lo] == 0x5B || b[lo] == 0x22
+                || b[lo] == 0x27)
+        {
             lo += 1
         }
         while hi > lo {
             let c = b[hi - 1]
-            guard HTMLBytes.isSpace(c) || c == 0x29 || c == 0x3E || c == 0x5D || c == 0x2E || c == 0x2C || c == 0x3B
-                || c == 0x3A || c == 0x21 || c == 0x3F || c == 0x22 || c == 0x27
+            guard
+                HTMLBytes.isSpace(c) || c == 0x29 || c == 0x3E || c == 0x5D || c == 0x2E || c == 0x2C || c == 0x3B
+                    || c == 0x3A || c == 0x21 || c == 0x3F || c == 0x22 || c == 0x27
             else { break }
             hi -= 1
         }

@@ -73,7 +73,9 @@ public struct ParsedURL: Sendable, Hashable {
         if labels.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy(HTMLBytes.isDigit) }) { return h }
         let tld = labels[labels.count - 1]
         let sld = labels[labels.count - 2]
-        let keep = tld.utf8.count == 2 && tld.utf8.allSatisfy(HTMLBytes.isAlpha) && commonSecondLevelLabels.contains(sld) ? 3 : 2
+        let keep =
+            tld.utf8.count == 2 && tld.utf8.allSatisfy(HTMLBytes.isAlpha) && commonSecondLevelLabels.contains(sld)
+            ? 3 : 2
         return labels.suffix(keep).joined(separator: ".")
     }
 
@@ -222,7 +224,9 @@ public struct ParsedURL: Sendable, Hashable {
         var i = r.lowerBound
         while i < r.upperBound {
             let c = b[i]
-            if c == 0x25, i + 2 < r.upperBound, let x = HTMLBytes.hexValue(b[i + 1]), let y = HTMLBytes.hexValue(b[i + 2]) {
+            if c == 0x25, i + 2 < r.upperBound, let x = HTMLBytes.hexValue(b[i + 1]),
+                let y = HTMLBytes.hexValue(b[i + 2])
+            {
                 h.append(UInt8(x << 4 | y))
                 i += 3
             } else {

@@ -97,7 +97,8 @@ import Testing
     }
 
     @Test func attributesWithQuotesAndAngleBrackets() {
-        let c = HTMLText.extract(##"<a title="1 > 0" href='http://x.example/?a=1&amp;b=2'>go</a> <img alt=a>b"##)
+        let c = HTMLText.extract(
+            ##"<a title="1 > 0" href='http://x.example/?a=1&amp;b=2'>go</a> <img alt=a>b"##)
         #expect(c.text == "go b")
         #expect(c.links == [HTMLLink(href: "http://x.example/?a=1&b=2", text: "go")])
     }
@@ -200,7 +201,8 @@ import Testing
 
     @Test func hiddenStateEndsWithTheElement() {
         let c = HTMLText.extract(
-            ##"<div><span style="display:none">one <b>two</b></span> three <div style="color:#fff">four</div>five</div>six"##)
+            ##"<div><span style="display:none">one <b>two</b></span> three <div style="color:#fff">four</div>five</div>six"##
+        )
         #expect(c.text == "three\nfive\nsix")
         #expect(c.hiddenTextBytes == 10)
     }
@@ -237,24 +239,28 @@ import Testing
         #expect(
             HTMLText.extract(html).urls == [
                 "http://base.example/", "http://r.example/", "/rel.png", "http://s.example/1x.png",
-                "http://s.example/2x.png", "http://obj.example/o.swf", "http://v.example/p.jpg", "http://fa.example/",
+                "http://s.example/2x.png", "http://obj.example/o.swf", "http://v.example/p.jpg",
+                "http://fa.example/",
                 "http://tb.example/t.gif",
             ])
     }
 
     @Test func impliedEndTagsCloseHiddenParagraphs() {
-        let c = HTMLText.extract(##"<p style="display:none">hidden<p>shown<li style="visibility:hidden">x<li>y"##)
+        let c = HTMLText.extract(
+            ##"<p style="display:none">hidden<p>shown<li style="visibility:hidden">x<li>y"##)
         #expect(c.text == "shown\ny")
         #expect(c.hiddenTextBytes == 7)
     }
 
     @Test func misnestedAndStrayEndTags() {
         // </span> can't close through a <div>; </div> closes the span inside it.
-        #expect(HTMLText.extract(##"<span style="display:none"><div>a</span>b</div>c</span>d"##).text == "d")
+        #expect(
+            HTMLText.extract(##"<span style="display:none"><div>a</span>b</div>c</span>d"##).text == "d")
         #expect(HTMLText.extract(##"<div><span style="display:none">a</div>b"##).text == "b")
         #expect(HTMLText.extract(##"</div></span></p>x</td></table>"##).text == "x")
         // Content after </body></html> is still shown in the body.
-        #expect(HTMLText.extract(##"<body style="color:#fff"></body></html>after"##).hiddenTextBytes == 5)
+        #expect(
+            HTMLText.extract(##"<body style="color:#fff"></body></html>after"##).hiddenTextBytes == 5)
     }
 
     @Test func unclosedHiddenElementHidesTheRest() {
@@ -319,17 +325,21 @@ import Testing
     }
 
     @Test func nestedAnchorsCloseTheOpenOne() {
-        let c = HTMLText.extract(##"<a href="http://a.example/">one<a href="http://b.example/">two</a>three"##)
+        let c = HTMLText.extract(
+            ##"<a href="http://a.example/">one<a href="http://b.example/">two</a>three"##)
         #expect(
             c.links == [
-                HTMLLink(href: "http://a.example/", text: "one"), HTMLLink(href: "http://b.example/", text: "two"),
+                HTMLLink(href: "http://a.example/", text: "one"),
+                HTMLLink(href: "http://b.example/", text: "two"),
             ])
         #expect(c.text == "onetwothree")
     }
 
     @Test func anchorTextEndsWithItsOwnElement() {
         // The first <a> can't be closed across the table; closing it later must not cut the second link.
-        let c = HTMLText.extract(##"<a href="http://a.example/">one<table><tr><td><a href="http://b.example/">two</td></tr></table>three</a>"##)
+        let c = HTMLText.extract(
+            ##"<a href="http://a.example/">one<table><tr><td><a href="http://b.example/">two</td></tr></table>three</a>"##
+        )
         #expect(c.links.map(\.text) == ["one", "two"])
         #expect(HTMLText.extract("<b\u{0}>x</b>").tagCounts["b"] == nil)
     }
@@ -410,10 +420,14 @@ import Testing
     @Test func deterministicGarbageNeverCrashes() {
         // A fixed pseudo-random mix of markup fragments; checks only that results stay bounded.
         let pieces = [
-            "<", ">", "</", "<a href=\"http://x.example/\">", "</a>", "<div style=\"display:none\">", "</div>",
-            "<p>", "<!--", "-->", "<script>", "</script>", "<![CDATA[", "]]>", "&", "&amp", "&#x", "1F600;", "\"", "'",
-            "=", " ", "\n", "word", "é", "\u{200B}", "<font size=1 color=#fff>", "<table><tr><td>", "<title>", "/>",
-            "<style>", "</style>", "url(", ")", "<textarea>", "<plaintext>", "<br>", "<li>", "<?", "<!DOCTYPE",
+            "<", ">", "</", "<a href=\"http://x.example/\">", "</a>", "<div style=\"display:none\">",
+            "</div>",
+            "<p>", "<!--", "-->", "<script>", "</script>", "<![CDATA[", "]]>", "&", "&amp", "&#x",
+            "1F600;", "\"", "'",
+            "=", " ", "\n", "word", "é", "\u{200B}", "<font size=1 color=#fff>", "<table><tr><td>",
+            "<title>", "/>",
+            "<style>", "</style>", "url(", ")", "<textarea>", "<plaintext>", "<br>", "<li>", "<?",
+            "<!DOCTYPE",
         ]
         var state: UInt64 = 0x2545_F491_4F6C_DD1D
         for _ in 0..<1_000 {
@@ -432,7 +446,8 @@ import Testing
     @Test func deepNestingRecovers() {
         let open = String(repeating: "<div>", count: 1000)
         let close = String(repeating: "</div>", count: 1000)
-        let c = HTMLText.extract(##"<div style="display:none">"## + open + "hidden" + close + "</div>shown")
+        let c = HTMLText.extract(
+            ##"<div style="display:none">"## + open + "hidden" + close + "</div>shown")
         #expect(c.text == "shown")
         #expect(c.hiddenTextBytes == 6)
     }

@@ -11,7 +11,10 @@ import Testing
         ("visit www.example.com.", ["http://www.example.com"]),
         ("Visit WWW.Example.com/x!", ["http://WWW.Example.com/x"]),
         ("end: http://example.com/path.", ["http://example.com/path"]),
-        ("list http://a.example/, http://b.example/; http://c.example/:", ["http://a.example/", "http://b.example/", "http://c.example/"]),
+        (
+            "list http://a.example/, http://b.example/; http://c.example/:",
+            ["http://a.example/", "http://b.example/", "http://c.example/"]
+        ),
         ("really? http://example.com/?!", ["http://example.com/"]),
         ("(see http://example.com/page)", ["http://example.com/page"]),
         ("http://en.wikipedia.org/wiki/Foo_(bar)", ["http://en.wikipedia.org/wiki/Foo_(bar)"]),
@@ -22,7 +25,10 @@ import Testing
         ("<http://example.com/a b>", ["http://example.com/ab"]),
         ("<URL:http://example.com/long/\n   path>", ["http://example.com/long/path"]),
         ("<http://example.com/x>.", ["http://example.com/x"]),
-        ("href=\"http://q.example/x\" and 'http://r.example/y'", ["http://q.example/x", "http://r.example/y"]),
+        (
+            "href=\"http://q.example/x\" and 'http://r.example/y'",
+            ["http://q.example/x", "http://r.example/y"]
+        ),
         ("a\u{00A0}http://nb.example/x\u{00A0}b", ["http://nb.example/x"]),
         ("http://例え.jp/パス", ["http://例え.jp/パス"]),
         ("**http://bold.example/**", ["http://bold.example/"]),
@@ -41,7 +47,10 @@ import Testing
 
     @Test func urlLimit() {
         let text = (0..<20).map { "http://h\($0).example/" }.joined(separator: " ")
-        #expect(URLExtractor.urls(in: text, limit: 3) == ["http://h0.example/", "http://h1.example/", "http://h2.example/"])
+        #expect(
+            URLExtractor.urls(in: text, limit: 3) == [
+                "http://h0.example/", "http://h1.example/", "http://h2.example/",
+            ])
         #expect(URLExtractor.urls(in: text, limit: 0) == [])
     }
 
@@ -83,7 +92,8 @@ import Testing
     // MARK: Parsing
 
     @Test func parsesAllComponents() throws {
-        let u = try #require(ParsedURL.parse("HTTPS://User:Pw@WWW.Example.COM:8443/a/b/../c?q=1&r=2#Frag"))
+        let u = try #require(
+            ParsedURL.parse("HTTPS://User:Pw@WWW.Example.COM:8443/a/b/../c?q=1&r=2#Frag"))
         #expect(u.scheme == "https")
         #expect(u.userinfo == "User:Pw")
         #expect(u.host == "www.example.com")
@@ -128,7 +138,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "http://256.1.1.1/", "http://1.2.3.4.5/", "http://0x100000000/", "http://09.1.1.1/", "http://1.2.3.0x/x:",
+        "http://256.1.1.1/", "http://1.2.3.4.5/", "http://0x100000000/", "http://09.1.1.1/",
+        "http://1.2.3.0x/x:",
     ])
     func invalidIPv4IsRejected(url: String) {
         if url == "http://1.2.3.0x/x:" {
@@ -153,7 +164,10 @@ import Testing
         #expect(u.registrableDomainGuess == host)
     }
 
-    @Test(arguments: ["http://[1:2:3]/", "http://[::1::2]/", "http://[1:2:3:4:5:6:7:8:9]/", "http://[::1/", "http://[g::1]/"])
+    @Test(arguments: [
+        "http://[1:2:3]/", "http://[::1::2]/", "http://[1:2:3:4:5:6:7:8:9]/", "http://[::1/",
+        "http://[g::1]/",
+    ])
     func invalidIPv6IsRejected(url: String) {
         #expect(ParsedURL.parse(url) == nil)
     }
@@ -192,8 +206,10 @@ import Testing
     }
 
     @Test(arguments: [
-        "", "   ", "example.com", "www.example.com/x", "/relative/path", "//example.com/x", "1http://x.example/",
-        "http://", "http:///", "http://exa mple.com/", "http://exa<mple.com/", "http://example.com:99999/",
+        "", "   ", "example.com", "www.example.com/x", "/relative/path", "//example.com/x",
+        "1http://x.example/",
+        "http://", "http:///", "http://exa mple.com/", "http://exa<mple.com/",
+        "http://example.com:99999/",
         "http://example.com:8o/", "http://user@/", ":foo", "http://www.example.com\u{00A0}UK/",
         "http://exa\u{200B}mple.com/",
     ])
@@ -221,8 +237,10 @@ import Testing
     @Test func deterministicGarbageNeverCrashes() {
         // A fixed pseudo-random mix of URL-ish fragments and raw bytes.
         let pieces = [
-            "http://", "https:", "www.", "ftp://", "[", "]", "(", ")", "<", ">", "@", ".", ":", "/", "\\", "%41", "0x",
-            "1.2.3.4", "::", "a", "é", "\u{00A0}", " ", "\n", "\"", "'", "?", "#", "*", ",", "com", "xn--",
+            "http://", "https:", "www.", "ftp://", "[", "]", "(", ")", "<", ">", "@", ".", ":", "/", "\\",
+            "%41", "0x",
+            "1.2.3.4", "::", "a", "é", "\u{00A0}", " ", "\n", "\"", "'", "?", "#", "*", ",", "com",
+            "xn--",
         ]
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         for _ in 0..<2_000 {

@@ -299,7 +299,7 @@ struct Builder {
         for t in m.textParts {
             textBytes += t.text.utf8.count
             if let h = t.html {
-                for (tag, _) in h.tagCounts.prefix(64) { add("ht:", tag) }
+                for tag in h.tagCounts.keys { add("ht:", tag) }  // at most 256 distinct names (HTMLScanner)
                 add("himg:", String(Self.log2Bucket(h.imageCount)))
             }
         }
