@@ -22,20 +22,13 @@ extension Spamward {
         @OptionGroup var thresholdOptions: ThresholdOptions
 
         func run() async throws {
-            let inputs = try await CommandInputs.open(paths: paths, store: store)
+            var inputs = try await CommandInputs.open(paths: paths, store: store)
             let (sources, db) = (inputs.sources, inputs.db)
-            var failed = inputs.failed
             let scanner = MessageScanner(model: db.model, thresholds: thresholdOptions.thresholds)
             var worst: Action = .ham
             var sawUnsure = false
             for item in sources.items {
-                let messages: [InputMessage]
-                do { messages = try MessageSources.read(item) } catch {
-                    printError("\(error)")
-                    failed = true
-                    continue
-                }
-                for m in messages {
+                for m in inputs.read(item) {
                     let v = scanner.scan(m.bytes, explain: true)
                     if v.action == .spam { worst = .spam }
                     if v.action == .unsure { sawUnsure = true }
@@ -46,7 +39,7 @@ extension Spamward {
                     }
                 }
             }
-            if failed { throw ExitCode(CLIError.Code.ioError.rawValue) }
+            if inputs.failed { throw ExitCode(CLIError.Code.ioError.rawValue) }
             if worst == .spam { throw ExitCode(1) }
             if sawUnsure { throw ExitCode(2) }
         }

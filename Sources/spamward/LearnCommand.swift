@@ -29,21 +29,14 @@ extension Spamward {
 
         func run() async throws {
             let label: Label? = spam ? .spam : ham ? .ham : nil
-            let inputs = try await CommandInputs.open(paths: paths, store: store)
+            var inputs = try await CommandInputs.open(paths: paths, store: store)
             let (sources, db) = (inputs.sources, inputs.db)
-            var failed = inputs.failed
             var session = LearningSession(scanner: MessageScanner(model: db.model), store: db.store)
             var bar = ProgressBar(total: sources.items.count, label: label.map { "learn \($0.rawValue)" } ?? "forget")
             var done = 0
             do {
                 for item in sources.items {
-                    let messages: [InputMessage]
-                    do { messages = try MessageSources.read(item) } catch {
-                        printError("\(error)")
-                        failed = true
-                        continue
-                    }
-                    for m in messages {
+                    for m in inputs.read(item) {
                         try await session.learn(m.bytes, as: label, now: nowSeconds())
                         if session.uncommittedChanges >= commitEvery { try await session.commit(now: nowSeconds()) }
                     }
@@ -61,7 +54,7 @@ extension Spamward {
             let parts = LearnOutcome.allCases.compactMap { o in c[o].map { "\($0) \(o.rawValue)" } }
             print(parts.isEmpty ? "no messages" : parts.joined(separator: ", "))
             print("model: \(session.model.learnedSpam) spam, \(session.model.learnedHam) ham learned (\(store.path))")
-            if failed { throw ExitCode(CLIError.Code.ioError.rawValue) }
+            if inputs.failed { throw ExitCode(CLIError.Code.ioError.rawValue) }
         }
     }
 

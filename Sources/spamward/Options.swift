@@ -93,6 +93,18 @@ struct CommandInputs {
     /// Whether some path could not be listed.
     var failed: Bool
 
+    /// The messages of one source item; an unreadable item is reported, marks the run as
+    /// failed, and yields nothing (the batch goes on).
+    mutating func read(_ item: MessageSources.Item) -> [InputMessage] {
+        do {
+            return try MessageSources.read(item)
+        } catch {
+            printError("\(error)")
+            failed = true
+            return []
+        }
+    }
+
     static func open(paths: [String], store: StoreOptions) async throws -> CommandInputs {
         let sources = MessageSources(paths: paths)
         for e in sources.errors { printError(e) }
