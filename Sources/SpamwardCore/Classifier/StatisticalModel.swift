@@ -83,14 +83,20 @@ public struct StatisticalModel: Sendable {
         static func clip(_ x: Double) -> Double { min(40, max(-40, x)) }
     }
 
+    /// Robinson's smoothed probability that a token with these counts means spam, or `nil`
+    /// for a token never seen. `invSpam`/`invHam` are 1 / messages learned of each class.
+    @inline(__always)
+    static func robinson(spam: UInt32, ham: UInt32, invSpam: Double, invHam: Double, strength: Double, prior: Double) -> Double? {
+        if spam == 0 && ham == 0 { return nil }
+        let ps = Double(spam) * invSpam, ph = Double(ham) * invHam
+        let n = Double(spam) + Double(ham)
+        return (strength * prior + n * ps / (ps + ph)) / (strength + n)
+    }
+
     @inline(__always) func tokenProbability(slot: Int) -> Double? {
-        let s = Double(counts[2 &* slot]), h = Double(counts[2 &* slot &+ 1])
-        let n = s + h
-        if n == 0 { return nil }
-        let ns = Double(max(learnedSpam, 1)), nh = Double(max(learnedHam, 1))
-        let ps = s / ns, ph = h / nh
-        let p = ps / (ps + ph)
-        return (robinsonStrength * robinsonPrior + n * p) / (robinsonStrength + n)
+        Self.robinson(spam: counts[2 &* slot], ham: counts[2 &* slot &+ 1],
+                      invSpam: 1 / Double(max(learnedSpam, 1)), invHam: 1 / Double(max(learnedHam, 1)),
+                      strength: robinsonStrength, prior: robinsonPrior)
     }
 
     /// The logistic regression's log-odds alone.
@@ -111,17 +117,15 @@ public struct StatisticalModel: Sendable {
         var sumLnF = 0.0, sumLn1mF = 0.0
         if learnedSpam > 0 && learnedHam > 0 {
             let invS = 1 / Double(learnedSpam), invH = 1 / Double(learnedHam)
-            let strength = robinsonStrength, prior = robinsonStrength * robinsonPrior
+            let strength = robinsonStrength, prior = robinsonPrior
             let minDev = minDeviation
             counts.withUnsafeBufferPointer { c in
                 for i in v.tokens {
                     let k = 2 &* Int(i)
-                    let sc = c[k], hc = c[k &+ 1]
-                    if sc == 0 && hc == 0 { continue }
-                    let ps = Double(sc) * invS, ph = Double(hc) * invH
-                    let nn = Double(sc) + Double(hc)
-                    let f = (prior + nn * ps / (ps + ph)) / (strength + nn)
-                    if abs(f - 0.5) < minDev { continue }
+                    guard let f = Self.robinson(spam: c[k], ham: c[k &+ 1], invSpam: invS, invHam: invH,
+                                                strength: strength, prior: prior),
+                          abs(f - 0.5) >= minDev
+                    else { continue }
                     let (lf, l1f) = LogTable.logs(f)
                     sum += lf - l1f
                     sumLnF += lf

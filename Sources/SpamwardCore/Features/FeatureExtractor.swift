@@ -49,6 +49,8 @@ struct Builder {
     var ngrams: [UInt32] = []
     var names: [UInt32: String] = [:]
     var tokenBudget: Int
+    /// The first Subject field, decoded (set by `headers`).
+    var subject: String?
 
     init(configuration: FeatureConfiguration, hasher: StableHash, keepNames: Bool) {
         self.configuration = configuration
@@ -96,7 +98,9 @@ struct Builder {
             guard interestingHeaders.contains(lname) else { continue }
             switch lname {
             case "subject":
-                words(f.decodedValue, namespace: "s:", pairs: false)
+                let decoded = f.decodedValue
+                if subject == nil { subject = decoded }
+                words(decoded, namespace: "s:", pairs: false)
             case "from", "reply-to", "return-path", "sender", "errors-to":
                 let addrs = MailAddress.parseList(f.value)
                 let ns: StaticString = lname == "from" ? "fd:" : lname == "reply-to" ? "rd:" : lname == "return-path" ? "rpd:" : "od:"
@@ -299,7 +303,9 @@ struct Builder {
         for t in m.textParts {
             textBytes += t.text.utf8.count
             if let h = t.html {
-                for tag in h.tagCounts.keys { add("ht:", tag) }  // at most 256 distinct names (HTMLScanner)
+                // Sorted: dictionary order differs between processes, and feature order decides
+                // the summation order of weights (bit-reproducible training).
+                for tag in h.tagCounts.keys.sorted() { add("ht:", tag) }  // at most 256 names
                 add("himg:", String(Self.log2Bucket(h.imageCount)))
             }
         }
@@ -312,8 +318,8 @@ struct Builder {
 
     mutating func body(_ m: Message) {
         var ngramBudget = configuration.ngramTextBytes
-        let subject = m.subject
-        if ngramBudget > 0 { byteNgrams(subject, budget: &ngramBudget) }
+        // The Subject decoded by headers(), as Message.subject would give it (the first one).
+        if ngramBudget > 0 { byteNgrams(subject ?? "", budget: &ngramBudget) }
         for t in m.textParts {
             words(t.text, namespace: "w:", pairs: configuration.wordPairs)
             if ngramBudget > 0 { byteNgrams(t.text, budget: &ngramBudget) }
