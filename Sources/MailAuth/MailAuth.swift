@@ -1,0 +1,2 @@
+/// Email authentication (SPF, DKIM, DMARC, ARC).
+public enum MailAuth {}

@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The Public Suffix List (https://publicsuffix.org) as a suffix trie: which part of a domain
+/// name is a public suffix (`com`, `co.uk`, `*.kobe.jp`), and hence which is the registrable or
+/// organizational domain (RFC 7489 section 3.2).
+///
+/// Rules follow the list's format: one rule a line, `//` comments, wildcard rules (`*.ck`),
+/// exception rules (`!www.ck`), and the implicit `*` rule for unlisted top-level domains.
+/// Unicode rules also match their Punycode (`xn--`) form.
+public struct PublicSuffixList: Sendable {
+    private struct Node: Sendable {
+        var children: [String: Int] = [:]
+        var isRule = false
+        var isException = false
+    }
+    private var nodes: [Node] = [Node()]
+
+    /// The number of rules loaded.
+    public private(set) var ruleCount = 0
+
+    /// Where Debian's `publicsuffix` package installs the list.
+    public static let systemPath = "/usr/share/publicsuffix/public_suffix_list.dat"
+
+    /// The list at ``systemPath``, read once on first use; nil when it cannot be read.
+    public static let system: PublicSuffixList? = try? PublicSuffixList(contentsOfFile: systemPath)
+
+    /// Reads the list from a file (UTF-8).
+    public init(contentsOfFile path: String) throws(PublicSuffixListError) {
+        guard let file = fopen(path, "rb") else { throw PublicSuffixListError(path: path) }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+            if n <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+            if bytes.count > 64 << 20 { throw PublicSuffixListError(path: path) }
+        }
+        self.init(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// Parses the list's text.
+    public init(_ text: String) {
+        for line in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
+            // A rule is the first whitespace-delimited word of a line.
+            guard let word = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).first, !word.hasPrefix("//") else {
+                continue
+            }
+            var rule = Substring(word)
+            let exception = rule.hasPrefix("!")
+            if exception { rule = rule.dropFirst() }
+            let labels = rule.lowercased().split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            guard !labels.contains(where: \.isEmpty) else { continue }
+            insert(labels, exception: exception)
+            let ascii = labels.map(Punycode.asciiLabel)
+            if ascii != labels { insert(ascii, exception: exception) }
+            ruleCount += 1
+        }
+    }
+
+    private mutating func insert(_ labels: [String], exception: Bool) {
+        var node = 0
+        for label in labels.reversed() {
+            if let next = nodes[node].children[label] {
+                node = next
+            } else {
+                nodes.append(Node())
+                nodes[node].children[label] = nodes.count - 1
+                node = nodes.count - 1
+            }
+        }
+        if exception { nodes[node].isException = true } else { nodes[node].isRule = true }
+    }
+
+    /// The lower-cased labels of a domain name, or nil for a name the list cannot apply to
+    /// (empty, a leading dot, an empty label); one trailing dot is ignored.
+    private static func labels(_ domain: String) -> [String]? {
+        var d = Substring(domain)
+        if d.hasSuffix(".") { d = d.dropLast() }
+        guard !d.isEmpty else { return nil }
+        let labels = d.lowercased().split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        return labels.contains(where: \.isEmpty) ? nil : labels
+    }
+
+    /// How many labels (from the right) of `labels` form the public suffix.
+    private func suffixLength(_ labels: [String]) -> Int {
+        var best = 1  // the implicit "*" rule
+        var exceptionLength: Int? = nil
+        // Depth-first over exact and wildcard branches; depth is bounded by the label count.
+        var stack: [(node: Int, depth: Int)] = [(0, 0)]
+        while let (node, depth) = stack.popLast() {
+            if depth > 0 {
+                if nodes[node].isException { exceptionLength = max(exceptionLength ?? 0, depth - 1) }
+                if nodes[node].isRule { best = max(best, depth) }
+            }
+            guard depth < labels.count else { continue }
+            let label = labels[labels.count - 1 - depth]
+            if let next = nodes[node].children[label] { stack.append((next, depth + 1)) }
+            if let next = nodes[node].children["*"] { stack.append((next, depth + 1)) }
+        }
+        return exceptionLength ?? best
+    }
+
+    /// The public suffix of `domain` (`co.uk` for `www.example.co.uk`), lower-cased; nil for
+    /// names the list cannot apply to.
+    public func publicSuffix(of domain: String) -> String? {
+        guard let labels = Self.labels(domain) else { return nil }
+        let n = suffixLength(labels)
+        return labels.suffix(n).joined(separator: ".")
+    }
+
+    /// The registrable domain: the public suffix and one more label (`example.co.uk`); nil when
+    /// `domain` is itself a public suffix or cannot be looked up.
+    public func registrableDomain(of domain: String) -> String? {
+        guard let labels = Self.labels(domain) else { return nil }
+        let n = suffixLength(labels)
+        guard labels.count > n else { return nil }
+        return labels.suffix(n + 1).joined(separator: ".")
+    }
+
+    /// RFC 7489's organizational domain: the registrable domain, or the (lower-cased) name itself
+    /// when it is a public suffix; nil for names the list cannot apply to.
+    public func organizationalDomain(of domain: String) -> String? {
+        guard let labels = Self.labels(domain) else { return nil }
+        return registrableDomain(of: domain) ?? labels.joined(separator: ".")
+    }
+}
+
+/// The Public Suffix List file could not be read.
+public struct PublicSuffixListError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var path: String
+    public var description: String { "cannot read the Public Suffix List at \(path)" }
+}
+
+/// RFC 3492 Punycode, for turning Unicode labels into their `xn--` form.
+enum Punycode {
+    /// `label` unchanged when it is ASCII, else `xn--` and its Punycode encoding.
+    static func asciiLabel(_ label: String) -> String {
+        let scalars = label.unicodeScalars.map(\.value)
+        if scalars.allSatisfy({ $0 < 0x80 }) { return label }
+        return "xn--" + encode(scalars)
+    }
+
+    static func encode(_ input: [UInt32]) -> String {
+        let base: UInt32 = 36, tmin: UInt32 = 1, tmax: UInt32 = 26
+        var output: [UInt8] = input.filter { $0 < 0x80 }.map { UInt8($0) }
+        let basicCount = UInt32(output.count)
+        var handled = basicCount
+        if basicCount > 0 { output.append(UInt8(ascii: "-")) }
+        var n: UInt32 = 128
+        var delta: UInt32 = 0
+        var bias: UInt32 = 72
+        func digit(_ d: UInt32) -> UInt8 { d < 26 ? UInt8(d) + UInt8(ascii: "a") : UInt8(d - 26) + UInt8(ascii: "0") }
+        func adapt(_ delta: UInt32, _ points: UInt32, _ first: Bool) -> UInt32 {
+            var delta = first ? delta / 700 : delta / 2
+            delta += delta / points
+            var k: UInt32 = 0
+            while delta > ((base - tmin) * tmax) / 2 {
+                delta /= base - tmin
+                k += base
+            }
+            return k + (base - tmin + 1) * delta / (delta + 38)
+        }
+        while handled < UInt32(input.count) {
+            guard let m = input.filter({ $0 >= n }).min() else { break }
+            let (step, overflow) = (m - n).multipliedReportingOverflow(by: handled + 1)
+            if overflow { return "" }
+            delta = delta &+ step
+            n = m
+            for c in input {
+                if c < n { delta &+= 1 }
+                if c == n {
+                    var q = delta
+                    var k = base
+                    while true {
+                        let t = k <= bias ? tmin : (k >= bias + tmax ? tmax : k - bias)
+                        if q < t { break }
+                        output.append(digit(t + (q - t) % (base - t)))
+                        q = (q - t) / (base - t)
+                        k += base
+                    }
+                    output.append(digit(q))
+                    bias = adapt(delta, handled + 1, handled == basicCount)
+                    delta = 0
+                    handled += 1
+                }
+            }
+            delta &+= 1
+            n += 1
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
