@@ -13,14 +13,29 @@ let package = Package(
         .executable(name: "spamward", targets: ["spamward"]),
         .library(name: "MailMessage", targets: ["MailMessage"]),
         .library(name: "SpamwardCore", targets: ["SpamwardCore"]),
+        .library(name: "MailAuth", targets: ["MailAuth"]),
+        .library(name: "MilterProtocol", targets: ["MilterProtocol"]),
+        .library(name: "SpamdProtocol", targets: ["SpamdProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         // bytes -> Message. Standard library (and the C library's iconv) only.
         .target(name: "MailMessage", swiftSettings: settings),
+        // SPF / DKIM / DMARC / ARC -> AuthResults. Defines `DNSResolver`; no I/O of its own.
+        .target(name: "MailAuth", dependencies: ["MailMessage"], swiftSettings: settings),
         // Message -> features -> verdict; learner, explanations, evaluation, store protocol.
         .target(name: "SpamwardCore", dependencies: ["MailMessage"], swiftSettings: settings),
         // The shipped starter model (a resource) and its loader.
@@ -36,10 +51,55 @@ let package = Package(
             dependencies: ["SpamwardCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: settings
         ),
+        // Wire protocols: codecs and state machines that know nothing of spam.
+        .target(
+            name: "MilterProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: settings),
+        .target(
+            name: "SpamdProtocol",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: settings),
+        // HTTP front ends: own JSON API, Rspamd's protocol, metrics.
+        .target(
+            name: "SpamwardHTTP",
+            dependencies: [
+                "SpamwardCore", "MailMessage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: settings),
+        // Where the domain meets the wire: services, configuration, the service group.
+        .target(
+            name: "SpamwardServer",
+            dependencies: [
+                "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardHTTP",
+                "MilterProtocol", "SpamdProtocol", "MailAuth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ],
+            swiftSettings: settings),
         .executableTarget(
             name: "spamward",
             dependencies: [
-                "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel",
+                "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardServer", "MailMessage",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: settings
@@ -50,6 +110,36 @@ let package = Package(
         .testTarget(name: "SpamwardCoreTests", dependencies: ["SpamwardCore", "MailMessage"], swiftSettings: settings),
         .testTarget(
             name: "SpamwardStoreSQLiteTests", dependencies: ["SpamwardStoreSQLite", "SpamwardCore"],
+            swiftSettings: settings),
+        .testTarget(
+            name: "MailAuthTests", dependencies: ["MailAuth", "MailMessage", .product(name: "Yams", package: "Yams")],
+            swiftSettings: settings),
+        .testTarget(
+            name: "MilterProtocolTests",
+            dependencies: [
+                "MilterProtocol", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: settings),
+        .testTarget(
+            name: "SpamdProtocolTests",
+            dependencies: [
+                "SpamdProtocol", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: settings),
+        .testTarget(
+            name: "SpamwardServerTests",
+            dependencies: [
+                "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: settings),
         .testTarget(
             name: "SpamwardCLITests", dependencies: ["spamward"], swiftSettings: settings),

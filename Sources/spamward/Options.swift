@@ -76,7 +76,7 @@ func printError(_ s: String) {
     FileHandle.standardError.write(Data(("spamward: " + s + "\n").utf8))
 }
 
-func nowSeconds() -> Int64 { Int64(Date().timeIntervalSince1970) }
+func nowSeconds() -> Int64 { WallClock.nowSeconds() }
 
 /// Prints a value as pretty, key-sorted JSON on standard output.
 func printJSON(_ value: some Encodable) throws {

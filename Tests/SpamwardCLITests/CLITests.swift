@@ -141,6 +141,12 @@ enum Mail {
     static func gtubeMessage() -> String { message(spam: true, index: 0, body: "test string:\n" + gtube) }
 }
 
+/// Every suite that runs child processes and waits for them (blocking a thread of the cooperative
+/// pool) is nested here, so that at most one such test runs at a time and the in-process servers
+/// of the other test targets keep a thread.
+@Suite(.serialized) enum ProcessTests {}
+
+extension ProcessTests {
 @Suite("spamward command line", .serialized)
 struct CLITests {
     let cli: CLI
@@ -384,4 +390,5 @@ struct CLITests {
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("1 learned, 1 already-learned"), "\(r)")
     }
+}
 }

@@ -1,0 +1,112 @@
+import MailMessage
+import Synchronization
+
+/// The filter a daemon shares between its front ends.
+///
+/// Scans run concurrently against the current model (each scan takes a copy-on-write reference
+/// under a short lock, so learning never stops scanning). Learning is serialized, persisted in the
+/// store before it is acknowledged, and then published to later scans.
+public final class SpamFilter: Sendable {
+    private let current: Mutex<MessageScanner>
+    private let currentPolicy: Mutex<ActionPolicy>
+    private let learner: LearnQueue
+    private let store: any ModelStore
+
+    /// - Parameters:
+    ///   - scanner: The scanner with the model to start from (the store's, else the starter model).
+    ///   - store: Where learning is persisted.
+    ///   - policy: What each verdict means for the MTA.
+    public init(scanner: MessageScanner, store: any ModelStore, policy: ActionPolicy = .default) {
+        self.current = Mutex(scanner)
+        self.currentPolicy = Mutex(policy)
+        self.store = store
+        self.learner = LearnQueue(session: LearningSession(scanner: scanner, store: store))
+    }
+
+    /// The scanner (and model) that scans use now.
+    public var scanner: MessageScanner { current.withLock { $0 } }
+
+    /// What each verdict means for the MTA now.
+    public var policy: ActionPolicy { currentPolicy.withLock { $0 } }
+
+    /// The thresholds verdicts are decided with.
+    public var thresholds: Thresholds { current.withLock { $0.thresholds } }
+
+    /// Parses and scores one message.
+    public func scan(_ bytes: [UInt8], explain: Bool = true) -> Verdict {
+        scanner.scan(bytes, explain: explain)
+    }
+
+    /// Scores an already parsed message.
+    public func scan(_ message: Message, explain: Bool = true) -> Verdict {
+        scanner.scan(message, explain: explain)
+    }
+
+    /// Learns `bytes` as `label` (forgets them when `label` is nil), saves the model and the
+    /// learned-message record atomically, and only then returns; later scans use the new model.
+    public func learn(_ bytes: [UInt8], as label: Label?, now: Int64) async throws -> LearnOutcome {
+        let (outcome, scanner) = try await learner.learn(bytes, as: label, now: now)
+        if let scanner {
+            let model = scanner.model
+            current.withLock { $0.model = model }
+        }
+        return outcome
+    }
+
+    /// Replaces the model, thresholds and policy (a reload), for scans and for later learning.
+    public func replace(scanner: MessageScanner, policy: ActionPolicy) async {
+        await learner.reset(LearningSession(scanner: scanner, store: store))
+        current.withLock { $0 = scanner }
+        currentPolicy.withLock { $0 = policy }
+    }
+
+    /// What the store holds.
+    public func statistics() async throws -> StoreStatistics {
+        try await store.statistics()
+    }
+}
+
+/// Serializes learning: one learn at a time, in arrival order, each committed before the next.
+private actor LearnQueue {
+    private var session: LearningSession
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    init(session: LearningSession) {
+        self.session = session
+    }
+
+    func reset(_ session: LearningSession) async {
+        await acquire()
+        defer { release() }
+        self.session = session
+    }
+
+    /// Returns the outcome and, when the model changed, the scanner with the new model.
+    func learn(_ bytes: [UInt8], as label: Label?, now: Int64) async throws -> (LearnOutcome, MessageScanner?) {
+        await acquire()
+        defer { release() }
+        var s = session
+        let outcome = try await s.learn(bytes, as: label, now: now)
+        guard s.uncommittedChanges > 0 else { return (outcome, nil) }
+        try await s.commit(now: now)
+        session = s
+        return (outcome, s.scanner)
+    }
+
+    private func acquire() async {
+        if !busy {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release() {
+        if waiters.isEmpty {
+            busy = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
+}

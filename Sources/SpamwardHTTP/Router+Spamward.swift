@@ -1,0 +1,206 @@
+import HTTPTypes
+import Hummingbird
+import MailMessage
+import Logging
+import NIOCore
+import SpamwardCore
+import Synchronization
+
+/// Builds the HTTP routes: Spamward's own JSON API (`/v1/...`, `/health`), Rspamd's protocol
+/// (`/checkv2`, `/learnspam`, `/learnham`, `/ping`, `/stat`) and, when given, `/metrics`.
+///
+/// - Parameters:
+///   - filter: The shared filter.
+///   - configuration: Limits, access policy and action policy.
+///   - metricsText: Renders the Prometheus exposition text for `/metrics`; nil leaves it out.
+public func buildRouter(
+    filter: SpamFilter, configuration: HTTPFrontEndConfiguration,
+    metricsText: (@Sendable () -> String)? = nil
+) -> Router<SpamwardRequestContext> {
+    let router = Router(context: SpamwardRequestContext.self)
+    let api = SpamwardAPI(filter: filter, configuration: configuration)
+    router.get("/health") { _, _ in HealthResponse(status: "ok") }
+    router.post("/v1/check") { request, context in try await api.check(request, context) }
+    router.post("/v1/learn") { request, context in try await api.learn(request, context, forget: false) }
+    router.post("/v1/forget") { request, context in try await api.learn(request, context, forget: true) }
+    router.get("/v1/stats") { _, _ in try await api.stats() }
+    router.post("/checkv2") { request, context in try await api.rspamdCheck(request, context) }
+    router.post("/learnspam") { request, context in try await api.rspamdLearn(request, context, as: .spam) }
+    router.post("/learnham") { request, context in try await api.rspamdLearn(request, context, as: .ham) }
+    router.get("/ping") { _, _ in Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "pong\r\n"))) }
+    router.get("/stat") { _, _ in try await api.rspamdStat() }
+    if let metricsText {
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: metricsText())))
+        }
+    }
+    return router
+}
+
+/// The handlers behind the routes.
+final class SpamwardAPI: Sendable {
+    let filter: SpamFilter
+    let configuration: HTTPFrontEndConfiguration
+    let ownMetrics = FrontEndMetrics(frontEnd: "http")
+    let rspamdMetrics = FrontEndMetrics(frontEnd: "rspamd")
+    let scanned = Atomic<Int>(0)
+
+    init(filter: SpamFilter, configuration: HTTPFrontEndConfiguration) {
+        self.filter = filter
+        self.configuration = configuration
+    }
+
+    // MARK: own API
+
+    func check(_ request: Request, _ context: SpamwardRequestContext) async throws -> CheckResponse {
+        let bytes = try await body(request, context, metrics: ownMetrics)
+        let verdict = scan(filter.scanner.parse(bytes), metrics: ownMetrics, context: context, queueID: nil)
+        let disposition = filter.policy.disposition(for: verdict.action)
+        let fields = VerdictHeaders.fields(for: verdict, flagged: verdict.action == .spam)
+        return CheckResponse(verdict: verdict, disposition: disposition,
+                             headers: fields.map { HeaderDTO(name: $0.name, value: $0.value) })
+    }
+
+    func learn(_ request: Request, _ context: SpamwardRequestContext, forget: Bool) async throws -> LearnResponse {
+        try authorize(request, context, metrics: ownMetrics)
+        var label: Label? = nil
+        if !forget {
+            guard let text = request.uri.queryParameters.get("label"), let l = Label(rawValue: text.lowercased()) else {
+                ownMetrics.rejectedInput()
+                throw HTTPError(.badRequest, message: "give ?label=spam or ?label=ham")
+            }
+            label = l
+        }
+        let bytes = try await body(request, context, metrics: ownMetrics)
+        let outcome = try await learn(bytes, as: label, metrics: ownMetrics, context: context)
+        return LearnResponse(outcome: outcome, digest: nil)
+    }
+
+    func stats() async throws -> StatsResponse {
+        let s = try await filter.statistics()
+        let scanner = filter.scanner
+        return StatsResponse(learnedSpam: s.learnedSpam, learnedHam: s.learnedHam, modelBytes: s.modelBytes,
+                             modelUpdatedAt: s.modelUpdatedAt,
+                             tokenizerVersion: scanner.model.configuration.tokenizerVersion,
+                             featureBits: scanner.model.configuration.featureBits, thresholds: scanner.thresholds)
+    }
+
+    // MARK: Rspamd protocol
+
+    func rspamdCheck(_ request: Request, _ context: SpamwardRequestContext) async throws -> RspamdCheckResponse {
+        let started = ContinuousClock.now
+        let bytes = try await body(request, context, metrics: rspamdMetrics)
+        let queueID = request.headers[.queueID]
+        let message = filter.scanner.parse(bytes)
+        let verdict = scan(message, metrics: rspamdMetrics, context: context, queueID: queueID)
+        let disposition = filter.policy.disposition(for: verdict.action)
+        var symbols: [String: RspamdCheckResponse.SymbolDTO] = [:]
+        for s in verdict.symbols {
+            symbols[s.name] = .init(name: s.name, score: s.score, metric_score: s.score, description: s.description,
+                                    options: s.options.isEmpty ? nil : s.options)
+        }
+        var add: [String: RspamdCheckResponse.HeaderValue] = [:]
+        var remove: [String: Int] = [:]
+        for (i, f) in VerdictHeaders.fields(for: verdict, flagged: verdict.action == .spam).enumerated() {
+            add[f.name] = .init(value: f.value, order: i)
+            remove[f.name] = 0
+        }
+        var messages: [String: String] = [:]
+        if disposition == .reject { messages["smtp_message"] = filter.policy.rejectText }
+        let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let thresholds = verdict.thresholds
+        return RspamdCheckResponse(
+            is_skipped: false, score: verdict.score, required_score: thresholds.spam,
+            action: Self.rspamdAction(disposition), thresholds: ["reject": thresholds.spam, "add header": thresholds.unsure],
+            symbols: symbols, messages: messages, milter: .init(add_headers: add, remove_headers: remove),
+            message_id: message.headers["Message-ID"].map { String($0.filter { $0 != "<" && $0 != ">" && $0 != " " }) }, time_real: seconds, scan_time: seconds)
+    }
+
+    func rspamdLearn(_ request: Request, _ context: SpamwardRequestContext, as label: Label) async throws -> RspamdLearnResponse {
+        try authorize(request, context, metrics: rspamdMetrics)
+        let bytes = try await body(request, context, metrics: rspamdMetrics)
+        let outcome = try await learn(bytes, as: label, metrics: rspamdMetrics, context: context)
+        return RspamdLearnResponse(success: true, outcome: outcome)
+    }
+
+    func rspamdStat() async throws -> RspamdStatResponse {
+        let s = try await filter.statistics()
+        return RspamdStatResponse(scanned: scanned.load(ordering: .relaxed), learned: s.learnedSpam + s.learnedHam,
+                                  spam_count: s.learnedSpam, ham_count: s.learnedHam, version: VerdictHeaders.product)
+    }
+
+    /// Rspamd's action names for our dispositions.
+    static func rspamdAction(_ d: ActionPolicy.Disposition) -> String {
+        switch d {
+        case .accept: "no action"
+        case .tag: "add header"
+        case .quarantine, .reject, .discard: "reject"
+        }
+    }
+
+    // MARK: shared
+
+    func body(_ request: Request, _ context: SpamwardRequestContext, metrics: FrontEndMetrics) async throws -> [UInt8] {
+        do {
+            let buffer = try await request.body.collect(upTo: configuration.maxMessageBytes)
+            return Array(buffer.readableBytesView)
+        } catch let error as HTTPError {
+            metrics.rejectedInput()
+            throw error
+        } catch {
+            metrics.rejectedInput()
+            throw HTTPError(.contentTooLarge, message: "message larger than \(configuration.maxMessageBytes) bytes")
+        }
+    }
+
+    func scan(_ message: Message, metrics: FrontEndMetrics, context: SpamwardRequestContext, queueID: String?) -> Verdict {
+        let started = ContinuousClock.now
+        let verdict = filter.scan(message, explain: true)
+        let elapsed = ContinuousClock.now - started
+        let ns = UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)
+        metrics.scanned(verdict, nanoseconds: ns)
+        scanned.add(1, ordering: .relaxed)
+        var logger = context.logger
+        if let queueID { logger[metadataKey: "mail.queue_id"] = "\(queueID)" }
+        logger.info("scanned", metadata: [
+            "scan.action": "\(verdict.action.rawValue)", "scan.score": "\(VerdictHeaders.format(verdict.score))",
+            "scan.duration_us": "\(ns / 1000)", "frontend": "\(metrics.frontEnd)",
+        ])
+        return verdict
+    }
+
+    func learn(_ bytes: [UInt8], as label: Label?, metrics: FrontEndMetrics, context: SpamwardRequestContext) async throws -> LearnOutcome {
+        do {
+            let outcome = try await filter.learn(bytes, as: label, now: WallClock.nowSeconds())
+            metrics.learned(outcome)
+            context.logger.info("learned", metadata: ["learn.outcome": "\(outcome.rawValue)", "frontend": "\(metrics.frontEnd)"])
+            return outcome
+        } catch {
+            metrics.fault()
+            context.logger.error("learning failed", metadata: ["error": "\(error)"])
+            throw HTTPError(.serviceUnavailable, message: "learning failed; nothing was changed")
+        }
+    }
+
+    /// Protected endpoints: trusted networks pass; others need `Authorization: Bearer <token>` or
+    /// Rspamd's `Password:` header.
+    func authorize(_ request: Request, _ context: SpamwardRequestContext, metrics: FrontEndMetrics) throws {
+        var secret: String? = request.headers[.password]
+        if secret == nil, let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
+            secret = String(auth.dropFirst(7))
+        }
+        guard configuration.access.allows(address: context.remoteAddress?.ipAddress, secret: secret) else {
+            metrics.rejectedInput()
+            throw HTTPError(.unauthorized, message: "learning needs a password from this address")
+        }
+    }
+
+}
+
+extension HTTPField.Name {
+    // Safe to force unwrap: constant, valid field names.
+    static let queueID = HTTPField.Name("Queue-Id")!
+    static let password = HTTPField.Name("Password")!
+}

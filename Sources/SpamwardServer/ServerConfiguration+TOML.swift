@@ -1,0 +1,255 @@
+import SpamwardCore
+import SpamwardHTTP
+import TOMLKit
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// An error in a configuration file: every problem found, each with where it is.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var problems: [String]
+    public init(problems: [String]) { self.problems = problems }
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+extension ServerConfiguration {
+    /// The file's configuration, or the defaults when `path` is nil.
+    public static func load(path: String?) throws(ConfigurationError) -> ServerConfiguration {
+        guard let path else { return ServerConfiguration() }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigurationError(problems: ["cannot read \(path): \(error)"])
+        }
+        return try parse(toml: text)
+    }
+
+    /// Parses a TOML configuration. Unknown sections and keys are errors (a typo must not
+    /// silently leave a default in place); so are values of the wrong type or out of range.
+    public static func parse(toml text: String) throws(ConfigurationError) -> ServerConfiguration {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ConfigurationError(problems: ["TOML syntax error at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)"])
+        } catch {
+            throw ConfigurationError(problems: ["TOML syntax error: \(error)"])
+        }
+        var reader = TOMLReader()
+        var c = ServerConfiguration()
+        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "log"])
+
+        if let t = reader.table(root, "store") {
+            reader.section(t, "store", known: ["path"])
+            c.storePath = reader.string(t, "store", "path") ?? c.storePath
+        }
+        if let t = reader.table(root, "scan") {
+            reader.section(t, "scan", known: ["spam_threshold", "unsure_threshold", "max_message_bytes"])
+            c.thresholds.spam = reader.double(t, "scan", "spam_threshold") ?? c.thresholds.spam
+            c.thresholds.unsure = reader.double(t, "scan", "unsure_threshold") ?? c.thresholds.unsure
+            c.maxMessageBytes = reader.int(t, "scan", "max_message_bytes", in: 1024...(1 << 30)) ?? c.maxMessageBytes
+            if c.thresholds.unsure > c.thresholds.spam {
+                reader.problems.append("scan.unsure_threshold must not be above scan.spam_threshold")
+            }
+        }
+        if let t = reader.table(root, "policy") {
+            reader.section(t, "policy", known: ["spam", "unsure", "ham", "reject_text", "on_fault", "oversize"])
+            c.policy.spam = reader.choice(t, "policy", "spam", ActionPolicy.Disposition.self) ?? c.policy.spam
+            c.policy.unsure = reader.choice(t, "policy", "unsure", ActionPolicy.Disposition.self) ?? c.policy.unsure
+            c.policy.ham = reader.choice(t, "policy", "ham", ActionPolicy.Disposition.self) ?? c.policy.ham
+            if let text = reader.string(t, "policy", "reject_text") {
+                if text.contains(where: { $0 == "\r" || $0 == "\n" }) || text.isEmpty || text.utf8.count > 400 {
+                    reader.problems.append("policy.reject_text must be one line of at most 400 bytes")
+                } else {
+                    c.policy.rejectText = text
+                }
+            }
+            c.onFault = reader.choice(t, "policy", "on_fault", FaultAction.self) ?? c.onFault
+            c.oversize = reader.choice(t, "policy", "oversize", OversizeAction.self) ?? c.oversize
+        }
+        for name in ["milter", "spamd", "http"] {
+            guard let t = reader.table(root, name) else { continue }
+            reader.section(t, name, known: ["enabled", "listen", "idle_timeout_seconds", "total_timeout_seconds", "max_connections"])
+            var f: FrontEnd
+            switch name {
+            case "milter": f = c.milter
+            case "spamd": f = c.spamd
+            default: f = c.http
+            }
+            f.enabled = reader.bool(t, name, "enabled") ?? f.enabled
+            if let text = reader.string(t, name, "listen") {
+                if let a = ListenAddress(text) { f.listen = a } else { reader.problems.append("\(name).listen: \"\(text)\" is not host:port") }
+            }
+            f.idleTimeoutSeconds = reader.int(t, name, "idle_timeout_seconds", in: 1...86400) ?? f.idleTimeoutSeconds
+            f.totalTimeoutSeconds = reader.int(t, name, "total_timeout_seconds", in: 1...86400) ?? f.totalTimeoutSeconds
+            f.maxConnections = reader.int(t, name, "max_connections", in: 1...100_000) ?? f.maxConnections
+            switch name {
+            case "milter": c.milter = f
+            case "spamd": c.spamd = f
+            default: c.http = f
+            }
+        }
+        if let t = reader.table(root, "auth") {
+            reader.section(t, "auth", known: ["password", "trusted_networks"])
+            if let pw = reader.string(t, "auth", "password") {
+                if pw.utf8.count < 8 { reader.problems.append("auth.password must have at least 8 characters") } else { c.access.password = pw }
+            }
+            if let list = reader.strings(t, "auth", "trusted_networks") {
+                var nets: [IPNetwork] = []
+                for s in list {
+                    if let n = IPNetwork(s) { nets.append(n) } else { reader.problems.append("auth.trusted_networks: \"\(s)\" is not an address or CIDR network") }
+                }
+                c.access.trustedNetworks = nets
+            }
+        }
+        if let t = reader.table(root, "log") {
+            reader.section(t, "log", known: ["level"])
+            if let level = reader.string(t, "log", "level") {
+                if logLevels.contains(level) { c.logLevel = level } else { reader.problems.append("log.level must be one of \(logLevels.joined(separator: ", "))") }
+            }
+        }
+        if !reader.problems.isEmpty { throw ConfigurationError(problems: reader.problems) }
+        return c
+    }
+
+    /// The effective settings as TOML (what `spamward config check` prints); the password is
+    /// never printed.
+    public func renderTOML(storePathDefault: String) -> String {
+        func q(_ s: String) -> String {
+            var out = "\""
+            for ch in s.unicodeScalars {
+                switch ch {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                default: out.unicodeScalars.append(ch)
+                }
+            }
+            return out + "\""
+        }
+        func frontEnd(_ name: String, _ f: FrontEnd) -> String {
+            """
+            [\(name)]
+            enabled = \(f.enabled)
+            listen = \(q(f.listen.description))
+            idle_timeout_seconds = \(f.idleTimeoutSeconds)
+            total_timeout_seconds = \(f.totalTimeoutSeconds)
+            max_connections = \(f.maxConnections)
+
+            """
+        }
+        return """
+            [store]
+            path = \(q(storePath ?? storePathDefault))
+
+            [scan]
+            spam_threshold = \(thresholds.spam)
+            unsure_threshold = \(thresholds.unsure)
+            max_message_bytes = \(maxMessageBytes)
+
+            [policy]
+            spam = \(q(policy.spam.rawValue))
+            unsure = \(q(policy.unsure.rawValue))
+            ham = \(q(policy.ham.rawValue))
+            reject_text = \(q(policy.rejectText))
+            on_fault = \(q(onFault.rawValue))
+            oversize = \(q(oversize.rawValue))
+
+            \(frontEnd("milter", milter))
+            \(frontEnd("spamd", spamd))
+            \(frontEnd("http", http))
+            [auth]
+            # password: \(access.password == nil ? "not set (only trusted networks can learn)" : "set (not shown)")
+            trusted_networks = [\(access.trustedNetworks.map { q($0.description) }.joined(separator: ", "))]
+
+            [log]
+            level = \(q(logLevel))
+
+            """
+    }
+}
+
+/// Reads typed values from TOML tables, collecting every problem instead of stopping at the first.
+struct TOMLReader {
+    var problems: [String] = []
+
+    mutating func section(_ t: TOMLTable, _ name: String, known: Set<String>) {
+        for key in t.keys where !known.contains(key) {
+            problems.append(name.isEmpty ? "unknown section or key \"\(key)\"" : "unknown key \"\(key)\" in [\(name)]")
+        }
+    }
+
+    mutating func table(_ t: TOMLTable, _ key: String) -> TOMLTable? {
+        guard let v = t[key] else { return nil }
+        guard let table = v.table else {
+            problems.append("\(key) must be a section ([\(key)])")
+            return nil
+        }
+        return table
+    }
+
+    mutating func string(_ t: TOMLTable, _ section: String, _ key: String) -> String? {
+        guard let v = t[key] else { return nil }
+        guard let s = v.string else {
+            problems.append("\(section).\(key) must be a string")
+            return nil
+        }
+        return s
+    }
+
+    mutating func strings(_ t: TOMLTable, _ section: String, _ key: String) -> [String]? {
+        guard let v = t[key] else { return nil }
+        guard let a = v.array else {
+            problems.append("\(section).\(key) must be an array of strings")
+            return nil
+        }
+        var out: [String] = []
+        for item in a {
+            guard let s = item.string else {
+                problems.append("\(section).\(key) must be an array of strings")
+                return nil
+            }
+            out.append(s)
+        }
+        return out
+    }
+
+    mutating func bool(_ t: TOMLTable, _ section: String, _ key: String) -> Bool? {
+        guard let v = t[key] else { return nil }
+        guard let b = v.bool else {
+            problems.append("\(section).\(key) must be true or false")
+            return nil
+        }
+        return b
+    }
+
+    mutating func int(_ t: TOMLTable, _ section: String, _ key: String, in range: ClosedRange<Int>) -> Int? {
+        guard let v = t[key] else { return nil }
+        guard let i = v.int, range.contains(i) else {
+            problems.append("\(section).\(key) must be an integer in \(range.lowerBound)...\(range.upperBound)")
+            return nil
+        }
+        return i
+    }
+
+    mutating func double(_ t: TOMLTable, _ section: String, _ key: String) -> Double? {
+        guard let v = t[key] else { return nil }
+        if let d = v.double, d.isFinite { return d }
+        if let i = v.int { return Double(i) }
+        problems.append("\(section).\(key) must be a number")
+        return nil
+    }
+
+    mutating func choice<E: RawRepresentable & CaseIterable>(_ t: TOMLTable, _ section: String, _ key: String, _ type: E.Type) -> E?
+    where E.RawValue == String {
+        guard let s = string(t, section, key) else { return nil }
+        guard let e = E(rawValue: s) else {
+            problems.append("\(section).\(key) must be one of \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+            return nil
+        }
+        return e
+    }
+}

@@ -1,0 +1,103 @@
+import SpamwardCore
+import SpamwardHTTP
+
+/// Everything `spamward serve` is configured with. Every field has a documented, safe default:
+/// loopback addresses, limits on, learning protected.
+public struct ServerConfiguration: Sendable {
+    /// One front end's listener.
+    public struct FrontEnd: Sendable, Hashable {
+        /// Whether the front end runs.
+        public var enabled: Bool
+        /// Where it listens (loopback by default).
+        public var listen: ListenAddress
+        /// A connection idle this long (no bytes from the client) is closed.
+        public var idleTimeoutSeconds: Int
+        /// A connection open this long in total is closed.
+        public var totalTimeoutSeconds: Int
+        /// Connections beyond this many are refused at once (the protocol's busy answer).
+        public var maxConnections: Int
+
+        public init(enabled: Bool = true, listen: ListenAddress, idleTimeoutSeconds: Int = 300,
+                    totalTimeoutSeconds: Int = 3600, maxConnections: Int = 512) {
+            self.enabled = enabled
+            self.listen = listen
+            self.idleTimeoutSeconds = idleTimeoutSeconds
+            self.totalTimeoutSeconds = totalTimeoutSeconds
+            self.maxConnections = maxConnections
+        }
+    }
+
+    /// What to answer when scanning fails inside Spamward (a bug, a dead store).
+    public enum FaultAction: String, Sendable, Hashable, CaseIterable {
+        /// Temporary failure: the MTA keeps the message and retries (the safe default).
+        case tempfail
+        /// Deliver unscanned (fail-open).
+        case accept
+    }
+
+    /// What to do with a message over `maxMessageBytes`.
+    public enum OversizeAction: String, Sendable, Hashable, CaseIterable {
+        /// Deliver it unscanned, with an X-Spam-Status saying so (spam is rarely this big).
+        case accept
+        /// Temporary failure.
+        case tempfail
+        /// Refuse it with 552.
+        case reject
+    }
+
+    /// The SQLite store; nil means the per-user default path.
+    public var storePath: String?
+    /// Score thresholds for unsure and spam.
+    public var thresholds: Thresholds
+    /// Largest message scanned; see `oversize`.
+    public var maxMessageBytes: Int
+    /// What each verdict does.
+    public var policy: ActionPolicy
+    /// What internal faults answer.
+    public var onFault: FaultAction
+    /// What messages over the size limit get.
+    public var oversize: OversizeAction
+    public var milter: FrontEnd
+    public var spamd: FrontEnd
+    public var http: FrontEnd
+    /// Who may learn: trusted networks and the password for the rest.
+    public var access: AccessPolicy
+    /// trace, debug, info, notice, warning, error, critical.
+    public var logLevel: String
+
+    public init() {
+        storePath = nil
+        thresholds = .default
+        maxMessageBytes = 25 << 20
+        policy = .default
+        onFault = .tempfail
+        oversize = .accept
+        milter = FrontEnd(listen: ListenAddress(host: "127.0.0.1", port: 11332))
+        spamd = FrontEnd(listen: ListenAddress(host: "127.0.0.1", port: 11783), idleTimeoutSeconds: 30, totalTimeoutSeconds: 300)
+        http = FrontEnd(listen: ListenAddress(host: "127.0.0.1", port: 11333), idleTimeoutSeconds: 30, totalTimeoutSeconds: 300)
+        access = AccessPolicy()
+        logLevel = "info"
+    }
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// The HTTP front end's part.
+    public var httpFrontEnd: HTTPFrontEndConfiguration {
+        HTTPFrontEndConfiguration(maxMessageBytes: maxMessageBytes, access: access)
+    }
+
+    /// Problems that are not errors but deserve a warning at start.
+    public var warnings: [String] {
+        var out: [String] = []
+        for (name, f) in [("milter", milter), ("spamd", spamd), ("http", http)] where f.enabled && !f.listen.isLoopback {
+            out.append("\(name) listens on \(f.listen), not loopback: make sure a firewall protects it")
+            if name != "milter" && access.password == nil {
+                out.append("\(name) is reachable from the network but no password is set: only trusted networks can learn")
+            }
+        }
+        if policy.spam == .discard || policy.unsure == .discard {
+            out.append("discarding mail loses false positives without trace")
+        }
+        return out
+    }
+}

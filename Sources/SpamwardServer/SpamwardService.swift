@@ -1,0 +1,96 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SpamwardCore
+import SpamwardHTTP
+import UnixSignals
+
+/// What `spamward serve` runs, built the same way by the command and by the end-to-end tests.
+public struct SpamwardServices: Sendable {
+    /// The services in start order: front ends (shutdown runs in reverse).
+    public var services: [any Service]
+    /// The shared filter.
+    public var filter: SpamFilter
+
+    /// Builds the front ends that `configuration` enables.
+    ///
+    /// - Parameters:
+    ///   - configuration: The effective configuration.
+    ///   - filter: The filter the front ends share.
+    ///   - logger: The root logger; each front end adds its metadata.
+    ///   - metricsText: Renders `/metrics` (nil leaves the route out).
+    ///   - reload: Called on SIGHUP: reloads the model (and what else can change without a restart).
+    ///   - onBound: Told each front end's bound address (tests listen on port 0).
+    public init(
+        configuration: ServerConfiguration, filter: SpamFilter, logger: Logger,
+        metricsText: (@Sendable () -> String)? = nil,
+        reload: (@Sendable () async -> Void)? = nil,
+        onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
+    ) {
+        self.filter = filter
+        var services: [any Service] = []
+        let group = MultiThreadedEventLoopGroup.singleton
+        if configuration.milter.enabled {
+            services.append(MilterFrontEnd.service(configuration: configuration, filter: filter, group: group,
+                                                   logger: logger, onBound: onBound))
+        }
+        if configuration.spamd.enabled {
+            services.append(SpamdFrontEnd.service(configuration: configuration, filter: filter, group: group,
+                                                  logger: logger, onBound: onBound))
+        }
+        if configuration.http.enabled {
+            let router = buildRouter(filter: filter, configuration: configuration.httpFrontEnd, metricsText: metricsText)
+            var httpLogger = logger
+            httpLogger[metadataKey: "frontend"] = "http"
+            let listen = configuration.http.listen
+            let app = Application(
+                router: router,
+                server: .http1(configuration: .init(idleTimeout: .seconds(Int64(configuration.http.idleTimeoutSeconds)))),
+                configuration: ApplicationConfiguration(
+                    address: .hostname(listen.host, port: listen.port), serverName: "Spamward",
+                    reuseAddress: true,
+                    availableConnectionsDelegate: MaximumAvailableConnections(configuration.http.maxConnections)),
+                onServerRunning: { channel in
+                    if let address = channel.localAddress { onBound("http", address) }
+                },
+                eventLoopGroupProvider: .shared(group),
+                logger: httpLogger
+            )
+            services.append(app)
+        }
+        if let reload {
+            services.append(ReloadOnHangup(reload: reload, logger: logger))
+        }
+        self.services = services
+    }
+
+    /// Runs the services until SIGTERM or SIGINT (or until one fails).
+    public func run(logger: Logger) async throws {
+        try await serviceGroup(logger: logger).run()
+    }
+
+    /// A service group that stops gracefully on SIGTERM and SIGINT.
+    public func serviceGroup(logger: Logger) -> ServiceGroup {
+        ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+    }
+}
+
+/// Reloads on SIGHUP without dropping connections.
+struct ReloadOnHangup: Service {
+    let reload: @Sendable () async -> Void
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            logger.notice("SIGHUP: reloading")
+            await reload()
+        }
+    }
+}

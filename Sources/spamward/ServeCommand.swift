@@ -1,0 +1,125 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MailMessage
+import Metrics
+import Prometheus
+import SpamwardCore
+import SpamwardServer
+import SpamwardStoreSQLite
+
+extension Spamward {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the filter daemon: milter, spamd protocol and HTTP (own API and Rspamd's).",
+            discussion: """
+                Listens on loopback by default: milter 127.0.0.1:11332, spamd 127.0.0.1:11783,
+                HTTP 127.0.0.1:11333. ADDR is host:port, or "off" to disable that front end. The
+                flags override the configuration file. SIGTERM or SIGINT stop gracefully; SIGHUP
+                reloads the configuration's thresholds and policy and the model from the store.
+                """)
+
+        @Option(help: ArgumentHelp("Configuration file (TOML).", valueName: "FILE"))
+        var config: String?
+        @OptionGroup var store: StoreOptions
+        @Option(help: ArgumentHelp("Milter listen address, or off.", valueName: "ADDR"))
+        var milter: String?
+        @Option(help: ArgumentHelp("spamd protocol listen address, or off.", valueName: "ADDR"))
+        var spamd: String?
+        @Option(help: ArgumentHelp("HTTP listen address, or off.", valueName: "ADDR"))
+        var http: String?
+
+        func run() async throws {
+            var configuration = try ServerConfiguration.load(path: config)
+            try applyOverrides(&configuration)
+            let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+            LoggingSystem.bootstrap { label in
+                var h = StreamLogHandler.standardError(label: label)
+                h.logLevel = level
+                return h
+            }
+            let logger = Logger(label: "spamward")
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            for w in configuration.warnings { logger.warning("configuration", metadata: ["warning": "\(w)"]) }
+
+            let path = configuration.storePath ?? store.path
+            var storeOptions = StoreOptions()
+            storeOptions.db = path
+            let sqlite = try storeOptions.openStore()
+            let (model, source) = try await storeOptions.loadModel(from: sqlite)
+            logger.info("model loaded", metadata: ["model.source": "\(source.rawValue)", "store.path": "\(path)"])
+            let scanner = Self.scanner(model: model, configuration: configuration)
+            let filter = SpamFilter(scanner: scanner, store: sqlite, policy: configuration.policy)
+            let configPath = config
+            let overrides = self
+            let reloadStore = storeOptions
+            let services = SpamwardServices(
+                configuration: configuration, filter: filter, logger: logger,
+                metricsText: { registry.emitToString() },
+                reload: {
+                    do {
+                        var c = try ServerConfiguration.load(path: configPath)
+                        try overrides.applyOverrides(&c)
+                        let (m, src) = try await reloadStore.loadModel(from: sqlite)
+                        await filter.replace(scanner: Self.scanner(model: m, configuration: c), policy: c.policy)
+                        logger.notice("reloaded", metadata: ["model.source": "\(src.rawValue)"])
+                    } catch {
+                        logger.error("reload failed; keeping the running configuration", metadata: ["error": "\(error)"])
+                    }
+                })
+            try await services.run(logger: logger)
+        }
+
+        static func scanner(model: StatisticalModel, configuration: ServerConfiguration) -> MessageScanner {
+            var limits = ParseLimits.default
+            limits.maxMessageBytes = configuration.maxMessageBytes
+            return MessageScanner(model: model, thresholds: configuration.thresholds, limits: limits)
+        }
+
+        func applyOverrides(_ c: inout ServerConfiguration) throws {
+            for (flag, value, keyPath) in [
+                ("--milter", milter, \ServerConfiguration.milter), ("--spamd", spamd, \ServerConfiguration.spamd),
+                ("--http", http, \ServerConfiguration.http),
+            ] {
+                guard let value else { continue }
+                if value == "off" {
+                    c[keyPath: keyPath].enabled = false
+                } else if let a = ListenAddress(value) {
+                    c[keyPath: keyPath].enabled = true
+                    c[keyPath: keyPath].listen = a
+                } else {
+                    throw ValidationError("\(flag): \"\(value)\" is not host:port or off")
+                }
+            }
+            if let db = store.db { c.storePath = db }
+        }
+    }
+
+    struct ConfigCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "config", abstract: "Work with the configuration file.",
+            subcommands: [Check.self])
+
+        struct Check: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Validate a configuration file and print the effective settings.",
+                discussion: "Exit code 0 when valid, 65 (with every problem listed) when not.")
+
+            @Option(help: ArgumentHelp("Configuration file (TOML); none checks the defaults.", valueName: "FILE"))
+            var config: String?
+
+            func run() async throws {
+                let result = Result { () throws(ConfigurationError) in try ServerConfiguration.load(path: config) }
+                guard case .success(let c) = result else {
+                    if case .failure(let e) = result {
+                        for p in e.problems { printError("\(config ?? "configuration"): \(p)") }
+                    }
+                    throw ExitCode(CLIError.Code.dataError.rawValue)
+                }
+                for w in c.warnings { printError("warning: \(w)") }
+                print(c.renderTOML(storePathDefault: SQLiteModelStore.defaultPath()), terminator: "")
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import SpamwardCore
+import SpamwardHTTP
+import SpamwardServer
+import Testing
+
+@Suite struct ServerConfigurationTests {
+    @Test func defaultsAreLoopbackAndSafe() throws {
+        let c = try ServerConfiguration.parse(toml: "")
+        for f in [c.milter, c.spamd, c.http] {
+            #expect(f.listen.isLoopback)
+            #expect(f.enabled)
+        }
+        #expect(c.onFault == .tempfail)
+        #expect(c.access.password == nil)
+        #expect(c.maxMessageBytes == 25 << 20)
+        #expect(c.warnings.isEmpty)
+    }
+
+    @Test func fullFileParses() throws {
+        let c = try ServerConfiguration.parse(toml: """
+            [store]
+            path = "/tmp/x.sqlite"
+            [scan]
+            spam_threshold = 3
+            unsure_threshold = 1.5
+            max_message_bytes = 1048576
+            [policy]
+            spam = "quarantine"
+            unsure = "accept"
+            on_fault = "accept"
+            oversize = "tempfail"
+            reject_text = "No thanks"
+            [milter]
+            listen = "[::1]:2000"
+            idle_timeout_seconds = 60
+            [spamd]
+            enabled = false
+            [http]
+            listen = "0.0.0.0:8080"
+            max_connections = 10
+            [auth]
+            password = "a long password"
+            trusted_networks = ["10.0.0.0/8"]
+            [log]
+            level = "debug"
+            """)
+        #expect(c.storePath == "/tmp/x.sqlite")
+        #expect(c.thresholds == Thresholds(unsure: 1.5, spam: 3))
+        #expect(c.maxMessageBytes == 1_048_576)
+        #expect(c.policy.spam == .quarantine && c.policy.unsure == .accept && c.policy.rejectText == "No thanks")
+        #expect(c.onFault == .accept && c.oversize == .tempfail)
+        #expect(c.milter.listen == ListenAddress(host: "::1", port: 2000))
+        #expect(c.milter.idleTimeoutSeconds == 60)
+        #expect(!c.spamd.enabled)
+        #expect(c.http.maxConnections == 10)
+        #expect(c.access.password == "a long password")
+        #expect(c.access.trustedNetworks.map(\.description) == ["10.0.0.0/8"])
+        #expect(c.logLevel == "debug")
+        #expect(c.warnings.contains { $0.contains("http listens on 0.0.0.0:8080") })
+    }
+
+    @Test func everyProblemIsReported() {
+        do {
+            _ = try ServerConfiguration.parse(toml: """
+                [scan]
+                spam_treshold = 3
+                max_message_bytes = "big"
+                [policy]
+                spam = "delete"
+                [milter]
+                listen = "nowhere"
+                [auth]
+                password = "short"
+                trusted_networks = ["300.1.1.1/8"]
+                [bogus]
+                x = 1
+                """)
+            Issue.record("expected a ConfigurationError")
+        } catch {
+            let text = error.description
+            for needle in ["spam_treshold", "max_message_bytes", "policy.spam", "milter.listen", "auth.password",
+                           "300.1.1.1/8", "bogus"] {
+                #expect(text.contains(needle), "missing \(needle) in: \(text)")
+            }
+            #expect(error.problems.count == 7)
+        }
+    }
+
+    @Test func syntaxErrorGivesTheLine() {
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse(toml: "[scan\nspam_threshold = 1") }
+    }
+
+    @Test func renderedSettingsParseBackToTheSame() throws {
+        var c = ServerConfiguration()
+        c.policy.spam = .tag
+        c.thresholds = Thresholds(unsure: 0.25, spam: 4.5)
+        c.http.listen = ListenAddress(host: "::1", port: 9999)
+        let text = c.renderTOML(storePathDefault: "/var/lib/spamward/db.sqlite")
+        let back = try ServerConfiguration.parse(toml: text)
+        #expect(back.policy == c.policy)
+        #expect(back.thresholds == c.thresholds)
+        #expect(back.http == c.http)
+        #expect(back.storePath == "/var/lib/spamward/db.sqlite")
+        #expect(!text.contains("password = \"s"))
+    }
+
+    @Test(arguments: [("127.0.0.1:25", "127.0.0.1", 25), ("[::1]:11332", "::1", 11332), (":0", "127.0.0.1", 0)])
+    func listenAddresses(text: String, host: String, port: Int) throws {
+        let a = try #require(ListenAddress(text))
+        #expect(a.host == host && a.port == port)
+    }
+
+    @Test func badListenAddresses() {
+        for t in ["localhost", "::1:25", "host:99999", "[::1]25"] { #expect(ListenAddress(t) == nil, "\(t)") }
+    }
+}
