@@ -342,45 +342,59 @@ struct Builder {
     }
 
     mutating func byteNgrams(_ bytes: UnsafeBufferPointer<UInt8>, budget: inout Int) {
-        var g: UInt32 = 0
-        var n = 0
-        var lastSpace = true
-        let ns = hasher.start("4g:")
         let take = min(bytes.count, max(0, budget))
         guard take > 0 else { return }
-        var used = 0
-        // Slots are written into a scratch buffer and appended at once (no per-slot append).
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: take) { scratch in
-        var produced = 0
-        for c in bytes {
-            if used >= take { break }
-            var b = c
-            if ASCIIClass.isSpace(b) {
-                if lastSpace { continue }
-                b = 0x20
-                lastSpace = true
-            } else {
-                lastSpace = false
-                if (b &- 65) < 26 { b |= 0x20 }
+        let ns = hasher.start("4g:")
+        let mask = self.mask
+        // Two tight passes over scratch buffers: first the normalized bytes (lowercased ASCII,
+        // runs of white space folded to one space, at most `take` of them), then one slot per
+        // 4 consecutive normalized bytes. Invariant: used <= take == scratch sizes.
+        let used = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: take) { norm -> Int in
+            var used = 0
+            var lastSpace = true
+            var i = 0
+            let count = bytes.count
+            while i < count && used < take {
+                let b = bytes[i]
+                i &+= 1
+                if ASCIIClass.isSpace(b) {
+                    if lastSpace { continue }
+                    norm[used] = 0x20
+                    lastSpace = true
+                } else {
+                    norm[used] = (b &- 65) < 26 ? b | 0x20 : b
+                    lastSpace = false
+                }
+                used &+= 1
             }
-            used += 1
-            g = g << 8 | UInt32(b)
-            n += 1
-            if n >= 4 {
-                // Fibonacci hashing of the 4 bytes (one multiplication): n-grams are many.
-                let slot = UInt32(truncatingIfNeeded: ((UInt64(g) ^ ns) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-                scratch[produced] = slot
-                produced += 1
-                if keepNames, names[slot] == nil {
-                    let four = [UInt8(truncatingIfNeeded: g >> 24), UInt8(truncatingIfNeeded: g >> 16),
-                                UInt8(truncatingIfNeeded: g >> 8), UInt8(truncatingIfNeeded: g)]
-                    names[slot] = "4g:\"" + String(decoding: four, as: UTF8.self) + "\""
+            guard used >= 4 else { return used }
+            let grams = used - 3
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: grams) { scratch in
+                var g = UInt32(norm[0]) << 16 | UInt32(norm[1]) << 8 | UInt32(norm[2])
+                for k in 0..<grams {
+                    g = g << 8 | UInt32(norm[k &+ 3])
+                    // Fibonacci hashing of the 4 bytes (one multiplication): n-grams are many.
+                    scratch[k] = UInt32(truncatingIfNeeded: ((UInt64(g) ^ ns) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+                }
+                ngrams.append(contentsOf: UnsafeBufferPointer(scratch))
+                if keepNames {
+                    g = UInt32(norm[0]) << 16 | UInt32(norm[1]) << 8 | UInt32(norm[2])
+                    for k in 0..<grams {
+                        g = g << 8 | UInt32(norm[k &+ 3])
+                        nameGram(scratch[k], g)
+                    }
                 }
             }
-        }
-        ngrams.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<produced]))
+            return used
         }
         budget -= used
+    }
+
+    @inline(never) mutating func nameGram(_ slot: UInt32, _ g: UInt32) {
+        guard names[slot] == nil else { return }
+        let four = [UInt8(truncatingIfNeeded: g >> 24), UInt8(truncatingIfNeeded: g >> 16),
+                    UInt8(truncatingIfNeeded: g >> 8), UInt8(truncatingIfNeeded: g)]
+        names[slot] = "4g:\"" + String(decoding: four, as: UTF8.self) + "\""
     }
 
     /// Tokenizes text into case-folded words and adds them (and adjacent pairs) under `namespace`.
@@ -411,104 +425,80 @@ struct Builder {
     /// Words: runs of letters and digits, with `'` `-` `.` `_` `$` `@` `%` kept inside a word;
     /// 2 to 30 bytes; digit runs of more than 4 digits become their length shape; longer words
     /// become `#long` plus their first 12 bytes; CJK characters are single words.
-    /// Works on the UTF-8 bytes with a fixed word buffer: no allocation per word.
+    /// Works on the UTF-8 bytes with a fixed word buffer: no allocation per word. The word state
+    /// lives in a local ``WordBuffer`` (not in variables captured by nested functions), so that
+    /// it stays in registers.
     @inline(__always)
     mutating func forEachWord(_ text: String, maxWords: Int, _ body: (inout Builder, UInt64, UnsafeBufferPointer<UInt8>) -> Void) {
         guard maxWords > 0 else { return }
         var text = text
         text.withUTF8 { utf8 in
-            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 48) { word in
-                var len = 0  // bytes of the word (may exceed the buffer)
-                var digitsOnly = true
-                var pendingJoiner: UInt8 = 0
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordBuffer.capacity) { storage in
+                var w = WordBuffer(storage: storage)
                 var emitted = 0
-
-                @inline(__always) func append(_ b: UInt8) {
-                    if len < 48 { word[len] = b }
-                    len += 1
-                }
-                func emit(_ s: inout Builder) {
-                    defer {
-                        len = 0
-                        digitsOnly = true
-                        pendingJoiner = 0
-                    }
-                    guard len >= 2 || (len == 1 && word[0] >= 0x80), emitted < maxWords else { return }
-                    emitted += 1
-                    if digitsOnly && len > 4 {
-                        let shaped: [UInt8] = Array("#d".utf8) + Array(String(min(len, 99)).utf8)
-                        shaped.withUnsafeBufferPointer { body(&s, 0, $0) }
-                    } else if len > 30 {
-                        let shaped: [UInt8] = Array("#long".utf8) + Array(UnsafeBufferPointer(rebasing: word[0..<12]))
-                        shaped.withUnsafeBufferPointer { body(&s, 0, $0) }
-                    } else {
-                        body(&s, 0, UnsafeBufferPointer(rebasing: word[0..<len]))
-                    }
-                }
-
                 var i = 0
                 let n = utf8.count
                 while i < n {
                     if emitted >= maxWords { break }
                     let c = utf8[i]
                     if c < 0x80 {
-                        i += 1
-                        if (c &- 97) < 26 || (c &- 65) < 26 {
-                            if pendingJoiner != 0 { append(pendingJoiner); pendingJoiner = 0 }
-                            append(c | 0x20)
-                            digitsOnly = false
-                        } else if (c &- 48) < 10 {
-                            if pendingJoiner != 0 { append(pendingJoiner); pendingJoiner = 0 }
-                            append(c)
-                        } else if len > 0, pendingJoiner == 0,
-                                  c == UInt8(ascii: "'") || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")
-                                    || c == UInt8(ascii: "_") || c == UInt8(ascii: "@") || c == UInt8(ascii: "%")
-                                    || c == UInt8(ascii: "$") {
-                            pendingJoiner = c
-                        } else if c == UInt8(ascii: "$"), len == 0 {
-                            append(c)
-                        } else if len > 0 {
-                            emit(&self)
-                        } else {
-                            pendingJoiner = 0
+                        i &+= 1
+                        switch ASCIIClass.wordClass(c) {
+                        case ASCIIClass.letter:
+                            w.flushJoiner()
+                            w.append(c | 0x20)
+                            w.digitsOnly = false
+                        case ASCIIClass.digit:
+                            w.flushJoiner()
+                            w.append(c)
+                        case ASCIIClass.joiner where w.len > 0 && w.pendingJoiner == 0:
+                            w.pendingJoiner = c
+                        default:
+                            if c == UInt8(ascii: "$"), w.len == 0 {
+                                w.append(c)
+                            } else if w.len > 0 {
+                                w.emit(&self, &emitted, maxWords: maxWords, body)
+                            } else {
+                                w.pendingJoiner = 0
+                            }
                         }
                         continue
                     }
                     // Decode one scalar (the String is valid UTF-8).
                     var v: UInt32
-                    var w: Int
+                    var width: Int
                     if c < 0xE0 {
-                        v = UInt32(c & 0x1F); w = 2
+                        v = UInt32(c & 0x1F); width = 2
                     } else if c < 0xF0 {
-                        v = UInt32(c & 0x0F); w = 3
+                        v = UInt32(c & 0x0F); width = 3
                     } else {
-                        v = UInt32(c & 0x07); w = 4
+                        v = UInt32(c & 0x07); width = 4
                     }
-                    if i + w > n { break }
-                    for k in 1..<w { v = v << 6 | UInt32(utf8[i + k] & 0x3F) }
+                    if i + width > n { break }
+                    for k in 1..<width { v = v << 6 | UInt32(utf8[i + k] & 0x3F) }
                     let start = i
-                    i += w
+                    i += width
                     if Self.isCJK(v) {
-                        emit(&self)
-                        for k in start..<i { append(utf8[k]) }
-                        emit(&self)
+                        w.emit(&self, &emitted, maxWords: maxWords, body)
+                        for k in start..<i { w.append(utf8[k]) }
+                        w.emit(&self, &emitted, maxWords: maxWords, body)
                         continue
                     }
                     guard let scalar = Unicode.Scalar(v) else { continue }
                     let props = scalar.properties
                     if props.isAlphabetic || props.numericType != nil {
-                        if pendingJoiner != 0 { append(pendingJoiner); pendingJoiner = 0 }
+                        w.flushJoiner()
                         if props.changesWhenLowercased {
-                            for b in props.lowercaseMapping.utf8 { append(b) }
+                            for b in props.lowercaseMapping.utf8 { w.append(b) }
                         } else {
-                            for k in start..<i { append(utf8[k]) }
+                            for k in start..<i { w.append(utf8[k]) }
                         }
-                        digitsOnly = false
-                    } else if len > 0 {
-                        emit(&self)
+                        w.digitsOnly = false
+                    } else if w.len > 0 {
+                        w.emit(&self, &emitted, maxWords: maxWords, body)
                     }
                 }
-                emit(&self)
+                w.emit(&self, &emitted, maxWords: maxWords, body)
             }
         }
     }
@@ -521,6 +511,70 @@ struct Builder {
 
 enum ASCIIClass {
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
+
+    static let other: UInt8 = 0, letter: UInt8 = 1, digit: UInt8 = 2, joiner: UInt8 = 3
+
+    /// The class of an ASCII byte for the word tokenizer: letter, digit, a joiner kept inside
+    /// words (`'` `-` `.` `_` `@` `%` `$`), or other.
+    @inline(__always) static func wordClass(_ c: UInt8) -> UInt8 {
+        if (c &- 97) < 26 || (c &- 65) < 26 { return letter }
+        if (c &- 48) < 10 { return digit }
+        switch c {
+        case UInt8(ascii: "'"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "@"),
+             UInt8(ascii: "%"), UInt8(ascii: "$"):
+            return joiner
+        default:
+            return other
+        }
+    }
+}
+
+/// The word being built by ``Builder/forEachWord(_:maxWords:_:)``: bytes in a fixed buffer
+/// (a word may be longer than the buffer; only its first `capacity` bytes are kept).
+struct WordBuffer {
+    static let capacity = 48
+    /// Invariant: `storage.count >= capacity`; only indices `< min(len, capacity)` are read.
+    let storage: UnsafeMutableBufferPointer<UInt8>
+    var len = 0
+    var digitsOnly = true
+    var pendingJoiner: UInt8 = 0
+
+    init(storage: UnsafeMutableBufferPointer<UInt8>) { self.storage = storage }
+
+    @inline(__always) mutating func append(_ b: UInt8) {
+        if len < Self.capacity { storage[len] = b }
+        len &+= 1
+    }
+
+    @inline(__always) mutating func flushJoiner() {
+        if pendingJoiner != 0 {
+            append(pendingJoiner)
+            pendingJoiner = 0
+        }
+    }
+
+    /// Passes the word (if it is one) to `body` and starts a new one.
+    @inline(__always) mutating func emit(
+        _ s: inout Builder, _ emitted: inout Int, maxWords: Int,
+        _ body: (inout Builder, UInt64, UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        defer {
+            len = 0
+            digitsOnly = true
+            pendingJoiner = 0
+        }
+        guard len >= 2 || (len == 1 && storage[0] >= 0x80), emitted < maxWords else { return }
+        emitted += 1
+        if digitsOnly && len > 4 {
+            let shaped: [UInt8] = Array("#d".utf8) + Array(String(min(len, 99)).utf8)
+            shaped.withUnsafeBufferPointer { body(&s, 0, $0) }
+        } else if len > 30 {
+            let shaped: [UInt8] = Array("#long".utf8) + Array(UnsafeBufferPointer(rebasing: storage[0..<12]))
+            shaped.withUnsafeBufferPointer { body(&s, 0, $0) }
+        } else {
+            body(&s, 0, UnsafeBufferPointer(rebasing: storage[0..<len]))
+        }
+    }
 }
 
 /// Removes duplicate slot indices, keeping first occurrences in order, with an
