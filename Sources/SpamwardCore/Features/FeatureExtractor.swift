@@ -83,6 +83,15 @@ struct Builder {
         addToken(hash: h, name: "\(namespace)\(value)")
     }
 
+    /// The same feature as `add(namespace, prefix + String(decoding: bytes, as: UTF8.self))`
+    /// for valid UTF-8 `bytes`, without building the string (unless names are kept).
+    mutating func add(_ namespace: StaticString, _ prefix: StaticString = "", bytes: UnsafeBufferPointer<UInt8>) {
+        var h = hasher.start(namespace)
+        prefix.withUTF8Buffer { h = StableHash.add(h, bytes: $0) }
+        h = StableHash.add(h, bytes: bytes)
+        addToken(hash: StableHash.finish(h), name: "\(namespace)\(prefix)" + String(decoding: bytes, as: UTF8.self))
+    }
+
     // MARK: headers
 
     mutating func headers(_ m: Message) {
@@ -148,40 +157,91 @@ struct Builder {
     /// `with` protocol. One pass over the bytes, splitting at white space and brackets.
     mutating func received(_ value: String) {
         var v = value
-        var words: [(Int, Int)] = []  // ranges of the first words
+        v.withUTF8 { received($0) }
+    }
+
+    /// `received` on the UTF-8 bytes of the value (valid UTF-8: it comes from a String).
+    mutating func received(_ u: UnsafeBufferPointer<UInt8>) {
+        var words: [Range<Int>] = []  // ranges of the first words
+        words.reserveCapacity(24)
         var ips: [UInt32] = []
-        v.withUTF8 { u in
-            var i = 0
-            let n = u.count
-            while i < n, words.count < 24 {
-                while i < n, Self.isReceivedSeparator(u[i]) { i += 1 }
-                let s = i
-                while i < n, !Self.isReceivedSeparator(u[i]) { i += 1 }
-                if i > s {
-                    words.append((s, i))
-                    if let ip = Self.dottedQuad(UnsafeBufferPointer(rebasing: u[s..<i])), ips.count < 4 { ips.append(ip) }
-                }
+        var i = 0
+        let n = u.count
+        while i < n, words.count < 24 {
+            while i < n, Self.isReceivedSeparator(u[i]) { i += 1 }
+            let s = i
+            while i < n, !Self.isReceivedSeparator(u[i]) { i += 1 }
+            if i > s {
+                words.append(s..<i)
+                if let ip = Self.dottedQuad(UnsafeBufferPointer(rebasing: u[s..<i])), ips.count < 4 { ips.append(ip) }
             }
         }
-        for ip in ips where ip >> 24 != 127 && ip >> 24 != 10 {
-            add("rip:", "\(ip >> 24).\((ip >> 16) & 255).\((ip >> 8) & 255)")
-            add("rip16:", "\(ip >> 24).\((ip >> 16) & 255)")
+        // The prefixes written as decimal text into a small buffer (no string interpolation).
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buf in
+            for ip in ips where ip >> 24 != 127 && ip >> 24 != 10 {
+                var k = 0  // bytes written; at most 3 octets of 3 digits and 2 dots < 16
+                Self.writeDecimal(ip >> 24, buf, &k)
+                buf[k] = UInt8(ascii: "."); k += 1
+                Self.writeDecimal((ip >> 16) & 255, buf, &k)
+                let prefix16 = k
+                buf[k] = UInt8(ascii: "."); k += 1
+                Self.writeDecimal((ip >> 8) & 255, buf, &k)
+                add("rip:", bytes: UnsafeBufferPointer(rebasing: buf[0..<k]))
+                add("rip16:", bytes: UnsafeBufferPointer(rebasing: buf[0..<prefix16]))
+            }
         }
-        let u8 = Array(value.utf8)
-        func word(_ k: Int) -> ArraySlice<UInt8> { u8[words[k].0..<words[k].1] }
+        func equals(_ r: Range<Int>, _ literal: StaticString) -> Bool {
+            guard r.count == literal.utf8CodeUnitCount else { return false }
+            return literal.withUTF8Buffer { lit in
+                var j = 0
+                while j < lit.count, u[r.lowerBound + j] == lit[j] { j += 1 }
+                return j == lit.count
+            }
+        }
         var k = 0
         while k + 1 < words.count {
-            let w = word(k)
-            if w.elementsEqual("from".utf8) || w.elementsEqual("by".utf8) {
-                let host = word(k + 1)
-                if host.contains(UInt8(ascii: ".")) {
-                    let lower = String(decoding: host.map { ($0 &- 65) < 26 ? $0 | 0x20 : $0 }, as: UTF8.self)
-                    add(w.count == 4 ? "rhf:" : "rhb:", Self.lastLabels(lower, 2))
+            let w = words[k]
+            if equals(w, "from") || equals(w, "by") {
+                let host = words[k + 1]
+                if u[host].contains(UInt8(ascii: ".")) {
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: host.count) { lower in
+                        for (j, c) in u[host].enumerated() { lower[j] = (c &- 65) < 26 ? c | 0x20 : c }
+                        let labels = Self.lastLabels(UnsafeBufferPointer(lower), 2)
+                        add(w.count == 4 ? "rhf:" : "rhb:", bytes: UnsafeBufferPointer(rebasing: lower[labels]))
+                    }
                 }
-            } else if w.elementsEqual("with".utf8) {
-                add("rw:", String(decoding: word(k + 1), as: UTF8.self).lowercased())
+            } else if equals(w, "with") {
+                let next = UnsafeBufferPointer(rebasing: u[words[k + 1]])
+                if next.allSatisfy({ $0 < 0x80 }) {
+                    // ASCII: lowercased() is the ASCII case mapping.
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: next.count) { lower in
+                        for (j, c) in next.enumerated() { lower[j] = (c &- 65) < 26 ? c | 0x20 : c }
+                        add("rw:", bytes: UnsafeBufferPointer(lower))
+                    }
+                } else {
+                    add("rw:", String(decoding: next, as: UTF8.self).lowercased())
+                }
             }
             k += 1
+        }
+    }
+
+    /// Writes `v` in decimal at `buf[k...]` and advances `k` (at most 10 digits).
+    static func writeDecimal(_ v: UInt32, _ buf: UnsafeMutableBufferPointer<UInt8>, _ k: inout Int) {
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var x = v
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat {
+                d[count] = UInt8(truncatingIfNeeded: x % 10) + 48
+                x /= 10
+                count += 1
+            } while x > 0 && count < 10
+            while count > 0 {
+                count -= 1
+                buf[k] = d[count]
+                k += 1
+            }
         }
     }
 
@@ -218,6 +278,37 @@ struct Builder {
     }
 
     mutating func messageID(_ value: String) {
+        var v = value
+        let done = v.withUTF8 { u -> Bool in
+            // ASCII without CR: every Character is one byte, so the byte search below finds
+            // what the Character search would.
+            guard Self.isPlainASCII(u) else { return false }
+            var lo = 0
+            var hi = u.count
+            if let lt = u.firstIndex(of: UInt8(ascii: "<")) { lo = lt + 1 }
+            if let gt = u[lo..<hi].firstIndex(of: UInt8(ascii: ">")) { hi = gt }
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { out in
+                if let at = u[lo..<hi].lastIndex(of: UInt8(ascii: "@")) {
+                    let k = Self.shape(UnsafeBufferPointer(rebasing: u[lo..<at]), keepLetters: false, into: out)
+                    add("mid:", bytes: UnsafeBufferPointer(rebasing: out[0..<k]))
+                    let domain = UnsafeBufferPointer(rebasing: u[(at + 1)..<hi])
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: domain.count) { lower in
+                        for (j, c) in domain.enumerated() { lower[j] = (c &- 65) < 26 ? c | 0x20 : c }
+                        let labels = Self.lastLabels(UnsafeBufferPointer(lower), 2)
+                        add("midd:", bytes: UnsafeBufferPointer(rebasing: lower[labels]))
+                    }
+                } else {
+                    let k = Self.shape(UnsafeBufferPointer(rebasing: u[lo..<hi]), keepLetters: false, into: out)
+                    add("mid:", "noat:", bytes: UnsafeBufferPointer(rebasing: out[0..<k]))
+                }
+            }
+            return true
+        }
+        if !done { messageIDCharacters(value) }
+    }
+
+    /// `messageID` on Characters, for values that are not plain ASCII.
+    mutating func messageIDCharacters(_ value: String) {
         var v = Substring(value)
         if let lt = v.firstIndex(of: "<") { v = v[v.index(after: lt)...] }
         if let gt = v.firstIndex(of: ">") { v = v[..<gt] }
@@ -230,10 +321,73 @@ struct Builder {
     }
 
     mutating func dateShape(_ value: String) {
+        var v = value
+        let done = v.withUTF8 { u -> Bool in
+            guard Self.isPlainASCII(u) else { return false }
+            // The zone (the last space-separated part, at most 8 characters) and the shape.
+            var end = u.count
+            while end > 0, u[end - 1] == 0x20 { end -= 1 }
+            if end > 0 {
+                var start = end
+                while start > 0, u[start - 1] != 0x20 { start -= 1 }
+                add("tz:", bytes: UnsafeBufferPointer(rebasing: u[start..<min(end, start + 8)]))
+            }
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 64) { out in
+                let k = Self.shape(u, keepLetters: false, into: out)
+                add("dsh:", bytes: UnsafeBufferPointer(rebasing: out[0..<k]))
+            }
+            return true
+        }
+        if !done { dateShapeCharacters(value) }
+    }
+
+    /// `dateShape` on Characters, for values that are not plain ASCII.
+    mutating func dateShapeCharacters(_ value: String) {
         // The zone and the presence of a day name.
         let parts = value.split(separator: " ")
         if let z = parts.last { add("tz:", String(z.prefix(8))) }
         add("dsh:", Self.shape(value, keepLetters: false))
+    }
+
+    /// ASCII without CR: the only multi-scalar Character made of ASCII is CR LF.
+    static func isPlainASCII(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+        for c in u where c >= 0x80 || c == 0x0D { return false }
+        return true
+    }
+
+    /// ``shape(_:keepLetters:)`` of bytes, written into `out` (at least 64 bytes); returns the length.
+    static func shape(_ input: UnsafeBufferPointer<UInt8>, keepLetters: Bool, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var k = 0
+        var last: UInt8 = 0
+        for c in input.prefix(64) {
+            var m: UInt8
+            if c >= 48 && c <= 57 { m = UInt8(ascii: "9") }
+            else if (c | 0x20) >= 97 && (c | 0x20) <= 122 { m = keepLetters ? c | 0x20 : UInt8(ascii: "a") }
+            else if c >= 0x80 { m = UInt8(ascii: "u") }
+            else { m = c }
+            if m == last && (m == UInt8(ascii: "9") || (!keepLetters && m == UInt8(ascii: "a"))) { continue }
+            out[k] = m  // k < 64: at most one byte per input byte of the 64-byte prefix
+            k += 1
+            last = m
+        }
+        return k
+    }
+
+    /// ``lastLabels(_:_:)`` of bytes: the range of the last `n` dot-separated labels.
+    static func lastLabels(_ u: UnsafeBufferPointer<UInt8>, _ n: Int) -> Range<Int> {
+        var end = u.count
+        while end > 0, u[end - 1] == UInt8(ascii: ".") { end -= 1 }
+        var dots = 0
+        var i = end
+        while i > 0 {
+            let j = i - 1
+            if u[j] == UInt8(ascii: ".") {
+                dots += 1
+                if dots == n { return i..<end }
+            }
+            i = j
+        }
+        return 0..<end
     }
 
     /// Digits become 9, letters a (or kept), runs collapsed: a shape that survives randomization.
