@@ -169,38 +169,45 @@ enum HeaderBlockParser {
 
     /// Removes line breaks (keeping the white space that follows them) and trims.
     static func unfold(_ raw: ArraySlice<UInt8>, max: Int) -> (String, eightBit: Bool, tooLong: Bool) {
-        var start = raw.startIndex
-        while start < raw.endIndex, ASCII.isWhitespace(raw[start]) { start += 1 }
-        var end = raw.endIndex
+        raw.withUnsafeBufferPointer { unfold($0, max: max) }
+    }
+
+    static func unfold(_ raw: UnsafeBufferPointer<UInt8>, max: Int) -> (String, eightBit: Bool, tooLong: Bool) {
+        var start = 0
+        var end = raw.count
+        while start < end, ASCII.isWhitespace(raw[start]) { start += 1 }
         while end > start, ASCII.isWhitespace(raw[end - 1]) { end -= 1 }
-        let trimmed = raw[start..<end]
-        var eightBit = false
-        var needsUnfold = false
+        let trimmed = UnsafeBufferPointer(rebasing: raw[start..<end])
+        // One pass: any 8-bit byte (high bit in the OR of all bytes), any line break.
+        // Branch-free reductions (vectorized by the compiler).
+        var bits: UInt8 = 0
+        var breaks: UInt8 = 0
         for c in trimmed {
-            if c >= 0x80 { eightBit = true }
-            if c == 0x0A || c == 0x0D { needsUnfold = true }
+            bits |= c
+            breaks |= (c == 0x0A ? 1 : 0) | (c == 0x0D ? 1 : 0)
         }
+        let eightBit = bits >= 0x80
+        let lineBreaks = breaks != 0
         var tooLong = false
-        var bytes: ArraySlice<UInt8>
-        if needsUnfold {
-            let out = [UInt8](unsafeUninitializedCapacity: trimmed.count) { buf, count in
-                var n = 0
-                for c in trimmed where c != 0x0A && c != 0x0D {
-                    buf[n] = c
-                    n += 1
-                }
-                count = n
+        func finish(_ bytes: UnsafeBufferPointer<UInt8>) -> (String, eightBit: Bool, tooLong: Bool) {
+            var bytes = bytes
+            if bytes.count > max {
+                tooLong = true
+                bytes = UnsafeBufferPointer(rebasing: bytes.prefix(Swift.max(0, max)))
             }
-            bytes = out[...]
-        } else {
-            bytes = trimmed
+            if !eightBit { return (String(decoding: bytes, as: UTF8.self), false, tooLong) }
+            return (Charset.decodeHeaderBytes(Array(bytes)[...]), true, tooLong)
         }
-        if bytes.count > max {
-            tooLong = true
-            bytes = bytes.prefix(max)
+        guard lineBreaks else { return finish(trimmed) }
+        let out = [UInt8](unsafeUninitializedCapacity: trimmed.count) { buf, count in
+            var n = 0  // n <= index in trimmed < trimmed.count == buf.count
+            for c in trimmed where c != 0x0A && c != 0x0D {
+                buf[n] = c
+                n += 1
+            }
+            count = n
         }
-        if !eightBit { return (String(decoding: bytes, as: UTF8.self), false, tooLong) }
-        return (Charset.decodeHeaderBytes(bytes), true, tooLong)
+        return out.withUnsafeBufferPointer { finish($0) }
     }
 }
 
