@@ -17,8 +17,7 @@ extension Charset {
         guard let decoder = CharsetTable.decoder(name) else { return nil }
         switch decoder {
         case .ascii:
-            var errors = 0
-            for b in bytes where b >= 0x80 { errors += 1 }
+            let errors = CharsetSniffer.highByteCount(bytes)
             if errors == 0 {
                 return DecodeOutcome(text: String(decoding: bytes, as: UTF8.self), errors: 0, charset: name)
             }
@@ -90,7 +89,7 @@ extension Charset {
 
     /// ISO-8859-1, or windows-1252 when `high` maps 0x80...0x9F.
     static func singleByteString(_ bytes: ArraySlice<UInt8>, high: [UInt16]?) -> String {
-        if !bytes.contains(where: { $0 >= 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
+        if CharsetSniffer.highByteCount(bytes) == 0 { return String(decoding: bytes, as: UTF8.self) }
         // Written through a buffer of the largest possible size (3 bytes per input byte):
         // no per-byte append.
         let out = [UInt8](unsafeUninitializedCapacity: bytes.count * 3) { buf, count in

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Guesses the charset of undeclared or mislabelled bytes. Every function is one or a few
 /// linear passes over the bytes.
 enum CharsetSniffer {
@@ -31,9 +37,20 @@ enum CharsetSniffer {
     }
 
     static func highByteCount(_ bytes: ArraySlice<UInt8>) -> Int {
-        var n = 0
-        for b in bytes where b >= 0x80 { n += 1 }
-        return n
+        // Branch-free over a buffer pointer (vectorized by the compiler).
+        bytes.withUnsafeBufferPointer { buf in
+            var n = 0
+            for b in buf { n &+= Int(b >> 7) }
+            return n
+        }
+    }
+
+    /// Whether any byte is ESC (0x1B), which every ISO-2022 designation starts with.
+    static func containsEscape(_ bytes: ArraySlice<UInt8>) -> Bool {
+        bytes.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress, !buf.isEmpty else { return false }
+            return memchr(base, 0x1B, buf.count) != nil
+        }
     }
 
     /// Zero bytes at even and odd offsets from the start.
@@ -63,6 +80,7 @@ enum CharsetSniffer {
 
     /// The ISO-2022 charset announced by the first designation escape sequence, if any.
     static func iso2022Charset(_ bytes: ArraySlice<UInt8>) -> String? {
+        guard containsEscape(bytes) else { return nil }
         var i = bytes.startIndex
         let end = bytes.endIndex
         while i + 2 < end {
@@ -100,14 +118,19 @@ enum CharsetSniffer {
         var asciiLetters = 0
 
         init(_ bytes: ArraySlice<UInt8>) {
-            for b in bytes {
-                if b >= 0x80 {
-                    high += 1
-                } else if b == 0x1B {
-                    escapes += 1
-                } else if b | 0x20 >= 0x61 && b | 0x20 <= 0x7A {
-                    asciiLetters += 1
+            // Branch-free counts (the three classes are disjoint: letters and ESC are < 0x80).
+            bytes.withUnsafeBufferPointer { buf in
+                var high = 0
+                var escapes = 0
+                var letters = 0
+                for b in buf {
+                    high &+= Int(b >> 7)
+                    escapes &+= b == 0x1B ? 1 : 0
+                    letters &+= (b | 0x20) &- 0x61 < 26 ? 1 : 0
                 }
+                self.high = high
+                self.escapes = escapes
+                self.asciiLetters = letters
             }
         }
     }

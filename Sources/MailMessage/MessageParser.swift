@@ -455,7 +455,7 @@ private struct Parser {
         case "7bit", "8bit", "binary", "", "x-uuencode", "uuencode", "x-uue":
             decoded = Array(raw.prefix(budget))
             if part.transferEncoding == "7bit" || part.transferEncoding.isEmpty,
-               decoded.contains(where: { $0 >= 0x80 }) {
+               CharsetSniffer.highByteCount(decoded[...]) > 0 {
                 anomalies.insert(.eightBitIn7Bit)
             }
         default:
