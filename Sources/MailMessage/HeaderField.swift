@@ -49,6 +49,8 @@ enum ASCII {
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 { (b &- 65) < 26 ? b | 0x20 : b }
 
     static func equalFolded(_ a: String, _ b: String) -> Bool {
+        // ASCII folding keeps the UTF-8 length: different lengths never compare equal.
+        guard a.utf8.count == b.utf8.count else { return false }
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()
         while true {

@@ -240,7 +240,7 @@ private struct Parser {
             start = lf < end ? lf + 1 : end
             message.mboxFromLine = 0..<lf
         }
-        if bytes[start..<end].contains(0) { anomalies.insert(.nulByte) }
+        if Lines.firstIndex(of: 0, in: bytes[start..<end]) != nil { anomalies.insert(.nulByte) }
         let block = HeaderBlockParser.parse(bytes, range: start..<end, limits: limits)
         parsePart(buffer: 0, block: block, end: end, depth: 0, parent: nil, defaultType: .textPlain)
         checkTopLevel()
@@ -528,7 +528,7 @@ private struct Parser {
                bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
                 return true
             }
-            guard let lf = bytes[i...].firstIndex(of: 0x0A) else { return false }
+            guard let lf = Lines.firstIndex(of: 0x0A, in: bytes[i...]) else { return false }
             i = lf + 1
         }
         return false

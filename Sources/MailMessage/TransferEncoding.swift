@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Content-Transfer-Encoding decoders (RFC 2045) and uuencode, tolerant of the breakage seen
 /// in real mail. Each decoder is linear in its input and reports anomalies instead of failing.
 public enum TransferEncoding {
@@ -221,7 +227,17 @@ public enum TransferEncoding {
 enum Lines {
     /// Index of the LF ending the line that starts at `from`, or `slice.endIndex`.
     @inline(__always) static func end(of slice: ArraySlice<UInt8>, from: Int) -> Int {
-        slice[from...].firstIndex(of: 0x0A) ?? slice.endIndex
+        firstIndex(of: 0x0A, in: slice[from...]) ?? slice.endIndex
+    }
+
+    /// `slice.firstIndex(of: byte)` through memchr.
+    static func firstIndex(of byte: UInt8, in slice: ArraySlice<UInt8>) -> Int? {
+        slice.withUnsafeBufferPointer { buf -> Int? in
+            guard let base = buf.baseAddress, !buf.isEmpty,
+                  let hit = memchr(base, Int32(byte), buf.count) else { return nil }
+            // memchr returns a pointer into buf: the offset is in 0..<buf.count.
+            return slice.startIndex + base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+        }
     }
     /// First index after the line ending at `lineEnd` (which points at LF or endIndex).
     @inline(__always) static func next(after lineEnd: Int, in slice: ArraySlice<UInt8>) -> Int {
