@@ -104,10 +104,12 @@ public enum TransferEncoding {
     public static func quotedPrintable(_ input: ArraySlice<UInt8>, limit: Int = .max) -> Result {
         var bad = false
         let capacity = min(max(0, limit), input.count)
-        let out = [UInt8](unsafeUninitializedCapacity: capacity) { buf, count in
+        // On a buffer pointer (no bounds checks on the slice); every index below is < end.
+        let out = input.withUnsafeBufferPointer { input in
+          [UInt8](unsafeUninitializedCapacity: capacity) { buf, count in
             var n = 0
-            var i = input.startIndex
-            let end = input.endIndex
+            var i = 0
+            let end = input.count
             while i < end, n < capacity {
                 let c = input[i]
                 if c == UInt8(ascii: "=") {
@@ -158,6 +160,7 @@ public enum TransferEncoding {
                 i += 1
             }
             count = n
+          }
         }
         return Result(bytes: out, anomalies: bad ? [.badQuotedPrintable] : [])
     }
