@@ -67,7 +67,7 @@ let package = Package(
         .target(
             name: "SpamwardHTTP",
             dependencies: [
-                "SpamwardCore", "MailMessage",
+                "SpamwardCore", "MailMessage", "MailAuth",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -131,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "SpamwardServerTests",
             dependencies: [
-                "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage",
+                "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage", "MailAuth",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

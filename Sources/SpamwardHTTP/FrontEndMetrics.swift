@@ -18,6 +18,17 @@ public struct FrontEndMetrics: Sendable {
         self.faults = Counter(label: "spamward_faults_total", dimensions: [("frontend", frontEnd)])
     }
 
+    /// One scanned message whose scan started at `start`; returns the scan's duration in
+    /// nanoseconds (for the log line).
+    @discardableResult
+    public func scanned(_ verdict: Verdict, since start: ContinuousClock.Instant) -> UInt64 {
+        let elapsed = ContinuousClock.now - start
+        let (seconds, attoseconds) = elapsed.components
+        let ns = UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        scanned(verdict, nanoseconds: ns)
+        return ns
+    }
+
     /// One scanned message: its action and how long the scan took.
     public func scanned(_ verdict: Verdict, nanoseconds: UInt64) {
         Counter(label: "spamward_messages_total", dimensions: [("frontend", frontEnd), ("action", verdict.action.rawValue)])

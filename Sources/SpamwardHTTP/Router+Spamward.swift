@@ -158,9 +158,7 @@ final class SpamwardAPI: Sendable {
     func scan(_ message: Message, metrics: FrontEndMetrics, context: SpamwardRequestContext, queueID: String?) -> Verdict {
         let started = ContinuousClock.now
         let verdict = filter.scan(message, explain: true)
-        let elapsed = ContinuousClock.now - started
-        let ns = UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000)
-        metrics.scanned(verdict, nanoseconds: ns)
+        let ns = metrics.scanned(verdict, since: started)
         scanned.add(1, ordering: .relaxed)
         var logger = context.logger
         if let queueID { logger[metadataKey: "mail.queue_id"] = "\(queueID)" }

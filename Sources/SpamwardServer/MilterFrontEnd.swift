@@ -54,8 +54,7 @@ enum MilterFrontEnd {
         }
         let started = ContinuousClock.now
         let verdict = filter.scan(transaction.message, explain: false)
-        let elapsed = ContinuousClock.now - started
-        metrics.scanned(verdict, nanoseconds: UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000))
+        metrics.scanned(verdict, since: started)
         let policy = filter.policy
         let disposition = policy.disposition(for: verdict.action)
         logger.info("scanned", metadata: [

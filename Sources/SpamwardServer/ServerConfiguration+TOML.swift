@@ -1,3 +1,4 @@
+import MailAuth
 import SpamwardCore
 import SpamwardHTTP
 import TOMLKit

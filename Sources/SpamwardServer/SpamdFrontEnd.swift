@@ -43,8 +43,7 @@ struct SpamwardSpamdHandler: SpamdRequestHandler {
     func check(_ request: SpamdRequest) async throws -> SpamdVerdict {
         let started = ContinuousClock.now
         let verdict = filter.scan(request.body, explain: request.method != .check)
-        let elapsed = ContinuousClock.now - started
-        metrics.scanned(verdict, nanoseconds: UInt64(elapsed.components.seconds) * 1_000_000_000 + UInt64(elapsed.components.attoseconds / 1_000_000_000))
+        metrics.scanned(verdict, since: started)
         let flagged = verdict.action == .spam
         logger.info("scanned", metadata: [
             "spamd.method": "\(request.method.rawValue)", "scan.action": "\(verdict.action.rawValue)",
