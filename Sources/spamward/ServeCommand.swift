@@ -40,7 +40,14 @@ extension Spamward {
             }
             let logger = Logger(label: "spamward")
             let registry = PrometheusCollectorRegistry()
-            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            var factory = PrometheusMetricsFactory(registry: registry)
+            // Scans take well under a millisecond: buckets from 50 µs to 1 s.
+            factory.durationHistogramBuckets["spamward_scan_duration_seconds"] = [
+                .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+                .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(100),
+                .milliseconds(250), .seconds(1),
+            ]
+            MetricsSystem.bootstrap(factory)
             for w in configuration.warnings { logger.warning("configuration", metadata: ["warning": "\(w)"]) }
 
             let path = configuration.storePath ?? store.path
