@@ -55,7 +55,8 @@ final class SpamwardAPI: Sendable {
 
     func check(_ request: Request, _ context: SpamwardRequestContext) async throws -> CheckResponse {
         let bytes = try await body(request, context, metrics: ownMetrics)
-        let verdict = scan(filter.scanner.parse(bytes), metrics: ownMetrics, context: context, queueID: nil)
+        let explain = request.uri.queryParameters.get("explain") != "false"
+        let verdict = scan(filter.scanner.parse(bytes), explain: explain, metrics: ownMetrics, context: context, queueID: nil)
         let disposition = filter.policy.disposition(for: verdict.action)
         let fields = VerdictHeaders.fields(for: verdict, flagged: verdict.action == .spam)
         return CheckResponse(verdict: verdict, disposition: disposition,
@@ -93,7 +94,10 @@ final class SpamwardAPI: Sendable {
         let bytes = try await body(request, context, metrics: rspamdMetrics)
         let queueID = request.headers[.queueID]
         let message = filter.scanner.parse(bytes)
-        let verdict = scan(message, metrics: rspamdMetrics, context: context, queueID: queueID)
+        // Rspamd's clients (MTAs) read symbols and the action; the per-feature explanation, which
+        // costs more than the scan, only when asked for with `Explain: yes`.
+        let explain = request.headers[.explain]?.lowercased() == "yes"
+        let verdict = scan(message, explain: explain, metrics: rspamdMetrics, context: context, queueID: queueID)
         let disposition = filter.policy.disposition(for: verdict.action)
         var symbols: [String: RspamdCheckResponse.SymbolDTO] = [:]
         for s in verdict.symbols {
@@ -155,9 +159,9 @@ final class SpamwardAPI: Sendable {
         }
     }
 
-    func scan(_ message: Message, metrics: FrontEndMetrics, context: SpamwardRequestContext, queueID: String?) -> Verdict {
+    func scan(_ message: Message, explain: Bool, metrics: FrontEndMetrics, context: SpamwardRequestContext, queueID: String?) -> Verdict {
         let started = ContinuousClock.now
-        let verdict = filter.scan(message, explain: true)
+        let verdict = filter.scan(message, explain: explain)
         let ns = metrics.scanned(verdict, since: started)
         scanned.add(1, ordering: .relaxed)
         var logger = context.logger
@@ -201,4 +205,5 @@ extension HTTPField.Name {
     // Safe to force unwrap: constant, valid field names.
     static let queueID = HTTPField.Name("Queue-Id")!
     static let password = HTTPField.Name("Password")!
+    static let explain = HTTPField.Name("Explain")!
 }
