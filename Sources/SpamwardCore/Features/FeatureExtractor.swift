@@ -33,12 +33,44 @@ public struct FeatureExtractor: Sendable {
     }
 }
 
-private let interestingHeaders: Set<String> = [
-    "subject", "from", "to", "cc", "reply-to", "return-path", "received", "message-id", "x-mailer",
-    "user-agent", "content-type", "list-id", "precedence", "x-priority", "organization", "sender",
-    "errors-to", "x-msmail-priority", "importance", "mime-version", "content-transfer-encoding",
-    "x-mimeole", "list-unsubscribe", "x-originating-ip", "date", "delivered-to",
-]
+/// What `Builder.headers` does with a field, chosen from its lowercased name.
+enum HeaderHandler {
+    case ignore, subject, from, replyTo, returnPath, otherAddress, messageID, mailer, date, received
+    /// Words of the decoded value under `h:NAME:`.
+    case words
+
+    /// The handler for a lowercased field name: a switch on the length, then on the bytes.
+    /// The names handled are subject, from, to, cc, reply-to, return-path, received,
+    /// message-id, x-mailer, user-agent, content-type, list-id, precedence, x-priority,
+    /// organization, sender, errors-to, x-msmail-priority, importance, mime-version,
+    /// content-transfer-encoding, x-mimeole, list-unsubscribe, x-originating-ip, date and
+    /// delivered-to; every other name is ignored.
+    static func of(lowered n: UnsafeBufferPointer<UInt8>) -> HeaderHandler {
+        func isName(_ literal: StaticString) -> Bool {
+            literal.withUTF8Buffer { $0.elementsEqual(n) }
+        }
+        switch n.count {
+        case 2: return isName("to") || isName("cc") ? .words : .ignore
+        case 4: return isName("from") ? .from : isName("date") ? .date : .ignore
+        case 6: return isName("sender") ? .otherAddress : .ignore
+        case 7: return isName("subject") ? .subject : isName("list-id") ? .words : .ignore
+        case 8: return isName("received") ? .received : isName("reply-to") ? .replyTo : isName("x-mailer") ? .mailer : .ignore
+        case 9: return isName("errors-to") ? .otherAddress : isName("x-mimeole") ? .mailer : .ignore
+        case 10:
+            if isName("message-id") { return .messageID }
+            if isName("user-agent") { return .mailer }
+            return isName("precedence") || isName("x-priority") || isName("importance") ? .words : .ignore
+        case 11: return isName("return-path") ? .returnPath : .ignore
+        case 12:
+            return isName("content-type") || isName("mime-version") || isName("organization")
+                || isName("delivered-to") ? .words : .ignore
+        case 16: return isName("list-unsubscribe") || isName("x-originating-ip") ? .words : .ignore
+        case 17: return isName("x-msmail-priority") ? .words : .ignore
+        case 25: return isName("content-transfer-encoding") ? .words : .ignore
+        default: return .ignore
+        }
+    }
+}
 
 struct Builder {
     let configuration: FeatureConfiguration
@@ -95,61 +127,84 @@ struct Builder {
     // MARK: headers
 
     mutating func headers(_ m: Message) {
-        let headers = m.headers
         var receivedCount = 0
-        for f in headers.fields {
-            let lname = f.name.lowercased()
-            if configuration.headerNameFeatures { add("hn:", lname) }
-            if lname == "received" {
-                receivedCount += 1
-                if receivedCount <= configuration.receivedFields { received(f.value) }
-            }
-            guard interestingHeaders.contains(lname) else { continue }
-            switch lname {
-            case "subject":
-                let decoded = f.decodedValue
-                if subject == nil { subject = decoded }
-                words(decoded, namespace: "s:", pairs: false)
-            case "from", "reply-to", "return-path", "sender", "errors-to":
-                let addrs = MailAddress.parseList(f.value)
-                let ns: StaticString = lname == "from" ? "fd:" : lname == "reply-to" ? "rd:" : lname == "return-path" ? "rpd:" : "od:"
-                for a in addrs.prefix(5) {
-                    add(ns, a.domain)
-                    if lname == "from" {
-                        add("fl:", a.localPart.lowercased())
-                        if let n = a.displayName, !n.isEmpty {
-                            add("fn:", "present")
-                            words(n, namespace: "fnw:", pairs: false)
-                        } else {
-                            add("fn:", "absent")
-                        }
+        for f in m.headers.fields {
+            var name = f.name
+            // ASCII names (the usual case) are lowercased byte by byte into a small buffer;
+            // for those, that is exactly what `lowercased()` gives.
+            let done: Bool = name.withUTF8 { raw in
+                guard raw.count <= 64, !raw.contains(where: { $0 >= 0x80 }) else { return false }
+                return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: raw.count) { buf in
+                    // `buf` has exactly `raw.count` elements, each written before the read below.
+                    for i in 0..<raw.count {
+                        let b = raw[i]
+                        buf[i] = (b &- 65) < 26 ? b | 0x20 : b
                     }
+                    header(f, lowered: UnsafeBufferPointer(buf), receivedCount: &receivedCount)
+                    return true
                 }
-                if addrs.count > 5 { add("nrcpt:", lname + String(min(addrs.count / 10, 10))) }
-            case "message-id":
-                messageID(f.value)
-            case "x-mailer", "user-agent", "x-mimeole":
-                add("xm:", Self.shape(f.value, keepLetters: true))
-                headerWords(f.value, name: lname)
-            case "date":
-                dateShape(f.value)
-            case "received":
-                break
-            default:
-                headerWords(f.decodedValue, name: lname)
+            }
+            if !done {
+                var lname = f.name.lowercased()
+                lname.withUTF8 { header(f, lowered: $0, receivedCount: &receivedCount) }
             }
         }
         add("nrcv:", String(min(receivedCount, 12)))
     }
 
-    mutating func headerWords(_ value: String, name: String) {
+    /// The features of one header field whose lowercased name is `lname` (UTF-8 bytes).
+    mutating func header(_ f: HeaderField, lowered lname: UnsafeBufferPointer<UInt8>, receivedCount: inout Int) {
+        if configuration.headerNameFeatures { add("hn:", bytes: lname) }
+        let handler = HeaderHandler.of(lowered: lname)
+        switch handler {
+        case .ignore:
+            break
+        case .received:
+            receivedCount += 1
+            if receivedCount <= configuration.receivedFields { received(f.value) }
+        case .subject:
+            let decoded = f.decodedValue
+            if subject == nil { subject = decoded }
+            words(decoded, namespace: "s:", pairs: false)
+        case .from, .replyTo, .returnPath, .otherAddress:
+            let addrs = MailAddress.parseList(f.value)
+            let ns: StaticString = handler == .from ? "fd:" : handler == .replyTo ? "rd:" : handler == .returnPath ? "rpd:" : "od:"
+            for a in addrs.prefix(5) {
+                add(ns, a.domain)
+                if handler == .from {
+                    add("fl:", a.localPart.lowercased())
+                    if let n = a.displayName, !n.isEmpty {
+                        add("fn:", "present")
+                        words(n, namespace: "fnw:", pairs: false)
+                    } else {
+                        add("fn:", "absent")
+                    }
+                }
+            }
+            if addrs.count > 5 {
+                add("nrcpt:", String(decoding: lname, as: UTF8.self) + String(min(addrs.count / 10, 10)))
+            }
+        case .messageID:
+            messageID(f.value)
+        case .mailer:
+            add("xm:", Self.shape(f.value, keepLetters: true))
+            headerWords(f.value, name: lname)
+        case .date:
+            dateShape(f.value)
+        case .words:
+            headerWords(f.decodedValue, name: lname)
+        }
+    }
+
+    /// Words of a header value under `h:NAME:`, `name` being the lowercased field name's bytes.
+    mutating func headerWords(_ value: String, name: UnsafeBufferPointer<UInt8>) {
         var start = hasher.start("h:")
-        start = StableHash.add(start, bytes: name.utf8)
+        start = StableHash.add(start, bytes: name)
         start = StableHash.add(start, UInt8(ascii: ":"))
         forEachWord(value, maxWords: 40) { s, hashStart, word in
             _ = hashStart
             let h = StableHash.finish(StableHash.add(start, bytes: word))
-            s.addToken(hash: h, name: "h:\(name):\(String(decoding: word, as: UTF8.self))")
+            s.addToken(hash: h, name: "h:\(String(decoding: name, as: UTF8.self)):\(String(decoding: word, as: UTF8.self))")
         }
     }
 
