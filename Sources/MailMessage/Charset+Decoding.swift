@@ -28,6 +28,7 @@ extension Charset {
             }
             return DecodeOutcome(text: String(decoding: out, as: UTF8.self), errors: errors, charset: name)
         case .utf8:
+            if let text = validUTF8String(bytes) { return DecodeOutcome(text: text, errors: 0, charset: name) }
             let scan = UTF8Scan(bytes)
             return DecodeOutcome(text: utf8String(bytes, stripBOM: true), errors: scan.invalidBytes, charset: name)
         case .latin1:
@@ -54,6 +55,16 @@ extension Charset {
         var bytes = bytes
         if stripBOM, bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `utf8String(bytes, stripBOM: true)` when the bytes are valid UTF-8, else nil: one
+    /// validating copy instead of a ``UTF8Scan`` followed by `String(decoding:)`. Both accept
+    /// exactly well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF), and
+    /// a leading byte order mark is itself valid, so dropping it does not change the answer.
+    static func validUTF8String(_ bytes: ArraySlice<UInt8>) -> String? {
+        var bytes = bytes
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        return String(validating: bytes, as: UTF8.self)
     }
 
     static let replacementUTF8: [UInt8] = [0xEF, 0xBF, 0xBD]

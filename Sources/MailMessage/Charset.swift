@@ -58,7 +58,7 @@ public enum Charset {
 
     /// Decodes raw 8-bit header bytes: valid UTF-8 as is, anything else in the sniffed charset.
     public static func decodeHeaderBytes(_ bytes: ArraySlice<UInt8>) -> String {
-        if UTF8Scan(bytes).isValid { return utf8String(bytes, stripBOM: true) }
+        if let text = validUTF8String(bytes) { return text }
         let name = sniff(bytes)
         return (decodeStrict(bytes, name: name) ?? latin1Outcome(bytes)).text
     }
@@ -102,9 +102,8 @@ extension Charset {
         }
         let highCount = CharsetSniffer.highByteCount(bytes)
         if CharsetTable.isSingleByte(name) {
-            if highCount > 0, UTF8Scan(bytes).isValid {
-                return DecodedText(
-                    text: utf8String(bytes, stripBOM: true), charset: "utf-8", anomalies: [.charsetMismatch])
+            if highCount > 0, let text = validUTF8String(bytes) {
+                return DecodedText(text: text, charset: "utf-8", anomalies: [.charsetMismatch])
             }
             guard let outcome = decodeStrict(bytes, name: name) else {
                 return decodeSniffed(bytes, anomalies: [.unknownCharset])
@@ -142,8 +141,8 @@ extension Charset {
             }
             return DecodedText(text: String(decoding: bytes, as: UTF8.self), charset: "us-ascii")
         }
-        if UTF8Scan(bytes).isValid {
-            return DecodedText(text: utf8String(bytes, stripBOM: true), charset: "utf-8", anomalies: [.badCharsetBytes])
+        if let text = validUTF8String(bytes) {
+            return DecodedText(text: text, charset: "utf-8", anomalies: [.badCharsetBytes])
         }
         var result = decodeSniffed(bytes, anomalies: [.badCharsetBytes])
         result.anomalies = uniqued(result.anomalies)
@@ -151,8 +150,8 @@ extension Charset {
     }
 
     private static func decodeUTF8Declared(_ bytes: ArraySlice<UInt8>) -> DecodedText {
+        if let text = validUTF8String(bytes) { return DecodedText(text: text, charset: "utf-8") }
         let scan = UTF8Scan(bytes)
-        if scan.isValid { return DecodedText(text: utf8String(bytes, stripBOM: true), charset: "utf-8") }
         // Mostly UTF-8 with some damage (a cut sequence, a stray byte): keep it, lossy.
         if scan.multibyteSequences >= scan.invalidBytes {
             return DecodedText(text: utf8String(bytes, stripBOM: true), charset: "utf-8", anomalies: [.badCharsetBytes])
