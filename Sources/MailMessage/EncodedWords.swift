@@ -38,10 +38,20 @@ public enum EncodedWords {
     }
 
     private static func containsEncodedWordStart(_ utf8: String.UTF8View) -> Bool {
+        if let found = utf8.withContiguousStorageIfAvailable({ containsEncodedWordStart($0) }) { return found }
         var previous: UInt8 = 0
         for b in utf8 {
             if previous == UInt8(ascii: "=") && b == UInt8(ascii: "?") { return true }
             previous = b
+        }
+        return false
+    }
+
+    /// Whether "=?" occurs in the bytes, on a buffer pointer (native strings are contiguous).
+    private static func containsEncodedWordStart(_ u: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard u.count >= 2 else { return false }
+        for i in 1..<u.count where u[i] == UInt8(ascii: "?") && u[i - 1] == UInt8(ascii: "=") {
+            return true
         }
         return false
     }
