@@ -17,8 +17,9 @@ struct AddressToken {
     /// White space (or a comment) came before this token.
     var spaceBefore: Bool
 
-    func isSpecial(_ c: Character) -> Bool {
-        if case .special(let b) = kind, let a = c.asciiValue { return b == a }
+    /// Whether this is the special `c` (an ASCII scalar literal, so no Character work).
+    func isSpecial(_ c: Unicode.Scalar) -> Bool {
+        if case .special(let b) = kind { return UInt32(b) == c.value }
         return false
     }
     var isWord: Bool { kind == .atom || kind == .quoted }
@@ -350,9 +351,31 @@ struct AddressListParser {
 
     private static func cleaned(_ bytes: [UInt8]) -> String? {
         let decoded = EncodedWords.decode(String(decoding: bytes, as: UTF8.self)).text
+        if let trimmed = asciiTrimmed(decoded) { return trimmed.isEmpty ? nil : trimmed }
         var s = Substring(decoded)
         while let f = s.first, f.isWhitespace { s = s.dropFirst() }
         while let l = s.last, l.isWhitespace { s = s.dropLast() }
         return s.isEmpty ? nil : String(s)
+    }
+
+    /// `s` without leading and trailing white space, computed on bytes, when that is sure to
+    /// equal trimming whole Characters by `Character.isWhitespace`: every byte trimmed is ASCII
+    /// white space (a Character of its own, or CR LF) and the text left starts and ends with
+    /// an ASCII byte that is not white space (which no combining mark can join from outside
+    /// the kept range). Otherwise `nil`, and the caller trims Characters.
+    private static func asciiTrimmed(_ s: String) -> String? {
+        var s = s
+        return s.withUTF8 { u -> String? in
+            @inline(__always) func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+            var lo = 0
+            var hi = u.count
+            while lo < hi, isSpace(u[lo]) { lo += 1 }
+            while hi > lo, isSpace(u[hi - 1]) { hi -= 1 }
+            if lo == hi { return "" }
+            // A non-ASCII byte next to the kept range could be (or end) a combining sequence
+            // that forms one Character with a trimmed space.
+            guard u[lo] < 0x80, u[hi - 1] < 0x80 else { return nil }
+            return String(decoding: UnsafeBufferPointer(rebasing: u[lo..<hi]), as: UTF8.self)
+        }
     }
 }
