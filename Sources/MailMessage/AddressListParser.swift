@@ -261,7 +261,7 @@ struct AddressListParser {
         let words = phrase.filter(\.isWord)
         if words.count == 1 {
             let name = Self.commentName(phrase.filter { $0.kind == .comment })
-            result.append(MailAddress(displayName: name, localPart: Self.localPart([words[0]]), domain: ""))
+            result.append(MailAddress(displayName: name, localPart: Self.localPart([words[0]][...]), domain: ""))
         } else if let name = Self.displayName(words) {
             result.append(MailAddress(displayName: name, localPart: "", domain: ""))
         }
@@ -270,21 +270,22 @@ struct AddressListParser {
     // MARK: Pieces
 
     /// Splits address tokens at the last `@`.
+    /// Splits address tokens at the last `@`. Comments are skipped (by `localPart` and by the
+    /// atom/literal test for the domain), so they need not be filtered out first.
     private static func addrSpec(_ spec: [AddressToken]) -> (String, String) {
-        let parts = spec.filter { $0.kind != .comment }
-        guard let at = parts.lastIndex(where: { $0.isSpecial("@") }) else {
-            return (localPart(parts), "")
+        guard let at = spec.lastIndex(where: { $0.isSpecial("@") }) else {
+            return (localPart(spec[...]), "")
         }
         var domain: [UInt8] = []
-        for t in parts[(at + 1)...] where t.kind == .atom || t.kind == .literal {
-            domain.append(contentsOf: t.text.map(ASCII.lower))
+        for t in spec[(at + 1)...] where t.kind == .atom || t.kind == .literal {
+            for c in t.text { domain.append(ASCII.lower(c)) }
         }
-        return (localPart(Array(parts[..<at])), String(decoding: domain, as: UTF8.self))
+        return (localPart(spec[..<at]), String(decoding: domain, as: UTF8.self))
     }
 
     /// The local part: words concatenated (white space between them dropped); a quoted
-    /// string stays quoted unless its content is a dot-atom.
-    private static func localPart(_ tokens: [AddressToken]) -> String {
+    /// string stays quoted unless its content is a dot-atom; comments are skipped.
+    private static func localPart(_ tokens: ArraySlice<AddressToken>) -> String {
         var out: [UInt8] = []
         for t in tokens {
             switch t.kind {
