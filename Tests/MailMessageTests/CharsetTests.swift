@@ -383,3 +383,18 @@ struct HeaderFuzzRNG {
         String((0..<count).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
     }
 }
+
+@Test func highByteCountMatchesBytewiseCount() {
+    // Lengths around the 8-byte words and the 255-word blocks; slices at odd offsets.
+    var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+    var bytes: [UInt8] = []
+    for _ in 0..<4_200 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        bytes.append(UInt8(truncatingIfNeeded: state >> 56))
+    }
+    for (start, end) in [(0, 0), (0, 7), (1, 9), (3, 64), (0, 2_040), (5, 2_047), (0, 2_048), (7, 4_200), (0, 4_200)] {
+        let slice = bytes[start..<end]
+        #expect(CharsetSniffer.highByteCount(slice) == slice.filter { $0 >= 0x80 }.count)
+    }
+    #expect(CharsetSniffer.highByteCount([UInt8](repeating: 0xFF, count: 4_100)[...]) == 4_100)
+}
