@@ -775,11 +775,35 @@ struct WordBuffer {
         guard len >= 2 || (len == 1 && storage[0] >= 0x80), emitted < maxWords else { return }
         emitted += 1
         if digitsOnly && len > 4 {
-            let shaped: [UInt8] = Array("#d".utf8) + Array(String(min(len, 99)).utf8)
-            shaped.withUnsafeBufferPointer { body(&s, 0, $0) }
+            // "#d" and the length capped at 99 in decimal (5...99: one or two digits).
+            let shown = min(len, 99)
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 4) { shaped in
+                // `shaped` has 4 elements; at most indices 0...3 are written, then read.
+                shaped[0] = UInt8(ascii: "#")
+                shaped[1] = UInt8(ascii: "d")
+                var k = 2
+                if shown >= 10 {
+                    shaped[k] = UInt8(ascii: "0") + UInt8(shown / 10)
+                    k += 1
+                }
+                shaped[k] = UInt8(ascii: "0") + UInt8(shown % 10)
+                body(&s, 0, UnsafeBufferPointer(rebasing: shaped[0..<(k + 1)]))
+            }
         } else if len > 30 {
-            let shaped: [UInt8] = Array("#long".utf8) + Array(UnsafeBufferPointer(rebasing: storage[0..<12]))
-            shaped.withUnsafeBufferPointer { body(&s, 0, $0) }
+            // "#long" and the first 12 bytes (len > 30, so storage[0..<12] were all written).
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 17) { shaped in
+                // `shaped` has 17 elements: 5 for the prefix, 12 copied from `storage`.
+                var k = 0
+                for b in "#long".utf8 {
+                    shaped[k] = b
+                    k += 1
+                }
+                for j in 0..<12 {
+                    shaped[k] = storage[j]
+                    k += 1
+                }
+                body(&s, 0, UnsafeBufferPointer(rebasing: shaped[0..<k]))
+            }
         } else {
             body(&s, 0, UnsafeBufferPointer(rebasing: storage[0..<len]))
         }
