@@ -30,12 +30,19 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
     ],
     targets: [
         // bytes -> Message. Standard library (and the C library's iconv) only.
         .target(name: "MailMessage", swiftSettings: settings),
         // SPF / DKIM / DMARC / ARC -> AuthResults. Defines `DNSResolver`; no I/O of its own.
-        .target(name: "MailAuth", dependencies: ["MailMessage"], swiftSettings: settings),
+        .target(
+            name: "MailAuth",
+            dependencies: [
+                "MailMessage", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
+            swiftSettings: settings),
         // Message -> features -> verdict; learner, explanations, evaluation, store protocol.
         .target(name: "SpamwardCore", dependencies: ["MailMessage"], swiftSettings: settings),
         // The shipped starter model (a resource) and its loader.
@@ -112,7 +119,12 @@ let package = Package(
             name: "SpamwardStoreSQLiteTests", dependencies: ["SpamwardStoreSQLite", "SpamwardCore"],
             swiftSettings: settings),
         .testTarget(
-            name: "MailAuthTests", dependencies: ["MailAuth", "MailMessage", .product(name: "Yams", package: "Yams")],
+            name: "MailAuthTests",
+            dependencies: [
+                "MailAuth", "MailMessage", .product(name: "Yams", package: "Yams"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: settings),
         .testTarget(
             name: "MilterProtocolTests",
