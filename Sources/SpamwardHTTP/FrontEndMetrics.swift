@@ -9,6 +9,8 @@ public struct FrontEndMetrics: Sendable {
     private let scanTimer: Metrics.Timer
     private let rejectedInputs: Counter
     private let faults: Counter
+    /// One counter per action, made once: the per-message path does no metric lookups.
+    private let messages: [Action: Counter]
 
     public init(frontEnd: String) {
         self.frontEnd = frontEnd
@@ -16,6 +18,11 @@ public struct FrontEndMetrics: Sendable {
                                        preferredDisplayUnit: .seconds)
         self.rejectedInputs = Counter(label: "spamward_rejected_inputs_total", dimensions: [("frontend", frontEnd)])
         self.faults = Counter(label: "spamward_faults_total", dimensions: [("frontend", frontEnd)])
+        var messages: [Action: Counter] = [:]
+        for action in Action.allCases {
+            messages[action] = Counter(label: "spamward_messages_total", dimensions: [("frontend", frontEnd), ("action", action.rawValue)])
+        }
+        self.messages = messages
     }
 
     /// One scanned message whose scan started at `start`; returns the scan's duration in
@@ -31,8 +38,7 @@ public struct FrontEndMetrics: Sendable {
 
     /// One scanned message: its action and how long the scan took.
     public func scanned(_ verdict: Verdict, nanoseconds: UInt64) {
-        Counter(label: "spamward_messages_total", dimensions: [("frontend", frontEnd), ("action", verdict.action.rawValue)])
-            .increment()
+        messages[verdict.action]?.increment()
         scanTimer.recordNanoseconds(Int64(clamping: nanoseconds))
     }
 

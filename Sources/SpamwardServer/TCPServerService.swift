@@ -40,6 +40,7 @@ struct TCPServerService<Inbound: Sendable, Outbound: Sendable>: Service {
             logger.info("listening", metadata: ["frontend": "\(name)", "address": "\(address)"])
             onBound(address)
         }
+        let metrics = FrontEndMetrics(frontEnd: name)
         let open = AtomicCounter()
         let serial = AtomicCounter()
         try await withGracefulShutdownHandler {
@@ -57,7 +58,7 @@ struct TCPServerService<Inbound: Sendable, Outbound: Sendable>: Service {
                             continue
                         }
                         group.addTask {
-                            await serve(connection, logger: connLogger)
+                            await serve(connection, metrics: metrics, logger: connLogger)
                             open.add(-1)
                         }
                     }
@@ -69,9 +70,8 @@ struct TCPServerService<Inbound: Sendable, Outbound: Sendable>: Service {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<Inbound, Outbound>, logger: Logger) async {
+    private func serve(_ connection: NIOAsyncChannel<Inbound, Outbound>, metrics: FrontEndMetrics, logger: Logger) async {
         let channel = connection.channel
-        let metrics = FrontEndMetrics(frontEnd: name)
         metrics.connection(+1)
         defer { metrics.connection(-1) }
         let total = channel.eventLoop.scheduleTask(in: .seconds(Int64(frontEnd.totalTimeoutSeconds))) {
