@@ -43,8 +43,8 @@ public struct MessageScanner: Sendable {
         return MessageDigest(bytes: StableHash.digest128([mid[...], normalized[...]]))
     }
 
-    public func scan(_ bytes: [UInt8], explain: Bool = true) -> Verdict {
-        scan(parse(bytes), explain: explain)
+    public func scan(_ bytes: [UInt8], context: ScanContext = .none, explain: Bool = true) -> Verdict {
+        scan(parse(bytes), context: context, explain: explain)
     }
 
     /// Only the numeric score (no explanation): the fast path for evaluations.
@@ -53,7 +53,7 @@ public struct MessageScanner: Sendable {
         return model.score(v).combined + Rules.score(message)
     }
 
-    public func scan(_ message: Message, explain: Bool = true) -> Verdict {
+    public func scan(_ message: Message, context: ScanContext = .none, explain: Bool = true) -> Verdict {
         let v = features(message, keepNames: explain)
         let s = model.score(v)
         var symbols: [Symbol] = []
@@ -74,6 +74,7 @@ public struct MessageScanner: Sendable {
                                   options: top.prefix(5).map { "\($0.feature) \(Self.fmt($0.weight))" }))
         }
         symbols.append(contentsOf: Rules.symbols(message))
+        symbols.append(contentsOf: context.symbols)
         if !message.anomalies.isEmpty {
             symbols.append(Symbol(name: "MIME_ANOMALIES", score: 0,
                                   description: "parser found malformed or unusual structure (weighed by the classifier)",

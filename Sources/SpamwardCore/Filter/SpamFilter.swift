@@ -33,13 +33,13 @@ public final class SpamFilter: Sendable {
     public var thresholds: Thresholds { current.withLock { $0.thresholds } }
 
     /// Parses and scores one message.
-    public func scan(_ bytes: [UInt8], explain: Bool = true) -> Verdict {
-        scanner.scan(bytes, explain: explain)
+    public func scan(_ bytes: [UInt8], context: ScanContext = .none, explain: Bool = true) -> Verdict {
+        scanner.scan(bytes, context: context, explain: explain)
     }
 
     /// Scores an already parsed message.
-    public func scan(_ message: Message, explain: Bool = true) -> Verdict {
-        scanner.scan(message, explain: explain)
+    public func scan(_ message: Message, context: ScanContext = .none, explain: Bool = true) -> Verdict {
+        scanner.scan(message, context: context, explain: explain)
     }
 
     /// Learns `bytes` as `label` (forgets them when `label` is nil), saves the model and the
