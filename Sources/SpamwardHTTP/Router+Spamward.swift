@@ -56,7 +56,9 @@ final class SpamwardAPI: Sendable {
     func check(_ request: Request, _ context: SpamwardRequestContext) async throws -> CheckResponse {
         let bytes = try await body(request, context, metrics: ownMetrics)
         let explain = request.uri.queryParameters.get("explain") != "false"
-        let verdict = scan(filter.scanner.parse(bytes), explain: explain, metrics: ownMetrics, context: context, queueID: nil)
+        let scanContext = Self.scanContext(of: request)
+        let verdict = scan(filter.scanner.parse(bytes), scanContext: scanContext, explain: explain, metrics: ownMetrics,
+                           context: context)
         let disposition = filter.policy.disposition(for: verdict.action)
         let fields = VerdictHeaders.fields(for: verdict, flagged: verdict.action == .spam)
         return CheckResponse(verdict: verdict, disposition: disposition,
@@ -92,12 +94,12 @@ final class SpamwardAPI: Sendable {
     func rspamdCheck(_ request: Request, _ context: SpamwardRequestContext) async throws -> RspamdCheckResponse {
         let started = ContinuousClock.now
         let bytes = try await body(request, context, metrics: rspamdMetrics)
-        let queueID = request.headers[.queueID]
+        let scanContext = Self.scanContext(of: request)
         let message = filter.scanner.parse(bytes)
         // Rspamd's clients (MTAs) read symbols and the action; the per-feature explanation, which
         // costs more than the scan, only when asked for with `Explain: yes`.
         let explain = request.headers[.explain]?.lowercased() == "yes"
-        let verdict = scan(message, explain: explain, metrics: rspamdMetrics, context: context, queueID: queueID)
+        let verdict = scan(message, scanContext: scanContext, explain: explain, metrics: rspamdMetrics, context: context)
         let disposition = filter.policy.disposition(for: verdict.action)
         var symbols: [String: RspamdCheckResponse.SymbolDTO] = [:]
         for s in verdict.symbols {
@@ -159,9 +161,29 @@ final class SpamwardAPI: Sendable {
         }
     }
 
-    func scan(_ message: Message, explain: Bool, metrics: FrontEndMetrics, context: SpamwardRequestContext, queueID: String?) -> Verdict {
+    /// The envelope as Rspamd's clients send it (`IP`, `Hostname`, `Helo`, `From`, `Rcpt` (repeated),
+    /// `Queue-Id`); the own API reads the same headers.
+    static func scanContext(of request: Request) -> ScanContext {
+        func value(_ name: HTTPField.Name) -> String? {
+            guard let v = request.headers[name]?.trimmingASCIISpaces, !v.isEmpty else { return nil }
+            return v
+        }
+        let from = request.headers[.mailFrom].map { Self.unbracket($0.trimmingASCIISpaces) }
+        return ScanContext(
+            clientAddress: value(.clientIP), clientHostname: value(.clientHostname), helo: value(.helo),
+            mailFrom: from, recipients: request.headers[values: .recipient].map { Self.unbracket($0.trimmingASCIISpaces) },
+            queueID: value(.queueID))
+    }
+
+    static func unbracket(_ s: String) -> String {
+        s.hasPrefix("<") && s.hasSuffix(">") && s.count >= 2 ? String(s.dropFirst().dropLast()) : s
+    }
+
+    func scan(_ message: Message, scanContext: ScanContext, explain: Bool, metrics: FrontEndMetrics,
+              context: SpamwardRequestContext) -> Verdict {
+        let queueID = scanContext.queueID
         let started = ContinuousClock.now
-        let verdict = filter.scan(message, explain: explain)
+        let verdict = filter.scan(message, context: scanContext, explain: explain)
         let ns = metrics.scanned(verdict, since: started)
         scanned.add(1, ordering: .relaxed)
         var logger = context.logger
@@ -201,9 +223,23 @@ final class SpamwardAPI: Sendable {
 
 }
 
+extension String {
+    var trimmingASCIISpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" { s = s.dropLast() }
+        return String(s)
+    }
+}
+
 extension HTTPField.Name {
     // Safe to force unwrap: constant, valid field names.
     static let queueID = HTTPField.Name("Queue-Id")!
+    static let clientIP = HTTPField.Name("IP")!
+    static let clientHostname = HTTPField.Name("Hostname")!
+    static let helo = HTTPField.Name("Helo")!
+    static let mailFrom = HTTPField.Name("From")!
+    static let recipient = HTTPField.Name("Rcpt")!
     static let password = HTTPField.Name("Password")!
     static let explain = HTTPField.Name("Explain")!
 }

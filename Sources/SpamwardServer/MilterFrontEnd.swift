@@ -53,7 +53,7 @@ enum MilterFrontEnd {
             }
         }
         let started = ContinuousClock.now
-        let verdict = filter.scan(transaction.message, explain: false)
+        let verdict = filter.scan(transaction.message, context: scanContext(of: transaction), explain: false)
         metrics.scanned(verdict, since: started)
         let policy = filter.policy
         let disposition = policy.disposition(for: verdict.action)
@@ -78,6 +78,14 @@ enum MilterFrontEnd {
         case .discard:
             return .discard
         }
+    }
+
+    /// What the MTA told us about the client and the envelope.
+    static func scanContext(of transaction: MilterTransaction) -> ScanContext {
+        ScanContext(
+            clientAddress: transaction.client.address, clientHostname: transaction.client.hostname,
+            helo: transaction.client.helo, mailFrom: transaction.sender?.address,
+            recipients: transaction.recipients.map(\.address), queueID: transaction.queueID)
     }
 
     /// Deletions of the message's own copies of Spamward's header fields, last occurrence first so
