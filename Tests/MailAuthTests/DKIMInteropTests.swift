@@ -1,4 +1,5 @@
 import Crypto
+import Dispatch
 import Foundation
 import MailAuth
 import Testing
@@ -45,11 +46,18 @@ enum Dkimpy {
 
     static let available: Bool = run(["python3", "-c", "import dkim, nacl"])?.status == 0
 
+    /// ``run(_:stdin:)`` on a Dispatch thread, so the blocking wait stays off the cooperative pool.
+    static func runDetached(_ arguments: [String], stdin: Data = Data()) async -> (status: Int32, out: Data, err: String)? {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(returning: run(arguments, stdin: stdin)) }
+        }
+    }
+
     /// Signs each job's message with dkimpy; returns the signed messages in order.
-    static func sign(rsaPEM: String, ed25519Seed: String, jobs: [[String: Any]]) throws -> [[UInt8]] {
+    static func sign(rsaPEM: String, ed25519Seed: String, jobs: [[String: Any]]) async throws -> [[UInt8]] {
         let request: [String: Any] = ["rsa_pem": rsaPEM, "ed25519": ed25519Seed, "jobs": jobs]
         let data = try JSONSerialization.data(withJSONObject: request)
-        let result = try #require(run(["python3", "-c", script], stdin: data))
+        let result = try #require(await runDetached(["python3", "-c", script], stdin: data))
         try #require(result.status == 0, "dkimpy failed: \(result.err)")
         let list = try #require(try JSONSerialization.jsonObject(with: result.out) as? [String])
         return try list.map { try #require(Data(base64Encoded: $0)).map { $0 } }
@@ -93,8 +101,8 @@ struct DKIMInteropTests {
             ])
         }
 
-        func sign(_ jobs: [[String: Any]]) throws -> [[UInt8]] {
-            try Dkimpy.sign(rsaPEM: rsa.pemRepresentation, ed25519Seed: ed.rawRepresentation.base64EncodedString(), jobs: jobs)
+        func sign(_ jobs: [[String: Any]]) async throws -> [[UInt8]] {
+            try await Dkimpy.sign(rsaPEM: rsa.pemRepresentation, ed25519Seed: ed.rawRepresentation.base64EncodedString(), jobs: jobs)
         }
     }
 
@@ -113,7 +121,7 @@ struct DKIMInteropTests {
                 }
             }
         }
-        let signed = try keys.sign(jobs)
+        let signed = try await keys.sign(jobs)
         #expect(signed.count == 64)
         let verifier = DKIMVerifier(resolver: keys.resolver)
         var passed = 0
@@ -134,7 +142,7 @@ struct DKIMInteropTests {
         let base = Self.headerSets[1] + "\r\nHello,\r\n  the body.\r\n"
         var jobs: [[String: Any]] = []
         for alg in Self.algorithms { for c in Self.canonicalizations { jobs.append(Self.job(base, alg, c)) } }
-        let signed = try keys.sign(jobs)
+        let signed = try await keys.sign(jobs)
         let verifier = DKIMVerifier(resolver: keys.resolver)
         for (index, message) in signed.enumerated() {
             let text = String(decoding: message, as: UTF8.self)
