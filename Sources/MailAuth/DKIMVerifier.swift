@@ -194,36 +194,12 @@ public struct DKIMVerifier: Sendable {
         }
 
         // The key.
-        let answer: DNSLookupResult
-        do {
-            answer = try await resolver.lookup(sig.keyName, .txt)
-        } catch {
-            if error.code == .invalidName { return finish(.permerror, .noKey, error.description) }
-            return finish(.temperror, .dnsFailure, error.description)
-        }
-        let records = answer.txtRecords
-        guard !records.isEmpty else { return finish(.permerror, .noKey, sig.keyName) }
-        // RFC 6376 section 3.6.2.2: several records are ambiguous; use the first one that parses.
-        var parsedKey: DKIMKeyRecord?
-        var keyError: DKIMSignatureError?
-        for record in records where parsedKey == nil {
-            do {
-                parsedKey = try DKIMKeyRecord(parsing: record.data)
-            } catch {
-                keyError = keyError ?? error
-            }
-        }
-        guard let key = parsedKey else {
-            return finish(.permerror, .malformedKey, keyError?.description ?? "")
+        let key: DKIMKeyRecord
+        switch await lookupKey(domain: sig.domain, selector: sig.selector, algorithm: sig.algorithm) {
+        case .failure(let f): return finish(f.code, f.reason, f.detail)
+        case .success(let k): key = k
         }
         result.testing = key.isTesting
-        if key.isRevoked { return finish(.fail, .keyRevoked) }
-        if let hashes = key.hashAlgorithms, !hashes.contains(sig.algorithm.hash) {
-            return finish(.permerror, .keyMismatch, "key h= excludes \(sig.algorithm.hash)")
-        }
-        guard key.keyType == sig.algorithm.keyType else {
-            return finish(.permerror, .keyMismatch, "k=\(key.keyType) for a=\(sig.algorithm)")
-        }
         if key.requiresSameDomain, let i = sig.identity, let at = i.utf8.lastIndex(of: UInt8(ascii: "@")) {
             let iDomain = String(i[i.index(after: at)...])
             if !DNSName.equal(iDomain, sig.domain) {
@@ -257,36 +233,93 @@ public struct DKIMVerifier: Sendable {
         data += DKIMCanonicalizer.header(
             DKIMCanonicalizer.removingSignatureValue(field), sig.headerCanonicalization, withCRLF: false)
 
+        if let failure = checkSignature(sig.signature, over: data, key: key, algorithm: sig.algorithm) {
+            return finish(failure.code, failure.reason, failure.detail)
+        }
+        if sig.algorithm == .rsaSHA1 { return finish(.policy, .weakAlgorithm) }
+        return finish(.pass, nil)
+    }
+
+    /// Why a key or a signature check did not succeed.
+    struct Failure: Error {
+        var code: DKIMResult.Code
+        var reason: DKIMResult.Reason
+        var detail: String
+        init(_ code: DKIMResult.Code, _ reason: DKIMResult.Reason, _ detail: String = "") {
+            self.code = code
+            self.reason = reason
+            self.detail = detail
+        }
+    }
+
+    /// Fetches and checks the key record at `selector._domainkey.domain` for `algorithm`
+    /// (shared by DKIM and ARC). DNS errors give temperror, everything else permerror or fail.
+    func lookupKey(domain: String, selector: String, algorithm: DKIMAlgorithm) async -> Result<DKIMKeyRecord, Failure> {
+        let keyName = "\(selector)._domainkey.\(domain)"
+        let answer: DNSLookupResult
+        do {
+            answer = try await resolver.lookup(keyName, .txt)
+        } catch {
+            if error.code == .invalidName { return .failure(Failure(.permerror, .noKey, error.description)) }
+            return .failure(Failure(.temperror, .dnsFailure, error.description))
+        }
+        let records = answer.txtRecords
+        guard !records.isEmpty else { return .failure(Failure(.permerror, .noKey, keyName)) }
+        // RFC 6376 section 3.6.2.2: several records are ambiguous; use the first one that parses.
+        var parsedKey: DKIMKeyRecord?
+        var keyError: DKIMSignatureError?
+        for record in records where parsedKey == nil {
+            do {
+                parsedKey = try DKIMKeyRecord(parsing: record.data)
+            } catch {
+                keyError = keyError ?? error
+            }
+        }
+        guard let key = parsedKey else {
+            return .failure(Failure(.permerror, .malformedKey, keyError?.description ?? ""))
+        }
+        if key.isRevoked { return .failure(Failure(.fail, .keyRevoked)) }
+        if let hashes = key.hashAlgorithms, !hashes.contains(algorithm.hash) {
+            return .failure(Failure(.permerror, .keyMismatch, "key h= excludes \(algorithm.hash)"))
+        }
+        guard key.keyType == algorithm.keyType else {
+            return .failure(Failure(.permerror, .keyMismatch, "k=\(key.keyType) for a=\(algorithm)"))
+        }
+        return .success(key)
+    }
+
+    /// Checks `signature` over the header hash input `data`; nil when it verifies.
+    func checkSignature(_ signature: [UInt8], over data: [UInt8], key: DKIMKeyRecord, algorithm: DKIMAlgorithm)
+        -> Failure?
+    {
         let valid: Bool
-        switch sig.algorithm {
+        switch algorithm {
         case .rsaSHA256, .rsaSHA1:
             let publicKey: _RSA.Signing.PublicKey
             do {
                 publicKey = try _RSA.Signing.PublicKey(unsafeDERRepresentation: key.publicKey)
             } catch {
-                return finish(.permerror, .malformedKey, "not an RSA public key of 1024 bits or more")
+                return Failure(.permerror, .malformedKey, "not an RSA public key of 1024 bits or more")
             }
             guard publicKey.keySizeInBits >= options.minimumRSABits else {
-                return finish(.permerror, .keyTooSmall, "\(publicKey.keySizeInBits) bits")
+                return Failure(.permerror, .keyTooSmall, "\(publicKey.keySizeInBits) bits")
             }
-            let signature = _RSA.Signing.RSASignature(rawRepresentation: sig.signature)
-            if sig.algorithm == .rsaSHA1 {
-                valid = publicKey.isValidSignature(signature, for: Insecure.SHA1.hash(data: data), padding: .insecurePKCS1v1_5)
+            let rsaSignature = _RSA.Signing.RSASignature(rawRepresentation: signature)
+            if algorithm == .rsaSHA1 {
+                valid = publicKey.isValidSignature(rsaSignature, for: Insecure.SHA1.hash(data: data), padding: .insecurePKCS1v1_5)
             } else {
-                valid = publicKey.isValidSignature(signature, for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5)
+                valid = publicKey.isValidSignature(rsaSignature, for: SHA256.hash(data: data), padding: .insecurePKCS1v1_5)
             }
         case .ed25519SHA256:
             let publicKey: Curve25519.Signing.PublicKey
             do {
                 publicKey = try Curve25519.Signing.PublicKey(rawRepresentation: key.publicKey)
             } catch {
-                return finish(.permerror, .malformedKey, "not an Ed25519 public key")
+                return Failure(.permerror, .malformedKey, "not an Ed25519 public key")
             }
-            valid = publicKey.isValidSignature(sig.signature, for: Array(SHA256.hash(data: data)))
+            valid = publicKey.isValidSignature(signature, for: Array(SHA256.hash(data: data)))
         }
-        guard valid else { return finish(.fail, .signatureMismatch) }
-        if sig.algorithm == .rsaSHA1 { return finish(.policy, .weakAlgorithm) }
-        return finish(.pass, nil)
+        return valid ? nil : Failure(.fail, .signatureMismatch)
     }
 
     static func hash(_ data: [UInt8], _ algorithm: DKIMAlgorithm) -> [UInt8] {
