@@ -143,9 +143,20 @@ public struct DMARCEvaluator: Sendable {
             return DMARCResult(code: .none, fromDomain: fromDomain ?? "", reason: "no usable RFC5322.From domain")
         }
         let from = DNSName.normalized(rawFrom)
+        let lookup = await DMARCRecord.discover(fromDomain: from, resolver: resolver, publicSuffixList: publicSuffixList)
+        return evaluate(fromDomain: from, lookup: lookup, spf: spf, dkim: dkim)
+    }
+
+    /// Evaluates DMARC with the policy already looked up (so that the lookup can run
+    /// concurrently with SPF and DKIM).
+    public func evaluate(fromDomain: String?, lookup: DMARCPolicyLookup, spf: SPFResult?, dkim: [DKIMResult]) -> DMARCResult {
+        guard let rawFrom = fromDomain, DNSName.isQueryable(rawFrom) else {
+            return DMARCResult(code: .none, fromDomain: fromDomain ?? "", reason: "no usable RFC5322.From domain")
+        }
+        let from = DNSName.normalized(rawFrom)
         let record: DMARCRecord
         let policyDomain: String
-        switch await DMARCRecord.discover(fromDomain: from, resolver: resolver, publicSuffixList: publicSuffixList) {
+        switch lookup {
         case .none:
             return DMARCResult(code: .none, fromDomain: from, reason: "no DMARC record")
         case .temporaryError(let error):
