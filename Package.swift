@@ -103,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "spamward",
             dependencies: [
-                "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardServer", "MailMessage",
+                "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardServer", "MailMessage", "MailAuth",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -10,7 +10,10 @@ struct Spamward: AsyncParsableCommand {
             Exit codes of `check`: 0 ham, 1 spam, 2 unsure, 64 usage error, 74 I/O error.
             """,
         version: SpamwardVersion.string,
-        subcommands: [Check.self, Learn.self, Eval.self, Stats.self, Serve.self, ConfigCommand.self, Bench.self, TrainStarter.self],
+        subcommands: [
+            Check.self, Learn.self, Eval.self, Stats.self, Serve.self, ConfigCommand.self, Bench.self, TrainStarter.self,
+            Auth.self, DKIM.self,
+        ],
         defaultSubcommand: nil
     )
 }
