@@ -44,7 +44,7 @@ let package = Package(
             ],
             swiftSettings: settings),
         // Message -> features -> verdict; learner, explanations, evaluation, store protocol.
-        .target(name: "SpamwardCore", dependencies: ["MailMessage"], swiftSettings: settings),
+        .target(name: "SpamwardCore", dependencies: ["MailMessage", "MailAuth"], swiftSettings: settings),
         // The shipped starter model (a resource) and its loader.
         .target(
             name: "SpamwardStarterModel",
@@ -114,7 +114,7 @@ let package = Package(
         .testTarget(
             name: "MailMessageTests", dependencies: ["MailMessage"],
             resources: [.copy("Fixtures")], swiftSettings: settings),
-        .testTarget(name: "SpamwardCoreTests", dependencies: ["SpamwardCore", "MailMessage"], swiftSettings: settings),
+        .testTarget(name: "SpamwardCoreTests", dependencies: ["SpamwardCore", "MailMessage", "MailAuth"], swiftSettings: settings),
         .testTarget(
             name: "SpamwardStoreSQLiteTests", dependencies: ["SpamwardStoreSQLite", "SpamwardCore"],
             swiftSettings: settings),

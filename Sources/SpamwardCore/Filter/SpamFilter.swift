@@ -11,12 +11,17 @@ public final class SpamFilter: Sendable {
     private let currentPolicy: Mutex<ActionPolicy>
     private let learner: LearnQueue
     private let store: any ModelStore
+    /// Fuzzy fingerprints, campaigns and the botnet footprint (nil: off).
+    public let campaigns: CampaignMonitor?
 
     /// - Parameters:
     ///   - scanner: The scanner with the model to start from (the store's, else the starter model).
     ///   - store: Where learning is persisted.
     ///   - policy: What each verdict means for the MTA.
-    public init(scanner: MessageScanner, store: any ModelStore, policy: ActionPolicy = .default) {
+    ///   - campaigns: Fuzzy matching, campaign tracking and botnet scoring for every scan and learn.
+    public init(scanner: MessageScanner, store: any ModelStore, policy: ActionPolicy = .default,
+                campaigns: CampaignMonitor? = nil) {
+        self.campaigns = campaigns
         self.current = Mutex(scanner)
         self.currentPolicy = Mutex(policy)
         self.store = store
@@ -34,18 +39,34 @@ public final class SpamFilter: Sendable {
 
     /// Parses and scores one message.
     public func scan(_ bytes: [UInt8], context: ScanContext = .none, explain: Bool = true) -> Verdict {
-        scanner.scan(bytes, context: context, explain: explain)
+        let s = scanner
+        return scan(s.parse(bytes), with: s, context: context, explain: explain)
     }
 
     /// Scores an already parsed message.
     public func scan(_ message: Message, context: ScanContext = .none, explain: Bool = true) -> Verdict {
-        scanner.scan(message, context: context, explain: explain)
+        scan(message, with: scanner, context: context, explain: explain)
+    }
+
+    private func scan(_ message: Message, with scanner: MessageScanner, context: ScanContext, explain: Bool) -> Verdict {
+        let verdict = scanner.scan(message, context: context, explain: explain)
+        guard let campaigns else { return verdict }
+        let extra = campaigns.scanned(message, context: context, verdict: verdict.action, now: WallClock.nowSeconds())
+        return verdict.adding(extra.symbols)
     }
 
     /// Learns `bytes` as `label` (forgets them when `label` is nil), saves the model and the
     /// learned-message record atomically, and only then returns; later scans use the new model.
     public func learn(_ bytes: [UInt8], as label: Label?, now: Int64) async throws -> LearnOutcome {
         let (outcome, scanner) = try await learner.learn(bytes, as: label, now: now)
+        if let campaigns {
+            switch outcome {
+            case .learned: try await campaigns.learn(self.scanner.parse(bytes), as: label, now: now)
+            case .relearned: try await campaigns.learn(self.scanner.parse(bytes), as: label, previous: label?.opposite, now: now)
+            case .forgotten: try await campaigns.learn(self.scanner.parse(bytes), as: nil, now: now)
+            case .alreadyLearned, .notLearned: break
+            }
+        }
         if let scanner {
             let model = scanner.model
             current.withLock { $0.model = model }

@@ -1,0 +1,298 @@
+import MailAuth
+import MailMessage
+
+/// How messages are fingerprinted. Part of the fingerprint's version: fingerprints made with
+/// different settings cannot be compared (``FuzzyIndex`` stores them with this).
+public struct FingerprintConfiguration: Sendable, Hashable, Codable {
+    /// MinHash slots (one-permutation hashing: one hash per shingle, whatever the slot count).
+    public var slots: Int = 128
+    /// LSH bands over the slots (`slots / bands` rows per band).
+    public var bands: Int = 32
+    /// Words per shingle.
+    public var shingleWords: Int = 2
+    /// Bytes of decoded text looked at (the rest of a long message is ignored).
+    public var maxTextBytes: Int = 32 * 1024
+    /// Words used at most.
+    public var maxWords: Int = 3_000
+    /// Fewer usable words than this: the message has no text fingerprint (too short to compare).
+    public var minWords: Int = 12
+    /// URL registrable domains kept at most.
+    public var maxURLDomains: Int = 16
+    /// Seed of the stable hash.
+    public var seed: UInt64 = 0x5350_414D_4657_4450  // "SPAMFWDP"
+
+    public init() {}
+    public static let `default` = FingerprintConfiguration()
+
+    public var rows: Int { max(1, slots / max(1, bands)) }
+}
+
+/// Near-duplicate fingerprints of one message: a MinHash signature of its normalized text's word
+/// shingles, a fingerprint of its HTML structure, and its URL registrable domains.
+public struct MessageFingerprint: Sendable, Hashable, Codable {
+    /// One-permutation MinHash of the normalized text's shingles, densified; empty when the text
+    /// is too short to compare (see ``FingerprintConfiguration/minWords``).
+    public var minHash: [UInt32]
+    /// Words used after normalization.
+    public var words: Int
+    /// Hash of the HTML tag-count profile (tags with log-bucketed counts, images, links); 0 for
+    /// a message without HTML.
+    public var htmlStructure: UInt64
+    /// Registrable domains of the message's URLs, sorted, at most ``FingerprintConfiguration/maxURLDomains``.
+    public var urlDomains: [String]
+
+    public init(minHash: [UInt32], words: Int, htmlStructure: UInt64, urlDomains: [String]) {
+        self.minHash = minHash
+        self.words = words
+        self.htmlStructure = htmlStructure
+        self.urlDomains = urlDomains
+    }
+
+    /// Whether the text signature can be compared.
+    public var hasText: Bool { !minHash.isEmpty }
+
+    /// Estimated Jaccard similarity of the two texts' shingle sets (0 when either has no text
+    /// signature or the signatures have different sizes).
+    public func similarity(to other: MessageFingerprint) -> Double {
+        Self.similarity(minHash, other.minHash)
+    }
+
+    public static func similarity(_ a: [UInt32], _ b: [UInt32]) -> Double {
+        guard !a.isEmpty, a.count == b.count else { return 0 }
+        var same = 0
+        for i in 0..<a.count where a[i] == b[i] { same += 1 }
+        return Double(same) / Double(a.count)
+    }
+}
+
+/// Computes ``MessageFingerprint``s. Pure; a value shared freely between tasks.
+public struct Fingerprinter: Sendable {
+    public let configuration: FingerprintConfiguration
+    public let publicSuffixList: PublicSuffixList?
+    private let hash: StableHash
+
+    /// - Parameter publicSuffixList: For URL registrable domains; without it the last two labels
+    ///   of a host name are used.
+    public init(configuration: FingerprintConfiguration = .default,
+                publicSuffixList: PublicSuffixList? = PublicSuffixList.system) {
+        self.configuration = configuration
+        self.publicSuffixList = publicSuffixList
+        self.hash = StableHash(seed: configuration.seed)
+    }
+
+    public func fingerprint(_ message: Message) -> MessageFingerprint {
+        var words: [UInt64] = []
+        words.reserveCapacity(256)
+        var budget = configuration.maxTextBytes
+        var htmlProfile: [(String, Int)] = []
+        var images = 0, links = 0
+        for part in message.textParts {
+            guard budget > 0, words.count < configuration.maxWords else { break }
+            var text = part.text
+            let used = text.withUTF8 { buf in
+                TextNormalizer.words(UnsafeBufferPointer(rebasing: buf.prefix(budget)), seed: hash,
+                                     maxWords: configuration.maxWords, into: &words)
+            }
+            budget -= used
+            if let html = part.html {
+                htmlProfile.append(contentsOf: html.tagCounts.map { ($0.key, $0.value) })
+                images += html.imageCount
+                links += html.links.count
+            }
+        }
+        let signature = words.count >= configuration.minWords ? minHash(words) : []
+        return MessageFingerprint(minHash: signature, words: words.count,
+                                  htmlStructure: htmlStructure(htmlProfile, images: images, links: links),
+                                  urlDomains: urlDomains(message.urls))
+    }
+
+    /// One-permutation hashing with rotation densification (Shrivastava & Li 2014): each shingle
+    /// hash picks a slot by its high bits and competes for the minimum there with its low bits.
+    func minHash(_ words: [UInt64]) -> [UInt32] {
+        let k = max(1, configuration.slots)
+        let n = max(1, configuration.shingleWords)
+        var slots = [UInt64](repeating: .max, count: k)
+        let count = words.count >= n ? words.count - n + 1 : 1
+        for i in 0..<count {
+            var h: UInt64 = 0x2545_F491_4F6C_DD1D
+            for j in i..<min(i + n, words.count) { h = StableHash.mix(h &* 0x9E37_79B9_7F4A_7C15 ^ words[j]) }
+            let slot = Int((h >> 32) &* UInt64(k) >> 32)
+            let value = h & 0xFFFF_FFFF
+            if value < slots[slot] { slots[slot] = value }
+        }
+        var out = [UInt32](repeating: 0, count: k)
+        for i in 0..<k {
+            if slots[i] != .max {
+                out[i] = UInt32(truncatingIfNeeded: slots[i])
+                continue
+            }
+            // Borrow from the next filled slot to the right (there is at least one), offset by distance.
+            var d = 1
+            while slots[(i + d) % k] == .max { d += 1 }
+            out[i] = UInt32(truncatingIfNeeded: StableHash.mix(slots[(i + d) % k] &+ UInt64(d) &* 0x9E37_79B9))
+        }
+        return out
+    }
+
+    func htmlStructure(_ profile: [(String, Int)], images: Int, links: Int) -> UInt64 {
+        guard !profile.isEmpty else { return 0 }
+        var h = hash.start("html:")
+        for (tag, n) in profile.sorted(by: { $0.0 < $1.0 }) {
+            h = StableHash.add(h, bytes: tag.utf8)
+            h = StableHash.add(h, UInt8(truncatingIfNeeded: Self.log2Bucket(n)))
+        }
+        h = StableHash.add(h, UInt8(truncatingIfNeeded: Self.log2Bucket(images)))
+        h = StableHash.add(h, UInt8(truncatingIfNeeded: Self.log2Bucket(links)))
+        return StableHash.finish(h) | 1
+    }
+
+    static func log2Bucket(_ n: Int) -> Int { n <= 0 ? 0 : (Int.bitWidth - n.leadingZeroBitCount) }
+
+    func urlDomains(_ urls: [String]) -> [String] {
+        var set = Set<String>()
+        for url in urls.prefix(256) {
+            guard let host = Self.host(of: url) else { continue }
+            set.insert(registrableDomain(host))
+            if set.count >= configuration.maxURLDomains { break }
+        }
+        return set.sorted()
+    }
+
+    /// The registrable domain of a host name (the host itself for IP literals).
+    public func registrableDomain(_ host: String) -> String {
+        if IPAddress(host) != nil { return host }
+        if let list = publicSuffixList, let d = list.registrableDomain(of: host) { return d }
+        let labels = host.split(separator: ".")
+        return labels.suffix(2).joined(separator: ".")
+    }
+
+    /// The lower-cased host of a URL (`scheme://[userinfo@]host[:port]/…`, or `www.…` without
+    /// a scheme); nil when there is none.
+    public static func host(of url: String) -> String? {
+        var s = Substring(url)
+        if let r = s.firstRange(of: "://") { s = s[r.upperBound...] } else if s.lowercased().hasPrefix("mailto:") { return nil }
+        if let end = s.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" || $0 == "\\" }) { s = s[..<end] }
+        if let at = s.lastIndex(of: "@") { s = s[s.index(after: at)...] }
+        if s.hasPrefix("[") {
+            guard let close = s.firstIndex(of: "]") else { return nil }
+            return String(s[s.index(after: s.startIndex)..<close]).lowercased()
+        }
+        if let colon = s.firstIndex(of: ":") { s = s[..<colon] }
+        while s.hasSuffix(".") { s = s.dropLast() }
+        guard !s.isEmpty, s.count <= 253 else { return nil }
+        return s.lowercased()
+    }
+}
+
+/// Normalization of decoded text for fingerprints: case folded, numbers, URLs, addresses and
+/// random-looking tokens dropped, punctuation and white space collapsed.
+public enum TextNormalizer {
+    /// The normalized words of `text`, for tests and docs.
+    public static func normalize(_ text: String, maxWords: Int = 10_000) -> [String] {
+        var out: [String] = []
+        var copy = text
+        copy.withUTF8 { buf in
+            forEachWord(buf, maxWords: maxWords) { out.append(String(decoding: $0, as: UTF8.self)) }
+        }
+        return out
+    }
+
+    /// Appends the stable hashes of the normalized words of `text` to `words` (until `maxWords`);
+    /// returns the bytes consumed.
+    static func words(_ text: UnsafeBufferPointer<UInt8>, seed: StableHash, maxWords: Int, into words: inout [UInt64]) -> Int {
+        let start = seed.start("fw:")
+        return forEachWord(text, maxWords: maxWords - words.count) { w in
+            words.append(StableHash.finish(StableHash.add(start, bytes: w)))
+        }
+    }
+
+    @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+    @inline(__always) static func isUpper(_ b: UInt8) -> Bool { b >= 0x41 && b <= 0x5A }
+    @inline(__always) static func isLower(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x7A }
+    @inline(__always) static func isDigit(_ b: UInt8) -> Bool { b >= 0x30 && b <= 0x39 }
+    /// Letters: ASCII letters and any byte of a non-ASCII character.
+    @inline(__always) static func isLetter(_ b: UInt8) -> Bool { isUpper(b) || isLower(b) || b >= 0x80 }
+
+    /// Calls `body` with each normalized word (folded bytes); returns the bytes consumed.
+    @discardableResult
+    static func forEachWord(_ text: UnsafeBufferPointer<UInt8>, maxWords: Int, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Int {
+        var emitted = 0
+        var word = [UInt8](repeating: 0, count: 64)
+        var i = 0
+        let n = text.count
+        while i < n, emitted < maxWords {
+            // One white-space-delimited chunk.
+            while i < n, isSpace(text[i]) { i += 1 }
+            let chunkStart = i
+            var hasDigit = false, hasAt = false
+            while i < n, !isSpace(text[i]) {
+                let b = text[i]
+                if isDigit(b) { hasDigit = true } else if b == 0x40 { hasAt = true }
+                i += 1
+            }
+            let chunk = UnsafeBufferPointer(rebasing: text[chunkStart..<i])
+            // Numbers, addresses and URLs go entirely.
+            if chunk.isEmpty || hasDigit || hasAt || isURL(chunk) { continue }
+            // Words: runs of letters inside the chunk.
+            var j = 0
+            while j < chunk.count, emitted < maxWords {
+                while j < chunk.count, !isLetter(chunk[j]) { j += 1 }
+                let ws = j
+                while j < chunk.count, isLetter(chunk[j]) { j += 1 }
+                let len = j - ws
+                guard len >= 2, len <= 24 else { continue }
+                let w = UnsafeBufferPointer(rebasing: chunk[ws..<j])
+                if looksRandom(w) { continue }
+                var nonASCII = false
+                for k in 0..<len {
+                    let b = w[k]
+                    word[k] = isUpper(b) ? b | 0x20 : b
+                    if b >= 0x80 { nonASCII = true }
+                }
+                if nonASCII {
+                    // Case folding beyond ASCII (rare in practice): through String.
+                    let folded = Array(String(decoding: w, as: UTF8.self).lowercased().utf8)
+                    folded.withUnsafeBufferPointer { body($0) }
+                } else {
+                    word.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<len])) }
+                }
+                emitted += 1
+            }
+        }
+        return i
+    }
+
+    static func isURL(_ c: UnsafeBufferPointer<UInt8>) -> Bool {
+        if c.count >= 4, c[0] | 0x20 == 0x77, c[1] | 0x20 == 0x77, c[2] | 0x20 == 0x77, c[3] == 0x2E { return true }
+        guard c.count >= 3 else { return false }
+        for k in 0..<(c.count - 2) where c[k] == 0x3A && c[k + 1] == 0x2F && c[k + 2] == 0x2F { return true }
+        return false
+    }
+
+    /// Hash-buster tokens: mixed case inside the word (`xKqZw`), no vowels, or long consonant runs.
+    static func looksRandom(_ w: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = w.count
+        if n > 20 { return true }
+        guard n >= 5 else { return false }
+        var vowels = 0, run = 0, maxRun = 0, caseChanges = 0
+        var previousUpper: Bool? = nil
+        for b in w {
+            guard b < 0x80 else { return false }
+            let up = isUpper(b)
+            if let p = previousUpper, p != up { caseChanges += 1 }
+            previousUpper = up
+            switch b | 0x20 {
+            case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79:
+                vowels += 1
+                run = 0
+            default:
+                run += 1
+                maxRun = max(maxRun, run)
+            }
+        }
+        // "Hello" (one change) and "HELLO" (none) are words; "hElLo" is not.
+        let firstUpperOnly = caseChanges == 1 && isUpper(w[0])
+        if caseChanges >= 2 || (caseChanges == 1 && !firstUpperOnly) { return true }
+        return vowels == 0 || maxRun >= 5 || (n >= 8 && vowels * 6 < n)
+    }
+}

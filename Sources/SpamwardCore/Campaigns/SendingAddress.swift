@@ -1,0 +1,120 @@
+import MailAuth
+import MailMessage
+
+/// The address that sent a message to us: the SMTP client when the front end knows it, else the
+/// first public address in the `from` clauses of the Received fields, from the top, skipping
+/// relays the caller trusts (its own mail servers).
+public enum SendingAddress {
+    /// The sending address for a scan: `context.clientAddress` if it parses, else from Received.
+    public static func of(_ message: Message, context: ScanContext, isTrustedRelay: (IPAddress) -> Bool = { _ in false }) -> IPAddress? {
+        if let text = context.clientAddress, let ip = IPAddress(text)?.unmapped { return ip }
+        return fromReceived(message, isTrustedRelay: isTrustedRelay)
+    }
+
+    /// The first public address of a Received `from` clause, from the top, that is not a trusted relay.
+    public static func fromReceived(_ message: Message, isTrustedRelay: (IPAddress) -> Bool = { _ in false }) -> IPAddress? {
+        for field in message.headers.all("Received").prefix(32) {
+            for ip in addresses(inFromClause: field.value) where isPublic(ip) {
+                if isTrustedRelay(ip) { break }  // one of ours: look at the hop below
+                return ip
+            }
+        }
+        return nil
+    }
+
+    /// The public addresses of each Received field's `from` clause, top first (for finding the
+    /// relays of a corpus: see ``inferTrustedRelays(_:minimumShare:)``).
+    public static func receivedChain(_ message: Message) -> [IPAddress] {
+        var out: [IPAddress] = []
+        for field in message.headers.all("Received").prefix(32) {
+            if let ip = addresses(inFromClause: field.value).first(where: isPublic) { out.append(ip) }
+        }
+        return out
+    }
+
+    /// Relays of a corpus: addresses that are the first public hop of at least `minimumShare`
+    /// of the messages and have another public hop below them in most of those messages. A
+    /// corpus collected at one site was received by that site's servers (the SpamAssassin
+    /// corpus: its collectors' own relays); a spam source is never that common.
+    public static func inferTrustedRelays(_ chains: [[IPAddress]], minimumShare: Double = 0.02) -> Set<IPAddress> {
+        var trusted = Set<IPAddress>()
+        // Peel one layer of relays at a time (a site may have several hops), at most 4 layers.
+        for _ in 0..<4 {
+            var first: [IPAddress: (count: Int, withMore: Int)] = [:]
+            for chain in chains {
+                guard let i = chain.firstIndex(where: { !trusted.contains($0) }) else { continue }
+                let more = chain[(i + 1)...].contains { !trusted.contains($0) }
+                first[chain[i], default: (0, 0)].count += 1
+                if more { first[chain[i], default: (0, 0)].withMore += 1 }
+            }
+            let need = max(2, Int((Double(chains.count) * minimumShare).rounded(.up)))
+            let layer = first.filter { $0.value.count >= need && $0.value.withMore * 2 > $0.value.count }.map(\.key)
+            if layer.isEmpty { break }
+            trusted.formUnion(layer)
+        }
+        return trusted
+    }
+
+    /// The addresses in a Received field's `from` clause (up to ` by `): bracketed literals
+    /// (`[192.0.2.1]`, `[IPv6:2001:db8::1]`) and bare dotted quads.
+    static func addresses(inFromClause value: String) -> [IPAddress] {
+        var v = Substring(value.prefix(1024))
+        guard let from = v.firstRange(of: "from ") else { return [] }
+        v = v[from.upperBound...]
+        if let by = v.firstRange(of: " by ") ?? v.firstRange(of: "\tby ") ?? v.firstRange(of: "\nby ") { v = v[..<by.lowerBound] }
+        var out: [IPAddress] = []
+        var token = ""
+        func flush() {
+            if !token.isEmpty, let ip = IPAddress(token)?.unmapped { out.append(ip) }
+            token = ""
+        }
+        for c in v.unicodeScalars {
+            switch c {
+            case "[", "]", "(", ")", " ", "\t", "\r", "\n", ";", ",", "=", "<", ">": flush()
+            default:
+                if token.count < 64 { token.unicodeScalars.append(c) }
+            }
+        }
+        flush()
+        return out
+    }
+
+    /// Not loopback, private, link-local, CGNAT, documentation, multicast or reserved.
+    public static func isPublic(_ ip: IPAddress) -> Bool {
+        switch ip {
+        case .v4(let a):
+            let o = a.octets
+            switch o[0] {
+            case 0, 10, 127, 224...255: return false
+            case 100 where o[1] >= 64 && o[1] < 128: return false
+            case 169 where o[1] == 254: return false
+            case 172 where o[1] >= 16 && o[1] < 32: return false
+            case 192 where o[1] == 168: return false
+            case 192 where o[1] == 0 && (o[2] == 0 || o[2] == 2): return false
+            case 198 where o[1] == 18 || o[1] == 19: return false
+            case 198 where o[1] == 51 && o[2] == 100: return false
+            case 203 where o[1] == 0 && o[2] == 113: return false
+            default: return true
+            }
+        case .v6(let a):
+            let text = a.description.lowercased()
+            if text == "::1" || text == "::" { return false }
+            for p in ["fe8", "fe9", "fea", "feb", "fc", "fd", "ff", "2001:db8:"] where text.hasPrefix(p) { return false }
+            return true
+        }
+    }
+
+    /// The network an address belongs to for spread counting: its /24 (IPv4) or /48 (IPv6).
+    public static func subnet(of ip: IPAddress) -> String {
+        switch ip {
+        case .v4(let a):
+            let o = a.octets
+            return "\(o[0]).\(o[1]).\(o[2]).0/24"
+        case .v6(let a):
+            let v = a.value
+            let hi = UInt64(truncatingIfNeeded: v >> 80)  // top 48 bits
+            func hex(_ x: UInt64) -> String { String(x, radix: 16) }
+            return "\(hex(hi >> 32 & 0xFFFF)):\(hex(hi >> 16 & 0xFFFF)):\(hex(hi & 0xFFFF))::/48"
+        }
+    }
+}
