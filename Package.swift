@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "MailAuth", targets: ["MailAuth"]),
         .library(name: "MilterProtocol", targets: ["MilterProtocol"]),
         .library(name: "SpamdProtocol", targets: ["SpamdProtocol"]),
+        .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -69,6 +70,10 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "CompressNIO", package: "compress-nio"),
             ],
+            swiftSettings: settings),
+        .target(
+            name: "SMTPProtocol",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: settings),
         // HTTP front ends: own JSON API, Rspamd's protocol, metrics.
         .target(
@@ -137,6 +142,13 @@ let package = Package(
             name: "SpamdProtocolTests",
             dependencies: [
                 "SpamdProtocol", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: settings),
+        .testTarget(
+            name: "SMTPProtocolTests",
+            dependencies: [
+                "SMTPProtocol", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
             ],
             swiftSettings: settings),
