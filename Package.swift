@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "MilterProtocol", targets: ["MilterProtocol"]),
         .library(name: "SpamdProtocol", targets: ["SpamdProtocol"]),
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
+        .library(name: "SpamwardEdge", targets: ["SpamwardEdge"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -74,6 +75,18 @@ let package = Package(
         .target(
             name: "SMTPProtocol",
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: settings),
+        // The SMTP edge: screens clients before DATA and relays the rest to the MTA. No Hummingbird.
+        .target(
+            name: "SpamwardEdge",
+            dependencies: [
+                "SMTPProtocol", "SpamwardCore", "MailAuth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: settings),
         // HTTP front ends: own JSON API, Rspamd's protocol, metrics.
         .target(

@@ -3,6 +3,8 @@
 #   SMTP  127.0.0.1:10025 (the test's client talks to it)
 #   milter inet:127.0.0.1:11932 (the test starts `spamward serve --milter 127.0.0.1:11932`)
 #   every message for @spamward.test is delivered to the Maildir /var/tmp/spamward-postfix/mail/
+#   SMTP  127.0.0.1:10026 without the milter, XCLIENT/XFORWARD allowed from 127.0.0.0/8: the
+#         backend of the SMTP edge tests (`spamward edge --backend 127.0.0.1:10026`)
 # The milter's default action is tempfail: when Spamward is down, Postfix answers 4xx and the
 # client must retry; nothing is delivered unscanned.
 #
@@ -20,6 +22,12 @@ start() {
   chown postfix "$base/data"
   # master.cf: Debian's, with smtpd on 127.0.0.1:10025 and no chroot (the queue is elsewhere).
   sed -e 's/^smtp \( *\)inet.*/127.0.0.1:10025 inet n - n - - smtpd/' /etc/postfix/master.cf > "$conf/master.cf"
+  # The edge's backend: the same delivery, no milter (the edge has scanned already).
+  cat >> "$conf/master.cf" <<MCF
+127.0.0.1:10026 inet n - n - - smtpd
+  -o smtpd_milters=
+  -o smtpd_authorized_xforward_hosts=127.0.0.0/8
+MCF
   cat > "$conf/main.cf" <<CF
 compatibility_level = 3.6
 queue_directory = $base/queue
@@ -47,6 +55,7 @@ virtual_uid_maps = static:65534
 virtual_gid_maps = static:65534
 virtual_minimum_uid = 1
 smtpd_milters = inet:127.0.0.1:11932
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
 non_smtpd_milters =
 milter_protocol = 6
 milter_default_action = tempfail
@@ -60,7 +69,8 @@ CF
   postfix -c "$conf" check
   postfix -c "$conf" start
   for _ in $(seq 1 50); do
-    (exec 3<>/dev/tcp/127.0.0.1/10025) 2>/dev/null && { echo "postfix listening on 127.0.0.1:10025"; return 0; }
+    (exec 3<>/dev/tcp/127.0.0.1/10025) 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/10026) 2>/dev/null &&
+      { echo "postfix listening on 127.0.0.1:10025 and 127.0.0.1:10026"; return 0; }
     sleep 0.2
   done
   echo "postfix did not start"; cat "$base/maillog" 2>/dev/null | tail -20; exit 1

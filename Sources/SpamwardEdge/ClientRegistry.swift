@@ -1,0 +1,156 @@
+import MailAuth
+import Synchronization
+
+/// The subnet a client counts in for rates and greylisting: /24 for IPv4, /64 for IPv6.
+public func clientSubnet(_ address: IPAddress) -> String {
+    switch address.unmapped {
+    case .v4(let a): return "\(IPv4Address(a.value & 0xFFFF_FF00))/24"
+    case .v6(let a): return "\(IPv6Address(a.value & ~UInt128(UInt64.max)))/64"
+    }
+}
+
+/// Leaky buckets for connection rates and counters for concurrency, per client address and per
+/// subnet. Bounded: at most `maxKeys` buckets; empty buckets are dropped first.
+public final class RateLimiter: Sendable {
+    private struct Bucket { var level: Double; var updated: Double; var open: Int }
+    private let limits: RateLimits
+    private let maxKeys: Int
+    private let state = Mutex<[String: Bucket]>([:])
+
+    public init(limits: RateLimits, maxKeys: Int = 200_000) {
+        self.limits = limits
+        self.maxKeys = maxKeys
+    }
+
+    /// Admits a new connection at time `now` (seconds), or says which test it fails. When
+    /// admitted, call ``release(_:)`` when it closes.
+    public func admit(_ address: IPAddress, now: Double) -> EdgeViolation? {
+        let ip = "ip:\(address.unmapped)"
+        let net = "net:\(clientSubnet(address))"
+        return state.withLock { buckets in
+            if buckets.count > maxKeys { buckets = buckets.filter { $0.value.open > 0 } }
+            var a = buckets[ip] ?? Bucket(level: 0, updated: now, open: 0)
+            var n = buckets[net] ?? Bucket(level: 0, updated: now, open: 0)
+            Self.leak(&a, now: now, perMinute: limits.connectionsPerMinutePerAddress)
+            Self.leak(&n, now: now, perMinute: limits.connectionsPerMinutePerSubnet)
+            defer {
+                buckets[ip] = a
+                buckets[net] = n
+            }
+            if limits.maxConcurrentPerAddress > 0, a.open >= limits.maxConcurrentPerAddress {
+                return EdgeViolation(test: .concurrency, evidence: "\(a.open) open from the address")
+            }
+            if limits.maxConcurrentPerSubnet > 0, n.open >= limits.maxConcurrentPerSubnet {
+                return EdgeViolation(test: .concurrency, evidence: "\(n.open) open from the subnet")
+            }
+            if limits.connectionsPerMinutePerAddress > 0, a.level + 1 > limits.burstPerAddress {
+                return EdgeViolation(test: .rate, evidence: "address bucket \(Int(a.level))/\(Int(limits.burstPerAddress))")
+            }
+            if limits.connectionsPerMinutePerSubnet > 0, n.level + 1 > limits.burstPerSubnet {
+                return EdgeViolation(test: .rate, evidence: "subnet bucket \(Int(n.level))/\(Int(limits.burstPerSubnet))")
+            }
+            a.level += 1
+            n.level += 1
+            a.open += 1
+            n.open += 1
+            return nil
+        }
+    }
+
+    /// An admitted connection closed.
+    public func release(_ address: IPAddress) {
+        let ip = "ip:\(address.unmapped)"
+        let net = "net:\(clientSubnet(address))"
+        state.withLock { buckets in
+            for key in [ip, net] {
+                if var b = buckets[key] {
+                    b.open = max(0, b.open - 1)
+                    buckets[key] = b
+                }
+            }
+        }
+    }
+
+    private static func leak(_ b: inout Bucket, now: Double, perMinute: Double) {
+        let elapsed = max(0, now - b.updated)
+        b.level = max(0, b.level - elapsed * perMinute / 60)
+        b.updated = now
+    }
+}
+
+/// Clients that passed the tests recently (postscreen's temporary allowlist). In memory here;
+/// a store can implement it to persist across restarts.
+public protocol PassedClientStore: Sendable {
+    /// Whether `address` passed and its entry has not expired at `now` (seconds).
+    func hasPassed(_ address: IPAddress, now: Int64) async -> Bool
+    /// Records that `address` passed, until `expires` (seconds).
+    func recordPassed(_ address: IPAddress, expires: Int64) async
+}
+
+/// ``PassedClientStore`` in memory, bounded (expired entries and then the oldest are dropped).
+public final class InMemoryPassedClientStore: PassedClientStore {
+    private let entries = Mutex<[IPAddress: Int64]>([:])
+    private let maxEntries: Int
+
+    public init(maxEntries: Int = 500_000) { self.maxEntries = maxEntries }
+
+    public func hasPassed(_ address: IPAddress, now: Int64) async -> Bool {
+        entries.withLock { ($0[address.unmapped] ?? 0) > now }
+    }
+
+    public func recordPassed(_ address: IPAddress, expires: Int64) async {
+        let max = maxEntries
+        entries.withLock { e in
+            if e.count >= max {
+                let now = expires - 1
+                e = e.filter { $0.value > now - 86_400 * 365 && $0.value >= now - 1 }
+                if e.count >= max, let oldest = e.min(by: { $0.value < $1.value }) { e[oldest.key] = nil }
+            }
+            e[address.unmapped] = expires
+        }
+    }
+}
+
+/// Greylisting (postgrey semantics) on (client subnet, sender, recipient).
+public final class Greylist: Sendable {
+    private struct Entry { var first: Int64; var last: Int64; var passed: Bool }
+    private let configuration: GreylistConfiguration
+    private let entries = Mutex<[String: Entry]>([:])
+
+    public init(configuration: GreylistConfiguration) { self.configuration = configuration }
+
+    /// Whether the triplet may pass at `now` (seconds); nil when it may, else the seconds left
+    /// to wait (0 when the retry window expired and the wait started over).
+    public func check(address: IPAddress, sender: String, recipient: String, now: Int64) -> Int64? {
+        let key = "\(clientSubnet(address))/\(sender.lowercased())/\(recipient.lowercased())"
+        let c = configuration
+        return entries.withLock { e in
+            if e.count >= c.maxEntries {
+                e = e.filter { now - $0.value.last <= (c.retryWindowSeconds < c.maxAgeSeconds ? Int64(c.retryWindowSeconds) : Int64(c.maxAgeSeconds)) }
+                if e.count >= c.maxEntries, let oldest = e.min(by: { $0.value.last < $1.value.last }) { e[oldest.key] = nil }
+            }
+            if var entry = e[key] {
+                if entry.passed {
+                    if now - entry.last <= Int64(c.maxAgeSeconds) {
+                        entry.last = now
+                        e[key] = entry
+                        return nil
+                    }
+                } else if now - entry.first > Int64(c.retryWindowSeconds) {
+                    // too late: start over
+                } else if now - entry.first >= Int64(c.delaySeconds) {
+                    entry.passed = true
+                    entry.last = now
+                    e[key] = entry
+                    return nil
+                } else {
+                    entry.last = now
+                    e[key] = entry
+                    return Int64(c.delaySeconds) - (now - entry.first)
+                }
+            }
+            e[key] = Entry(first: now, last: now, passed: false)
+            return Int64(c.delaySeconds)
+        }
+    }
+}

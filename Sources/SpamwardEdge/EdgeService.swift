@@ -1,0 +1,167 @@
+import CoreMetrics
+import Logging
+import MailAuth
+import NIOCore
+import NIOPosix
+import SMTPProtocol
+import ServiceLifecycle
+import SpamwardCore
+import Synchronization
+
+/// The SMTP edge as a service: listens, screens every client, relays the rest to the backend.
+///
+/// Each connection runs in a child task of a discarding task group. On graceful shutdown the
+/// listener closes and open sessions get ``EdgeConfiguration/drainSeconds`` to finish; then they
+/// are closed. A session closed before its message's final dot was relayed leaves nothing at the
+/// backend: the edge sends the end-of-data line only after it holds the whole message.
+public struct EdgeService: Service {
+    let shared: EdgeShared
+    let logger: Logger
+    let onBound: @Sendable (SocketAddress) -> Void
+    let rateLimiter: RateLimiter
+
+    /// - Parameters:
+    ///   - resolver: for the DNS lists (none configured: not used).
+    ///   - passed: the temporary allowlist of clients that passed.
+    ///   - now: the clock in seconds (tests move it).
+    ///   - onBound: told the bound address once listening (tests bind port 0).
+    public init(configuration: EdgeConfiguration, filter: SpamFilter, resolver: (any DNSResolver)? = nil,
+                passed: any PassedClientStore = InMemoryPassedClientStore(),
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
+                now: @escaping @Sendable () -> Int64 = { WallClock.nowSeconds() },
+                onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in })
+    {
+        let checker = resolver.map { DNSListChecker(sites: configuration.dnsLists, resolver: $0) }
+        shared = EdgeShared(
+            configuration: configuration, filter: filter, dnsLists: checker, passed: passed,
+            greylist: configuration.greylist.enabled ? Greylist(configuration: configuration.greylist) : nil,
+            metrics: EdgeMetrics(), group: group, now: now)
+        self.logger = logger
+        self.onBound = onBound
+        rateLimiter = RateLimiter(limits: configuration.rate)
+    }
+
+    public func run() async throws {
+        let c = shared.configuration
+        let server = try await ServerBootstrap(group: shared.group)
+            .serverChannelOption(.backlog, value: 1024)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: c.listenHost, port: c.listenPort) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let count = InboundByteCount()
+                    try channel.pipeline.syncOperations.addHandler(InboundByteCounter(count: count))
+                    let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    return (async, count)
+                }
+            }
+        if let address = server.channel.localAddress {
+            logger.info("listening", metadata: ["frontend": "edge", "address": "\(address)", "backend": "\(c.backendHost):\(c.backendPort)"])
+            onBound(address)
+        }
+        let open = SharedCounter()
+        let serial = SharedCounter()
+        let shared = self.shared
+        let logger = self.logger
+        let limiter = rateLimiter
+        try await withGracefulShutdownHandler {
+            try await server.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await (connection, count) in inbound {
+                        let id = serial.add(1)
+                        let n = open.add(1)
+                        shared.metrics.connections.increment()
+                        if n > c.maxConnections {
+                            open.add(-1)
+                            shared.metrics.refusedConnections.increment()
+                            connection.channel.writeAndFlush(SMTPReply(421, "4.7.0 Too many connections, try again later").bytes)
+                                .whenComplete { _ in connection.channel.close(promise: nil) }
+                            continue
+                        }
+                        group.addTask {
+                            await Self.serve(connection, count: count, id: id, shared: shared, limiter: limiter, logger: logger)
+                            open.add(-1)
+                        }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            logger.info("stopping: no new connections", metadata: ["frontend": "edge"])
+            server.channel.close(promise: nil)
+        }
+    }
+
+    static func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, count: InboundByteCount, id: Int,
+                      shared: EdgeShared, limiter: RateLimiter, logger: Logger) async
+    {
+        let channel = connection.channel
+        let c = shared.configuration
+        var logger = logger
+        logger[metadataKey: "edge.conn_id"] = "\(id)"
+        guard let text = channel.remoteAddress?.ipAddress, let client = IPAddress(text) else {
+            channel.close(promise: nil)
+            return
+        }
+        logger[metadataKey: "client.ip"] = "\(client)"
+        let total = channel.eventLoop.scheduleTask(in: .seconds(Int64(c.sessionTimeoutSeconds))) {
+            channel.close(promise: nil)
+        }
+        defer { total.cancel() }
+        let allowlisted = c.allowlist.contains { $0.contains(client) }
+        var admitted = false
+        if !allowlisted {
+            if let v = limiter.admit(client, now: Double(MonotonicClock.nowMilliseconds()) / 1000) {
+                let action = c.action(for: v.test)
+                shared.metrics.failed(v.test, action)
+                logger.notice("client failed a test", metadata: [
+                    "edge.test": "\(v.test.rawValue)", "edge.reason": "\(v.test.reasonCode)", "edge.action": "\(action.rawValue)",
+                    "edge.evidence": "\(v.evidence)",
+                ])
+                if action != .ignore {
+                    try? await channel.writeAndFlush(
+                        SMTPReply(421, "4.7.0 [\(v.test.reasonCode)] \(v.test.humanReason)").bytes).get()
+                    try? await channel.close()
+                    return
+                }
+            } else {
+                admitted = true
+            }
+        }
+        defer { if admitted { limiter.release(client) } }
+        let drain = c.drainSeconds
+        do {
+            try await withGracefulShutdownHandler {
+                try await connection.executeThenClose { inbound, outbound in
+                    var session = EdgeSession(
+                        shared: shared, client: client, channel: channel, received: count, logger: logger,
+                        inbound: inbound.makeAsyncIterator(), outbound: outbound)
+                    await session.run()
+                }
+            } onGracefulShutdown: {
+                channel.eventLoop.scheduleTask(in: .seconds(Int64(drain))) {
+                    channel.writeAndFlush(SMTPReply(421, "4.3.2 Service shutting down").bytes, promise: nil)
+                    channel.close(promise: nil)
+                }
+            }
+        } catch {
+            logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// A monotonic clock in milliseconds for the rate buckets.
+enum MonotonicClock {
+    static func nowMilliseconds() -> Int64 {
+        let d = ContinuousClock.now - start
+        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+    }
+    static let start = ContinuousClock.now
+}
+
+/// A counter tasks share (an atomic in a class).
+final class SharedCounter: Sendable {
+    private let value = Atomic<Int>(0)
+    /// Adds `delta` and returns the new value.
+    @discardableResult
+    func add(_ delta: Int) -> Int { value.add(delta, ordering: .relaxed).newValue }
+}

@@ -1,0 +1,506 @@
+import Logging
+import MailAuth
+import NIOCore
+import SMTPProtocol
+import SpamwardCore
+import Synchronization
+
+/// Counts bytes a client sent (read before the greeting is complete = pregreet).
+final class InboundByteCount: Sendable {
+    private let bytes = Atomic<Int>(0)
+    func add(_ n: Int) { bytes.add(n, ordering: .relaxed) }
+    var value: Int { bytes.load(ordering: .relaxed) }
+}
+
+/// Counts the bytes that pass (first in the pipeline).
+final class InboundByteCounter: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    let count: InboundByteCount
+    init(count: InboundByteCount) { self.count = count }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        count.add(unwrapInboundIn(data).readableBytes)
+        context.fireChannelRead(data)
+    }
+}
+
+@available(*, unavailable)
+extension InboundByteCounter: Sendable {}
+
+/// What every session shares.
+struct EdgeShared: Sendable {
+    let configuration: EdgeConfiguration
+    let filter: SpamFilter
+    let dnsLists: DNSListChecker?
+    let passed: any PassedClientStore
+    let greylist: Greylist?
+    let metrics: EdgeMetrics
+    let group: any EventLoopGroup
+    let now: @Sendable () -> Int64
+}
+
+/// One client session: the screening tests, then the relay to the backend.
+struct EdgeSession {
+    typealias Inbound = NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    typealias Outbound = NIOAsyncChannelOutboundWriter<ByteBuffer>
+
+    struct Closed: Error {}
+
+    let shared: EdgeShared
+    let client: IPAddress
+    let channel: any Channel
+    let received: InboundByteCount
+    var logger: Logger
+    var inbound: Inbound
+    let outbound: Outbound
+
+    var sm: SMTPServerStateMachine
+    var buffer = ByteBuffer()
+    var lineDecoder = SMTPLineDecoder()
+    /// The first enforced violation: every RCPT is refused with it.
+    var pending: EdgeViolation?
+    var fired: Set<EdgeTest> = []
+    var allowlisted = false
+    var passedBefore = false
+    var recordedPass = false
+    var helo: String?
+    var sender: String?
+    var recipients: [String] = []
+    var backend: BackendConnection?
+
+    var configuration: EdgeConfiguration { shared.configuration }
+
+    init(shared: EdgeShared, client: IPAddress, channel: any Channel, received: InboundByteCount, logger: Logger,
+         inbound: Inbound, outbound: Outbound)
+    {
+        self.shared = shared
+        self.client = client
+        self.channel = channel
+        self.received = received
+        self.logger = logger
+        self.inbound = inbound
+        self.outbound = outbound
+        let c = shared.configuration
+        sm = SMTPServerStateMachine(configuration: .init(
+            hostname: c.hostname, pipelining: c.announcePipelining, maximumMessageBytes: c.maxMessageBytes, startTLS: false))
+    }
+
+    // MARK: - Running
+
+    mutating func run() async {
+        do {
+            try await screenBeforeGreeting()
+            try await commandLoop()
+        } catch is Closed {
+        } catch {
+            logger.debug("session ended with an error", metadata: ["error": "\(error)"])
+        }
+        if let backend {
+            // Never QUIT here: an open transaction must be aborted, not completed.
+            backend.abort()
+            self.backend = nil
+        }
+    }
+
+    mutating func screenBeforeGreeting() async throws {
+        let c = configuration
+        allowlisted = c.allowlist.contains { $0.contains(client) }
+        if !allowlisted, let net = c.denylist.first(where: { $0.contains(client) }) {
+            try await violate(EdgeViolation(test: .denylist, evidence: "in \(net)"))
+        }
+        if !allowlisted {
+            passedBefore = await shared.passed.hasPassed(client, now: shared.now())
+        }
+        let screen = !allowlisted && !passedBefore
+        // The DNS lists are asked during the pregreet wait (a child task, cancelled on exit).
+        let checker = screen ? shared.dnsLists : nil
+        let address = client
+        let dnsTimeout = c.dnsTimeoutMilliseconds
+        async let lists = Self.queryLists(checker, client: address, timeoutMilliseconds: dnsTimeout)
+        if screen && c.pregreetWaitMilliseconds > 0 {
+            try await outbound.write(ByteBuffer(string: "220-\(c.hostname) \(c.pregreetTeaser)\r\n"))
+            try? await Task.sleep(for: .milliseconds(c.pregreetWaitMilliseconds))
+            let early = received.value
+            if early > 0 {
+                try await violate(EdgeViolation(test: .pregreet, evidence: "\(early) bytes before the greeting"))
+            }
+        }
+        switch await lists {
+        case .notAsked:
+            break
+        case .timedOut:
+            logger.warning("DNS lists did not answer in time", metadata: ["edge.dns.timeout_ms": "\(c.dnsTimeoutMilliseconds)"])
+        case .answered(let result):
+            for w in result.warnings {
+                logger.warning("DNS list did not score", metadata: ["edge.dns.warning": "\(w)"])
+            }
+            if result.score >= c.dnsThreshold {
+                try await violate(EdgeViolation(
+                    test: .dnsbl, evidence: "score \(result.score) >= \(c.dnsThreshold): \(result.hits.joined(separator: " "))"))
+            }
+        }
+        try await write(sm.greeting)
+    }
+
+    enum ListsOutcome: Sendable { case notAsked, timedOut, answered(DNSListScore) }
+
+    /// All DNS lists for `client`, or `.timedOut` after the timeout.
+    static func queryLists(_ checker: DNSListChecker?, client: IPAddress, timeoutMilliseconds: Int) async -> ListsOutcome {
+        guard let checker, !checker.sites.isEmpty else { return .notAsked }
+        return await withTaskGroup(of: ListsOutcome.self) { group in
+            group.addTask { .answered(await checker.score(client)) }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(timeoutMilliseconds))
+                return .timedOut
+            }
+            let first = await group.next() ?? .timedOut
+            group.cancelAll()
+            return first
+        }
+    }
+
+    mutating func commandLoop() async throws {
+        while true {
+            while let line = try decodeLine() {
+                let more = buffer.readableBytes > 0
+                try await handle(line, pipelinedAfter: more)
+            }
+            try await readMore()
+        }
+    }
+
+    private mutating func decodeLine() throws -> SMTPLine? {
+        do {
+            return try lineDecoder.decode(buffer: &buffer)
+        } catch {
+            writeBestEffort(SMTPReply(500, "5.5.2 Line too long"))
+            throw Closed()
+        }
+    }
+
+    /// Best-effort reply without suspending the caller's logic (used when giving up).
+    private func writeBestEffort(_ reply: SMTPReply) {
+        channel.writeAndFlush(reply.bytes, promise: nil)
+    }
+
+    /// Reads the next chunk from the client, closing it after the command timeout.
+    mutating func readMore() async throws {
+        let channel = self.channel
+        let idle = channel.eventLoop.scheduleTask(in: .seconds(Int64(configuration.commandTimeoutSeconds))) {
+            channel.writeAndFlush(SMTPReply(421, "4.4.2 Timeout, closing connection").bytes, promise: nil)
+            channel.close(promise: nil)
+        }
+        defer { idle.cancel() }
+        guard var chunk = try await inbound.next() else { throw Closed() }
+        buffer.writeBuffer(&chunk)
+    }
+
+    // MARK: - Commands
+
+    mutating func handle(_ line: SMTPLine, pipelinedAfter more: Bool) async throws {
+        let command = SMTPCommand(line)
+        if line.bareLF {
+            try await violate(EdgeViolation(test: .bareLF, evidence: "\(command.verb) ended in a bare LF"))
+        }
+        if case .nonSMTP(let verb) = command {
+            try await violate(EdgeViolation(test: .nonSMTP, evidence: "command \(verb.prefix(40))"))
+        }
+        if more {
+            let allowed = configuration.announcePipelining && sm.extended && !command.mustEndPipelineGroup
+            if !allowed {
+                try await violate(EdgeViolation(
+                    test: .pipelining, evidence: "\(buffer.readableBytes) bytes sent before the reply to \(command.verb)"))
+            }
+        }
+        let action = sm.receive(command)
+        switch action {
+        case .reply(let reply):
+            try await write(reply)
+            if sm.errors > configuration.maxErrors {
+                try await violate(EdgeViolation(test: .errors, evidence: "\(sm.errors) errors"), closing: true)
+            }
+        case .close(let reply):
+            try await write(reply)
+            if let backend {
+                await backend.quit()
+                self.backend = nil
+            }
+            throw Closed()
+        case .greeted(let name, _, let reply):
+            helo = name
+            if let evidence = heloAnomaly(name, client: client, ourHostname: configuration.hostname) {
+                try await violate(EdgeViolation(test: .helo, evidence: evidence))
+            }
+            try await resetBackend()
+            try await write(reply)
+        case .reset(let reply):
+            try await resetBackend()
+            try await write(reply)
+        case .mail(let path, let parameters):
+            let reply = try await mail(path, parameters)
+            sm.mailReplied(reply)
+            try await write(reply)
+        case .recipient(let path, let parameters):
+            let reply = try await recipient(path, parameters)
+            sm.recipientReplied(reply)
+            try await write(reply)
+        case .data:
+            try await data()
+            sm.messageFinished()
+        case .startTLS:
+            try await write(SMTPReply(454, "4.7.0 TLS not available"))
+        }
+    }
+
+    mutating func resetBackend() async throws {
+        sender = nil
+        recipients = []
+        if let backend {
+            do {
+                _ = try await backend.command("RSET")
+            } catch {
+                backend.abort()
+                self.backend = nil
+            }
+        }
+    }
+
+    mutating func mail(_ path: String, _ parameters: [String]) async throws -> SMTPReply {
+        recipients = []
+        if let size = parameters.first(where: { $0.uppercased().hasPrefix("SIZE=") }).flatMap({ Int($0.dropFirst(5)) }),
+            size > configuration.maxMessageBytes
+        {
+            return SMTPReply(552, "5.3.4 Message size exceeds fixed maximum message size")
+        }
+        sender = path
+        if pending != nil {
+            // A client that failed a test never reaches the backend; it is refused at RCPT.
+            return SMTPReply(250, "2.1.0 Ok")
+        }
+        do {
+            let backend = try await openBackend()
+            let line = (["MAIL FROM:<\(path)>"] + parameters).joined(separator: " ")
+            return try await backend.command(line)
+        } catch {
+            return backendFailed(error)
+        }
+    }
+
+    mutating func recipient(_ path: String, _ parameters: [String]) async throws -> SMTPReply {
+        if let v = pending {
+            log(decision: v, action: .enforce, recipient: path)
+            return SMTPReply(550, "5.7.1 [\(v.test.reasonCode)] \(v.test.humanReason)")
+        }
+        if recipients.count >= configuration.maxRecipients {
+            let v = EdgeViolation(test: .recipients, evidence: "more than \(configuration.maxRecipients)")
+            let action = configuration.action(for: .recipients)
+            record(v, action: action)
+            switch action {
+            case .ignore: break
+            case .enforce: return SMTPReply(452, "4.5.3 [\(v.test.reasonCode)] \(v.test.humanReason)")
+            case .drop: try await dropNow(v)
+            }
+        }
+        if let greylist = shared.greylist, !allowlisted, !passedBefore {
+            if let wait = greylist.check(address: client, sender: sender ?? "", recipient: path, now: shared.now()) {
+                let v = EdgeViolation(test: .greylist, evidence: "triplet new or waiting, \(wait) s left")
+                let action = configuration.action(for: .greylist)
+                record(v, action: action, recipient: path)
+                if action != .ignore {
+                    return SMTPReply(450, "4.2.0 [\(v.test.reasonCode)] \(v.test.humanReason)")
+                }
+            }
+        }
+        guard let backend else { return SMTPReply(451, "4.3.0 [SW-BACKEND] Backend unavailable, try again later") }
+        do {
+            let line = (["RCPT TO:<\(path)>"] + parameters).joined(separator: " ")
+            let reply = try await backend.command(line)
+            if reply.isPositive {
+                recipients.append(path)
+                if !recordedPass && !allowlisted && fired.isEmpty {
+                    recordedPass = true
+                    await shared.passed.recordPassed(client, expires: shared.now() + Int64(configuration.passedTTLSeconds))
+                }
+            }
+            return reply
+        } catch {
+            return backendFailed(error)
+        }
+    }
+
+    mutating func data() async throws {
+        try await write(SMTPReply(354, "End data with <CR><LF>.<CR><LF>"))
+        var reader = SMTPDataReader(maximumMessageBytes: configuration.maxMessageBytes)
+        var message: SMTPDataReader.Message?
+        while true {
+            message = reader.read(from: &buffer)
+            if message != nil { break }
+            do {
+                try await readMore()
+            } catch {
+                shared.metrics.message("aborted")
+                logger.info("client left during DATA; nothing relayed")
+                throw Closed()
+            }
+        }
+        guard let message else { return }
+        if message.bareLineFeeds > 0 {
+            logger.debug("message has bare LFs", metadata: ["edge.bare_lf": "\(message.bareLineFeeds)"])
+        }
+        let reply = await deliver(message)
+        try await write(reply)
+        sender = nil
+        recipients = []
+    }
+
+    /// Scans and relays one message; the reply for the client is the backend's own, or a refusal.
+    mutating func deliver(_ message: SMTPDataReader.Message) async -> SMTPReply {
+        guard let backend else { return SMTPReply(451, "4.3.0 [SW-BACKEND] Backend unavailable, try again later") }
+        if message.oversize {
+            shared.metrics.message("oversize")
+            _ = try? await backend.command("RSET")
+            return SMTPReply(552, "5.3.4 Message size exceeds fixed maximum message size")
+        }
+        let context = ScanContext(clientAddress: client.description, helo: helo, mailFrom: sender, recipients: recipients)
+        let verdict = shared.filter.scan(message.bytes, context: context, explain: true)
+        let policy = shared.filter.policy
+        let disposition = policy.disposition(for: verdict.action)
+        var scanMetadata: Logger.Metadata = [
+            "scan.score": "\(VerdictHeaders.format(verdict.score))", "scan.action": "\(verdict.action.rawValue)",
+            "scan.disposition": "\(disposition.rawValue)",
+        ]
+        if disposition == .reject && configuration.action(for: .content) != .ignore {
+            _ = try? await backend.command("RSET")
+            shared.metrics.message("spam_rejected")
+            shared.metrics.failed(.content, .enforce)
+            scanMetadata["edge.test"] = "\(EdgeTest.content.rawValue)"
+            scanMetadata["edge.reason"] = "\(EdgeTest.content.reasonCode)"
+            logger.notice("message rejected", metadata: scanMetadata.merging(envelopeMetadata(recipient: nil)) { a, _ in a })
+            return SMTPReply(550, "5.7.1 [\(EdgeTest.content.reasonCode)] \(policy.rejectText)")
+        }
+        // quarantine and discard cannot be expressed over SMTP: delivered flagged, never lost.
+        let bytes = VerdictHeaders.rewrite(message.bytes, verdict: verdict, flagged: disposition != .accept)
+        do {
+            let dataReply = try await backend.command("DATA")
+            guard dataReply.code == 354 else {
+                shared.metrics.message("rejected_by_backend")
+                return dataReply
+            }
+            var out = channel.allocator.buffer(capacity: bytes.count + 64)
+            dotStuffed(bytes, into: &out)
+            let reply = try await backend.send(out)
+            shared.metrics.message(reply.isPositive ? "relayed" : "rejected_by_backend")
+            scanMetadata["backend.reply"] = "\(reply.code)"
+            logger.info("message relayed", metadata: scanMetadata)
+            return reply
+        } catch {
+            return backendFailed(error)
+        }
+    }
+
+    // MARK: - Backend
+
+    mutating func openBackend() async throws -> BackendConnection {
+        if let backend { return backend }
+        let c = configuration
+        let conn = try await BackendConnection.connect(
+            host: c.backendHost, port: c.backendPort, group: shared.group, timeout: .seconds(Int64(c.backendTimeoutSeconds)))
+        do {
+            guard conn.greeting.code == 220 else {
+                throw BackendError(code: .protocolError, message: "greeting \(conn.greeting)")
+            }
+            let ehlo = try await conn.command("EHLO \(c.hostname)")
+            guard ehlo.isPositive else { throw BackendError(code: .protocolError, message: "EHLO: \(ehlo)") }
+            let keywords = Set(ehlo.lines.dropFirst().map { $0.split(separator: " ").first.map { $0.uppercased() } ?? "" })
+            let heloName = helo ?? "unknown"
+            let addr: String
+            switch client.unmapped {
+            case .v4: addr = client.unmapped.description
+            case .v6: addr = "IPV6:\(client.unmapped)"
+            }
+            let proto = sm.extended ? "ESMTP" : "SMTP"
+            switch c.forwarding {
+            case .xclient where keywords.contains("XCLIENT"):
+                let r = try await conn.command("XCLIENT ADDR=\(addr) NAME=[UNAVAILABLE] HELO=\(xtext(heloName)) PROTO=\(proto)")
+                guard r.code == 220 else { throw BackendError(code: .protocolError, message: "XCLIENT: \(r)") }
+                let again = try await conn.command("\(sm.extended ? "EHLO" : "HELO") \(heloName)")
+                guard again.isPositive else { throw BackendError(code: .protocolError, message: "EHLO after XCLIENT: \(again)") }
+            case .xforward where keywords.contains("XFORWARD"):
+                let r = try await conn.command("XFORWARD ADDR=\(addr) NAME=[UNAVAILABLE] HELO=\(xtext(heloName)) PROTO=\(proto)")
+                guard r.isPositive else { throw BackendError(code: .protocolError, message: "XFORWARD: \(r)") }
+            case .xclient, .xforward:
+                logger.warning("backend does not offer \(c.forwarding.rawValue); it will see the edge's address")
+            case .none:
+                break
+            }
+        } catch {
+            conn.abort()
+            throw error
+        }
+        backend = conn
+        return conn
+    }
+
+    mutating func backendFailed(_ error: any Error) -> SMTPReply {
+        logger.warning("backend failed", metadata: ["error": "\(error)"])
+        shared.metrics.message("backend_failed")
+        backend?.abort()
+        backend = nil
+        return SMTPReply(451, "4.3.0 [SW-BACKEND] Backend unavailable, try again later")
+    }
+
+    // MARK: - Decisions
+
+    /// Applies a failed test's action: log and count; remember it (enforce) or reply 521 and
+    /// close (drop). Each test counts once per session.
+    mutating func violate(_ v: EdgeViolation, closing: Bool = false) async throws {
+        guard !fired.contains(v.test) else { return }
+        fired.insert(v.test)
+        let action = configuration.action(for: v.test)
+        record(v, action: action)
+        switch action {
+        case .ignore:
+            return
+        case .enforce:
+            if closing { try await dropNow(v, code: 421, enhanced: "4.7.0") }
+            if pending == nil { pending = v }
+        case .drop:
+            try await dropNow(v)
+        }
+    }
+
+    mutating func dropNow(_ v: EdgeViolation, code: Int = 521, enhanced: String = "5.7.1") async throws -> Never {
+        try? await write(SMTPReply(code, "\(enhanced) [\(v.test.reasonCode)] \(v.test.humanReason)"))
+        throw Closed()
+    }
+
+    func record(_ v: EdgeViolation, action: TestAction, recipient: String? = nil) {
+        shared.metrics.failed(v.test, action)
+        log(decision: v, action: action, recipient: recipient)
+    }
+
+    func log(decision v: EdgeViolation, action: TestAction, recipient: String?) {
+        var metadata: Logger.Metadata = [
+            "edge.test": "\(v.test.rawValue)", "edge.reason": "\(v.test.reasonCode)", "edge.action": "\(action.rawValue)",
+            "edge.evidence": "\(v.evidence)",
+        ]
+        metadata.merge(envelopeMetadata(recipient: recipient)) { a, _ in a }
+        logger.notice("client failed a test", metadata: metadata)
+        if logger.logLevel <= .debug {
+            logger.debug("envelope", metadata: ["smtp.sender": "\(sender ?? "")", "smtp.recipient": "\(recipient ?? "")"])
+        }
+    }
+
+    /// HELO and the domains of sender and recipient (full addresses only at debug).
+    func envelopeMetadata(recipient: String?) -> Logger.Metadata {
+        var m: Logger.Metadata = [:]
+        if let helo { m["smtp.helo"] = "\(helo)" }
+        if let sender { m["smtp.sender_domain"] = "\(sender.split(separator: "@").last.map(String.init) ?? "")" }
+        if let recipient { m["smtp.recipient_domain"] = "\(recipient.split(separator: "@").last.map(String.init) ?? "")" }
+        return m
+    }
+
+    func write(_ reply: SMTPReply) async throws {
+        try await outbound.write(reply.bytes)
+    }
+}
