@@ -24,6 +24,13 @@ public struct SMTPDataReader: Sendable {
         public var oversize: Bool
         /// Lines that ended in a bare LF.
         public var bareLineFeeds: Int
+
+        public init(bytes: [UInt8], size: Int, oversize: Bool, bareLineFeeds: Int) {
+            self.bytes = bytes
+            self.size = size
+            self.oversize = oversize
+            self.bareLineFeeds = bareLineFeeds
+        }
     }
 
     public init(maximumMessageBytes: Int) {
