@@ -46,7 +46,8 @@ extension ProcessTests {
         try Data("[scan]\nspam_threshold = 7.5\n".utf8).write(to: URL(fileURLWithPath: config))
         kill(p.processIdentifier, SIGHUP)
         var reloaded = false
-        for _ in 0..<100 where !reloaded {
+        // Up to 30 s: a reload reads the model from the store, which is slow on a loaded machine.
+        for _ in 0..<600 where !reloaded {
             reloaded = (try? stats(port).contains("\"spam\":7.5")) ?? false
             if !reloaded { usleep(50_000) }
         }
