@@ -57,7 +57,7 @@ final class SpamwardAPI: Sendable {
         let bytes = try await body(request, context, metrics: ownMetrics)
         let explain = request.uri.queryParameters.get("explain") != "false"
         let scanContext = Self.scanContext(of: request)
-        let verdict = scan(filter.scanner.parse(bytes), scanContext: scanContext, explain: explain, metrics: ownMetrics,
+        let verdict = await scan(filter.scanner.parse(bytes), scanContext: scanContext, explain: explain, metrics: ownMetrics,
                            context: context)
         let disposition = filter.policy.disposition(for: verdict.action)
         let fields = VerdictHeaders.fields(for: verdict, flagged: verdict.action == .spam)
@@ -99,7 +99,7 @@ final class SpamwardAPI: Sendable {
         // Rspamd's clients (MTAs) read symbols and the action; the per-feature explanation, which
         // costs more than the scan, only when asked for with `Explain: yes`.
         let explain = request.headers[.explain]?.lowercased() == "yes"
-        let verdict = scan(message, scanContext: scanContext, explain: explain, metrics: rspamdMetrics, context: context)
+        let verdict = await scan(message, scanContext: scanContext, explain: explain, metrics: rspamdMetrics, context: context)
         let disposition = filter.policy.disposition(for: verdict.action)
         var symbols: [String: RspamdCheckResponse.SymbolDTO] = [:]
         for s in verdict.symbols {
@@ -180,10 +180,10 @@ final class SpamwardAPI: Sendable {
     }
 
     func scan(_ message: Message, scanContext: ScanContext, explain: Bool, metrics: FrontEndMetrics,
-              context: SpamwardRequestContext) -> Verdict {
+              context: SpamwardRequestContext) async -> Verdict {
         let queueID = scanContext.queueID
         let started = ContinuousClock.now
-        let verdict = filter.scan(message, context: scanContext, explain: explain)
+        let verdict = await filter.check(message, context: scanContext, explain: explain)
         let ns = metrics.scanned(verdict, since: started)
         scanned.add(1, ordering: .relaxed)
         var logger = context.logger

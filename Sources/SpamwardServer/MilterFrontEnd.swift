@@ -22,7 +22,7 @@ enum MilterFrontEnd {
             handle: { connection, logger in
                 try await MilterConnection.run(channel: connection, configuration: milterConfiguration, logger: logger) {
                     transaction in
-                    try decide(transaction, filter: filter, configuration: configuration, metrics: metrics, logger: logger)
+                    try await decide(transaction, filter: filter, configuration: configuration, metrics: metrics, logger: logger)
                 }
             },
             onBound: { onBound("milter", $0) })
@@ -32,7 +32,7 @@ enum MilterFrontEnd {
     static func decide(
         _ transaction: MilterTransaction, filter: SpamFilter, configuration: ServerConfiguration,
         metrics: FrontEndMetrics, logger: Logger
-    ) throws -> MilterDecision {
+    ) async throws -> MilterDecision {
         var logger = logger
         if let q = transaction.queueID { logger[metadataKey: "mail.queue_id"] = "\(q)" }
         var modifications = try removals(of: transaction.headers)
@@ -53,7 +53,8 @@ enum MilterFrontEnd {
             }
         }
         let started = ContinuousClock.now
-        let verdict = filter.scan(transaction.message, context: scanContext(of: transaction), explain: false)
+        let message = filter.scanner.parse(transaction.message)
+        let verdict = await filter.check(message, context: scanContext(of: transaction), explain: false)
         metrics.scanned(verdict, since: started)
         let policy = filter.policy
         let disposition = policy.disposition(for: verdict.action)

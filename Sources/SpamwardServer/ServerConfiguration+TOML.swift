@@ -42,7 +42,7 @@ extension ServerConfiguration {
         }
         var reader = TOMLReader()
         var c = ServerConfiguration()
-        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "log"])
+        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "authentication", "dns", "log"])
 
         if let t = reader.table(root, "store") {
             reader.section(t, "store", known: ["path"])
@@ -107,6 +107,28 @@ extension ServerConfiguration {
                 c.access.trustedNetworks = nets
             }
         }
+        if let t = reader.table(root, "authentication") {
+            reader.section(t, "authentication", known: ["enabled", "authserv_id"])
+            c.authentication.enabled = reader.bool(t, "authentication", "enabled") ?? c.authentication.enabled
+            if let id = reader.string(t, "authentication", "authserv_id") {
+                if id.isEmpty || id.contains(where: { $0 == ";" || $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }) {
+                    reader.problems.append("authentication.authserv_id must be a non-empty name without spaces or \";\"")
+                } else {
+                    c.authentication.authservID = id
+                }
+            }
+        }
+        if let t = reader.table(root, "dns") {
+            reader.section(t, "dns", known: ["servers", "timeout_ms", "attempts"])
+            if let list = reader.strings(t, "dns", "servers") {
+                for s in list where ListenAddress(dnsServer: s) == nil {
+                    reader.problems.append("dns.servers: \"\(s)\" is not an IP address or IP:port")
+                }
+                c.dns.servers = list
+            }
+            c.dns.timeoutMilliseconds = reader.int(t, "dns", "timeout_ms", in: 10...60_000) ?? c.dns.timeoutMilliseconds
+            c.dns.attempts = reader.int(t, "dns", "attempts", in: 1...10) ?? c.dns.attempts
+        }
         if let t = reader.table(root, "log") {
             reader.section(t, "log", known: ["level"])
             if let level = reader.string(t, "log", "level") {
@@ -165,6 +187,15 @@ extension ServerConfiguration {
             [auth]
             # password: \(access.password == nil ? "not set (only trusted networks can learn)" : "set (not shown)")
             trusted_networks = [\(access.trustedNetworks.map { q($0.description) }.joined(separator: ", "))]
+
+            [authentication]
+            enabled = \(authentication.enabled)
+            authserv_id = \(q(authentication.authservID ?? ServerConfiguration.hostName()))
+
+            [dns]
+            servers = [\(dns.servers.map { q($0) }.joined(separator: ", "))]\(dns.servers.isEmpty ? "  # from /etc/resolv.conf" : "")
+            timeout_ms = \(dns.timeoutMilliseconds)
+            attempts = \(dns.attempts)
 
             [log]
             level = \(q(logLevel))

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import SpamwardCore
 import SpamwardHTTP
 
@@ -64,8 +69,35 @@ public struct ServerConfiguration: Sendable {
     public var access: AccessPolicy
     /// trace, debug, info, notice, warning, error, critical.
     public var logLevel: String
+    /// Email authentication (SPF, DKIM, DMARC, ARC) before each scan.
+    public var authentication: Authentication
+    /// The DNS servers and timeouts of the one resolver (authentication, DNS lists).
+    public var dns: DNS
+
+    /// `[authentication]`: SPF, DKIM, DMARC and ARC results as symbols and an
+    /// `Authentication-Results` field.
+    public struct Authentication: Sendable, Hashable {
+        /// Run the checks (they need a working DNS resolver). Default true.
+        public var enabled: Bool = true
+        /// The authserv-id of the `Authentication-Results` field; nil: this host's name.
+        public var authservID: String? = nil
+        public init() {}
+    }
+
+    /// `[dns]`: the resolver's servers and limits.
+    public struct DNS: Sendable, Hashable {
+        /// Servers as `host:port` (or `host`, port 53); empty: the `nameserver` lines of /etc/resolv.conf.
+        public var servers: [String] = []
+        /// How long to wait for one answer, in milliseconds. Default 2,000.
+        public var timeoutMilliseconds: Int = 2000
+        /// Tries per question, rotating through the servers. Default 2.
+        public var attempts: Int = 2
+        public init() {}
+    }
 
     public init() {
+        authentication = Authentication()
+        dns = DNS()
         storePath = nil
         thresholds = .default
         maxMessageBytes = 25 << 20
@@ -99,5 +131,15 @@ public struct ServerConfiguration: Sendable {
             out.append("discarding mail loses false positives without trace")
         }
         return out
+    }
+}
+
+extension ServerConfiguration {
+    /// This host's name (the default authserv-id), or `localhost`.
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return name.isEmpty ? "localhost" : name
     }
 }

@@ -44,7 +44,7 @@ struct SpamwardSpamdHandler: SpamdRequestHandler {
         let started = ContinuousClock.now
         // The per-feature explanation costs more than the scan; only the reports show it.
         let explain = request.method == .report || request.method == .reportIfSpam
-        let verdict = filter.scan(request.body, explain: explain)
+        let verdict = await filter.check(filter.scanner.parse(request.body), explain: explain)
         metrics.scanned(verdict, since: started)
         let flagged = verdict.action == .spam
         logger.info("scanned", metadata: [

@@ -86,6 +86,36 @@ import Testing
         }
     }
 
+    @Test func authenticationAndDNSSections() throws {
+        let c = try ServerConfiguration.parse(toml: """
+            [authentication]
+            enabled = false
+            authserv_id = "mx.example.org"
+            [dns]
+            servers = ["127.0.0.1:5354", "::1", "192.0.2.53"]
+            timeout_ms = 500
+            attempts = 3
+            """)
+        #expect(!c.authentication.enabled)
+        #expect(c.authentication.authservID == "mx.example.org")
+        #expect(c.dns.servers.compactMap { ListenAddress(dnsServer: $0)?.description } == ["127.0.0.1:5354", "[::1]:53", "192.0.2.53:53"])
+        #expect(c.dns.timeoutMilliseconds == 500 && c.dns.attempts == 3)
+        let defaults = try ServerConfiguration.parse(toml: "")
+        #expect(defaults.authentication.enabled && defaults.dns.servers.isEmpty)
+        do {
+            _ = try ServerConfiguration.parse(toml: """
+                [authentication]
+                authserv_id = "a b"
+                [dns]
+                servers = ["dns.example.org"]
+                timeout_ms = 0
+                """)
+            Issue.record("bad values were accepted")
+        } catch {
+            #expect(error.problems.count == 3, "\(error.problems)")
+        }
+    }
+
     @Test func syntaxErrorGivesTheLine() {
         #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse(toml: "[scan\nspam_threshold = 1") }
     }

@@ -64,6 +64,7 @@ public enum VerdictHeaders {
         ))
         let symbols = verdict.symbols.map { "\($0.name)(\(format($0.score)))" }.joined(separator: ", ")
         out.append(("X-Spam-Symbols", symbols.isEmpty ? "none" : symbols))
+        if let ar = verdict.authenticationResults { out.append(("Authentication-Results", ar)) }
         return out
     }
 

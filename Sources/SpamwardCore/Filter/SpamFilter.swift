@@ -13,6 +13,8 @@ public final class SpamFilter: Sendable {
     private let store: any ModelStore
     /// Fuzzy fingerprints, campaigns and the botnet footprint (nil: off).
     public let campaigns: CampaignMonitor?
+    /// SPF, DKIM, DMARC and ARC before each ``check(_:context:explain:)`` (nil: off).
+    public let authentication: AuthenticationStage?
 
     /// - Parameters:
     ///   - scanner: The scanner with the model to start from (the store's, else the starter model).
@@ -20,8 +22,9 @@ public final class SpamFilter: Sendable {
     ///   - policy: What each verdict means for the MTA.
     ///   - campaigns: Fuzzy matching, campaign tracking and botnet scoring for every scan and learn.
     public init(scanner: MessageScanner, store: any ModelStore, policy: ActionPolicy = .default,
-                campaigns: CampaignMonitor? = nil) {
+                campaigns: CampaignMonitor? = nil, authentication: AuthenticationStage? = nil) {
         self.campaigns = campaigns
+        self.authentication = authentication
         self.current = Mutex(scanner)
         self.currentPolicy = Mutex(policy)
         self.store = store
@@ -46,6 +49,17 @@ public final class SpamFilter: Sendable {
     /// Scores an already parsed message.
     public func scan(_ message: Message, context: ScanContext = .none, explain: Bool = true) -> Verdict {
         scan(message, with: scanner, context: context, explain: explain)
+    }
+
+    /// Authenticates (when configured) and then scores a message: what the daemon's front ends
+    /// call. The verdict carries the authentication symbols and the `Authentication-Results` value.
+    public func check(_ message: Message, context: ScanContext = .none, explain: Bool = true) async -> Verdict {
+        guard let authentication else { return scan(message, context: context, explain: explain) }
+        var context = context
+        let (_, field) = await authentication.authenticate(message, context: &context)
+        var verdict = scan(message, context: context, explain: explain)
+        verdict.authenticationResults = field
+        return verdict
     }
 
     private func scan(_ message: Message, with scanner: MessageScanner, context: ScanContext, explain: Bool) -> Verdict {

@@ -69,6 +69,9 @@ public struct Verdict: Sendable, Hashable, Codable {
     public var topFeatures: [FeatureContribution]
     /// Digest of the message (hex), as used for learning.
     public var digest: String
+    /// The RFC 8601 `Authentication-Results` field value (authserv-id first) when authentication
+    /// ran before the scan; front ends add it to the message with the other verdict fields.
+    public var authenticationResults: String?
 
     public init(score: Double, probability: Double, action: Action, thresholds: Thresholds, symbols: [Symbol],
                 topFeatures: [FeatureContribution], digest: String) {
