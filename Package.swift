@@ -166,6 +166,16 @@ let package = Package(
             ],
             swiftSettings: settings),
         .testTarget(
+            name: "SpamwardEdgeTests",
+            dependencies: [
+                "SpamwardEdge", "SMTPProtocol", "SpamwardCore", "MailAuth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: settings),
+        .testTarget(
             name: "SpamwardServerTests",
             dependencies: [
                 "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage", "MailAuth",

@@ -23,14 +23,28 @@ public struct BackendError: Error, Sendable, Hashable, CustomStringConvertible {
 /// Queues reply promises and fulfils them in order as replies arrive.
 final class BackendReplyHandler: ChannelInboundHandler {
     typealias InboundIn = SMTPReply
-    var pending: CircularBuffer<EventLoopPromise<SMTPReply>> = []
+    private var pending: CircularBuffer<EventLoopPromise<SMTPReply>> = []
+    /// Replies that arrived before anyone asked (the greeting can beat the first `expect`).
+    private var early: CircularBuffer<SMTPReply> = []
+    private var failure: BackendError?
+
+    /// Waits for the next reply (in order).
+    func expect(_ promise: EventLoopPromise<SMTPReply>) {
+        if let reply = early.popFirst() {
+            promise.succeed(reply)
+        } else if let failure {
+            promise.fail(failure)
+        } else {
+            pending.append(promise)
+        }
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let reply = unwrapInboundIn(data)
         if let p = pending.popFirst() {
             p.succeed(reply)
-        } else {
-            // An unsolicited reply (for example 421 before a close): nobody waits; ignore.
+        } else if early.count < 16 {
+            early.append(reply)
         }
     }
 
@@ -45,6 +59,7 @@ final class BackendReplyHandler: ChannelInboundHandler {
     }
 
     func failAll(_ error: BackendError) {
+        failure = failure ?? error
         while let p = pending.popFirst() { p.fail(error) }
     }
 }
@@ -119,11 +134,7 @@ final class BackendConnection: Sendable {
         let loop = channel.eventLoop
         let future = loop.flatSubmit {
             let promise = loop.makePromise(of: SMTPReply.self)
-            guard channel.isActive else {
-                promise.fail(BackendError(code: .closed, message: "backend connection is closed"))
-                return promise.futureResult
-            }
-            handler.value.pending.append(promise)
+            handler.value.expect(promise)
             if let bytes { channel.writeAndFlush(bytes, promise: nil) }
             let deadline = loop.scheduleTask(in: timeout) {
                 promise.fail(BackendError(code: .timeout, message: "no reply within \(timeout)"))

@@ -30,7 +30,17 @@ public struct DNSListSite: Sendable, Hashable, CustomStringConvertible {
         if let eq = s.firstIndex(of: "=") {
             let f = s[s.index(after: eq)...]
             s = s[..<eq]
-            let octets = f.split(separator: ".", omittingEmptySubsequences: false)
+            // Dots inside brackets belong to ranges (`[2..11]`), not to the address.
+            var octets: [Substring] = []
+            var depth = 0
+            var start = f.startIndex
+            for i in f.indices {
+                if f[i] == "[" { depth += 1 } else if f[i] == "]" { depth -= 1 } else if f[i] == ".", depth == 0 {
+                    octets.append(f[start..<i])
+                    start = f.index(after: i)
+                }
+            }
+            octets.append(f[start...])
             guard octets.count == 4 else { return nil }
             var sets: [ClosedRangeSet] = []
             for o in octets {
