@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "spamward", targets: ["spamward"]),
+        .executable(name: "spamward-edge-sim", targets: ["EdgeSim"]),
         .library(name: "MailMessage", targets: ["MailMessage"]),
         .library(name: "SpamwardCore", targets: ["SpamwardCore"]),
         .library(name: "MailAuth", targets: ["MailAuth"]),
@@ -88,6 +89,18 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings),
+        // A bounded loopback simulation of the edge against a real backend (docs/edge.md).
+        .executableTarget(
+            name: "EdgeSim",
+            dependencies: [
+                "SpamwardEdge", "SMTPProtocol", "SpamwardCore", "MailAuth",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: settings),
         // HTTP front ends: own JSON API, Rspamd's protocol, metrics.
         .target(
             name: "SpamwardHTTP",
@@ -121,7 +134,10 @@ let package = Package(
         .executableTarget(
             name: "spamward",
             dependencies: [
-                "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardServer", "MailMessage", "MailAuth",
+                "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardServer", "MailMessage",
+                "SpamwardEdge", "MailAuth",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -11,8 +11,8 @@ struct Spamward: AsyncParsableCommand {
             """,
         version: SpamwardVersion.string,
         subcommands: [
-            Check.self, Learn.self, Eval.self, Stats.self, Serve.self, ConfigCommand.self, Bench.self, TrainStarter.self,
-            Auth.self, DKIM.self,
+            Check.self, Learn.self, Eval.self, Stats.self, Serve.self, Edge.self, ConfigCommand.self, Bench.self,
+            TrainStarter.self, Auth.self, DKIM.self,
         ],
         defaultSubcommand: nil
     )

@@ -1,0 +1,358 @@
+// spamward-edge-sim: a bounded loopback simulation of the SMTP edge against a real backend MTA.
+//
+//   spamward-edge-sim serve --listen 127.0.0.1:2525 --backend 127.0.0.1:10026
+//       runs only the edge (with the simulation's DNS list answers), for RSS measurements;
+//   spamward-edge-sim run [--good N] [--bots N] [--concurrency N] [--idle N] [--backend ADDR]
+//       starts `serve` as a child process, drives good clients and bots from many 127.0.0.0/8
+//       source addresses, counts deliveries exactly in the backend's Maildir, prints a table.
+//
+// Bounded: every count has a ceiling, every wait a deadline, and the whole run --time-limit.
+import Foundation
+import Logging
+import MailAuth
+import NIOCore
+import NIOPosix
+import SMTPProtocol
+import ServiceLifecycle
+import SpamwardCore
+import SpamwardEdge
+import Synchronization
+import UnixSignals
+
+let args = Array(CommandLine.arguments.dropFirst())
+
+func option(_ name: String, _ def: String) -> String {
+    if let i = args.firstIndex(of: "--\(name)"), i + 1 < args.count { return args[i + 1] }
+    return def
+}
+
+func intOption(_ name: String, _ def: Int, max ceiling: Int) -> Int { min(ceiling, Int(option(name, "\(def)")) ?? def) }
+
+func hostPort(_ s: String) -> (String, Int) {
+    let parts = s.split(separator: ":")
+    return (String(parts.first ?? "127.0.0.1"), Int(parts.last ?? "0") ?? 0)
+}
+
+/// DNS list answers for the simulation: 127.1.N.M with N in 200..229 are listed.
+func simulationResolver() -> StaticResolver {
+    var r = StaticResolver()
+    for n in 200...229 {
+        for m in 1...250 {
+            r.add(.a(IPv4Address(127, 0, 0, 2)), at: "\(m).\(n).1.127.bl.sim.test")
+        }
+    }
+    return r
+}
+
+func edgeConfiguration(listen: (String, Int), backend: (String, Int)) -> EdgeConfiguration {
+    var c = EdgeConfiguration()
+    c.listenHost = listen.0
+    c.listenPort = listen.1
+    c.backendHost = backend.0
+    c.backendPort = backend.1
+    c.hostname = "edge.sim.test"
+    c.pregreetWaitMilliseconds = intOption("pregreet-ms", 300, max: 10_000)
+    c.dnsLists = [DNSListSite("bl.sim.test=127.0.0.[2..11]*2")].compactMap { $0 }
+    c.dnsThreshold = 2
+    c.denylist = [IPNetwork("127.1.160.0/19")].compactMap { $0 }
+    c.actions[.pregreet] = .drop
+    c.maxConnections = 20_000
+    c.rate.maxConcurrentPerSubnet = 2000
+    c.rate.burstPerSubnet = 100_000
+    c.rate.connectionsPerMinutePerSubnet = 6_000_000
+    c.rate.burstPerAddress = 20
+    c.rate.connectionsPerMinutePerAddress = 60
+    return c
+}
+
+func serve() async throws {
+    let listen = hostPort(option("listen", "127.0.0.1:2525"))
+    let backend = hostPort(option("backend", "127.0.0.1:10026"))
+    var logger = Logger(label: "edge-sim")
+    logger.logLevel = .error
+    let filter = SpamFilter(scanner: MessageScanner(model: StatisticalModel()), store: InMemoryStore())
+    let service = EdgeService(
+        configuration: edgeConfiguration(listen: listen, backend: backend), filter: filter, resolver: simulationResolver(),
+        logger: logger, onBound: { a in
+            print("READY \(a.port ?? 0)")
+        })
+    let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await group.run()
+}
+
+// MARK: - Client side
+
+final class Client: @unchecked Sendable {
+    // @unchecked: `state` is a Mutex; the channel is set once before use.
+    final class Handler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let client: Client
+        init(_ c: Client) { client = c }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let b = unwrapInboundIn(data)
+            client.state.withLock { $0.bytes += b.readableBytesView }
+        }
+        func channelInactive(context: ChannelHandlerContext) { client.state.withLock { $0.closed = true } }
+    }
+    let state = Mutex<(bytes: [UInt8], closed: Bool)>(([], false))
+    var channel: (any Channel)?
+
+    static func connect(port: Int, from source: String) async throws -> Client {
+        let c = Client()
+        c.channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(to: try SocketAddress(ipAddress: source, port: 0))
+            .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(Handler(c)) } }
+            .connect(host: "127.0.0.1", port: port).get()
+        return c
+    }
+
+    func send(_ s: String) async throws { try await channel?.writeAndFlush(ByteBuffer(string: s)).get() }
+
+    /// The code of the next final reply line (nil on close or after 30 s).
+    func code() async -> Int? {
+        for _ in 0..<6000 {
+            let r: Int?? = state.withLock { s in
+                while let nl = s.bytes.firstIndex(of: 0x0A) {
+                    let line = Array(s.bytes[..<nl])
+                    s.bytes.removeFirst(nl + 1)
+                    if line.count >= 4, line[3] == UInt8(ascii: "-") { continue }
+                    guard line.count >= 3 else { return .some(nil) }
+                    return .some(Int(String(decoding: line[0..<3], as: UTF8.self)))
+                }
+                return s.closed ? .some(nil) : nil
+            }
+            if let r { return r }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
+    }
+
+    func command(_ line: String) async throws -> Int? {
+        try await send(line + "\r\n")
+        return await code()
+    }
+
+    func close() async { try? await channel?.close() }
+}
+
+enum Kind: String, CaseIterable {
+    case good, pregreet, pipelining, listed, denied, burst
+}
+
+struct Outcome: Hashable {
+    var kind: Kind
+    var result: String
+}
+
+func message(tag: String, i: Int) -> String {
+    "From: good\(i)@example.com\r\nTo: inbox@spamward.test\r\nSubject: \(tag) \(i)\r\nMessage-ID: <\(tag)-\(i)@sim.test>\r\n\r\nHello, the meeting notes are attached below.\r\nRegards\r\n.\r\n"
+}
+
+/// Source address for client i of a kind (30 distinct /24s per kind, 250 hosts each; denied ones in the denylist 127.1.160.0/19).
+func source(_ kind: Kind, _ i: Int) -> String {
+    let base: Int
+    switch kind {
+    case .good: base = 10
+    case .pregreet: base = 60
+    case .pipelining: base = 110
+    case .listed: base = 200
+    case .denied: base = 160
+    case .burst: base = 240
+    }
+    return "127.1.\(base + (i / 250) % 30).\(1 + i % 250)"
+}
+
+func runClient(_ kind: Kind, _ i: Int, port: Int, tag: String) async -> String {
+    do {
+        let from = kind == .burst ? "127.1.240.1" : source(kind, i)
+        let c = try await Client.connect(port: port, from: from)
+        defer { Task { await c.close() } }
+        switch kind {
+        case .pregreet:
+            try await c.send("EHLO bot\r\n")
+            return "\(await c.code() ?? 0)"
+        case .denied, .burst:
+            let g = await c.code() ?? 0
+            if g != 220 { return "\(g)" }
+            _ = try await c.command("QUIT")
+            return "220"
+        case .pipelining:
+            guard await c.code() == 220 else { return "greeting" }
+            try await c.send("EHLO bot.example.net\r\nMAIL FROM:<bot@example.net>\r\nRCPT TO:<inbox@spamward.test>\r\nDATA\r\n")
+            _ = await c.code()
+            _ = await c.code()
+            let rcpt = await c.code() ?? 0
+            return "\(rcpt)"
+        case .listed, .good:
+            guard await c.code() == 220 else { return "greeting" }
+            guard try await c.command("EHLO host\(i).example.com") == 250 else { return "ehlo" }
+            guard try await c.command("MAIL FROM:<s\(i)@example.com>") == 250 else { return "mail" }
+            let r = try await c.command("RCPT TO:<inbox@spamward.test>") ?? 0
+            guard r == 250 else { return "\(r)" }
+            guard try await c.command("DATA") == 354 else { return "data" }
+            try await c.send(message(tag: kind == .good ? tag : "\(tag)-bot", i: i))
+            let final = await c.code() ?? 0
+            _ = try? await c.command("QUIT")
+            return "\(final)"
+        }
+    } catch {
+        return "error"
+    }
+}
+
+/// Runs `jobs` with at most `width` at once.
+func bounded(_ jobs: [(Kind, Int)], width: Int, port: Int, tag: String) async -> [Outcome: Int] {
+    await withTaskGroup(of: Outcome.self) { group in
+        var counts: [Outcome: Int] = [:]
+        var next = 0
+        for _ in 0..<min(width, jobs.count) {
+            let (k, i) = jobs[next]
+            next += 1
+            group.addTask { Outcome(kind: k, result: await runClient(k, i, port: port, tag: tag)) }
+        }
+        while let o = await group.next() {
+            counts[o, default: 0] += 1
+            if next < jobs.count {
+                let (k, i) = jobs[next]
+                next += 1
+                group.addTask { Outcome(kind: k, result: await runClient(k, i, port: port, tag: tag)) }
+            }
+        }
+        return counts
+    }
+}
+
+func delivered(tag: String) -> Int {
+    let maildir = option("maildir", "/var/tmp/spamward-postfix/mail/inbox")
+    var n = 0
+    for sub in ["new", "cur"] {
+        let dir = "\(maildir)/\(sub)"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+            if let d = FileManager.default.contents(atPath: "\(dir)/\(name)"), let s = String(data: d, encoding: .utf8),
+                s.contains("Subject: \(tag) ")
+            {
+                n += 1
+            }
+        }
+    }
+    return n
+}
+
+func rssKiB(pid: Int32) -> Int {
+    guard let s = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return 0 }
+    for line in s.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "0") ?? 0
+    }
+    return 0
+}
+
+func run() async throws {
+    let good = intOption("good", 200, max: 5000)
+    let bots = intOption("bots", 2000, max: 50_000)
+    let width = intOption("concurrency", 200, max: 2000)
+    let idle = intOption("idle", 10_000, max: 15_000)
+    var port = intOption("port", 2525, max: 65535)
+    let tag = "sim-\(UUID().uuidString.prefix(8))"
+
+    // --target HOST:PORT drives a server that is already running (postscreen, for comparison);
+    // otherwise the edge runs as a child process.
+    let target = option("target", "")
+    let child = Process()
+    if target.isEmpty {
+        child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+        child.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--backend", option("backend", "127.0.0.1:10026"),
+                           "--pregreet-ms", option("pregreet-ms", "300")]
+        try child.run()
+    } else {
+        port = hostPort(target).1
+    }
+    defer { if target.isEmpty && child.isRunning { child.terminate() } }
+    // Wait until it listens without blocking the cooperative pool: poll the port.
+    var ready = false
+    for _ in 0..<500 {
+        if let c = try? await Client.connect(port: port, from: "127.0.0.1") {
+            await c.close()
+            ready = true
+            break
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    guard ready else { print("server did not start"); return }
+    func rss() -> Int { target.isEmpty ? rssKiB(pid: child.processIdentifier) : 0 }
+    let baseRSS = rss()
+
+    // Phase 1: mixed traffic.
+    var jobs: [(Kind, Int)] = (0..<good).map { (.good, $0) }
+    let perBot = bots / 5
+    for k in [Kind.pregreet, .pipelining, .listed, .denied, .burst] { jobs += (0..<perBot).map { (k, $0) } }
+    jobs.shuffle()
+    let t0 = ContinuousClock.now
+    let counts = await bounded(jobs, width: width, port: port, tag: tag)
+    let mixed = ContinuousClock.now - t0
+
+    // Phase 2: bots only (pipelining + listed + denied: no pregreet wait for passed... every bot waits the pregreet), rate.
+    let botJobs: [(Kind, Int)] = (0..<bots).map { ([Kind.pipelining, .listed, .pregreet][$0 % 3], 1000 + $0) }
+    let t1 = ContinuousClock.now
+    let botCounts = await bounded(botJobs, width: width, port: port, tag: tag)
+    let botTime = ContinuousClock.now - t1
+    let rejected = botCounts.filter { $0.key.result != "250" && $0.key.result != "error" }.values.reduce(0, +)
+
+    // Phase 3: relayed messages/s from clients that already passed (no pregreet wait).
+    let relayJobs: [(Kind, Int)] = (0..<good).map { (.good, $0) }
+    let t2 = ContinuousClock.now
+    let relayCounts = await bounded(relayJobs, width: min(width, 50), port: port, tag: tag)
+    let relayTime = ContinuousClock.now - t2
+    let relayed = relayCounts[Outcome(kind: .good, result: "250")] ?? 0
+
+    // Deliveries, count-exact.
+    let expected = (counts[Outcome(kind: .good, result: "250")] ?? 0) + relayed
+    var got = 0
+    for _ in 0..<300 {
+        got = delivered(tag: tag)
+        if got >= expected { break }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    try await Task.sleep(for: .seconds(1))
+    got = delivered(tag: tag)
+
+    // Phase 4: idle connections.
+    var idleClients: [Client] = []
+    for i in 0..<idle {
+        if let c = try? await Client.connect(port: port, from: "127.2.\(i / 200).\(1 + i % 200)") { idleClients.append(c) }
+    }
+    try await Task.sleep(for: .seconds(2))
+    let idleRSS = rss()
+    for c in idleClients { await c.close() }
+
+    print("\nspamward-edge-sim \(tag) against \(target.isEmpty ? "the edge" : target): \(good) good clients, \(bots) bots, concurrency \(width)\n")
+    print("| client kind | result | count |")
+    print("|---|---|---|")
+    for o in counts.keys.sorted(by: { ($0.kind.rawValue, $0.result) < ($1.kind.rawValue, $1.result) }) {
+        print("| \(o.kind.rawValue) | \(o.result) | \(counts[o] ?? 0) |")
+    }
+    func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+    print("")
+    print("| measure | value |")
+    print("|---|---|")
+    print("| mixed phase | \(String(format: "%.2f", seconds(mixed))) s |")
+    print("| good messages accepted (250) | \(expected) |")
+    print("| delivered to the Maildir | \(got) |")
+    print("| bot connections rejected | \(rejected) of \(bots) in \(String(format: "%.2f", seconds(botTime))) s = \(String(format: "%.0f", Double(rejected) / seconds(botTime)))/s |")
+    print("| relayed messages (passed clients) | \(relayed) in \(String(format: "%.2f", seconds(relayTime))) s = \(String(format: "%.0f", Double(relayed) / seconds(relayTime)))/s |")
+    print("| bot messages delivered | \(delivered(tag: "\(tag)-bot")) |")
+    print("| idle connections held | \(idleClients.count) |")
+    print("| edge RSS idle before / with idle connections | \(baseRSS / 1024) MiB / \(idleRSS / 1024) MiB |")
+    print(got == expected ? "\nOK: every accepted message delivered exactly once" : "\nMISMATCH: accepted \(expected), delivered \(got)")
+    if target.isEmpty {
+        child.terminate()
+        child.waitUntilExit()
+    }
+}
+
+if args.first == "serve" {
+    try await serve()
+} else if args.first == "run" {
+    try await run()
+} else {
+    print("usage: spamward-edge-sim serve|run [options] (see Sources/EdgeSim/main.swift)")
+}
