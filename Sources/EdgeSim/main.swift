@@ -16,7 +16,6 @@ import SMTPProtocol
 import ServiceLifecycle
 import SpamwardCore
 import SpamwardEdge
-import Synchronization
 import UnixSignals
 
 let args = Array(CommandLine.arguments.dropFirst())
@@ -33,15 +32,16 @@ func hostPort(_ s: String) -> (String, Int) {
     return (String(parts.first ?? "127.0.0.1"), Int(parts.last ?? "0") ?? 0)
 }
 
-/// DNS list answers for the simulation: 127.1.N.M with N in 200..229 are listed.
-func simulationResolver() -> StaticResolver {
-    var r = StaticResolver()
-    for n in 200...229 {
-        for m in 1...250 {
-            r.add(.a(IPv4Address(127, 0, 0, 2)), at: "\(m).\(n).1.127.bl.sim.test")
-        }
+/// DNS list answers for the simulation: 127.1.N.M with N in 200..229 are listed (computed per
+/// question, like a real list, instead of scanning a zone).
+struct SimulationResolver: DNSResolver {
+    func lookup(_ name: String, _ type: DNSRecordType) async throws(DNSError) -> DNSLookupResult {
+        let labels = name.lowercased().split(separator: ".")
+        guard type == .a, labels.count == 7, labels[4...] == ["bl", "sim", "test"], labels[2] == "1", labels[3] == "127",
+            let n = Int(labels[1]), (200...229).contains(n)
+        else { return .nxDomain }
+        return .answer([.a(IPv4Address(127, 0, 0, 2))])
     }
-    return r
 }
 
 func edgeConfiguration(listen: (String, Int), backend: (String, Int)) -> EdgeConfiguration {
@@ -72,7 +72,7 @@ func serve() async throws {
     logger.logLevel = .error
     let filter = SpamFilter(scanner: MessageScanner(model: StatisticalModel()), store: InMemoryStore())
     let service = EdgeService(
-        configuration: edgeConfiguration(listen: listen, backend: backend), filter: filter, resolver: simulationResolver(),
+        configuration: edgeConfiguration(listen: listen, backend: backend), filter: filter, resolver: SimulationResolver(),
         logger: logger, onBound: { a in
             print("READY \(a.port ?? 0)")
         })
@@ -83,48 +83,50 @@ func serve() async throws {
 // MARK: - Client side
 
 final class Client: @unchecked Sendable {
-    // @unchecked: `state` is a Mutex; the channel is set once before use.
+    // @unchecked: `channel` is set once before use; the stream's iterator is used by one task.
     final class Handler: ChannelInboundHandler, @unchecked Sendable {
         typealias InboundIn = ByteBuffer
-        let client: Client
-        init(_ c: Client) { client = c }
-        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            let b = unwrapInboundIn(data)
-            client.state.withLock { $0.bytes += b.readableBytesView }
-        }
-        func channelInactive(context: ChannelHandlerContext) { client.state.withLock { $0.closed = true } }
+        let continuation: AsyncStream<ByteBuffer>.Continuation
+        init(_ c: AsyncStream<ByteBuffer>.Continuation) { continuation = c }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) { continuation.yield(unwrapInboundIn(data)) }
+        func channelInactive(context: ChannelHandlerContext) { continuation.finish() }
     }
-    let state = Mutex<(bytes: [UInt8], closed: Bool)>(([], false))
     var channel: (any Channel)?
+    private var iterator: AsyncStream<ByteBuffer>.AsyncIterator
+    private let continuation: AsyncStream<ByteBuffer>.Continuation
+    private var bytes: [UInt8] = []
+
+    init() {
+        let (stream, continuation) = AsyncStream.makeStream(of: ByteBuffer.self)
+        iterator = stream.makeAsyncIterator()
+        self.continuation = continuation
+    }
 
     static func connect(port: Int, from source: String) async throws -> Client {
         let c = Client()
+        let cont = c.continuation
         c.channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(to: try SocketAddress(ipAddress: source, port: 0))
-            .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(Handler(c)) } }
+            .channelInitializer { ch in ch.eventLoop.makeCompletedFuture { try ch.pipeline.syncOperations.addHandler(Handler(cont)) } }
             .connect(host: "127.0.0.1", port: port).get()
         return c
     }
 
     func send(_ s: String) async throws { try await channel?.writeAndFlush(ByteBuffer(string: s)).get() }
 
-    /// The code of the next final reply line (nil on close or after 30 s).
+    /// The code of the next final reply line (nil on close). The server's timeouts bound the wait.
     func code() async -> Int? {
-        for _ in 0..<6000 {
-            let r: Int?? = state.withLock { s in
-                while let nl = s.bytes.firstIndex(of: 0x0A) {
-                    let line = Array(s.bytes[..<nl])
-                    s.bytes.removeFirst(nl + 1)
-                    if line.count >= 4, line[3] == UInt8(ascii: "-") { continue }
-                    guard line.count >= 3 else { return .some(nil) }
-                    return .some(Int(String(decoding: line[0..<3], as: UTF8.self)))
-                }
-                return s.closed ? .some(nil) : nil
+        while true {
+            while let nl = bytes.firstIndex(of: 0x0A) {
+                let line = Array(bytes[..<nl])
+                bytes.removeFirst(nl + 1)
+                if line.count >= 4, line[3] == UInt8(ascii: "-") { continue }
+                guard line.count >= 3 else { return nil }
+                return Int(String(decoding: line[0..<3], as: UTF8.self))
             }
-            if let r { return r }
-            try? await Task.sleep(for: .milliseconds(5))
+            guard let chunk = await iterator.next() else { return nil }
+            bytes += chunk.readableBytesView
         }
-        return nil
     }
 
     func command(_ line: String) async throws -> Int? {
