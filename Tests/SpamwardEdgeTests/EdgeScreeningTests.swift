@@ -13,7 +13,11 @@ import Testing
     func tag(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8))" }
 
     @Test func pregreetClientIsDroppedOrRefusedAtRCPT() async throws {
-        let edge = try await RunningEdge.start { $0.actions[.pregreet] = .drop }
+        // A long wait: on a loaded machine the bot's early bytes must surely arrive within it.
+        let edge = try await RunningEdge.start {
+            $0.actions[.pregreet] = .drop
+            $0.pregreetWaitMilliseconds = 1500
+        }
         let bot = try await TestClient.connect(to: edge.address, from: "127.0.0.40")
         try await bot.send("EHLO bot\r\n")  // before the greeting
         let r = try await bot.reply()
@@ -22,7 +26,10 @@ import Testing
         #expect(await bot.waitClosed())
         await edge.stop()
 
-        let enforcing = try await RunningEdge.start { $0.backendPort = 9 }  // enforce never reaches the backend
+        let enforcing = try await RunningEdge.start {
+            $0.backendPort = 9  // enforce never reaches the backend
+            $0.pregreetWaitMilliseconds = 1500
+        }
         let bot2 = try await TestClient.connect(to: enforcing.address, from: "127.0.0.41")
         try await bot2.send("EHLO bot\r\n")
         let greet = try await bot2.reply()
