@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "SpamdProtocol", targets: ["SpamdProtocol"]),
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
         .library(name: "SpamwardEdge", targets: ["SpamwardEdge"]),
+        .library(name: "DNSWire", targets: ["DNSWire"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -46,6 +47,8 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: settings),
+        // DNS messages <-> bytes (RFC 1035, EDNS0). Standard library only.
+        .target(name: "DNSWire", swiftSettings: settings),
         // Message -> features -> verdict; learner, explanations, evaluation, store protocol.
         .target(name: "SpamwardCore", dependencies: ["MailMessage", "MailAuth"], swiftSettings: settings),
         // The shipped starter model (a resource) and its loader.
@@ -149,6 +152,7 @@ let package = Package(
             name: "MailMessageTests", dependencies: ["MailMessage"],
             resources: [.copy("Fixtures")], swiftSettings: settings),
         .testTarget(name: "SpamwardCoreTests", dependencies: ["SpamwardCore", "MailMessage", "MailAuth"], swiftSettings: settings),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: settings),
         .testTarget(
             name: "SpamwardStoreSQLiteTests", dependencies: ["SpamwardStoreSQLite", "SpamwardCore"],
             swiftSettings: settings),
