@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SMTPProtocol", targets: ["SMTPProtocol"]),
         .library(name: "SpamwardEdge", targets: ["SpamwardEdge"]),
         .library(name: "DNSWire", targets: ["DNSWire"]),
+        .library(name: "SpamwardDNS", targets: ["SpamwardDNS"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -49,6 +50,14 @@ let package = Package(
             swiftSettings: settings),
         // DNS messages <-> bytes (RFC 1035, EDNS0). Standard library only.
         .target(name: "DNSWire", swiftSettings: settings),
+        // The daemon's DNS resolver (UDP/TCP, cache) implementing MailAuth's `DNSResolver`.
+        .target(
+            name: "SpamwardDNS",
+            dependencies: [
+                "DNSWire", "MailAuth", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: settings),
         // Message -> features -> verdict; learner, explanations, evaluation, store protocol.
         .target(name: "SpamwardCore", dependencies: ["MailMessage", "MailAuth"], swiftSettings: settings),
         // The shipped starter model (a resource) and its loader.
@@ -153,6 +162,13 @@ let package = Package(
             resources: [.copy("Fixtures")], swiftSettings: settings),
         .testTarget(name: "SpamwardCoreTests", dependencies: ["SpamwardCore", "MailMessage", "MailAuth"], swiftSettings: settings),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: settings),
+        .testTarget(
+            name: "SpamwardDNSTests",
+            dependencies: [
+                "SpamwardDNS", "DNSWire", "MailAuth", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: settings),
         .testTarget(
             name: "SpamwardStoreSQLiteTests", dependencies: ["SpamwardStoreSQLite", "SpamwardCore"],
             swiftSettings: settings),
