@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "spamward", targets: ["spamward"]),
         .executable(name: "spamward-edge-sim", targets: ["EdgeSim"]),
+        .executable(name: "dkim-bench", targets: ["dkim-bench"]),
         .library(name: "MailMessage", targets: ["MailMessage"]),
         .library(name: "SpamwardCore", targets: ["SpamwardCore"]),
         .library(name: "MailAuth", targets: ["MailAuth"]),
@@ -157,6 +158,8 @@ let package = Package(
             ],
             swiftSettings: settings
         ),
+        // DKIM verification benchmark with MailAuth's dependencies only (quick to build in release).
+        .executableTarget(name: "dkim-bench", dependencies: ["MailAuth"], swiftSettings: settings),
         .testTarget(
             name: "MailMessageTests", dependencies: ["MailMessage"],
             resources: [.copy("Fixtures")], swiftSettings: settings),

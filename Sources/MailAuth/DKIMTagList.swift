@@ -13,15 +13,8 @@ struct DKIMTagList: Sendable {
     ) throws(E) -> DKIMTagList {
         var list = DKIMTagList()
         var seen: Set<String> = []
-        var start = 0
-        var specs: [ArraySlice<UInt8>] = []
-        for i in bytes.indices where bytes[i] == UInt8(ascii: ";") {
-            specs.append(bytes[start..<i])
-            start = i + 1
-        }
-        specs.append(bytes[start..<bytes.count])
-        for (index, spec) in specs.enumerated() {
-            let trimmed = trimFWS(spec)
+        let specs = tagSpecs(bytes)
+        for (index, trimmed) in specs.enumerated() {
             if trimmed.isEmpty {
                 // Only a trailing ";" may leave an empty tag-spec.
                 if index == specs.count - 1 && specs.count > 1 { continue }
@@ -44,6 +37,35 @@ struct DKIMTagList: Sendable {
             list.tags.append((name, String(decoding: valueBytes, as: UTF8.self)))
         }
         return list
+    }
+
+    /// The tag-specs of a tag-list: split at `;`, FWS around each removed, empty ones kept.
+    /// Shared by the strict DKIM parser above and the lenient DMARC one (``lenientTags(_:)``).
+    static func tagSpecs(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        var specs: [ArraySlice<UInt8>] = []
+        var start = 0
+        for i in bytes.indices where bytes[i] == UInt8(ascii: ";") {
+            specs.append(trimFWS(bytes[start..<i]))
+            start = i + 1
+        }
+        specs.append(trimFWS(bytes[start..<bytes.count]))
+        return specs
+    }
+
+    /// DMARC's reading of a tag-list (RFC 7489 section 6.4): names lower-cased, values trimmed,
+    /// empty tag-specs skipped, a tag-spec without `=` kept as a name with an empty value; no
+    /// errors (the record parser decides what is fatal).
+    static func lenientTags(_ bytes: [UInt8]) -> [(name: String, value: String)] {
+        tagSpecs(bytes).compactMap { spec in
+            if spec.isEmpty { return nil }
+            guard let eq = spec.firstIndex(of: UInt8(ascii: "=")) else {
+                return (lowercased(String(decoding: spec, as: UTF8.self)), "")
+            }
+            return (
+                lowercased(String(decoding: trimFWS(spec[spec.startIndex..<eq]), as: UTF8.self)),
+                String(decoding: trimFWS(spec[(eq + 1)...]), as: UTF8.self)
+            )
+        }
     }
 
     static func isFWS(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }

@@ -138,17 +138,7 @@ public struct DMARCRecord: Sendable, Hashable {
     /// `tag-list` of RFC 7489 section 6.4 (after RFC 6376 section 3.2): names lower-cased,
     /// values with surrounding whitespace removed; empty segments (a trailing `;`) skipped.
     static func tags(_ text: String) -> [(name: String, value: String)] {
-        var out: [(String, String)] = []
-        for segment in text.split(separator: ";", omittingEmptySubsequences: false) {
-            let s = trim(segment)
-            if s.isEmpty { continue }
-            guard let eq = s.firstIndex(of: "=") else {
-                out.append((s.lowercased(), ""))
-                continue
-            }
-            out.append((trim(s[..<eq]).lowercased(), trim(s[s.index(after: eq)...])))
-        }
-        return out
+        DKIMTagList.lenientTags(Array(text.utf8))
     }
 
     static func trim(_ s: Substring) -> String {
