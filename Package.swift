@@ -60,7 +60,14 @@ let package = Package(
             ],
             swiftSettings: settings),
         // Message -> features -> verdict; learner, explanations, evaluation, store protocol.
-        .target(name: "SpamwardCore", dependencies: ["MailMessage", "MailAuth"], swiftSettings: settings),
+        // PCRE2 (Debian libpcre2-dev) for the rule engine's regular expressions.
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .target(name: "SpamwardCore", dependencies: ["MailMessage", "MailAuth", "CPCRE2"], swiftSettings: settings),
+        // Rule files (TOML) -> rule definitions for SpamwardCore's rule engine.
+        .target(
+            name: "SpamwardRuleFile",
+            dependencies: ["SpamwardCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: settings),
         // The shipped starter model (a resource) and its loader.
         .target(
             name: "SpamwardStarterModel",
@@ -148,7 +155,7 @@ let package = Package(
             name: "spamward",
             dependencies: [
                 "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardServer", "MailMessage",
-                "SpamwardEdge", "MailAuth",
+                "SpamwardEdge", "MailAuth", "SpamwardRuleFile",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -172,6 +179,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: settings),
+        .testTarget(
+            name: "SpamwardRuleFileTests", dependencies: ["SpamwardRuleFile", "SpamwardCore"], swiftSettings: settings),
         .testTarget(
             name: "SpamwardStoreSQLiteTests", dependencies: ["SpamwardStoreSQLite", "SpamwardCore"],
             swiftSettings: settings),

@@ -15,6 +15,13 @@ public struct MessageScanner: Sendable {
     public var limits: ParseLimits
     /// Content features listed in an explanation.
     public var explanationSize: Int = 10
+    /// The rules evaluated on every scan (and, for their features, on every learn).
+    public var rules: RuleSet = .standard
+    /// Whether rule hits are features the learner weighs (`rule:NAME`). Learning and scanning use
+    /// the same scanner, so they see the same rule features.
+    public var ruleFeatures: Bool = true
+    /// Whether rule scores add to the verdict's score.
+    public var ruleScores: Bool = true
 
     public init(model: StatisticalModel, thresholds: Thresholds = .default, limits: ParseLimits = .default) {
         self.model = model
@@ -25,9 +32,18 @@ public struct MessageScanner: Sendable {
 
     public func parse(_ bytes: [UInt8]) -> Message { MessageParser.parse(bytes, limits: limits) }
 
+    /// The features of `message`, rule hits (`rule:NAME`) included when ``ruleFeatures`` is on.
     public func features(_ message: Message, keepNames: Bool = false) -> FeatureVector {
-        extractor.extract(message, keepNames: keepNames)
+        features(message, hits: ruleFeatures ? rules.evaluate(message) : [], keepNames: keepNames)
     }
+
+    /// The features of `message` given its rule hits (evaluated once by the caller).
+    public func features(_ message: Message, hits: [RuleHit], keepNames: Bool = false) -> FeatureVector {
+        extractor.extract(message, keepNames: keepNames, ruleNames: ruleFeatures ? hits.map(\.name) : [])
+    }
+
+    /// The rules that hit `message`.
+    public func ruleHits(_ message: Message) -> [RuleHit] { rules.evaluate(message) }
 
     /// The digest used to make learning idempotent: the Message-ID and the body bytes, so that
     /// headers added in transit or by filters (Received, X-Spam-*) do not change it. Line
@@ -49,12 +65,14 @@ public struct MessageScanner: Sendable {
 
     /// Only the numeric score (no explanation): the fast path for evaluations.
     public func score(_ message: Message) -> Double {
-        let v = features(message)
-        return model.score(v).combined + Rules.score(message)
+        let hits = rules.evaluate(message)
+        let v = features(message, hits: hits)
+        return model.score(v).combined + (ruleScores ? hits.reduce(0) { $0 + $1.score } : 0)
     }
 
     public func scan(_ message: Message, context: ScanContext = .none, explain: Bool = true) -> Verdict {
-        let v = features(message, keepNames: explain)
+        let hits = rules.evaluate(message)
+        let v = features(message, hits: hits, keepNames: explain)
         let s = model.score(v)
         var symbols: [Symbol] = []
         var top: [FeatureContribution] = []
@@ -73,7 +91,11 @@ public struct MessageScanner: Sendable {
             symbols.append(Symbol(name: name, score: s.combined, description: desc,
                                   options: top.prefix(5).map { "\($0.feature) \(Self.fmt($0.weight))" }))
         }
-        symbols.append(contentsOf: Rules.symbols(message))
+        for h in hits {
+            var sym = h.symbol
+            if !ruleScores { sym.score = 0 }
+            symbols.append(sym)
+        }
         symbols.append(contentsOf: context.symbols)
         if !message.anomalies.isEmpty {
             symbols.append(Symbol(name: "MIME_ANOMALIES", score: 0,
@@ -93,7 +115,7 @@ public struct MessageScanner: Sendable {
     static func percent(_ p: Double) -> String { String((p * 1000).rounded() / 10) + "%" }
 }
 
-/// Fixed rules that do not need learning. (The full rule engine is a later layer.)
+/// GTUBE detection, used by the built-in rule of that name (see ``RuleSet``).
 public enum Rules {
     static let gtube = Array("XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X".utf8)
 

@@ -10,6 +10,7 @@ import MailMessage
 ///   `rh:` Received host names; `mid:` Message-ID shape and domain; `xm:` mailer;
 /// - `ct:`, `cs:`, `cte:`, `st:` content types, charsets, encodings and MIME structure;
 ///   `att:` attachment extensions and types;
+/// - `rule:` names of the rules that hit (given by the scanner);
 /// - `uh:`, `ud:`, `up:` URL hosts, domains and path words; `ht:` HTML tags; `an:` parser anomalies;
 /// - byte 4-grams of the subject and visible text, and adjacent word pairs (`ngrams`).
 ///
@@ -24,8 +25,10 @@ public struct FeatureExtractor: Sendable {
     }
 
     /// Extracts the features of `message`; with `keepNames`, also their readable names.
-    public func extract(_ message: Message, keepNames: Bool = false) -> FeatureVector {
+    /// `ruleNames` are the rules that hit (features `rule:NAME`).
+    public func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = []) -> FeatureVector {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: keepNames)
+        for r in ruleNames { b.add("rule:", r) }
         b.headers(message)
         b.structure(message)
         b.body(message)

@@ -1,0 +1,251 @@
+import MailMessage
+
+/// The rules shipped in the binary, and the Swift checks (`eval` rules) they and rule files use.
+///
+/// Scores are modest (a rule alone rarely decides) and documented in docs/rules.md. Any rule
+/// can be re-scored or disabled by a rule file.
+public enum BuiltinRules {
+    /// A Swift check: nil when it does not hit, else the options to show (possibly none).
+    public struct Check: Sendable {
+        let run: @Sendable (RuleInput) -> [String]?
+    }
+
+    static let checks: [String: Check] = {
+        var c: [String: Check] = [
+            "gtube": Check { Rules.isGTUBE($0.message) ? [] : nil },
+            "forged_outlook": Check { forgedOutlook($0.message) },
+            "date_in_future": Check { dateOffset($0, future: true) },
+            "date_in_past": Check { dateOffset($0, future: false) },
+            "missing_date": Check { $0.message.headers.first("Date") == nil ? [] : nil },
+            "missing_message_id": Check { $0.message.headers.first("Message-ID") == nil ? [] : nil },
+            "html_only_images": Check { htmlOnlyImages($0.message) },
+            "obfuscated_word": Check { TextChecks.obfuscatedWords($0.message) },
+            "mixed_script_word": Check { TextChecks.mixedScriptWords($0.message) },
+            "base64_text": Check { base64Text($0.message) },
+            "html_hidden_text": Check { html($0.message) { $0.hiddenTextBytes >= 20 ? "\($0.hiddenTextBytes) bytes" : nil } },
+            "html_tiny_text": Check { html($0.message) { $0.tinyTextBytes >= 20 ? "\($0.tinyTextBytes) bytes" : nil } },
+            "invisible_characters": Check {
+                html($0.message) { $0.invisibleCharacterCount >= 5 ? "\($0.invisibleCharacterCount) characters" : nil }
+            },
+            "executable_attachment": Check { attachments($0.message, double: false) },
+            "double_extension": Check { attachments($0.message, double: true) },
+            "from_name_address": Check { fromNameAddress($0.message) },
+            "subject_all_caps": Check { subjectAllCaps($0.message.subject) },
+            "too_many_recipients": Check { tooManyRecipients($0.message) },
+        ]
+        for (name, check) in URLChecks.checks { c[name] = check }
+        return c
+    }()
+
+    /// The names of the Swift checks an `eval` rule can use.
+    public static var checkNames: [String] { checks.keys.sorted() }
+
+    /// The shipped rules.
+    public static let definitions: [RuleDefinition] = [
+        .eval("GTUBE", check: "gtube", score: 1000, "GTUBE: the generic test for unsolicited bulk email"),
+        .eval("FORGED_OUTLOOK", check: "forged_outlook", score: 1.5,
+              "X-Mailer claims Outlook, but the Message-ID or headers are not what Outlook writes"),
+        .eval("DATE_IN_FUTURE", check: "date_in_future", score: 1.5, "Date is more than a day after the message was received"),
+        .eval("DATE_IN_PAST", check: "date_in_past", score: 1.0, "Date is more than a year before the message was received"),
+        .eval("MISSING_DATE", check: "missing_date", score: 1.0, "no Date field"),
+        .eval("MISSING_MESSAGE_ID", check: "missing_message_id", score: 0.8, "no Message-ID field"),
+        .eval("HTML_ONLY_IMAGES", check: "html_only_images", score: 1.5, "HTML only, with images and few words"),
+        .eval("OBFUSCATED_WORD", check: "obfuscated_word", score: 2.0,
+              "a spam word written with look-alike characters or separators (v1agra, v.i.a.g.r.a)"),
+        .eval("MIXED_SCRIPT_WORD", check: "mixed_script_word", score: 1.5,
+              "a word mixes Latin with Cyrillic or Greek look-alike letters"),
+        .eval("BASE64_TEXT", check: "base64_text", score: 0.5, "a plain ASCII text part sent base64-encoded"),
+        .eval("HTML_HIDDEN_TEXT", check: "html_hidden_text", score: 1.0,
+              "HTML has text the reader cannot see (hidden, off-screen or same colour as the background)"),
+        .eval("HTML_TINY_TEXT", check: "html_tiny_text", score: 0.5, "HTML has text in a tiny font"),
+        .eval("INVISIBLE_CHARACTERS", check: "invisible_characters", score: 0.8,
+              "zero-width or soft-hyphen characters break up words"),
+        .eval("EXECUTABLE_ATTACHMENT", check: "executable_attachment", score: 3.0,
+              "an attachment of a type that runs code when opened (.exe .scr .js .vbs …)"),
+        .eval("DOUBLE_EXTENSION", check: "double_extension", score: 2.0,
+              "an attachment name hides an executable behind a document extension (invoice.pdf.exe)"),
+        .eval("FROM_NAME_ADDRESS", check: "from_name_address", score: 2.0,
+              "the From display name shows an address other than the real one"),
+        .eval("SUBJECT_ALL_CAPS", check: "subject_all_caps", score: 0.8, "the Subject is all capitals"),
+        .eval("TOO_MANY_RECIPIENTS", check: "too_many_recipients", score: 1.0, "more than 20 addresses in To and Cc"),
+        // URL signals.
+        .eval("URL_SHORTENER", check: "url_shortener", score: 0.5, "a link through a URL shortener"),
+        .eval("URL_REDIRECTOR", check: "url_redirector", score: 1.0, "a link through an open redirect (?url=http…)"),
+        .eval("URL_NUMERIC_IP", check: "url_numeric_ip", score: 1.0, "a link to a bare IP address"),
+        .eval("URL_OBFUSCATED_IP", check: "url_obfuscated_ip", score: 2.5,
+              "a link to an IP address written in hex, octal or as one number"),
+        .eval("URL_USERINFO", check: "url_userinfo", score: 2.0,
+              "a link with a name before '@' (http://bank.example@evil.example/)"),
+        .eval("URL_LOOKALIKE", check: "url_lookalike", score: 3.0, "a link to a domain that looks like a known brand's"),
+        .eval("URL_BRAND_SUBDOMAIN", check: "url_brand_subdomain", score: 2.0,
+              "a brand's domain used as a subdomain of another domain (paypal.com.login.example)"),
+        .eval("URL_MIXED_SCRIPT", check: "url_mixed_script", score: 2.0, "a link's host name mixes scripts"),
+        .eval("URL_BLOCKLISTED", check: "url_blocklisted", score: 5.0, "a link to a domain on the local URI blocklist"),
+        // Classic phrases (regular expressions, with literal prefilters).
+        .body("BODY_CLICK_REMOVE", "click here to (be )?(removed|unsubscribe)", score: 0.5, "asks to click to be removed"),
+        .body("BODY_GUARANTEED", "100% (guaranteed|free|satisfied|natural)", score: 0.5, "promises 100%"),
+        .body("BODY_ACT_NOW", "(act now|limited time offer|order (now|today)|don't delete this)", score: 0.5,
+              "urges action now"),
+        .body("BODY_MONEY_BACK", "money[- ]back guarantee", score: 0.3, "money-back guarantee"),
+        .body("BODY_NOT_SPAM", "this (is not|isn't) spam", score: 1.0, "claims not to be spam"),
+        .body("BODY_REMOVE_LIST", "(remove|taken off) (from )?(our|this) (mailing )?list", score: 0.3,
+              "offers removal from a list"),
+        .body("BODY_EARN_MONEY", "(earn|make) \\$?[0-9,]+ (a|per) (day|week|month)", score: 1.0, "promises earnings"),
+        .body("BODY_NIGERIAN", "(next of kin|beneficiary|transfer of|the sum of) .{0,40}(us\\$|usd|million)", score: 1.0,
+              "advance-fee fraud phrasing"),
+        .body("BODY_CREDIT", "(lower|reduce) your (interest|mortgage|debt|monthly payments?)", score: 0.5, "debt or mortgage offer"),
+        .body("BODY_PILLS", "(online pharmacy|no prescription|prescription drugs|weight loss)", score: 0.8, "pharmacy spam"),
+        .header("SUBJECT_MONEY", "Subject", "(\\$[0-9]{2,}|[0-9]+% off|free money|cash bonus)", score: 0.5,
+                "the Subject advertises money", caseInsensitive: true),
+        .header("SUBJECT_FREE", "Subject", "^free\\b|\\bfree!", score: 0.5, "the Subject starts with or shouts FREE",
+                caseInsensitive: true),
+        .header("SUBJECT_RE_FAKE_ID", "Subject", "[ ]{5,}[0-9a-z]{4,}$", score: 0.5,
+                "the Subject ends with a random tag after many spaces", caseInsensitive: true),
+        RuleDefinition(name: "FROM_NAME_FREE", kind: .header, pattern: "(free|winner|prize|offer)", header: "From",
+                       headerPart: .name, score: 0.5, description: "the From display name advertises", caseInsensitive: true),
+        RuleDefinition(name: "URI_EXECUTABLE", kind: .uri, pattern: "\\.(exe|scr|vbs|hta|pif|bat)$", score: 1.5,
+                       description: "a link to an executable file", caseInsensitive: true),
+        RuleDefinition(name: "FULL_BULK_MAILER", kind: .full, pattern: "X-(Mailer|Library): *(Bulk|Mass|Group) ?Mail",
+                       score: 1.0, description: "sent by a bulk mailing program", caseInsensitive: true),
+        // Combinations.
+        .meta("OBFUSCATION_SEVERAL", "(OBFUSCATED_WORD + MIXED_SCRIPT_WORD + HTML_HIDDEN_TEXT + INVISIBLE_CHARACTERS + HTML_TINY_TEXT) >= 2",
+              score: 1.5, "several text obfuscation tricks at once"),
+        .meta("PHISH_LINK_COMBO", "(URL_LOOKALIKE || URL_BRAND_SUBDOMAIN || URL_USERINFO) && (URL_SHORTENER || URL_REDIRECTOR || URL_OBFUSCATED_IP || FROM_NAME_ADDRESS)",
+              score: 1.5, "a disguised link together with another disguise"),
+        .meta("MISSING_HEADERS", "MISSING_DATE && MISSING_MESSAGE_ID", score: 1.0, "both Date and Message-ID are missing"),
+    ]
+
+    // MARK: Checks
+
+    static func forgedOutlook(_ m: Message) -> [String]? {
+        guard let mailer = m.headers["X-Mailer"], mailer.contains("Outlook") else { return nil }
+        let mid = m.headers["Message-ID"] ?? ""
+        var problems: [String] = []
+        if mid.isEmpty { problems.append("no Message-ID") }
+        if mailer.contains("Outlook Express") {
+            // Outlook Express: <000801c2...$...$...@host> and always X-MimeOLE.
+            if !mid.isEmpty && !mid.contains("$") { problems.append("Message-ID without '$'") }
+            if m.headers.first("X-MimeOLE") == nil { problems.append("no X-MimeOLE") }
+        } else if mailer.contains("Microsoft Outlook") {
+            // Outlook (CDO / Office): a hex-heavy local part, or an Exchange-style id.
+            let local = mid.drop { $0 == "<" }.prefix { $0 != "@" }
+            let hex = local.filter(\.isHexDigit).count
+            if !mid.isEmpty && hex * 2 < local.count && !mid.contains("$") && !mid.contains("outlook") && !mid.contains("PR") {
+                problems.append("Message-ID not in Outlook's form")
+            }
+        }
+        return problems.isEmpty ? nil : [mailer] + problems
+    }
+
+    static func dateOffset(_ input: RuleInput, future: Bool) -> [String]? {
+        guard let d = input.message.headers["Date"], let t = MessageDate.parse(d) else { return nil }
+        let delta = t - input.referenceTime
+        if future { return delta > 86_400 ? ["\(delta / 3600) hours ahead"] : nil }
+        return delta < -365 * 86_400 ? ["\(-delta / 86_400) days old"] : nil
+    }
+
+    static func htmlOnlyImages(_ m: Message) -> [String]? {
+        guard !m.textParts.isEmpty, m.textParts.allSatisfy(\.isHTML) else { return nil }
+        let images = m.textParts.reduce(0) { $0 + ($1.html?.imageCount ?? 0) }
+        guard images > 0 else { return nil }
+        var words = 0
+        for p in m.textParts {
+            var inWord = false
+            for b in p.text.utf8 {
+                let space = b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
+                if !space && !inWord { words += 1 }
+                inWord = !space
+            }
+        }
+        return images > 0 && words < 50 ? ["\(images) images, \(words) words"] : nil
+    }
+
+    static func base64Text(_ m: Message) -> [String]? {
+        for p in m.textParts {
+            let part = m.parts[p.partIndex]
+            guard part.transferEncoding == "base64" else { continue }
+            let utf8 = p.text.utf8
+            guard utf8.count >= 20 else { continue }
+            let high = utf8.reduce(0) { $0 + ($1 >= 0x80 ? 1 : 0) }
+            if high * 50 < utf8.count { return [part.contentType.mimeType] }
+        }
+        return nil
+    }
+
+    static func html(_ m: Message, _ f: (HTMLContent) -> String?) -> [String]? {
+        for p in m.textParts {
+            if let h = p.html, let o = f(h) { return [o] }
+        }
+        return nil
+    }
+
+    static let executableExtensions: Set<String> = [
+        "exe", "scr", "js", "jse", "vbs", "vbe", "bat", "cmd", "com", "pif", "jar", "lnk", "hta", "msi", "msp", "cpl",
+        "wsf", "wsh", "ps1", "reg", "iso", "img", "vhd", "application", "gadget", "sct", "chm", "inf", "dll",
+    ]
+    static let documentExtensions: Set<String> = [
+        "pdf", "doc", "docx", "xls", "xlsx", "ppt", "pptx", "txt", "rtf", "jpg", "jpeg", "png", "gif", "zip", "htm", "html",
+        "odt", "csv", "mp3", "mp4", "avi",
+    ]
+
+    static func attachments(_ m: Message, double: Bool) -> [String]? {
+        var out: [String] = []
+        for a in m.attachments {
+            guard let name = a.filename else { continue }
+            let parts = name.lowercased().split(separator: ".").map { $0.trimmingTrailingSpaces() }
+            guard parts.count >= 2, let last = parts.last, executableExtensions.contains(last) else { continue }
+            if double {
+                if parts.count >= 3, documentExtensions.contains(parts[parts.count - 2]) { out.append(name) }
+            } else {
+                out.append(name)
+            }
+            if out.count >= 5 { break }
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    static func fromNameAddress(_ m: Message) -> [String]? {
+        guard let from = m.from.first, let name = from.displayName, name.contains("@") else { return nil }
+        let real = from.address.lowercased()
+        for word in name.split(whereSeparator: { " <>()\"'[],;:".contains($0) }) where word.contains("@") {
+            let shown = Substring(word.lowercased()).trimmingCharacters(".")
+            let parts = shown.split(separator: "@")
+            guard parts.count == 2, parts[1].contains(".") else { continue }
+            if shown != real { return [shown, real] }
+        }
+        return nil
+    }
+
+    static func subjectAllCaps(_ subject: String) -> [String]? {
+        var upper = 0
+        var lower = 0
+        for s in subject.unicodeScalars where s.properties.isAlphabetic {
+            if s.properties.isUppercase { upper += 1 } else if s.properties.isLowercase { lower += 1 }
+        }
+        let words = subject.split(whereSeparator: { $0 == " " }).count
+        return upper >= 10 && lower == 0 && words >= 2 ? [] : nil
+    }
+
+    static func tooManyRecipients(_ m: Message) -> [String]? {
+        var n = 0
+        for name in ["To", "Cc"] {
+            for f in m.headers.all(name) { n += MailAddress.parseList(f.value).count }
+        }
+        return n > 20 ? ["\(n) recipients"] : nil
+    }
+}
+
+extension Substring {
+    func trimmingTrailingSpaces() -> String {
+        var s = String(self)
+        while let l = s.last, l == " " || l == "\"" || l == "'" { s.removeLast() }
+        return s
+    }
+
+    func trimmingCharacters(_ c: Character) -> String {
+        var s = Substring(self)
+        while s.first == c { s = s.dropFirst() }
+        while s.last == c { s = s.dropLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,335 @@
+import MailAuth
+import MailMessage
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One rule that hit: it becomes a ``Symbol`` of the verdict and the feature `rule:NAME`.
+public struct RuleHit: Sendable, Hashable {
+    public var name: String
+    public var score: Double
+    public var description: String
+    /// Details: the header, word, URL or file name that made the rule hit.
+    public var options: [String]
+
+    public var symbol: Symbol { Symbol(name: name, score: score, description: description, options: options) }
+}
+
+/// What rules need besides the message: the time, the Public Suffix List, the local URI
+/// blocklist and the brands lookalike domains are compared with.
+public struct RuleEnvironment: Sendable {
+    /// Seconds since 1970 that dates are judged against when the message has no Received time;
+    /// nil: the clock at evaluation.
+    public var now: Int64?
+    /// Registrable domains of URLs; nil: ``ParsedURL/registrableDomainGuess``.
+    public var publicSuffixList: PublicSuffixList?
+    /// Domains whose URLs are listed locally (``URIBlocklist``).
+    public var uriBlocklist: URIBlocklist
+    /// Brands whose lookalikes and subdomain abuse are flagged (``BrandList``).
+    public var brands: BrandList
+    /// Host names of URL shorteners and redirectors.
+    public var shorteners: Set<String>
+
+    public init(now: Int64? = nil, publicSuffixList: PublicSuffixList? = PublicSuffixList.system,
+                uriBlocklist: URIBlocklist = URIBlocklist(), brands: BrandList = .default,
+                shorteners: Set<String> = URLChecks.shorteners) {
+        self.now = now
+        self.publicSuffixList = publicSuffixList
+        self.uriBlocklist = uriBlocklist
+        self.brands = brands
+        self.shorteners = shorteners
+    }
+
+    public static let `default` = RuleEnvironment()
+}
+
+/// A compiled rule set: regular expressions compiled once (PCRE2 with JIT by default), literal
+/// prefilters extracted, meta expressions parsed and ordered after the rules they read.
+///
+/// A value type; the compiled patterns are shared, immutable, between copies and threads.
+public struct RuleSet: Sendable {
+    /// The rules, in the order given.
+    public private(set) var definitions: [RuleDefinition]
+    public var environment: RuleEnvironment
+    public let engine: RegexEngine
+    public let usesPrefilters: Bool
+    let compiled: [CompiledRule]
+    /// Indices of `definitions` in evaluation order (every meta after what it reads).
+    let order: [Int]
+    let index: [String: Int]
+
+    enum Target: Hashable {
+        case header(String, RuleDefinition.HeaderPart), allHeaders, body, rawbody, full, uri
+    }
+
+    enum CompiledRule: Sendable {
+        case regex(Target, RulePattern)
+        case meta(MetaExpression)
+        case eval(BuiltinRules.Check)
+    }
+
+    /// Compiles `definitions`; throws the first problem found, naming the rule.
+    public init(_ definitions: [RuleDefinition], environment: RuleEnvironment = .default, engine: RegexEngine = .pcre2,
+                prefilters: Bool = true) throws(RuleError) {
+        self.definitions = definitions
+        self.environment = environment
+        self.engine = engine
+        self.usesPrefilters = prefilters
+        var index: [String: Int] = [:]
+        for (i, d) in definitions.enumerated() {
+            try Self.validateName(d.name)
+            guard index[d.name] == nil else {
+                throw RuleError(.duplicateName, rule: d.name, "the name is used by an earlier rule")
+            }
+            guard d.score.isFinite, abs(d.score) <= 10_000 else {
+                throw RuleError(.invalidScore, rule: d.name, "score \(d.score) is not a number between -10000 and 10000")
+            }
+            index[d.name] = i
+        }
+        var compiled: [CompiledRule] = []
+        compiled.reserveCapacity(definitions.count)
+        for d in definitions {
+            switch d.kind {
+            case .meta:
+                compiled.append(.meta(try MetaExpression.parse(d.pattern, rule: d.name, names: index)))
+            case .eval:
+                guard let check = BuiltinRules.checks[d.pattern] else {
+                    throw RuleError(.unknownCheck, rule: d.name,
+                                    "no built-in check named \(d.pattern) (known: \(BuiltinRules.checks.keys.sorted().joined(separator: ", ")))")
+                }
+                compiled.append(.eval(check))
+            default:
+                let target: Target
+                switch d.kind {
+                case .header:
+                    guard let h = d.header, !h.isEmpty else {
+                        throw RuleError(.missingHeader, rule: d.name, "a header rule needs the field name (or ALL)")
+                    }
+                    guard h.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x3A }) else {
+                        throw RuleError(.missingHeader, rule: d.name, "\"\(h)\" is not a header field name")
+                    }
+                    target = h.uppercased() == "ALL" ? .allHeaders : .header(h, d.headerPart)
+                case .body: target = .body
+                case .rawbody: target = .rawbody
+                case .full: target = .full
+                default: target = .uri
+                }
+                let p = try RulePattern(d.pattern, caseInsensitive: d.caseInsensitive, engine: engine, rule: d.name,
+                                        usePrefilter: prefilters)
+                compiled.append(.regex(target, p))
+            }
+        }
+        self.compiled = compiled
+        self.index = index
+        self.order = try Self.evaluationOrder(definitions, compiled)
+    }
+
+    /// Letters, digits and `_`, starting with a letter, at most 64 bytes.
+    static func validateName(_ name: String) throws(RuleError) {
+        guard let first = name.utf8.first, name.utf8.count <= 64,
+              (first | 0x20) >= 0x61 && (first | 0x20) <= 0x7A, name.utf8.allSatisfy(isNameByte)
+        else {
+            throw RuleError(.invalidName, rule: name,
+                            "a rule name is 1 to 64 letters, digits and '_', starting with a letter")
+        }
+    }
+
+    @inline(__always) static func isNameByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) || b == 0x5F
+    }
+
+    /// Non-meta rules first (in order), then metas depth-first after their dependencies.
+    static func evaluationOrder(_ defs: [RuleDefinition], _ compiled: [CompiledRule]) throws(RuleError) -> [Int] {
+        var order: [Int] = []
+        var state = [UInt8](repeating: 0, count: defs.count)  // 0 new, 1 visiting, 2 done
+        for (i, c) in compiled.enumerated() {
+            if case .meta = c { continue }
+            order.append(i)
+            state[i] = 2
+        }
+        func visit(_ i: Int, _ path: [Int]) throws(RuleError) {
+            if state[i] == 2 { return }
+            if state[i] == 1 {
+                let cycle = (path.drop { $0 != i } + [i]).map { defs[$0].name }.joined(separator: " -> ")
+                throw RuleError(.dependencyCycle, rule: defs[i].name, "meta rules depend on each other in a cycle: \(cycle)")
+            }
+            state[i] = 1
+            if case .meta(let e) = compiled[i] {
+                for d in e.dependencies { try visit(d, path + [i]) }
+            }
+            state[i] = 2
+            order.append(i)
+        }
+        for i in defs.indices { try visit(i, []) }
+        return order
+    }
+
+    /// The same rules with scores, descriptions or enabled flags changed.
+    public func applying(_ overrides: [RuleOverride]) throws(RuleError) -> RuleSet {
+        var defs = definitions
+        for o in overrides {
+            guard let i = index[o.name] else {
+                throw RuleError(.unknownRule, rule: o.name, "there is no rule of this name to change")
+            }
+            if let s = o.score { defs[i].score = s }
+            if let d = o.description { defs[i].description = d }
+            if let e = o.enabled { defs[i].enabled = e }
+        }
+        return try RuleSet(defs, environment: environment, engine: engine, prefilters: usesPrefilters)
+    }
+
+    /// The built-in rules plus `extra` rules, with `overrides` applied.
+    public static func builtIn(adding extra: [RuleDefinition] = [], overrides: [RuleOverride] = [],
+                               environment: RuleEnvironment = .default, engine: RegexEngine = .pcre2,
+                               prefilters: Bool = true) throws(RuleError) -> RuleSet {
+        let base = try RuleSet(BuiltinRules.definitions + extra, environment: environment, engine: engine, prefilters: prefilters)
+        return overrides.isEmpty ? base : try base.applying(overrides)
+    }
+
+    /// The built-in rules as shipped.
+    public static let standard: RuleSet = {
+        do { return try builtIn() } catch {
+            // The built-in definitions are constants, compiled by the tests; this cannot fail at run time.
+            fatalError("built-in rules do not compile: \(error)")
+        }
+    }()
+
+    /// No rules at all.
+    public static let empty: RuleSet = {
+        do { return try RuleSet([]) } catch { fatalError("an empty rule set always compiles") }
+    }()
+
+    public var isEmpty: Bool { definitions.isEmpty }
+
+    // MARK: Evaluation
+
+    /// The rules that hit, in evaluation order.
+    public func evaluate(_ message: Message) -> [RuleHit] {
+        guard !definitions.isEmpty else { return [] }
+        let input = RuleInput(message: message, environment: environment)
+        let scratch = MatchScratch()
+        var hit = [Bool](repeating: false, count: definitions.count)
+        var hits: [RuleHit] = []
+        for i in order {
+            let d = definitions[i]
+            guard d.enabled else { continue }
+            var options: [String]? = nil
+            switch compiled[i] {
+            case .regex(let target, let pattern):
+                options = input.match(pattern, on: target, scratch: scratch)
+            case .meta(let e):
+                if e.value({ hit[$0] }) != 0 { options = [] }
+            case .eval(let check):
+                options = check.run(input)
+            }
+            if let options {
+                hit[i] = true
+                hits.append(RuleHit(name: d.name, score: d.score, description: d.description, options: options))
+            }
+        }
+        return hits
+    }
+}
+
+/// A message as rules read it, with the texts each kind of rule matches made once per scan.
+///
+/// Not Sendable: made and used inside one ``RuleSet/evaluate(_:)`` call.
+final class RuleInput {
+    let message: Message
+    let environment: RuleEnvironment
+    private var foldedFull: [UInt8]?
+    private var bodyText: (text: [UInt8], folded: [UInt8])?
+    private var headerTexts: [RuleSet.Target: (text: [UInt8], folded: [UInt8])] = [:]
+    private var analyzedURLs: [AnalyzedURL]?
+
+    init(message: Message, environment: RuleEnvironment) {
+        self.message = message
+        self.environment = environment
+    }
+
+    /// The message's URLs, normalized (at most ``URLChecks/maxURLs``).
+    var urls: [AnalyzedURL] {
+        if let analyzedURLs { return analyzedURLs }
+        let a = message.urls.prefix(URLChecks.maxURLs).compactMap {
+            URLNormalizer.analyze($0, publicSuffixList: environment.publicSuffixList)
+        }
+        analyzedURLs = a
+        return a
+    }
+
+    /// The time dates are judged against: the newest Received field's date, else the environment's now.
+    lazy var referenceTime: Int64 = {
+        if let r = message.headers.first("Received"), let semi = r.value.lastIndex(of: ";"),
+           let t = MessageDate.parse(String(r.value[r.value.index(after: semi)...]))
+        {
+            return t
+        }
+        return environment.now ?? Int64(time(nil))
+    }()
+
+    static func fold(_ bytes: some Collection<UInt8>) -> [UInt8] { bytes.map(LiteralPrefilter.lower) }
+
+    func match(_ pattern: RulePattern, on target: RuleSet.Target, scratch: MatchScratch) -> [String]? {
+        switch target {
+        case .full, .rawbody, .allHeaders:
+            let range: Range<Int>
+            let m = message.bytes
+            let split = min(message.bodyOffset, m.count)
+            switch target {
+            case .full: range = 0..<m.count
+            case .rawbody: range = split..<m.count
+            default: range = 0..<split
+            }
+            if pattern.prefilter != nil && foldedFull == nil { foldedFull = Self.fold(m) }
+            let folded = foldedFull ?? []
+            let ok = m.withUnsafeBufferPointer { b in
+                folded.withUnsafeBufferPointer { f in
+                    let fr = f.isEmpty ? f : UnsafeBufferPointer(rebasing: f[range])
+                    return pattern.matches(UnsafeBufferPointer(rebasing: b[range]), folded: fr, scratch: scratch)
+                }
+            }
+            return ok ? [] : nil
+        case .body:
+            if bodyText == nil {
+                var t = Array(message.subject.utf8)
+                t.append(0x0A)
+                for part in message.textParts {
+                    t.append(contentsOf: part.text.utf8)
+                    t.append(0x0A)
+                }
+                bodyText = (t, Self.fold(t))
+            }
+            guard let (t, f) = bodyText else { return nil }
+            return Self.run(pattern, t, f, scratch) ? [] : nil
+        case .header(let name, let part):
+            if headerTexts[target] == nil {
+                var values: [String] = []
+                for field in message.headers.all(name) {
+                    switch part {
+                    case .value: values.append(field.decodedValue)
+                    case .raw: values.append(field.value)
+                    case .name: values.append(contentsOf: MailAddress.parseList(field.value).compactMap(\.displayName))
+                    case .addr: values.append(contentsOf: MailAddress.parseList(field.value).map(\.address))
+                    }
+                }
+                let t = Array(values.joined(separator: "\n").utf8)
+                headerTexts[target] = (t, Self.fold(t))
+            }
+            guard let (t, f) = headerTexts[target] else { return nil }
+            return Self.run(pattern, t, f, scratch) ? [name] : nil
+        case .uri:
+            for u in urls {
+                let t = Array(u.normalized.utf8)
+                if Self.run(pattern, t, Self.fold(t), scratch) { return [u.normalized] }
+            }
+            return nil
+        }
+    }
+
+    static func run(_ p: RulePattern, _ t: [UInt8], _ f: [UInt8], _ scratch: MatchScratch) -> Bool {
+        t.withUnsafeBufferPointer { tb in f.withUnsafeBufferPointer { fb in p.matches(tb, folded: fb, scratch: scratch) } }
+    }
+}

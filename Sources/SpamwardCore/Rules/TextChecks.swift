@@ -1,0 +1,177 @@
+import MailMessage
+
+/// Checks on the visible text that regular expressions cannot express well: spam words spelled
+/// with digits, symbols, separators or look-alike letters, and words mixing scripts.
+enum TextChecks {
+    /// Words spammers disguise. Compared after undoing the disguise.
+    static let spamWords: Set<String> = [
+        "viagra", "cialis", "levitra", "xanax", "valium", "vicodin", "tramadol", "phentermine", "pharmacy", "rolex",
+        "replica", "casino", "lottery", "mortgage", "penis", "enlargement", "erection", "porn", "sex", "bitcoin",
+        "refinance", "loan", "credit", "winner", "prize", "free", "money", "cash", "paypal", "password", "account",
+        "verify", "unsubscribe", "pills", "meds", "diet", "weight",
+    ]
+
+    /// Look-alike characters and their plain letters (leetspeak, and Cyrillic/Greek homoglyphs).
+    static let lookalikes: [Unicode.Scalar: Character] = [
+        "0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s", "!": "i", "|": "i", "€": "e",
+        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d",
+        "ɡ": "g", "ο": "o", "α": "a", "ν": "v", "ι": "i", "κ": "k", "τ": "t", "ρ": "p",
+    ]
+
+    static let maxWords = 5_000
+
+    /// Spam words written with look-alikes (`v1agra`, `viаgra` with a Cyrillic а) or with one
+    /// separator between every letter (`v.i.a.g.r.a`, `v-i-a-g-r-a`, `v i a g r a`).
+    static func obfuscatedWords(_ m: Message) -> [String]? {
+        var found: [String] = []
+        let text = m.subject + "\n" + m.text
+        var seen = 0
+        // Look-alike spellings: tokens of letters, digits and look-alike symbols.
+        var token: [Unicode.Scalar] = []
+        func flushToken() {
+            defer { token.removeAll(keepingCapacity: true) }
+            guard token.count >= 4, token.count <= 20 else { return }
+            // Plain ASCII-letter words (nearly all) cannot be disguised spellings.
+            guard token.contains(where: { !($0.isASCII && $0.properties.isAlphabetic) }) else { return }
+            var plain = ""
+            var changed = false
+            var hasLetter = false
+            for s in token {
+                if let l = lookalikes[s] {
+                    plain.append(l)
+                    changed = true
+                } else {
+                    plain.append(Character(s).lowercased())
+                    if s.properties.isAlphabetic { hasLetter = true }
+                }
+            }
+            if changed, hasLetter, spamWords.contains(plain), found.count < 5 {
+                found.append(String(String.UnicodeScalarView(token)))
+            }
+        }
+        for s in text.unicodeScalars {
+            let v = s.value
+            let isTokenChar: Bool =
+                v < 0x80
+                ? ((v | 0x20) >= 0x61 && (v | 0x20) <= 0x7A) || (v >= 0x30 && v <= 0x39) || v == 0x40 || v == 0x24 || v == 0x21 || v == 0x7C
+                : s.properties.isAlphabetic || v == 0x20AC
+            if isTokenChar {
+                token.append(s)
+            } else {
+                flushToken()
+                seen += 1
+                if seen > maxWords { break }
+            }
+        }
+        flushToken()
+        // Spaced-out spellings: single letters separated by the same separator.
+        guard hasSpacedLetters(text) else { return found.isEmpty ? nil : found }
+        let scalars = Array(text.unicodeScalars.prefix(200_000))
+        func plain(_ s: Unicode.Scalar) -> Character? {
+            if let l = lookalikes[s], !s.properties.isAlphabetic || script(s) != .latin { return l }
+            return s.properties.isAlphabetic ? Character(s).lowercased().first : nil
+        }
+        var i = 0
+        while i + 2 < scalars.count, found.count < 5 {
+            let sep = scalars[i + 1]
+            guard scalars[i].properties.isAlphabetic, ".-_* ".unicodeScalars.contains(sep),
+                  i == 0 || !scalars[i - 1].properties.isAlphabetic, let first = plain(scalars[i])
+            else {
+                i += 1
+                continue
+            }
+            var letters = String(first)
+            var j = i
+            while j + 2 < scalars.count, scalars[j + 1] == sep, let l = plain(scalars[j + 2]) {
+                letters.append(l)
+                j += 2
+                if letters.count > 20 { break }
+            }
+            let end = j + 1
+            if letters.count >= 4, end >= scalars.count || !scalars[end].properties.isAlphabetic,
+               spamWords.contains(letters)
+            {
+                found.append(String(String.UnicodeScalarView(scalars[i..<end])))
+            }
+            i = end
+        }
+        return found.isEmpty ? nil : found
+    }
+
+    /// The cheap test before the spaced-out search: two single characters in a row, each followed
+    /// by the same separator (`.r.e`), which every spaced-out word of four or more letters has.
+    static func hasSpacedLetters(_ text: String) -> Bool {
+        var run = 0  // single characters in a row, each followed by `sep`
+        var sep: UInt8 = 0
+        var charCount = 0  // characters since the last separator
+        for b in text.utf8 {
+            if b & 0xC0 == 0x80 { continue }  // UTF-8 continuation byte: same character
+            if b == 0x2E || b == 0x2D || b == 0x5F || b == 0x2A || b == 0x20 {
+                if charCount == 1 {
+                    run = run > 0 && b == sep ? run + 1 : 1
+                    sep = b
+                    if run >= 2 { return true }
+                } else {
+                    run = 0
+                }
+                charCount = 0
+            } else {
+                charCount += 1
+            }
+        }
+        return false
+    }
+
+    enum Script { case latin, cyrillic, greek, other }
+
+    static func script(_ s: Unicode.Scalar) -> Script {
+        switch s.value {
+        case 0x41...0x5A, 0x61...0x7A, 0xC0...0x24F: return .latin
+        case 0x400...0x4FF: return .cyrillic
+        case 0x370...0x3FF: return .greek
+        default: return .other
+        }
+    }
+
+    /// Whether `word` has letters of Latin and of Cyrillic or Greek.
+    static func isMixedScript(_ word: some Sequence<Unicode.Scalar>) -> Bool {
+        var latin = false
+        var other = false
+        for s in word {
+            switch script(s) {
+            case .latin: latin = true
+            case .cyrillic, .greek: other = true
+            case .other: break
+            }
+        }
+        return latin && other
+    }
+
+    /// Whether UTF-8 text has a Greek or Cyrillic letter (lead bytes 0xCD...0xD3): the fast exit.
+    static func hasGreekOrCyrillic(_ text: String) -> Bool {
+        text.utf8.contains { $0 >= 0xCD && $0 <= 0xD3 }
+    }
+
+    static func mixedScriptWords(_ m: Message) -> [String]? {
+        let text = m.subject + "\n" + m.text
+        guard hasGreekOrCyrillic(text) else { return nil }
+        var found: [String] = []
+        var word = String.UnicodeScalarView()
+        var words = 0
+        func flush() {
+            if word.count >= 3, isMixedScript(word), found.count < 5 { found.append(String(word)) }
+            word = String.UnicodeScalarView()
+            words += 1
+        }
+        for s in text.unicodeScalars {
+            if s.properties.isAlphabetic {
+                word.append(s)
+            } else if !word.isEmpty {
+                flush()
+                if words > maxWords || found.count >= 5 { break }
+            }
+        }
+        if !word.isEmpty { flush() }
+        return found.isEmpty ? nil : found
+    }
+}

@@ -1,0 +1,96 @@
+import MailAuth
+import MailMessage
+
+/// URIBL-style DNS lookups of a message's URL domains, as an asynchronous step before the scan:
+/// its symbols go into ``ScanContext/symbols`` (the scan itself stays synchronous).
+///
+/// For each distinct registrable domain (at most ``maxLookups``), `DOMAIN.ZONE` is asked for A
+/// records; an answer in 127.0.0.0/8 lists the domain, except 127.0.0.1 and 127.255.255.x,
+/// which list servers use to say "query refused" or "over quota". IP hosts are asked reversed
+/// (`4.3.2.1.ZONE`). Lookup errors are ignored (a list that does not answer lists nothing).
+public struct URIBLChecker: Sendable {
+    /// One DNS list.
+    public struct Zone: Sendable, Hashable {
+        /// The list's zone (`multi.uribl.example`).
+        public var name: String
+        /// The symbol it gives (`URIBL_EXAMPLE`).
+        public var symbol: String
+        public var score: Double
+        public var description: String
+        public init(name: String, symbol: String, score: Double, description: String? = nil) {
+            self.name = name
+            self.symbol = symbol
+            self.score = score
+            self.description = description ?? "a link's domain is listed by \(name)"
+        }
+    }
+
+    public var zones: [Zone]
+    public var resolver: any DNSResolver
+    public var publicSuffixList: PublicSuffixList?
+    /// Domains looked up per message (per zone).
+    public var maxLookups: Int
+
+    public init(zones: [Zone], resolver: any DNSResolver, publicSuffixList: PublicSuffixList? = PublicSuffixList.system,
+                maxLookups: Int = 20) {
+        self.zones = zones
+        self.resolver = resolver
+        self.publicSuffixList = publicSuffixList
+        self.maxLookups = maxLookups
+    }
+
+    /// The names to look up for a message: registrable domains (or reversed IPv4 hosts), in order.
+    public func lookupNames(_ message: Message) -> [String] {
+        var seen = Set<String>()
+        var out: [String] = []
+        for raw in message.urls.prefix(URLChecks.maxURLs) {
+            guard let u = URLNormalizer.analyze(raw, publicSuffixList: publicSuffixList) else { continue }
+            let name: String
+            if u.isIPAddress {
+                guard !u.host.hasPrefix("[") else { continue }
+                name = u.host.split(separator: ".").reversed().joined(separator: ".")
+            } else {
+                name = u.registrableDomain
+            }
+            if seen.insert(name).inserted {
+                out.append(name)
+                if out.count >= maxLookups { break }
+            }
+        }
+        return out
+    }
+
+    /// One symbol per zone that lists any domain of the message; the options name the domains.
+    public func check(_ message: Message) async -> [Symbol] {
+        let names = lookupNames(message)
+        guard !names.isEmpty else { return [] }
+        var symbols: [Symbol] = []
+        for zone in zones {
+            // Lookups of one zone run concurrently.
+            let listed: [String] = await withTaskGroup(of: (Int, String?).self) { group in
+                for (i, name) in names.enumerated() {
+                    group.addTask { [resolver] in
+                        let q = name + "." + zone.name
+                        guard let r = try? await resolver.lookup(q, .a) else { return (i, nil) }
+                        for case .a(let a) in r.records where Self.isListing(a.value) {
+                            return (i, "\(name) (\(a))")
+                        }
+                        return (i, nil)
+                    }
+                }
+                var hits: [(Int, String)] = []
+                for await (i, s) in group { if let s { hits.append((i, s)) } }
+                return hits.sorted { $0.0 < $1.0 }.map(\.1)
+            }
+            if !listed.isEmpty {
+                symbols.append(Symbol(name: zone.symbol, score: zone.score, description: zone.description, options: listed))
+            }
+        }
+        return symbols
+    }
+
+    /// 127.0.0.0/8, but not 127.0.0.1 (refused) or 127.255.255.0/24 (errors and quota).
+    static func isListing(_ v: UInt32) -> Bool {
+        v >> 24 == 127 && v != 0x7F00_0001 && v >> 8 != 0x7F_FFFF
+    }
+}

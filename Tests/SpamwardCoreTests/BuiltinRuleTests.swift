@@ -1,0 +1,131 @@
+import MailMessage
+import Testing
+
+@testable import SpamwardCore
+
+/// Each built-in rule fires on a small fixture and not on the clean message.
+@Suite("Built-in rules")
+struct BuiltinRuleTests {
+    /// Received 2026-11-27; the environment's clock is far later, to show the Received time wins.
+    static let env = RuleEnvironment(now: 1_900_000_000, uriBlocklist: URIBlocklist(["evil.example", "bad.hosting.example"]))
+    static let rules: RuleSet = {
+        var r = RuleSet.standard
+        r.environment = env
+        return r
+    }()
+
+    static func hits(_ m: Message) -> Set<String> { Set(rules.evaluate(m).map(\.name)) }
+
+    static func replacing(_ name: String, with line: String?) -> [String] {
+        var h = cleanHeaders.filter { !$0.hasPrefix(name + ":") }
+        if let line { h.append(line) }
+        return h
+    }
+
+    static let cleanBody = "Hi Bob,\r\n\r\nshall we meet for lunch on Friday at noon? The menu is at https://www.example.com/menu.\r\n\r\nAlice\r\n"
+
+    @Test func cleanMessageHitsNothing() {
+        #expect(Self.hits(mail(cleanHeaders, Self.cleanBody)) == [])
+    }
+
+    @Test(arguments: [
+        ("GTUBE", [], "XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"),
+        ("FORGED_OUTLOOK", ["X-Mailer: Microsoft Outlook Express 6.00.2600.0000"], cleanBody),
+        ("MISSING_DATE", ["-Date"], cleanBody),
+        ("MISSING_MESSAGE_ID", ["-Message-ID"], cleanBody),
+        ("DATE_IN_FUTURE", ["Date: Mon, 30 Nov 2026 10:00:00 +0000"], cleanBody),
+        ("DATE_IN_PAST", ["Date: Tue, 27 Nov 2018 10:00:00 +0000"], cleanBody),
+        ("SUBJECT_ALL_CAPS", ["Subject: BUY NOW AND SAVE BIG"], cleanBody),
+        ("FROM_NAME_ADDRESS", ["From: \"service@paypal.com\" <x@evil.example>"], cleanBody),
+        ("TOO_MANY_RECIPIENTS", ["To: " + (1...25).map { "u\($0)@example.net" }.joined(separator: ", ")], cleanBody),
+        ("OBFUSCATED_WORD", [], "Buy v1agra today"),
+        ("OBFUSCATED_WORD", [], "Buy v.i.a.g.r.a today"),
+        ("OBFUSCATED_WORD", [], "Buy vi\u{0430}gra today"),
+        ("MIXED_SCRIPT_WORD", [], "Your \u{0440}ayment is due"),
+        ("URL_SHORTENER", [], "see https://bit.ly/abc"),
+        ("URL_REDIRECTOR", [], "see https://www.example.com/r?url=http%3A%2F%2Fevil.example%2F"),
+        ("URL_NUMERIC_IP", [], "see http://192.0.2.7/login"),
+        ("URL_OBFUSCATED_IP", [], "see http://0xC0000207/login"),
+        ("URL_USERINFO", [], "see http://paypal.com@evil.example/login"),
+        ("URL_LOOKALIKE", [], "see https://paypa1.com/login"),
+        ("URL_LOOKALIKE", [], "see https://xn--pypal-4ve.com/login"),
+        ("URL_BRAND_SUBDOMAIN", [], "see https://paypal.com.login.example.net/"),
+        ("URL_MIXED_SCRIPT", [], "see https://xn--pypal-4ve.com/login"),
+        ("URL_BLOCKLISTED", [], "see https://www.evil.example/x"),
+        ("BODY_NOT_SPAM", [], "This is not spam, you asked for it."),
+    ] as [(String, [String], String)])
+    func fires(rule: String, headerChanges: [String], body: String) {
+        var headers = cleanHeaders
+        for c in headerChanges {
+            if c.hasPrefix("-") {
+                headers = headers.filter { !$0.hasPrefix(c.dropFirst() + ":") }
+            } else if let colon = c.firstIndex(of: ":") {
+                let name = c[..<colon]
+                headers = headers.filter { !$0.hasPrefix(name + ":") } + [c]
+            }
+        }
+        let hits = Self.hits(mail(headers, body))
+        #expect(hits.contains(rule), "\(rule) did not fire; hits: \(hits.sorted())")
+    }
+
+    @Test func mimeRules() {
+        let boundary = "b1"
+        func multipart(_ parts: [String]) -> Message {
+            var body = ""
+            for p in parts { body += "--\(boundary)\r\n" + p + "\r\n" }
+            body += "--\(boundary)--\r\n"
+            return mail(cleanHeaders + ["MIME-Version: 1.0", "Content-Type: multipart/mixed; boundary=\(boundary)"], body)
+        }
+        let text = "Content-Type: text/plain\r\n\r\nsee attached"
+        let exe = "Content-Type: application/octet-stream; name=\"invoice.pdf.exe\"\r\nContent-Disposition: attachment; filename=\"invoice.pdf.exe\"\r\nContent-Transfer-Encoding: base64\r\n\r\nTVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAA"
+        let hits = Self.hits(multipart([text, exe]))
+        #expect(hits.contains("EXECUTABLE_ATTACHMENT"))
+        #expect(hits.contains("DOUBLE_EXTENSION"))
+        let pdf = "Content-Type: application/pdf; name=\"invoice.pdf\"\r\nContent-Disposition: attachment; filename=\"invoice.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK"
+        #expect(Self.hits(multipart([text, pdf])).isDisjoint(with: ["EXECUTABLE_ATTACHMENT", "DOUBLE_EXTENSION"]))
+
+        // base64 text part that is plain ASCII.
+        let b64 = "Content-Type: text/plain; charset=us-ascii\r\nContent-Transfer-Encoding: base64\r\n\r\n" + "SGVsbG8gQm9iLCB0aGlzIGlzIGEgcGxhaW4gQVNDSUkgdGV4dCBwYXJ0Lg=="
+        #expect(Self.hits(multipart([b64])).contains("BASE64_TEXT"))
+        #expect(!Self.hits(multipart([text])).contains("BASE64_TEXT"))
+
+        // HTML only, images, few words.
+        let htmlImg = mail(cleanHeaders + ["MIME-Version: 1.0", "Content-Type: text/html"],
+                           "<html><body><a href=\"https://shop.example.com/\"><img src=\"https://img.example.com/a.png\"></a> Buy now</body></html>")
+        #expect(Self.hits(htmlImg).contains("HTML_ONLY_IMAGES"))
+        let htmlWords = mail(cleanHeaders + ["MIME-Version: 1.0", "Content-Type: text/html"],
+                             "<html><body><p>" + String(repeating: "word ", count: 80) + "</p><img src=\"https://img.example.com/a.png\"></body></html>")
+        #expect(!Self.hits(htmlWords).contains("HTML_ONLY_IMAGES"))
+
+        // Hidden text, and several obfuscations at once (a meta rule).
+        let hidden = mail(cleanHeaders + ["MIME-Version: 1.0", "Content-Type: text/html; charset=utf-8"],
+                          "<html><body><p>Cheap v1agra here</p><div style=\"display:none\">lorem ipsum dolor sit amet consectetur adipiscing elit</div>in\u{200B}vi\u{200B}si\u{200B}b\u{200B}l\u{200B}e\u{200B}</body></html>")
+        let h = Self.hits(hidden)
+        #expect(h.contains("HTML_HIDDEN_TEXT"))
+        #expect(h.contains("INVISIBLE_CHARACTERS"))
+        #expect(h.contains("OBFUSCATED_WORD"))
+        #expect(h.contains("OBFUSCATION_SEVERAL"))
+    }
+
+    @Test func datesUseReceivedTimeThenNow() {
+        // No Received: the environment's clock decides (1_900_000_000 is 2030): a 2026 Date is not future.
+        let noReceived = cleanHeaders.filter { !$0.hasPrefix("Received:") }
+        #expect(!Self.hits(mail(noReceived, "x")).contains("DATE_IN_FUTURE"))
+        #expect(!Self.hits(mail(noReceived, "x")).contains("DATE_IN_PAST"))
+        var r = Self.rules
+        r.environment.now = 1_500_000_000  // 2017
+        #expect(Set(r.evaluate(mail(noReceived, "x")).map(\.name)).contains("DATE_IN_FUTURE"))
+    }
+
+    @Test func metaMissingHeaders() {
+        let m = mail(cleanHeaders.filter { !$0.hasPrefix("Date:") && !$0.hasPrefix("Message-ID:") }, "x")
+        #expect(Self.hits(m).isSuperset(of: ["MISSING_DATE", "MISSING_MESSAGE_ID", "MISSING_HEADERS"]))
+    }
+
+    @Test func notFiringOnLookalikeFreeText() {
+        // Ordinary words with digits, brand names on their own domains, and French accents.
+        let m = mail(cleanHeaders, "Version 1.3 of the app, see https://www.paypal.com/help and https://google.de/ — crédit agricole, café")
+        let h = Self.hits(m)
+        #expect(h.isDisjoint(with: ["OBFUSCATED_WORD", "MIXED_SCRIPT_WORD", "URL_LOOKALIKE", "URL_BRAND_SUBDOMAIN"]), "\(h)")
+    }
+}
