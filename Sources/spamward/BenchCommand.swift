@@ -21,6 +21,10 @@ extension Spamward {
         @Flag(help: "Also time bogofilter on the same split, side by side.")
         var bogofilter = false
         @Flag(help: "Print JSON.") var json = false
+        @Option(help: "How rules take part: all (default, as in scanning), features, scores, or none.")
+        var rules: RuleMode = .all
+        @Flag(help: "Also time the built-in rules with each regular-expression engine, with and without prefilters.")
+        var ruleEngines = false
 
         func run() async throws {
             do { try runBench() } catch let e as CLIError {
@@ -37,6 +41,8 @@ extension Spamward {
             var modelMessagesPerSecond: Double
             var featuresPerMessage: Double
             var scanMessagesPerSecond: Double
+            var rulesMessagesPerSecond: Double
+            var ruleEngineMessagesPerSecond: [String: Double]?
             var learnMessagesPerSecond: Double
             var splitEvalSeconds: Double
             var peakRSSMegabytes: Double
@@ -64,9 +70,11 @@ extension Spamward {
                 for m in messages { sink &+= MessageParser.parse(m).parts.count }
             }
             // Learn the first half (from empty each time), then scan the second half.
-            var trained = MessageScanner(model: StatisticalModel())
+            var empty = MessageScanner(model: StatisticalModel())
+            rules.apply(to: &empty)
+            var trained = empty
             let learn = best {
-                var s = MessageScanner(model: StatisticalModel())
+                var s = empty
                 for i in 0..<half {
                     let m = s.parse(messages[i])
                     s.model.learn(s.features(m), as: c.entries[i].label)
@@ -86,9 +94,34 @@ extension Spamward {
             let model = best {
                 for v in vectors { sink &+= trained.model.score(v).combined > 0 ? 1 : 0 }
             }
+            // The rules alone, on parsed messages.
+            let ruleTime = best {
+                for m in parsed { sink &+= trained.rules.evaluate(m).count }
+            }
+            var engineRates: [String: Double]? = nil
+            if ruleEngines {
+                var rates: [String: Double] = [:]
+                for engine in RegexEngine.allCases {
+                    for prefilter in [true, false] {
+                        let set = try RuleSet.builtIn(engine: engine, prefilters: prefilter)
+                        let t = best { for m in parsed { sink &+= set.evaluate(m).count } }
+                        rates["\(engine.rawValue)\(prefilter ? "+prefilter" : "")"] = Double(parsed.count) / t
+                    }
+                }
+                // Only the regular-expression rules, to see the engines without the Swift checks.
+                for engine in RegexEngine.allCases {
+                    for prefilter in [true, false] {
+                        let regexOnly = BuiltinRules.definitions.filter { $0.kind != .eval && $0.kind != .meta }
+                        let set = try RuleSet(regexOnly, engine: engine, prefilters: prefilter)
+                        let t = best { for m in parsed { sink &+= set.evaluate(m).count } }
+                        rates["regex-only:\(engine.rawValue)\(prefilter ? "+prefilter" : "")"] = Double(parsed.count) / t
+                    }
+                }
+                engineRates = rates
+            }
             let eval = best {
                 let r = EvaluationRun.run(corpus: c, messages: messages, proto: .split, configuration: .default,
-                                          thresholds: .default, progress: false)
+                                          thresholds: .default, progress: false, rules: rules)
                 sink &+= r.scored
             }
             var result = Result(
@@ -97,6 +130,7 @@ extension Spamward {
                 featuresMessagesPerSecond: Double(n - half) / features, modelMessagesPerSecond: Double(n - half) / model,
                 featuresPerMessage: Double(vectors.reduce(0) { $0 + $1.count }) / Double(max(1, vectors.count)),
                 scanMessagesPerSecond: Double(n - half) / scan,
+                rulesMessagesPerSecond: Double(n - half) / ruleTime, ruleEngineMessagesPerSecond: engineRates,
                 learnMessagesPerSecond: Double(half) / learn, splitEvalSeconds: eval,
                 peakRSSMegabytes: Self.peakRSSMegabytes())
             if bogofilter {
@@ -114,7 +148,11 @@ extension Spamward {
             print("parse              \(f(result.parseMessagesPerSecond)) msg/s")
             print("features           \(f(result.featuresMessagesPerSecond)) msg/s (extraction alone, \(f(result.featuresPerMessage)) features per message)")
             print("model              \(f(result.modelMessagesPerSecond)) msg/s (scoring extracted features alone)")
-            print("scan               \(f(result.scanMessagesPerSecond)) msg/s (parse + features + score, model of \(half) messages)")
+            print("scan               \(f(result.scanMessagesPerSecond)) msg/s (parse + rules + features + score, model of \(half) messages; rules: \(rules.rawValue))")
+            print("rules              \(f(result.rulesMessagesPerSecond)) msg/s (\(trained.rules.definitions.count) rules evaluated alone on parsed messages)")
+            for (k, v) in (result.ruleEngineMessagesPerSecond ?? [:]).sorted(by: { $0.key < $1.key }) {
+                print("  rules \(k)\(String(repeating: " ", count: max(1, 28 - k.count)))\(f(v)) msg/s")
+            }
             print("learn              \(f(result.learnMessagesPerSecond)) msg/s (parse + features + update)")
             print("split eval         \(String(format: "%.3f", eval)) s (learn \(half), score \(n - half), from an empty model)")
             if let b = result.bogofilterSeconds, let r = result.ratioToBogofilter {

@@ -7,6 +7,24 @@ enum EvalProtocol: String, ExpressibleByArgument, CaseIterable {
     case split, online
 }
 
+/// How rules take part in an evaluation: their hits as learner features, their scores in the
+/// verdict, both (the default, as in scanning), or not at all (the learner alone).
+enum RuleMode: String, ExpressibleByArgument, CaseIterable {
+    case all, features, scores, none
+
+    func apply(to scanner: inout MessageScanner) {
+        switch self {
+        case .all: break
+        case .features: scanner.ruleScores = false
+        case .scores: scanner.ruleFeatures = false
+        case .none:
+            scanner.rules = .empty
+            scanner.ruleFeatures = false
+            scanner.ruleScores = false
+        }
+    }
+}
+
 /// The result of running one protocol over a corpus.
 struct EvaluationRun {
     var labels: [Label] = []
@@ -26,10 +44,12 @@ struct EvaluationRun {
     }
 
     static func run(corpus: TRECCorpus, messages: [[UInt8]], proto: EvalProtocol, configuration: FeatureConfiguration,
-                    thresholds: Thresholds, progress: Bool, component which: Component = .combined, tune: (inout StatisticalModel) -> Void = { _ in }) -> EvaluationRun {
+                    thresholds: Thresholds, progress: Bool, component which: Component = .combined, rules: RuleMode = .all,
+                    tune: (inout StatisticalModel) -> Void = { _ in }) -> EvaluationRun {
         var model = StatisticalModel(configuration: configuration)
         tune(&model)
         var scanner = MessageScanner(model: model, thresholds: thresholds)
+        rules.apply(to: &scanner)
         var run = EvaluationRun(model: model)
         var learnedDigests = Set<MessageDigest>()
         let n = messages.count
@@ -37,11 +57,10 @@ struct EvaluationRun {
         var bar = ProgressBar(total: progress ? n : 0, label: proto.rawValue)
         let clock = ContinuousClock()
 
-        func component(_ scanner: MessageScanner, _ m: Message, _ v: FeatureVector? = nil) -> Double {
-            let v = v ?? scanner.features(m)
+        func component(_ scanner: MessageScanner, _ m: Message, _ hits: [RuleHit], _ v: FeatureVector) -> Double {
             let s = scanner.model.score(v)
             switch which {
-            case .combined: return s.combined + Rules.score(m)
+            case .combined: return s.combined + (scanner.ruleScores ? hits.reduce(0) { $0 + $1.score } : 0)
             case .discriminative: return s.discriminative
             case .tokens: return s.tokenLogOdds
             case .fisher: return s.fisher
@@ -69,7 +88,8 @@ struct EvaluationRun {
             let t1 = clock.now
             for i in half..<n {
                 let m = scanner.parse(messages[i])
-                run.scores.append(component(scanner, m))
+                let hits = scanner.ruleHits(m)
+                run.scores.append(component(scanner, m, hits, scanner.features(m, hits: hits)))
                 run.labels.append(corpus.entries[i].label)
                 run.paths.append(corpus.entries[i].path)
                 bar.update(i + 1)
@@ -84,8 +104,9 @@ struct EvaluationRun {
             for i in 0..<n {
                 let t0 = clock.now
                 let m = scanner.parse(messages[i])
-                let v = scanner.features(m)
-                let s = component(scanner, m, v)
+                let hits = scanner.ruleHits(m)
+                let v = scanner.features(m, hits: hits)
+                let s = component(scanner, m, hits, v)
                 let t1 = clock.now
                 learn(m, v, corpus.entries[i].label)
                 let t2 = clock.now
@@ -146,6 +167,8 @@ extension Spamward {
         @Option(help: .hidden) var initialCombiner: String?
         @Option(help: "Score to report: combined, or one component (discriminative, tokens, fisher) for comparison.")
         var component: EvaluationRun.Component = .combined
+        @Option(help: "How rules take part: all (features and scores, as in scanning), features, scores, or none (the learner alone).")
+        var rules: RuleMode = .all
 
         func run() async throws {
             do {
@@ -168,7 +191,7 @@ extension Spamward {
             let wall0 = Date()
             let r = EvaluationRun.run(
                 corpus: c, messages: messages, proto: proto, configuration: config,
-                thresholds: thresholdOptions.thresholds, progress: progress, component: component
+                thresholds: thresholdOptions.thresholds, progress: progress, component: component, rules: rules
             ) { m in
                 if let lr = learningRate { m.learningRate = lr }
                 if let md = minDeviation { m.minDeviation = md }

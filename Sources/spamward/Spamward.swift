@@ -11,7 +11,7 @@ struct Spamward: AsyncParsableCommand {
             """,
         version: SpamwardVersion.string,
         subcommands: [
-            Check.self, Learn.self, Eval.self, Stats.self, Serve.self, Edge.self, ConfigCommand.self, Bench.self,
+            Check.self, Learn.self, Eval.self, Stats.self, Serve.self, Edge.self, ConfigCommand.self, RulesCommand.self, Bench.self,
             TrainStarter.self, Auth.self, DKIM.self,
         ],
         defaultSubcommand: nil
