@@ -25,8 +25,15 @@ struct VerdictTests {
     /// What an empty model scores every message: the bias of the initial combiner.
     static let emptyModelScore = StatisticalModel.initialCombiner[StatisticalModel.initialCombiner.count - 1]
 
+    /// A scanner whose only rule is GTUBE (the other built-in rules are tested in BuiltinRuleTests).
+    static func gtubeOnlyScanner() throws -> MessageScanner {
+        var s = MessageScanner(model: StatisticalModel())
+        s.rules = try RuleSet(BuiltinRules.definitions.filter { $0.name == "GTUBE" })
+        return s
+    }
+
     @Test func gtubeIsSpamWithAnEmptyModel() throws {
-        let scanner = MessageScanner(model: StatisticalModel())
+        let scanner = try Self.gtubeOnlyScanner()
         let v = scanner.scan(Array(Self.gtubeMessage().utf8))
         #expect(v.action == .spam)
         #expect(v.symbols.map(\.name).contains("GTUBE"))
@@ -66,8 +73,8 @@ struct VerdictTests {
         #expect(v.score > 900)
     }
 
-    @Test func noGTUBENoGTUBESymbol() {
-        let v = MessageScanner(model: StatisticalModel()).scan(Synth.bytes(spam: true, index: 3))
+    @Test func noGTUBENoGTUBESymbol() throws {
+        let v = try Self.gtubeOnlyScanner().scan(Synth.bytes(spam: true, index: 3))
         #expect(!v.symbols.map(\.name).contains("GTUBE"))
         #expect(v.score == Self.emptyModelScore)
         // An empty model must not call mail unsure or spam.
