@@ -37,6 +37,20 @@ extension SQLiteModelStore {
             try MetaRow(key: MetaRow.Key.schemaVersion, value: "v1").upsert(db)
         }
 
+        // Learned fuzzy fingerprints (``FuzzyStore``): one row per FuzzyRecord.
+        migrator.registerMigration("fuzzy-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE fuzzy (
+                        id INTEGER PRIMARY KEY NOT NULL,
+                        label TEXT NOT NULL CHECK (label IN ('spam', 'ham')),
+                        signature BLOB NOT NULL,
+                        added_at INTEGER NOT NULL,
+                        count INTEGER NOT NULL CHECK (count >= 1)
+                    ) STRICT;
+                    """)
+        }
+
         // Next: registerMigration("v2") { ...; try MetaRow(key: MetaRow.Key.schemaVersion, value: "v2").upsert(db) }
         return migrator
     }
