@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MailAuth
 import MailMessage
 import SpamwardCore
 
@@ -46,6 +47,12 @@ extension Spamward {
             var learnMessagesPerSecond: Double
             var splitEvalSeconds: Double
             var peakRSSMegabytes: Double
+            /// Fingerprinting parsed messages alone, and with the fuzzy lookup and campaign bookkeeping.
+            var fingerprintMessagesPerSecond: Double
+            var campaignMessagesPerSecond: Double
+            /// Fingerprint (+ lookup + campaign) time over the scan time of the same messages.
+            var fingerprintToScanRatio: Double
+            var campaignToScanRatio: Double
             var bogofilterSeconds: Double?
             var ratioToBogofilter: Double?
         }
@@ -119,6 +126,24 @@ extension Spamward {
                 }
                 engineRates = rates
             }
+            // Fingerprints of the parsed messages alone, then with the fuzzy lookup (against the
+            // learned half) and the campaign bookkeeping, as SpamFilter does per scan.
+            let fingerprinter = Fingerprinter()
+            let fingerprint = best {
+                for m in parsed { sink &+= fingerprinter.fingerprint(m).words }
+            }
+            var fuzzyIndex = FuzzyIndex()
+            for i in 0..<half { fuzzyIndex.add(fingerprinter.fingerprint(trained.parse(messages[i])), as: c.entries[i].label, now: 0) }
+            let campaign = best {
+                var tracker = CampaignTracker()
+                for m in parsed {
+                    let fp = fingerprinter.fingerprint(m)
+                    sink &+= fuzzyIndex.match(fp, now: 0).count
+                    let o = CampaignObservation(fingerprint: fp, sender: SendingAddress.fromReceived(m), senderDomain: m.from.first?.domain,
+                                                subject: m.subject, verdict: .ham, label: nil, time: 0)
+                    sink &+= tracker.observe(o)?.messages ?? 0
+                }
+            }
             let eval = best {
                 let r = EvaluationRun.run(corpus: c, messages: messages, proto: .split, configuration: .default,
                                           thresholds: .default, progress: false, rules: rules)
@@ -132,7 +157,10 @@ extension Spamward {
                 scanMessagesPerSecond: Double(n - half) / scan,
                 rulesMessagesPerSecond: Double(n - half) / ruleTime, ruleEngineMessagesPerSecond: engineRates,
                 learnMessagesPerSecond: Double(half) / learn, splitEvalSeconds: eval,
-                peakRSSMegabytes: Self.peakRSSMegabytes())
+                peakRSSMegabytes: Self.peakRSSMegabytes(),
+                fingerprintMessagesPerSecond: Double(n - half) / fingerprint,
+                campaignMessagesPerSecond: Double(n - half) / campaign,
+                fingerprintToScanRatio: fingerprint / scan, campaignToScanRatio: campaign / scan)
             if bogofilter {
                 let t = try Self.timeBogofilter(corpus: c, half: half, repeats: repeats)
                 result.bogofilterSeconds = t
@@ -154,6 +182,8 @@ extension Spamward {
                 print("  rules \(k)\(String(repeating: " ", count: max(1, 28 - k.count)))\(f(v)) msg/s")
             }
             print("learn              \(f(result.learnMessagesPerSecond)) msg/s (parse + features + update)")
+            print("fingerprint        \(f(result.fingerprintMessagesPerSecond)) msg/s (of parsed messages alone): \(String(format: "%.1f", result.fingerprintToScanRatio * 100))% of the scan time")
+            print("fuzzy + campaign   \(f(result.campaignMessagesPerSecond)) msg/s (fingerprint, fuzzy lookup, campaign record): \(String(format: "%.1f", result.campaignToScanRatio * 100))% of the scan time")
             print("split eval         \(String(format: "%.3f", eval)) s (learn \(half), score \(n - half), from an empty model)")
             if let b = result.bogofilterSeconds, let r = result.ratioToBogofilter {
                 print("bogofilter         \(String(format: "%.3f", b)) s (batch train + classify of the same halves)")

@@ -44,7 +44,7 @@ struct EvaluationRun {
     }
 
     static func run(corpus: TRECCorpus, messages: [[UInt8]], proto: EvalProtocol, configuration: FeatureConfiguration,
-                    thresholds: Thresholds, progress: Bool, component which: Component = .combined, rules: RuleMode = .all,
+                    thresholds: Thresholds, progress: Bool, component which: Component = .combined, rules: RuleMode = .all, fuzzy: Bool = false,
                     tune: (inout StatisticalModel) -> Void = { _ in }) -> EvaluationRun {
         var model = StatisticalModel(configuration: configuration)
         tune(&model)
@@ -57,10 +57,19 @@ struct EvaluationRun {
         var bar = ProgressBar(total: progress ? n : 0, label: proto.rawValue)
         let clock = ContinuousClock()
 
+        // Optional fuzzy fingerprints: learned messages are added, scored ones get FUZZY_* scores.
+        let fingerprinter = Fingerprinter()
+        var fuzzyIndex = FuzzyIndex()
+        func fuzzyScore(_ m: Message) -> Double {
+            guard fuzzy else { return 0 }
+            let fp = fingerprinter.fingerprint(m)
+            return fuzzyIndex.symbols(for: fuzzyIndex.match(fp, now: 0)).reduce(0) { $0 + $1.score }
+        }
+
         func component(_ scanner: MessageScanner, _ m: Message, _ hits: [RuleHit], _ v: FeatureVector) -> Double {
             let s = scanner.model.score(v)
             switch which {
-            case .combined: return s.combined + (scanner.ruleScores ? hits.reduce(0) { $0 + $1.score } : 0)
+            case .combined: return s.combined + (scanner.ruleScores ? hits.reduce(0) { $0 + $1.score } : 0) + fuzzyScore(m)
             case .discriminative: return s.discriminative
             case .tokens: return s.tokenLogOdds
             case .fisher: return s.fisher
@@ -71,6 +80,7 @@ struct EvaluationRun {
             // Learning is idempotent: a duplicate message counts once.
             if learnedDigests.insert(MessageScanner.digest(of: m)).inserted {
                 scanner.model.learn(v, as: label)
+                if fuzzy { fuzzyIndex.add(fingerprinter.fingerprint(m), as: label, now: 0) }
                 run.learned += 1
             } else {
                 run.duplicatesSkipped += 1
@@ -169,6 +179,8 @@ extension Spamward {
         var component: EvaluationRun.Component = .combined
         @Option(help: "How rules take part: all (features and scores, as in scanning), features, scores, or none (the learner alone).")
         var rules: RuleMode = .all
+        @Flag(help: "Add fuzzy-fingerprint symbols (FUZZY_SPAM / FUZZY_HAM from the learned messages) to the score.")
+        var fuzzy = false
 
         func run() async throws {
             do {
@@ -191,7 +203,7 @@ extension Spamward {
             let wall0 = Date()
             let r = EvaluationRun.run(
                 corpus: c, messages: messages, proto: proto, configuration: config,
-                thresholds: thresholdOptions.thresholds, progress: progress, component: component, rules: rules
+                thresholds: thresholdOptions.thresholds, progress: progress, component: component, rules: rules, fuzzy: fuzzy
             ) { m in
                 if let lr = learningRate { m.learningRate = lr }
                 if let md = minDeviation { m.minDeviation = md }

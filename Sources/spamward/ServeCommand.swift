@@ -28,6 +28,8 @@ extension Spamward {
         var spamd: String?
         @Option(help: ArgumentHelp("HTTP listen address, or off.", valueName: "ADDR"))
         var http: String?
+        @Flag(help: "Fingerprint every scan: FUZZY_SPAM/FUZZY_HAM from learned messages (kept in the store), campaigns and the botnet footprint (docs/campaigns.md).")
+        var campaigns = false
 
         func run() async throws {
             var configuration = try ServerConfiguration.load(path: config)
@@ -57,7 +59,14 @@ extension Spamward {
             let (model, source) = try await storeOptions.loadModel(from: sqlite)
             logger.info("model loaded", metadata: ["model.source": "\(source.rawValue)", "store.path": "\(path)"])
             let scanner = Self.scanner(model: model, configuration: configuration)
-            let filter = SpamFilter(scanner: scanner, store: sqlite, policy: configuration.policy)
+            var monitor: CampaignMonitor? = nil
+            if campaigns {
+                let m = CampaignMonitor(store: sqlite)
+                try await m.restore()
+                logger.info("fuzzy fingerprints loaded", metadata: ["fuzzy.entries": "\(m.counts.fuzzy)"])
+                monitor = m
+            }
+            let filter = SpamFilter(scanner: scanner, store: sqlite, policy: configuration.policy, campaigns: monitor)
             let configPath = config
             let overrides = self
             let reloadStore = storeOptions

@@ -12,7 +12,7 @@ struct Spamward: AsyncParsableCommand {
         version: SpamwardVersion.string,
         subcommands: [
             Check.self, Learn.self, Eval.self, Stats.self, Serve.self, Edge.self, ConfigCommand.self, RulesCommand.self, Bench.self,
-            TrainStarter.self, Auth.self, DKIM.self,
+            TrainStarter.self, Auth.self, DKIM.self, Campaigns.self, Botnet.self,
         ],
         defaultSubcommand: nil
     )
