@@ -116,7 +116,7 @@ public struct Fingerprinter: Sendable {
         for i in 0..<count {
             var h: UInt64 = 0x2545_F491_4F6C_DD1D
             for j in i..<min(i + n, words.count) { h = StableHash.mix(h &* 0x9E37_79B9_7F4A_7C15 ^ words[j]) }
-            let slot = Int((h >> 32) &* UInt64(k) >> 32)
+            let slot = Int(((h >> 32) &* UInt64(k)) >> 32)  // shifts bind tighter than &* in Swift
             let value = h & 0xFFFF_FFFF
             if value < slots[slot] { slots[slot] = value }
         }
