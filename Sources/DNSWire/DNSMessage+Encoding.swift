@@ -49,9 +49,10 @@ struct DNSWriter {
     }
 
     mutating func writeName(_ name: DomainName, compressible: Bool = true) {
-        let lower = name.lowercased.labels
+        // Suffixes are matched byte for byte (not case-folded), so every name keeps its own
+        // spelling: an answer echoes the question's case exactly (resolvers using 0x20 check it).
         for i in name.labels.indices {
-            let suffix = Array(lower[i...])
+            let suffix = Array(name.labels[i...])
             if compress && compressible, let at = offsets[suffix] {
                 writeUInt16(0xC000 | UInt16(at))
                 return

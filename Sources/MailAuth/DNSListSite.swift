@@ -73,8 +73,22 @@ public struct DNSListReplyFilter: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `d.d.d.d` where each `d` is a number or `[n;n..m;…]`.
     public init(parsing text: String, entry: String? = nil) throws(DNSListSyntaxError) {
-        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { throw DNSListSyntaxError(.badFilter, in: entry ?? text) }
+        // Split at the dots between octets, not at the ".." of ranges inside brackets.
+        var parts: [Substring] = []
+        var start = text.startIndex
+        var depth = 0
+        for i in text.indices {
+            switch text[i] {
+            case "[": depth += 1
+            case "]": depth -= 1
+            case "." where depth == 0:
+                parts.append(text[start..<i])
+                start = text.index(after: i)
+            default: break
+            }
+        }
+        parts.append(text[start...])
+        guard parts.count == 4, depth == 0 else { throw DNSListSyntaxError(.badFilter, in: entry ?? text) }
         var octets: [[ClosedRange<UInt8>]] = []
         for part in parts {
             var alternatives: [ClosedRange<UInt8>] = []

@@ -53,7 +53,9 @@ struct NIODNSResolverTests {
         let txt = try await r.lookup("big.spamward.test", .txt).txtRecords
         #expect(txt.count == 1 && txt.first?.data.count == 1400)
         #expect(txt.first?.text.hasPrefix("v=spamward-big 0000-") == true)
-        #expect(r.statistics.udpQueries == 1 && r.statistics.tcpQueries == 1)
+        // One UDP try that came back truncated, then TCP (a loaded machine may add a timed-out retry).
+        #expect(r.statistics.udpQueries >= 1 && r.statistics.tcpQueries >= 1)
+        #expect(r.statistics.udpQueries - r.statistics.timeouts == 1)
     }
 
     @Test func secondLookupIsServedFromTheCache() async throws {
@@ -61,7 +63,7 @@ struct NIODNSResolverTests {
         _ = try await r.lookup("mx1.spamward.test", .a)
         _ = try await r.lookup("nope.spamward.test", .a)
         let sent = r.statistics.udpQueries
-        #expect(sent == 2)
+        #expect(sent - r.statistics.timeouts == 2)
         #expect(try await r.lookup("MX1.spamward.test.", .a) == .answer([.a(IPv4Address(192, 0, 2, 25))]))
         #expect(try await r.lookup("nope.spamward.test", .a) == .nxDomain)  // negative caching (SOA minimum 300 s)
         #expect(r.statistics.udpQueries == sent)
