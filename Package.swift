@@ -138,7 +138,7 @@ let package = Package(
             name: "SpamwardServer",
             dependencies: [
                 "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardHTTP",
-                "MilterProtocol", "SpamdProtocol", "MailAuth",
+                "MilterProtocol", "SpamdProtocol", "MailAuth", "SpamwardDNS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -155,7 +155,7 @@ let package = Package(
             name: "spamward",
             dependencies: [
                 "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardServer", "MailMessage",
-                "SpamwardEdge", "MailAuth", "SpamwardRuleFile",
+                "SpamwardEdge", "MailAuth", "SpamwardRuleFile", "SpamwardDNS",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -226,7 +226,7 @@ let package = Package(
         .testTarget(
             name: "SpamwardServerTests",
             dependencies: [
-                "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage", "MailAuth",
+                "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage", "MailAuth", "SpamwardDNS",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

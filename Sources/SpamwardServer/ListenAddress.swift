@@ -1,5 +1,3 @@
-import MailAuth
-
 /// A `host:port` (or `[v6]:port`) address a front end listens on or connects to.
 public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     public var host: String
@@ -40,15 +38,3 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension ListenAddress {
-    /// A DNS server: an IP address, `IP:port`, `[IPv6]:port` or a bare IPv6 address; port 53
-    /// when none is given. Names are not accepted (a resolver cannot need itself).
-    public init?(dnsServer text: String) {
-        if IPAddress(text) != nil {
-            self.init(host: text, port: 53)
-            return
-        }
-        guard let parsed = ListenAddress(text), IPAddress(parsed.host) != nil else { return nil }
-        self = parsed
-    }
-}

@@ -1,5 +1,6 @@
 import MailAuth
 import SpamwardCore
+import SpamwardDNS
 import SpamwardHTTP
 import TOMLKit
 
@@ -121,7 +122,7 @@ extension ServerConfiguration {
         if let t = reader.table(root, "dns") {
             reader.section(t, "dns", known: ["servers", "timeout_ms", "attempts"])
             if let list = reader.strings(t, "dns", "servers") {
-                for s in list where ListenAddress(dnsServer: s) == nil {
+                for s in list where DNSServerAddress(s) == nil {
                     reader.problems.append("dns.servers: \"\(s)\" is not an IP address or IP:port")
                 }
                 c.dns.servers = list

@@ -3,12 +3,13 @@ import Foundation
 import MailAuth
 import MailMessage
 import SpamwardCore
+import SpamwardDNS
 
 // MARK: - The resolver the authentication commands use
 
-/// THE ONE PLACE that turns `--dns` / `--zone` into a resolver. `--zone FILE` answers from zone
-/// text (see `StaticResolver(zoneText:)`). `--dns ADDR` is reserved for the asynchronous NIO
-/// resolver (SpamwardDNS), which has not landed in this branch: point this function at it.
+/// The one place that turns `--dns` / `--zone` into a resolver. `--zone FILE` answers from zone
+/// text (see `StaticResolver(zoneText:)`); `--dns ADDR` asks that server with the daemon's
+/// resolver; with neither, the servers of /etc/resolv.conf are asked.
 func makeAuthResolver(dns: String?, zone: String?) throws -> any DNSResolver {
     if let zone {
         let text: String
@@ -20,9 +21,13 @@ func makeAuthResolver(dns: String?, zone: String?) throws -> any DNSResolver {
         }
     }
     if let dns {
-        throw CLIError("--dns \(dns): the network resolver is not available in this build yet; use --zone FILE", code: .usage)
+        guard let server = DNSServerAddress(dns) else {
+            throw CLIError("--dns \(dns): give an IP address, IP:port or [IPv6]:port", code: .usage)
+        }
+        return NIODNSResolver(configuration: DNSResolverConfiguration(servers: [server]))
     }
-    throw CLIError("no resolver: give --zone FILE (or --dns ADDR once the network resolver is built in)", code: .usage)
+    // Neither: the system's name servers (/etc/resolv.conf).
+    return NIODNSResolver(configuration: DNSResolverConfiguration())
 }
 
 extension Symbol {

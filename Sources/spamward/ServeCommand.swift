@@ -5,6 +5,7 @@ import MailMessage
 import Metrics
 import Prometheus
 import SpamwardCore
+import SpamwardDNS
 import SpamwardServer
 import SpamwardStoreSQLite
 
@@ -66,7 +67,17 @@ extension Spamward {
                 logger.info("fuzzy fingerprints loaded", metadata: ["fuzzy.entries": "\(m.counts.fuzzy)"])
                 monitor = m
             }
-            let filter = SpamFilter(scanner: scanner, store: sqlite, policy: configuration.policy, campaigns: monitor)
+            let resolver = NIODNSResolver(
+                configuration: configuration.dns.resolverConfiguration, logger: logger)
+            let authentication = configuration.authenticationStage(resolver: resolver, logger: logger)
+            if let authentication {
+                logger.info("email authentication on", metadata: [
+                    "authserv_id": "\(authentication.authservID)",
+                    "dns.servers": "\(configuration.dns.resolverConfiguration.servers.map(\.description).joined(separator: ","))",
+                ])
+            }
+            let filter = SpamFilter(scanner: scanner, store: sqlite, policy: configuration.policy, campaigns: monitor,
+                                    authentication: authentication)
             let configPath = config
             let overrides = self
             let reloadStore = storeOptions
@@ -84,7 +95,13 @@ extension Spamward {
                         logger.error("reload failed; keeping the running configuration", metadata: ["error": "\(error)"])
                     }
                 })
-            try await services.run(logger: logger)
+            do {
+                try await services.run(logger: logger)
+            } catch {
+                await resolver.shutdown()
+                throw error
+            }
+            await resolver.shutdown()
         }
 
         static func scanner(model: StatisticalModel, configuration: ServerConfiguration) -> MessageScanner {

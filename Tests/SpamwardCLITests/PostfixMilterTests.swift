@@ -24,7 +24,16 @@ extension ProcessTests {
             log = URL(fileURLWithPath: cli.path("serve-\(UUID().uuidString).log"))
             FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = cli.executable
-            process.arguments = ["serve", "--db", cli.db, "--milter", PostfixMilterTests.milterAddress,
+            // Authentication asks the test name server (scripts/test-dns.sh), never the system's.
+            let config = try cli.write("serve-auth.toml", """
+                [authentication]
+                authserv_id = "mx.spamward.test"
+                [dns]
+                servers = ["127.0.0.1:5354"]
+                timeout_ms = 500
+                attempts = 1
+                """)
+            process.arguments = ["serve", "--config", config, "--db", cli.db, "--milter", PostfixMilterTests.milterAddress,
                                  "--spamd", "off", "--http", "off"] + extraArgs
             let handle = try FileHandle(forWritingTo: log)
             process.standardOutput = handle
@@ -124,6 +133,9 @@ extension ProcessTests {
         for f in files {
             #expect(f.contains("X-Spam-Status: No, score="), "delivered without Spamward's headers:\n\(f)")
             #expect(f.contains("X-Spam-Flag: NO"))
+            // Email authentication ran before the scan (SPF for the envelope sender at least).
+            #expect(f.contains("Authentication-Results: mx.spamward.test;") && f.contains("spf="),
+                    "no Authentication-Results:\n\(f)")
             #expect(f.contains("\n.leading dot line stays intact\n"), "body changed:\n\(f)")
             #expect(!f.contains("GTUBE"))
         }

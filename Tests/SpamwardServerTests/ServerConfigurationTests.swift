@@ -1,4 +1,5 @@
 import SpamwardCore
+import SpamwardDNS
 import SpamwardHTTP
 import SpamwardServer
 import Testing
@@ -98,7 +99,7 @@ import Testing
             """)
         #expect(!c.authentication.enabled)
         #expect(c.authentication.authservID == "mx.example.org")
-        #expect(c.dns.servers.compactMap { ListenAddress(dnsServer: $0)?.description } == ["127.0.0.1:5354", "[::1]:53", "192.0.2.53:53"])
+        #expect(c.dns.servers.compactMap { DNSServerAddress($0)?.description } == ["127.0.0.1:5354", "[::1]:53", "192.0.2.53:53"])
         #expect(c.dns.timeoutMilliseconds == 500 && c.dns.attempts == 3)
         let defaults = try ServerConfiguration.parse(toml: "")
         #expect(defaults.authentication.enabled && defaults.dns.servers.isEmpty)
