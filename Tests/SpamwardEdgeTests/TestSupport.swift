@@ -261,6 +261,15 @@ enum Backend {
         let body = spam
             ? "Buy now.\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n"
             : "Hello,\r\n\r\nthe notes from today's design review are below.\r\n.leading dot line stays intact\r\n\r\nRegards\r\n"
-        return Array("From: sender\(index)@example.com\r\nTo: inbox@spamward.test\r\nSubject: \(tag) message \(index)\r\nMessage-ID: <\(tag)-\(index)@example.com>\r\nDate: Tue, 4 Mar 2025 09:00:00 +0000\r\n\r\n\(body)".utf8)
+        return Array("From: sender\(index)@example.com\r\nTo: inbox@spamward.test\r\nSubject: \(tag) message \(index)\r\nMessage-ID: <\(tag)-\(index)@example.com>\r\nDate: \(rfc5322Now())\r\n\r\n\(body)".utf8)
     }
+}
+
+/// The current time as an RFC 5322 date (the date rules flag missing, future and old dates).
+func rfc5322Now() -> String {
+    let f = DateFormatter()
+    f.locale = Locale(identifier: "en_US_POSIX")
+    f.timeZone = TimeZone(identifier: "UTC")
+    f.dateFormat = "EEE, d MMM yyyy HH:mm:ss Z"
+    return f.string(from: Date())
 }

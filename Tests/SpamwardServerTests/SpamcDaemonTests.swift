@@ -23,7 +23,8 @@ import Testing
 
         let c = try await runTool(Self.spamc, base + ["-c"], stdin: TestMessages.gtube)
         #expect(c.status == 1, "\(c)")
-        #expect(c.out.hasPrefix("999") || c.out.hasPrefix("1000"), "\(c.out)")
+        // GTUBE scores 1000, plus whatever other rules the test message trips.
+        #expect((Double(c.out.prefix { $0 != "/" }) ?? 0) >= 999, "\(c.out)")
         #expect(c.out.hasSuffix("/2.0\n"))
 
         let h = try await runTool(Self.spamc, base + ["-c"], stdin: TestMessages.ham(1))

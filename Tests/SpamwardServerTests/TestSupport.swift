@@ -12,12 +12,22 @@ enum TestMessages {
         XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r
         """.utf8)
 
+    /// The current time as an RFC 5322 date (the date rules flag missing, future and old dates).
+    static func rfc5322Now() -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "UTC")
+        f.dateFormat = "EEE, d MMM yyyy HH:mm:ss Z"
+        return f.string(from: Date())
+    }
+
     static func ham(_ n: Int = 1) -> [UInt8] {
         Array("""
             From: alice@example.com\r
             To: bob@example.org\r
             Subject: lunch on thursday \(n)\r
             Message-ID: <ham-\(n)@example.com>\r
+            Date: \(rfc5322Now())\r
             \r
             Hi Bob, shall we meet for lunch on Thursday at noon? Alice\r
             """.utf8)
