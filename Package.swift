@@ -175,8 +175,9 @@ let package = Package(
         .testTarget(
             name: "SpamwardDNSTests",
             dependencies: [
-                "SpamwardDNS", "DNSWire", "MailAuth", .product(name: "NIOCore", package: "swift-nio"),
+                "SpamwardDNS", "DNSWire", "MailAuth", "MailMessage", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: settings),
         .testTarget(
