@@ -38,8 +38,32 @@ public struct MessageScanner: Sendable {
     }
 
     /// The features of `message` given its rule hits (evaluated once by the caller).
-    public func features(_ message: Message, hits: [RuleHit], keepNames: Bool = false) -> FeatureVector {
-        extractor.extract(message, keepNames: keepNames, ruleNames: ruleFeatures ? hits.map(\.name) : [])
+    ///
+    /// Authentication results are features too (`auth:spf=pass`, `auth:dmarc=fail`, …): from
+    /// `authenticationResults` (the value this scan's authentication stage produced), else from
+    /// the message's last `Authentication-Results` field, which is the one Spamward's front ends
+    /// add. Learning a delivered message thus sees the same features its scan saw.
+    public func features(_ message: Message, hits: [RuleHit], keepNames: Bool = false,
+                         authenticationResults: String? = nil) -> FeatureVector {
+        let ar = authenticationResults ?? message.headers.all("Authentication-Results").last?.value
+        return extractor.extract(message, keepNames: keepNames, ruleNames: ruleFeatures ? hits.map(\.name) : [],
+                                 authenticationResults: ar.map(Self.authenticationTokens) ?? [])
+    }
+
+    /// `method=result` of each result in an RFC 8601 field value (the authserv-id dropped),
+    /// lower-cased, for SPF, DKIM, DMARC and ARC; at most 16.
+    static func authenticationTokens(_ value: String) -> [String] {
+        var out: [String] = []
+        for clause in value.split(separator: ";").dropFirst().prefix(16) {
+            let token = clause.drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+                .prefix { $0 != " " && $0 != "\t" && $0 != "\r" && $0 != "\n" && $0 != "(" }
+            guard let eq = token.firstIndex(of: "=") else { continue }
+            let method = token[..<eq].lowercased()
+            guard ["spf", "dkim", "dmarc", "arc"].contains(method) else { continue }
+            let t = method + "=" + token[token.index(after: eq)...].lowercased()
+            if !out.contains(t) { out.append(t) }
+        }
+        return out
     }
 
     /// The rules that hit `message`.
@@ -72,7 +96,7 @@ public struct MessageScanner: Sendable {
 
     public func scan(_ message: Message, context: ScanContext = .none, explain: Bool = true) -> Verdict {
         let hits = rules.evaluate(message)
-        let v = features(message, hits: hits, keepNames: explain)
+        let v = features(message, hits: hits, keepNames: explain, authenticationResults: context.authenticationResults)
         let s = model.score(v)
         var symbols: [Symbol] = []
         var top: [FeatureContribution] = []

@@ -188,3 +188,40 @@ struct FeatureTests {
         #expect(v.ngrams.count <= maxTokens + config.ngramTextBytes + slack)
     }
 }
+
+@Suite("Authentication features")
+struct AuthenticationFeatureTests {
+    static let message = Array("""
+        Authentication-Results: forged.example; dmarc=pass header.from=bank.example\r
+        Received: from mx.example.org\r
+        Authentication-Results: mx.example.org; spf=fail smtp.mailfrom=bank.example;\r
+         dkim=none (no signature); dmarc=fail (p=reject) header.from=bank.example; arc=none\r
+        From: Bank <service@bank.example>\r
+        Subject: verify your account\r
+        \r
+        Click here.\r
+        """.utf8)
+
+    func names(_ v: FeatureVector) -> Set<String> { Set(v.names?.values.map { $0 } ?? []) }
+
+    @Test func lastFieldGivesMethodResultFeatures() {
+        let scanner = MessageScanner(model: StatisticalModel())
+        let m = scanner.parse(Self.message)
+        let n = names(scanner.features(m, keepNames: true))
+        #expect(n.isSuperset(of: ["auth:spf=fail", "auth:dkim=none", "auth:dmarc=fail", "auth:arc=none"]), "\(n.filter { $0.hasPrefix("auth:") })")
+        #expect(!n.contains("auth:dmarc=pass"), "only the last field (the one Spamward adds) counts")
+    }
+
+    @Test func scanUsesTheStagesResultsAndTheyMatchALaterLearn() {
+        let scanner = MessageScanner(model: StatisticalModel())
+        let plain = scanner.parse(Array("From: a@b.example\r\nSubject: hi\r\n\r\nhello\r\n".utf8))
+        var context = ScanContext()
+        context.authenticationResults = "mx.test; spf=pass smtp.mailfrom=b.example; dkim=pass header.d=b.example"
+        let scanned = scanner.features(plain, hits: [], keepNames: true, authenticationResults: context.authenticationResults)
+        #expect(names(scanned).isSuperset(of: ["auth:spf=pass", "auth:dkim=pass"]))
+        // The delivered copy carries the field; learning it sees the same features.
+        let delivered = scanner.parse(Array("Authentication-Results: \(context.authenticationResults ?? "")\r\nFrom: a@b.example\r\nSubject: hi\r\n\r\nhello\r\n".utf8))
+        let learned = scanner.features(delivered, hits: [], keepNames: true)
+        #expect(names(learned).filter { $0.hasPrefix("auth:") } == names(scanned).filter { $0.hasPrefix("auth:") })
+    }
+}

@@ -26,9 +26,12 @@ public struct FeatureExtractor: Sendable {
 
     /// Extracts the features of `message`; with `keepNames`, also their readable names.
     /// `ruleNames` are the rules that hit (features `rule:NAME`).
-    public func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = []) -> FeatureVector {
+    /// `authenticationResults` are `method=result` tokens (features `auth:spf=pass`).
+    public func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = [],
+                        authenticationResults: [String] = []) -> FeatureVector {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: keepNames)
         for r in ruleNames { b.add("rule:", r) }
+        for a in authenticationResults { b.add("auth:", a) }
         b.headers(message)
         b.structure(message)
         b.body(message)

@@ -26,7 +26,9 @@ public struct AuthenticationStage: Sendable {
         let results = await authenticator.authenticate(
             message, clientIP: ip, helo: context.helo, mailFrom: context.mailFrom)
         context.symbols.append(contentsOf: results.symbols.map(Symbol.init))
-        return (results, results.headerValue(authservID: authservID))
+        let value = results.headerValue(authservID: authservID)
+        context.authenticationResults = value
+        return (results, value)
     }
 }
 

@@ -16,8 +16,12 @@ public struct ScanContext: Sendable, Hashable {
     /// The MTA's queue identifier, for logs.
     public var queueID: String?
     /// Symbols computed before the content scan (for example SPF, DKIM and DMARC results).
-    /// Their scores add to the verdict's score and their names become features the learner weighs.
+    /// Their scores add to the verdict's score.
     public var symbols: [Symbol]
+    /// The RFC 8601 `Authentication-Results` value the authentication stage produced; its
+    /// `method=result` pairs are features the learner weighs (`auth:spf=pass`), the same ones a
+    /// later learn of the delivered message reads from the field.
+    public var authenticationResults: String? = nil
 
     public init(clientAddress: String? = nil, clientHostname: String? = nil, helo: String? = nil,
                 mailFrom: String? = nil, recipients: [String] = [], queueID: String? = nil, symbols: [Symbol] = []) {
