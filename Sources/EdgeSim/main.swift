@@ -56,6 +56,9 @@ func edgeConfiguration(listen: (String, Int), backend: (String, Int)) -> EdgeCon
     c.dnsThreshold = 2
     c.denylist = [IPNetwork("127.1.160.0/19")].compactMap { $0 }
     c.actions[.pregreet] = .drop
+    // enforce (default): a listed client is refused at RCPT after the pregreet wait; drop: 521 as
+    // soon as the lists answer, before the wait ends.
+    c.actions[.dnsbl] = TestAction(rawValue: option("dnsbl-action", "enforce")) ?? .enforce
     c.maxConnections = 20_000
     c.rate.maxConcurrentPerSubnet = 2000
     c.rate.burstPerSubnet = 100_000
@@ -263,7 +266,7 @@ func run() async throws {
     if target.isEmpty {
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         child.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--backend", option("backend", "127.0.0.1:10026"),
-                           "--pregreet-ms", option("pregreet-ms", "300")]
+                           "--pregreet-ms", option("pregreet-ms", "300"), "--dnsbl-action", option("dnsbl-action", "enforce")]
         try child.run()
     } else {
         port = hostPort(target).1

@@ -8,8 +8,38 @@ import Synchronization
 /// Counts bytes a client sent (read before the greeting is complete = pregreet).
 final class InboundByteCount: Sendable {
     private let bytes = Atomic<Int>(0)
-    func add(_ n: Int) { bytes.add(n, ordering: .relaxed) }
+    private let firstByte = Mutex<(@Sendable () -> Void)?>(nil)
+
+    func add(_ n: Int) {
+        if bytes.add(n, ordering: .relaxed).oldValue == 0, n > 0 {
+            firstByte.withLock { $0.take() }?()
+        }
+    }
+
     var value: Int { bytes.load(ordering: .relaxed) }
+
+    /// Calls `hook` once when the first byte arrives (at once if it already has).
+    func onFirstByte(_ hook: @escaping @Sendable () -> Void) {
+        firstByte.withLock { $0 = hook }
+        if value > 0 { firstByte.withLock { $0.take() }?() }
+    }
+}
+
+/// The end of the pregreet wait: its time, or earlier when the outcome is already decided (a
+/// client that spoke early or is listed, with `drop` as the action, is answered at once, as
+/// postscreen does). Completed once, from any thread.
+final class GreetWait: Sendable {
+    enum End: Sendable { case timeUp, spoke, listed }
+    let promise: EventLoopPromise<End>
+    private let done = Atomic<Bool>(false)
+
+    init(on loop: any EventLoop) { promise = loop.makePromise(of: End.self) }
+
+    func end(_ reason: End) {
+        if done.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            promise.succeed(reason)
+        }
+    }
 }
 
 /// Counts the bytes that pass (first in the pipeline).
@@ -116,10 +146,23 @@ struct EdgeSession {
         let checker = screen ? shared.dnsLists : nil
         let address = client
         let dnsTimeout = c.dnsTimeoutMilliseconds
-        async let lists = Self.queryLists(checker, client: address, timeoutMilliseconds: dnsTimeout)
+        let wait = GreetWait(on: channel.eventLoop)
+        defer { wait.end(.timeUp) }  // a promise must never be left unfulfilled
+        let threshold = c.dnsThreshold
+        let dropListed = c.action(for: .dnsbl) == .drop
+        async let lists = { () async -> ListsOutcome in
+            let outcome = await Self.queryLists(checker, client: address, timeoutMilliseconds: dnsTimeout)
+            if dropListed, case .answered(let r) = outcome, r.score >= threshold { wait.end(.listed) }
+            return outcome
+        }()
         if screen && c.pregreetWaitMilliseconds > 0 {
             try await outbound.write(ByteBuffer(string: "220-\(c.hostname) \(c.pregreetTeaser)\r\n"))
-            try? await Task.sleep(for: .milliseconds(c.pregreetWaitMilliseconds))
+            let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(c.pregreetWaitMilliseconds))) {
+                wait.end(.timeUp)
+            }
+            if c.action(for: .pregreet) == .drop { received.onFirstByte { wait.end(.spoke) } }
+            _ = try? await wait.promise.futureResult.get()
+            timer.cancel()
             let early = received.value
             if early > 0 {
                 try await violate(EdgeViolation(test: .pregreet, evidence: "\(early) bytes before the greeting"))
