@@ -217,7 +217,7 @@ let package = Package(
         .testTarget(
             name: "SpamwardEdgeTests",
             dependencies: [
-                "SpamwardEdge", "SMTPProtocol", "SpamwardCore", "MailAuth",
+                "SpamwardEdge", "SMTPProtocol", "SpamwardCore", "MailAuth", "SpamwardDNS",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

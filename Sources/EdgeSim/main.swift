@@ -52,7 +52,7 @@ func edgeConfiguration(listen: (String, Int), backend: (String, Int)) -> EdgeCon
     c.backendPort = backend.1
     c.hostname = "edge.sim.test"
     c.pregreetWaitMilliseconds = intOption("pregreet-ms", 300, max: 10_000)
-    c.dnsLists = [DNSListSite("bl.sim.test=127.0.0.[2..11]*2")].compactMap { $0 }
+    c.dnsLists = [try? DNSListSite(parsing: "bl.sim.test=127.0.0.[2..11]*2")].compactMap { $0 }
     c.dnsThreshold = 2
     c.denylist = [IPNetwork("127.1.160.0/19")].compactMap { $0 }
     c.actions[.pregreet] = .drop

@@ -41,6 +41,8 @@ public struct EdgeConfiguration: Sendable {
     /// DNS lists (postscreen `site=filter*weight` syntax) and the score threshold.
     public var dnsLists: [DNSListSite] = []
     public var dnsThreshold: Int = 1
+    /// Replies by which a list refuses to answer (never scored, logged as warnings).
+    public var dnsSentinels: [DNSListSentinel] = DNSListSentinel.defaults
     /// Seconds to wait for all DNS list answers.
     public var dnsTimeoutMilliseconds: Int = 1500
 

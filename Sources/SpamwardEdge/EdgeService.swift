@@ -31,7 +31,11 @@ public struct EdgeService: Service {
                 now: @escaping @Sendable () -> Int64 = { WallClock.nowSeconds() },
                 onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in })
     {
-        let checker = resolver.map { DNSListChecker(sites: configuration.dnsLists, resolver: $0) }
+        let checker = resolver.map {
+            DNSListChecker(
+                resolver: AnyDNSResolver(base: $0), sites: configuration.dnsLists, sentinels: configuration.dnsSentinels,
+                threshold: configuration.dnsThreshold)
+        }
         shared = EdgeShared(
             configuration: configuration, filter: filter, dnsLists: checker, passed: passed,
             greylist: configuration.greylist.enabled ? Greylist(configuration: configuration.greylist) : nil,

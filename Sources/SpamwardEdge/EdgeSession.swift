@@ -61,7 +61,7 @@ extension InboundByteCounter: Sendable {}
 struct EdgeShared: Sendable {
     let configuration: EdgeConfiguration
     let filter: SpamFilter
-    let dnsLists: DNSListChecker?
+    let dnsLists: DNSListChecker<AnyDNSResolver>?
     let passed: any PassedClientStore
     let greylist: Greylist?
     let metrics: EdgeMetrics
@@ -148,11 +148,10 @@ struct EdgeSession {
         let dnsTimeout = c.dnsTimeoutMilliseconds
         let wait = GreetWait(on: channel.eventLoop)
         defer { wait.end(.timeUp) }  // a promise must never be left unfulfilled
-        let threshold = c.dnsThreshold
         let dropListed = c.action(for: .dnsbl) == .drop
         async let lists = { () async -> ListsOutcome in
             let outcome = await Self.queryLists(checker, client: address, timeoutMilliseconds: dnsTimeout)
-            if dropListed, case .answered(let r) = outcome, r.score >= threshold { wait.end(.listed) }
+            if dropListed, case .answered(let r) = outcome, r.isListed { wait.end(.listed) }
             return outcome
         }()
         if screen && c.pregreetWaitMilliseconds > 0 {
@@ -175,23 +174,30 @@ struct EdgeSession {
             logger.warning("DNS lists did not answer in time", metadata: ["edge.dns.timeout_ms": "\(c.dnsTimeoutMilliseconds)"])
         case .answered(let result):
             for w in result.warnings {
-                logger.warning("DNS list did not score", metadata: ["edge.dns.warning": "\(w)"])
+                logger.warning("DNS list did not score", metadata: [
+                    "edge.dns.list": "\(w.domain)", "edge.dns.warning": "\(w.reason)",
+                    "edge.dns.replies": "\(w.replies.map(\.description).joined(separator: ","))",
+                ])
             }
-            if result.score >= c.dnsThreshold {
+            for f in result.failures {
+                logger.warning("DNS list lookup failed", metadata: ["edge.dns.list": "\(f.domain)", "edge.dns.error": "\(f.error.code)"])
+            }
+            if result.isListed {
+                let hits = result.hits.map { "\($0.site.domain)=\($0.replies.map(\.description).joined(separator: ","))" }
                 try await violate(EdgeViolation(
-                    test: .dnsbl, evidence: "score \(result.score) >= \(c.dnsThreshold): \(result.hits.joined(separator: " "))"))
+                    test: .dnsbl, evidence: "score \(result.score) >= \(result.threshold): \(hits.joined(separator: " "))"))
             }
         }
         try await write(sm.greeting)
     }
 
-    enum ListsOutcome: Sendable { case notAsked, timedOut, answered(DNSListScore) }
+    enum ListsOutcome: Sendable { case notAsked, timedOut, answered(DNSListResult) }
 
     /// All DNS lists for `client`, or `.timedOut` after the timeout.
-    static func queryLists(_ checker: DNSListChecker?, client: IPAddress, timeoutMilliseconds: Int) async -> ListsOutcome {
+    static func queryLists(_ checker: DNSListChecker<AnyDNSResolver>?, client: IPAddress, timeoutMilliseconds: Int) async -> ListsOutcome {
         guard let checker, !checker.sites.isEmpty else { return .notAsked }
         return await withTaskGroup(of: ListsOutcome.self) { group in
-            group.addTask { .answered(await checker.score(client)) }
+            group.addTask { .answered(await checker.check(client)) }
             group.addTask {
                 try? await Task.sleep(for: .milliseconds(timeoutMilliseconds))
                 return .timedOut

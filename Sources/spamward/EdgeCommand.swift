@@ -4,6 +4,7 @@ import MailAuth
 import ServiceLifecycle
 import UnixSignals
 import SpamwardCore
+import SpamwardDNS
 import SpamwardEdge
 import SpamwardServer
 
@@ -23,7 +24,7 @@ extension Spamward {
         var listen: String = "0.0.0.0:25"
         @Option(help: ArgumentHelp("The MTA that receives accepted mail.", valueName: "ADDR"))
         var backend: String = "127.0.0.1:10025"
-        @Option(help: ArgumentHelp("DNS server for the DNS lists (needs the SpamwardDNS resolver).", valueName: "ADDR"))
+        @Option(help: ArgumentHelp("DNS server for the DNS lists, host[:port] (default: /etc/resolv.conf).", valueName: "ADDR"))
         var dns: String?
         @Option(help: ArgumentHelp("Our name in the greeting and EHLO reply.", valueName: "NAME"))
         var hostname: String = "localhost"
@@ -83,8 +84,11 @@ extension Spamward {
                 return n
             }
             c.dnsLists = try dnsbl.map { s in
-                guard let site = DNSListSite(s) else { throw ValidationError("--dnsbl: \"\(s)\" is not site[=filter][*weight]") }
-                return site
+                do throws(DNSListSyntaxError) {
+                    return try DNSListSite(parsing: s)
+                } catch {
+                    throw ValidationError("--dnsbl: \"\(s)\" is not site[=filter][*weight] (\(error.code))")
+                }
             }
             c.dnsThreshold = dnsblThreshold
             c.pregreetWaitMilliseconds = max(0, pregreetWaitMs)
@@ -106,8 +110,10 @@ extension Spamward {
 
         func run() async throws {
             let c = try configuration()
-            if !c.dnsLists.isEmpty {
-                throw ValidationError("--dnsbl needs the asynchronous DNS resolver (SpamwardDNS), not built into this binary yet")
+            var dnsConfiguration = DNSResolverConfiguration()
+            if let dns {
+                guard let server = DNSServerAddress(dns) else { throw ValidationError("--dns: \"\(dns)\" is not host[:port]") }
+                dnsConfiguration.servers = [server]
             }
             let level = Logger.Level(rawValue: logLevel) ?? .info
             LoggingSystem.bootstrap { label in
@@ -120,7 +126,9 @@ extension Spamward {
             let (model, source) = try await store.loadModel(from: sqlite)
             logger.info("model loaded", metadata: ["model.source": "\(source.rawValue)", "store.path": "\(store.path)"])
             let filter = SpamFilter(scanner: MessageScanner(model: model), store: sqlite)
-            let edge = EdgeService(configuration: c, filter: filter, resolver: nil, logger: logger, onBound: { address in
+            let resolver: NIODNSResolver? =
+                c.dnsLists.isEmpty ? nil : NIODNSResolver(configuration: dnsConfiguration, logger: Logger(label: "spamward.dns"))
+            let edge = EdgeService(configuration: c, filter: filter, resolver: resolver, logger: logger, onBound: { address in
                 print("edge listening on \(address)")
             })
             let group = ServiceGroup(configuration: .init(

@@ -51,11 +51,12 @@ import Testing
         // A 20 s wait; a client that spoke early, or is listed, with `drop` is answered at once
         // (as postscreen does), so a bot costs the edge no wait. Loose bound: 15 s.
         let resolver = StaticResolver(["79.0.0.127.bl.spamward.test": [.a(IPv4Address(127, 0, 0, 2))]])
+        let lists = [try DNSListSite(parsing: "bl.spamward.test")]
         let edge = try await RunningEdge.start({
             $0.actions[.pregreet] = .drop
             $0.actions[.dnsbl] = .drop
             $0.pregreetWaitMilliseconds = 20_000
-            $0.dnsLists = ["bl.spamward.test"].compactMap(DNSListSite.init)
+            $0.dnsLists = lists
             $0.backendPort = 9
         }, resolver: resolver)
         let start = ContinuousClock.now
@@ -153,8 +154,9 @@ import Testing
             "78.0.0.127.bl.spamward.test": [.a(IPv4Address(127, 0, 0, 2))],
             "78.0.0.127.wl.spamward.test": [.a(IPv4Address(127, 0, 10, 2))],
         ])
+        let lists = try DNSListSite.parseList("bl.spamward.test=127.0.0.[2..11]*2 wl.spamward.test=127.0.[0..255].[2..3]*-2")
         let edge = try await RunningEdge.start({
-            $0.dnsLists = ["bl.spamward.test=127.0.0.[2..11]*2", "wl.spamward.test=127.0.[0..255].[2..3]*-2"].compactMap(DNSListSite.init)
+            $0.dnsLists = lists
             $0.dnsThreshold = 2
             $0.backendPort = 9
         }, resolver: resolver)

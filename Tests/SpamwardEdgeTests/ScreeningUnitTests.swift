@@ -2,44 +2,6 @@ import MailAuth
 import SpamwardEdge
 import Testing
 
-@Suite struct DNSListTests {
-    @Test func parsesPostscreenSyntax() throws {
-        let a = try #require(DNSListSite("zen.spamhaus.org=127.0.0.[2..11;20]*3"))
-        #expect(a.zone == "zen.spamhaus.org")
-        #expect(a.weight == 3)
-        #expect(a.matches(IPv4Address(127, 0, 0, 4)))
-        #expect(a.matches(IPv4Address(127, 0, 0, 20)))
-        #expect(!a.matches(IPv4Address(127, 0, 0, 12)))
-        let b = try #require(DNSListSite("list.dnswl.org=127.0.[0..255].[1..3]*-5"))
-        #expect(b.weight == -5)
-        #expect(b.matches(IPv4Address(127, 0, 9, 2)))
-        let c = try #require(DNSListSite("bl.example"))
-        #expect(c.weight == 1 && c.filter == nil)
-        #expect(DNSListSite("bl.example=127.0.0*2") == nil)
-        #expect(DNSListSite("bl.example*x") == nil)
-    }
-
-    @Test func weightedScoreSentinelsAndFailures() async throws {
-        let resolver = StaticResolver([
-            "2.0.0.127.black.test": [.a(IPv4Address(127, 0, 0, 2))],
-            "2.0.0.127.other.test": [.a(IPv4Address(127, 0, 0, 10))],
-            "2.0.0.127.white.test": [.a(IPv4Address(127, 0, 10, 3))],
-            "2.0.0.127.blocked.test": [.a(IPv4Address(127, 255, 255, 254))],
-        ])
-        var failing = resolver
-        failing.fail("2.0.0.127.down.test")
-        let sites = try ["black.test*3", "other.test=127.0.0.[2..4]*2", "white.test=127.0.[0..255].[2..3]*-1",
-                         "blocked.test*5", "down.test*5", "clean.test*5"].map { try #require(DNSListSite($0)) }
-        let score = await DNSListChecker(sites: sites, resolver: failing).score(.v4(IPv4Address(127, 0, 0, 2)))
-        #expect(score.score == 2)  // black 3, other's answer filtered out, white -1, sentinel and failure ignored
-        #expect(score.hits == ["black.test=127.0.0.2", "white.test=127.0.10.3"])
-        #expect(score.warnings.count == 2)
-        #expect(score.warnings.contains { $0.hasPrefix("blocked.test: refused sentinel") })
-        let clean = await DNSListChecker(sites: sites, resolver: resolver).score(.v4(IPv4Address(127, 0, 0, 9)))
-        #expect(clean.score == 0 && clean.hits.isEmpty)
-    }
-}
-
 @Suite struct RateLimiterTests {
     @Test func burstThenRefusedThenLeaks() throws {
         var limits = RateLimits()
