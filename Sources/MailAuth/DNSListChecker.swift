@@ -67,6 +67,15 @@ public struct DNSListChecker<Resolver: DNSResolver>: Sendable {
         await check { Self.queryName(forDomain: domain, in: $0) }
     }
 
+    /// One A lookup as a value (no typed-throws closure inside the task group).
+    private static func ask(_ resolver: Resolver, _ name: String) async -> Result<DNSLookupResult, DNSError> {
+        do throws(DNSError) {
+            return .success(try await resolver.lookup(name, .a))
+        } catch {
+            return .failure(error)
+        }
+    }
+
     private func check(queryName: (String) -> String) async -> DNSListResult {
         var domains: [String] = []
         for s in sites where !domains.contains(s.domain) { domains.append(s.domain) }
@@ -74,13 +83,7 @@ public struct DNSListChecker<Resolver: DNSResolver>: Sendable {
         let answers = await withTaskGroup(of: (String, String, Result<DNSLookupResult, DNSError>).self) { group in
             for d in domains {
                 let name = queryName(d)
-                group.addTask {
-                    do throws(DNSError) {
-                        return (d, name, .success(try await resolver.lookup(name, .a)))
-                    } catch {
-                        return (d, name, .failure(error))
-                    }
-                }
+                group.addTask { (d, name, await Self.ask(resolver, name)) }
             }
             var all: [String: (String, Result<DNSLookupResult, DNSError>)] = [:]
             for await (d, name, r) in group { all[d] = (name, r) }

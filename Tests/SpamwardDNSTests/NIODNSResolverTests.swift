@@ -11,7 +11,7 @@ struct NIODNSResolverTests {
     static let server = DNSServerAddress(host: TestDNSServer.host, port: TestDNSServer.port).map { [$0] } ?? []
 
     static func resolver(
-        timeoutMilliseconds: Int = 2000, ednsUDPPayloadBytes: Int = 1232, cacheMaxEntries: Int = 1000,
+        timeoutMilliseconds: Int = 5000, ednsUDPPayloadBytes: Int = 1232, cacheMaxEntries: Int = 1000,
         servers: [DNSServerAddress] = server, attempts: Int = 2
     ) -> NIODNSResolver {
         NIODNSResolver(
