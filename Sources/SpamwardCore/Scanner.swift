@@ -153,26 +153,7 @@ public enum Rules {
         return false
     }
 
-    public static func score(_ m: Message) -> Double { isGTUBE(m) ? 1000 : 0 }
-
-    public static func symbols(_ m: Message) -> [Symbol] {
-        isGTUBE(m) ? [Symbol(name: "GTUBE", score: 1000, description: "GTUBE: the generic test for unsolicited bulk email")] : []
-    }
-
     static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard let base = hay.baseAddress, hay.count >= needle.count else { return false }
-        return needle.withUnsafeBufferPointer { n in
-            guard let nb = n.baseAddress else { return false }
-            let first = Int32(nb[0])
-            var offset = 0
-            let last = hay.count - n.count
-            while offset <= last {
-                guard let hit = memchr(base + offset, first, last - offset + 1) else { return false }
-                let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                if memcmp(base + at, nb, n.count) == 0 { return true }
-                offset = at + 1
-            }
-            return false
-        }
+        LiteralPrefilter.contains(hay, needle)
     }
 }
