@@ -28,7 +28,7 @@ struct AuthenticationEndToEndTests {
         let resolver = NIODNSResolver(
             configuration: DNSResolverConfiguration(
                 servers: DNSServerAddress(host: TestDNSServer.host, port: TestDNSServer.port).map { [$0] } ?? []),
-            logger: Logger(label: "test.auth"))
+            eventLoopGroup: NIODNSResolverTests.group, logger: Logger(label: "test.auth"))
         return MessageAuthenticator(resolver: resolver, publicSuffixList: psl)
     }
 

@@ -51,6 +51,8 @@ enum TestResolverFactory {
     static func make() -> NIODNSResolver {
         NIODNSResolver(
             configuration: DNSResolverConfiguration(
-                servers: [DNSServerAddress(host: TestDNSServer.host, port: TestDNSServer.port)].compactMap { $0 }))
+                servers: [DNSServerAddress(host: TestDNSServer.host, port: TestDNSServer.port)].compactMap { $0 },
+                timeoutMilliseconds: 5000),
+            eventLoopGroup: NIODNSResolverTests.group)
     }
 }
