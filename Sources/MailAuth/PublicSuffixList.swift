@@ -81,6 +81,22 @@ public struct PublicSuffixList: Sendable {
     /// The lower-cased labels of a domain name, or nil for a name the list cannot apply to
     /// (empty, a leading dot, an empty label); one trailing dot is ignored.
     private static func labels(_ domain: String) -> [String]? {
+        // ASCII names (nearly all): folded and split as bytes.
+        if domain.utf8.allSatisfy({ $0 < 0x80 }) {
+            var bytes = Array(domain.utf8)
+            if bytes.last == 0x2E { bytes.removeLast() }
+            guard !bytes.isEmpty else { return nil }
+            var labels: [String] = []
+            var start = 0
+            for i in 0...bytes.count {
+                if i == bytes.count || bytes[i] == 0x2E {
+                    guard i > start else { return nil }
+                    labels.append(String(decoding: bytes[start..<i].lazy.map { ($0 &- 0x41) < 26 ? $0 | 0x20 : $0 }, as: UTF8.self))
+                    start = i + 1
+                }
+            }
+            return labels
+        }
         var d = Substring(domain)
         if d.hasSuffix(".") { d = d.dropLast() }
         guard !d.isEmpty else { return nil }

@@ -170,7 +170,7 @@ public struct Fingerprinter: Sendable {
     /// a scheme); nil when there is none.
     public static func host(of url: String) -> String? {
         var s = Substring(url)
-        if let r = s.firstRange(of: "://") { s = s[r.upperBound...] } else if s.lowercased().hasPrefix("mailto:") { return nil }
+        if let r = s.firstByteRange(of: "://") { s = s[r.upperBound...] } else if s.lowercased().hasPrefix("mailto:") { return nil }
         if let end = s.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" || $0 == "\\" }) { s = s[..<end] }
         if let at = s.lastIndex(of: "@") { s = s[s.index(after: at)...] }
         if s.hasPrefix("[") {

@@ -59,9 +59,9 @@ public enum SendingAddress {
     /// (`[192.0.2.1]`, `[IPv6:2001:db8::1]`) and bare dotted quads.
     static func addresses(inFromClause value: String) -> [IPAddress] {
         var v = Substring(value.prefix(1024))
-        guard let from = v.firstRange(of: "from ") else { return [] }
+        guard let from = v.firstByteRange(of: "from ") else { return [] }
         v = v[from.upperBound...]
-        if let by = v.firstRange(of: " by ") ?? v.firstRange(of: "\tby ") ?? v.firstRange(of: "\nby ") { v = v[..<by.lowerBound] }
+        if let by = v.firstByteRange(of: " by ") ?? v.firstByteRange(of: "\tby ") ?? v.firstByteRange(of: "\nby ") { v = v[..<by.lowerBound] }
         var out: [IPAddress] = []
         var token = ""
         func flush() {

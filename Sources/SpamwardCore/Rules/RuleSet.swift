@@ -253,12 +253,22 @@ final class RuleInput {
     /// The message's URLs, normalized (at most ``URLChecks/maxURLs``).
     var urls: [AnalyzedURL] {
         if let analyzedURLs { return analyzedURLs }
-        let a = message.urls.prefix(URLChecks.maxURLs).compactMap {
-            URLNormalizer.analyze($0, publicSuffixList: environment.publicSuffixList)
+        // The same URL written twice is analyzed once.
+        var seen = Set<String>()
+        var a: [AnalyzedURL] = []
+        for raw in message.urls where seen.insert(raw).inserted {
+            if let u = URLNormalizer.analyze(raw, publicSuffixList: environment.publicSuffixList) { a.append(u) }
+            if seen.count >= URLChecks.maxURLs { break }
         }
         analyzedURLs = a
         return a
     }
+
+    /// The first of ``urls`` for each distinct host name, for the checks that read only the host.
+    lazy var distinctHostURLs: [AnalyzedURL] = {
+        var seen = Set<String>()
+        return urls.filter { seen.insert($0.host).inserted }
+    }()
 
     /// The time dates are judged against: the newest Received field's date, else the environment's now.
     lazy var referenceTime: Int64 = {

@@ -28,11 +28,15 @@ enum TextChecks {
         var seen = 0
         // Look-alike spellings: tokens of letters, digits and look-alike symbols.
         var token: [Unicode.Scalar] = []
+        // Whether the token has anything but ASCII letters: plain ASCII-letter words (nearly all)
+        // cannot be disguised spellings.
+        var disguised = false
         func flushToken() {
-            defer { token.removeAll(keepingCapacity: true) }
-            guard token.count >= 4, token.count <= 20 else { return }
-            // Plain ASCII-letter words (nearly all) cannot be disguised spellings.
-            guard token.contains(where: { !($0.isASCII && $0.properties.isAlphabetic) }) else { return }
+            defer {
+                token.removeAll(keepingCapacity: true)
+                disguised = false
+            }
+            guard disguised, token.count >= 4, token.count <= 20 else { return }
             var plain = ""
             var changed = false
             var hasLetter = false
@@ -49,33 +53,72 @@ enum TextChecks {
                 found.append(String(String.UnicodeScalarView(token)))
             }
         }
-        for s in text.unicodeScalars {
-            let v = s.value
-            let isTokenChar: Bool =
-                v < 0x80
-                ? ((v | 0x20) >= 0x61 && (v | 0x20) <= 0x7A) || (v >= 0x30 && v <= 0x39) || v == 0x40 || v == 0x24 || v == 0x21 || v == 0x7C
-                : s.properties.isAlphabetic || v == 0x20AC
-            if isTokenChar {
-                token.append(s)
-            } else {
-                flushToken()
-                seen += 1
-                if seen > maxWords { break }
+        // The scalar-level tokenizer, for tokens with non-ASCII bytes.
+        func scan(_ scalars: String.UnicodeScalarView) {
+            for s in scalars {
+                let v = s.value
+                let isTokenChar: Bool =
+                    v < 0x80
+                    ? isASCIITokenByte(UInt8(v))
+                    : s.properties.isAlphabetic || v == 0x20AC
+                if isTokenChar {
+                    token.append(s)
+                    if v >= 0x80 || (v | 0x20) < 0x61 || (v | 0x20) > 0x7A { disguised = true }
+                } else {
+                    flushToken()
+                    seen += 1
+                }
             }
         }
-        flushToken()
+        // Bytes first: runs of ASCII letters (nearly every word) are skipped without decoding;
+        // runs with a digit or symbol are checked as they are, and runs with non-ASCII bytes
+        // are decoded and tokenized by scalars.
+        var bytes = text
+        bytes.withUTF8 { buf in
+            var start = -1
+            var nonASCII = false
+            var nonLetter = false
+            func run(_ end: Int) {
+                defer {
+                    start = -1
+                    nonASCII = false
+                    nonLetter = false
+                }
+                guard start >= 0 else { return }
+                if nonASCII {
+                    scan(String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self).unicodeScalars)
+                    flushToken()
+                } else if nonLetter, end - start >= 4, end - start <= 20 {
+                    for b in buf[start..<end] { token.append(Unicode.Scalar(b)) }
+                    disguised = true
+                    flushToken()
+                }
+            }
+            for i in 0..<buf.count {
+                let b = buf[i]
+                if b >= 0x80 || isASCIITokenByte(b) {
+                    if start < 0 { start = i }
+                    if b >= 0x80 { nonASCII = true } else if (b | 0x20) < 0x61 || (b | 0x20) > 0x7A { nonLetter = true }
+                } else {
+                    run(i)
+                    seen += 1
+                    if seen > maxWords { return }
+                }
+            }
+            run(buf.count)
+        }
         // Spaced-out spellings: single letters separated by the same separator.
         guard hasSpacedLetters(text) else { return found.isEmpty ? nil : found }
         let scalars = Array(text.unicodeScalars.prefix(200_000))
         func plain(_ s: Unicode.Scalar) -> Character? {
-            if let l = lookalikes[s], !s.properties.isAlphabetic || script(s) != .latin { return l }
+            if let l = lookalikes[s], !isLetter(s) || script(s) != .latin { return l }
+            if s.value < 0x80 { return isLetter(s) ? Character(Unicode.Scalar(UInt8(s.value) | 0x20)) : nil }
             return s.properties.isAlphabetic ? Character(s).lowercased().first : nil
         }
         var i = 0
         while i + 2 < scalars.count, found.count < 5 {
             let sep = scalars[i + 1]
-            guard scalars[i].properties.isAlphabetic, ".-_* ".unicodeScalars.contains(sep),
-                  i == 0 || !scalars[i - 1].properties.isAlphabetic, let first = plain(scalars[i])
+            guard isSeparator(sep), isLetter(scalars[i]), i == 0 || !isLetter(scalars[i - 1]), let first = plain(scalars[i])
             else {
                 i += 1
                 continue
@@ -88,7 +131,7 @@ enum TextChecks {
                 if letters.count > 20 { break }
             }
             let end = j + 1
-            if letters.count >= 4, end >= scalars.count || !scalars[end].properties.isAlphabetic,
+            if letters.count >= 4, end >= scalars.count || !isLetter(scalars[end]),
                spamWords.contains(letters)
             {
                 found.append(String(String.UnicodeScalarView(scalars[i..<end])))
@@ -98,19 +141,43 @@ enum TextChecks {
         return found.isEmpty ? nil : found
     }
 
-    /// The cheap test before the spaced-out search: two single characters in a row, each followed
-    /// by the same separator (`.r.e`), which every spaced-out word of four or more letters has.
+    /// ASCII letters, digits and the symbols that stand in for letters (`@`, `$`, `!`, `|`).
+    @inline(__always) static func isASCIITokenByte(_ b: UInt8) -> Bool {
+        ((b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A) || (b >= 0x30 && b <= 0x39) || b == 0x40 || b == 0x24 || b == 0x21 || b == 0x7C
+    }
+
+    /// A letter of any script, with a fast path for ASCII.
+    @inline(__always) static func isLetter(_ s: Unicode.Scalar) -> Bool {
+        s.value < 0x80 ? (s.value | 0x20) >= 0x61 && (s.value | 0x20) <= 0x7A : s.properties.isAlphabetic
+    }
+
+    /// The separators of spaced-out spellings: `.`, `-`, `_`, `*` and space.
+    @inline(__always) static func isSeparator(_ s: Unicode.Scalar) -> Bool {
+        switch s.value {
+        case 0x2E, 0x2D, 0x5F, 0x2A, 0x20: return true
+        default: return false
+        }
+    }
+
+    /// The cheap test before the spaced-out search: three single characters in a row, each
+    /// followed by the same separator (`.r.e.`), which every spaced-out word of four or more
+    /// letters has (and `e.g.` has not).
     static func hasSpacedLetters(_ text: String) -> Bool {
+        var t = text
+        return t.withUTF8(hasSpacedLetters)
+    }
+
+    static func hasSpacedLetters(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var run = 0  // single characters in a row, each followed by `sep`
         var sep: UInt8 = 0
         var charCount = 0  // characters since the last separator
-        for b in text.utf8 {
+        for b in bytes {
             if b & 0xC0 == 0x80 { continue }  // UTF-8 continuation byte: same character
             if b == 0x2E || b == 0x2D || b == 0x5F || b == 0x2A || b == 0x20 {
                 if charCount == 1 {
                     run = run > 0 && b == sep ? run + 1 : 1
                     sep = b
-                    if run >= 2 { return true }
+                    if run >= 3 { return true }
                 } else {
                     run = 0
                 }

@@ -1,3 +1,5 @@
+import MailMessage
+
 /// Punycode (RFC 3492) and the IDNA label conversions built on it (`xn--` labels).
 ///
 /// Only the conversions: no Unicode normalization or IDNA 2008 validity tables, which a spam
@@ -118,7 +120,7 @@ public enum Punycode {
 
     /// A host name with every `xn--` label decoded (labels that fail to decode stay as written).
     public static func toUnicode(_ host: String) -> String {
-        guard host.contains("xn--") else { return host }
+        guard host.containsBytes("xn--") else { return host }
         return host.split(separator: ".", omittingEmptySubsequences: false).map { label -> String in
             if label.hasPrefix("xn--"), let d = decode(String(label.dropFirst(4))) { return d }
             return String(label)

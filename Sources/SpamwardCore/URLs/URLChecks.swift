@@ -15,7 +15,7 @@ public enum URLChecks {
 
     static let checks: [String: BuiltinRules.Check] = [
         "url_shortener": BuiltinRules.Check { input in
-            first(input) { input.environment.shorteners.contains($0.host) || input.environment.shorteners.contains($0.registrableDomain) }
+            first(input, hosts: true) { input.environment.shorteners.contains($0.host) || input.environment.shorteners.contains($0.registrableDomain) }
         },
         "url_redirector": BuiltinRules.Check { input in first(input, isRedirect) },
         "url_numeric_ip": BuiltinRules.Check { input in first(input) { $0.isIPAddress && !$0.isObfuscatedIP } },
@@ -25,29 +25,32 @@ public enum URLChecks {
             first(input) { u in u.userinfo.map { $0.contains(".") || $0.contains(":") } ?? false }
         },
         "url_lookalike": BuiltinRules.Check { input in
-            firstOption(input) { u in input.environment.brands.lookalike(of: u).map { "\(u.unicodeHost) looks like \($0)" } }
+            firstOption(input, hosts: true) { u in input.environment.brands.lookalike(of: u).map { "\(u.unicodeHost) looks like \($0)" } }
         },
         "url_brand_subdomain": BuiltinRules.Check { input in
-            firstOption(input) { u in input.environment.brands.brandInSubdomain(u).map { "\(u.host) names \($0)" } }
+            firstOption(input, hosts: true) { u in input.environment.brands.brandInSubdomain(u).map { "\(u.host) names \($0)" } }
         },
         "url_mixed_script": BuiltinRules.Check { input in
-            first(input) { u in
-                u.unicodeHost.split(separator: ".").contains { TextChecks.isMixedScript($0.unicodeScalars) }
+            first(input, hosts: true) { u in
+                // An ASCII host name cannot mix scripts.
+                !u.unicodeHost.utf8.allSatisfy { $0 < 0x80 }
+                    && u.unicodeHost.split(separator: ".").contains { TextChecks.isMixedScript($0.unicodeScalars) }
             }
         },
         "url_blocklisted": BuiltinRules.Check { input in
-            firstOption(input) { u in input.environment.uriBlocklist.listedName(for: u).map { "\(u.host) (\($0))" } }
+            firstOption(input, hosts: true) { u in input.environment.uriBlocklist.listedName(for: u).map { "\(u.host) (\($0))" } }
         },
     ]
 
-    static func first(_ input: RuleInput, _ test: (AnalyzedURL) -> Bool) -> [String]? {
-        firstOption(input) { test($0) ? $0.normalized : nil }
+    static func first(_ input: RuleInput, hosts: Bool = false, _ test: (AnalyzedURL) -> Bool) -> [String]? {
+        firstOption(input, hosts: hosts) { test($0) ? $0.normalized : nil }
     }
 
-    /// The options of up to three URLs that hit.
-    static func firstOption(_ input: RuleInput, _ option: (AnalyzedURL) -> String?) -> [String]? {
+    /// The options of up to three URLs that hit. `hosts`: the check reads only the host, so
+    /// only the first URL of each host name is tested.
+    static func firstOption(_ input: RuleInput, hosts: Bool = false, _ option: (AnalyzedURL) -> String?) -> [String]? {
         var out: [String] = []
-        for u in input.urls {
+        for u in hosts ? input.distinctHostURLs : input.urls {
             if let o = option(u) {
                 out.append(o)
                 if out.count >= 3 { break }
@@ -56,8 +59,26 @@ public enum URLChecks {
         return out.isEmpty ? nil : out
     }
 
+    /// Whether `s` has `http` (any case), `//` or `%`: what a URL inside it, or its escape, needs.
+    static func mayContainURL(_ s: String) -> Bool {
+        let http: (UInt8, UInt8, UInt8, UInt8) = (0x68, 0x74, 0x74, 0x70)
+        var previous: UInt8 = 0
+        var run = 0  // letters of "http" matched so far
+        for b in s.utf8 {
+            if b == 0x25 || (b == 0x2F && previous == 0x2F) { return true }
+            let l = b | 0x20
+            let expected = run == 0 ? http.0 : run == 1 ? http.1 : run == 2 ? http.2 : http.3
+            if l == expected { run += 1 } else { run = l == 0x68 ? 1 : 0 }
+            if run == 4 { return true }
+            previous = b
+        }
+        return false
+    }
+
     /// An open redirect: a query parameter or a path segment that is itself an http(s) URL.
     public static func isRedirect(_ u: AnalyzedURL) -> Bool {
+        // Fast exit: without `http`, `//` or a percent escape there is no URL inside.
+        guard mayContainURL(u.path) || u.query.map(mayContainURL) == true else { return false }
         if let q = u.query {
             for pair in q.split(separator: "&") {
                 guard let eq = pair.firstIndex(of: "=") else { continue }
@@ -83,14 +104,24 @@ public struct BrandList: Sendable {
         }
     }
 
-    public var brands: [Brand]
-    let skeletons: [String: Int]
+    public let brands: [Brand]
+    /// Precomputed once: every brand's skeleton (as scalars for the edit distance), its name and
+    /// domains as bytes, and which brands own each domain.
+    let skeletons: [String]
+    let skeletonScalars: [[Unicode.Scalar]]
+    let nameBytes: [[UInt8]]
+    let domainNeedles: [(bytes: [UInt8], domain: String, brand: Int)]
+    let skeletonIndex: [String: [Int]]
 
     public init(_ brands: [Brand]) {
         self.brands = brands
-        var s: [String: Int] = [:]
-        for (i, b) in brands.enumerated() { s[Self.skeleton(b.name)] = i }
-        skeletons = s
+        skeletons = brands.map { Self.skeleton($0.name) }
+        skeletonScalars = skeletons.map { Array($0.unicodeScalars) }
+        nameBytes = brands.map { Array($0.name.utf8) }
+        domainNeedles = brands.enumerated().flatMap { i, b in b.domains.sorted().map { (Array($0.utf8), $0, i) } }
+        var index: [String: [Int]] = [:]
+        for (i, s) in skeletons.enumerated() { index[s, default: []].append(i) }
+        skeletonIndex = index
     }
 
     public static let `default` = BrandList([
@@ -151,15 +182,18 @@ public struct BrandList: Sendable {
         let unicodeReg = Punycode.toUnicode(reg)
         let label = String(unicodeReg[..<(unicodeReg.firstIndex(of: ".") ?? unicodeReg.endIndex)])
         let sk = Self.skeleton(label)
+        let skScalars = Array(sk.unicodeScalars)
         // Hyphenated names: a disguised brand as one part (`netfl1x-billing`).
         let parts = label.contains("-") ? label.split(separator: "-").filter { $0.count >= 4 }.map(String.init) : []
-        for b in brands where !b.domains.contains(reg) {
+        let partSkeletons = parts.map { ($0, Self.skeleton($0)) }
+        for (i, b) in brands.enumerated() where !b.domains.contains(reg) {
             if label == b.name { continue }  // the brand's name under another suffix is not a lookalike
-            let bsk = Self.skeleton(b.name)
+            let bsk = skeletons[i]
             if sk == bsk { return b.name }
             // One edit away (same first letter) for longer names: `paypall`, `amazom`.
-            if bsk.count >= 6, sk.count >= 6, sk.first == bsk.first, Self.withinOneEdit(sk, bsk) { return b.name }
-            for p in parts where p != b.name && Self.skeleton(p) == bsk { return b.name }
+            let bs = skeletonScalars[i]
+            if bs.count >= 6, skScalars.count >= 6, skScalars.first == bs.first, Self.withinOneEdit(skScalars, bs) { return b.name }
+            for (p, psk) in partSkeletons where p != b.name && psk == bsk { return b.name }
         }
         return nil
     }
@@ -167,22 +201,46 @@ public struct BrandList: Sendable {
     /// A brand's name or domain among the labels left of `u`'s registrable domain
     /// (`paypal.com.login.example.net`, `paypal.secure-login.example`), when the domain is not the brand's.
     public func brandInSubdomain(_ u: AnalyzedURL) -> String? {
-        guard !u.isIPAddress, u.host.count > u.registrableDomain.count else { return nil }
-        let sub = u.host.dropLast(u.registrableDomain.count + 1)
-        let labels = sub.split(separator: ".")
-        for b in brands where !b.domains.contains(u.registrableDomain) {
-            for d in b.domains where sub.contains(d) { return d }
+        guard !u.isIPAddress, u.host.utf8.count > u.registrableDomain.utf8.count else { return nil }
+        let host = Array(u.host.utf8)
+        let sub = host[0..<(host.count - u.registrableDomain.utf8.count - 1)]
+        for n in domainNeedles where Self.contains(sub, n.bytes) && !brands[n.brand].domains.contains(u.registrableDomain) {
+            return n.domain
         }
-        for b in brands where !b.domains.contains(u.registrableDomain) {
-            for l in labels where b.name.count >= 4 && (l == b.name || l.hasPrefix(b.name + "-") || l.hasSuffix("-" + b.name)) {
-                return b.name
+        // Labels equal to a brand's name, or starting or ending with it and a hyphen.
+        var start = sub.startIndex
+        while start < sub.endIndex {
+            let end = sub[start...].firstIndex(of: 0x2E) ?? sub.endIndex
+            let label = sub[start..<end]
+            for (i, name) in nameBytes.enumerated() where name.count >= 4 && label.count >= name.count {
+                let hit = label.count == name.count
+                    ? label.elementsEqual(name)
+                    : (label.starts(with: name) && label[label.startIndex + name.count] == 0x2D)
+                        || (label.reversed().starts(with: name.reversed()) && label[label.endIndex - name.count - 1] == 0x2D)
+                if hit && !brands[i].domains.contains(u.registrableDomain) { return brands[i].name }
             }
+            start = end + 1
         }
         return nil
     }
 
+    /// Whether `needle` occurs in `haystack` (bytes).
+    static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, haystack.count >= needle.count else { return false }
+        var i = haystack.startIndex
+        let last = haystack.endIndex - needle.count
+        while i <= last {
+            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
+    }
+
     static func withinOneEdit(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.unicodeScalars), y = Array(b.unicodeScalars)
+        withinOneEdit(Array(a.unicodeScalars), Array(b.unicodeScalars))
+    }
+
+    static func withinOneEdit(_ x: [Unicode.Scalar], _ y: [Unicode.Scalar]) -> Bool {
         if abs(x.count - y.count) > 1 { return false }
         var i = 0, j = 0, edits = 0
         while i < x.count && j < y.count {
