@@ -12,8 +12,14 @@ public final class CampaignMonitor: Sendable {
         public var fuzzy = FuzzyIndex.Configuration()
         public var campaigns = CampaignTracker.Configuration()
         public var botnet = BotnetPolicy.default
-        /// Score of `BOTNET_FOOTPRINT` when the sending address is listed.
+        /// Score of `BOTNET_FOOTPRINT` when the sending address becomes listed with this message.
         public var botnetScore: Double = 2.0
+        /// Score of `BOTNET_LISTED` when the sending address was already on the botnet list
+        /// before this message (the list the DNS responder and `/v1/botnet` serve).
+        public var listedScore: Double = 3.0
+        /// The botnet list that ``currentBotnetList()`` serves is recomputed at most this often
+        /// (every tracked address is evaluated); 0 recomputes on every call.
+        public var listRefreshSeconds: Double = 5
         /// Also add learned ham to the fuzzy index (`FUZZY_HAM`).
         public var learnHam = true
         public init() {}
@@ -24,15 +30,30 @@ public final class CampaignMonitor: Sendable {
         var tracker: CampaignTracker
     }
 
+    /// The last computed botnet list and when it was computed.
+    struct ListCache: Sendable {
+        var list = BotnetList()
+        var computedAt: ContinuousClock.Instant? = nil
+        var refreshing = false
+    }
+
     public let configuration: Configuration
     public let fingerprinter: Fingerprinter
     private let state: Mutex<State>
     private let store: any FuzzyStore
+    private let listCache = Mutex(ListCache())
     /// Relays whose addresses are skipped when the sending address is read from Received fields.
     public let trustedRelays: Set<IPAddress>
+    /// Networks of trusted relays (the site's own MTAs, collectors, loopback and private ranges):
+    /// a client in them is not the sender, and their hops in the Received chain are skipped.
+    public let trustedNetworks: [IPNetwork]
 
+    /// - Parameters:
+    ///   - trustedRelays: Single relay addresses to skip (inferred from a corpus).
+    ///   - trustedNetworks: Relay networks to skip (configured, `[campaigns] trusted_networks`).
     public init(configuration: Configuration = Configuration(), store: any FuzzyStore = InMemoryFuzzyStore(),
-                publicSuffixList: PublicSuffixList? = PublicSuffixList.system, trustedRelays: Set<IPAddress> = []) {
+                publicSuffixList: PublicSuffixList? = PublicSuffixList.system, trustedRelays: Set<IPAddress> = [],
+                trustedNetworks: [IPNetwork] = []) {
         self.configuration = configuration
         self.fingerprinter = Fingerprinter(configuration: configuration.fingerprint, publicSuffixList: publicSuffixList)
         self.state = Mutex(State(
@@ -40,6 +61,18 @@ public final class CampaignMonitor: Sendable {
             tracker: CampaignTracker(configuration: configuration.campaigns, fingerprint: configuration.fingerprint)))
         self.store = store
         self.trustedRelays = trustedRelays
+        self.trustedNetworks = trustedNetworks
+    }
+
+    /// Whether `ip` is one of the trusted relays (an address or inside a trusted network).
+    public func isTrustedRelay(_ ip: IPAddress) -> Bool {
+        trustedRelays.contains(ip) || trustedNetworks.contains { $0.contains(ip) }
+    }
+
+    /// The address that sent `message` for campaign and botnet bookkeeping: the SMTP client
+    /// unless it is a trusted relay, else the first untrusted public hop of the Received chain.
+    public func sendingAddress(_ message: Message, context: ScanContext) -> IPAddress? {
+        SendingAddress.of(message, context: context, isTrustedRelay: isTrustedRelay)
     }
 
     /// Loads the learned fingerprints from the store (call once at startup).
@@ -60,7 +93,9 @@ public final class CampaignMonitor: Sendable {
     /// (with the verdict the scan reached so far) and checks the sender's botnet listing.
     public func scanned(_ message: Message, context: ScanContext, verdict: Action?, label: Label? = nil, now: Int64) -> ScanResult {
         let fp = fingerprinter.fingerprint(message)
-        let sender = SendingAddress.of(message, context: context) { self.trustedRelays.contains($0) }
+        let sender = sendingAddress(message, context: context)
+        // Listed before this message (by earlier evidence): the list others query.
+        let listed = sender.flatMap { currentBotnetList().lookup($0.description) }
         let observation = CampaignObservation(
             fingerprint: fp, sender: sender, senderDomain: message.from.first?.domain,
             subject: message.subject, verdict: verdict, label: label, time: now)
@@ -69,7 +104,11 @@ public final class CampaignMonitor: Sendable {
             let matches = s.fuzzy.match(fp, now: now)
             var symbols = s.fuzzy.symbols(for: matches)
             let assignment = s.tracker.observe(observation)
-            if let sender, let record = s.tracker.senders[sender] {
+            if let sender, let listed {
+                symbols.append(Symbol(name: "BOTNET_LISTED", score: configuration.listedScore,
+                                      description: "the sending address is on the botnet list: " + listed.text,
+                                      options: [sender.description, listed.code]))
+            } else if let sender, let record = s.tracker.senders[sender] {
                 let e = BotnetScorer.evaluate(record, campaigns: s.tracker.campaigns, policy: policy)
                 if e.listed {
                     symbols.append(Symbol(name: "BOTNET_FOOTPRINT", score: configuration.botnetScore,
@@ -89,7 +128,7 @@ public final class CampaignMonitor: Sendable {
     /// labels its campaign, and persists the change; `nil` forgets it (under either label).
     public func learn(_ message: Message, as label: Label?, previous: Label? = nil, now: Int64) async throws {
         let fp = fingerprinter.fingerprint(message)
-        let sender = SendingAddress.of(message, context: .none) { self.trustedRelays.contains($0) }
+        let sender = sendingAddress(message, context: .none)
         let learnHam = configuration.learnHam
         let changes = state.withLock { s -> FuzzyIndex.Changes in
             var c = FuzzyIndex.Changes()
@@ -118,8 +157,30 @@ public final class CampaignMonitor: Sendable {
         return state.withLock { BotnetScorer.evaluateAll($0.tracker, policy: policy) }
     }
 
-    /// The current botnet list.
+    /// The botnet list computed now from every tracked address.
     public func botnetList() -> BotnetList { BotnetList(evidence: botnetEvidence()) }
+
+    /// The botnet list as served (the verdict's `BOTNET_LISTED`, the DNS responder, `/v1/botnet/zone`):
+    /// recomputed when older than ``Configuration/listRefreshSeconds``. While one caller
+    /// recomputes, the others get the previous list.
+    public func currentBotnetList() -> BotnetList {
+        let now = ContinuousClock.now
+        let refresh = configuration.listRefreshSeconds
+        let cached = listCache.withLock { c -> BotnetList? in
+            if let at = c.computedAt, refresh > 0, now - at < .milliseconds(Int64(refresh * 1000)) { return c.list }
+            if c.refreshing, c.computedAt != nil { return c.list }
+            c.refreshing = true
+            return nil
+        }
+        if let cached { return cached }
+        let list = botnetList()
+        listCache.withLock { c in
+            c.list = list
+            c.computedAt = now
+            c.refreshing = false
+        }
+        return list
+    }
 
     /// Sizes, for metrics and tests.
     public var counts: (fuzzy: Int, campaigns: Int, senders: Int) {

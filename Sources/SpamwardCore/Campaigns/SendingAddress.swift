@@ -1,13 +1,17 @@
 import MailAuth
 import MailMessage
 
-/// The address that sent a message to us: the SMTP client when the front end knows it, else the
-/// first public address in the `from` clauses of the Received fields, from the top, skipping
-/// relays the caller trusts (its own mail servers).
+/// The address that sent a message to us: the SMTP client when the front end knows it and it is
+/// not one of our relays, else the first public address in the `from` clauses of the Received
+/// fields, from the top, skipping relays the caller trusts (its own mail servers, collectors).
 public enum SendingAddress {
-    /// The sending address for a scan: `context.clientAddress` if it parses, else from Received.
+    /// The sending address for a scan: `context.clientAddress` if it parses and is not a trusted
+    /// relay, else from Received (below the trusted relays). A trusted client whose Received chain
+    /// names no untrusted public hop gives nil: a relay is never booked as a sender.
     public static func of(_ message: Message, context: ScanContext, isTrustedRelay: (IPAddress) -> Bool = { _ in false }) -> IPAddress? {
-        if let text = context.clientAddress, let ip = IPAddress(text)?.unmapped { return ip }
+        if let text = context.clientAddress, let ip = IPAddress(text)?.unmapped, !isTrustedRelay(ip) {
+            return ip
+        }
         return fromReceived(message, isTrustedRelay: isTrustedRelay)
     }
 
