@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SpamwardEdge", targets: ["SpamwardEdge"]),
         .library(name: "DNSWire", targets: ["DNSWire"]),
         .library(name: "SpamwardDNS", targets: ["SpamwardDNS"]),
+        .library(name: "SpamwardDNSServer", targets: ["SpamwardDNSServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -57,6 +58,15 @@ let package = Package(
             dependencies: [
                 "DNSWire", "MailAuth", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: settings),
+        // A small authoritative DNS server for one DNSBL zone (the botnet list) on SwiftNIO.
+        .target(
+            name: "SpamwardDNSServer",
+            dependencies: [
+                "DNSWire", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings),
         // Message -> features -> verdict; learner, explanations, evaluation, store protocol.
@@ -138,7 +148,7 @@ let package = Package(
             name: "SpamwardServer",
             dependencies: [
                 "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardHTTP",
-                "MilterProtocol", "SpamdProtocol", "MailAuth", "SpamwardDNS",
+                "MilterProtocol", "SpamdProtocol", "MailAuth", "SpamwardDNS", "SpamwardDNSServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -178,6 +188,14 @@ let package = Package(
                 "SpamwardDNS", "DNSWire", "MailAuth", "MailMessage", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: settings),
+        .testTarget(
+            name: "SpamwardDNSServerTests",
+            dependencies: [
+                "SpamwardDNSServer", "SpamwardDNS", "DNSWire", "MailAuth", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings),
         .testTarget(
