@@ -6,9 +6,12 @@ public struct HTTPFrontEndConfiguration: Sendable {
     public var maxMessageBytes: Int
     /// Who may learn and forget without a password, and the password for everyone else.
     public var access: AccessPolicy
+    /// The `$TTL` of the zone file `/v1/botnet/zone` serves.
+    public var botnetZoneTTLSeconds: Int
 
-    public init(maxMessageBytes: Int = 25 << 20, access: AccessPolicy = AccessPolicy()) {
+    public init(maxMessageBytes: Int = 25 << 20, access: AccessPolicy = AccessPolicy(), botnetZoneTTLSeconds: Int = 60) {
         self.maxMessageBytes = maxMessageBytes
         self.access = access
+        self.botnetZoneTTLSeconds = botnetZoneTTLSeconds
     }
 }

@@ -6,7 +6,9 @@ import NIOCore
 import SpamwardCore
 import Synchronization
 
-/// Builds the HTTP routes: Spamward's own JSON API (`/v1/...`, `/health`), Rspamd's protocol
+/// Builds the HTTP routes: Spamward's own JSON API (`/v1/...`, `/health`; the campaign and
+/// botnet views `/v1/campaigns`, `/v1/botnet`, `/v1/botnet/zone` when the filter tracks
+/// campaigns, behind the learning endpoints' access policy), Rspamd's protocol
 /// (`/checkv2`, `/learnspam`, `/learnham`, `/ping`, `/stat`) and, when given, `/metrics`.
 ///
 /// - Parameters:
@@ -24,6 +26,9 @@ public func buildRouter(
     router.post("/v1/learn") { request, context in try await api.learn(request, context, forget: false) }
     router.post("/v1/forget") { request, context in try await api.learn(request, context, forget: true) }
     router.get("/v1/stats") { _, _ in try await api.stats() }
+    router.get("/v1/campaigns") { request, context in try api.campaigns(request, context) }
+    router.get("/v1/botnet") { request, context in try api.botnet(request, context) }
+    router.get("/v1/botnet/zone") { request, context in try api.botnetZone(request, context) }
     router.post("/checkv2") { request, context in try await api.rspamdCheck(request, context) }
     router.post("/learnspam") { request, context in try await api.rspamdLearn(request, context, as: .spam) }
     router.post("/learnham") { request, context in try await api.rspamdLearn(request, context, as: .ham) }
@@ -87,6 +92,61 @@ final class SpamwardAPI: Sendable {
                              modelUpdatedAt: s.modelUpdatedAt,
                              tokenizerVersion: scanner.model.configuration.tokenizerVersion,
                              featureBits: scanner.model.configuration.featureBits, thresholds: scanner.thresholds)
+    }
+
+    // MARK: campaign and botnet views (admin)
+
+    /// The campaign monitor, after the access check; 404 when campaigns are off.
+    func monitor(_ request: Request, _ context: SpamwardRequestContext) throws -> CampaignMonitor {
+        try authorize(request, context, metrics: ownMetrics, what: "campaign and botnet views")
+        guard let monitor = filter.campaigns else {
+            throw HTTPError(.notFound, message: "campaign tracking is off: run spamward serve with --campaigns or [campaigns] enabled = true")
+        }
+        return monitor
+    }
+
+    /// `?limit=N` in 1…10,000 (default `fallback`); anything else is a 400.
+    func limit(_ request: Request, default fallback: Int) throws -> Int {
+        guard let text = request.uri.queryParameters.get("limit") else { return fallback }
+        guard let n = Int(text), (1...10_000).contains(n) else {
+            ownMetrics.rejectedInput()
+            throw HTTPError(.badRequest, message: "limit must be an integer in 1...10000")
+        }
+        return n
+    }
+
+    func campaigns(_ request: Request, _ context: SpamwardRequestContext) throws -> CampaignsResponse {
+        let monitor = try monitor(request, context)
+        let n = try limit(request, default: 100)
+        let list = monitor.campaigns(limit: n)
+        return CampaignsResponse(tracked: monitor.counts.campaigns, limit: n, campaigns: list.map(CampaignDTO.init))
+    }
+
+    func botnet(_ request: Request, _ context: SpamwardRequestContext) throws -> BotnetResponse {
+        let monitor = try monitor(request, context)
+        let n = try limit(request, default: 1000)
+        let all = request.uri.queryParameters.get("all") == "true"
+        let evidence = monitor.botnetEvidence()
+        let listed = evidence.filter(\.listed)
+        return BotnetResponse(tracked: evidence.count, listed: listed.count, policy: monitor.configuration.botnet,
+                              evidence: Array((all ? evidence : listed).prefix(n)))
+    }
+
+    /// The list as an rbldnsd zone file: `ip4set` by default, `?family=6` for the IPv6 `ip6trie`.
+    func botnetZone(_ request: Request, _ context: SpamwardRequestContext) throws -> Response {
+        let monitor = try monitor(request, context)
+        let list = monitor.currentBotnetList()
+        let ttl = configuration.botnetZoneTTLSeconds
+        let text: String
+        switch request.uri.queryParameters.get("family") {
+        case nil, "4": text = list.ip4setZone(ttl: ttl, generatedAt: WallClock.nowSeconds())
+        case "6": text = list.ip6trieZone(ttl: ttl)
+        default:
+            ownMetrics.rejectedInput()
+            throw HTTPError(.badRequest, message: "family must be 4 or 6")
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
     // MARK: Rspamd protocol
@@ -210,14 +270,15 @@ final class SpamwardAPI: Sendable {
 
     /// Protected endpoints: trusted networks pass; others need `Authorization: Bearer <token>` or
     /// Rspamd's `Password:` header.
-    func authorize(_ request: Request, _ context: SpamwardRequestContext, metrics: FrontEndMetrics) throws {
+    func authorize(_ request: Request, _ context: SpamwardRequestContext, metrics: FrontEndMetrics,
+                   what: String = "learning") throws {
         var secret: String? = request.headers[.password]
         if secret == nil, let auth = request.headers[.authorization], auth.lowercased().hasPrefix("bearer ") {
             secret = String(auth.dropFirst(7))
         }
         guard configuration.access.allows(address: context.remoteAddress?.ipAddress, secret: secret) else {
             metrics.rejectedInput()
-            throw HTTPError(.unauthorized, message: "learning needs a password from this address")
+            throw HTTPError(.unauthorized, message: "\(what) need\(what.hasSuffix("s") ? "" : "s") a password from this address")
         }
     }
 
