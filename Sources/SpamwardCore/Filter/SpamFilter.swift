@@ -15,16 +15,20 @@ public final class SpamFilter: Sendable {
     public let campaigns: CampaignMonitor?
     /// SPF, DKIM, DMARC and ARC before each ``check(_:context:explain:)`` (nil: off).
     public let authentication: AuthenticationStage?
+    /// URIBL lookups of the links before each ``check(_:context:explain:)`` (nil: off).
+    public let uribl: URIBLStage?
 
     /// - Parameters:
     ///   - scanner: The scanner with the model to start from (the store's, else the starter model).
     ///   - store: Where learning is persisted.
     ///   - policy: What each verdict means for the MTA.
     ///   - campaigns: Fuzzy matching, campaign tracking and botnet scoring for every scan and learn.
+    ///   - uribl: URIBL lookups of the message's link domains in ``check(_:context:explain:)``.
     public init(scanner: MessageScanner, store: any ModelStore, policy: ActionPolicy = .default,
-                campaigns: CampaignMonitor? = nil, authentication: AuthenticationStage? = nil) {
+                campaigns: CampaignMonitor? = nil, authentication: AuthenticationStage? = nil, uribl: URIBLStage? = nil) {
         self.campaigns = campaigns
         self.authentication = authentication
+        self.uribl = uribl
         self.current = Mutex(scanner)
         self.currentPolicy = Mutex(policy)
         self.store = store
@@ -51,14 +55,18 @@ public final class SpamFilter: Sendable {
         scan(message, with: scanner, context: context, explain: explain)
     }
 
-    /// Authenticates (when configured) and then scores a message: what the daemon's front ends
-    /// call. The verdict carries the authentication symbols and the `Authentication-Results` value.
+    /// Authenticates and looks links up in URIBLs (each when configured, concurrently) and then
+    /// scores a message: what the daemon's front ends call. The verdict carries the authentication
+    /// and URIBL symbols and the `Authentication-Results` value.
     public func check(_ message: Message, context: ScanContext = .none, explain: Bool = true) async -> Verdict {
-        guard let authentication else { return scan(message, context: context, explain: explain) }
+        if authentication == nil && uribl == nil { return scan(message, context: context, explain: explain) }
         var context = context
-        let (_, field) = await authentication.authenticate(message, context: &context)
+        async let uriblSymbols = uribl?.symbols(for: message) ?? []
+        var field: String? = nil
+        if let authentication { field = await authentication.authenticate(message, context: &context).fieldValue }
+        context.symbols += await uriblSymbols
         var verdict = scan(message, context: context, explain: explain)
-        verdict.authenticationResults = field
+        if let field { verdict.authenticationResults = field }
         return verdict
     }
 

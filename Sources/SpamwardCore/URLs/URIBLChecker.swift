@@ -60,37 +60,75 @@ public struct URIBLChecker: Sendable {
         return out
     }
 
+    /// A reply by which a list says "refused" or "over quota" rather than "listed" (127.0.0.1,
+    /// 127.255.255.x): it does not score, and the operator should fix the resolver setup.
+    public struct Warning: Sendable, Hashable {
+        /// The list's zone.
+        public var zone: String
+        /// The name asked (`domain.zone`).
+        public var query: String
+        /// The reply (`127.0.0.1`).
+        public var reply: String
+        public init(zone: String, query: String, reply: String) {
+            self.zone = zone
+            self.query = query
+            self.reply = reply
+        }
+    }
+
+    /// The symbols and the sentinel warnings of one message's lookups.
+    public struct Result: Sendable, Hashable {
+        public var symbols: [Symbol] = []
+        public var warnings: [Warning] = []
+    }
+
     /// One symbol per zone that lists any domain of the message; the options name the domains.
-    public func check(_ message: Message) async -> [Symbol] {
+    public func check(_ message: Message) async -> [Symbol] { await lookup(message).symbols }
+
+    /// One symbol per zone that lists any domain of the message (the options name the domains
+    /// and replies), and a warning per sentinel reply.
+    public func lookup(_ message: Message) async -> Result {
         let names = lookupNames(message)
-        guard !names.isEmpty else { return [] }
-        var symbols: [Symbol] = []
+        guard !names.isEmpty else { return Result() }
+        var result = Result()
         for zone in zones {
             // Lookups of one zone run concurrently.
-            let listed: [String] = await withTaskGroup(of: (Int, String?).self) { group in
+            let replies: [(Int, String, [UInt32])] = await withTaskGroup(of: (Int, String, [UInt32]).self) { group in
                 for (i, name) in names.enumerated() {
                     group.addTask { [resolver] in
                         let q = name + "." + zone.name
-                        guard let r = try? await resolver.lookup(q, .a) else { return (i, nil) }
-                        for case .a(let a) in r.records where Self.isListing(a.value) {
-                            return (i, "\(name) (\(a))")
-                        }
-                        return (i, nil)
+                        guard let r = try? await resolver.lookup(q, .a) else { return (i, q, []) }
+                        var out: [UInt32] = []
+                        for case .a(let a) in r.records { out.append(a.value) }
+                        return (i, q, out)
                     }
                 }
-                var hits: [(Int, String)] = []
-                for await (i, s) in group { if let s { hits.append((i, s)) } }
-                return hits.sorted { $0.0 < $1.0 }.map(\.1)
+                var all: [(Int, String, [UInt32])] = []
+                for await r in group where !r.2.isEmpty { all.append(r) }
+                return all.sorted { $0.0 < $1.0 }
+            }
+            var listed: [String] = []
+            for (i, query, values) in replies {
+                if let v = values.first(where: Self.isListing) {
+                    listed.append("\(names[i]) (\(IPv4Address(v)))")
+                } else if let v = values.first(where: Self.isSentinel) {
+                    result.warnings.append(Warning(zone: zone.name, query: query, reply: "\(IPv4Address(v))"))
+                }
             }
             if !listed.isEmpty {
-                symbols.append(Symbol(name: zone.symbol, score: zone.score, description: zone.description, options: listed))
+                result.symbols.append(Symbol(name: zone.symbol, score: zone.score, description: zone.description, options: listed))
             }
         }
-        return symbols
+        return result
     }
 
     /// 127.0.0.0/8, but not 127.0.0.1 (refused) or 127.255.255.0/24 (errors and quota).
     static func isListing(_ v: UInt32) -> Bool {
-        v >> 24 == 127 && v != 0x7F00_0001 && v >> 8 != 0x7F_FFFF
+        v >> 24 == 127 && !isSentinel(v)
+    }
+
+    /// 127.0.0.1 (URIBL and SURBL: query refused) and 127.255.255.0/24 (errors, quota).
+    static func isSentinel(_ v: UInt32) -> Bool {
+        v == 0x7F00_0001 || v >> 8 == 0x7F_FFFF
     }
 }
