@@ -4,9 +4,14 @@
 # NAME), never recurses to the Internet, and does not touch the system resolver or port 53.
 # Config, pid file and log live in /var/tmp/spamward-dns/. Add a zone by dropping a file there.
 #
+# Several checkouts on one machine: give each its own port and directory, and tell the tests the
+# port (they read SPAMWARD_DNS_PORT too):
+#   SPAMWARD_DNS_PORT=5356 SPAMWARD_DNS_DIR=/var/tmp/spamward-dns-mine scripts/test-dns.sh start
+#   SPAMWARD_DNS_PORT=5356 swift test --filter URIBL
+#
 # usage: scripts/test-dns.sh start|stop|status
 set -euo pipefail
-base=/var/tmp/spamward-dns
+base=${SPAMWARD_DNS_DIR:-/var/tmp/spamward-dns}
 port=${SPAMWARD_DNS_PORT:-5354}
 zones="$(cd "$(dirname "$0")/.." && pwd)/Tests/Fixtures/dns"
 

@@ -43,7 +43,7 @@ extension ServerConfiguration {
         }
         var reader = TOMLReader()
         var c = ServerConfiguration()
-        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "authentication", "dns", "log"])
+        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "authentication", "dns", "log", "campaigns", "botnet", "uribl"])
 
         if let t = reader.table(root, "store") {
             reader.section(t, "store", known: ["path"])
@@ -130,6 +130,45 @@ extension ServerConfiguration {
             c.dns.timeoutMilliseconds = reader.int(t, "dns", "timeout_ms", in: 10...60_000) ?? c.dns.timeoutMilliseconds
             c.dns.attempts = reader.int(t, "dns", "attempts", in: 1...10) ?? c.dns.attempts
         }
+        if let t = reader.table(root, "campaigns") {
+            reader.section(t, "campaigns", known: ["enabled", "trusted_networks"])
+            c.campaigns.enabled = reader.bool(t, "campaigns", "enabled") ?? c.campaigns.enabled
+            if let nets = reader.networks(t, "campaigns", "trusted_networks") { c.campaigns.trustedNetworks = nets }
+        }
+        if let t = reader.table(root, "botnet") {
+            reader.section(t, "botnet", known: ["score", "footprint_score", "list_threshold", "dns_listen", "zone", "ttl_seconds", "refresh_seconds"])
+            c.botnet.listedScore = reader.double(t, "botnet", "score") ?? c.botnet.listedScore
+            c.botnet.footprintScore = reader.double(t, "botnet", "footprint_score") ?? c.botnet.footprintScore
+            if let x = reader.double(t, "botnet", "list_threshold") {
+                if x > 0 { c.botnet.listThreshold = x } else { reader.problems.append("botnet.list_threshold must be above 0") }
+            }
+            if let text = reader.string(t, "botnet", "dns_listen") {
+                if text == "off" || text.isEmpty {
+                    c.botnet.dnsListen = nil
+                } else if let a = ListenAddress(text), IPAddress(a.host) != nil {
+                    c.botnet.dnsListen = a
+                } else {
+                    reader.problems.append("botnet.dns_listen: \"\(text)\" is not IP:port or off")
+                }
+            }
+            if let zone = reader.string(t, "botnet", "zone") {
+                if let z = validatedZone(zone) { c.botnet.zone = z } else { reader.problems.append("botnet.zone: \"\(zone)\" is not a domain name") }
+            }
+            c.botnet.ttlSeconds = reader.int(t, "botnet", "ttl_seconds", in: 0...86400) ?? c.botnet.ttlSeconds
+            c.botnet.refreshSeconds = reader.int(t, "botnet", "refresh_seconds", in: 0...3600) ?? c.botnet.refreshSeconds
+        }
+        if let t = reader.table(root, "uribl") {
+            reader.section(t, "uribl", known: ["lists", "score", "max_lookups"])
+            if let lists = reader.strings(t, "uribl", "lists") {
+                var zones: [String] = []
+                for l in lists {
+                    if let z = validatedZone(l) { zones.append(z) } else { reader.problems.append("uribl.lists: \"\(l)\" is not a domain name") }
+                }
+                c.uribl.lists = zones
+            }
+            c.uribl.score = reader.double(t, "uribl", "score") ?? c.uribl.score
+            c.uribl.maxLookups = reader.int(t, "uribl", "max_lookups", in: 1...100) ?? c.uribl.maxLookups
+        }
         if let t = reader.table(root, "log") {
             reader.section(t, "log", known: ["level"])
             if let level = reader.string(t, "log", "level") {
@@ -198,6 +237,24 @@ extension ServerConfiguration {
             timeout_ms = \(dns.timeoutMilliseconds)
             attempts = \(dns.attempts)
 
+            [campaigns]
+            enabled = \(campaigns.enabled)
+            trusted_networks = [\(campaigns.trustedNetworks.map { q($0.description) }.joined(separator: ", "))]
+
+            [botnet]
+            score = \(botnet.listedScore)
+            footprint_score = \(botnet.footprintScore)
+            list_threshold = \(botnet.listThreshold)
+            dns_listen = \(q(botnet.dnsListen?.description ?? "off"))
+            zone = \(q(botnet.zone))
+            ttl_seconds = \(botnet.ttlSeconds)
+            refresh_seconds = \(botnet.refreshSeconds)
+
+            [uribl]
+            lists = [\(uribl.lists.map { q($0) }.joined(separator: ", "))]
+            score = \(uribl.score)
+            max_lookups = \(uribl.maxLookups)
+
             [log]
             level = \(q(logLevel))
 
@@ -250,6 +307,16 @@ struct TOMLReader {
         return out
     }
 
+    /// An array of CIDR networks (or single addresses).
+    mutating func networks(_ t: TOMLTable, _ section: String, _ key: String) -> [IPNetwork]? {
+        guard let list = strings(t, section, key) else { return nil }
+        var nets: [IPNetwork] = []
+        for s in list {
+            if let n = IPNetwork(s) { nets.append(n) } else { problems.append("\(section).\(key): \"\(s)\" is not an address or CIDR network") }
+        }
+        return nets
+    }
+
     mutating func bool(_ t: TOMLTable, _ section: String, _ key: String) -> Bool? {
         guard let v = t[key] else { return nil }
         guard let b = v.bool else {
@@ -285,4 +352,14 @@ struct TOMLReader {
         }
         return e
     }
+}
+
+/// A zone name from the configuration, normalized (lower case, no trailing dot); nil when it is not
+/// a queryable domain name or is a single label (`com` is nobody's list).
+func validatedZone(_ text: String) -> String? {
+    let z = DNSName.normalized(text)
+    guard DNSName.isQueryable(z), z.contains("."), z.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "." || $0 == "_") }) else {
+        return nil
+    }
+    return z
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import MailAuth
 import SpamwardCore
 import SpamwardHTTP
 
@@ -73,6 +74,58 @@ public struct ServerConfiguration: Sendable {
     public var authentication: Authentication
     /// The DNS servers and timeouts of the one resolver (authentication, DNS lists).
     public var dns: DNS
+    /// Fuzzy fingerprints, campaigns and the botnet footprint.
+    public var campaigns: Campaigns
+    /// The botnet list: its verdict symbol and the DNS responder serving it.
+    public var botnet: Botnet
+    /// URI DNS blocklists asked during each scan.
+    public var uribl: URIBL
+
+    /// `[campaigns]`: fingerprint every scan, cluster campaigns, score sending addresses.
+    public struct Campaigns: Sendable, Hashable {
+        /// Run the campaign monitor (`spamward serve --campaigns` turns it on too). Default false.
+        public var enabled: Bool = false
+        /// Relays that are never the sender: a client in these networks is looked behind (the
+        /// Received chain, skipping these networks too), so collectors and the site's own MTAs do
+        /// not top the botnet ranking. Default: loopback and private ranges.
+        public var trustedNetworks: [IPNetwork] = Campaigns.defaultTrustedNetworks
+        public init() {}
+
+        public static let defaultTrustedNetworks: [IPNetwork] = [
+            "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",
+            "::1/128", "fc00::/7", "fe80::/10",
+        ].compactMap { IPNetwork($0) }
+    }
+
+    /// `[botnet]`: the botnet list in the verdict and over DNS.
+    public struct Botnet: Sendable, Hashable {
+        /// Score of `BOTNET_LISTED` (the sending address is already on the list). Default 3.0.
+        public var listedScore: Double = 3.0
+        /// Score of `BOTNET_FOOTPRINT` (this message completes the address's listing). Default 2.0.
+        public var footprintScore: Double = 2.0
+        /// The score at which an address is listed (`BotnetPolicy.listThreshold`). Default 3.0.
+        public var listThreshold: Double = 3.0
+        /// Where the DNS responder serving the list listens (UDP and TCP); nil: off (the default).
+        public var dnsListen: ListenAddress? = nil
+        /// The zone it is authoritative for. Default `botnet.spamward.local`.
+        public var zone: String = "botnet.spamward.local"
+        /// TTL of the answers, and the negative TTL of the SOA. Default 60 s.
+        public var ttlSeconds: Int = 60
+        /// How often the served list is recomputed from the tracker. Default 5 s.
+        public var refreshSeconds: Int = 5
+        public init() {}
+    }
+
+    /// `[uribl]`: URIBL-style DNS lists of the message's link domains.
+    public struct URIBL: Sendable, Hashable {
+        /// The list zones (`multi.uribl.com`); empty: off (the default).
+        public var lists: [String] = []
+        /// Score of each list's symbol. Default 3.0.
+        public var score: Double = 3.0
+        /// Link domains looked up per message (per list). Default 20.
+        public var maxLookups: Int = 20
+        public init() {}
+    }
 
     /// `[authentication]`: SPF, DKIM, DMARC and ARC results as symbols and an
     /// `Authentication-Results` field.
@@ -98,6 +151,9 @@ public struct ServerConfiguration: Sendable {
     public init() {
         authentication = Authentication()
         dns = DNS()
+        campaigns = Campaigns()
+        botnet = Botnet()
+        uribl = URIBL()
         storePath = nil
         thresholds = .default
         maxMessageBytes = 25 << 20
@@ -115,7 +171,7 @@ public struct ServerConfiguration: Sendable {
 
     /// The HTTP front end's part.
     public var httpFrontEnd: HTTPFrontEndConfiguration {
-        HTTPFrontEndConfiguration(maxMessageBytes: maxMessageBytes, access: access)
+        HTTPFrontEndConfiguration(maxMessageBytes: maxMessageBytes, access: access, botnetZoneTTLSeconds: botnet.ttlSeconds)
     }
 
     /// Problems that are not errors but deserve a warning at start.
@@ -126,6 +182,10 @@ public struct ServerConfiguration: Sendable {
             if name != "milter" && access.password == nil {
                 out.append("\(name) is reachable from the network but no password is set: only trusted networks can learn")
             }
+        }
+        if let a = botnet.dnsListen {
+            if !a.isLoopback { out.append("botnet.dns_listen is \(a), not loopback: the list answers anyone who can reach it") }
+            if !campaigns.enabled { out.append("botnet.dns_listen is set but campaigns are off: the DNS responder does not run") }
         }
         if policy.spam == .discard || policy.unsure == .discard {
             out.append("discarding mail loses false positives without trace")

@@ -10,7 +10,8 @@ import UnixSignals
 
 /// What `spamward serve` runs, built the same way by the command and by the end-to-end tests.
 public struct SpamwardServices: Sendable {
-    /// The services in start order: front ends (shutdown runs in reverse).
+    /// The services in start order: front ends, the botnet DNSBL responder when configured
+    /// (shutdown runs in reverse).
     public var services: [any Service]
     /// The shared filter.
     public var filter: SpamFilter
@@ -40,6 +41,9 @@ public struct SpamwardServices: Sendable {
         if configuration.spamd.enabled {
             services.append(SpamdFrontEnd.service(configuration: configuration, filter: filter, group: group,
                                                   logger: logger, onBound: onBound))
+        }
+        if let dnsbl = configuration.botnetDNSServer(monitor: filter.campaigns, logger: logger, onBound: onBound) {
+            services.append(dnsbl)
         }
         if configuration.http.enabled {
             let router = buildRouter(filter: filter, configuration: configuration.httpFrontEnd, metricsText: metricsText)

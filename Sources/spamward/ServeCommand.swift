@@ -29,7 +29,7 @@ extension Spamward {
         var spamd: String?
         @Option(help: ArgumentHelp("HTTP listen address, or off.", valueName: "ADDR"))
         var http: String?
-        @Flag(help: "Fingerprint every scan: FUZZY_SPAM/FUZZY_HAM from learned messages (kept in the store), campaigns and the botnet footprint (docs/campaigns.md).")
+        @Flag(help: "Fingerprint every scan: FUZZY_SPAM/FUZZY_HAM from learned messages (kept in the store), campaigns and the botnet footprint (docs/campaigns.md); overrides [campaigns] enabled.")
         var campaigns = false
 
         func run() async throws {
@@ -60,16 +60,18 @@ extension Spamward {
             let (model, source) = try await storeOptions.loadModel(from: sqlite)
             logger.info("model loaded", metadata: ["model.source": "\(source.rawValue)", "store.path": "\(path)"])
             let scanner = Self.scanner(model: model, configuration: configuration)
-            var monitor: CampaignMonitor? = nil
-            if campaigns {
-                let m = CampaignMonitor(store: sqlite)
-                try await m.restore()
-                logger.info("fuzzy fingerprints loaded", metadata: ["fuzzy.entries": "\(m.counts.fuzzy)"])
-                monitor = m
+            let monitor = configuration.campaignMonitor(store: sqlite)
+            if let monitor {
+                try await monitor.restore()
+                logger.info("fuzzy fingerprints loaded", metadata: ["fuzzy.entries": "\(monitor.counts.fuzzy)"])
             }
             let resolver = NIODNSResolver(
                 configuration: configuration.dns.resolverConfiguration, logger: logger)
             let authentication = configuration.authenticationStage(resolver: resolver, logger: logger)
+            let uribl = configuration.uriblStage(resolver: resolver, logger: logger)
+            if uribl != nil {
+                logger.info("URIBL lookups on", metadata: ["uribl.lists": "\(configuration.uribl.lists.joined(separator: ","))"])
+            }
             if let authentication {
                 logger.info("email authentication on", metadata: [
                     "authserv_id": "\(authentication.authservID)",
@@ -77,7 +79,7 @@ extension Spamward {
                 ])
             }
             let filter = SpamFilter(scanner: scanner, store: sqlite, policy: configuration.policy, campaigns: monitor,
-                                    authentication: authentication)
+                                    authentication: authentication, uribl: uribl)
             let configPath = config
             let overrides = self
             let reloadStore = storeOptions
@@ -126,6 +128,7 @@ extension Spamward {
                 }
             }
             if let db = store.db { c.storePath = db }
+            if campaigns { c.campaigns.enabled = true }
         }
     }
 
