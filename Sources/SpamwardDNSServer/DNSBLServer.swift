@@ -112,7 +112,14 @@ public struct DNSBLServer: Service {
             for try await datagram in inbound {
                 let query = Array(datagram.data.readableBytesView)
                 guard let reply = responder.respond(to: query, udp: true, serial: Self.serial(), lookup: lookup) else { continue }
-                try await outbound.write(AddressedEnvelope(remoteAddress: datagram.remoteAddress, data: ByteBuffer(bytes: reply)))
+                do {
+                    // A peer's bad source address (port 0, broadcast) fails only its own reply.
+                    try await outbound.write(AddressedEnvelope(remoteAddress: datagram.remoteAddress, data: ByteBuffer(bytes: reply)))
+                } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {
+                    throw error
+                } catch {
+                    logger.debug("DNS reply not sent", metadata: ["error": "\(error)", "peer": "\(datagram.remoteAddress)"])
+                }
             }
         }
     }
@@ -142,6 +149,16 @@ public struct DNSBLServer: Service {
     }
 
     private func serveConnection(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
+        let channel = connection.channel
+        // On graceful shutdown an open connection is closed at once (answers take no time).
+        try await withGracefulShutdownHandler {
+            try await answer(connection)
+        } onGracefulShutdown: {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func answer(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
         try await connection.executeThenClose { inbound, outbound in
             for try await message in inbound {
                 guard let reply = responder.respond(to: Array(message.readableBytesView), udp: false, serial: Self.serial(), lookup: lookup)

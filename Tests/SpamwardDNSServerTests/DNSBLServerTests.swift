@@ -113,3 +113,16 @@ import Testing
         }
     }
 }
+
+extension DNSBLServerTests {
+    /// An idle TCP client does not hold up a graceful shutdown.
+    @Test func shutdownClosesIdleTCPConnections() async throws {
+        let started = ContinuousClock.now
+        try await Self.withServer { port in
+            let tcp = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+            try await Task.sleep(for: .milliseconds(100))
+            _ = tcp
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}
