@@ -57,11 +57,65 @@ extension ProcessTests {
         #expect(p.terminationStatus == 0)
     }
 
+    static let dig = ["/usr/bin/dig", "/usr/local/bin/dig"].first { FileManager.default.isExecutableFile(atPath: $0) }
+
+    /// `--campaigns` turns campaigns on over the file; the daemon then answers DNSBL queries on
+    /// `[botnet] dns_listen` and serves the campaign views.
+    @Test(.enabled(if: dig != nil, "needs dig (apt-get install dnsutils)"))
+    func campaignsFlagServesTheBotnetZoneOverDNS() throws {
+        let dig = try #require(Self.dig)
+        let cli = try CLI()
+        let port = 12040 + Int(getpid() % 50)
+        let dnsPort = 12100 + Int(getpid() % 50)
+        let config = try cli.write("c.toml", """
+            [authentication]
+            enabled = false
+            [botnet]
+            dns_listen = "127.0.0.1:\(dnsPort)"
+            zone = "bl.spamward.test"
+            """)
+        let p = Process()
+        p.executableURL = cli.executable
+        p.arguments = ["serve", "--config", config, "--db", cli.db, "--milter", "off", "--spamd", "off",
+                       "--http", "127.0.0.1:\(port)", "--campaigns"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        var up = false
+        for _ in 0..<200 where !up {
+            up = SMTPTestClient.isListening(port: UInt16(port))
+            if !up { usleep(50_000) }
+        }
+        #expect(up, "serve did not start")
+        func ask(_ args: String...) throws -> String {
+            let d = Process()
+            d.executableURL = URL(fileURLWithPath: dig)
+            d.arguments = ["+tries=3", "+time=2", "-p", "\(dnsPort)", "@127.0.0.1"] + args
+            let out = Pipe()
+            d.standardOutput = out
+            d.standardError = FileHandle.nullDevice
+            try d.run()
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            d.waitUntilExit()
+            return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        #expect(try ask("+short", "2.0.0.127.bl.spamward.test", "A") == "127.0.0.2")
+        #expect(try ask("7.100.51.198.bl.spamward.test", "A").contains("status: NXDOMAIN"))
+        #expect(try ask("example.com", "A").contains("status: REFUSED"))
+        #expect(try get(port, "/v1/campaigns").hasPrefix("HTTP/1.1 200"))
+        p.terminate()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+
     /// GET /v1/stats through a raw socket (no HTTP client library in the tests).
-    func stats(_ port: Int) throws -> String {
+    func stats(_ port: Int) throws -> String { try get(port, "/v1/stats") }
+
+    func get(_ port: Int, _ path: String) throws -> String {
         let fd = try SMTPTestClient.connect(host: "127.0.0.1", port: UInt16(port))
         defer { close(fd) }
-        try SMTPTestClient.write(fd, Array("GET /v1/stats HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
+        try SMTPTestClient.write(fd, Array("GET \(path) HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8))
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while true {
