@@ -157,8 +157,18 @@ public final class CampaignMonitor: Sendable {
         return state.withLock { BotnetScorer.evaluateAll($0.tracker, policy: policy) }
     }
 
-    /// The botnet list computed now from every tracked address.
-    public func botnetList() -> BotnetList { BotnetList(evidence: botnetEvidence()) }
+    /// The botnet list computed now from every tracked address (unsorted, so the lock is held for
+    /// one evaluation per address and no more).
+    public func botnetList() -> BotnetList {
+        let policy = configuration.botnet
+        let listed = state.withLock { s in
+            s.tracker.senders.values.compactMap { r -> BotnetEvidence? in
+                let e = BotnetScorer.evaluate(r, campaigns: s.tracker.campaigns, policy: policy)
+                return e.listed ? e : nil
+            }
+        }
+        return BotnetList(evidence: listed)
+    }
 
     /// The botnet list as served (the verdict's `BOTNET_LISTED`, the DNS responder, `/v1/botnet/zone`):
     /// recomputed when older than ``Configuration/listRefreshSeconds``. While one caller
