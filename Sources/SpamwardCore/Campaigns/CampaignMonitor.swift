@@ -149,23 +149,26 @@ public final class CampaignMonitor: Sendable {
     }
 
     /// The campaigns, largest first.
-    public func campaigns(limit: Int = 100) -> [Campaign] { state.withLock { $0.tracker.largest(limit) } }
+    public func campaigns(limit: Int = 100) -> [Campaign] {
+        let tracker = state.withLock { $0.tracker }  // a snapshot: sorted outside the lock
+        return tracker.largest(limit)
+    }
 
     /// Every tracked sending address with its evidence, listed ones first.
     public func botnetEvidence() -> [BotnetEvidence] {
         let policy = configuration.botnet
-        return state.withLock { BotnetScorer.evaluateAll($0.tracker, policy: policy) }
+        let tracker = state.withLock { $0.tracker }  // a snapshot: evaluated outside the lock
+        return BotnetScorer.evaluateAll(tracker, policy: policy)
     }
 
-    /// The botnet list computed now from every tracked address (unsorted, so the lock is held for
-    /// one evaluation per address and no more).
+    /// The botnet list computed now from every tracked address. The evaluation runs on a
+    /// copy-on-write snapshot of the tracker, outside the lock, so scans are not held up by it.
     public func botnetList() -> BotnetList {
         let policy = configuration.botnet
-        let listed = state.withLock { s in
-            s.tracker.senders.values.compactMap { r -> BotnetEvidence? in
-                let e = BotnetScorer.evaluate(r, campaigns: s.tracker.campaigns, policy: policy)
-                return e.listed ? e : nil
-            }
+        let tracker = state.withLock { $0.tracker }
+        let listed = tracker.senders.values.compactMap { r -> BotnetEvidence? in
+            let e = BotnetScorer.evaluate(r, campaigns: tracker.campaigns, policy: policy)
+            return e.listed ? e : nil
         }
         return BotnetList(evidence: listed)
     }
