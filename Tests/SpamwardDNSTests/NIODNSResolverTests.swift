@@ -72,9 +72,10 @@ struct NIODNSResolverTests {
         #expect(try await r.lookup("nope.spamward.test", .a) == .nxDomain)  // negative caching (SOA minimum 300 s)
         #expect(r.statistics.udpQueries == sent)
         #expect(r.statistics.cacheHits == 2)
-        // Another type is another question.
+        // Another type is another question (a loaded machine may add a timed-out retry).
+        let timeouts = r.statistics.timeouts
         _ = try await r.lookup("mx1.spamward.test", .aaaa)
-        #expect(r.statistics.udpQueries == sent + 1)
+        #expect(r.statistics.udpQueries - (r.statistics.timeouts - timeouts) == sent + 1)
         // Without a cache every lookup asks.
         let uncached = Self.resolver(cacheMaxEntries: 0)
         _ = try await uncached.lookup("mx1.spamward.test", .a)
