@@ -148,7 +148,7 @@ let package = Package(
             name: "SpamwardServer",
             dependencies: [
                 "SpamwardCore", "SpamwardStoreSQLite", "SpamwardStarterModel", "SpamwardHTTP",
-                "MilterProtocol", "SpamdProtocol", "MailAuth", "SpamwardDNS", "SpamwardDNSServer",
+                "MilterProtocol", "SpamdProtocol", "MailAuth", "SpamwardDNS", "SpamwardDNSServer", "SpamwardEdge",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -245,7 +245,7 @@ let package = Package(
         .testTarget(
             name: "SpamwardServerTests",
             dependencies: [
-                "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage", "MailAuth", "SpamwardDNS",
+                "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage", "MailAuth", "SpamwardDNS", "SpamwardEdge",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -57,7 +57,14 @@ public struct EdgeConfiguration: Sendable {
     public var greylist: GreylistConfiguration = GreylistConfiguration()
 
     /// How long a client that passed the tests skips pregreet, DNS lists and greylisting.
-    public var passedTTLSeconds: Int = 24 * 3600
+    /// Default 7 days (postscreen's `postscreen_cache_retention_time`; its per-test TTLs are
+    /// shorter: 1 day for the greet test, up to 1 hour for DNS lists).
+    public var passedTTLSeconds: Int = 7 * 86_400
+
+    /// STARTTLS: a PEM certificate chain and its PEM private key. STARTTLS is announced only
+    /// when both are set (and only before TLS is on).
+    public var tlsCertificatePath: String? = nil
+    public var tlsKeyPath: String? = nil
 
     /// The action per test.
     public var actions: [EdgeTest: TestAction] = EdgeConfiguration.defaultActions

@@ -43,7 +43,7 @@ extension ServerConfiguration {
         }
         var reader = TOMLReader()
         var c = ServerConfiguration()
-        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "authentication", "dns", "log", "campaigns", "botnet", "uribl"])
+        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "authentication", "dns", "log", "campaigns", "botnet", "uribl", "edge"])
 
         if let t = reader.table(root, "store") {
             reader.section(t, "store", known: ["path"])
@@ -168,6 +168,8 @@ extension ServerConfiguration {
             }
             c.uribl.score = reader.double(t, "uribl", "score") ?? c.uribl.score
             c.uribl.maxLookups = reader.int(t, "uribl", "max_lookups", in: 1...100) ?? c.uribl.maxLookups
+        if let t = reader.table(root, "edge") {
+            parseEdge(t, into: &c, reader: &reader)
         }
         if let t = reader.table(root, "log") {
             reader.section(t, "log", known: ["level"])
@@ -258,6 +260,7 @@ extension ServerConfiguration {
             [log]
             level = \(q(logLevel))
 
+            \(renderEdgeTOML(quote: q))
             """
     }
 }

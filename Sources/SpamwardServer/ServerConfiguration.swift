@@ -126,6 +126,8 @@ public struct ServerConfiguration: Sendable {
         public var maxLookups: Int = 20
         public init() {}
     }
+    /// The SMTP edge (`[edge]`), off by default.
+    public var edge: Edge
 
     /// `[authentication]`: SPF, DKIM, DMARC and ARC results as symbols and an
     /// `Authentication-Results` field.
@@ -154,6 +156,7 @@ public struct ServerConfiguration: Sendable {
         campaigns = Campaigns()
         botnet = Botnet()
         uribl = URIBL()
+        edge = Edge()
         storePath = nil
         thresholds = .default
         maxMessageBytes = 25 << 20

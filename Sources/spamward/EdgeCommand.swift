@@ -20,84 +20,110 @@ extension Spamward {
                 SIGTERM or SIGINT stop gracefully: no new connections, sessions get --drain-seconds.
                 """)
 
-        @Option(help: ArgumentHelp("Listen address.", valueName: "ADDR"))
-        var listen: String = "0.0.0.0:25"
-        @Option(help: ArgumentHelp("The MTA that receives accepted mail.", valueName: "ADDR"))
-        var backend: String = "127.0.0.1:10025"
-        @Option(help: ArgumentHelp("DNS server for the DNS lists, host[:port] (default: /etc/resolv.conf).", valueName: "ADDR"))
+        @Option(help: ArgumentHelp("Configuration file (TOML): its [edge], [dns], [store] and [log] sections; the flags override it.", valueName: "FILE"))
+        var config: String?
+        @Option(help: ArgumentHelp("Listen address (default 127.0.0.1:25).", valueName: "ADDR"))
+        var listen: String?
+        @Option(help: ArgumentHelp("The MTA that receives accepted mail (default 127.0.0.1:10025).", valueName: "ADDR"))
+        var backend: String?
+        @Option(help: ArgumentHelp("DNS server for the DNS lists, host[:port] (default: [dns] servers, else /etc/resolv.conf).", valueName: "ADDR"))
         var dns: String?
-        @Option(help: ArgumentHelp("Our name in the greeting and EHLO reply.", valueName: "NAME"))
-        var hostname: String = "localhost"
-        @Option(help: ArgumentHelp("xclient, xforward or none.", valueName: "MODE"))
-        var forwarding: String = "xclient"
-        @Option(name: .customLong("allow"), help: ArgumentHelp("Never screened (CIDR); repeatable.", valueName: "CIDR"))
+        @Option(help: ArgumentHelp("Our name in the greeting and EHLO reply (default localhost).", valueName: "NAME"))
+        var hostname: String?
+        @Option(help: ArgumentHelp("xclient, xforward or none (default xclient).", valueName: "MODE"))
+        var forwarding: String?
+        @Option(name: .customLong("allow"), help: ArgumentHelp("Never screened (CIDR); repeatable; replaces edge.allow.", valueName: "CIDR"))
         var allow: [String] = []
-        @Option(name: .customLong("deny"), help: ArgumentHelp("Always refused (CIDR); repeatable.", valueName: "CIDR"))
+        @Option(name: .customLong("deny"), help: ArgumentHelp("Always refused (CIDR); repeatable; replaces edge.deny.", valueName: "CIDR"))
         var deny: [String] = []
-        @Option(name: .customLong("dnsbl"), help: ArgumentHelp("A DNS list, site[=filter][*weight]; repeatable.", valueName: "SITE"))
+        @Option(name: .customLong("dnsbl"), help: ArgumentHelp("A DNS list, site[=filter][*weight]; repeatable; replaces edge.dnsbl_sites.", valueName: "SITE"))
         var dnsbl: [String] = []
-        @Option(help: ArgumentHelp("DNS list score that fails the test.", valueName: "N"))
-        var dnsblThreshold: Int = 1
-        @Option(help: ArgumentHelp("Pregreet wait in milliseconds (0: off).", valueName: "MS"))
-        var pregreetWaitMs: Int = 2000
+        @Option(help: ArgumentHelp("DNS list score that fails the test (default 1).", valueName: "N"))
+        var dnsblThreshold: Int?
+        @Option(help: ArgumentHelp("Pregreet wait in milliseconds (0: off; default 2000).", valueName: "MS"))
+        var pregreetWaitMs: Int?
         @Flag(help: "Do not announce PIPELINING (any pipelining is then a violation).")
         var noPipelining = false
         @Flag(help: "Greylist unknown (subnet, sender, recipient) triplets.")
         var greylist = false
-        @Option(help: ArgumentHelp("Greylisting delay in seconds.", valueName: "S"))
-        var greylistDelay: Int = 300
+        @Option(help: ArgumentHelp("Greylisting delay in seconds (default 300).", valueName: "S"))
+        var greylistDelay: Int?
         @Option(name: .customLong("action"), help: ArgumentHelp("TEST=ACTION; repeatable.", valueName: "TEST=ACTION"))
         var actions: [String] = []
-        @Option(help: ArgumentHelp("Largest message in bytes.", valueName: "N"))
-        var maxMessageBytes: Int = 25 * 1024 * 1024
-        @Option(help: ArgumentHelp("Most open client connections.", valueName: "N"))
-        var maxConnections: Int = 10_000
-        @Option(help: ArgumentHelp("Seconds sessions get to finish on shutdown.", valueName: "S"))
-        var drainSeconds: Int = 10
-        @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error.", valueName: "LEVEL"))
-        var logLevel: String = "info"
+        @Option(help: ArgumentHelp("Largest message in bytes (default 25 MiB).", valueName: "N"))
+        var maxMessageBytes: Int?
+        @Option(help: ArgumentHelp("Most open client connections (default 10000).", valueName: "N"))
+        var maxConnections: Int?
+        @Option(help: ArgumentHelp("Seconds sessions get to finish on shutdown (default 10).", valueName: "S"))
+        var drainSeconds: Int?
+        @Option(help: ArgumentHelp("STARTTLS certificate chain (PEM); needs --tls-key.", valueName: "FILE"))
+        var tlsCertificate: String?
+        @Option(help: ArgumentHelp("STARTTLS private key (PEM).", valueName: "FILE"))
+        var tlsKey: String?
+        @Option(help: ArgumentHelp("trace, debug, info, notice, warning, error (default: [log] level, else info).", valueName: "LEVEL"))
+        var logLevel: String?
         @OptionGroup var store: StoreOptions
 
-        func configuration() throws -> EdgeConfiguration {
-            var c = EdgeConfiguration()
-            guard let l = ListenAddress(listen) else { throw ValidationError("--listen: \"\(listen)\" is not host:port") }
-            guard let b = ListenAddress(backend) else { throw ValidationError("--backend: \"\(backend)\" is not host:port") }
-            c.listenHost = l.host
-            c.listenPort = l.port
-            c.backendHost = b.host
-            c.backendPort = b.port
-            c.hostname = hostname
-            guard let f = EdgeConfiguration.ClientForwarding(rawValue: forwarding) else {
-                throw ValidationError("--forwarding: xclient, xforward or none")
+        /// The file's configuration (or the defaults) with the flags applied.
+        func serverConfiguration() throws -> ServerConfiguration {
+            var server: ServerConfiguration
+            do {
+                server = try ServerConfiguration.load(path: config)
+            } catch {
+                throw ValidationError("\(config ?? "configuration"): \(error.problems.joined(separator: "; "))")
             }
-            c.forwarding = f
-            c.allowlist = try allow.map { s in
-                guard let n = IPNetwork(s) ?? IPAddress(s).flatMap({ IPNetwork(address: $0, prefixLength: $0.isIPv4 ? 32 : 128) }) else {
-                    throw ValidationError("--allow: \"\(s)\" is not a CIDR network")
+            var c = server.edge.configuration
+            if let listen {
+                guard let l = ListenAddress(listen) else { throw ValidationError("--listen: \"\(listen)\" is not host:port") }
+                c.listenHost = l.host
+                c.listenPort = l.port
+            }
+            if let backend {
+                guard let b = ListenAddress(backend) else { throw ValidationError("--backend: \"\(backend)\" is not host:port") }
+                c.backendHost = b.host
+                c.backendPort = b.port
+            }
+            if let hostname { c.hostname = hostname }
+            if let forwarding {
+                guard let f = EdgeConfiguration.ClientForwarding(rawValue: forwarding) else {
+                    throw ValidationError("--forwarding: xclient, xforward or none")
                 }
-                return n
+                c.forwarding = f
             }
-            c.denylist = try deny.map { s in
-                guard let n = IPNetwork(s) ?? IPAddress(s).flatMap({ IPNetwork(address: $0, prefixLength: $0.isIPv4 ? 32 : 128) }) else {
-                    throw ValidationError("--deny: \"\(s)\" is not a CIDR network")
-                }
-                return n
-            }
-            c.dnsLists = try dnsbl.map { s in
-                do throws(DNSListSyntaxError) {
-                    return try DNSListSite(parsing: s)
-                } catch {
-                    throw ValidationError("--dnsbl: \"\(s)\" is not site[=filter][*weight] (\(error.code))")
+            if !allow.isEmpty {
+                c.allowlist = try allow.map { s in
+                    guard let n = IPNetwork(s) else { throw ValidationError("--allow: \"\(s)\" is not a CIDR network") }
+                    return n
                 }
             }
-            c.dnsThreshold = dnsblThreshold
-            c.pregreetWaitMilliseconds = max(0, pregreetWaitMs)
-            c.announcePipelining = !noPipelining
-            c.greylist.enabled = greylist
-            c.greylist.delaySeconds = greylistDelay
-            c.maxMessageBytes = maxMessageBytes
-            c.maxConnections = maxConnections
-            c.drainSeconds = drainSeconds
+            if !deny.isEmpty {
+                c.denylist = try deny.map { s in
+                    guard let n = IPNetwork(s) else { throw ValidationError("--deny: \"\(s)\" is not a CIDR network") }
+                    return n
+                }
+            }
+            if !dnsbl.isEmpty {
+                c.dnsLists = try dnsbl.map { s in
+                    do throws(DNSListSyntaxError) {
+                        return try DNSListSite(parsing: s)
+                    } catch {
+                        throw ValidationError("--dnsbl: \"\(s)\" is not site[=filter][*weight] (\(error.code))")
+                    }
+                }
+            }
+            if let dnsblThreshold { c.dnsThreshold = dnsblThreshold }
+            if let pregreetWaitMs { c.pregreetWaitMilliseconds = max(0, pregreetWaitMs) }
+            if noPipelining { c.announcePipelining = false }
+            if greylist { c.greylist.enabled = true }
+            if let greylistDelay { c.greylist.delaySeconds = greylistDelay }
+            if let maxMessageBytes { c.maxMessageBytes = maxMessageBytes }
+            if let maxConnections { c.maxConnections = maxConnections }
+            if let drainSeconds { c.drainSeconds = drainSeconds }
+            if let tlsCertificate { c.tlsCertificatePath = tlsCertificate }
+            if let tlsKey { c.tlsKeyPath = tlsKey }
+            if (c.tlsCertificatePath == nil) != (c.tlsKeyPath == nil) {
+                throw ValidationError("--tls-certificate and --tls-key go together")
+            }
             for a in actions {
                 let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
                 guard parts.count == 2, let test = EdgeTest(rawValue: parts[0]), let action = TestAction(rawValue: parts[1]) else {
@@ -105,35 +131,54 @@ extension Spamward {
                 }
                 c.actions[test] = action
             }
-            return c
+            if let dns {
+                guard DNSServerAddress(dns) != nil else { throw ValidationError("--dns: \"\(dns)\" is not host[:port]") }
+                server.dns.servers = [dns]
+            }
+            if let logLevel {
+                guard ServerConfiguration.logLevels.contains(logLevel) else {
+                    throw ValidationError("--log-level: one of \(ServerConfiguration.logLevels.joined(separator: ", "))")
+                }
+                server.logLevel = logLevel
+            }
+            if let db = store.db { server.storePath = db }
+            server.edge.configuration = c
+            return server
         }
 
+        /// The edge's settings (file and flags).
+        func configuration() throws -> EdgeConfiguration { try serverConfiguration().edge.configuration }
+
         func run() async throws {
-            let c = try configuration()
-            var dnsConfiguration = DNSResolverConfiguration()
-            if let dns {
-                guard let server = DNSServerAddress(dns) else { throw ValidationError("--dns: \"\(dns)\" is not host[:port]") }
-                dnsConfiguration.servers = [server]
-            }
-            let level = Logger.Level(rawValue: logLevel) ?? .info
+            let server = try serverConfiguration()
+            let c = server.edge.configuration
+            let level = Logger.Level(rawValue: server.logLevel) ?? .info
             LoggingSystem.bootstrap { label in
                 var h = StreamLogHandler.standardError(label: label)
                 h.logLevel = level
                 return h
             }
             let logger = Logger(label: "spamward.edge")
-            let sqlite = try store.openStore()
-            let (model, source) = try await store.loadModel(from: sqlite)
-            logger.info("model loaded", metadata: ["model.source": "\(source.rawValue)", "store.path": "\(store.path)"])
-            let filter = SpamFilter(scanner: MessageScanner(model: model), store: sqlite)
+            var storeOptions = StoreOptions()
+            storeOptions.db = server.storePath ?? store.path
+            let sqlite = try storeOptions.openStore()
+            let (model, source) = try await storeOptions.loadModel(from: sqlite)
+            logger.info("model loaded", metadata: ["model.source": "\(source.rawValue)", "store.path": "\(storeOptions.path)"])
+            let filter = SpamFilter(scanner: Serve.scanner(model: model, configuration: server), store: sqlite, policy: server.policy)
             let resolver: NIODNSResolver? =
-                c.dnsLists.isEmpty ? nil : NIODNSResolver(configuration: dnsConfiguration, logger: Logger(label: "spamward.dns"))
+                c.dnsLists.isEmpty ? nil : NIODNSResolver(configuration: server.dns.resolverConfiguration, logger: Logger(label: "spamward.dns"))
             let edge = EdgeService(configuration: c, filter: filter, resolver: resolver, logger: logger, onBound: { address in
                 print("edge listening on \(address)")
             })
             let group = ServiceGroup(configuration: .init(
                 services: [edge], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            try await group.run()
+            do {
+                try await group.run()
+            } catch {
+                await resolver?.shutdown()
+                throw error
+            }
+            await resolver?.shutdown()
         }
     }
 }
