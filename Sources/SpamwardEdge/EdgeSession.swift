@@ -411,7 +411,8 @@ struct EdgeSession {
             return SMTPReply(552, "5.3.4 Message size exceeds fixed maximum message size")
         }
         let context = ScanContext(clientAddress: client.description, helo: helo, mailFrom: sender, recipients: recipients)
-        let verdict = shared.filter.scan(message.bytes, context: context, explain: true)
+        // The same path as the other front ends: authentication (when configured), then the scan.
+        let verdict = await shared.filter.check(shared.filter.scanner.parse(message.bytes), context: context, explain: true)
         let policy = shared.filter.policy
         let disposition = policy.disposition(for: verdict.action)
         var scanMetadata: Logger.Metadata = [

@@ -1,17 +1,20 @@
 import Hummingbird
 import HummingbirdCore
 import Logging
+import MailAuth
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SpamwardCore
+import SpamwardEdge
 import SpamwardHTTP
 import UnixSignals
 
 /// What `spamward serve` runs, built the same way by the command and by the end-to-end tests.
 public struct SpamwardServices: Sendable {
-    /// The services in start order: front ends, the botnet DNSBL responder when configured
-    /// (shutdown runs in reverse).
+    /// The services in start order: front ends, the botnet DNSBL responder when configured,
+    /// then the SMTP edge when `[edge] enabled` (shutdown runs in reverse: the edge stops taking
+    /// connections first and drains).
     public var services: [any Service]
     /// The shared filter.
     public var filter: SpamFilter
@@ -24,11 +27,16 @@ public struct SpamwardServices: Sendable {
     ///   - logger: The root logger; each front end adds its metadata.
     ///   - metricsText: Renders `/metrics` (nil leaves the route out).
     ///   - reload: Called on SIGHUP: reloads the model (and what else can change without a restart).
+    ///   - resolver: The daemon's DNS resolver, which the edge's DNS lists share (nil: the edge
+    ///     asks no DNS lists).
+    ///   - passedClients: The edge's temporary allowlist (nil: in memory).
     ///   - onBound: Told each front end's bound address (tests listen on port 0).
     public init(
         configuration: ServerConfiguration, filter: SpamFilter, logger: Logger,
         metricsText: (@Sendable () -> String)? = nil,
         reload: (@Sendable () async -> Void)? = nil,
+        resolver: (any DNSResolver)? = nil,
+        passedClients: (any PassedClientStore)? = nil,
         onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
     ) {
         self.filter = filter
@@ -64,6 +72,14 @@ public struct SpamwardServices: Sendable {
                 logger: httpLogger
             )
             services.append(app)
+        }
+        if configuration.edge.enabled {
+            var edgeLogger = logger
+            edgeLogger[metadataKey: "frontend"] = "edge"
+            services.append(EdgeService(
+                configuration: configuration.edge.configuration, filter: filter, resolver: resolver,
+                passed: passedClients ?? InMemoryPassedClientStore(), group: group, logger: edgeLogger,
+                onBound: { onBound("edge", $0) }))
         }
         if let reload {
             services.append(ReloadOnHangup(reload: reload, logger: logger))

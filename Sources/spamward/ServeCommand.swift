@@ -96,7 +96,8 @@ extension Spamward {
                     } catch {
                         logger.error("reload failed; keeping the running configuration", metadata: ["error": "\(error)"])
                     }
-                })
+                },
+                resolver: resolver)
             do {
                 try await services.run(logger: logger)
             } catch {
