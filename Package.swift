@@ -246,6 +246,7 @@ let package = Package(
             name: "SpamwardServerTests",
             dependencies: [
                 "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage", "MailAuth", "SpamwardDNS", "SpamwardEdge",
+                "SpamwardStoreSQLite",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -78,13 +78,16 @@ public final class RateLimiter: Sendable {
     }
 }
 
-/// Clients that passed the tests recently (postscreen's temporary allowlist). In memory here;
-/// a store can implement it to persist across restarts.
+/// Clients that passed the tests recently (postscreen's temporary allowlist).
+/// ``InMemoryPassedClientStore`` keeps them in memory (tests, `spamward-edge-sim`); the server
+/// module's SQLite implementation keeps them in the store across restarts.
 public protocol PassedClientStore: Sendable {
     /// Whether `address` passed and its entry has not expired at `now` (seconds).
     func hasPassed(_ address: IPAddress, now: Int64) async -> Bool
     /// Records that `address` passed, until `expires` (seconds).
     func recordPassed(_ address: IPAddress, expires: Int64) async
+    /// Forgets the entries expired at `now`; returns how many.
+    func purgeExpired(now: Int64) async -> Int
 }
 
 /// ``PassedClientStore`` in memory, bounded (expired entries and then the oldest are dropped).
@@ -96,6 +99,23 @@ public final class InMemoryPassedClientStore: PassedClientStore {
 
     public func hasPassed(_ address: IPAddress, now: Int64) async -> Bool {
         entries.withLock { ($0[address.unmapped] ?? 0) > now }
+    }
+
+    public func purgeExpired(now: Int64) async -> Int {
+        entries.withLock { e in
+            let before = e.count
+            e = e.filter { $0.value > now }
+            return before - e.count
+        }
+    }
+
+    /// Adds entries read from a store (expired ones are skipped).
+    public func restore(_ restored: [(IPAddress, Int64)], now: Int64) {
+        entries.withLock { e in
+            for (address, expires) in restored.prefix(maxEntries) where expires > now {
+                e[address.unmapped] = Swift.max(e[address.unmapped] ?? 0, expires)
+            }
+        }
     }
 
     public func recordPassed(_ address: IPAddress, expires: Int64) async {
@@ -111,6 +131,33 @@ public final class InMemoryPassedClientStore: PassedClientStore {
     }
 }
 
+/// A greylisting triplet's state, as a store keeps it.
+public struct GreylistTriplet: Sendable, Hashable {
+    /// `subnet/sender/recipient` (lowercased).
+    public var key: String
+    /// The first attempt and the last use (seconds).
+    public var first: Int64
+    public var last: Int64
+    /// Whether a retry came after the delay (the triplet passes until it ages out).
+    public var passed: Bool
+    public init(key: String, first: Int64, last: Int64, passed: Bool) {
+        self.key = key
+        self.first = first
+        self.last = last
+        self.passed = passed
+    }
+}
+
+/// Where greylisting triplets persist across restarts (the server's SQLite store).
+public protocol GreylistStore: Sendable {
+    /// The triplets last used after `since` (seconds).
+    func loadTriplets(since: Int64) async -> [GreylistTriplet]
+    /// Saves one triplet's new state.
+    func saveTriplet(_ triplet: GreylistTriplet) async
+    /// Forgets triplets last used at or before `before`.
+    func purgeTriplets(before: Int64) async
+}
+
 /// Greylisting (postgrey semantics) on (client subnet, sender, recipient).
 public final class Greylist: Sendable {
     private struct Entry { var first: Int64; var last: Int64; var passed: Bool }
@@ -119,12 +166,45 @@ public final class Greylist: Sendable {
 
     public init(configuration: GreylistConfiguration) { self.configuration = configuration }
 
+    /// Seconds after its last use that a triplet is of no more use (a waiting one after the
+    /// retry window, a passed one after the maximum age).
+    public var retentionSeconds: Int64 { Int64(max(configuration.retryWindowSeconds, configuration.maxAgeSeconds)) }
+
+    /// Adds triplets read from a store (at most `maxEntries`, the most recent first).
+    public func restore(_ triplets: [GreylistTriplet]) {
+        let limit = configuration.maxEntries
+        entries.withLock { e in
+            for t in triplets.sorted(by: { $0.last > $1.last }).prefix(limit) {
+                e[t.key] = Entry(first: t.first, last: t.last, passed: t.passed)
+            }
+        }
+    }
+
     /// Whether the triplet may pass at `now` (seconds); nil when it may, else the seconds left
     /// to wait (0 when the retry window expired and the wait started over).
     public func check(address: IPAddress, sender: String, recipient: String, now: Int64) -> Int64? {
+        checkTriplet(address: address, sender: sender, recipient: recipient, now: now).wait
+    }
+
+    /// ``check(address:sender:recipient:now:)`` and the triplet's new state when a store should
+    /// save it (new, passed, or last saved use over an hour old), else nil.
+    public func checkTriplet(address: IPAddress, sender: String, recipient: String, now: Int64)
+        -> (wait: Int64?, save: GreylistTriplet?)
+    {
         let key = "\(clientSubnet(address))/\(sender.lowercased())/\(recipient.lowercased())"
         let c = configuration
         return entries.withLock { e in
+            let before = e[key]
+            let wait = Self.decide(&e, key: key, now: now, configuration: c)
+            guard let after = e[key] else { return (wait, nil) }
+            let changed = before == nil || before?.passed != after.passed || before?.first != after.first
+                || after.last - (before?.last ?? 0) >= 3600
+            return (wait, changed ? GreylistTriplet(key: key, first: after.first, last: after.last, passed: after.passed) : nil)
+        }
+    }
+
+    private static func decide(_ e: inout [String: Entry], key: String, now: Int64, configuration c: GreylistConfiguration) -> Int64? {
+        do {
             if e.count >= c.maxEntries {
                 e = e.filter { now - $0.value.last <= (c.retryWindowSeconds < c.maxAgeSeconds ? Int64(c.retryWindowSeconds) : Int64(c.maxAgeSeconds)) }
                 if e.count >= c.maxEntries, let oldest = e.min(by: { $0.value.last < $1.value.last }) { e[oldest.key] = nil }

@@ -23,10 +23,12 @@ public struct EdgeService: Service {
     /// - Parameters:
     ///   - resolver: for the DNS lists (none configured: not used).
     ///   - passed: the temporary allowlist of clients that passed.
+    ///   - greylistStore: where greylisting triplets persist (nil: memory only); read at start.
     ///   - now: the clock in seconds (tests move it).
     ///   - onBound: told the bound address once listening (tests bind port 0).
     public init(configuration: EdgeConfiguration, filter: SpamFilter, resolver: (any DNSResolver)? = nil,
                 passed: any PassedClientStore = InMemoryPassedClientStore(),
+                greylistStore: (any GreylistStore)? = nil,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton, logger: Logger,
                 now: @escaping @Sendable () -> Int64 = { WallClock.nowSeconds() },
                 onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in })
@@ -39,6 +41,7 @@ public struct EdgeService: Service {
         shared = EdgeShared(
             configuration: configuration, filter: filter, dnsLists: checker, passed: passed,
             greylist: configuration.greylist.enabled ? Greylist(configuration: configuration.greylist) : nil,
+            greylistStore: configuration.greylist.enabled ? greylistStore : nil,
             metrics: EdgeMetrics(), group: group, now: now)
         self.logger = logger
         self.onBound = onBound
@@ -47,6 +50,15 @@ public struct EdgeService: Service {
 
     public func run() async throws {
         let c = shared.configuration
+        let now = shared.now()
+        let purged = await shared.passed.purgeExpired(now: now)
+        if purged > 0 { logger.info("expired passed clients purged", metadata: ["edge.passed.purged": "\(purged)"]) }
+        if let greylist = shared.greylist, let store = shared.greylistStore {
+            await store.purgeTriplets(before: now - greylist.retentionSeconds)
+            let triplets = await store.loadTriplets(since: now - greylist.retentionSeconds)
+            greylist.restore(triplets)
+            logger.info("greylisting triplets restored", metadata: ["edge.greylist.triplets": "\(triplets.count)"])
+        }
         let server = try await ServerBootstrap(group: shared.group)
             .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

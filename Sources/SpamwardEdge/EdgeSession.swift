@@ -64,6 +64,7 @@ struct EdgeShared: Sendable {
     let dnsLists: DNSListChecker<AnyDNSResolver>?
     let passed: any PassedClientStore
     let greylist: Greylist?
+    let greylistStore: (any GreylistStore)?
     let metrics: EdgeMetrics
     let group: any EventLoopGroup
     let now: @Sendable () -> Int64
@@ -351,7 +352,9 @@ struct EdgeSession {
             }
         }
         if let greylist = shared.greylist, !allowlisted, !passedBefore {
-            if let wait = greylist.check(address: client, sender: sender ?? "", recipient: path, now: shared.now()) {
+            let (wait, save) = greylist.checkTriplet(address: client, sender: sender ?? "", recipient: path, now: shared.now())
+            if let save, let store = shared.greylistStore { await store.saveTriplet(save) }
+            if let wait {
                 let v = EdgeViolation(test: .greylist, evidence: "triplet new or waiting, \(wait) s left")
                 let action = configuration.action(for: .greylist)
                 record(v, action: action, recipient: path)

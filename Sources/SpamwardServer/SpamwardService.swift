@@ -30,6 +30,7 @@ public struct SpamwardServices: Sendable {
     ///   - resolver: The daemon's DNS resolver, which the edge's DNS lists share (nil: the edge
     ///     asks no DNS lists).
     ///   - passedClients: The edge's temporary allowlist (nil: in memory).
+    ///   - greylistStore: Where the edge's greylisting triplets persist (nil: memory only).
     ///   - onBound: Told each front end's bound address (tests listen on port 0).
     public init(
         configuration: ServerConfiguration, filter: SpamFilter, logger: Logger,
@@ -37,6 +38,7 @@ public struct SpamwardServices: Sendable {
         reload: (@Sendable () async -> Void)? = nil,
         resolver: (any DNSResolver)? = nil,
         passedClients: (any PassedClientStore)? = nil,
+        greylistStore: (any GreylistStore)? = nil,
         onBound: @escaping @Sendable (String, SocketAddress) -> Void = { _, _ in }
     ) {
         self.filter = filter
@@ -78,7 +80,8 @@ public struct SpamwardServices: Sendable {
             edgeLogger[metadataKey: "frontend"] = "edge"
             services.append(EdgeService(
                 configuration: configuration.edge.configuration, filter: filter, resolver: resolver,
-                passed: passedClients ?? InMemoryPassedClientStore(), group: group, logger: edgeLogger,
+                passed: passedClients ?? InMemoryPassedClientStore(), greylistStore: greylistStore, group: group,
+                logger: edgeLogger,
                 onBound: { onBound("edge", $0) }))
         }
         if let reload {

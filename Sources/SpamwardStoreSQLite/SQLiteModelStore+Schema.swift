@@ -51,6 +51,27 @@ extension SQLiteModelStore {
                     """)
         }
 
+        // The SMTP edge's memory across restarts: clients that passed its tests (postscreen's
+        // cache) and greylisting triplets (postgrey's database). Times are Unix seconds.
+        migrator.registerMigration("edge-v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE edge_passed (
+                        address TEXT PRIMARY KEY NOT NULL,
+                        expires_at INTEGER NOT NULL
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX edge_passed_expires ON edge_passed (expires_at);
+
+                    CREATE TABLE edge_greylist (
+                        triplet TEXT PRIMARY KEY NOT NULL,
+                        first_seen INTEGER NOT NULL,
+                        last_seen INTEGER NOT NULL CHECK (last_seen >= first_seen),
+                        passed INTEGER NOT NULL CHECK (passed IN (0, 1))
+                    ) STRICT, WITHOUT ROWID;
+                    CREATE INDEX edge_greylist_last_seen ON edge_greylist (last_seen);
+                    """)
+        }
+
         // Next: registerMigration("v2") { ...; try MetaRow(key: MetaRow.Key.schemaVersion, value: "v2").upsert(db) }
         return migrator
     }

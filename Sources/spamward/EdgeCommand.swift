@@ -167,7 +167,10 @@ extension Spamward {
             let filter = SpamFilter(scanner: Serve.scanner(model: model, configuration: server), store: sqlite, policy: server.policy)
             let resolver: NIODNSResolver? =
                 c.dnsLists.isEmpty ? nil : NIODNSResolver(configuration: server.dns.resolverConfiguration, logger: Logger(label: "spamward.dns"))
-            let edge = EdgeService(configuration: c, filter: filter, resolver: resolver, logger: logger, onBound: { address in
+            let state = try await SQLiteEdgeState.open(store: sqlite, logger: logger)
+            let edge = EdgeService(
+                configuration: c, filter: filter, resolver: resolver, passed: state, greylistStore: state, logger: logger,
+                onBound: { address in
                 print("edge listening on \(address)")
             })
             let group = ServiceGroup(configuration: .init(

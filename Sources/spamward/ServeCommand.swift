@@ -80,6 +80,8 @@ extension Spamward {
             }
             let filter = SpamFilter(scanner: scanner, store: sqlite, policy: configuration.policy, campaigns: monitor,
                                     authentication: authentication, uribl: uribl)
+            // The edge's temporary allowlist and greylisting triplets live in the same store.
+            let edgeState = configuration.edge.enabled ? try await SQLiteEdgeState.open(store: sqlite, logger: logger) : nil
             let configPath = config
             let overrides = self
             let reloadStore = storeOptions
@@ -97,7 +99,7 @@ extension Spamward {
                         logger.error("reload failed; keeping the running configuration", metadata: ["error": "\(error)"])
                     }
                 },
-                resolver: resolver)
+                resolver: resolver, passedClients: edgeState, greylistStore: edgeState)
             do {
                 try await services.run(logger: logger)
             } catch {

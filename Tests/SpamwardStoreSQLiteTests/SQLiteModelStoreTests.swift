@@ -186,7 +186,7 @@ func bytes(count: Int, seed: UInt64 = 42) -> [UInt8] {
         }
         #expect(mode == "wal")
         #expect(version == "v1")
-        #expect(tables == ["fuzzy", "learned", "meta", "model"])
+        #expect(tables == ["edge_greylist", "edge_passed", "fuzzy", "learned", "meta", "model"])
         #expect(try SQLiteModelStore.inMemory().path == nil)
     }
 
