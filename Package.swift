@@ -38,6 +38,7 @@ let package = Package(
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         // bytes -> Message. Standard library (and the C library's iconv) only.
@@ -108,12 +109,14 @@ let package = Package(
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: settings),
         // The SMTP edge: screens clients before DATA and relays the rest to the MTA. No Hummingbird.
+        // NIOSSL (BoringSSL) for STARTTLS: a dependency of the edge only, never of the core.
         .target(
             name: "SpamwardEdge",
             dependencies: [
                 "SMTPProtocol", "SpamwardCore", "MailAuth",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -237,6 +240,7 @@ let package = Package(
             dependencies: [
                 "SpamwardEdge", "SMTPProtocol", "SpamwardCore", "MailAuth", "SpamwardDNS",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -50,6 +50,9 @@ public struct EdgeService: Service {
 
     public func run() async throws {
         let c = shared.configuration
+        var configured = self.shared
+        configured.tls = try EdgeTLS.context(for: c)
+        let shared = configured
         let now = shared.now()
         let purged = await shared.passed.purgeExpired(now: now)
         if purged > 0 { logger.info("expired passed clients purged", metadata: ["edge.passed.purged": "\(purged)"]) }
@@ -77,7 +80,6 @@ public struct EdgeService: Service {
         }
         let open = SharedCounter()
         let serial = SharedCounter()
-        let shared = self.shared
         let logger = self.logger
         let limiter = rateLimiter
         try await withGracefulShutdownHandler {

@@ -1,6 +1,7 @@
 import Logging
 import MailAuth
 import NIOCore
+import NIOSSL
 import SMTPProtocol
 import SpamwardCore
 import Synchronization
@@ -68,6 +69,8 @@ struct EdgeShared: Sendable {
     let metrics: EdgeMetrics
     let group: any EventLoopGroup
     let now: @Sendable () -> Int64
+    /// STARTTLS's context (nil: not announced); set when the service starts.
+    var tls: NIOSSLContext? = nil
 }
 
 /// One client session: the screening tests, then the relay to the backend.
@@ -98,6 +101,10 @@ struct EdgeSession {
     var sender: String?
     var recipients: [String] = []
     var backend: BackendConnection?
+    /// Bytes taken from the client's stream so far (before TLS: the plaintext bytes read).
+    var consumed = 0
+    /// TLS is on (after STARTTLS).
+    var tlsActive = false
 
     var configuration: EdgeConfiguration { shared.configuration }
 
@@ -113,7 +120,8 @@ struct EdgeSession {
         self.outbound = outbound
         let c = shared.configuration
         sm = SMTPServerStateMachine(configuration: .init(
-            hostname: c.hostname, pipelining: c.announcePipelining, maximumMessageBytes: c.maxMessageBytes, startTLS: false))
+            hostname: c.hostname, pipelining: c.announcePipelining, maximumMessageBytes: c.maxMessageBytes,
+            startTLS: shared.tls != nil))
     }
 
     // MARK: - Running
@@ -242,6 +250,7 @@ struct EdgeSession {
         }
         defer { idle.cancel() }
         guard var chunk = try await inbound.next() else { throw Closed() }
+        consumed += chunk.readableBytes
         buffer.writeBuffer(&chunk)
     }
 
@@ -298,8 +307,58 @@ struct EdgeSession {
             try await data()
             sm.messageFinished()
         case .startTLS:
-            try await write(SMTPReply(454, "4.7.0 TLS not available"))
+            try await startTLS()
         }
+    }
+
+    /// STARTTLS (RFC 3207): 220, then TLS on the same connection, and the session starts over
+    /// (the client must EHLO again; nothing from before TLS is kept).
+    ///
+    /// Bytes the client sent after the STARTTLS line in plaintext (the command injection of
+    /// CVE-2011-0411) are dropped, never read as commands of the TLS session, and count as
+    /// improper pipelining. They are both what is already buffered and what the stream still
+    /// holds from before the TLS handler was inserted: the 220 is written and the handler
+    /// inserted in one event-loop turn, and the byte counter (first in the pipeline until then)
+    /// says how many plaintext bytes were read in all.
+    mutating func startTLS() async throws {
+        guard let context = shared.tls, !tlsActive else {
+            try await write(SMTPReply(454, "4.7.0 TLS not available"))
+            return
+        }
+        var dropped = buffer.readableBytes
+        buffer.clear()
+        let channel = self.channel
+        let received = self.received
+        let ready = SMTPReply(220, "2.0.0 Ready to start TLS").bytes
+        let plaintext = try await channel.eventLoop.submit { () throws -> Int in
+            channel.writeAndFlush(ready, promise: nil)
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
+            return received.value
+        }.get()
+        while consumed < plaintext {
+            guard let chunk = try await inbound.next() else { throw Closed() }
+            consumed += chunk.readableBytes
+            dropped += chunk.readableBytes
+        }
+        if dropped > 0 {
+            logger.notice("bytes after STARTTLS dropped", metadata: ["edge.starttls.dropped_bytes": "\(dropped)"])
+            try await violate(EdgeViolation(test: .pipelining, evidence: "\(dropped) plaintext bytes after STARTTLS (command injection)"))
+        }
+        tlsActive = true
+        // Forget everything learned before TLS (RFC 3207 §4.2).
+        let c = configuration
+        sm = SMTPServerStateMachine(configuration: .init(
+            hostname: c.hostname, pipelining: c.announcePipelining, maximumMessageBytes: c.maxMessageBytes, startTLS: false))
+        lineDecoder = SMTPLineDecoder()
+        helo = nil
+        sender = nil
+        recipients = []
+        if let backend {
+            // Its XCLIENT named the old HELO; the next MAIL opens a new one.
+            await backend.quit()
+            self.backend = nil
+        }
+        logger.debug("TLS started")
     }
 
     mutating func resetBackend() async throws {

@@ -152,6 +152,7 @@ extension Spamward {
         func run() async throws {
             let server = try serverConfiguration()
             let c = server.edge.configuration
+            do { _ = try EdgeTLS.context(for: c) } catch { throw ValidationError("\(error)") }
             let level = Logger.Level(rawValue: server.logLevel) ?? .info
             LoggingSystem.bootstrap { label in
                 var h = StreamLogHandler.standardError(label: label)

@@ -6,6 +6,7 @@ import Metrics
 import Prometheus
 import SpamwardCore
 import SpamwardDNS
+import SpamwardEdge
 import SpamwardServer
 import SpamwardStoreSQLite
 
@@ -52,6 +53,10 @@ extension Spamward {
             ]
             MetricsSystem.bootstrap(factory)
             for w in configuration.warnings { logger.warning("configuration", metadata: ["warning": "\(w)"]) }
+            if configuration.edge.enabled {
+                // A certificate that cannot be used stops the start with its reason.
+                do { _ = try EdgeTLS.context(for: configuration.edge.configuration) } catch { throw CLIError("\(error)", code: .dataError) }
+            }
 
             let path = configuration.storePath ?? store.path
             var storeOptions = StoreOptions()
@@ -154,6 +159,12 @@ extension Spamward {
                     if case .failure(let e) = result {
                         for p in e.problems { printError("\(config ?? "configuration"): \(p)") }
                     }
+                    throw ExitCode(CLIError.Code.dataError.rawValue)
+                }
+                do {
+                    _ = try EdgeTLS.context(for: c.edge.configuration)
+                } catch {
+                    printError("\(config ?? "configuration"): \(error)")
                     throw ExitCode(CLIError.Code.dataError.rawValue)
                 }
                 for w in c.warnings { printError("warning: \(w)") }

@@ -85,6 +85,11 @@ extension ProcessTests {
         let b = try cli.run(["config", "check", "--config", bad])
         #expect(b.status == 65, "\(b)")
         #expect(b.stderr.contains("edge.listen") && b.stderr.contains("edge.actions.pregreet"), "\(b.stderr)")
+
+        let tls = try cli.write("edge-tls.toml", "[edge]\ntls_certificate = \"/nonexistent/edge.pem\"\ntls_key = \"/nonexistent/edge.key\"\n")
+        let t = try cli.run(["config", "check", "--config", tls])
+        #expect(t.status == 65, "\(t)")
+        #expect(t.stderr.contains("/nonexistent/edge.pem"), "\(t.stderr)")
     }
 
     @Test func serveRunsTheEdgeHamIsDeliveredOnceSpamNever() throws {

@@ -3,6 +3,7 @@ import Logging
 import MailAuth
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SMTPProtocol
 import ServiceLifecycle
 import SpamwardCore
@@ -103,6 +104,20 @@ final class TestClient: Sendable {
 
     func close() async {
         try? await channel.close()
+    }
+
+    /// Starts TLS on the connection (after the server's 220 to STARTTLS), trusting any
+    /// certificate; drops what was received so far.
+    func startTLS() async throws {
+        state.withLock { $0.bytes = [] }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .none
+        let context = try NIOSSLContext(configuration: tls)
+        let channel = self.channel
+        try await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(
+                try NIOSSLClientHandler(context: context, serverHostname: nil), position: .first)
+        }.get()
     }
 
     /// A whole transaction; returns the first failing reply or the reply to the end of data.
