@@ -42,6 +42,10 @@ public struct EdgeService: Service {
             configuration: configuration, filter: filter, dnsLists: checker, passed: passed,
             greylist: configuration.greylist.enabled ? Greylist(configuration: configuration.greylist) : nil,
             greylistStore: configuration.greylist.enabled ? greylistStore : nil,
+            pool: configuration.backendPoolSize > 0 && configuration.forwarding != .xclient
+                ? BackendPool(capacity: configuration.backendPoolSize,
+                              maxIdleMilliseconds: Int64(configuration.backendPoolIdleSeconds) * 1000)
+                : nil,
             metrics: EdgeMetrics(), group: group, now: now)
         self.logger = logger
         self.onBound = onBound
@@ -107,6 +111,7 @@ public struct EdgeService: Service {
             logger.info("stopping: no new connections", metadata: ["frontend": "edge"])
             server.channel.close(promise: nil)
         }
+        shared.pool?.closeAll()
     }
 
     static func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, count: InboundByteCount, id: Int,

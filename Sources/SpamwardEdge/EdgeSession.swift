@@ -66,6 +66,8 @@ struct EdgeShared: Sendable {
     let passed: any PassedClientStore
     let greylist: Greylist?
     let greylistStore: (any GreylistStore)?
+    /// Idle backend connections for reuse (nil: every session opens its own).
+    let pool: BackendPool?
     let metrics: EdgeMetrics
     let group: any EventLoopGroup
     let now: @Sendable () -> Int64
@@ -101,6 +103,11 @@ struct EdgeSession {
     var sender: String?
     var recipients: [String] = []
     var backend: BackendConnection?
+    /// The backend offered XFORWARD (sent before each MAIL when forwarding is `xforward`).
+    var backendOffersXForward = false
+    /// The backend connection came from the pool (a failure of its first command is retried
+    /// once on a new connection).
+    var backendReused = false
     /// Bytes taken from the client's stream so far (before TLS: the plaintext bytes read).
     var consumed = 0
     /// TLS is on (after STARTTLS).
@@ -280,10 +287,7 @@ struct EdgeSession {
             }
         case .close(let reply):
             try await write(reply)
-            if let backend {
-                await backend.quit()
-                self.backend = nil
-            }
+            await releaseBackend()
             throw Closed()
         case .greeted(let name, _, let reply):
             helo = name
@@ -386,13 +390,56 @@ struct EdgeSession {
             // A client that failed a test never reaches the backend; it is refused at RCPT.
             return SMTPReply(250, "2.1.0 Ok")
         }
+        let line = (["MAIL FROM:<\(path)>"] + parameters).joined(separator: " ")
         do {
-            let backend = try await openBackend()
-            let line = (["MAIL FROM:<\(path)>"] + parameters).joined(separator: " ")
-            return try await backend.command(line)
+            return try await sendMail(line)
+        } catch where backendReused {
+            // An idle connection the backend had closed meanwhile: once more on a new one.
+            backend?.abort()
+            backend = nil
+            do {
+                return try await sendMail(line, fresh: true)
+            } catch {
+                return backendFailed(error)
+            }
         } catch {
             return backendFailed(error)
         }
+    }
+
+    /// XFORWARD (when used; its attributes last one transaction) and MAIL.
+    mutating func sendMail(_ line: String, fresh: Bool = false) async throws -> SMTPReply {
+        let backend = try await openBackend(fresh: fresh)
+        if configuration.forwarding == .xforward && backendOffersXForward {
+            let r = try await backend.command(xforwardCommand())
+            guard r.isPositive else { throw BackendError(code: .protocolError, message: "XFORWARD: \(r)") }
+        }
+        return try await backend.command(line)
+    }
+
+    /// The client's address as XCLIENT/XFORWARD spell it.
+    var clientAddressAttribute: String {
+        switch client.unmapped {
+        case .v4: client.unmapped.description
+        case .v6: "IPV6:\(client.unmapped)"
+        }
+    }
+
+    func xforwardCommand() -> String {
+        "XFORWARD ADDR=\(clientAddressAttribute) NAME=[UNAVAILABLE] HELO=\(xtext(helo ?? "unknown")) PROTO=\(sm.extended ? "ESMTP" : "SMTP")"
+    }
+
+    /// After the client's QUIT: the backend connection goes back to the pool when it can be
+    /// shared and RSET leaves it clean; otherwise QUIT.
+    mutating func releaseBackend() async {
+        guard let backend else { return }
+        self.backend = nil
+        if configuration.forwarding != .xclient, let pool = shared.pool, backend.channel.isActive,
+            let r = try? await backend.command("RSET"), r.code == 250, pool.put(backend, offersXForward: backendOffersXForward)
+        {
+            return
+        }
+        await backend.quit()
     }
 
     mutating func recipient(_ path: String, _ parameters: [String]) async throws -> SMTPReply {
@@ -503,6 +550,7 @@ struct EdgeSession {
             let reply = try await backend.send(out)
             shared.metrics.message(reply.isPositive ? "relayed" : "rejected_by_backend")
             scanMetadata["backend.reply"] = "\(reply.code)"
+            scanMetadata["backend.reused"] = "\(backendReused)"
             logger.info("message relayed", metadata: scanMetadata)
             return reply
         } catch {
@@ -512,9 +560,16 @@ struct EdgeSession {
 
     // MARK: - Backend
 
-    mutating func openBackend() async throws -> BackendConnection {
+    mutating func openBackend(fresh: Bool = false) async throws -> BackendConnection {
         if let backend { return backend }
         let c = configuration
+        backendReused = false
+        if !fresh, c.forwarding != .xclient, let idle = shared.pool?.take() {
+            backend = idle.connection
+            backendOffersXForward = idle.offersXForward
+            backendReused = true
+            return idle.connection
+        }
         let conn = try await BackendConnection.connect(
             host: c.backendHost, port: c.backendPort, group: shared.group, timeout: .seconds(Int64(c.backendTimeoutSeconds)))
         do {
@@ -525,21 +580,17 @@ struct EdgeSession {
             guard ehlo.isPositive else { throw BackendError(code: .protocolError, message: "EHLO: \(ehlo)") }
             let keywords = Set(ehlo.lines.dropFirst().map { $0.split(separator: " ").first.map { $0.uppercased() } ?? "" })
             let heloName = helo ?? "unknown"
-            let addr: String
-            switch client.unmapped {
-            case .v4: addr = client.unmapped.description
-            case .v6: addr = "IPV6:\(client.unmapped)"
-            }
             let proto = sm.extended ? "ESMTP" : "SMTP"
+            backendOffersXForward = keywords.contains("XFORWARD")
             switch c.forwarding {
             case .xclient where keywords.contains("XCLIENT"):
-                let r = try await conn.command("XCLIENT ADDR=\(addr) NAME=[UNAVAILABLE] HELO=\(xtext(heloName)) PROTO=\(proto)")
+                let r = try await conn.command(
+                    "XCLIENT ADDR=\(clientAddressAttribute) NAME=[UNAVAILABLE] HELO=\(xtext(heloName)) PROTO=\(proto)")
                 guard r.code == 220 else { throw BackendError(code: .protocolError, message: "XCLIENT: \(r)") }
                 let again = try await conn.command("\(sm.extended ? "EHLO" : "HELO") \(heloName)")
                 guard again.isPositive else { throw BackendError(code: .protocolError, message: "EHLO after XCLIENT: \(again)") }
-            case .xforward where keywords.contains("XFORWARD"):
-                let r = try await conn.command("XFORWARD ADDR=\(addr) NAME=[UNAVAILABLE] HELO=\(xtext(heloName)) PROTO=\(proto)")
-                guard r.isPositive else { throw BackendError(code: .protocolError, message: "XFORWARD: \(r)") }
+            case .xforward where backendOffersXForward:
+                break  // sent before each MAIL (its attributes last one transaction)
             case .xclient, .xforward:
                 logger.warning("backend does not offer \(c.forwarding.rawValue); it will see the edge's address")
             case .none:

@@ -23,7 +23,7 @@ extension ServerConfiguration {
     static let edgeKeys: Set<String> = [
         "enabled", "listen", "backend", "hostname", "forwarding", "allow", "deny", "pipelining", "max_message_bytes",
         "max_connections", "max_recipients", "max_errors", "command_timeout_seconds", "session_timeout_seconds",
-        "backend_timeout_seconds", "drain_seconds", "pregreet_wait_ms", "pregreet_teaser", "dnsbl_sites",
+        "backend_timeout_seconds", "backend_pool_size", "backend_pool_idle_seconds", "drain_seconds", "pregreet_wait_ms", "pregreet_teaser", "dnsbl_sites",
         "dnsbl_threshold", "dnsbl_timeout_ms", "passed_ttl_seconds", "tls_certificate", "tls_key", "actions", "greylist",
         "rate",
     ]
@@ -72,6 +72,8 @@ extension ServerConfiguration {
         e.commandTimeoutSeconds = reader.int(t, s, "command_timeout_seconds", in: 1...86_400) ?? e.commandTimeoutSeconds
         e.sessionTimeoutSeconds = reader.int(t, s, "session_timeout_seconds", in: 1...86_400) ?? e.sessionTimeoutSeconds
         e.backendTimeoutSeconds = reader.int(t, s, "backend_timeout_seconds", in: 1...3600) ?? e.backendTimeoutSeconds
+        e.backendPoolSize = reader.int(t, s, "backend_pool_size", in: 0...10_000) ?? e.backendPoolSize
+        e.backendPoolIdleSeconds = reader.int(t, s, "backend_pool_idle_seconds", in: 1...3600) ?? e.backendPoolIdleSeconds
         e.drainSeconds = reader.int(t, s, "drain_seconds", in: 0...3600) ?? e.drainSeconds
         e.pregreetWaitMilliseconds = reader.int(t, s, "pregreet_wait_ms", in: 0...60_000) ?? e.pregreetWaitMilliseconds
         if let teaser = reader.string(t, s, "pregreet_teaser") {
@@ -177,6 +179,8 @@ extension ServerConfiguration {
             command_timeout_seconds = \(e.commandTimeoutSeconds)
             session_timeout_seconds = \(e.sessionTimeoutSeconds)
             backend_timeout_seconds = \(e.backendTimeoutSeconds)
+            backend_pool_size = \(e.backendPoolSize)
+            backend_pool_idle_seconds = \(e.backendPoolIdleSeconds)
             drain_seconds = \(e.drainSeconds)
             pregreet_wait_ms = \(e.pregreetWaitMilliseconds)
             pregreet_teaser = \(q(e.pregreetTeaser))

@@ -58,6 +58,54 @@ import Testing
         await edge.stop()
     }
 
+    @Test func xforwardSessionsReuseIdleBackendConnections() async throws {
+        guard await Backend.isRunning() else { print(Backend.skipMessage); return }
+        let edge = try await RunningEdge.start {
+            $0.forwarding = .xforward
+            $0.backendPoolSize = 4
+        }
+        let t = tag("pool")
+        let maillog = "/var/tmp/spamward-postfix/maillog"
+        func forwarded(_ i: Int) -> Int {
+            let text = (try? String(contentsOfFile: maillog, encoding: .utf8)) ?? ""
+            return text.components(separatedBy: "orig_client=unknown[127.0.0.\(40 + i)]").count - 1
+        }
+        let before = (0..<3).map(forwarded)
+        for i in 0..<3 {
+            let client = try await TestClient.connect(to: edge.address, from: "127.0.0.\(40 + i)")
+            let r = try await client.transaction(helo: "pool\(i).example.com", from: "p\(i)@example.com", to: ["inbox@spamward.test"],
+                                                 message: Backend.message(tag: t, index: i, spam: false))
+            #expect(r?.code == 250 && r?.text.contains("queued as") == true, "\(String(describing: r))")
+            await client.close()
+        }
+        let files = await Backend.waitForDelivery(tag: t, count: 3)
+        #expect(files.count == 3, "accepted 3, delivered \(files.count)")
+        let relayed = edge.logs.all.filter { $0.contains("message relayed") }
+        #expect(relayed.count == 3)
+        #expect(relayed.filter { $0.contains("backend.reused=true") }.count == 2, "\(relayed.joined(separator: "\n"))")
+        // XFORWARD went with every transaction, also on the reused connection (Postfix logs it
+        // as orig_client; it does not change the Received: field).
+        #expect((0..<3).map(forwarded) == before.map { $0 + 1 }, "Postfix's log lacks the forwarded client addresses")
+        await edge.stop()
+    }
+
+    @Test func xclientSessionsNeverShareABackendConnection() async throws {
+        guard await Backend.isRunning() else { print(Backend.skipMessage); return }
+        let edge = try await RunningEdge.start { $0.backendPoolSize = 4 }
+        let t = tag("nopool")
+        for i in 0..<2 {
+            let client = try await TestClient.connect(to: edge.address, from: "127.0.0.\(45 + i)")
+            let r = try await client.transaction(from: "n\(i)@example.com", to: ["inbox@spamward.test"],
+                                                 message: Backend.message(tag: t, index: i, spam: false))
+            #expect(r?.code == 250)
+            await client.close()
+        }
+        let files = await Backend.waitForDelivery(tag: t, count: 2)
+        #expect(files.count == 2)
+        #expect(!edge.logs.all.contains { $0.contains("backend.reused=true") })
+        await edge.stop()
+    }
+
     @Test func backendDownMeans451AndNothingLost() async throws {
         // No Postfix needed: the backend port is closed.
         let edge = try await RunningEdge.start { $0.backendPort = 9 }

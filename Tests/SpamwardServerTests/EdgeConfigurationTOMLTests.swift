@@ -33,6 +33,8 @@ import Testing
             command_timeout_seconds = 60
             session_timeout_seconds = 600
             backend_timeout_seconds = 30
+            backend_pool_size = 8
+            backend_pool_idle_seconds = 20
             drain_seconds = 5
             pregreet_wait_ms = 1000
             pregreet_teaser = "Wait for it"
@@ -72,6 +74,7 @@ import Testing
         #expect(!e.announcePipelining)
         #expect(e.maxMessageBytes == 1_048_576 && e.maxConnections == 500 && e.maxRecipients == 20 && e.maxErrors == 3)
         #expect(e.commandTimeoutSeconds == 60 && e.sessionTimeoutSeconds == 600 && e.backendTimeoutSeconds == 30 && e.drainSeconds == 5)
+        #expect(e.backendPoolSize == 8 && e.backendPoolIdleSeconds == 20)
         #expect(e.pregreetWaitMilliseconds == 1000 && e.pregreetTeaser == "Wait for it")
         #expect(e.dnsLists.map(\.domain) == ["zen.spamhaus.org", "list.dnswl.org"])
         #expect(e.dnsLists.map(\.weight) == [3, -2])
