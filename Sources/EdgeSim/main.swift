@@ -3,6 +3,7 @@
 //   spamward-edge-sim serve --listen 127.0.0.1:2525 --backend 127.0.0.1:10026
 //       runs only the edge (with the simulation's DNS list answers), for RSS measurements;
 //   spamward-edge-sim run [--good N] [--bots N] [--concurrency N] [--idle N] [--backend ADDR]
+//       [--forwarding xclient|xforward|none] [--backend-pool N]
 //       starts `serve` as a child process, drives good clients and bots from many 127.0.0.0/8
 //       source addresses, counts deliveries exactly in the backend's Maildir, prints a table.
 //
@@ -60,6 +61,9 @@ func edgeConfiguration(listen: (String, Int), backend: (String, Int)) -> EdgeCon
     // soon as the lists answer, before the wait ends.
     c.actions[.dnsbl] = TestAction(rawValue: option("dnsbl-action", "enforce")) ?? .enforce
     c.maxConnections = 20_000
+    // --forwarding xforward --backend-pool N: reuse idle backend connections between sessions.
+    c.forwarding = EdgeConfiguration.ClientForwarding(rawValue: option("forwarding", "xclient")) ?? .xclient
+    c.backendPoolSize = intOption("backend-pool", 0, max: 1000)
     c.rate.maxConcurrentPerSubnet = 2000
     c.rate.burstPerSubnet = 100_000
     c.rate.connectionsPerMinutePerSubnet = 6_000_000
@@ -266,7 +270,8 @@ func run() async throws {
     if target.isEmpty {
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         child.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--backend", option("backend", "127.0.0.1:10026"),
-                           "--pregreet-ms", option("pregreet-ms", "300"), "--dnsbl-action", option("dnsbl-action", "enforce")]
+                           "--pregreet-ms", option("pregreet-ms", "300"), "--dnsbl-action", option("dnsbl-action", "enforce"),
+                           "--forwarding", option("forwarding", "xclient"), "--backend-pool", option("backend-pool", "0")]
         try child.run()
     } else {
         port = hostPort(target).1

@@ -26,8 +26,8 @@ public struct EdgeConfiguration: Sendable {
     public var backendTimeoutSeconds: Int = 60
     /// Idle backend connections kept for reuse by later client sessions (RSET between them).
     /// Used with `xforward` and `none` forwarding only: XCLIENT ties a connection to one client.
-    /// Zero turns reuse off.
-    public var backendPoolSize: Int = 32
+    /// Zero (the default: no gain was measured yet, docs/edge.md) turns reuse off.
+    public var backendPoolSize: Int = 0
     /// Seconds an idle backend connection is kept (Postfix's smtpd_timeout is 300).
     public var backendPoolIdleSeconds: Int = 30
     /// Seconds sessions get to finish on shutdown before they are closed.
