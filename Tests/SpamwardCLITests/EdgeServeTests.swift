@@ -92,6 +92,55 @@ extension ProcessTests {
         #expect(t.stderr.contains("/nonexistent/edge.pem"), "\(t.stderr)")
     }
 
+    /// The greeting of whatever listens on `port` (the 220 line after the teaser).
+    static func greeting(port: Int) throws -> String {
+        let fd = try SMTPTestClient.connect(host: "127.0.0.1", port: UInt16(port))
+        defer { close(fd) }
+        var reader = SMTPTestClient.LineReader(fd: fd)
+        return try reader.reply().text
+    }
+
+    @Test func edgeCommandReadsTheFileAndFlagsOverrideIt() throws {
+        let cli = try CLI()
+        let filePort = 12400 + Int(getpid() % 50)
+        let flagPort = filePort + 50
+        let config = try cli.write("edge-cmd.toml", """
+            [edge]
+            listen = "127.0.0.1:\(filePort)"
+            backend = "127.0.0.1:\(Self.backendPort)"
+            hostname = "file.spamward.test"
+            pregreet_wait_ms = 0
+            """)
+        func start(_ extra: [String]) throws -> Process {
+            let p = Process()
+            p.executableURL = cli.executable
+            p.arguments = ["edge", "--config", config, "--db", cli.db] + extra
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
+        }
+        func waitListening(_ port: Int) -> Bool {
+            for _ in 0..<300 {
+                if SMTPTestClient.isListening(port: UInt16(port)) { return true }
+                usleep(50_000)
+            }
+            return false
+        }
+        let fromFile = try start([])
+        #expect(waitListening(filePort), "spamward edge --config did not listen on the file's address")
+        #expect(try Self.greeting(port: filePort).contains("file.spamward.test"))
+        fromFile.terminate()
+        fromFile.waitUntilExit()
+        #expect(fromFile.terminationStatus == 0)
+
+        let overridden = try start(["--listen", "127.0.0.1:\(flagPort)", "--hostname", "flag.spamward.test"])
+        defer { if overridden.isRunning { overridden.terminate(); overridden.waitUntilExit() } }
+        #expect(waitListening(flagPort), "--listen did not override the file")
+        #expect(try Self.greeting(port: flagPort).contains("flag.spamward.test"))
+        #expect(!SMTPTestClient.isListening(port: UInt16(filePort)))
+    }
+
     @Test func serveRunsTheEdgeHamIsDeliveredOnceSpamNever() throws {
         guard SMTPTestClient.isListening(port: Self.backendPort) else {
             print("skipped: no test Postfix backend on 127.0.0.1:10026 (scripts/test-postfix.sh start; .ci/run does it)")
