@@ -18,6 +18,10 @@ public final class SQLiteEdgeState: PassedClientStore, GreylistStore {
     let logger: Logger
     let now: @Sendable () -> Int64
     private let lastPurge: Atomic<Int64>
+    private let lastTripletPurge: Atomic<Int64>
+    /// How long triplets are kept (learned from the edge's first ``purgeTriplets(before:)``; 0
+    /// until then: no periodic purge).
+    private let tripletRetention = Atomic<Int64>(0)
 
     init(store: SQLiteModelStore, memory: InMemoryPassedClientStore, logger: Logger, now: @escaping @Sendable () -> Int64) {
         self.store = store
@@ -25,6 +29,7 @@ public final class SQLiteEdgeState: PassedClientStore, GreylistStore {
         self.logger = logger
         self.now = now
         lastPurge = Atomic(now())
+        lastTripletPurge = Atomic(now())
     }
 
     /// Purges what expired and loads the valid passed clients into memory.
@@ -86,9 +91,23 @@ public final class SQLiteEdgeState: PassedClientStore, GreylistStore {
         } catch {
             logger.warning("cannot save a greylisting triplet", metadata: ["error": "\(error)"])
         }
+        // Triplets past their retention are deleted at most once an hour while the edge runs.
+        let current = now()
+        let retention = tripletRetention.load(ordering: .relaxed)
+        if retention > 0, current - lastTripletPurge.load(ordering: .relaxed) >= 3600 {
+            lastTripletPurge.store(current, ordering: .relaxed)
+            await deleteTriplets(before: current - retention)
+        }
     }
 
+    /// Forgets triplets last used at or before `before`, and keeps `now() - before` as the
+    /// retention for the hourly purge.
     public func purgeTriplets(before: Int64) async {
+        tripletRetention.store(max(0, now() - before), ordering: .relaxed)
+        await deleteTriplets(before: before)
+    }
+
+    private func deleteTriplets(before: Int64) async {
         do {
             try await store.purgeEdgeGreylist(before: before)
         } catch {

@@ -74,6 +74,24 @@ import Testing
         #expect(await state.loadTriplets(since: 0).isEmpty)
     }
 
+    @Test func oldTripletsArePurgedHourlyWhileRunning() async throws {
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        let clock = Atomic<Int64>(1_700_000_000)
+        let store = try SQLiteModelStore(path: path)
+        let state = try await SQLiteEdgeState.open(store: store, logger: Self.quiet, now: { clock.load(ordering: .relaxed) })
+        let t = clock.load(ordering: .relaxed)
+        await state.purgeTriplets(before: t - 86_400)  // what the edge does at start: retention one day
+        await state.saveTriplet(GreylistTriplet(key: "old", first: t - 10, last: t - 10, passed: false))
+        await state.saveTriplet(GreylistTriplet(key: "new", first: t, last: t, passed: false))
+        #expect(await state.loadTriplets(since: 0).count == 2)
+        // A day and an hour later, the next save purges "old" (last used over a day ago).
+        clock.add(86_400 + 3600, ordering: .relaxed)
+        let later = clock.load(ordering: .relaxed)
+        await state.saveTriplet(GreylistTriplet(key: "newer", first: later, last: later, passed: false))
+        #expect(await state.loadTriplets(since: 0).map(\.key).sorted() == ["newer"])
+    }
+
     @Test func aClientThatPassedBeforeARestartSkipsThePregreetWait() async throws {
         let path = temporaryPath()
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
