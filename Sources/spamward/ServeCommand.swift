@@ -13,7 +13,7 @@ import SpamwardStoreSQLite
 extension Spamward {
     struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run the filter daemon: milter, spamd protocol and HTTP (own API and Rspamd's).",
+            abstract: "Run the filter daemon: milter, spamd protocol, HTTP (own API and Rspamd's) and, with [edge] enabled, the SMTP edge.",
             discussion: """
                 Listens on loopback by default: milter 127.0.0.1:11332, spamd 127.0.0.1:11783,
                 HTTP 127.0.0.1:11333. ADDR is host:port, or "off" to disable that front end. The
