@@ -168,6 +168,7 @@ extension ServerConfiguration {
             }
             c.uribl.score = reader.double(t, "uribl", "score") ?? c.uribl.score
             c.uribl.maxLookups = reader.int(t, "uribl", "max_lookups", in: 1...100) ?? c.uribl.maxLookups
+        }
         if let t = reader.table(root, "edge") {
             parseEdge(t, into: &c, reader: &reader)
         }
