@@ -107,6 +107,24 @@ struct BuiltinRuleTests {
         #expect(h.contains("OBFUSCATION_SEVERAL"))
     }
 
+    @Test func spacedOutWordsAnywhereInLongTexts() throws {
+        func words(_ body: String) -> [String]? {
+            TextChecks.obfuscatedWords(MessageParser.parse(Array(("Subject: x\r\n\r\n" + body).utf8)))
+        }
+        let filler = String(repeating: "An ordinary sentence, e.g. this one, with a b and i.e. notes. ", count: 2_000)
+        #expect(words(filler) == nil)
+        // Deep inside a long text, at its very end, with spaces, and with a Cyrillic look-alike.
+        #expect(words(filler + " buy v.i.a.g.r.a now " + filler) == ["v.i.a.g.r.a"])
+        #expect(words(filler + " c-a-s-h") == ["c-a-s-h"])
+        #expect(words("get v i a g r a here") == ["v i a g r a"])
+        #expect(words("cheap p.h.\u{0430}.r.m.a.c.y") == ["p.h.\u{0430}.r.m.a.c.y"])
+        // A spaced run that goes on into a word is not the spam word.
+        #expect(words("l.o.a.nable") == nil)
+        // Look-alike spellings (read in the first 5,000 words), also with non-ASCII letters.
+        #expect(words("v1agra " + filler) == ["v1agra"])
+        #expect(words("vi\u{0430}gra") == ["vi\u{0430}gra"])
+    }
+
     @Test func datesUseReceivedTimeThenNow() {
         // With a Received field, its time decides whatever the clock says (the fixtures above).
         // Without one, the environment's clock: the Date is 2026-11-27 10:00 UTC.

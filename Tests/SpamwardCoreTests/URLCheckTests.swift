@@ -89,6 +89,10 @@ struct URLCheckTests {
         #expect(b.brandInSubdomain(try #require(Self.analyzed("https://secure-paypal.example/"))) == nil)  // no subdomain
         #expect(b.brandInSubdomain(try #require(Self.analyzed("https://www.paypal.com/"))) == nil)
         #expect(b.brandInSubdomain(try #require(Self.analyzed("https://apple.example.net/"))) == "apple")
+        // A brand's name inside a longer label without a hyphen is not a hit; a hyphen on either side is.
+        #expect(b.brandInSubdomain(try #require(Self.analyzed("https://www.paypalx.example.net/"))) == nil)
+        #expect(b.brandInSubdomain(try #require(Self.analyzed("https://paypal-login.example.net/"))) == "paypal")
+        #expect(b.brandInSubdomain(try #require(Self.analyzed("https://x.PAYPAL.example.net/"))) == "paypal")
     }
 
     @Test func blocklist() throws {

@@ -107,36 +107,52 @@ enum TextChecks {
             }
             run(buf.count)
         }
-        // Spaced-out spellings: single letters separated by the same separator.
-        guard hasSpacedLetters(text) else { return found.isEmpty ? nil : found }
-        let scalars = Array(text.unicodeScalars.prefix(200_000))
+        // Spaced-out spellings: single letters separated by the same separator. Only the places
+        // where the bytes show such a run are decoded and examined.
+        var t = text
+        let windows: [(scalars: [Unicode.Scalar], atTextEnd: Bool)] = t.withUTF8 { buf in
+            spacedRunStarts(buf, limit: maxSpacedRuns).map { start in
+                var end = min(buf.count, start + 256)
+                while end < buf.count && buf[end] & 0xC0 == 0x80 { end += 1 }
+                let w = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self)
+                return (Array(w.unicodeScalars), end == buf.count)
+            }
+        }
         func plain(_ s: Unicode.Scalar) -> Character? {
             if let l = lookalikes[s], !isLetter(s) || script(s) != .latin { return l }
             if s.value < 0x80 { return isLetter(s) ? Character(Unicode.Scalar(UInt8(s.value) | 0x20)) : nil }
             return s.properties.isAlphabetic ? Character(s).lowercased().first : nil
         }
-        var i = 0
-        while i + 2 < scalars.count, found.count < 5 {
-            let sep = scalars[i + 1]
-            guard isSeparator(sep), isLetter(scalars[i]), i == 0 || !isLetter(scalars[i - 1]), let first = plain(scalars[i])
-            else {
-                i += 1
-                continue
+        for (scalars, atTextEnd) in windows where found.count < 5 {
+            // Every window starts at a single character after a separator (or the text start).
+            var i = 0
+            while i + 2 < scalars.count, found.count < 5 {
+                let sep = scalars[i + 1]
+                guard isSeparator(sep), isLetter(scalars[i]), i == 0 || !isLetter(scalars[i - 1]), let first = plain(scalars[i])
+                else {
+                    i += 1
+                    continue
+                }
+                var letters = String(first)
+                var j = i
+                // Each letter must stand alone: one followed by a letter starts the next word.
+                while j + 2 < scalars.count, scalars[j + 1] == sep, let l = plain(scalars[j + 2]),
+                      j + 3 < scalars.count ? !isLetter(scalars[j + 3]) : atTextEnd
+                {
+                    letters.append(l)
+                    j += 2
+                    if letters.count > 20 { break }
+                }
+                let end = j + 1
+                // A run cut by the window's end is judged only where the text really ends.
+                let complete = end < scalars.count ? !isLetter(scalars[end]) : atTextEnd
+                if letters.count >= 4, complete, spamWords.contains(letters),
+                   !found.contains(String(String.UnicodeScalarView(scalars[i..<end])))
+                {
+                    found.append(String(String.UnicodeScalarView(scalars[i..<end])))
+                }
+                i = end
             }
-            var letters = String(first)
-            var j = i
-            while j + 2 < scalars.count, scalars[j + 1] == sep, let l = plain(scalars[j + 2]) {
-                letters.append(l)
-                j += 2
-                if letters.count > 20 { break }
-            }
-            let end = j + 1
-            if letters.count >= 4, end >= scalars.count || !isLetter(scalars[end]),
-               spamWords.contains(letters)
-            {
-                found.append(String(String.UnicodeScalarView(scalars[i..<end])))
-            }
-            i = end
         }
         return found.isEmpty ? nil : found
     }
@@ -159,34 +175,44 @@ enum TextChecks {
         }
     }
 
-    /// The cheap test before the spaced-out search: three single characters in a row, each
-    /// followed by the same separator (`.r.e.`), which every spaced-out word of four or more
-    /// letters has (and `e.g.` has not).
-    static func hasSpacedLetters(_ text: String) -> Bool {
-        var t = text
-        return t.withUTF8(hasSpacedLetters)
-    }
+    /// Places examined for spaced-out spellings per message.
+    static let maxSpacedRuns = 1_000
 
-    static func hasSpacedLetters(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    /// Byte offsets where three or more single characters in a row, each followed by the same
+    /// separator (`v.i.a.`), begin: every spaced-out word of four or more letters has such a run
+    /// (and `e.g.` has not). At most `limit` offsets.
+    static func spacedRunStarts(_ bytes: UnsafeBufferPointer<UInt8>, limit: Int) -> [Int] {
+        var starts: [Int] = []
         var run = 0  // single characters in a row, each followed by `sep`
+        var runStart = 0
         var sep: UInt8 = 0
         var charCount = 0  // characters since the last separator
-        for b in bytes {
+        var charStart = 0  // where the last character began
+        for (i, b) in bytes.enumerated() {
             if b & 0xC0 == 0x80 { continue }  // UTF-8 continuation byte: same character
             if b == 0x2E || b == 0x2D || b == 0x5F || b == 0x2A || b == 0x20 {
                 if charCount == 1 {
-                    run = run > 0 && b == sep ? run + 1 : 1
+                    if run > 0 && b == sep {
+                        run += 1
+                    } else {
+                        run = 1
+                        runStart = charStart
+                    }
                     sep = b
-                    if run >= 3 { return true }
+                    if run == 3 {
+                        starts.append(runStart)
+                        if starts.count >= limit { return starts }
+                    }
                 } else {
                     run = 0
                 }
                 charCount = 0
             } else {
+                if charCount == 0 { charStart = i }
                 charCount += 1
             }
         }
-        return false
+        return starts
     }
 
     enum Script { case latin, cyrillic, greek, other }
