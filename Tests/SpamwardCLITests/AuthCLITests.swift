@@ -3,6 +3,7 @@ import Testing
 
 /// `spamward dkim keygen|sign` and `spamward auth` through the built binary, with DNS answered
 /// from a `--zone` file.
+extension ProcessTests {
 @Suite("auth and dkim commands", .enabled(if: FileManager.default.fileExists(atPath: "/usr/share/publicsuffix/public_suffix_list.dat"), "no Public Suffix List (apt-get install publicsuffix)"))
 struct AuthCLITests {
     static let message = "From: Joe <joe@example.com>\nTo: ann@example.net\nSubject: hi\nDate: Sun, 29 Nov 2026 12:00:00 +0000\n\nHello there.\n"
@@ -71,4 +72,5 @@ struct AuthCLITests {
         #expect(try cli.run(["auth", msg, "--zone", zone, "--ip", "not-an-ip"]).status == 64)
         #expect(try cli.run(["dkim", "sign", "--domain", "example.com", "--selector", "s", "--key", try cli.write("k", "junk"), msg]).status == 65)
     }
+}
 }

@@ -70,7 +70,7 @@ import Testing
         let dig = try #require(Self.dig)
         try await Self.withServer { port in
             func q(_ args: String...) async throws -> String {
-                try await Self.run(dig, ["+tries=3", "+time=2", "-p", "\(port)", "@127.0.0.1"] + args)
+                try await Self.run(dig, ["+tries=4", "+time=5", "-p", "\(port)", "@127.0.0.1"] + args)
                     .trimmingCharacters(in: .whitespacesAndNewlines)
             }
             #expect(try await q("+short", "7.100.51.198.botnet.spamward.local", "A") == "127.0.0.2")

