@@ -19,8 +19,8 @@ public enum BuiltinRules {
             "missing_date": Check { $0.message.headers.first("Date") == nil ? [] : nil },
             "missing_message_id": Check { $0.message.headers.first("Message-ID") == nil ? [] : nil },
             "html_only_images": Check { htmlOnlyImages($0.message) },
-            "obfuscated_word": Check { TextChecks.obfuscatedWords($0.message) },
-            "mixed_script_word": Check { TextChecks.mixedScriptWords($0.message) },
+            "obfuscated_word": Check { TextChecks.obfuscatedWords(subjectAndText: $0.subjectAndText) },
+            "mixed_script_word": Check { TextChecks.mixedScriptWords(subjectAndText: $0.subjectAndText) },
             "base64_text": Check { base64Text($0.message) },
             "html_hidden_text": Check { html($0.message) { $0.hiddenTextBytes >= 20 ? "\($0.hiddenTextBytes) bytes" : nil } },
             "html_tiny_text": Check { html($0.message) { $0.tinyTextBytes >= 20 ? "\($0.tinyTextBytes) bytes" : nil } },
@@ -30,7 +30,7 @@ public enum BuiltinRules {
             "executable_attachment": Check { attachments($0.message, double: false) },
             "double_extension": Check { attachments($0.message, double: true) },
             "from_name_address": Check { fromNameAddress($0.message) },
-            "subject_all_caps": Check { subjectAllCaps($0.message.subject) },
+            "subject_all_caps": Check { subjectAllCaps($0.subject) },
             "too_many_recipients": Check { tooManyRecipients($0.message) },
         ]
         for (name, check) in URLChecks.checks { c[name] = check }
@@ -138,7 +138,7 @@ public enum BuiltinRules {
     }
 
     static func dateOffset(_ input: RuleInput, future: Bool) -> [String]? {
-        guard let d = input.message.headers["Date"], let t = MessageDate.parse(d) else { return nil }
+        guard let t = input.dateFieldTime else { return nil }
         let delta = t - input.referenceTime
         if future { return delta > 86_400 ? ["\(delta / 3600) hours ahead"] : nil }
         return delta < -365 * 86_400 ? ["\(-delta / 86_400) days old"] : nil
@@ -219,8 +219,15 @@ public enum BuiltinRules {
     static func subjectAllCaps(_ subject: String) -> [String]? {
         var upper = 0
         var lower = 0
-        for s in subject.unicodeScalars where s.properties.isAlphabetic {
-            if s.properties.isUppercase { upper += 1 } else if s.properties.isLowercase { lower += 1 }
+        if subject.utf8.allSatisfy({ $0 < 0x80 }) {
+            // ASCII (most subjects): count the letters by byte, and stop at the first lower-case one.
+            for b in subject.utf8 {
+                if b &- 0x41 < 26 { upper += 1 } else if b &- 0x61 < 26 { return nil }
+            }
+        } else {
+            for s in subject.unicodeScalars where s.properties.isAlphabetic {
+                if s.properties.isUppercase { upper += 1 } else if s.properties.isLowercase { lower += 1 }
+            }
         }
         let words = subject.split(whereSeparator: { $0 == " " }).count
         return upper >= 10 && lower == 0 && words >= 2 ? [] : nil

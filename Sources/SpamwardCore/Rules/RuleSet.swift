@@ -256,8 +256,9 @@ final class RuleInput {
         // The same URL written twice is analyzed once.
         var seen = Set<String>()
         var a: [AnalyzedURL] = []
+        var hosts: [String: URLNormalizer.HostNames?] = [:]
         for raw in message.urls where seen.insert(raw).inserted {
-            if let u = URLNormalizer.analyze(raw, publicSuffixList: environment.publicSuffixList) { a.append(u) }
+            if let u = URLNormalizer.analyze(raw, publicSuffixList: environment.publicSuffixList, hostCache: &hosts) { a.append(u) }
             if seen.count >= URLChecks.maxURLs { break }
         }
         analyzedURLs = a
@@ -270,6 +271,14 @@ final class RuleInput {
         return urls.filter { seen.insert($0.host).inserted }
     }()
 
+    /// The decoded Subject, made once per evaluation.
+    lazy var subject: String = message.subject
+    /// The subject, a newline and the visible text (the text checks read it).
+    lazy var subjectAndText: String = subject + "\n" + message.text
+
+    /// The Date field's time, parsed once for the rules that read it.
+    lazy var dateFieldTime: Int64? = message.headers["Date"].flatMap(MessageDate.parse)
+
     /// The time dates are judged against: the newest Received field's date, else the environment's now.
     lazy var referenceTime: Int64 = {
         if let r = message.headers.first("Received"), let semi = r.value.lastIndex(of: ";"),
@@ -280,7 +289,17 @@ final class RuleInput {
         return environment.now ?? Int64(time(nil))
     }()
 
-    static func fold(_ bytes: some Collection<UInt8>) -> [UInt8] { bytes.map(LiteralPrefilter.lower) }
+    static func fold(_ bytes: [UInt8]) -> [UInt8] {
+        bytes.withUnsafeBufferPointer { src in
+            [UInt8](unsafeUninitializedCapacity: src.count) { dst, count in
+                for i in 0..<src.count {
+                    let b = src[i]
+                    dst[i] = b &- 0x41 < 26 ? b | 0x20 : b
+                }
+                count = src.count
+            }
+        }
+    }
 
     func match(_ pattern: RulePattern, on target: RuleSet.Target, scratch: MatchScratch) -> [String]? {
         switch target {
@@ -304,7 +323,7 @@ final class RuleInput {
             return ok ? [] : nil
         case .body:
             if bodyText == nil {
-                var t = Array(message.subject.utf8)
+                var t = Array(subject.utf8)
                 t.append(0x0A)
                 for part in message.textParts {
                     t.append(contentsOf: part.text.utf8)

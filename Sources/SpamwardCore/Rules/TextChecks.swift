@@ -22,10 +22,11 @@ enum TextChecks {
 
     /// Spam words written with look-alikes (`v1agra`, `viаgra` with a Cyrillic а) or with one
     /// separator between every letter (`v.i.a.g.r.a`, `v-i-a-g-r-a`, `v i a g r a`).
-    static func obfuscatedWords(_ m: Message) -> [String]? {
+    static func obfuscatedWords(_ m: Message) -> [String]? { obfuscatedWords(subjectAndText: m.subject + "\n" + m.text) }
+
+    /// - Parameter text: the subject, a newline and the visible text.
+    static func obfuscatedWords(subjectAndText text: String) -> [String]? {
         var found: [String] = []
-        let text = m.subject + "\n" + m.text
-        var seen = 0
         // Look-alike spellings: tokens of letters, digits and look-alike symbols.
         var token: [Unicode.Scalar] = []
         // Whether the token has anything but ASCII letters: plain ASCII-letter words (nearly all)
@@ -66,7 +67,6 @@ enum TextChecks {
                     if v >= 0x80 || (v | 0x20) < 0x61 || (v | 0x20) > 0x7A { disguised = true }
                 } else {
                     flushToken()
-                    seen += 1
                 }
             }
         }
@@ -75,37 +75,15 @@ enum TextChecks {
         // are decoded and tokenized by scalars.
         var bytes = text
         bytes.withUTF8 { buf in
-            var start = -1
-            var nonASCII = false
-            var nonLetter = false
-            func run(_ end: Int) {
-                defer {
-                    start = -1
-                    nonASCII = false
-                    nonLetter = false
-                }
-                guard start >= 0 else { return }
-                if nonASCII {
-                    scan(String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self).unicodeScalars)
-                    flushToken()
-                } else if nonLetter, end - start >= 4, end - start <= 20 {
-                    for b in buf[start..<end] { token.append(Unicode.Scalar(b)) }
-                    disguised = true
-                    flushToken()
-                }
-            }
-            for i in 0..<buf.count {
-                let b = buf[i]
-                if b >= 0x80 || isASCIITokenByte(b) {
-                    if start < 0 { start = i }
-                    if b >= 0x80 { nonASCII = true } else if (b | 0x20) < 0x61 || (b | 0x20) > 0x7A { nonLetter = true }
+            for r in candidateTokens(buf, maxSeparators: maxWords) {
+                if r.nonASCII {
+                    scan(String(decoding: UnsafeBufferPointer(rebasing: buf[r.range]), as: UTF8.self).unicodeScalars)
                 } else {
-                    run(i)
-                    seen += 1
-                    if seen > maxWords { return }
+                    for b in buf[r.range] { token.append(Unicode.Scalar(b)) }
+                    disguised = true
                 }
+                flushToken()
             }
-            run(buf.count)
         }
         // Spaced-out spellings: single letters separated by the same separator. Only the places
         // where the bytes show such a run are decoded and examined.
@@ -173,6 +151,43 @@ enum TextChecks {
         case 0x2E, 0x2D, 0x5F, 0x2A, 0x20: return true
         default: return false
         }
+    }
+
+    /// The runs of token bytes (ASCII letters, digits, `@$!|`, any non-ASCII byte) that could be a
+    /// disguised word: those with non-ASCII bytes, and ASCII ones of 4 to 20 bytes with a digit or
+    /// symbol. Runs of ASCII letters alone (nearly every word) are skipped. Stops after
+    /// `maxSeparators` separators. A tight loop over local state (no captured variables).
+    static func candidateTokens(_ buf: UnsafeBufferPointer<UInt8>, maxSeparators: Int) -> [(range: Range<Int>, nonASCII: Bool)] {
+        var out: [(range: Range<Int>, nonASCII: Bool)] = []
+        var start = -1
+        var nonASCII = false
+        var nonLetter = false
+        var separators = 0
+        var i = 0
+        let n = buf.count
+        while i <= n {
+            let b: UInt8 = i < n ? buf[i] : 0x20
+            if b >= 0x80 || isASCIITokenByte(b) {
+                if start < 0 { start = i }
+                if b >= 0x80 {
+                    nonASCII = true
+                } else if (b | 0x20) &- 0x61 >= 26 {
+                    nonLetter = true
+                }
+            } else {
+                if start >= 0 {
+                    let length = i - start
+                    if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.append((start..<i, nonASCII)) }
+                    start = -1
+                    nonASCII = false
+                    nonLetter = false
+                }
+                separators += 1
+                if separators > maxSeparators { break }
+            }
+            i += 1
+        }
+        return out
     }
 
     /// Places examined for spaced-out spellings per message.
@@ -245,8 +260,9 @@ enum TextChecks {
         text.utf8.contains { $0 >= 0xCD && $0 <= 0xD3 }
     }
 
-    static func mixedScriptWords(_ m: Message) -> [String]? {
-        let text = m.subject + "\n" + m.text
+    static func mixedScriptWords(_ m: Message) -> [String]? { mixedScriptWords(subjectAndText: m.subject + "\n" + m.text) }
+
+    static func mixedScriptWords(subjectAndText text: String) -> [String]? {
         guard hasGreekOrCyrillic(text) else { return nil }
         var found: [String] = []
         var word = String.UnicodeScalarView()

@@ -112,6 +112,8 @@ public struct BrandList: Sendable {
     let nameBytes: [[UInt8]]
     let domainNeedles: [(bytes: [UInt8], domain: String, brand: Int)]
     let skeletonIndex: [String: [Int]]
+    /// For each brand domain, the brands that own it.
+    let owners: [String: [Int]]
 
     public init(_ brands: [Brand]) {
         self.brands = brands
@@ -122,6 +124,9 @@ public struct BrandList: Sendable {
         var index: [String: [Int]] = [:]
         for (i, s) in skeletons.enumerated() { index[s, default: []].append(i) }
         skeletonIndex = index
+        var owners: [String: [Int]] = [:]
+        for (i, b) in brands.enumerated() { for d in b.domains { owners[d, default: []].append(i) } }
+        self.owners = owners
     }
 
     public static let `default` = BrandList([
@@ -186,7 +191,8 @@ public struct BrandList: Sendable {
         // Hyphenated names: a disguised brand as one part (`netfl1x-billing`).
         let parts = label.contains("-") ? label.split(separator: "-").filter { $0.count >= 4 }.map(String.init) : []
         let partSkeletons = parts.map { ($0, Self.skeleton($0)) }
-        for (i, b) in brands.enumerated() where !b.domains.contains(reg) {
+        let ownBrands = owners[reg] ?? []
+        for (i, b) in brands.enumerated() where !ownBrands.contains(i) {
             if label == b.name { continue }  // the brand's name under another suffix is not a lookalike
             let bsk = skeletons[i]
             if sk == bsk { return b.name }

@@ -29,7 +29,44 @@ public struct AnalyzedURL: Sendable, Hashable {
 public enum URLNormalizer {
     /// Analyzes one URL; nil when it does not parse or has no host (`mailto:`, `data:`).
     public static func analyze(_ raw: String, publicSuffixList: PublicSuffixList? = PublicSuffixList.system) -> AnalyzedURL? {
+        var cache: [String: HostNames?] = [:]
+        return analyze(raw, publicSuffixList: publicSuffixList, hostCache: &cache)
+    }
+
+    /// A host's spellings and registrable domain, computed once per host name and message.
+    struct HostNames {
+        var unicode: String
+        var ascii: String
+        var registrable: String
+    }
+
+    /// ``analyze(_:publicSuffixList:)`` with the host names of earlier URLs (of the same message)
+    /// remembered in `hostCache`.
+    static func analyze(_ raw: String, publicSuffixList: PublicSuffixList?, hostCache: inout [String: HostNames?]) -> AnalyzedURL? {
         guard let p = ParsedURL.parse(raw), !p.host.isEmpty else { return nil }
+        let names: HostNames
+        if let cached = hostCache[p.host] {
+            guard let cached else { return nil }
+            names = cached
+        } else {
+            let computed = hostNames(p, publicSuffixList: publicSuffixList)
+            hostCache[p.host] = .some(computed)
+            guard let computed else { return nil }
+            names = computed
+        }
+        let asciiHost = names.ascii, unicodeHost = names.unicode, registrable = names.registrable
+        var normalized = p.scheme + "://" + asciiHost
+        if let port = p.port { normalized += ":\(port)" }
+        let path = normalizePercent(p.path)
+        normalized += path
+        let query = p.query.map(normalizePercent)
+        if let query { normalized += "?" + query }
+        return AnalyzedURL(original: raw, normalized: normalized, host: asciiHost, unicodeHost: unicodeHost,
+                           registrableDomain: registrable, userinfo: p.userinfo, isIPAddress: p.isIPAddress,
+                           isObfuscatedIP: p.isObfuscatedIPv4, path: path, query: query)
+    }
+
+    static func hostNames(_ p: ParsedURL, publicSuffixList: PublicSuffixList?) -> HostNames? {
         var host = p.host
         if !p.isIPAddress {
             // Ideographic and full-width full stops separate labels like '.' (UTS 46).
@@ -49,15 +86,7 @@ public enum URLNormalizer {
         } else {
             registrable = ParsedURL.registrableDomainGuess(forHost: asciiHost)
         }
-        var normalized = p.scheme + "://" + asciiHost
-        if let port = p.port { normalized += ":\(port)" }
-        let path = normalizePercent(p.path)
-        normalized += path
-        let query = p.query.map(normalizePercent)
-        if let query { normalized += "?" + query }
-        return AnalyzedURL(original: raw, normalized: normalized, host: asciiHost, unicodeHost: unicodeHost,
-                           registrableDomain: registrable, userinfo: p.userinfo, isIPAddress: p.isIPAddress,
-                           isObfuscatedIP: p.isObfuscatedIPv4, path: path, query: query)
+        return HostNames(unicode: unicodeHost, ascii: asciiHost, registrable: registrable)
     }
 
     @inline(__always) static func hex(_ c: UInt8) -> UInt8? {
