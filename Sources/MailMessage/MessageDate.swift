@@ -12,24 +12,26 @@ public enum MessageDate {
     /// 1,024 bytes are looked at.
     public static func parse(_ value: String) -> Int64? {
         var fields = DateFields()
-        for token in tokens(value.utf8.prefix(1_024)) {
+        let bytes = Array(value.utf8.prefix(1_024))
+        for token in tokens(bytes) {
             fields.take(token)
             if fields.isComplete { break }
         }
         return fields.timestamp()
     }
 
-    /// Pieces separated by white space and commas, comments removed, at most 32.
-    private static func tokens(_ bytes: some Sequence<UInt8>) -> [[UInt8]] {
-        var out: [[UInt8]] = []
-        var current: [UInt8] = []
+    /// Pieces separated by white space and commas, comments removed, at most 32 (slices of
+    /// `bytes`: no copies).
+    private static func tokens(_ bytes: [UInt8]) -> [ArraySlice<UInt8>] {
+        var out: [ArraySlice<UInt8>] = []
+        var start = -1  // start of the current piece
         var depth = 0
         var escaped = false
-        func end() {
-            if !current.isEmpty, out.count < 32 { out.append(current) }
-            current = []
+        func end(_ i: Int) {
+            if start >= 0, out.count < 32 { out.append(bytes[start..<i]) }
+            start = -1
         }
-        for b in bytes {
+        for (i, b) in bytes.enumerated() {
             if depth > 0 {
                 if escaped {
                     escaped = false
@@ -44,15 +46,15 @@ public enum MessageDate {
             }
             switch b {
             case UInt8(ascii: "("):
-                end()
+                end(i)
                 depth = 1
             case 0x20, 0x09, 0x0D, 0x0A, UInt8(ascii: ","):
-                end()
+                end(i)
             default:
-                current.append(b)
+                if start < 0 { start = i }
             }
         }
-        end()
+        end(bytes.count)
         return out
     }
 }
@@ -69,8 +71,8 @@ private struct DateFields {
     var offsetSeconds: Int?
     var isComplete: Bool { day != nil && month != nil && year != nil && hour != nil && offsetSeconds != nil }
 
-    mutating func take(_ raw: [UInt8]) {
-        var token = raw[...]
+    mutating func take(_ raw: ArraySlice<UInt8>) {
+        var token = raw
         while token.last == UInt8(ascii: ".") { token = token.dropLast() }  // "Mon.", "2."
         guard let first = token.first else { return }
 
