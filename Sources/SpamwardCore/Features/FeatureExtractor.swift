@@ -53,7 +53,12 @@ enum HeaderHandler {
     /// delivered-to; every other name is ignored.
     static func of(lowered n: UnsafeBufferPointer<UInt8>) -> HeaderHandler {
         func isName(_ literal: StaticString) -> Bool {
-            literal.withUTF8Buffer { $0.elementsEqual(n) }
+            literal.withUTF8Buffer { lit in
+                guard lit.count == n.count else { return false }
+                var i = 0
+                while i < lit.count, lit[i] == n[i] { i &+= 1 }
+                return i == lit.count
+            }
         }
         switch n.count {
         case 2: return isName("to") || isName("cc") ? .words : .ignore
@@ -663,9 +668,29 @@ struct Builder {
                             w.flushJoiner()
                             w.append(c | 0x20)
                             w.digitsOnly = false
+                            // The ASCII letters that follow, in a tight loop with the length in
+                            // a register (what the cases above would do byte by byte).
+                            var len = w.len
+                            while i < n {
+                                let d = utf8[i]
+                                guard d < 0x80, ((d & 0xDF) &- 65) < 26 else { break }
+                                if len < WordBuffer.capacity { w.storage[len] = d | 0x20 }
+                                len &+= 1
+                                i &+= 1
+                            }
+                            w.len = len
                         case ASCIIClass.digit:
                             w.flushJoiner()
                             w.append(c)
+                            var len = w.len
+                            while i < n {
+                                let d = utf8[i]
+                                guard (d &- 48) < 10 else { break }
+                                if len < WordBuffer.capacity { w.storage[len] = d }
+                                len &+= 1
+                                i &+= 1
+                            }
+                            w.len = len
                         case ASCIIClass.joiner where w.len > 0 && w.pendingJoiner == 0:
                             w.pendingJoiner = c
                         default:
@@ -832,7 +857,8 @@ enum SlotSet {
                 var k = 0
                 a.withUnsafeBufferPointer { src in
                     for x in src {
-                        var h = Int(truncatingIfNeeded: (UInt64(x) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+                        // Slots are already hash values (uniform low bits): no further mixing.
+                        var h = Int(truncatingIfNeeded: x) & mask
                         while true {
                             let t = table[h]
                             if t == x { break }
