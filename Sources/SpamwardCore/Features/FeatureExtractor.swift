@@ -574,18 +574,17 @@ struct Builder {
             var lastSpace = true
             var i = 0
             let count = bytes.count
-            while i < count && used < take {
-                let b = bytes[i]
-                i &+= 1
-                if ASCIIClass.isSpace(b) {
-                    if lastSpace { continue }
-                    norm[used] = 0x20
-                    lastSpace = true
-                } else {
-                    norm[used] = (b &- 65) < 26 ? b | 0x20 : b
-                    lastSpace = false
+            // A table lookup gives the normalized byte; only white space maps to a space.
+            ASCIIClass.ngramByte.withUnsafeBufferPointer { table in
+                while i < count && used < take {
+                    let nb = table[Int(bytes[i])]
+                    i &+= 1
+                    let space = nb == 0x20
+                    if space && lastSpace { continue }
+                    norm[used] = nb
+                    used &+= 1
+                    lastSpace = space
                 }
-                used &+= 1
             }
             guard used >= 4 else { return used }
             let grams = used - 3
@@ -753,6 +752,13 @@ enum ASCIIClass {
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
 
     static let other: UInt8 = 0, letter: UInt8 = 1, digit: UInt8 = 2, joiner: UInt8 = 3
+
+    /// The byte n-gram normalization of each byte: white space (``isSpace(_:)``) becomes a space,
+    /// ASCII letters are lowercased, every other byte stays. Only white space maps to 0x20.
+    static let ngramByte: [UInt8] = (0...255).map { (b: Int) -> UInt8 in
+        let c = UInt8(b)
+        return isSpace(c) ? 0x20 : (c &- 65) < 26 ? c | 0x20 : c
+    }
 
     /// The class of an ASCII byte for the word tokenizer: letter, digit, a joiner kept inside
     /// words (`'` `-` `.` `_` `@` `%` `$`), or other.
