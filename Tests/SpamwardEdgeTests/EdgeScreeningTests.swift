@@ -48,14 +48,14 @@ import Testing
     }
 
     @Test func droppedClientsAreAnsweredBeforeThePregreetWaitEnds() async throws {
-        // A 20 s wait; a client that spoke early, or is listed, with `drop` is answered at once
-        // (as postscreen does), so a bot costs the edge no wait. Loose bound: 15 s.
+        // A 10-minute wait; a client that spoke early, or is listed, with `drop` is answered at once
+        // (as postscreen does), so a bot costs the edge no wait. Loose bound for a loaded machine: 5 minutes.
         let resolver = StaticResolver(["79.0.0.127.bl.spamward.test": [.a(IPv4Address(127, 0, 0, 2))]])
         let lists = [try DNSListSite(parsing: "bl.spamward.test")]
         let edge = try await RunningEdge.start({
             $0.actions[.pregreet] = .drop
             $0.actions[.dnsbl] = .drop
-            $0.pregreetWaitMilliseconds = 20_000
+            $0.pregreetWaitMilliseconds = 600_000
             $0.dnsLists = lists
             $0.backendPort = 9
         }, resolver: resolver)
@@ -64,13 +64,13 @@ import Testing
         try await talker.send("EHLO bot\r\n")
         let r = try await talker.reply()
         #expect(r?.code == 521 && r?.text.contains("[SW-PREGREET]") == true, "\(String(describing: r))")
-        #expect(ContinuousClock.now - start < .seconds(15), "the pregreet drop waited for the whole greet wait")
+        #expect(ContinuousClock.now - start < .seconds(300), "the pregreet drop waited for the whole greet wait")
 
         let listedStart = ContinuousClock.now
         let listed = try await TestClient.connect(to: edge.address, from: "127.0.0.79")
         let l = try await listed.reply()
         #expect(l?.code == 521 && l?.text.contains("[SW-DNSBL]") == true, "\(String(describing: l))")
-        #expect(ContinuousClock.now - listedStart < .seconds(15), "the DNSBL drop waited for the whole greet wait")
+        #expect(ContinuousClock.now - listedStart < .seconds(300), "the DNSBL drop waited for the whole greet wait")
         await edge.stop()
     }
 
