@@ -14,10 +14,11 @@ import Darwin
 /// A small authoritative DNS server for one DNSBL zone, over UDP and TCP on one address (meant
 /// for loopback: the MTA's own postscreen or the Spamward edge asks it).
 ///
-/// Each datagram is answered by ``DNSBLResponder`` in the receive loop (a lookup is a dictionary
-/// access, so there is nothing to wait for). TCP connections (RFC 7766 framing, two-byte length
-/// prefix) each run in a child task: at most ``Configuration/maxTCPConnections`` at once, each
-/// closed after ``Configuration/tcpIdleSeconds`` without a query. A packet that cannot be
+/// Each query is answered by ``DNSBLResponder`` in a channel handler on the event loop (a lookup
+/// is a dictionary access, so there is nothing to wait for, and a cooperative thread pool busy
+/// with scans cannot delay an answer). TCP connections (RFC 7766 framing, two-byte length
+/// prefix): at most ``Configuration/maxTCPConnections`` at once, each closed after
+/// ``Configuration/tcpIdleSeconds`` without a query. A packet that cannot be
 /// answered is dropped or gets FORMERR; nothing a peer sends stops the server.
 public struct DNSBLServer: Service {
     public struct Configuration: Sendable {
@@ -63,121 +64,167 @@ public struct DNSBLServer: Service {
     static func serial() -> UInt32 { UInt32(truncatingIfNeeded: time(nil)) }
 
     public func run() async throws {
+        let responder = self.responder
+        let lookup = self.lookup
+        let logger = self.logger
         let udp = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: configuration.host, port: configuration.port) { channel in
+            .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(
+                        UDPResponderHandler(responder: responder, lookup: lookup, logger: logger))
                 }
             }
-        var tcp: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>? = nil
-        if configuration.tcp, let port = udp.channel.localAddress?.port {
+            .bind(host: configuration.host, port: configuration.port).get()
+        let connections = OpenConnections(limit: configuration.maxTCPConnections)
+        var tcp: (any Channel)? = nil
+        if configuration.tcp, let port = udp.localAddress?.port {
             let idle = configuration.tcpIdleSeconds
             do {
                 tcp = try await ServerBootstrap(group: group)
                     .serverChannelOption(.backlog, value: 64)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .bind(host: configuration.host, port: port) { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: .seconds(idle)))
-                            try channel.pipeline.syncOperations.addHandler(CloseOnIdleHandler())
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(DNSTCPFrameDecoder(), maximumBufferSize: 70_000))
-                            return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    .childChannelInitializer { channel in
+                        guard connections.admit(channel) else { return channel.close() }
+                        return channel.eventLoop.makeCompletedFuture {
+                            let sync = channel.pipeline.syncOperations
+                            try sync.addHandler(IdleStateHandler(readTimeout: .seconds(idle)))
+                            try sync.addHandler(CloseOnIdleHandler())
+                            try sync.addHandler(ByteToMessageHandler(DNSTCPFrameDecoder(), maximumBufferSize: 70_000))
+                            try sync.addHandler(TCPResponderHandler(responder: responder, lookup: lookup))
                         }
                     }
+                    .bind(host: configuration.host, port: port).get()
             } catch {
-                try? await udp.channel.close()
+                try? await udp.close()
                 throw error
             }
         }
-        if let u = udp.channel.localAddress {
+        if let u = udp.localAddress {
             logger.info("DNSBL responder listening", metadata: [
                 "dnsbl.zone": "\(responder.zone)", "address": "\(u)", "tcp": "\(tcp != nil)",
             ])
-            onBound(u, tcp?.channel.localAddress)
+            onBound(u, tcp?.localAddress)
         }
-        let serverChannels: [any Channel] = [udp.channel] + (tcp.map { [$0.channel] } ?? [])
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { tasks in
-                tasks.addTask { try await serveUDP(udp) }
-                if let tcp { tasks.addTask { try await serveTCP(tcp) } }
-            }
-        } onGracefulShutdown: {
+        let serverChannels: [any Channel] = [udp] + (tcp.map { [$0] } ?? [])
+        @Sendable func closeEverything() {
+            // Answers take no time: open TCP connections are closed at once.
             for c in serverChannels { c.close(promise: nil) }
+            connections.closeAll()
         }
-    }
-
-    private func serveUDP(_ channel: NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>) async throws {
-        try await channel.executeThenClose { inbound, outbound in
-            for try await datagram in inbound {
-                let query = Array(datagram.data.readableBytesView)
-                guard let reply = responder.respond(to: query, udp: true, serial: Self.serial(), lookup: lookup) else { continue }
-                do {
-                    // A peer's bad source address (port 0, broadcast) fails only its own reply.
-                    try await outbound.write(AddressedEnvelope(remoteAddress: datagram.remoteAddress, data: ByteBuffer(bytes: reply)))
-                } catch let error as ChannelError where error == .ioOnClosedChannel || error == .alreadyClosed {
-                    throw error
-                } catch {
-                    logger.debug("DNS reply not sent", metadata: ["error": "\(error)", "peer": "\(datagram.remoteAddress)"])
-                }
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                for c in serverChannels { try? await c.closeFuture.get() }
+            } onGracefulShutdown: {
+                closeEverything()
             }
+        } onCancel: {
+            closeEverything()
         }
-    }
-
-    private func serveTCP(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {
-        let open = ConnectionCount()
-        let limit = configuration.maxTCPConnections
-        try await server.executeThenClose { inbound in
-            try await withThrowingDiscardingTaskGroup { group in
-                for try await connection in inbound {
-                    if open.add(1) > limit {
-                        open.add(-1)
-                        connection.channel.close(promise: nil)
-                        continue
-                    }
-                    group.addTask {
-                        defer { open.add(-1) }
-                        do {
-                            try await serveConnection(connection)
-                        } catch {
-                            logger.debug("DNS TCP connection ended with an error", metadata: ["error": "\(error)"])
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    private func serveConnection(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
-        let channel = connection.channel
-        // On graceful shutdown an open connection is closed at once (answers take no time).
-        try await withGracefulShutdownHandler {
-            try await answer(connection)
-        } onGracefulShutdown: {
-            channel.close(promise: nil)
-        }
-    }
-
-    private func answer(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async throws {
-        try await connection.executeThenClose { inbound, outbound in
-            for try await message in inbound {
-                guard let reply = responder.respond(to: Array(message.readableBytesView), udp: false, serial: Self.serial(), lookup: lookup)
-                else { return }
-                var out = ByteBuffer()
-                out.writeInteger(UInt16(reply.count))
-                out.writeBytes(reply)
-                try await outbound.write(out)
-            }
-        }
+        closeEverything()
     }
 }
 
-/// Open TCP connections (an atomic in a class, so child tasks can share it).
-final class ConnectionCount: Sendable {
-    private let value = Atomic<Int>(0)
-    /// Adds `delta` and returns the new count.
-    @discardableResult
-    func add(_ delta: Int) -> Int { value.add(delta, ordering: .relaxed).newValue }
+/// Answers each datagram on the event loop (a lookup is a dictionary access), so a busy
+/// cooperative thread pool (scans) never delays DNS answers.
+final class UDPResponderHandler: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+    typealias OutboundOut = AddressedEnvelope<ByteBuffer>
+
+    let responder: DNSBLResponder
+    let lookup: @Sendable (String) -> DNSBLListing?
+    let logger: Logger
+
+    init(responder: DNSBLResponder, lookup: @escaping @Sendable (String) -> DNSBLListing?, logger: Logger) {
+        self.responder = responder
+        self.lookup = lookup
+        self.logger = logger
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let datagram = Self.unwrapInboundIn(data)
+        let query = Array(datagram.data.readableBytesView)
+        guard let reply = responder.respond(to: query, udp: true, serial: DNSBLServer.serial(), lookup: lookup) else { return }
+        let envelope = AddressedEnvelope(remoteAddress: datagram.remoteAddress, data: context.channel.allocator.buffer(bytes: reply))
+        let logger = self.logger
+        let peer = datagram.remoteAddress
+        // A peer's bad source address (port 0, broadcast) fails only its own reply.
+        context.writeAndFlush(Self.wrapOutboundOut(envelope)).whenFailure { error in
+            logger.debug("DNS reply not sent", metadata: ["error": "\(error)", "peer": "\(peer)"])
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // An ICMP error for one peer (ECONNREFUSED on a later read) must not close the socket.
+        logger.debug("DNS UDP error", metadata: ["error": "\(error)"])
+    }
+}
+
+@available(*, unavailable)
+extension UDPResponderHandler: Sendable {}
+
+/// Answers each framed TCP query on the event loop; an unanswerable one closes the connection.
+final class TCPResponderHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let responder: DNSBLResponder
+    let lookup: @Sendable (String) -> DNSBLListing?
+
+    init(responder: DNSBLResponder, lookup: @escaping @Sendable (String) -> DNSBLListing?) {
+        self.responder = responder
+        self.lookup = lookup
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let message = Self.unwrapInboundIn(data)
+        guard let reply = responder.respond(to: Array(message.readableBytesView), udp: false, serial: DNSBLServer.serial(), lookup: lookup)
+        else {
+            context.close(promise: nil)
+            return
+        }
+        var out = context.channel.allocator.buffer(capacity: reply.count + 2)
+        out.writeInteger(UInt16(reply.count))
+        out.writeBytes(reply)
+        context.writeAndFlush(Self.wrapOutboundOut(out), promise: nil)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension TCPResponderHandler: Sendable {}
+
+/// The open TCP connections: at most `limit` at once; all closed on shutdown.
+final class OpenConnections: Sendable {
+    private let limit: Int
+    private let state = Mutex<(open: [ObjectIdentifier: any Channel], closed: Bool)>(([:], false))
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Whether `channel` may be served (and then it is tracked until it closes).
+    func admit(_ channel: any Channel) -> Bool {
+        let id = ObjectIdentifier(channel)
+        let admitted = state.withLock { s -> Bool in
+            guard !s.closed, s.open.count < limit else { return false }
+            s.open[id] = channel
+            return true
+        }
+        if admitted { channel.closeFuture.whenComplete { _ in self.state.withLock { _ = $0.open.removeValue(forKey: id) } } }
+        return admitted
+    }
+
+    var count: Int { state.withLock { $0.open.count } }
+
+    func closeAll() {
+        let channels = state.withLock { s -> [any Channel] in
+            s.closed = true
+            return Array(s.open.values)
+        }
+        for c in channels { c.close(promise: nil) }
+    }
 }
 
 /// DNS over TCP framing (RFC 1035 section 4.2.2): a two-byte length, then the message.
