@@ -102,7 +102,7 @@ import Testing
             try await tcp.close()
 
             let resolver = NIODNSResolver(configuration: DNSResolverConfiguration(
-                servers: [DNSServerAddress(host: "127.0.0.1", port: port)].compactMap { $0 }, timeoutMilliseconds: 3000))
+                servers: [DNSServerAddress(host: "127.0.0.1", port: port)].compactMap { $0 }, timeoutMilliseconds: 10_000))
             defer { Task { await resolver.shutdown() } }
             let a = try await resolver.lookup("7.100.51.198.botnet.spamward.local", .a)
             #expect(a.addresses == [IPAddress("127.0.0.2")].compactMap { $0 })

@@ -26,8 +26,10 @@ struct AuthenticationEndToEndTests {
     func authenticator() throws -> MessageAuthenticator {
         let psl = PublicSuffixList("test\n")
         let resolver = NIODNSResolver(
+            // Generous timeouts: on a loaded machine unbound itself can take seconds to answer.
             configuration: DNSResolverConfiguration(
-                servers: DNSServerAddress(host: TestDNSServer.host, port: TestDNSServer.port).map { [$0] } ?? []),
+                servers: DNSServerAddress(host: TestDNSServer.host, port: TestDNSServer.port).map { [$0] } ?? [],
+                timeoutMilliseconds: 10_000, attempts: 3),
             eventLoopGroup: NIODNSResolverTests.group, logger: Logger(label: "test.auth"))
         // The whole parallel suite can starve this process for many seconds: no SPF time limit here.
         var options = MessageAuthenticator.Options()

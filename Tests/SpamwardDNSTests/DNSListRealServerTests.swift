@@ -52,7 +52,7 @@ enum TestResolverFactory {
         NIODNSResolver(
             configuration: DNSResolverConfiguration(
                 servers: [DNSServerAddress(host: TestDNSServer.host, port: TestDNSServer.port)].compactMap { $0 },
-                timeoutMilliseconds: 5000),
+                timeoutMilliseconds: 10_000),
             eventLoopGroup: NIODNSResolverTests.group)
     }
 }

@@ -56,7 +56,7 @@ import Testing
     @Test func clientListedInTheTestZoneIsRefused() async throws {
         guard await Self.serverIsRunning() else { print(Self.skipMessage); return }
         let resolver = NIODNSResolver(configuration: DNSResolverConfiguration(
-            servers: [try #require(DNSServerAddress(host: "127.0.0.1", port: 5354))], timeoutMilliseconds: 5000),
+            servers: [try #require(DNSServerAddress(host: "127.0.0.1", port: 5354))], timeoutMilliseconds: 10_000),
             eventLoopGroup: Self.dnsGroup)
         let lists = [try DNSListSite(parsing: "dnsbl.test=127.0.0.[2..11]")]
         let edge = try await RunningEdge.start({

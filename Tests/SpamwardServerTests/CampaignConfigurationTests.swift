@@ -121,7 +121,7 @@ import Testing
         let p = try #require(bound)
         CampaignRoutesTests.feed(filter)
         let resolver = NIODNSResolver(configuration: DNSResolverConfiguration(
-            servers: [DNSServerAddress(host: "127.0.0.1", port: p)].compactMap { $0 }, timeoutMilliseconds: 3000, cacheMaxEntries: 0))
+            servers: [DNSServerAddress(host: "127.0.0.1", port: p)].compactMap { $0 }, timeoutMilliseconds: 10_000, cacheMaxEntries: 0))
         let a = try await resolver.lookup("10.2.0.192.bl.spamward.test", .a)
         #expect(a.addresses.map(\.description) == ["127.0.0.2"])
         let txt = try await resolver.lookup("10.2.0.192.bl.spamward.test", .txt)

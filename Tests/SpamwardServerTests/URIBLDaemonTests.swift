@@ -19,13 +19,13 @@ enum URIBLTestServer {
 
     static func resolver() -> NIODNSResolver {
         NIODNSResolver(configuration: DNSResolverConfiguration(
-            servers: [DNSServerAddress(host: "127.0.0.1", port: port)].compactMap { $0 }, timeoutMilliseconds: 3000, attempts: 1))
+            servers: [DNSServerAddress(host: "127.0.0.1", port: port)].compactMap { $0 }, timeoutMilliseconds: 10_000, attempts: 1))
     }
 
     /// Whether the server answers the fixture's sentinel record (so the fixture is the current one).
     static func isRunning() async -> Bool {
         let r = NIODNSResolver(configuration: DNSResolverConfiguration(
-            servers: [DNSServerAddress(host: "127.0.0.1", port: port)].compactMap { $0 }, timeoutMilliseconds: 1000, attempts: 1))
+            servers: [DNSServerAddress(host: "127.0.0.1", port: port)].compactMap { $0 }, timeoutMilliseconds: 5000, attempts: 2))
         defer { Task { await r.shutdown() } }
         guard let answer = try? await r.lookup("refused.example.uribl.test", .a) else { return false }
         return answer.addresses.map(\.description) == ["127.0.0.1"]
