@@ -13,13 +13,21 @@ public func clientSubnet(_ address: IPAddress) -> String {
 /// subnet. Bounded: at most `maxKeys` buckets; empty buckets are dropped first.
 public final class RateLimiter: Sendable {
     private struct Bucket { var level: Double; var updated: Double; var open: Int }
-    private let limits: RateLimits
     private let maxKeys: Int
     private let state = Mutex<[String: Bucket]>([:])
+    private let currentLimits: Mutex<RateLimits>
+
+    /// The limits now.
+    public var limits: RateLimits { currentLimits.withLock { $0 } }
 
     public init(limits: RateLimits, maxKeys: Int = 200_000) {
-        self.limits = limits
+        self.currentLimits = Mutex(limits)
         self.maxKeys = maxKeys
+    }
+
+    /// New limits (a reload); the buckets and open counts are kept.
+    public func update(limits: RateLimits) {
+        currentLimits.withLock { $0 = limits }
     }
 
     /// Admits a new connection at time `now` (seconds), or says which test it fails. When
@@ -27,6 +35,7 @@ public final class RateLimiter: Sendable {
     public func admit(_ address: IPAddress, now: Double) -> EdgeViolation? {
         let ip = "ip:\(address.unmapped)"
         let net = "net:\(clientSubnet(address))"
+        let limits = self.limits
         return state.withLock { buckets in
             if buckets.count > maxKeys { buckets = buckets.filter { $0.value.open > 0 } }
             var a = buckets[ip] ?? Bucket(level: 0, updated: now, open: 0)
@@ -161,10 +170,18 @@ public protocol GreylistStore: Sendable {
 /// Greylisting (postgrey semantics) on (client subnet, sender, recipient).
 public final class Greylist: Sendable {
     private struct Entry { var first: Int64; var last: Int64; var passed: Bool }
-    private let configuration: GreylistConfiguration
+    private let currentConfiguration: Mutex<GreylistConfiguration>
     private let entries = Mutex<[String: Entry]>([:])
 
-    public init(configuration: GreylistConfiguration) { self.configuration = configuration }
+    /// The settings now.
+    public var configuration: GreylistConfiguration { currentConfiguration.withLock { $0 } }
+
+    public init(configuration: GreylistConfiguration) { self.currentConfiguration = Mutex(configuration) }
+
+    /// New delays, windows and bound (a reload); the triplets are kept.
+    public func update(configuration: GreylistConfiguration) {
+        currentConfiguration.withLock { $0 = configuration }
+    }
 
     /// Seconds after its last use that a triplet is of no more use (a waiting one after the
     /// retry window, a passed one after the maximum age).

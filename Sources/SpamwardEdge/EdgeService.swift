@@ -19,6 +19,11 @@ public struct EdgeService: Service {
     let logger: Logger
     let onBound: @Sendable (SocketAddress) -> Void
     let rateLimiter: RateLimiter
+    /// What new sessions start with: the start's settings until a reload replaces them.
+    let live: LiveEdgeSettings
+    let resolver: AnyDNSResolver?
+    /// Where greylisting persists, kept for a reload that turns greylisting on.
+    let greylistStore: (any GreylistStore)?
 
     /// - Parameters:
     ///   - resolver: for the DNS lists (none configured: not used).
@@ -33,11 +38,10 @@ public struct EdgeService: Service {
                 now: @escaping @Sendable () -> Int64 = { WallClock.nowSeconds() },
                 onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in })
     {
-        let checker = resolver.map {
-            DNSListChecker(
-                resolver: AnyDNSResolver(base: $0), sites: configuration.dnsLists, sentinels: configuration.dnsSentinels,
-                threshold: configuration.dnsThreshold)
-        }
+        let resolver = resolver.map { AnyDNSResolver(base: $0) }
+        self.resolver = resolver
+        self.greylistStore = greylistStore
+        let checker = Self.dnsListChecker(configuration, resolver: resolver)
         shared = EdgeShared(
             configuration: configuration, filter: filter, dnsLists: checker, passed: passed,
             greylist: configuration.greylist.enabled ? Greylist(configuration: configuration.greylist) : nil,
@@ -50,13 +54,81 @@ public struct EdgeService: Service {
         self.logger = logger
         self.onBound = onBound
         rateLimiter = RateLimiter(limits: configuration.rate)
+        live = LiveEdgeSettings(shared)
     }
+
+    static func dnsListChecker(_ configuration: EdgeConfiguration, resolver: AnyDNSResolver?) -> DNSListChecker<AnyDNSResolver>? {
+        resolver.map {
+            DNSListChecker(resolver: $0, sites: configuration.dnsLists, sentinels: configuration.dnsSentinels,
+                           threshold: configuration.dnsThreshold)
+        }
+    }
+
+    /// The settings that only a restart changes: the listener, the backend and how clients are
+    /// forwarded to it (the pooled backend connections depend on them).
+    public static func restartSettings(_ old: EdgeConfiguration, _ new: EdgeConfiguration) -> [String] {
+        var out: [String] = []
+        if old.listenHost != new.listenHost || old.listenPort != new.listenPort { out.append("edge.listen") }
+        if old.backendHost != new.backendHost || old.backendPort != new.backendPort { out.append("edge.backend") }
+        if old.forwarding != new.forwarding { out.append("edge.forwarding") }
+        if old.backendPoolSize != new.backendPoolSize { out.append("edge.backend_pool_size") }
+        if old.backendPoolIdleSeconds != new.backendPoolIdleSeconds { out.append("edge.backend_pool_idle_seconds") }
+        return out
+    }
+
+    /// Applies `new` to the sessions that start from now on (open ones finish with what they
+    /// started with): allow and deny lists, test actions, DNS lists and their sentinels, limits,
+    /// timeouts, greylisting and rate settings (their learned state is kept), the STARTTLS
+    /// certificate. Returns the names of the changed settings that need a restart (those keep
+    /// their running values); throws when the new certificate cannot be used (nothing changes).
+    public func reload(_ new: EdgeConfiguration) async throws -> [String] {
+        let tls = try EdgeTLS.context(for: new)
+        var started: Greylist? = nil
+        let kept = live.update { current in
+            let kept = Self.restartSettings(current.configuration, new)
+            var applied = new
+            let old = current.configuration
+            applied.listenHost = old.listenHost
+            applied.listenPort = old.listenPort
+            applied.backendHost = old.backendHost
+            applied.backendPort = old.backendPort
+            applied.forwarding = old.forwarding
+            applied.backendPoolSize = old.backendPoolSize
+            applied.backendPoolIdleSeconds = old.backendPoolIdleSeconds
+            var greylist = current.greylist
+            if applied.greylist.enabled {
+                if let greylist {
+                    greylist.update(configuration: applied.greylist)
+                } else {
+                    greylist = Greylist(configuration: applied.greylist)
+                    started = greylist
+                }
+            } else {
+                greylist = nil
+            }
+            rateLimiter.update(limits: applied.rate)
+            var next = EdgeShared(
+                configuration: applied, filter: current.filter, dnsLists: Self.dnsListChecker(applied, resolver: resolver),
+                passed: current.passed, greylist: greylist, greylistStore: applied.greylist.enabled ? greylistStore : nil,
+                pool: current.pool, metrics: current.metrics, group: current.group, now: current.now)
+            next.tls = tls
+            current = next
+            return kept
+        }
+        if let started, let store = greylistStore {
+            // Turned on by this reload: the triplets saved before it was turned off still count.
+            started.restore(await store.loadTriplets(since: now() - started.retentionSeconds))
+        }
+        return kept
+    }
+
+    private func now() -> Int64 { shared.now() }
 
     public func run() async throws {
         let c = shared.configuration
-        var configured = self.shared
-        configured.tls = try EdgeTLS.context(for: c)
-        let shared = configured
+        let tls = try EdgeTLS.context(for: c)
+        live.update { $0.tls = tls }
+        let shared = live.current
         let now = shared.now()
         let purged = await shared.passed.purgeExpired(now: now)
         if purged > 0 { logger.info("expired passed clients purged", metadata: ["edge.passed.purged": "\(purged)"]) }
@@ -86,14 +158,16 @@ public struct EdgeService: Service {
         let serial = SharedCounter()
         let logger = self.logger
         let limiter = rateLimiter
+        let live = self.live
         try await withGracefulShutdownHandler {
             try await server.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
                     for try await (connection, count) in inbound {
                         let id = serial.add(1)
                         let n = open.add(1)
+                        let shared = live.current
                         shared.metrics.connections.increment()
-                        if n > c.maxConnections {
+                        if n > shared.configuration.maxConnections {
                             open.add(-1)
                             shared.metrics.refusedConnections.increment()
                             connection.channel.writeAndFlush(SMTPReply(421, "4.7.0 Too many connections, try again later").bytes)
@@ -187,4 +261,15 @@ final class SharedCounter: Sendable {
     /// Adds `delta` and returns the new value.
     @discardableResult
     func add(_ delta: Int) -> Int { value.add(delta, ordering: .relaxed).newValue }
+}
+
+/// The edge's settings for new sessions, replaced whole on a reload (behind a short lock).
+final class LiveEdgeSettings: Sendable {
+    private let state: Mutex<EdgeShared>
+
+    init(_ shared: EdgeShared) { state = Mutex(shared) }
+
+    var current: EdgeShared { state.withLock { $0 } }
+
+    func update<T>(_ body: (inout EdgeShared) -> T) -> T { state.withLock { body(&$0) } }
 }

@@ -60,7 +60,7 @@ extension InboundByteCounter: Sendable {}
 
 /// What every session shares.
 struct EdgeShared: Sendable {
-    let configuration: EdgeConfiguration
+    var configuration: EdgeConfiguration
     let filter: SpamFilter
     let dnsLists: DNSListChecker<AnyDNSResolver>?
     let passed: any PassedClientStore

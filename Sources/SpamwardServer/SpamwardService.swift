@@ -18,6 +18,19 @@ public struct SpamwardServices: Sendable {
     public var services: [any Service]
     /// The shared filter.
     public var filter: SpamFilter
+    /// Applies a re-read configuration (what SIGHUP does after `reload` read it).
+    public var reloader: ConfigurationReloader
+
+    /// What SIGHUP reads again: the configuration and a scanner with the store's model and the
+    /// configuration's thresholds.
+    public struct Reloaded: Sendable {
+        public var configuration: ServerConfiguration
+        public var scanner: MessageScanner
+        public init(configuration: ServerConfiguration, scanner: MessageScanner) {
+            self.configuration = configuration
+            self.scanner = scanner
+        }
+    }
 
     /// Builds the front ends that `configuration` enables.
     ///
@@ -26,16 +39,17 @@ public struct SpamwardServices: Sendable {
     ///   - filter: The filter the front ends share.
     ///   - logger: The root logger; each front end adds its metadata.
     ///   - metricsText: Renders `/metrics` (nil leaves the route out).
-    ///   - reload: Called on SIGHUP: reloads the model (and what else can change without a restart).
+    ///   - reload: Called on SIGHUP: reads the configuration and the model again; what can change
+    ///     without a restart is then applied by ``reloader`` (a throw keeps everything running as it is).
     ///   - resolver: The daemon's DNS resolver, which the edge's DNS lists share (nil: the edge
-    ///     asks no DNS lists).
+    ///     asks no DNS lists), and which reloaded authentication and URIBL stages use.
     ///   - passedClients: The edge's temporary allowlist (nil: in memory).
     ///   - greylistStore: Where the edge's greylisting triplets persist (nil: memory only).
     ///   - onBound: Told each front end's bound address (tests listen on port 0).
     public init(
         configuration: ServerConfiguration, filter: SpamFilter, logger: Logger,
         metricsText: (@Sendable () -> String)? = nil,
-        reload: (@Sendable () async -> Void)? = nil,
+        reload: (@Sendable () async throws -> Reloaded)? = nil,
         resolver: (any DNSResolver)? = nil,
         passedClients: (any PassedClientStore)? = nil,
         greylistStore: (any GreylistStore)? = nil,
@@ -75,17 +89,23 @@ public struct SpamwardServices: Sendable {
             )
             services.append(app)
         }
+        var edge: EdgeService? = nil
         if configuration.edge.enabled {
             var edgeLogger = logger
             edgeLogger[metadataKey: "frontend"] = "edge"
-            services.append(EdgeService(
+            let service = EdgeService(
                 configuration: configuration.edge.configuration, filter: filter, resolver: resolver,
                 passed: passedClients ?? InMemoryPassedClientStore(), greylistStore: greylistStore, group: group,
                 logger: edgeLogger,
-                onBound: { onBound("edge", $0) }))
+                onBound: { onBound("edge", $0) })
+            services.append(service)
+            edge = service
         }
+        let reloader = ConfigurationReloader(configuration: configuration, filter: filter, edge: edge, resolver: resolver,
+                                             logger: logger)
+        self.reloader = reloader
         if let reload {
-            services.append(ReloadOnHangup(reload: reload, logger: logger))
+            services.append(ReloadOnHangup(read: reload, reloader: reloader, logger: logger))
         }
         self.services = services
     }
@@ -106,14 +126,29 @@ public struct SpamwardServices: Sendable {
 
 /// Reloads on SIGHUP without dropping connections.
 struct ReloadOnHangup: Service {
-    let reload: @Sendable () async -> Void
+    let read: @Sendable () async throws -> SpamwardServices.Reloaded
+    let reloader: ConfigurationReloader
     let logger: Logger
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
             logger.notice("SIGHUP: reloading")
-            await reload()
+            let reloaded: SpamwardServices.Reloaded
+            do {
+                reloaded = try await read()
+            } catch {
+                logger.error("reload failed; keeping the running configuration", metadata: ["error": "\(error)"])
+                continue
+            }
+            let outcome = await reloader.apply(reloaded.configuration, scanner: reloaded.scanner)
+            for setting in outcome.needsRestart {
+                logger.warning("changed setting needs a restart; keeping the running value", metadata: ["setting": "\(setting)"])
+            }
+            for failure in outcome.failed {
+                logger.error("reload of a section failed; keeping its running settings", metadata: ["error": "\(failure)"])
+            }
+            logger.notice("reloaded", metadata: ["reload.applied": "\(outcome.applied.joined(separator: ","))"])
         }
     }
 }

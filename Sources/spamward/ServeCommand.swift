@@ -18,7 +18,10 @@ extension Spamward {
                 Listens on loopback by default: milter 127.0.0.1:11332, spamd 127.0.0.1:11783,
                 HTTP 127.0.0.1:11333. ADDR is host:port, or "off" to disable that front end. The
                 flags override the configuration file. SIGTERM or SIGINT stop gracefully; SIGHUP
-                reloads the configuration's thresholds and policy and the model from the store.
+                reloads the configuration and the model from the store without dropping
+                connections: scan thresholds and actions, [authentication], [uribl], [campaigns],
+                [botnet] and [edge]; settings that need a restart (listen addresses, the store,
+                [dns], [access]) are logged and keep their running values.
                 """)
 
         @Option(help: ArgumentHelp("Configuration file (TOML).", valueName: "FILE"))
@@ -94,15 +97,12 @@ extension Spamward {
                 configuration: configuration, filter: filter, logger: logger,
                 metricsText: { registry.emitToString() },
                 reload: {
-                    do {
-                        var c = try ServerConfiguration.load(path: configPath)
-                        try overrides.applyOverrides(&c)
-                        let (m, src) = try await reloadStore.loadModel(from: sqlite)
-                        await filter.replace(scanner: Self.scanner(model: m, configuration: c), policy: c.policy)
-                        logger.notice("reloaded", metadata: ["model.source": "\(src.rawValue)"])
-                    } catch {
-                        logger.error("reload failed; keeping the running configuration", metadata: ["error": "\(error)"])
-                    }
+                    var c = try ServerConfiguration.load(path: configPath)
+                    try overrides.applyOverrides(&c)
+                    for w in c.warnings { logger.warning("configuration", metadata: ["warning": "\(w)"]) }
+                    let (m, src) = try await reloadStore.loadModel(from: sqlite)
+                    logger.info("model loaded", metadata: ["model.source": "\(src.rawValue)"])
+                    return .init(configuration: c, scanner: Self.scanner(model: m, configuration: c))
                 },
                 resolver: resolver, passedClients: edgeState, greylistStore: edgeState)
             do {

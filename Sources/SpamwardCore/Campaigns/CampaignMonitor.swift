@@ -37,7 +37,15 @@ public final class CampaignMonitor: Sendable {
         var refreshing = false
     }
 
-    public let configuration: Configuration
+    /// The settings now (``update(configuration:trustedNetworks:)`` changes the scores, the botnet
+    /// policy and the refresh interval on a reload).
+    public var configuration: Configuration { settings.withLock { $0.configuration } }
+    /// The settings a reload can change, behind their own short lock.
+    private let settings: Mutex<Settings>
+    struct Settings: Sendable {
+        var configuration: Configuration
+        var trustedNetworks: [IPNetwork]
+    }
     public let fingerprinter: Fingerprinter
     private let state: Mutex<State>
     private let store: any FuzzyStore
@@ -46,7 +54,7 @@ public final class CampaignMonitor: Sendable {
     public let trustedRelays: Set<IPAddress>
     /// Networks of trusted relays (the site's own MTAs, collectors, loopback and private ranges):
     /// a client in them is not the sender, and their hops in the Received chain are skipped.
-    public let trustedNetworks: [IPNetwork]
+    public var trustedNetworks: [IPNetwork] { settings.withLock { $0.trustedNetworks } }
 
     /// - Parameters:
     ///   - trustedRelays: Single relay addresses to skip (inferred from a corpus).
@@ -54,14 +62,41 @@ public final class CampaignMonitor: Sendable {
     public init(configuration: Configuration = Configuration(), store: any FuzzyStore = InMemoryFuzzyStore(),
                 publicSuffixList: PublicSuffixList? = PublicSuffixList.system, trustedRelays: Set<IPAddress> = [],
                 trustedNetworks: [IPNetwork] = []) {
-        self.configuration = configuration
+        self.settings = Mutex(Settings(configuration: configuration, trustedNetworks: trustedNetworks))
         self.fingerprinter = Fingerprinter(configuration: configuration.fingerprint, publicSuffixList: publicSuffixList)
         self.state = Mutex(State(
             fuzzy: FuzzyIndex(configuration: configuration.fuzzy, fingerprint: configuration.fingerprint),
             tracker: CampaignTracker(configuration: configuration.campaigns, fingerprint: configuration.fingerprint)))
         self.store = store
         self.trustedRelays = trustedRelays
-        self.trustedNetworks = trustedNetworks
+    }
+
+    /// Takes new settings (a reload): the botnet policy and scores, the list's refresh interval,
+    /// whether ham is learned and the trusted networks apply from the next scan on. The
+    /// fingerprint, fuzzy index and tracker settings shape the learned state and are kept; the
+    /// names of those that differ are returned (they need a restart).
+    @discardableResult
+    public func update(configuration new: Configuration, trustedNetworks: [IPNetwork]) -> [String] {
+        let kept = settings.withLock { s in
+            var kept: [String] = []
+            var applied = new
+            if new.fingerprint != s.configuration.fingerprint {
+                kept.append("fingerprint")
+                applied.fingerprint = s.configuration.fingerprint
+            }
+            if new.fuzzy != s.configuration.fuzzy {
+                kept.append("fuzzy")
+                applied.fuzzy = s.configuration.fuzzy
+            }
+            if new.campaigns != s.configuration.campaigns {
+                kept.append("campaigns")
+                applied.campaigns = s.configuration.campaigns
+            }
+            s = Settings(configuration: applied, trustedNetworks: trustedNetworks)
+            return kept
+        }
+        listCache.withLock { $0.computedAt = nil }  // the new policy may list other addresses
+        return kept
     }
 
     /// Whether `ip` is one of the trusted relays (an address or inside a trusted network).
@@ -72,7 +107,11 @@ public final class CampaignMonitor: Sendable {
     /// The address that sent `message` for campaign and botnet bookkeeping: the SMTP client
     /// unless it is a trusted relay, else the first untrusted public hop of the Received chain.
     public func sendingAddress(_ message: Message, context: ScanContext) -> IPAddress? {
-        SendingAddress.of(message, context: context, isTrustedRelay: isTrustedRelay)
+        let networks = trustedNetworks  // one lock per message, not per hop
+        let relays = trustedRelays
+        return SendingAddress.of(message, context: context) { ip in
+            relays.contains(ip) || networks.contains { $0.contains(ip) }
+        }
     }
 
     /// Loads the learned fingerprints from the store (call once at startup).
@@ -99,6 +138,7 @@ public final class CampaignMonitor: Sendable {
         let observation = CampaignObservation(
             fingerprint: fp, sender: sender, senderDomain: message.from.first?.domain,
             subject: message.subject, verdict: verdict, label: label, time: now)
+        let configuration = self.configuration
         let policy = configuration.botnet
         return state.withLock { s in
             let matches = s.fuzzy.match(fp, now: now)

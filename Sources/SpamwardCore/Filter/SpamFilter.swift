@@ -13,10 +13,16 @@ public final class SpamFilter: Sendable {
     private let store: any ModelStore
     /// Fuzzy fingerprints, campaigns and the botnet footprint (nil: off).
     public let campaigns: CampaignMonitor?
+    private let stages: Mutex<Stages>
+    /// The stages before the scan, replaced together on a reload.
+    private struct Stages: Sendable {
+        var authentication: AuthenticationStage?
+        var uribl: URIBLStage?
+    }
     /// SPF, DKIM, DMARC and ARC before each ``check(_:context:explain:)`` (nil: off).
-    public let authentication: AuthenticationStage?
+    public var authentication: AuthenticationStage? { stages.withLock { $0.authentication } }
     /// URIBL lookups of the links before each ``check(_:context:explain:)`` (nil: off).
-    public let uribl: URIBLStage?
+    public var uribl: URIBLStage? { stages.withLock { $0.uribl } }
 
     /// - Parameters:
     ///   - scanner: The scanner with the model to start from (the store's, else the starter model).
@@ -27,8 +33,7 @@ public final class SpamFilter: Sendable {
     public init(scanner: MessageScanner, store: any ModelStore, policy: ActionPolicy = .default,
                 campaigns: CampaignMonitor? = nil, authentication: AuthenticationStage? = nil, uribl: URIBLStage? = nil) {
         self.campaigns = campaigns
-        self.authentication = authentication
-        self.uribl = uribl
+        self.stages = Mutex(Stages(authentication: authentication, uribl: uribl))
         self.current = Mutex(scanner)
         self.currentPolicy = Mutex(policy)
         self.store = store
@@ -59,6 +64,7 @@ public final class SpamFilter: Sendable {
     /// scores a message: what the daemon's front ends call. The verdict carries the authentication
     /// and URIBL symbols and the `Authentication-Results` value.
     public func check(_ message: Message, context: ScanContext = .none, explain: Bool = true) async -> Verdict {
+        let (authentication, uribl) = stages.withLock { ($0.authentication, $0.uribl) }
         if authentication == nil && uribl == nil { return scan(message, context: context, explain: explain) }
         var context = context
         async let uriblSymbols = uribl?.symbols(for: message) ?? []
@@ -101,6 +107,12 @@ public final class SpamFilter: Sendable {
         await learner.reset(LearningSession(scanner: scanner, store: store))
         current.withLock { $0 = scanner }
         currentPolicy.withLock { $0 = policy }
+    }
+
+    /// Replaces the authentication and URIBL stages (a reload; nil turns one off). Scans already
+    /// running finish with the stages they started with.
+    public func replace(authentication: AuthenticationStage?, uribl: URIBLStage?) {
+        stages.withLock { $0 = Stages(authentication: authentication, uribl: uribl) }
     }
 
     /// What the store holds.
