@@ -119,7 +119,7 @@ final class SpamwardAPI: Sendable {
         let monitor = try monitor(request, context)
         let n = try limit(request, default: 100)
         let list = monitor.campaigns(limit: n)
-        return CampaignsResponse(tracked: monitor.counts.campaigns, limit: n, campaigns: list.map(CampaignDTO.init))
+        return CampaignsResponse(tracked: monitor.counts.campaigns, limit: n, campaigns: list.map(CampaignSummary.init))
     }
 
     func botnet(_ request: Request, _ context: SpamwardRequestContext) throws -> BotnetResponse {

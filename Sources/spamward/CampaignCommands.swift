@@ -50,41 +50,6 @@ struct CorpusCampaignRun {
     }
 }
 
-/// A campaign as JSON (the shape `/v1/campaigns` would serve).
-struct CampaignSummary: Codable {
-    var id: String
-    var messages: Int
-    var spam: Int
-    var ham: Int
-    var verdicts: VerdictMix
-    var ips: Int
-    var ipsExact: Bool
-    var subnets24: Int
-    var firstSeen: String
-    var lastSeen: String
-    var senderDomains: [String]
-    var urlDomains: [String]
-    var subjects: [String]
-    var isSpam: Bool
-
-    init(_ c: Campaign) {
-        id = c.hexID
-        messages = c.messages
-        spam = c.labels.spam
-        ham = c.labels.ham
-        verdicts = c.verdicts
-        ips = c.ips.count
-        ipsExact = c.ips.isExact
-        subnets24 = c.subnets.count
-        firstSeen = isoDate(c.firstSeen)
-        lastSeen = isoDate(c.lastSeen)
-        senderDomains = c.senderDomains.top.prefix(5).map(\.key)
-        urlDomains = c.urlDomains.top.prefix(5).map(\.key)
-        subjects = c.subjects
-        isSpam = c.isSpam
-    }
-}
-
 /// Purity and size figures of a clustering by true label.
 struct CampaignStatistics: Codable {
     var messages: Int
@@ -285,12 +250,13 @@ extension Spamward {
                 if json {
                     struct Out: Encodable {
                         var corpus: String
-                        var policy: BotnetPolicy
-                        var senders: Int
+                        // The envelope of `GET /v1/botnet` (tracked, listed, policy, evidence) plus the corpus.
+                        var tracked: Int
                         var listed: Int
+                        var policy: BotnetPolicy
                         var evidence: [BotnetEvidence]
                     }
-                    try printJSON(Out(corpus: options.corpus, policy: policy, senders: evidence.count, listed: list.count, evidence: shown))
+                    try printJSON(Out(corpus: options.corpus, tracked: evidence.count, listed: list.count, policy: policy, evidence: shown))
                     return
                 }
                 let header: [String] = [cell("address", 16), cell("listed", 10), cell("score", 5), cell("msgs", 5), cell("camp", 4),

@@ -60,6 +60,13 @@ import Testing
         try #require(try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView)) as? [String: Any])
     }
 
+    /// The keys of one campaign in JSON, as docs/campaigns.md documents them (the CLI test checks
+    /// `spamward campaigns --json` against the same list).
+    static let campaignKeys: Set<String> = [
+        "id", "messages", "firstSeen", "lastSeen", "firstSeenUTC", "lastSeenUTC", "ips", "ipsExact", "subnets24",
+        "senderDomains", "urlDomains", "subjects", "verdicts", "labels", "isSpam",
+    ]
+
     @Test func campaignsAreListedLargestFirstWithTheirFigures() async throws {
         let filter = Self.filter()
         Self.feed(filter)
@@ -82,6 +89,12 @@ import Testing
                 let first = try #require(a["firstSeen"] as? Int)
                 #expect(first > 1_700_000_000)
                 #expect((a["firstSeenUTC"] as? String)?.hasSuffix("Z") == true)
+                #expect(Set(a.keys) == Self.campaignKeys)
+                // The one shape: the reply decodes as CampaignSummary, equal to the monitor's campaigns.
+                struct Reply: Decodable { var campaigns: [CampaignSummary] }
+                let decoded = try JSONDecoder().decode(Reply.self, from: Data(r.body.readableBytesView))
+                let monitor = try #require(filter.campaigns)
+                #expect(decoded.campaigns == monitor.campaigns(limit: 100).map(CampaignSummary.init))
             }
             try await client.execute(uri: "/v1/campaigns?limit=1", method: .get, headers: Self.auth) { r in
                 let body = try Self.json(r.body)
