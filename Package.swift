@@ -183,12 +183,21 @@ let package = Package(
         .testTarget(
             name: "MailMessageTests", dependencies: ["MailMessage"],
             resources: [.copy("Fixtures")], swiftSettings: settings),
-        .testTarget(name: "SpamwardCoreTests", dependencies: ["SpamwardCore", "MailMessage", "MailAuth"], swiftSettings: settings),
+        // Helpers the test targets share (running programs off the cooperative pool, the test DNS
+        // server's probe): a regular target under Tests/, depended on by test targets only.
+        .target(
+            name: "SpamwardTestSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            path: "Tests/SpamwardTestSupport", swiftSettings: settings),
+        .testTarget(
+            name: "SpamwardCoreTests", dependencies: ["SpamwardCore", "MailMessage", "MailAuth", "SpamwardTestSupport"],
+            swiftSettings: settings),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"], swiftSettings: settings),
         .testTarget(
             name: "SpamwardDNSTests",
             dependencies: [
-                "SpamwardDNS", "DNSWire", "MailAuth", "MailMessage", .product(name: "NIOCore", package: "swift-nio"),
+                "SpamwardDNS", "DNSWire", "MailAuth", "MailMessage", "SpamwardTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -196,7 +205,8 @@ let package = Package(
         .testTarget(
             name: "SpamwardDNSServerTests",
             dependencies: [
-                "SpamwardDNSServer", "SpamwardDNS", "DNSWire", "MailAuth", .product(name: "NIOCore", package: "swift-nio"),
+                "SpamwardDNSServer", "SpamwardDNS", "DNSWire", "MailAuth", "SpamwardTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -238,7 +248,7 @@ let package = Package(
         .testTarget(
             name: "SpamwardEdgeTests",
             dependencies: [
-                "SpamwardEdge", "SMTPProtocol", "SpamwardCore", "MailAuth", "SpamwardDNS",
+                "SpamwardEdge", "SMTPProtocol", "SpamwardCore", "MailAuth", "SpamwardDNS", "SpamwardTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),

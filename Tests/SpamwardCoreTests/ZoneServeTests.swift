@@ -1,4 +1,5 @@
 import Foundation
+import SpamwardTestSupport
 import Testing
 
 @testable import SpamwardCore
@@ -10,26 +11,9 @@ struct ZoneServeTests {
     static let rbldnsd = ["/usr/sbin/rbldnsd", "/usr/bin/rbldnsd"].first { FileManager.default.isExecutableFile(atPath: $0) }
     static let dig = ["/usr/bin/dig", "/usr/local/bin/dig"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    /// Runs a program to completion off the cooperative pool; returns its standard output.
+    /// Runs a program to completion off the cooperative pool (SpamwardTestSupport).
     static func run(_ exe: String, _ args: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<String, any Error>) in
-            DispatchQueue.global().async {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: exe)
-                p.arguments = args
-                let out = Pipe()
-                p.standardOutput = out
-                p.standardError = FileHandle.nullDevice
-                do {
-                    try p.run()
-                    let data = out.fileHandleForReading.readDataToEndOfFile()
-                    p.waitUntilExit()
-                    c.resume(returning: String(decoding: data, as: UTF8.self))
-                } catch {
-                    c.resume(throwing: error)
-                }
-            }
-        }
+        try await ProcessRunner.run(exe, args)
     }
 
     @Test(.enabled(if: rbldnsd != nil && dig != nil, "needs rbldnsd and dig (apt-get install rbldnsd dnsutils)"))

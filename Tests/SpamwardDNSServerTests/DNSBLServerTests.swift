@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SpamwardDNS
+import SpamwardTestSupport
 import Synchronization
 import Testing
 
@@ -44,25 +45,9 @@ import Testing
         }
     }
 
+    /// Runs a program to completion off the cooperative pool (SpamwardTestSupport).
     static func run(_ exe: String, _ args: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<String, any Error>) in
-            DispatchQueue.global().async {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: exe)
-                p.arguments = args
-                let out = Pipe()
-                p.standardOutput = out
-                p.standardError = FileHandle.nullDevice
-                do {
-                    try p.run()
-                    let data = out.fileHandleForReading.readDataToEndOfFile()
-                    p.waitUntilExit()
-                    c.resume(returning: String(decoding: data, as: UTF8.self))
-                } catch {
-                    c.resume(throwing: error)
-                }
-            }
-        }
+        try await ProcessRunner.run(exe, args)
     }
 
     @Test(.enabled(if: dig != nil, "needs dig (apt-get install dnsutils)"))

@@ -1,10 +1,11 @@
 import MailAuth
 import SpamwardDNS
+import SpamwardTestSupport
 import Testing
 
 /// DNS list checks against the zones dnsbl.test, dnswl.test, sentinel.test and uribl.test of the
 /// test unbound.
-@Suite(.enabled(TestDNSServer.skipMessage) { await TestDNSServer.isRunning() })
+@Suite(.enabled(Comment(rawValue: TestDNSServer.skipMessage)) { await TestDNSServer.isRunning() })
 struct DNSListRealServerTests {
     static func checker(_ sites: String, threshold: Int = 3) throws -> DNSListChecker<NIODNSResolver> {
         let sentinels = DNSListSentinel.defaults + [
