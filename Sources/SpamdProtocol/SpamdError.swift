@@ -111,17 +111,20 @@ public struct SpamdError: Error, Sendable, Hashable, CustomStringConvertible {
         "TELL commands are not enabled, set the --allow-tell switch.")
 
     /// Keeps the status line a single line of printable text, whatever went into it.
+    /// Linear: the scalars are counted as they are copied (`unicodeScalars.count` is O(n)).
     static func sanitize(_ text: String) -> String {
-        var out = ""
-        out.unicodeScalars.reserveCapacity(min(text.unicodeScalars.count, 300))
+        if text.utf8.count <= 300, text.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) { return text }
+        var out = String.UnicodeScalarView()
+        var count = 0
         for scalar in text.unicodeScalars {
-            if out.unicodeScalars.count >= 300 { break }
+            if count >= 300 { break }
+            count += 1
             if scalar.value < 0x20 || scalar.value == 0x7F {
-                out.unicodeScalars.append("?")
+                out.append("?")
             } else {
-                out.unicodeScalars.append(scalar)
+                out.append(scalar)
             }
         }
-        return out
+        return String(out)
     }
 }

@@ -184,8 +184,8 @@ public struct SpamdRequestDecoder: NIOSingleStepByteToMessageDecoder {
     private static func parseRequestLine(
         _ line: ByteBufferView.SubSequence
     ) throws(SpamdError) -> (method: SpamdMethod, version: SpamdProtocolVersion) {
-        let text = String(decoding: line, as: UTF8.self)
-        let bad = SpamdError.protocolError(.badRequestLine, text)
+        // Built only when thrown: the error's text is sanitized, which the good path need not pay for.
+        var bad: SpamdError { SpamdError.protocolError(.badRequestLine, String(decoding: line, as: UTF8.self)) }
         guard let space = line.firstIndex(of: UInt8(ascii: " ")) else { throw bad }
         guard let method = SpamdMethod(rawValue: String(decoding: line[line.startIndex..<space], as: UTF8.self))
         else { throw bad }

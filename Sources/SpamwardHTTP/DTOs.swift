@@ -39,7 +39,9 @@ struct HealthResponse: ResponseEncodable {
 // MARK: Rspamd
 
 /// Rspamd's `/checkv2` reply, in the shape rspamc, Exim and Haraka read.
-struct RspamdCheckResponse: ResponseEncodable {
+/// `/checkv2`'s reply in Rspamd's shape. Written with ``JSONWriter`` (see
+/// `RspamdCheckResponse+JSON.swift`); `Encodable` stays for tests and other encoders.
+struct RspamdCheckResponse: Encodable {
     struct SymbolDTO: Codable {
         var name: String
         var score: Double

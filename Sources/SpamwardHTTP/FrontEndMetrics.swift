@@ -11,6 +11,8 @@ public struct FrontEndMetrics: Sendable {
     private let faults: Counter
     /// One counter per action, made once: the per-message path does no metric lookups.
     private let messages: [Action: Counter]
+    /// Made once too: the spamd protocol opens a connection per message.
+    private let openConnections: Meter
 
     public init(frontEnd: String) {
         self.frontEnd = frontEnd
@@ -23,6 +25,7 @@ public struct FrontEndMetrics: Sendable {
             messages[action] = Counter(label: "spamward_messages_total", dimensions: [("frontend", frontEnd), ("action", action.rawValue)])
         }
         self.messages = messages
+        self.openConnections = Meter(label: "spamward_open_connections", dimensions: [("frontend", frontEnd)])
     }
 
     /// One scanned message whose scan started at `start`; returns the scan's duration in
@@ -56,7 +59,6 @@ public struct FrontEndMetrics: Sendable {
 
     /// A connection opened (+1) or closed (-1).
     public func connection(_ delta: Int) {
-        let meter = Meter(label: "spamward_open_connections", dimensions: [("frontend", frontEnd)])
-        if delta >= 0 { meter.increment(by: Double(delta)) } else { meter.decrement(by: Double(-delta)) }
+        if delta >= 0 { openConnections.increment(by: Double(delta)) } else { openConnections.decrement(by: Double(-delta)) }
     }
 }

@@ -40,6 +40,10 @@ extension Spamward {
             var configuration = try ServerConfiguration.load(path: config)
             try applyOverrides(&configuration)
             let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
+            // Each log line's timestamp goes through strftime, which with TZ unset stats
+            // /etc/localtime every time (glibc): name the same zone once (1% of the daemon's CPU
+            // under load, with one line per scan).
+            if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
             LoggingSystem.bootstrap { label in
                 var h = StreamLogHandler.standardError(label: label)
                 h.logLevel = level
