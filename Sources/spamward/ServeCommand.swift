@@ -90,6 +90,10 @@ extension Spamward {
                     "dns.servers": "\(configuration.dns.resolverConfiguration.servers.map(\.description).joined(separator: ","))",
                 ])
             }
+            if authentication != nil || uribl != nil {
+                // A resolver that never answers makes every scan wait for its timeouts: say so now.
+                await ResolverProbe.warnIfSilent(configuration.dns.resolverConfiguration, logger: logger)
+            }
             let filter = SpamFilter(scanner: scanner, store: sqlite, policy: configuration.policy, campaigns: monitor,
                                     authentication: authentication, uribl: uribl)
             // The edge's temporary allowlist and greylisting triplets live in the same store.
