@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "spamward", targets: ["spamward"]),
         .executable(name: "spamward-edge-sim", targets: ["EdgeSim"]),
         .executable(name: "dkim-bench", targets: ["dkim-bench"]),
+        .executable(name: "spamward-loadgen", targets: ["spamward-loadgen"]),
         .library(name: "MailMessage", targets: ["MailMessage"]),
         .library(name: "SpamwardCore", targets: ["SpamwardCore"]),
         .library(name: "MailAuth", targets: ["MailAuth"]),
@@ -180,6 +181,11 @@ let package = Package(
         ),
         // DKIM verification benchmark with MailAuth's dependencies only (quick to build in release).
         .executableTarget(name: "dkim-bench", dependencies: ["MailAuth"], swiftSettings: settings),
+        // The lean closed-loop load generator behind scripts/loadbench (NIO only: quick to build).
+        .executableTarget(
+            name: "spamward-loadgen",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: settings),
         .testTarget(
             name: "MailMessageTests", dependencies: ["MailMessage"],
             resources: [.copy("Fixtures")], swiftSettings: settings),

@@ -458,6 +458,12 @@ def parse_args(argv=None):
     p.add_argument("--pid", type=int, action="append", default=[],
                    help="server root PID (repeatable); its process tree is sampled")
     p.add_argument("--procs", type=int, default=1, help="client processes")
+    p.add_argument("--client", default="python", choices=["python", "swift"],
+                   help="who generates the load: this script's asyncio loop, or spamward-loadgen "
+                        "(same closed loop on one SwiftNIO thread per process; see --loadgen)")
+    p.add_argument("--loadgen", default=None,
+                   help="path of spamward-loadgen (--client swift; default: next to $SPAMWARD_BIN, "
+                        "else .build-bench/release/spamward-loadgen)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--label", default="")
     # internal (child processes)
@@ -490,8 +496,21 @@ def main():
             sys.exit("--pid %d: no such process" % p)
 
     children = []
-    t_start = time.time() + (1.5 if a.procs > 1 else 0.2)
-    if a.procs > 1:
+    t_start = time.time() + (1.5 if a.procs > 1 or a.client == "swift" else 0.2)
+    if a.client == "swift":
+        exe = a.loadgen or os.environ.get("SPAMWARD_LOADGEN") or os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "..", ".build-bench", "release", "spamward-loadgen")
+        if not os.access(exe, os.X_OK):
+            sys.exit("--client swift: %s is not executable (swift build -c release --product spamward-loadgen)" % exe)
+        for k in range(a.procs):
+            conc = a.concurrency // a.procs + (1 if k < a.concurrency % a.procs else 0)
+            cmd = [exe, "--protocol", a.protocol, "--target", a.target,
+                   "--corpus", a.corpus, "--part", a.part, "--concurrency", str(conc),
+                   "--duration", str(a.duration), "--warmup", str(a.warmup),
+                   "--timeout", str(a.timeout), "--start", repr(t_start),
+                   "--offset", str(k), "--stride", str(a.procs)]
+            children.append(subprocess.Popen(cmd, stdout=subprocess.PIPE))
+    elif a.procs > 1:
         me = os.path.abspath(__file__)
         for k in range(a.procs):
             conc = a.concurrency // a.procs + (1 if k < a.concurrency % a.procs else 0)
@@ -529,7 +548,7 @@ def main():
     ms = lambda v: None if v is None else round(v * 1000, 2)  # noqa: E731
     out = {
         "label": a.label, "protocol": a.protocol, "target": a.target,
-        "concurrency": a.concurrency, "client_procs": a.procs,
+        "concurrency": a.concurrency, "client_procs": a.procs, "client": a.client,
         "duration_s": a.duration, "warmup_s": a.warmup,
         "corpus": os.path.abspath(a.corpus), "part": a.part, "messages": len(msgs),
         "messages_spam": n_spam, "avg_message_bytes": round(avg_bytes),

@@ -35,10 +35,16 @@ def main():
     print("| target | conc | msgs/s | p50 ms | p90 ms | p99 ms | max ms | ok | errors | timeouts "
           "| peak RSS MB | peak PSS MB | RSS first→last MB | server CPU s | client CPU s | other CPU s | load | conns |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+    clients = sorted({r.get("client", "python") for r in rows})
+
+    def name(r):
+        t = TARGET_TEXT.get(r["label"], r["label"])
+        return t + (" · %s client" % r.get("client", "python") if len(clients) > 1 else "")
+
     for r in rows:
         flag = " (client-bound?)" if r.get("client_bound") else ""
         print("| %s | %d | %s | %s | %s | %s | %s | %d | %d | %d | %s | %s | %s→%s | %s | %s%s | %s | %s | %d |" % (
-            TARGET_TEXT.get(r["label"], r["label"]), r["concurrency"], f(r["msgs_per_s"]),
+            name(r), r["concurrency"], f(r["msgs_per_s"]),
             f(r["p50_ms"]), f(r["p90_ms"]), f(r["p99_ms"]), f(r["max_ms"]), r["ok"], r["errors"],
             r["timeouts"], f(r.get("server_peak_rss_mb")), f(r.get("server_peak_pss_mb")),
             f(r.get("server_rss_first_mb")), f(r.get("server_rss_last_mb")), f(r.get("server_cpu_s"), 2),
@@ -47,28 +53,30 @@ def main():
     print("\nCPU columns are seconds used during the measurement window (2 CPUs: at most 2 x duration). "
           "\"other\" is everything else on the machine (other engineers' builds): noise. "
           "\"load\" is the 1-minute load average at the start of the window.")
-    by = {(r["label"], r["concurrency"]): r for r in rows}
+    by = {(r["label"], r["concurrency"], r.get("client", "python")): r for r in rows}
     concs = sorted({r["concurrency"] for r in rows})
     pairs = [("spamward-spamd", "sa-spamd"), ("spamward-http", "rspamd-http"),
              ("spamward-http", "sa-spamd"), ("spamward-spamd", "rspamd-http")]
     print("\n## Throughput ratios (same run, same concurrency)\n")
     print("| ratio | " + " | ".join("c=%d" % c for c in concs) + " |")
     print("|---|" + "---:|" * len(concs))
-    for a, b in pairs:
-        cells = []
-        for c in concs:
-            ra, rb = by.get((a, c)), by.get((b, c))
-            if ra and rb and rb["msgs_per_s"] > 0:
-                cells.append("%.1fx" % (ra["msgs_per_s"] / rb["msgs_per_s"]))
-            else:
-                cells.append("-")
-        if any(x != "-" for x in cells):
-            print("| %s / %s | %s |" % (TARGET_TEXT[a], TARGET_TEXT[b], " | ".join(cells)))
-    errs = [(r["label"], r["concurrency"], r["error_kinds"]) for r in rows if r["error_kinds"]]
+    for cl in clients:
+        for a, b in pairs:
+            cells = []
+            for c in concs:
+                ra, rb = by.get((a, c, cl)), by.get((b, c, cl))
+                if ra and rb and rb["msgs_per_s"] > 0:
+                    cells.append("%.1fx" % (ra["msgs_per_s"] / rb["msgs_per_s"]))
+                else:
+                    cells.append("-")
+            if any(x != "-" for x in cells):
+                print("| %s / %s%s | %s |" % (TARGET_TEXT[a], TARGET_TEXT[b],
+                                             " (%s client)" % cl if len(clients) > 1 else "", " | ".join(cells)))
+    errs = [(name(r), r["concurrency"], r["error_kinds"]) for r in rows if r["error_kinds"]]
     if errs:
         print("\n## Errors and timeouts\n")
         for lab, c, kinds in errs:
-            print("- %s c=%d: %s" % (TARGET_TEXT.get(lab, lab), c, "; ".join("%s ×%d" % kv for kv in kinds.items())))
+            print("- %s c=%d: %s" % (lab, c, "; ".join("%s ×%d" % kv for kv in kinds.items())))
     print("\nVerdicts (spam / not spam) per run: " + ", ".join(
         "%s c=%d %d/%d" % (r["label"], r["concurrency"], r["verdict_spam"], r["verdict_not_spam"]) for r in rows))
 

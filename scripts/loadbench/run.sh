@@ -20,7 +20,8 @@
 # Env: CONCURRENCIES ("1 10 50"), DURATION (20), WARMUP (3), TIMEOUT (60), PROCS (client
 #      processes, 1), SA_CHILDREN (2), RSPAMD_WORKERS (2), SPAMWARD_SPAMD (on|off, on),
 #      TARGETS ("spamward sa rspamd"), PEER_TRAIN (1; 0 = peers with rules only, no Bayes),
-#      PEERS_DIR (/work/shared/peers), NICE (-19: autogroup nice of the benchmark's own session,
+#      CLIENTS ("swift python": spamward-loadgen, then loadbench.py's asyncio loop), LOADGEN
+#      (spamward-loadgen beside SPAMWARD_BIN), PEERS_DIR (/work/shared/peers), NICE (-19: autogroup nice of the benchmark's own session,
 #      so that other work on a shared machine disturbs the figures less; 0 to disable).
 # Output: OUT_DIR/results.jsonl (one loadbench.py JSON object per run), OUT_DIR/results.md
 #      (table + ratios), OUT_DIR/work/ (logs, configs, models).
@@ -44,6 +45,10 @@ SPAMWARD_SPAMD=${SPAMWARD_SPAMD:-on}
 TARGETS=${TARGETS:-"spamward sa rspamd"}
 PEER_TRAIN=${PEER_TRAIN:-1}
 PY=${PY:-python3}
+# Load generators, each run back to back at every concurrency: swift = spamward-loadgen (lean,
+# one SwiftNIO thread per process), python = loadbench.py's own asyncio loop (for comparison).
+CLIENTS=${CLIENTS:-"swift python"}
+LOADGEN=${LOADGEN:-$(dirname "$(readlink -f "$1" 2>/dev/null || echo .)")/spamward-loadgen}
 # Scheduling priority. The kernel groups processes by session (sched_autogroup), and the CPU is
 # shared fairly between groups, so a plain `nice` only ranks processes inside one group. With
 # NICE != 0 the script re-runs itself in a new session (setsid) and sets that session's autogroup
@@ -99,7 +104,7 @@ SPLIT=$WORK/split
   echo "host	$(hostname) $(nproc) cpus, $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "spamward_bin	$SPAMWARD_BIN ($(stat -c %y "$SPAMWARD_BIN" 2>/dev/null | cut -d. -f1))"
   echo "spamward_git	$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -z "$(git -C "$HERE" status --porcelain -- ../../Sources 2>/dev/null)" ] || echo ' + uncommitted/untracked changes in Sources')"
-  echo "settings	CONCURRENCIES=$CONCURRENCIES DURATION=$DURATION WARMUP=$WARMUP TIMEOUT=$TIMEOUT PROCS=$PROCS NICE=$NICE SA_CHILDREN=$SA_CHILDREN RSPAMD_WORKERS=$RSPAMD_WORKERS PEER_TRAIN=$PEER_TRAIN"
+  echo "settings	CLIENTS=$CLIENTS CONCURRENCIES=$CONCURRENCIES DURATION=$DURATION WARMUP=$WARMUP TIMEOUT=$TIMEOUT PROCS=$PROCS NICE=$NICE SA_CHILDREN=$SA_CHILDREN RSPAMD_WORKERS=$RSPAMD_WORKERS PEER_TRAIN=$PEER_TRAIN"
 } > "$OUT/meta.tsv"
 
 # bench LABEL PROTOCOL PORT PID... -- one loadbench.py run per concurrency, appended to results
@@ -108,14 +113,20 @@ bench() {
   shift 3
   for p in "$@"; do pids+=(--pid "$p"); done
   for c in $CONCURRENCIES; do
-    local procs=$PROCS
+    local procs=$PROCS cl
     [ "$procs" -gt "$c" ] && procs=$c
-    log "$label: concurrency $c, ${DURATION}s (+${WARMUP}s warm-up)"
-    "${N[@]}" "$PY" "$HERE/loadbench.py" --label "$label" --protocol "$proto" --target "127.0.0.1:$port" \
-      --corpus "$CORPUS" --part test --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
-      --timeout "$TIMEOUT" --procs "$procs" "${pids[@]}" --json | tee -a "$RESULTS" \
-      | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print("   %(msgs_per_s)s msg/s  p50 %(p50_ms)s ms  p99 %(p99_ms)s ms  max %(max_ms)s ms  errors %(errors)s  timeouts %(timeouts)s  rss %(server_peak_rss_mb)s MB  cpu client/server %(client_cpu_s)s/%(server_cpu_s)s s" % d)' >&2
-    sleep 1
+    for cl in $CLIENTS; do
+      if [ "$cl" = swift ] && [ ! -x "$LOADGEN" ]; then
+        log "$label: no $LOADGEN (swift build -c release --product spamward-loadgen): swift client skipped"
+        continue
+      fi
+      log "$label: concurrency $c, ${DURATION}s (+${WARMUP}s warm-up), client $cl"
+      "${N[@]}" "$PY" "$HERE/loadbench.py" --label "$label" --protocol "$proto" --target "127.0.0.1:$port" \
+        --corpus "$CORPUS" --part test --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
+        --timeout "$TIMEOUT" --procs "$procs" --client "$cl" --loadgen "$LOADGEN" "${pids[@]}" --json | tee -a "$RESULTS" \
+        | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print("   %(msgs_per_s)s msg/s  p50 %(p50_ms)s ms  p99 %(p99_ms)s ms  max %(max_ms)s ms  errors %(errors)s  timeouts %(timeouts)s  rss %(server_peak_rss_mb)s MB  cpu client/server %(client_cpu_s)s/%(server_cpu_s)s s" % d)' >&2
+      sleep 1
+    done
   done
 }
 
