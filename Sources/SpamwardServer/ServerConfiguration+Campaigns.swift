@@ -36,7 +36,9 @@ extension ServerConfiguration {
         let zones = uribl.lists.map {
             URIBLChecker.Zone(name: $0, symbol: Self.uriblSymbol(zone: $0), score: uribl.score)
         }
-        let checker = URIBLChecker(zones: zones, resolver: resolver, maxLookups: uribl.maxLookups)
+        var checker = URIBLChecker(zones: zones, resolver: resolver, maxLookups: uribl.maxLookups)
+        checker.sentinels = uribl.sentinels
+        checker.builtinSentinels = uribl.defaultSentinels
         let throttle = WarningThrottle(intervalSeconds: 60)
         return URIBLStage(checker: checker) { warnings in
             for w in warnings where throttle.shouldLog(w.zone) {

@@ -24,7 +24,7 @@ extension ServerConfiguration {
         "enabled", "listen", "backend", "hostname", "forwarding", "allow", "deny", "pipelining", "max_message_bytes",
         "max_connections", "max_recipients", "max_errors", "command_timeout_seconds", "session_timeout_seconds",
         "backend_timeout_seconds", "backend_pool_size", "backend_pool_idle_seconds", "drain_seconds", "pregreet_wait_ms", "pregreet_teaser", "dnsbl_sites",
-        "dnsbl_threshold", "dnsbl_timeout_ms", "passed_ttl_seconds", "tls_certificate", "tls_key", "actions", "greylist",
+        "dnsbl_threshold", "dnsbl_timeout_ms", "dnsbl_sentinels", "dnsbl_default_sentinels", "passed_ttl_seconds", "tls_certificate", "tls_key", "actions", "greylist",
         "rate",
     ]
 
@@ -93,6 +93,12 @@ extension ServerConfiguration {
                 }
             }
             e.dnsLists = sites
+        }
+        let keepDefaults = reader.bool(t, s, "dnsbl_default_sentinels")
+        let sentinels = reader.sentinels(t, s, "dnsbl_sentinels")
+        if keepDefaults != nil || sentinels != nil {
+            e.dnsSentinels = DNSListSentinel.merged(
+                defaults: e.dnsSentinels, keepDefaults: keepDefaults ?? true, with: sentinels ?? [])
         }
         e.dnsThreshold = reader.int(t, s, "dnsbl_threshold", in: 1...1000) ?? e.dnsThreshold
         e.dnsTimeoutMilliseconds = reader.int(t, s, "dnsbl_timeout_ms", in: 10...60_000) ?? e.dnsTimeoutMilliseconds
@@ -186,6 +192,9 @@ extension ServerConfiguration {
             pregreet_teaser = \(q(e.pregreetTeaser))
             dnsbl_sites = [\(e.dnsLists.map { q($0.description) }.joined(separator: ", "))]
             dnsbl_threshold = \(e.dnsThreshold)
+            # the DNS lists' "query refused" replies in effect (defaults included), never scored
+            dnsbl_default_sentinels = false
+            dnsbl_sentinels = [\(e.dnsSentinels.map { q($0.configurationText) }.joined(separator: ", "))]
             dnsbl_timeout_ms = \(e.dnsTimeoutMilliseconds)
             passed_ttl_seconds = \(e.passedTTLSeconds)
             \(e.tlsCertificatePath.map { "tls_certificate = \(q($0))" } ?? "# tls_certificate: not set (no STARTTLS)")
@@ -214,6 +223,21 @@ extension ServerConfiguration {
 }
 
 extension TOMLReader {
+    /// DNS list sentinel entries (`DOMAIN=IP[,IP...][:REASON]`); a bad entry is a problem.
+    mutating func sentinels(_ t: TOMLTable, _ section: String, _ key: String) -> [DNSListSentinel]? {
+        guard let list = strings(t, section, key) else { return nil }
+        var out: [DNSListSentinel] = []
+        for item in list.prefix(1000) {
+            do throws(DNSListSentinelSyntaxError) {
+                out.append(try DNSListSentinel(parsing: item))
+            } catch {
+                problems.append("\(section).\(key): \"\(item)\": \(error.explanation)")
+            }
+        }
+        if list.count > 1000 { problems.append("\(section).\(key): at most 1000 entries") }
+        return out
+    }
+
     /// A nested table `[section.key]`.
     mutating func subsection(_ t: TOMLTable, _ section: String, _ key: String) -> TOMLTable? {
         guard let v = t[key] else { return nil }

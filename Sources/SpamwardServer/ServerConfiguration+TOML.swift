@@ -158,7 +158,7 @@ extension ServerConfiguration {
             c.botnet.refreshSeconds = reader.int(t, "botnet", "refresh_seconds", in: 0...3600) ?? c.botnet.refreshSeconds
         }
         if let t = reader.table(root, "uribl") {
-            reader.section(t, "uribl", known: ["lists", "score", "max_lookups"])
+            reader.section(t, "uribl", known: ["lists", "score", "max_lookups", "sentinels", "default_sentinels"])
             if let lists = reader.strings(t, "uribl", "lists") {
                 var zones: [String] = []
                 for l in lists {
@@ -168,6 +168,8 @@ extension ServerConfiguration {
             }
             c.uribl.score = reader.double(t, "uribl", "score") ?? c.uribl.score
             c.uribl.maxLookups = reader.int(t, "uribl", "max_lookups", in: 1...100) ?? c.uribl.maxLookups
+            c.uribl.sentinels = reader.sentinels(t, "uribl", "sentinels") ?? c.uribl.sentinels
+            c.uribl.defaultSentinels = reader.bool(t, "uribl", "default_sentinels") ?? c.uribl.defaultSentinels
         }
         if let t = reader.table(root, "edge") {
             parseEdge(t, into: &c, reader: &reader)
@@ -257,6 +259,8 @@ extension ServerConfiguration {
             lists = [\(uribl.lists.map { q($0) }.joined(separator: ", "))]
             score = \(uribl.score)
             max_lookups = \(uribl.maxLookups)
+            default_sentinels = \(uribl.defaultSentinels)
+            sentinels = [\(uribl.sentinels.map { q($0.configurationText) }.joined(separator: ", "))]
 
             [log]
             level = \(q(logLevel))

@@ -124,6 +124,13 @@ public struct ServerConfiguration: Sendable {
         public var score: Double = 3.0
         /// Link domains looked up per message (per list). Default 20.
         public var maxLookups: Int = 20
+        /// "Query refused" replies per list (`DOMAIN=IP[,IP...][:REASON]` in `sentinels`): an
+        /// entry covers the lists at or under its domain and replaces the built-in rule for them
+        /// (`DOMAIN=` with no address: no sentinels for those lists). Default none.
+        public var sentinels: [DNSListSentinel] = []
+        /// The built-in sentinels for every list without an entry: 127.0.0.1 (URIBL and SURBL:
+        /// query refused) and 127.255.255.0/24 (errors, over quota). Default true.
+        public var defaultSentinels: Bool = true
         public init() {}
     }
     /// The SMTP edge (`[edge]`), off by default.

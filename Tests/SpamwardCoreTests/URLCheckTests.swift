@@ -139,4 +139,27 @@ struct URLCheckTests {
         #expect(symbols.first?.options == ["evil.example (127.0.0.2)", "7.2.0.192 (127.0.0.4)"])
         #expect(await checker.check(mail(cleanHeaders, "https://clean.example/")) == [])
     }
+
+    @Test func uriblConfiguredSentinelsReplaceTheBuiltInRulePerZone() async throws {
+        var zone = StaticResolver()
+        zone.add(.a(IPv4Address(127, 0, 0, 1)), at: "refused.example.multi.uribl.test")
+        zone.add(.a(IPv4Address(127, 0, 0, 9)), at: "quota.example.multi.uribl.test")
+        zone.add(.a(IPv4Address(127, 0, 0, 1)), at: "refused.example.other.test")
+        let zones = [URIBLChecker.Zone(name: "multi.uribl.test", symbol: "URIBL_TEST", score: 4),
+                     URIBLChecker.Zone(name: "other.test", symbol: "URIBL_OTHER", score: 1)]
+        let m = mail(cleanHeaders, "a https://refused.example/ b https://quota.example/")
+        // Built-in rule: 127.0.0.1 is refused everywhere, 127.0.0.9 lists.
+        let builtin = await URIBLChecker(zones: zones, resolver: zone, publicSuffixList: Self.psl).lookup(m)
+        #expect(builtin.symbols.map(\.name) == ["URIBL_TEST"] && builtin.symbols.first?.options == ["quota.example (127.0.0.9)"])
+        #expect(builtin.warnings.map(\.zone) == ["multi.uribl.test", "other.test"])
+        // uribl.test says 127.0.0.9 means "over quota" (and only that); other.test keeps the rule.
+        var configured = URIBLChecker(zones: zones, resolver: zone, publicSuffixList: Self.psl)
+        configured.sentinels = [DNSListSentinel(domain: "uribl.test", replies: [IPv4Address(127, 0, 0, 9)], reason: "quota")]
+        let r = await configured.lookup(m)
+        #expect(r.symbols.map(\.name) == ["URIBL_TEST"] && r.symbols.first?.options == ["refused.example (127.0.0.1)"])
+        #expect(r.warnings.map(\.reply) == ["127.0.0.9", "127.0.0.1"])
+        // Without the built-in rule other.test's 127.0.0.1 lists too.
+        configured.builtinSentinels = false
+        #expect(await configured.lookup(m).symbols.map(\.name) == ["URIBL_TEST", "URIBL_OTHER"])
+    }
 }

@@ -30,6 +30,11 @@ public struct URIBLChecker: Sendable {
     public var publicSuffixList: PublicSuffixList?
     /// Domains looked up per message (per zone).
     public var maxLookups: Int
+    /// Configured "query refused" replies: an entry covers the zones at or under its domain and
+    /// replaces the built-in rule for them (an entry without replies: no sentinels there).
+    public var sentinels: [DNSListSentinel] = []
+    /// The built-in rule for zones without an entry: 127.0.0.1 and 127.255.255.0/24.
+    public var builtinSentinels: Bool = true
 
     public init(zones: [Zone], resolver: any DNSResolver, publicSuffixList: PublicSuffixList? = PublicSuffixList.system,
                 maxLookups: Int = 20) {
@@ -109,9 +114,9 @@ public struct URIBLChecker: Sendable {
             }
             var listed: [String] = []
             for (i, query, values) in replies {
-                if let v = values.first(where: Self.isListing) {
+                if let v = values.first(where: { $0 >> 24 == 127 && !isSentinel($0, zone: zone.name) }) {
                     listed.append("\(names[i]) (\(IPv4Address(v)))")
-                } else if let v = values.first(where: Self.isSentinel) {
+                } else if let v = values.first(where: { isSentinel($0, zone: zone.name) }) {
                     result.warnings.append(Warning(zone: zone.name, query: query, reply: "\(IPv4Address(v))"))
                 }
             }
@@ -120,6 +125,14 @@ public struct URIBLChecker: Sendable {
             }
         }
         return result
+    }
+
+    /// Whether `v` from `zone` means "refused": a configured entry for the zone decides; else
+    /// the built-in rule (when on).
+    func isSentinel(_ v: UInt32, zone: String) -> Bool {
+        let entries = sentinels.filter { DNSName.isSubdomain(zone, of: $0.domain) }
+        if !entries.isEmpty { return entries.contains { $0.replies.contains(IPv4Address(v)) } }
+        return builtinSentinels && Self.isSentinel(v)
     }
 
     /// 127.0.0.0/8, but not 127.0.0.1 (refused) or 127.255.255.0/24 (errors and quota).
