@@ -15,7 +15,7 @@ import Synchronization
 /// are closed. A session closed before its message's final dot was relayed leaves nothing at the
 /// backend: the edge sends the end-of-data line only after it holds the whole message.
 public struct EdgeService: Service {
-    let shared: EdgeShared
+    var shared: EdgeShared
     let logger: Logger
     let onBound: @Sendable (SocketAddress) -> Void
     let rateLimiter: RateLimiter
@@ -112,6 +112,7 @@ public struct EdgeService: Service {
                 passed: current.passed, greylist: greylist, greylistStore: applied.greylist.enabled ? greylistStore : nil,
                 pool: current.pool, metrics: current.metrics, group: current.group, now: current.now)
             next.tls = tls
+            next.startTLSHook = current.startTLSHook
             current = next
             return kept
         }
@@ -123,6 +124,15 @@ public struct EdgeService: Service {
     }
 
     private func now() -> Int64 { shared.now() }
+
+    /// Tests only: see ``EdgeShared/startTLSHook``.
+    package var startTLSHook: StartTLSHook? {
+        get { live.current.startTLSHook }
+        set {
+            shared.startTLSHook = newValue
+            live.update { $0.startTLSHook = newValue }
+        }
+    }
 
     public func run() async throws {
         let c = shared.configuration

@@ -73,7 +73,14 @@ struct EdgeShared: Sendable {
     let now: @Sendable () -> Int64
     /// STARTTLS's context (nil: not announced); set when the service starts.
     var tls: NIOSSLContext? = nil
+    /// Tests only: called in STARTTLS after the 220 is decided and before it is written, with
+    /// the count of plaintext bytes read from the client so far and of those the session took.
+    var startTLSHook: StartTLSHook? = nil
 }
+
+/// A test's hook into STARTTLS (``EdgeShared/startTLSHook``): lets a test put plaintext into the
+/// connection's stream at the one moment the drain must find it there.
+package typealias StartTLSHook = @Sendable (_ plaintextRead: @escaping @Sendable () -> Int, _ consumed: Int) async -> Void
 
 /// One client session: the screening tests, then the relay to the backend.
 struct EdgeSession {
@@ -333,6 +340,7 @@ struct EdgeSession {
         buffer.clear()
         let channel = self.channel
         let received = self.received
+        if let hook = shared.startTLSHook { await hook({ received.value }, consumed) }
         let ready = SMTPReply(220, "2.0.0 Ready to start TLS").bytes
         let plaintext = try await channel.eventLoop.submit { () throws -> Int in
             channel.writeAndFlush(ready, promise: nil)

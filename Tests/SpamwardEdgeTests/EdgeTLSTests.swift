@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import SMTPProtocol
 import SpamwardEdge
+import Synchronization
 import Testing
 
 /// STARTTLS (RFC 3207): announced only with a certificate, the session starts over after it,
@@ -98,6 +99,53 @@ import Testing
         #expect(r?.text.contains("Need MAIL") == true, "\(String(describing: r))")
         #expect(edge.logs.all.contains { $0.contains("bytes after STARTTLS dropped") }, "\(edge.logs.all.joined(separator: "\n"))")
         #expect(edge.logs.all.contains { $0.contains("edge.test=pipelining") })
+        await client.close()
+        await edge.stop()
+    }
+
+    /// The other path of the drop: plaintext that arrives after the edge has read the STARTTLS
+    /// line but before the TLS handler is in place waits in the connection's inbound stream, not
+    /// in the session's buffer. A hook holds the edge inside STARTTLS until the injected bytes
+    /// have been read from the socket (counted by the first handler), so they are always in the
+    /// stream when the edge drains it, on every run, whatever the scheduling.
+    @Test func plaintextStillInTheStreamAtSTARTTLSIsDrainedAndCounted() async throws {
+        guard Self.hasOpenSSL else { print("skipped: no /usr/bin/openssl"); return }
+        let (cert, key) = try Self.makeCertificate()
+        let injected = "MAIL FROM:<injected@example.com>\r\nRCPT TO:<victim@spamward.test>\r\n"
+        let clientBox = Mutex<TestClient?>(nil)
+        let hookRan = Atomic<Int>(0)
+        let edge = try await RunningEdge.start({
+            $0.pregreetWaitMilliseconds = 0
+            $0.tlsCertificatePath = cert
+            $0.tlsKeyPath = key
+            $0.backendPort = 9  // never reached
+        }, startTLSHook: { plaintextRead, consumed in
+            hookRan.add(1, ordering: .relaxed)
+            // Nothing beyond the STARTTLS line has been read yet: the buffer path has 0 bytes.
+            guard plaintextRead() == consumed, let client = clientBox.withLock({ $0 }) else { return }
+            try? await client.send(injected)
+            // Bounded: 30 s at most (the edge's event loop reads them within milliseconds).
+            for _ in 0..<3000 where plaintextRead() < consumed + injected.utf8.count {
+                try? await Task.sleep(for: .milliseconds(10))
+            }
+        })
+        let client = try await TestClient.connect(to: edge.address, from: "127.0.0.64")
+        clientBox.withLock { $0 = client }
+        #expect(try await client.reply()?.code == 220)
+        #expect(try await client.command("EHLO client.example.com")?.code == 250)
+        // STARTTLS alone: the injection is sent by the hook, while the edge is inside STARTTLS.
+        #expect(try await client.command("STARTTLS")?.code == 220)
+        #expect(hookRan.load(ordering: .relaxed) == 1)
+        try await client.startTLS()
+        #expect(try await client.command("EHLO client.example.com")?.code == 250)
+        // Had the injected MAIL run inside TLS, this RCPT would not get "Need MAIL".
+        let r = try await client.command("RCPT TO:<inbox@spamward.test>")
+        #expect(r?.code == 503 && r?.text.contains("Need MAIL") == true, "\(String(describing: r))")
+        let logs = edge.logs.all.joined(separator: "\n")
+        // Exactly the injected bytes were dropped, all of them from the stream.
+        #expect(logs.contains("edge.starttls.dropped_bytes=\(injected.utf8.count)"), "\(logs)")
+        #expect(logs.contains("edge.test=pipelining"), "\(logs)")
+        #expect(!logs.contains("injected@example.com"))
         await client.close()
         await edge.stop()
     }

@@ -160,7 +160,8 @@ struct RunningEdge {
     let logs: LogCapture
 
     static func start(_ configure: (inout EdgeConfiguration) -> Void, resolver: (any DNSResolver)? = nil,
-                      filter: SpamFilter = makeFilter(), clock: TestClock = TestClock()) async throws -> RunningEdge {
+                      filter: SpamFilter = makeFilter(), clock: TestClock = TestClock(),
+                      startTLSHook: StartTLSHook? = nil) async throws -> RunningEdge {
         var c = EdgeConfiguration()
         c.listenHost = "127.0.0.1"
         c.listenPort = 0
@@ -173,9 +174,10 @@ struct RunningEdge {
         configure(&c)
         let bound = Mutex<SocketAddress?>(nil)
         let logs = LogCapture()
-        let service = EdgeService(
+        var service = EdgeService(
             configuration: c, filter: filter, resolver: resolver, logger: logs.logger, now: { clock.now },
             onBound: { a in bound.withLock { $0 = a } })
+        service.startTLSHook = startTLSHook
         let group = ServiceGroup(configuration: .init(services: [service], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
         let task = Task { try await group.run() }
         for _ in 0..<500 {
