@@ -171,64 +171,13 @@ func source(_ kind: Kind, _ i: Int) -> String {
     return "127.1.\(base + (i / 250) % 30).\(1 + i % 250)"
 }
 
-func runClient(_ kind: Kind, _ i: Int, port: Int, tag: String) async -> String {
-    do {
-        let from = kind == .burst ? "127.1.240.1" : source(kind, i)
-        let c = try await Client.connect(port: port, from: from)
-        defer { Task { await c.close() } }
-        switch kind {
-        case .pregreet:
-            try await c.send("EHLO bot\r\n")
-            return "\(await c.code() ?? 0)"
-        case .denied, .burst:
-            let g = await c.code() ?? 0
-            if g != 220 { return "\(g)" }
-            _ = try await c.command("QUIT")
-            return "220"
-        case .pipelining:
-            guard await c.code() == 220 else { return "greeting" }
-            try await c.send("EHLO bot.example.net\r\nMAIL FROM:<bot@example.net>\r\nRCPT TO:<inbox@spamward.test>\r\nDATA\r\n")
-            _ = await c.code()
-            _ = await c.code()
-            let rcpt = await c.code() ?? 0
-            return "\(rcpt)"
-        case .listed, .good:
-            guard await c.code() == 220 else { return "greeting" }
-            guard try await c.command("EHLO host\(i).example.com") == 250 else { return "ehlo" }
-            guard try await c.command("MAIL FROM:<s\(i)@example.com>") == 250 else { return "mail" }
-            let r = try await c.command("RCPT TO:<inbox@spamward.test>") ?? 0
-            guard r == 250 else { return "\(r)" }
-            guard try await c.command("DATA") == 354 else { return "data" }
-            try await c.send(message(tag: kind == .good ? tag : "\(tag)-bot", i: i))
-            let final = await c.code() ?? 0
-            _ = try? await c.command("QUIT")
-            return "\(final)"
-        }
-    } catch {
-        return "error"
-    }
-}
-
-/// Runs `jobs` with at most `width` at once.
+/// Runs `jobs` with at most `width` at once (``ScriptedRun``: event-loop callbacks, no task per
+/// client; each client is closed after `--client-timeout` seconds, default 60).
 func bounded(_ jobs: [(Kind, Int)], width: Int, port: Int, tag: String) async -> [Outcome: Int] {
-    await withTaskGroup(of: Outcome.self) { group in
-        var counts: [Outcome: Int] = [:]
-        var next = 0
-        for _ in 0..<min(width, jobs.count) {
-            let (k, i) = jobs[next]
-            next += 1
-            group.addTask { Outcome(kind: k, result: await runClient(k, i, port: port, tag: tag)) }
-        }
-        while let o = await group.next() {
-            counts[o, default: 0] += 1
-            if next < jobs.count {
-                let (k, i) = jobs[next]
-                next += 1
-                group.addTask { Outcome(kind: k, result: await runClient(k, i, port: port, tag: tag)) }
-            }
-        }
-        return counts
-    }
+    await ScriptedRun(
+        jobs: jobs, port: port, tag: tag, group: MultiThreadedEventLoopGroup.singleton,
+        clientTimeoutSeconds: Int64(intOption("client-timeout", 60, max: 600))
+    ).run(width: width)
 }
 
 func delivered(tag: String) -> Int {
@@ -256,9 +205,13 @@ func rssKiB(pid: Int32) -> Int {
 }
 
 func run() async throws {
-    let good = intOption("good", 200, max: 5000)
-    let bots = intOption("bots", 2000, max: 50_000)
-    let width = intOption("concurrency", 200, max: 2000)
+    let good = intOption("good", 200, max: 20_000)
+    let bots = intOption("bots", 2000, max: 100_000)
+    let width = intOption("concurrency", 200, max: 5000)
+    // Phase 3's clients at once (the backend's smtpd processes: Postfix's default_process_limit).
+    let relayWidth = intOption("relay-concurrency", min(width, 50), max: 2000)
+    // Bounded in time: the whole run stops after --time-limit seconds (default 900).
+    let timeLimit = intOption("time-limit", 900, max: 7200)
     let idle = intOption("idle", 10_000, max: 15_000)
     var port = intOption("port", 2525, max: 65535)
     let tag = "sim-\(UUID().uuidString.prefix(8))"
@@ -277,6 +230,13 @@ func run() async throws {
         port = hostPort(target).1
     }
     defer { if target.isEmpty && child.isRunning { child.terminate() } }
+    let childPID = target.isEmpty ? child.processIdentifier : 0
+    Thread.detachNewThread {
+        Thread.sleep(forTimeInterval: Double(timeLimit))
+        print("time limit of \(timeLimit) s reached: stopping")
+        if childPID > 0 { kill(childPID, SIGTERM) }
+        exit(3)
+    }
     // Wait until it listens without blocking the cooperative pool: poll the port.
     var ready = false
     for _ in 0..<500 {
@@ -310,7 +270,7 @@ func run() async throws {
     // Phase 3: relayed messages/s from clients that already passed (no pregreet wait).
     let relayJobs: [(Kind, Int)] = (0..<good).map { (.good, $0) }
     let t2 = ContinuousClock.now
-    let relayCounts = await bounded(relayJobs, width: min(width, 50), port: port, tag: tag)
+    let relayCounts = await bounded(relayJobs, width: relayWidth, port: port, tag: tag)
     let relayTime = ContinuousClock.now - t2
     let relayed = relayCounts[Outcome(kind: .good, result: "250")] ?? 0
 
@@ -334,7 +294,7 @@ func run() async throws {
     let idleRSS = rss()
     for c in idleClients { await c.close() }
 
-    print("\nspamward-edge-sim \(tag) against \(target.isEmpty ? "the edge" : target): \(good) good clients, \(bots) bots, concurrency \(width)\n")
+    print("\nspamward-edge-sim \(tag) against \(target.isEmpty ? "the edge" : target): \(good) good clients, \(bots) bots, concurrency \(width) (relays \(relayWidth))\n")
     print("| client kind | result | count |")
     print("|---|---|---|")
     for o in counts.keys.sorted(by: { ($0.kind.rawValue, $0.result) < ($1.kind.rawValue, $1.result) }) {
