@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "spamward-edge-sim", targets: ["EdgeSim"]),
         .executable(name: "dkim-bench", targets: ["dkim-bench"]),
         .executable(name: "spamward-loadgen", targets: ["spamward-loadgen"]),
+        .executable(name: "rules-bench", targets: ["rules-bench"]),
         .library(name: "MailMessage", targets: ["MailMessage"]),
         .library(name: "SpamwardCore", targets: ["SpamwardCore"]),
         .library(name: "MailAuth", targets: ["MailAuth"]),
@@ -186,6 +187,8 @@ let package = Package(
             name: "spamward-loadgen",
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: settings),
+        // Rule and fingerprint cost against the core scan, SpamwardCore only (quick release build, valgrind).
+        .executableTarget(name: "rules-bench", dependencies: ["SpamwardCore", "MailMessage"], swiftSettings: settings),
         .testTarget(
             name: "MailMessageTests", dependencies: ["MailMessage"],
             resources: [.copy("Fixtures")], swiftSettings: settings),

@@ -1,0 +1,115 @@
+// Rule-engine and fingerprint cost against the core scan, with the rules' dependencies only (no
+// server, no BoringSSL-heavy targets beyond MailAuth's), so that a release build is quick and
+// valgrind can run it:
+//   swift build -c release --product rules-bench
+//   .build/release/rules-bench time CORPUS [COUNT] [REPEATS]   # µs per message: core scan, rules, fingerprint
+//   .build/release/rules-bench hits CORPUS [COUNT]             # every message's rule hits and fingerprint
+//   .build/release/rules-bench once CORPUS [COUNT]             # rules + fingerprint once (for callgrind)
+// CORPUS is a TREC layout folder (an `index` of `spam PATH` / `ham PATH` lines).
+import MailMessage
+import SpamwardCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+func readFile(_ path: String) -> [UInt8]? {
+    guard let f = fopen(path, "rb") else { return nil }
+    defer { fclose(f) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, 65_536, f) }
+        if n <= 0 { break }
+        out.append(contentsOf: chunk[0..<n])
+        if out.count > 32 << 20 { break }
+    }
+    return out
+}
+
+func cpuSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+let args = Array(CommandLine.arguments.dropFirst())
+guard args.count >= 2 else {
+    print("usage: rules-bench time|hits|once CORPUS [COUNT] [REPEATS]")
+    exit(64)
+}
+let mode = args[0]
+let root = args[1]
+let limit = args.count > 2 ? Int(args[2]) ?? Int.max : Int.max
+let repeats = args.count > 3 ? Int(args[3]) ?? 3 : 3
+
+guard let index = readFile(root + "/index") else {
+    print("\(root)/index: cannot read")
+    exit(66)
+}
+var entries: [(label: Label, path: String)] = []
+for line in String(decoding: index, as: UTF8.self).split(separator: "\n") {
+    let parts = line.split(separator: " ", maxSplits: 1)
+    guard parts.count == 2, let label = Label(rawValue: parts[0].lowercased()) else { continue }
+    entries.append((label, String(parts[1])))
+}
+if limit < entries.count {
+    // An even spread over the corpus (it is ordered by folder).
+    let step = Double(entries.count) / Double(limit)
+    entries = (0..<limit).map { entries[Int(Double($0) * step)] }
+}
+let messages = entries.compactMap { readFile(root + "/" + $0.path) }
+let parsed = messages.map { MessageParser.parse($0) }
+let rules = RuleSet.standard
+let fingerprinter = Fingerprinter()
+var sink = 0
+
+switch mode {
+case "hits":
+    for (e, m) in zip(entries, parsed) {
+        let hits = rules.evaluate(m).map { "\($0.name)\($0.options.isEmpty ? "" : "(" + $0.options.joined(separator: "|") + ")")" }
+        let fp = fingerprinter.fingerprint(m)
+        let mh = fp.minHash.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
+        print("\(e.path)\t\(hits.joined(separator: " "))\tfp=\(String(mh, radix: 16)) w=\(fp.words) html=\(String(fp.htmlStructure, radix: 16)) urls=\(fp.urlDomains.joined(separator: ","))")
+    }
+case "once":
+    for m in parsed { sink &+= rules.evaluate(m).count }
+    for m in parsed { sink &+= fingerprinter.fingerprint(m).words }
+    print(sink)
+case "rules":
+    for m in parsed { sink &+= rules.evaluate(m).count }
+    print(sink)
+case "fingerprint":
+    for m in parsed { sink &+= fingerprinter.fingerprint(m).words }
+    print(sink)
+default:
+    func best(_ body: () -> Void) -> Double {
+        var b = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            let t0 = cpuSeconds()
+            body()
+            b = min(b, cpuSeconds() - t0)
+        }
+        return b
+    }
+    // The core scan as `spamward bench --rules none` measures it: learn the first half, then
+    // parse + features + score the second half.
+    var scanner = MessageScanner(model: StatisticalModel())
+    scanner.rules = .empty
+    let half = messages.count / 2
+    for i in 0..<half { scanner.model.learn(scanner.features(parsed[i]), as: entries[i].label) }
+    let n = Double(messages.count - half)
+    let core = best { for i in half..<messages.count { sink &+= scanner.score(scanner.parse(messages[i])) > 0 ? 1 : 0 } }
+    let rest = Array(parsed[half...])
+    let ruleTime = best { for m in rest { sink &+= rules.evaluate(m).count } }
+    let fpTime = best { for m in rest { sink &+= fingerprinter.fingerprint(m).words } }
+    func us(_ t: Double) -> String { String(Double(Int(t / n * 1e7)) / 10) }
+    print("messages \(Int(n)) (scored half), repeats \(repeats), best CPU time")
+    print("core scan    \(us(core)) µs/msg (parse + features + score)")
+    print("rules        \(us(ruleTime)) µs/msg (\(rules.definitions.count) rules)")
+    print("fingerprint  \(us(fpTime)) µs/msg")
+    print("ratio (rules + fingerprint) / core = \(Double(Int((ruleTime + fpTime) / core * 1000)) / 10)%")
+    if sink == 42 { print("") }
+}
