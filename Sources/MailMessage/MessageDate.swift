@@ -11,6 +11,13 @@ public enum MessageDate {
     /// A missing or unknown zone counts as UTC; a missing time as midnight. Only the first
     /// 1,024 bytes are looked at.
     public static func parse(_ value: String) -> Int64? {
+        // Nearly every date is in the RFC 5322 form: read it directly, else the general way.
+        if let t = parseCanonical(value) { return t }
+        return parseGeneral(value)
+    }
+
+    /// Any accepted form (see ``parse(_:)``), token by token.
+    static func parseGeneral(_ value: String) -> Int64? {
         var fields = DateFields()
         let bytes = Array(value.utf8.prefix(1_024))
         for token in tokens(bytes) {
@@ -19,6 +26,107 @@ public enum MessageDate {
         }
         return fields.timestamp()
     }
+
+    /// `[Day,] D Mon YYYY HH:MM[:SS] +hhmm` (anything after the zone ignored), the form nearly every
+    /// Date and Received field uses, read in one pass without allocating; nil for anything else
+    /// (``parse(_:)`` then reads it the general way, which gives the same result for this form).
+    static func parseCanonical(_ value: String) -> Int64? {
+        var fields = DateFields()
+        let ok: Bool? = value.utf8.withContiguousStorageIfAvailable { b in
+            var i = 0
+            let n = b.count
+            func skipSpace() { while i < n, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0D || b[i] == 0x0A { i += 1 } }
+            func digits(_ maxCount: Int) -> (value: Int, count: Int) {
+                var v = 0, c = 0
+                while i < n, c < maxCount, b[i] &- 0x30 < 10 {
+                    v = v * 10 + Int(b[i] &- 0x30)
+                    i += 1
+                    c += 1
+                }
+                return (v, c)
+            }
+            @inline(__always) func isEnd(_ j: Int) -> Bool {
+                j >= n || b[j] == 0x20 || b[j] == 0x09 || b[j] == 0x0D || b[j] == 0x0A || b[j] == 0x28
+            }
+            skipSpace()
+            // An optional day name and comma.
+            if i + 3 <= n, b[i] &- 0x30 >= 10 {
+                let name = (ASCII.lower(b[i]), ASCII.lower(b[i + 1]), ASCII.lower(b[i + 2]))
+                guard Self.dayNameIndex(name) != nil else { return false }
+                i += 3
+                skipSpace()
+                guard i < n, b[i] == 0x2C else { return false }
+                i += 1
+                skipSpace()
+            }
+            let day = digits(2)
+            guard day.count >= 1, i < n, b[i] == 0x20 || b[i] == 0x09 else { return false }
+            skipSpace()
+            guard i + 3 <= n, isEnd(i + 3),
+                  let month = Self.monthIndex((ASCII.lower(b[i]), ASCII.lower(b[i + 1]), ASCII.lower(b[i + 2])))
+            else { return false }
+            i += 3
+            skipSpace()
+            let year = digits(4)
+            guard year.count == 4, i < n, b[i] == 0x20 || b[i] == 0x09 else { return false }
+            skipSpace()
+            let hour = digits(2)
+            guard hour.count >= 1, i < n, b[i] == 0x3A else { return false }
+            i += 1
+            let minute = digits(2)
+            guard minute.count == 2 else { return false }
+            var second = 0
+            if i < n, b[i] == 0x3A {
+                i += 1
+                let s = digits(2)
+                guard s.count == 2 else { return false }
+                second = s.value
+            }
+            guard i < n, b[i] == 0x20 || b[i] == 0x09, hour.value <= 23, minute.value <= 59, second <= 60 else { return false }
+            skipSpace()
+            guard i < n, b[i] == 0x2B || b[i] == 0x2D else { return false }
+            let negative = b[i] == 0x2D
+            i += 1
+            let zone = digits(4)
+            guard zone.count == 4, isEnd(i), zone.value / 100 <= 23, zone.value % 100 <= 59 else { return false }
+            let offset = (zone.value / 100) * 3600 + (zone.value % 100) * 60
+            fields.day = day.value
+            fields.month = month + 1
+            fields.year = year.value
+            fields.yearDigits = 4
+            fields.hour = hour.value
+            fields.minute = minute.value
+            fields.second = min(second, 59)
+            fields.offsetSeconds = negative ? -offset : offset
+            return true
+        }
+        guard ok == true else { return nil }
+        return fields.timestamp()
+    }
+
+    private static func dayNameIndex(_ n: (UInt8, UInt8, UInt8)) -> Int? {
+        switch n {
+        case (0x6D, 0x6F, 0x6E): return 0  // mon
+        case (0x74, 0x75, 0x65): return 1  // tue
+        case (0x77, 0x65, 0x64): return 2  // wed
+        case (0x74, 0x68, 0x75): return 3  // thu
+        case (0x66, 0x72, 0x69): return 4  // fri
+        case (0x73, 0x61, 0x74): return 5  // sat
+        case (0x73, 0x75, 0x6E): return 6  // sun
+        default: return nil
+        }
+    }
+
+    private static func monthIndex(_ n: (UInt8, UInt8, UInt8)) -> Int? {
+        for (k, m) in monthNames.enumerated() where m == n { return k }
+        return nil
+    }
+
+    private static let monthNames: [(UInt8, UInt8, UInt8)] = [
+        (0x6A, 0x61, 0x6E), (0x66, 0x65, 0x62), (0x6D, 0x61, 0x72), (0x61, 0x70, 0x72), (0x6D, 0x61, 0x79),
+        (0x6A, 0x75, 0x6E), (0x6A, 0x75, 0x6C), (0x61, 0x75, 0x67), (0x73, 0x65, 0x70), (0x6F, 0x63, 0x74),
+        (0x6E, 0x6F, 0x76), (0x64, 0x65, 0x63),
+    ]
 
     /// Pieces separated by white space and commas, comments removed, at most 32 (slices of
     /// `bytes`: no copies).

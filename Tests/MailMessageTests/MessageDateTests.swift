@@ -82,4 +82,39 @@ import Testing
             _ = MessageDate.parse(s)
         }
     }
+    /// The one-pass reader of the common form must give what the general parser gives, wherever it
+    /// accepts an input: the templates, and random mutations of them (characters replaced, removed
+    /// or doubled).
+    @Test func canonicalFormAgreesWithGeneralParser() {
+        let templates = [
+            "Mon, 2 Jan 2006 15:04:05 -0700", "Tue, 01 Jul 2003 10:52:37 +0200", "2 Jan 2006 15:04 +0000",
+            " Thu, 13 Feb 1969 23:32:54 -0330 (EST)", "\r\n\tSat, 29 Feb 2000 00:00:00 +1400", "Sun, 31 Dec 2023 23:59:60 -0000",
+            "wed, 3 mAr 2009 12:00:00 +0200", "Fri, 21 Nov 1997 9:55:06 -0600 some junk",
+        ]
+        var accepted = 0
+        for t in templates {
+            #expect(MessageDate.parseCanonical(t) != nil, "\(t)")
+            #expect(MessageDate.parseCanonical(t) == MessageDate.parseGeneral(t), "\(t)")
+        }
+        var rng = HeaderFuzzRNG(seed: 0x5EED_DA7E)
+        let alphabet = Array("0123456789:+-(), \tJanFebMonSepZxT.")
+        for _ in 0..<20_000 {
+            var chars = Array(templates[Int(rng.next() % UInt64(templates.count))])
+            for _ in 0..<(1 + Int(rng.next() % 3)) where !chars.isEmpty {
+                let k = Int(rng.next() % UInt64(chars.count))
+                switch rng.next() % 3 {
+                case 0: chars[k] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 1: chars.remove(at: k)
+                default: chars.insert(chars[k], at: k)
+                }
+            }
+            let s = String(chars)
+            if let c = MessageDate.parseCanonical(s) {
+                accepted += 1
+                #expect(c == MessageDate.parseGeneral(s), "\(s)")
+            }
+        }
+        // Many mutations keep the form (a digit for a digit): the comparison is not vacuous.
+        #expect(accepted > 1_000)
+    }
 }

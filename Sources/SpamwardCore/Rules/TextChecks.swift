@@ -74,22 +74,24 @@ enum TextChecks {
         // runs with a digit or symbol are checked as they are, and runs with non-ASCII bytes
         // are decoded and tokenized by scalars.
         var bytes = text
-        bytes.withUTF8 { buf in
-            for r in candidateTokens(buf, maxSeparators: maxWords) {
+        let windows: [(scalars: [Unicode.Scalar], atTextEnd: Bool)] = bytes.withUTF8 { buf in
+            // One pass finds the candidate tokens and the spaced runs.
+            let found = scanText(buf, maxSeparators: maxWords, spacedRunLimit: maxSpacedRuns)
+            for r in found.tokens {
                 if r.nonASCII {
                     scan(String(decoding: UnsafeBufferPointer(rebasing: buf[r.range]), as: UTF8.self).unicodeScalars)
                 } else {
+                    // ASCII: only letters and look-alike symbols can spell a spam word (nearly
+                    // every candidate, a number or a price, stops here without a string made).
+                    guard asciiSpellsSpamWord(UnsafeBufferPointer(rebasing: buf[r.range])) else { continue }
                     for b in buf[r.range] { token.append(Unicode.Scalar(b)) }
                     disguised = true
                 }
                 flushToken()
             }
-        }
-        // Spaced-out spellings: single letters separated by the same separator. Only the places
-        // where the bytes show such a run are decoded and examined.
-        var t = text
-        let windows: [(scalars: [Unicode.Scalar], atTextEnd: Bool)] = t.withUTF8 { buf in
-            spacedRunStarts(buf, limit: maxSpacedRuns).map { start in
+            // Spaced-out spellings: single letters separated by the same separator. Only the places
+            // where the bytes show such a run are decoded and examined.
+            return found.spacedRunStarts.map { start in
                 var end = min(buf.count, start + 256)
                 while end < buf.count && buf[end] & 0xC0 == 0x80 { end += 1 }
                 let w = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self)
@@ -133,6 +135,126 @@ enum TextChecks {
             }
         }
         return found.isEmpty ? nil : found
+    }
+
+    /// Plain letters of the ASCII look-alikes and letters (lower case), 0 for the other bytes.
+    static let asciiPlain: [UInt8] = (0..<128).map { b -> UInt8 in
+        let v = UInt8(b)
+        if (v | 0x20) >= 0x61 && (v | 0x20) <= 0x7A { return v | 0x20 }
+        if let l = lookalikes[Unicode.Scalar(v)], let a = l.asciiValue { return a }
+        return 0
+    }
+
+    /// Spam words as bytes, for the ASCII check.
+    static let spamWordBytes: Set<[UInt8]> = Set(spamWords.map { Array($0.utf8) })
+
+    /// Whether an ASCII token of letters, digits and symbols, with its look-alikes read as letters,
+    /// is a spam word with at least one look-alike and one letter: what the scalar path would
+    /// find for it.
+    static func asciiSpellsSpamWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard t.count >= 4, t.count <= 20 else { return false }
+        var plain = [UInt8](repeating: 0, count: t.count)
+        var changed = false, hasLetter = false
+        for (k, b) in t.enumerated() {
+            guard b < 0x80 else { return false }
+            let p = asciiPlain[Int(b)]
+            guard p != 0 else { return false }
+            plain[k] = p
+            if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { hasLetter = true } else { changed = true }
+        }
+        return changed && hasLetter && spamWordBytes.contains(plain)
+    }
+
+    /// What one pass over the text finds: ``candidateTokens(_:maxSeparators:)``,
+    /// ``spacedRunStarts(_:limit:)`` and whether there is a Greek or Cyrillic letter.
+    struct TextScan {
+        var tokens: [(range: Range<Int>, nonASCII: Bool)] = []
+        var spacedRunStarts: [Int] = []
+        var hasGreekOrCyrillic = false
+    }
+
+    /// Byte classes for ``scanText(_:maxSeparators:spacedRunLimit:)``.
+    static let classToken: UInt8 = 1, classLetter: UInt8 = 2, classNonASCII: UInt8 = 4, classSeparator: UInt8 = 8,
+        classContinuation: UInt8 = 16, classGreekCyrillic: UInt8 = 32
+    static let byteClasses: [UInt8] = (0..<256).map { b -> UInt8 in
+        let v = UInt8(b)
+        var c: UInt8 = 0
+        if v >= 0x80 || isASCIITokenByte(v) { c |= classToken }
+        if (v | 0x20) >= 0x61 && (v | 0x20) <= 0x7A { c |= classLetter }
+        if v >= 0x80 { c |= classNonASCII }
+        if v == 0x2E || v == 0x2D || v == 0x5F || v == 0x2A || v == 0x20 { c |= classSeparator }
+        if v & 0xC0 == 0x80 { c |= classContinuation }
+        if v >= 0xCD && v <= 0xD3 { c |= classGreekCyrillic }
+        return c
+    }
+
+    /// ``candidateTokens(_:maxSeparators:)``, ``spacedRunStarts(_:limit:)`` and
+    /// ``hasGreekOrCyrillic(_:)`` in one pass over the bytes, with a byte class table.
+    static func scanText(_ buf: UnsafeBufferPointer<UInt8>, maxSeparators: Int, spacedRunLimit: Int) -> TextScan {
+        var out = TextScan()
+        // Candidate tokens.
+        var start = -1
+        var nonASCII = false, nonLetter = false
+        var separators = 0
+        var tokensDone = false
+        // Spaced runs.
+        var run = 0, runStart = 0, charCount = 0, charStart = 0
+        var sep: UInt8 = 0
+        var runsDone = spacedRunLimit <= 0
+        var greek: UInt8 = 0
+        byteClasses.withUnsafeBufferPointer { table in
+            for i in 0..<buf.count {
+                let b = buf[i]
+                let c = table[Int(b)]
+                greek |= c
+                if !tokensDone {
+                    if c & classToken != 0 {
+                        if start < 0 { start = i }
+                        if c & classNonASCII != 0 { nonASCII = true } else if c & classLetter == 0 { nonLetter = true }
+                    } else {
+                        if start >= 0 {
+                            let length = i - start
+                            if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<i, nonASCII)) }
+                            start = -1
+                            nonASCII = false
+                            nonLetter = false
+                        }
+                        separators += 1
+                        if separators > maxSeparators { tokensDone = true }
+                    }
+                }
+                if !runsDone, c & classContinuation == 0 {
+                    if c & classSeparator != 0 {
+                        if charCount == 1 {
+                            if run > 0 && b == sep {
+                                run += 1
+                            } else {
+                                run = 1
+                                runStart = charStart
+                            }
+                            sep = b
+                            if run == 3 {
+                                out.spacedRunStarts.append(runStart)
+                                if out.spacedRunStarts.count >= spacedRunLimit { runsDone = true }
+                            }
+                        } else {
+                            run = 0
+                        }
+                        charCount = 0
+                    } else {
+                        if charCount == 0 { charStart = i }
+                        charCount += 1
+                    }
+                }
+            }
+        }
+        // The end of the text ends a token.
+        if !tokensDone, start >= 0 {
+            let length = buf.count - start
+            if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<buf.count, nonASCII)) }
+        }
+        out.hasGreekOrCyrillic = greek & classGreekCyrillic != 0
+        return out
     }
 
     /// ASCII letters, digits and the symbols that stand in for letters (`@`, `$`, `!`, `|`).
