@@ -150,8 +150,10 @@ public struct Fingerprinter: Sendable {
 
     func urlDomains(_ urls: [String]) -> [String] {
         var set = Set<String>()
+        // A host seen before adds nothing: its registrable domain is looked up once.
+        var hosts = Set<String>()
         for url in urls.prefix(256) {
-            guard let host = Self.host(of: url) else { continue }
+            guard let host = Self.host(of: url), hosts.insert(host).inserted else { continue }
             set.insert(registrableDomain(host))
             if set.count >= configuration.maxURLDomains { break }
         }
@@ -169,6 +171,9 @@ public struct Fingerprinter: Sendable {
     /// The lower-cased host of a URL (`scheme://[userinfo@]host[:port]/…`, or `www.…` without
     /// a scheme); nil when there is none.
     public static func host(of url: String) -> String? {
+        // ASCII without CR (nearly every URL): every byte is one Character, so the same steps on bytes.
+        var copy = url
+        if let fast = copy.withUTF8({ asciiHost(of: $0) }) { return fast }
         var s = Substring(url)
         if let r = s.firstByteRange(of: "://") { s = s[r.upperBound...] } else if s.lowercased().hasPrefix("mailto:") { return nil }
         if let end = s.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" || $0 == "\\" }) { s = s[..<end] }
@@ -181,6 +186,56 @@ public struct Fingerprinter: Sendable {
         while s.hasSuffix(".") { s = s.dropLast() }
         guard !s.isEmpty, s.count <= 253 else { return nil }
         return s.lowercased()
+    }
+}
+
+extension Fingerprinter {
+    /// ``host(of:)`` for ASCII URLs without CR, on bytes: nil when the URL is not such (then the
+    /// `Character` steps run), else the result (`.some(nil)`: the URL has no host).
+    static func asciiHost(of b: UnsafeBufferPointer<UInt8>) -> String?? {
+        for c in b where c >= 0x80 || c == 0x0D { return nil }
+        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
+        var lo = 0
+        var hi = b.count
+        // After "://", else no host for "mailto:" URLs.
+        var k = 0
+        var found = false
+        while k + 3 <= hi {
+            if b[k] == 0x3A, b[k + 1] == 0x2F, b[k + 2] == 0x2F {
+                found = true
+                break
+            }
+            k += 1
+        }
+        if found {
+            lo = k + 3
+        } else if hi >= 7 {
+            let mailto: [UInt8] = [0x6D, 0x61, 0x69, 0x6C, 0x74, 0x6F, 0x3A]
+            var isMailto = true
+            for j in 0..<7 where lower(b[j]) != mailto[j] { isMailto = false }
+            if isMailto { return .some(nil) }
+        }
+        // Up to the first '/', '?', '#' or '\\'.
+        var j = lo
+        while j < hi, b[j] != 0x2F, b[j] != 0x3F, b[j] != 0x23, b[j] != 0x5C { j += 1 }
+        hi = j
+        // After the last '@'.
+        j = hi
+        while j > lo, b[j - 1] != 0x40 { j -= 1 }
+        if j > lo { lo = j }
+        func string(_ r: Range<Int>) -> String { String(decoding: b[r].lazy.map(lower), as: UTF8.self) }
+        if lo < hi, b[lo] == 0x5B {
+            var close = lo + 1
+            while close < hi, b[close] != 0x5D { close += 1 }
+            guard close < hi else { return .some(nil) }
+            return .some(string((lo + 1)..<close))
+        }
+        var colon = lo
+        while colon < hi, b[colon] != 0x3A { colon += 1 }
+        hi = colon
+        while hi > lo, b[hi - 1] == 0x2E { hi -= 1 }
+        guard hi > lo, hi - lo <= 253 else { return .some(nil) }
+        return .some(string(lo..<hi))
     }
 }
 

@@ -19,8 +19,10 @@ public enum BuiltinRules {
             "missing_date": Check { $0.message.headers.first("Date") == nil ? [] : nil },
             "missing_message_id": Check { $0.message.headers.first("Message-ID") == nil ? [] : nil },
             "html_only_images": Check { htmlOnlyImages($0.message) },
-            "obfuscated_word": Check { TextChecks.obfuscatedWords(subjectAndText: $0.subjectAndText) },
-            "mixed_script_word": Check { TextChecks.mixedScriptWords(subjectAndText: $0.subjectAndText) },
+            "obfuscated_word": Check { TextChecks.obfuscatedWords(subjectAndText: $0.subjectAndText, scan: $0.textScan) },
+            "mixed_script_word": Check {
+                TextChecks.mixedScriptWords(subjectAndText: $0.subjectAndText, hasGreekOrCyrillic: $0.textScan.hasGreekOrCyrillic)
+            },
             "base64_text": Check { base64Text($0.message) },
             "html_hidden_text": Check { html($0.message) { $0.hiddenTextBytes >= 20 ? "\($0.hiddenTextBytes) bytes" : nil } },
             "html_tiny_text": Check { html($0.message) { $0.tinyTextBytes >= 20 ? "\($0.tinyTextBytes) bytes" : nil } },

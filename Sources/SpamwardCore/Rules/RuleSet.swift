@@ -276,18 +276,36 @@ final class RuleInput {
     /// The subject, a newline and the visible text (the text checks read it).
     lazy var subjectAndText: String = subject + "\n" + message.text
 
+    /// One byte pass over ``subjectAndText`` for the text checks (obfuscated and mixed-script words).
+    lazy var textScan: TextChecks.TextScan = {
+        var t = subjectAndText
+        return t.withUTF8 { TextChecks.scanText($0, maxSeparators: TextChecks.maxWords, spacedRunLimit: TextChecks.maxSpacedRuns) }
+    }()
+
     /// The Date field's time, parsed once for the rules that read it.
     lazy var dateFieldTime: Int64? = message.headers["Date"].flatMap(MessageDate.parse)
 
     /// The time dates are judged against: the newest Received field's date, else the environment's now.
     lazy var referenceTime: Int64 = {
-        if let r = message.headers.first("Received"), let semi = r.value.lastIndex(of: ";"),
-           let t = MessageDate.parse(String(r.value[r.value.index(after: semi)...]))
-        {
+        if let r = message.headers.first("Received"), let date = Self.receivedDate(r.value), let t = MessageDate.parse(date) {
             return t
         }
         return environment.now ?? Int64(time(nil))
     }()
+
+    /// What follows the last `;` of a Received field (its date).
+    static func receivedDate(_ value: String) -> String? {
+        let u = value.utf8
+        // A ';' between ASCII bytes is a Character of its own (grapheme clusters that could
+        // contain it need non-ASCII neighbours): then the bytes decide, else the Characters.
+        if let semi = u.lastIndex(of: 0x3B) {
+            let next = u.index(after: semi)
+            let plain = (next == u.endIndex || u[next] < 0x80) && (semi == u.startIndex || u[u.index(before: semi)] < 0x80)
+            if plain { return String(value[next...]) }
+        }
+        guard let semi = value.lastIndex(of: ";") else { return nil }
+        return String(value[value.index(after: semi)...])
+    }
 
     static func fold(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBufferPointer { src in

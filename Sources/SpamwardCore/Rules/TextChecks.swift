@@ -26,6 +26,13 @@ enum TextChecks {
 
     /// - Parameter text: the subject, a newline and the visible text.
     static func obfuscatedWords(subjectAndText text: String) -> [String]? {
+        var copy = text
+        return obfuscatedWords(subjectAndText: text, scan: copy.withUTF8 { scanText($0, maxSeparators: maxWords, spacedRunLimit: maxSpacedRuns) })
+    }
+
+    /// - Parameter scan: ``scanText(_:maxSeparators:spacedRunLimit:)`` of `text` (with ``maxWords``
+    ///   and ``maxSpacedRuns``), shared with the mixed-script check.
+    static func obfuscatedWords(subjectAndText text: String, scan textScan: TextScan) -> [String]? {
         var found: [String] = []
         // Look-alike spellings: tokens of letters, digits and look-alike symbols.
         var token: [Unicode.Scalar] = []
@@ -75,9 +82,7 @@ enum TextChecks {
         // are decoded and tokenized by scalars.
         var bytes = text
         let windows: [(scalars: [Unicode.Scalar], atTextEnd: Bool)] = bytes.withUTF8 { buf in
-            // One pass finds the candidate tokens and the spaced runs.
-            let found = scanText(buf, maxSeparators: maxWords, spacedRunLimit: maxSpacedRuns)
-            for r in found.tokens {
+            for r in textScan.tokens {
                 if r.nonASCII {
                     scan(String(decoding: UnsafeBufferPointer(rebasing: buf[r.range]), as: UTF8.self).unicodeScalars)
                 } else {
@@ -91,7 +96,7 @@ enum TextChecks {
             }
             // Spaced-out spellings: single letters separated by the same separator. Only the places
             // where the bytes show such a run are decoded and examined.
-            return found.spacedRunStarts.map { start in
+            return textScan.spacedRunStarts.map { start in
                 var end = min(buf.count, start + 256)
                 while end < buf.count && buf[end] & 0xC0 == 0x80 { end += 1 }
                 let w = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self)
@@ -203,9 +208,25 @@ enum TextChecks {
         var runsDone = spacedRunLimit <= 0
         var greek: UInt8 = 0
         byteClasses.withUnsafeBufferPointer { table in
-            for i in 0..<buf.count {
+            var i = 0
+            let n = buf.count
+            while i < n {
                 let b = buf[i]
                 let c = table[Int(b)]
+                if c == classToken | classLetter, i + 1 < n, table[Int(buf[i + 1])] == classToken | classLetter {
+                    // A run of ASCII letters (most of any text): it extends the token and the
+                    // character run; only where it ends matters.
+                    var j = i + 2
+                    while j < n, table[Int(buf[j])] == classToken | classLetter { j += 1 }
+                    if !tokensDone, start < 0 { start = i }
+                    if !runsDone {
+                        if charCount == 0 { charStart = i }
+                        charCount += j - i
+                    }
+                    i = j
+                    continue
+                }
+                defer { i += 1 }
                 greek |= c
                 if !tokensDone {
                     if c & classToken != 0 {
@@ -385,7 +406,12 @@ enum TextChecks {
     static func mixedScriptWords(_ m: Message) -> [String]? { mixedScriptWords(subjectAndText: m.subject + "\n" + m.text) }
 
     static func mixedScriptWords(subjectAndText text: String) -> [String]? {
-        guard hasGreekOrCyrillic(text) else { return nil }
+        mixedScriptWords(subjectAndText: text, hasGreekOrCyrillic: hasGreekOrCyrillic(text))
+    }
+
+    /// - Parameter hasGreekOrCyrillic: ``hasGreekOrCyrillic(_:)`` of `text` (from ``scanText(_:maxSeparators:spacedRunLimit:)``).
+    static func mixedScriptWords(subjectAndText text: String, hasGreekOrCyrillic: Bool) -> [String]? {
+        guard hasGreekOrCyrillic else { return nil }
         var found: [String] = []
         var word = String.UnicodeScalarView()
         var words = 0
