@@ -174,6 +174,11 @@ public struct Fingerprinter: Sendable {
         // ASCII without CR (nearly every URL): every byte is one Character, so the same steps on bytes.
         var copy = url
         if let fast = copy.withUTF8({ asciiHost(of: $0) }) { return fast }
+        return characterHost(of: url)
+    }
+
+    /// ``host(of:)`` by `Character`s (any URL).
+    static func characterHost(of url: String) -> String? {
         var s = Substring(url)
         if let r = s.firstByteRange(of: "://") { s = s[r.upperBound...] } else if s.lowercased().hasPrefix("mailto:") { return nil }
         if let end = s.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" || $0 == "\\" }) { s = s[..<end] }

@@ -13,9 +13,75 @@
 /// is taken. Literals are ASCII-folded to lower case and searched in the ASCII-folded text, so the
 /// prefilter is right for case-sensitive and case-insensitive rules alike. Patterns with constructs
 /// that change how literals read (`(?x)`, `\Q…\E`, `\x`, `\N`, back references) get no prefilter.
+///
+/// A required group whose alternatives all give literals counts too: `(next of kin|beneficiary) .*usd`
+/// needs `next of kin` or `beneficiary`. A pattern without top-level `|` keeps every such
+/// condition, and the text must pass them all (`X-(Mailer|Library): *(Bulk|Mass) ?Mail` needs one
+/// of `mailer`/`library`, one of `bulk`/`mass`, and `mail`); with top-level alternatives, each
+/// gives its most selective condition (longest shortest literal), and one of them must pass.
 struct LiteralPrefilter: Sendable, Hashable {
-    /// At least one must occur (lower-cased bytes).
-    let anyOf: [[UInt8]]
+    /// Conditions that must all hold; each is a set of literals (lower-cased bytes) of which at
+    /// least one must occur. The first is the most selective.
+    let allOf: [[[UInt8]]]
+
+    /// The most selective condition: at least one must occur.
+    var anyOf: [[UInt8]] { allOf.first ?? [] }
+
+    /// A literal with the position of its rarest byte (in English text and mail), which is what
+    /// `memchr` looks for: `the sum of` is searched by its `f`, not by the very common `t`.
+    struct Needle: Sendable, Hashable {
+        var bytes: [UInt8]
+        var rareIndex: Int
+
+        init(_ bytes: [UInt8]) {
+            self.bytes = bytes
+            var best = 0
+            for (i, b) in bytes.enumerated() where Needle.frequency(b) < Needle.frequency(bytes[best]) { best = i }
+            rareIndex = best
+        }
+
+        /// Rough frequency rank of a lower-cased byte in mail text (higher: more common).
+        static func frequency(_ b: UInt8) -> Int {
+            switch b {
+            case 0x20: return 1800
+            case UInt8(ascii: "e"): return 1000
+            case UInt8(ascii: "t"): return 750
+            case UInt8(ascii: "a"): return 650
+            case UInt8(ascii: "o"): return 620
+            case UInt8(ascii: "i"): return 600
+            case UInt8(ascii: "n"): return 580
+            case UInt8(ascii: "s"): return 530
+            case UInt8(ascii: "r"): return 500
+            case UInt8(ascii: "h"): return 450
+            case UInt8(ascii: "l"): return 350
+            case UInt8(ascii: "d"): return 330
+            case UInt8(ascii: "c"): return 250
+            case UInt8(ascii: "u"): return 230
+            case UInt8(ascii: "m"): return 200
+            case UInt8(ascii: "w"), UInt8(ascii: "f"): return 180
+            case UInt8(ascii: "g"): return 170
+            case UInt8(ascii: "y"): return 160
+            case UInt8(ascii: "p"): return 150
+            case 0x0A, 0x0D: return 150
+            case UInt8(ascii: "b"): return 120
+            case UInt8(ascii: "."), UInt8(ascii: ","): return 100
+            case UInt8(ascii: "v"): return 80
+            case UInt8(ascii: "k"): return 70
+            case 0x30...0x39: return 50
+            case UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "/"), UInt8(ascii: "="), UInt8(ascii: "<"), UInt8(ascii: ">"),
+                 UInt8(ascii: "\""), UInt8(ascii: "'"), 0x09:
+                return 40
+            case UInt8(ascii: "x"): return 15
+            case UInt8(ascii: "j"), UInt8(ascii: "q"): return 10
+            case UInt8(ascii: "z"): return 7
+            case 0x80...: return 20
+            default: return 10
+            }
+        }
+    }
+
+    /// ``allOf`` as needles.
+    let needles: [[Needle]]
 
     /// Literals shorter than this are not worth a prefilter.
     static let minimumLength = 3
@@ -24,13 +90,28 @@ struct LiteralPrefilter: Sendable, Hashable {
         let p = Array(pattern.utf8)
         // Extended mode and quoting change the meaning of literal characters: no prefilter.
         if Self.hasExtendedOrQuoting(p) { return nil }
-        var alternatives: [[UInt8]] = []
-        for alt in Self.topLevelAlternatives(p) {
-            guard let lit = Self.longestLiteral(p[alt]), lit.count >= Self.minimumLength else { return nil }
-            alternatives.append(lit.map(Self.lower))
+        let alternatives = Self.topLevelAlternatives(p)
+        if alternatives.count == 1 {
+            let sets = Self.requiredSets(p[alternatives[0]], nesting: 0)
+            guard !sets.isEmpty else { return nil }
+            allOf = Self.bySelectivity(sets).map { $0.map { $0.map(Self.lower) } }
+            needles = allOf.map { $0.map(Needle.init) }
+            return
         }
-        guard !alternatives.isEmpty else { return nil }
-        anyOf = alternatives
+        var union: [[UInt8]] = []
+        for alt in alternatives {
+            guard let best = Self.bySelectivity(Self.requiredSets(p[alt], nesting: 0)).first else { return nil }
+            union.append(contentsOf: best)
+        }
+        guard !union.isEmpty else { return nil }
+        allOf = [union.map { $0.map(Self.lower) }]
+        needles = allOf.map { $0.map(Needle.init) }
+    }
+
+    /// Conditions ordered by their shortest literal, longest first (stable).
+    static func bySelectivity(_ sets: [[[UInt8]]]) -> [[[UInt8]]] {
+        let keyed = sets.enumerated().map { (i: $0.offset, set: $0.element, min: $0.element.map(\.count).min() ?? 0) }
+        return keyed.sorted { $0.min != $1.min ? $0.min > $1.min : $0.i < $1.i }.map(\.set)
     }
 
     @inline(__always) static func lower(_ b: UInt8) -> UInt8 { (b &- 65) < 26 ? b | 0x20 : b }
@@ -91,14 +172,17 @@ struct LiteralPrefilter: Sendable, Hashable {
         return out
     }
 
-    /// The longest required literal run of one alternative (no `|` at its top level).
-    static func longestLiteral(_ p: ArraySlice<UInt8>) -> [UInt8]? {
-        var best: [UInt8] = []
+    /// The conditions one alternative (no `|` at its top level) cannot match without: each
+    /// literal run of at least ``minimumLength`` bytes (a set of one), and each required group
+    /// whose alternatives all have such conditions (a set of their most selective ones).
+    static func requiredSets(_ p: ArraySlice<UInt8>, nesting: Int) -> [[[UInt8]]] {
+        var sets: [[[UInt8]]] = []
         var run: [UInt8] = []
         func flush() {
-            if run.count > best.count { best = run }
+            if run.count >= minimumLength { sets.append([run]) }
             run.removeAll(keepingCapacity: true)
         }
+        var group: [[UInt8]]? = nil  // the condition of the group just read
         var i = p.startIndex
         let end = p.endIndex
         while i < end {
@@ -107,7 +191,7 @@ struct LiteralPrefilter: Sendable, Hashable {
             var next = i + 1
             switch c {
             case 0x5C:  // backslash
-                guard i + 1 < end else { return nil }
+                guard i + 1 < end else { return [] }
                 let e = p[i + 1]
                 next = i + 2
                 let isAlnum = (e >= 0x30 && e <= 0x39) || (e | 0x20 >= 0x61 && e | 0x20 <= 0x7A)
@@ -118,7 +202,8 @@ struct LiteralPrefilter: Sendable, Hashable {
                         || e == UInt8(ascii: "g") || e == UInt8(ascii: "k") || e == UInt8(ascii: "c") || e == UInt8(ascii: "o")
                         || (e >= 0x30 && e <= 0x39)
                     {
-                        return best.count >= minimumLength ? best : nil
+                        flush()
+                        return sets
                     }
                     atom = nil
                 } else {
@@ -149,6 +234,7 @@ struct LiteralPrefilter: Sendable, Hashable {
                     j += 1
                 }
                 next = j + 1
+                group = j < end ? groupCondition(p[(i + 1)..<j], nesting: nesting) : nil
             case 0x5B:  // a class: skip it
                 var j = i + 1
                 if j < end, p[j] == 0x5E { j += 1 }
@@ -162,7 +248,8 @@ struct LiteralPrefilter: Sendable, Hashable {
                 atom = nil
             case 0x2A, 0x2B, 0x3F, 0x7B, 0x7C, 0x29:
                 // A quantifier without an atom, a stray ')' or '|': give up on the rest.
-                return best.count >= minimumLength ? best : nil
+                flush()
+                return sets
             default:
                 atom = c
             }
@@ -200,17 +287,67 @@ struct LiteralPrefilter: Sendable, Hashable {
                 if repeated { flush() }
             } else {
                 flush()
+                if let g = group, !optional { sets.append(g) }
             }
+            group = nil
             i = next
         }
         flush()
-        return best.count >= minimumLength ? best : nil
+        return sets
+    }
+
+    /// The condition a group's content (between its parentheses) gives: one literal set from
+    /// each of its alternatives, or nil (a look-around, a named or option group, or an
+    /// alternative without a literal). Nesting is bounded.
+    static func groupCondition(_ inner: ArraySlice<UInt8>, nesting: Int) -> [[UInt8]]? {
+        guard nesting < 4 else { return nil }
+        var content = inner
+        if content.first == 0x3F {  // "(?"
+            // Only "(?:" keeps the meaning of what follows; look-arounds, names, options do not.
+            guard content.count >= 2, content[content.startIndex + 1] == 0x3A else { return nil }
+            content = content.dropFirst(2)
+        }
+        let body = Array(content)
+        var union: [[UInt8]] = []
+        for alt in topLevelAlternatives(body) {
+            guard let best = bySelectivity(requiredSets(body[alt], nesting: nesting + 1)).first else { return nil }
+            union.append(contentsOf: best)
+        }
+        return union.isEmpty ? nil : union
     }
 
     /// Whether one of the literals occurs in `folded` (ASCII-folded text).
     func mayMatch(_ folded: UnsafeBufferPointer<UInt8>) -> Bool {
-        for lit in anyOf where Self.contains(folded, lit) { return true }
-        return false
+        for condition in needles {
+            var found = false
+            for lit in condition where Self.contains(folded, lit) {
+                found = true
+                break
+            }
+            if !found { return false }
+        }
+        return true
+    }
+
+    /// Whether `needle` occurs in `hay`: `memchr` for its rarest byte, then `memcmp` around it.
+    static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: Needle) -> Bool {
+        let n = needle.bytes
+        guard let base = hay.baseAddress, hay.count >= n.count, !n.isEmpty else { return n.isEmpty }
+        return n.withUnsafeBufferPointer { nb in
+            guard let np = nb.baseAddress else { return false }
+            let r = needle.rareIndex
+            let rare = Int32(np[r])
+            // Candidate starts are 0...last; the rare byte of a start s sits at s + r.
+            let last = hay.count - nb.count
+            var start = 0
+            while start <= last {
+                guard let hit = memchr(base + start + r, rare, last - start + 1) else { return false }
+                let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) - r
+                if memcmp(base + at, np, nb.count) == 0 { return true }
+                start = at + 1
+            }
+            return false
+        }
     }
 
     static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {

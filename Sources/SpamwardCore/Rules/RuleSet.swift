@@ -368,9 +368,16 @@ final class RuleInput {
             guard let (t, f) = headerTexts[target] else { return nil }
             return Self.run(pattern, t, f, scratch) ? [name] : nil
         case .uri:
+            // Each URL folded into one reused buffer.
+            var folded: [UInt8] = []
             for u in urls {
-                let t = Array(u.normalized.utf8)
-                if Self.run(pattern, t, Self.fold(t), scratch) { return [u.normalized] }
+                var s = u.normalized
+                let hit = s.withUTF8 { t in
+                    folded.removeAll(keepingCapacity: true)
+                    for b in t { folded.append(b &- 0x41 < 26 ? b | 0x20 : b) }
+                    return folded.withUnsafeBufferPointer { pattern.matches(t, folded: $0, scratch: scratch) }
+                }
+                if hit { return [u.normalized] }
             }
             return nil
         }

@@ -25,7 +25,20 @@ public enum URLChecks {
             first(input) { u in u.userinfo.map { $0.contains(".") || $0.contains(":") } ?? false }
         },
         "url_lookalike": BuiltinRules.Check { input in
-            firstOption(input, hosts: true) { u in input.environment.brands.lookalike(of: u).map { "\(u.unicodeHost) looks like \($0)" } }
+            // The answer depends on the registrable domain only: once per domain.
+            var brandOf: [String: String?] = [:]
+            return firstOption(input, hosts: true) { u in
+                let brand: String?
+                if u.isIPAddress {
+                    brand = nil
+                } else if let known = brandOf[u.registrableDomain] {
+                    brand = known
+                } else {
+                    brand = input.environment.brands.lookalike(of: u)
+                    brandOf[u.registrableDomain] = .some(brand)
+                }
+                return brand.map { "\(u.unicodeHost) looks like \($0)" }
+            }
         },
         "url_brand_subdomain": BuiltinRules.Check { input in
             firstOption(input, hosts: true) { u in input.environment.brands.brandInSubdomain(u).map { "\(u.host) names \($0)" } }
@@ -171,11 +184,54 @@ public struct BrandList: Sendable {
     /// A confusable skeleton (in the spirit of UTS 39): look-alike characters folded, `rn` as `m`,
     /// `vv` as `w`, `cl` as `d`, separators dropped.
     public static func skeleton(_ s: String) -> String {
+        asciiSkeleton(s) ?? scalarSkeleton(s)
+    }
+
+    /// ``skeleton(_:)`` scalar by scalar (any string).
+    static func scalarSkeleton(_ s: String) -> String {
         var out = ""
         for u in s.lowercased().unicodeScalars {
             if let r = confusables[u] { out += r } else { out.unicodeScalars.append(u) }
         }
         return out.replacingAll("rn", "m").replacingAll("vv", "w").replacingAll("cl", "d")
+    }
+
+    /// ASCII confusables, by byte (0 for none; 0xFF: dropped).
+    static let asciiConfusables: [UInt8] = (0..<128).map { b -> UInt8 in
+        let v = UInt8(b)
+        let lower = (v &- 0x41) < 26 ? v | 0x20 : v
+        guard let r = confusables[Unicode.Scalar(lower)] else { return lower }
+        return r.utf8.first ?? 0xFF
+    }
+
+    /// ``skeleton(_:)`` of an ASCII string, by byte (nil for other strings).
+    static func asciiSkeleton(_ s: String) -> String? {
+        guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count)
+        for b in s.utf8 {
+            let r = asciiConfusables[Int(b)]
+            if r != 0xFF { out.append(r) }
+        }
+        // The same replacements, in the same order, each left to right.
+        func replace(_ a: (UInt8, UInt8), _ b: UInt8) {
+            var i = 0, w = 0
+            while i < out.count {
+                if i + 1 < out.count, out[i] == a.0, out[i + 1] == a.1 {
+                    out[w] = b
+                    i += 2
+                } else {
+                    out[w] = out[i]
+                    i += 1
+                }
+                w += 1
+            }
+            out.removeLast(out.count - w)
+        }
+        replace((0x72, 0x6E), 0x6D)  // rn -> m
+        replace((0x76, 0x76), 0x77)  // vv -> w
+        replace((0x63, 0x6C), 0x64)  // cl -> d
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The brand `u`'s registrable domain imitates (same skeleton, or one edit away for names of six

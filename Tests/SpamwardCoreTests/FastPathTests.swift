@@ -1,0 +1,88 @@
+import MailMessage
+import Testing
+
+@testable import SpamwardCore
+
+/// The byte-level fast paths of the rules and fingerprints against the general code they
+/// shortcut: on every input where the fast path answers, it must answer the same.
+@Suite("Fast paths agree with the general code")
+struct FastPathTests {
+    struct RNG {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        mutating func string(_ alphabet: [Character], _ count: Int) -> String {
+            String((0..<count).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
+        }
+    }
+
+    @Test func asciiSkeletonIsTheScalarSkeleton() {
+        var rng = RNG(state: 0x5EE1)
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzRNVCLI0123456789|!$-_.rnvvcl")
+        var checked = 0
+        for _ in 0..<5_000 {
+            let s = rng.string(alphabet, Int(rng.next() % 16))
+            guard let fast = BrandList.asciiSkeleton(s) else { continue }
+            #expect(fast == BrandList.scalarSkeleton(s), "\(s)")
+            checked += 1
+        }
+        #expect(checked == 5_000)
+        #expect(BrandList.asciiSkeleton("pаypal") == nil)  // Cyrillic а: the scalar path
+        #expect(BrandList.skeleton("PAYPA1") == "paypal")
+        #expect(BrandList.skeleton("rnicrosoft") == "microsoft")
+    }
+
+    @Test func asciiURLHostIsTheCharacterHost() {
+        var rng = RNG(state: 0x40517)
+        let pieces = ["http://", "https://", "HTTP://", "mailto:", "MailTo:", "www.", "Example.", "com", ".", "/", "?", "#",
+                      "\\", "@", "user:pw@", ":8080", "[::1]", "[", "]", "a", "b-c", "..", "x=1&y=2"]
+        var checked = 0
+        for _ in 0..<20_000 {
+            let s = (0..<(1 + Int(rng.next() % 7))).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+            var copy = s
+            guard let fast = copy.withUTF8({ Fingerprinter.asciiHost(of: $0) }) else { continue }
+            #expect(fast == Fingerprinter.characterHost(of: s), "\(s)")
+            checked += 1
+        }
+        #expect(checked == 20_000)
+        #expect(Fingerprinter.host(of: "http://user@WWW.Example.COM.:80/x") == "www.example.com")
+        #expect(Fingerprinter.host(of: "mailto:a@b.example") == nil)
+    }
+
+    @Test func textScanIsTheSeparateScans() {
+        var rng = RNG(state: 0x7E47)
+        let alphabet = Array("abcXYZ v.i.a-g_r*a 1@$!| \n\r\tзаоп\u{0430}βx€é,;")
+        for _ in 0..<3_000 {
+            var s = rng.string(alphabet, Int(rng.next() % 200))
+            let scan = s.withUTF8 { TextChecks.scanText($0, maxSeparators: 40, spacedRunLimit: 5) }
+            let tokens = s.withUTF8 { TextChecks.candidateTokens($0, maxSeparators: 40) }
+            let runs = s.withUTF8 { TextChecks.spacedRunStarts($0, limit: 5) }
+            #expect(scan.tokens.map(\.range) == tokens.map(\.range), "\(s)")
+            #expect(scan.tokens.map(\.nonASCII) == tokens.map(\.nonASCII), "\(s)")
+            #expect(scan.spacedRunStarts == runs, "\(s)")
+            #expect(scan.hasGreekOrCyrillic == TextChecks.hasGreekOrCyrillic(s), "\(s)")
+        }
+    }
+
+    @Test(arguments: [
+        ("(next of kin|beneficiary|transfer of|the sum of) .{0,40}(us\\$|usd|million)",
+         [["next of kin", "beneficiary", "transfer of", "the sum of"], ["million", "usd", "us$"]]),
+        ("(act now|limited time offer|order (now|today)|don't delete this)",
+         [["act now", "limited time offer", "order ", "don't delete this"]]),
+        ("X-(Mailer|Library): *(Bulk|Mass|Group) ?Mail", [["mailer", "library"], ["bulk", "mass", "group"], ["mail"]]),
+        ("\\.(exe|scr|vbs|hta|pif|bat)$", [["exe", "scr", "vbs", "hta", "pif", "bat"]]),
+        ("(?=abc)def|(?:ghi|jkl)", [["def", "ghi", "jkl"]]),
+        ("(abc)?def", [["def"]]),
+        ("(abc|d)xyz", [["xyz"]]),
+    ])
+    func groupConditions(pattern: String, expected: [[String]]) {
+        let p = LiteralPrefilter(pattern: pattern)
+        let got = p?.allOf.map { $0.map { String(decoding: $0, as: UTF8.self) } } ?? []
+        #expect(got.map { Set($0) } == expected.map { Set($0) })
+    }
+}
