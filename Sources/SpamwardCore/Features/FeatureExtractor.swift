@@ -228,20 +228,34 @@ struct Builder {
 
     /// `received` on the UTF-8 bytes of the value (valid UTF-8: it comes from a String).
     mutating func received(_ u: UnsafeBufferPointer<UInt8>) {
-        var words: [Range<Int>] = []  // ranges of the first words
-        words.reserveCapacity(24)
-        var ips: [UInt32] = []
-        var i = 0
-        let n = u.count
-        while i < n, words.count < 24 {
-            while i < n, Self.isReceivedSeparator(u[i]) { i += 1 }
-            let s = i
-            while i < n, !Self.isReceivedSeparator(u[i]) { i += 1 }
-            if i > s {
-                words.append(s..<i)
-                if let ip = Self.dottedQuad(UnsafeBufferPointer(rebasing: u[s..<i])), ips.count < 4 { ips.append(ip) }
+        // The first 24 words and 4 dotted quads, in fixed scratch buffers (no allocation).
+        withUnsafeTemporaryAllocation(of: Range<Int>.self, capacity: 24) { wordBuffer in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 4) { ipBuffer in
+                var wordCount = 0  // <= 24 == wordBuffer.count
+                var ipCount = 0  // <= 4 == ipBuffer.count
+                var i = 0
+                let n = u.count
+                while i < n, wordCount < 24 {
+                    while i < n, Self.isReceivedSeparator(u[i]) { i += 1 }
+                    let s = i
+                    while i < n, !Self.isReceivedSeparator(u[i]) { i += 1 }
+                    if i > s {
+                        wordBuffer.initializeElement(at: wordCount, to: s..<i)
+                        wordCount += 1
+                        if let ip = Self.dottedQuad(UnsafeBufferPointer(rebasing: u[s..<i])), ipCount < 4 {
+                            ipBuffer.initializeElement(at: ipCount, to: ip)
+                            ipCount += 1
+                        }
+                    }
+                }
+                received(u, words: UnsafeBufferPointer(rebasing: wordBuffer[0..<wordCount]),
+                         ips: UnsafeBufferPointer(rebasing: ipBuffer[0..<ipCount]))
             }
         }
+    }
+
+    /// `received` given the value's first words (ranges into `u`) and dotted quads.
+    mutating func received(_ u: UnsafeBufferPointer<UInt8>, words: UnsafeBufferPointer<Range<Int>>, ips: UnsafeBufferPointer<UInt32>) {
         // The prefixes written as decimal text into a small buffer (no string interpolation).
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { buf in
             for ip in ips where ip >> 24 != 127 && ip >> 24 != 10 {
@@ -566,12 +580,15 @@ struct Builder {
         guard take > 0 else { return }
         let ns = hasher.start("4g:")
         let mask = self.mask
-        // Two tight passes over scratch buffers: first the normalized bytes (lowercased ASCII,
-        // runs of white space folded to one space, at most `take` of them), then one slot per
-        // 4 consecutive normalized bytes. Invariant: used <= take == scratch sizes.
-        let used = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: take) { norm -> Int in
+        // One tight pass: each byte is normalized (lowercased ASCII, runs of white space folded
+        // to one space; at most `take` normalized bytes), shifted into the last four, and from
+        // the fourth on every normalized byte gives the slot of the 4-gram it ends. The slots go
+        // to a scratch buffer, appended at once. Invariant: grams < used <= take == scratch size.
+        let used = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: take) { scratch -> Int in
             var used = 0
+            var grams = 0
             var lastSpace = true
+            var g: UInt32 = 0
             var i = 0
             let count = bytes.count
             // A table lookup gives the normalized byte; only white space maps to a space.
@@ -581,29 +598,18 @@ struct Builder {
                     i &+= 1
                     let space = nb == 0x20
                     if space && lastSpace { continue }
-                    norm[used] = nb
-                    used &+= 1
                     lastSpace = space
-                }
-            }
-            guard used >= 4 else { return used }
-            let grams = used - 3
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: grams) { scratch in
-                var g = UInt32(norm[0]) << 16 | UInt32(norm[1]) << 8 | UInt32(norm[2])
-                for k in 0..<grams {
-                    g = g << 8 | UInt32(norm[k &+ 3])
-                    // Fibonacci hashing of the 4 bytes (one multiplication): n-grams are many.
-                    scratch[k] = UInt32(truncatingIfNeeded: ((UInt64(g) ^ ns) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-                }
-                ngrams.append(contentsOf: UnsafeBufferPointer(scratch))
-                if keepNames {
-                    g = UInt32(norm[0]) << 16 | UInt32(norm[1]) << 8 | UInt32(norm[2])
-                    for k in 0..<grams {
-                        g = g << 8 | UInt32(norm[k &+ 3])
-                        nameGram(scratch[k], g)
+                    g = g << 8 | UInt32(nb)
+                    used &+= 1
+                    if used >= 4 {
+                        // Fibonacci hashing of the 4 bytes (one multiplication): n-grams are many.
+                        scratch[grams] = UInt32(truncatingIfNeeded: ((UInt64(g) ^ ns) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+                        if keepNames { nameGram(scratch[grams], g) }
+                        grams &+= 1
                     }
                 }
             }
+            ngrams.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<grams]))
             return used
         }
         budget -= used
