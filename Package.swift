@@ -189,6 +189,8 @@ let package = Package(
             swiftSettings: settings),
         // Rule and fingerprint cost against the core scan, SpamwardCore only (quick release build, valgrind).
         .executableTarget(name: "rules-bench", dependencies: ["SpamwardCore", "MailMessage"], swiftSettings: settings),
+        // Scan-path harness (parse + features + score) for callgrind and feature digests.
+        .executableTarget(name: "scan-bench", dependencies: ["SpamwardCore", "MailMessage"], swiftSettings: settings),
         .testTarget(
             name: "MailMessageTests", dependencies: ["MailMessage"],
             resources: [.copy("Fixtures")], swiftSettings: settings),
