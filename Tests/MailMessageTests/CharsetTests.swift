@@ -398,3 +398,24 @@ struct HeaderFuzzRNG {
     }
     #expect(CharsetSniffer.highByteCount([UInt8](repeating: 0xFF, count: 4_100)[...]) == 4_100)
 }
+
+@Test func plainSevenBitMatchesBytewiseCheck() {
+    // One odd byte (high, NUL, ESC) at each position of slices around the 8-byte words, and
+    // bytes next to the flagged ones (0x01, 0x1A, 0x1C, 0x7F, 0x80) that must or must not count.
+    let base = [UInt8](repeating: UInt8(ascii: "a"), count: 40)
+    func reference(_ s: ArraySlice<UInt8>) -> Bool { !s.contains { $0 >= 0x80 || $0 == 0 || $0 == 0x1B } }
+    for odd: UInt8 in [0x00, 0x01, 0x1A, 0x1B, 0x1C, 0x7F, 0x80, 0xFF] {
+        for position in 0..<base.count {
+            var bytes = base
+            bytes[position] = odd
+            for (start, end) in [(0, 40), (1, 17), (3, 11), (position, min(40, position + 8)), (0, position + 1)] {
+                let slice = bytes[start..<end]
+                #expect(CharsetSniffer.isPlainSevenBit(slice) == reference(slice))
+            }
+        }
+    }
+    #expect(CharsetSniffer.isPlainSevenBit([][...]))
+    // A zero byte before a 0x01 byte (a borrow crosses the lane) is found once, not missed.
+    #expect(!CharsetSniffer.isPlainSevenBit([0x41, 0x00, 0x01, 0x41, 0x41, 0x41, 0x41, 0x41][...]))
+    #expect(Charset.sniff(Array("plain text\r\n".utf8)[...]) == "us-ascii")
+}
