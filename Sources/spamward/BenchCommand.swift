@@ -97,18 +97,33 @@ extension Spamward {
             let parse = best {
                 for m in messages { sink &+= MessageParser.parse(m).parts.count }
             }
-            // Learn the first half (from empty each time), then scan the second half.
-            var empty = MessageScanner(model: StatisticalModel())
-            rules.apply(to: &empty)
-            var trained = empty
+            // The whole split evaluation first, while no other model or parsed message is held
+            // (its own model is the only one in memory then).
+            let eval = bestWall {
+                let r = EvaluationRun.run(corpus: c, messages: messages, proto: .split, configuration: .default,
+                                          thresholds: .default, progress: false, rules: rules)
+                sink &+= r.scored
+            }
+            // Learn the first half (from empty each time), then scan the second half. Each
+            // repeat makes its own empty scanner: one kept for all of them would be a third 48 MB
+            // model in memory (and make the first learn copy it).
+            func emptyScanner() -> MessageScanner {
+                var s = MessageScanner(model: StatisticalModel())
+                rules.apply(to: &s)
+                return s
+            }
+            var lastTrained: MessageScanner?
             let learn = best {
-                var s = empty
+                lastTrained = nil  // the previous repeat's model is freed before the next is made
+                var s = emptyScanner()
                 for i in 0..<half {
                     let m = s.parse(messages[i])
                     s.model.learn(s.features(m), as: c.entries[i].label)
                 }
-                trained = s
+                lastTrained = s
             }
+            let trained = lastTrained ?? emptyScanner()
+            lastTrained = nil
             let scan = best {
                 for i in half..<n { sink &+= trained.score(trained.parse(messages[i])) > 0 ? 1 : 0 }
             }
@@ -196,11 +211,6 @@ extension Spamward {
                                                 subject: m.subject, verdict: .ham, label: nil, time: 0)
                     sink &+= tracker.observe(o)?.messages ?? 0
                 }
-            }
-            let eval = bestWall {
-                let r = EvaluationRun.run(corpus: c, messages: messages, proto: .split, configuration: .default,
-                                          thresholds: .default, progress: false, rules: rules)
-                sink &+= r.scored
             }
             var result = Result(
                 messages: n, megabytes: Double(messages.reduce(0) { $0 + $1.count }) / 1e6,

@@ -35,7 +35,9 @@ struct EvaluationRun {
     var learned = 0
     var scored = 0
     var duplicatesSkipped = 0
-    var model: StatisticalModel
+    /// The model after the run (set at its end, so that no second copy of the model is held
+    /// while it learns).
+    var model: StatisticalModel?
 
     /// Runs `proto` on the messages from an empty model.
     /// Which score to report: the combined one, or (for experiments) one component.
@@ -46,11 +48,15 @@ struct EvaluationRun {
     static func run(corpus: TRECCorpus, messages: [[UInt8]], proto: EvalProtocol, configuration: FeatureConfiguration,
                     thresholds: Thresholds, progress: Bool, component which: Component = .combined, rules: RuleMode = .all, fuzzy: Bool = false,
                     tune: (inout StatisticalModel) -> Void = { _ in }) -> EvaluationRun {
-        var model = StatisticalModel(configuration: configuration)
-        tune(&model)
-        var scanner = MessageScanner(model: model, thresholds: thresholds)
+        // The scanner holds the only reference to the model: a second one (the empty model kept
+        // elsewhere) would make the first learn copy all 48 MB of it.
+        var scanner: MessageScanner = {
+            var model = StatisticalModel(configuration: configuration)
+            tune(&model)
+            return MessageScanner(model: model, thresholds: thresholds)
+        }()
         rules.apply(to: &scanner)
-        var run = EvaluationRun(model: model)
+        var run = EvaluationRun()
         var learnedDigests = Set<MessageDigest>()
         let n = messages.count
         let half = n / 2
@@ -214,7 +220,7 @@ extension Spamward {
                 }
             }
             let wall = Date().timeIntervalSince(wall0)
-            if debugModel { printError("combiner \(r.model.combinerWeights)") }
+            if debugModel, let m = r.model { printError("combiner \(m.combinerWeights)") }
             let summary = EvaluationSummary.summarize(labels: r.labels, scores: r.scores, threshold: thresholdOptions.spamThreshold)
             if let scores {
                 var out = ""
