@@ -33,7 +33,14 @@ struct TCPServerService<Inbound: Sendable, Outbound: Sendable>: Service {
             .bind(host: frontEnd.listen.host, port: frontEnd.listen.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try configure(channel)
-                    return try NIOAsyncChannel<Inbound, Outbound>(wrappingChannelSynchronously: channel)
+                    let async = try NIOAsyncChannel<Inbound, Outbound>(wrappingChannelSynchronously: channel)
+                    // A connection accepted but never served (refused over the limit, or still
+                    // queued when the listener's task ends) must not trap in NIO's "Deinited
+                    // NIOAsyncWriter without calling finish()": its writer is finished when the
+                    // channel closes (finishing twice is harmless). apple/swift-nio#2637.
+                    let outbound = async.outbound
+                    channel.closeFuture.whenComplete { _ in outbound.finish() }
+                    return async
                 }
             }
         if let address = server.channel.localAddress {
@@ -54,6 +61,7 @@ struct TCPServerService<Inbound: Sendable, Outbound: Sendable>: Service {
                         if count > frontEnd.maxConnections {
                             open.add(-1)
                             connLogger.warning("too many connections; closing", metadata: ["limit": "\(frontEnd.maxConnections)"])
+                            connection.outbound.finish()
                             connection.channel.close(promise: nil)
                             continue
                         }
