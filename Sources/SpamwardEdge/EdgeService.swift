@@ -157,6 +157,12 @@ public struct EdgeService: Service {
                     let count = InboundByteCount()
                     try channel.pipeline.syncOperations.addHandler(InboundByteCounter(count: count))
                     let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    // A connection accepted but never served (refused, or still queued when the
+                    // listener's task ends) must not trap in NIO's "Deinited NIOAsyncWriter without
+                    // calling finish()": its writer is finished when the channel closes (finishing
+                    // twice is harmless). apple/swift-nio#2637.
+                    let outbound = async.outbound
+                    channel.closeFuture.whenComplete { _ in outbound.finish() }
                     return (async, count)
                 }
             }

@@ -268,3 +268,33 @@ struct SilentServer {
 
     func stop() async { try? await channel.close() }
 }
+
+extension EdgeScreeningTests {
+    /// Connections over `maxConnections` get 421 and are closed unserved (which must not trap
+    /// in NIO's "Deinited NIOAsyncWriter without calling finish()"); the edge goes on serving.
+    @Test func connectionsOverTheLimitGet421AndTheEdgeGoesOn() async throws {
+        let edge = try await RunningEdge.start {
+            $0.maxConnections = 1
+            $0.backendPort = 9
+        }
+        let held = try await TestClient.connect(to: edge.address, from: "127.0.0.61")
+        #expect(try await held.reply()?.code == 220)
+        for i in 0..<3 {
+            let extra = try await TestClient.connect(to: edge.address, from: "127.0.0.\(62 + i)")
+            let r = try await extra.reply()
+            #expect(r?.code == 421, "\(String(describing: r))")
+            #expect(await extra.waitClosed())
+        }
+        #expect(try await held.command("NOOP")?.code == 250)
+        await held.close()
+        var greeted: SMTPReply? = nil
+        for _ in 0..<100 where greeted?.code != 220 {
+            let next = try await TestClient.connect(to: edge.address, from: "127.0.0.70")
+            greeted = try await next.reply()
+            await next.close()
+            if greeted?.code != 220 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(greeted?.code == 220)
+        await edge.stop()
+    }
+}
