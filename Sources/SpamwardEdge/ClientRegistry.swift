@@ -13,8 +13,13 @@ public func clientSubnet(_ address: IPAddress) -> String {
 /// subnet. Bounded: at most `maxKeys` buckets; empty buckets are dropped first.
 public final class RateLimiter: Sendable {
     private struct Bucket { var level: Double; var updated: Double; var open: Int }
+    /// A client address or its subnet (the network address): no string is made per connection.
+    private struct Key: Hashable {
+        var isSubnet: Bool
+        var address: IPAddress
+    }
     private let maxKeys: Int
-    private let state = Mutex<[String: Bucket]>([:])
+    private let state = Mutex<[Key: Bucket]>([:])
     private let currentLimits: Mutex<RateLimits>
 
     /// The limits now.
@@ -33,8 +38,7 @@ public final class RateLimiter: Sendable {
     /// Admits a new connection at time `now` (seconds), or says which test it fails. When
     /// admitted, call ``release(_:)`` when it closes.
     public func admit(_ address: IPAddress, now: Double) -> EdgeViolation? {
-        let ip = "ip:\(address.unmapped)"
-        let net = "net:\(clientSubnet(address))"
+        let (ip, net) = Self.keys(address)
         let limits = self.limits
         return state.withLock { buckets in
             if buckets.count > maxKeys { buckets = buckets.filter { $0.value.open > 0 } }
@@ -68,8 +72,7 @@ public final class RateLimiter: Sendable {
 
     /// An admitted connection closed.
     public func release(_ address: IPAddress) {
-        let ip = "ip:\(address.unmapped)"
-        let net = "net:\(clientSubnet(address))"
+        let (ip, net) = Self.keys(address)
         state.withLock { buckets in
             for key in [ip, net] {
                 if var b = buckets[key] {
@@ -78,6 +81,16 @@ public final class RateLimiter: Sendable {
                 }
             }
         }
+    }
+
+    private static func keys(_ address: IPAddress) -> (Key, Key) {
+        let a = address.unmapped
+        let subnet: IPAddress
+        switch a {
+        case .v4(let v): subnet = .v4(IPv4Address(v.value & 0xFFFF_FF00))
+        case .v6(let v): subnet = .v6(IPv6Address(v.value & ~UInt128(UInt64.max)))
+        }
+        return (Key(isSubnet: false, address: a), Key(isSubnet: true, address: subnet))
     }
 
     private static func leak(_ b: inout Bucket, now: Double, perMinute: Double) {

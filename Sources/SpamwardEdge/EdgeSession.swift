@@ -165,32 +165,34 @@ struct EdgeSession {
             passedBefore = await shared.passed.hasPassed(client, now: shared.now())
         }
         let screen = !allowlisted && !passedBefore
-        // The DNS lists are asked during the pregreet wait (a child task, cancelled on exit).
-        let checker = screen ? shared.dnsLists : nil
-        let address = client
-        let dnsTimeout = c.dnsTimeoutMilliseconds
+        // The DNS lists are asked during the pregreet wait (a child task, cancelled on exit);
+        // without lists (or for a client that is not screened) no task is started at all.
         let wait = GreetWait(on: channel.eventLoop)
         defer { wait.end(.timeUp) }  // a promise must never be left unfulfilled
-        let dropListed = c.action(for: .dnsbl) == .drop
-        async let lists = { () async -> ListsOutcome in
-            let outcome = await Self.queryLists(checker, client: address, timeoutMilliseconds: dnsTimeout)
-            if dropListed, case .answered(let r) = outcome, r.isListed { wait.end(.listed) }
-            return outcome
-        }()
-        if screen && c.pregreetWaitMilliseconds > 0 {
-            try await outbound.write(ByteBuffer(string: "220-\(c.hostname) \(c.pregreetTeaser)\r\n"))
-            let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(c.pregreetWaitMilliseconds))) {
-                wait.end(.timeUp)
+        let outcome: ListsOutcome
+        if screen, let checker = shared.dnsLists, !checker.sites.isEmpty {
+            // One child task for the lookups; the timeout is a timer on the event loop. Whichever
+            // completes `first` first wins (a promise ignores a second completion).
+            let address = client
+            let loop = channel.eventLoop
+            let dropListed = c.action(for: .dnsbl) == .drop
+            let first = loop.makePromise(of: ListsOutcome.self)
+            let timer = loop.scheduleTask(in: .milliseconds(Int64(c.dnsTimeoutMilliseconds))) { first.succeed(.timedOut) }
+            defer {
+                timer.cancel()
+                first.succeed(.timedOut)
             }
-            if c.action(for: .pregreet) == .drop { received.onFirstByte { wait.end(.spoke) } }
-            _ = try? await wait.promise.futureResult.get()
-            timer.cancel()
-            let early = received.value
-            if early > 0 {
-                try await violate(EdgeViolation(test: .pregreet, evidence: "\(early) bytes before the greeting"))
-            }
+            async let lookup: Void = Self.lookUp(checker, client: address, dropListed: dropListed, wait: wait, into: first)
+            try await pregreetTest(screen: screen, wait: wait)
+            outcome = (try? await first.futureResult.get()) ?? .timedOut
+            // On a timeout the lookups are cancelled here (and awaited, as structured
+            // concurrency wants).
+            if case .timedOut = outcome {} else { await lookup }
+        } else {
+            try await pregreetTest(screen: screen, wait: wait)
+            outcome = .notAsked
         }
-        switch await lists {
+        switch outcome {
         case .notAsked:
             break
         case .timedOut:
@@ -214,21 +216,34 @@ struct EdgeSession {
         try await write(sm.greeting)
     }
 
+    /// The pregreet test: the `220-` teaser, then the wait (ended early by a byte from the
+    /// client or a DNS listing when their action is `drop`); a byte before the end fails it.
+    private mutating func pregreetTest(screen: Bool, wait: GreetWait) async throws {
+        let c = configuration
+        guard screen && c.pregreetWaitMilliseconds > 0 else { return }
+        try await outbound.write(ByteBuffer(string: "220-\(c.hostname) \(c.pregreetTeaser)\r\n"))
+        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(c.pregreetWaitMilliseconds))) {
+            wait.end(.timeUp)
+        }
+        if c.action(for: .pregreet) == .drop { received.onFirstByte { wait.end(.spoke) } }
+        _ = try? await wait.promise.futureResult.get()
+        timer.cancel()
+        let early = received.value
+        if early > 0 {
+            try await violate(EdgeViolation(test: .pregreet, evidence: "\(early) bytes before the greeting"))
+        }
+    }
+
     enum ListsOutcome: Sendable { case notAsked, timedOut, answered(DNSListResult) }
 
-    /// All DNS lists for `client`, or `.timedOut` after the timeout.
-    static func queryLists(_ checker: DNSListChecker<AnyDNSResolver>?, client: IPAddress, timeoutMilliseconds: Int) async -> ListsOutcome {
-        guard let checker, !checker.sites.isEmpty else { return .notAsked }
-        return await withTaskGroup(of: ListsOutcome.self) { group in
-            group.addTask { .answered(await checker.check(client)) }
-            group.addTask {
-                try? await Task.sleep(for: .milliseconds(timeoutMilliseconds))
-                return .timedOut
-            }
-            let first = await group.next() ?? .timedOut
-            group.cancelAll()
-            return first
-        }
+    /// Asks all DNS lists for `client` and completes `result`; a listed client ends the
+    /// pregreet wait at once when the action is `drop`.
+    static func lookUp(_ checker: DNSListChecker<AnyDNSResolver>, client: IPAddress, dropListed: Bool, wait: GreetWait,
+                       into result: EventLoopPromise<ListsOutcome>) async
+    {
+        let r = await checker.check(client)
+        if dropListed && r.isListed { wait.end(.listed) }
+        result.succeed(.answered(r))
     }
 
     mutating func commandLoop() async throws {
