@@ -85,4 +85,26 @@ struct FastPathTests {
         let got = p?.allOf.map { $0.map { String(decoding: $0, as: UTF8.self) } } ?? []
         #expect(got.map { Set($0) } == expected.map { Set($0) })
     }
+    @Test func fingerprintWordHashesAreTheNormalizedWords() {
+        var rng = RNG(state: 0xF1A6)
+        let pieces = ["Hello", "WORLD", "viagra", "xKqZw", "bcdfgh", "http://x.example/a", "www.Example.com", "a1b2", "me@x.org",
+                      "Straße", "ÉCOLE", "naïve", "!!", "--", "to", "a", "don't", "e.g.", "12:30", "abc:def", "sky", "rhythm"]
+        let seps = [" ", "\n", "\t", ", ", "  ", "\r\n"]
+        let hash = StableHash(seed: FingerprintConfiguration.default.seed)
+        for _ in 0..<2_000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 40) {
+                text += pieces[Int(rng.next() % UInt64(pieces.count))] + seps[Int(rng.next() % UInt64(seps.count))]
+            }
+            let maxWords = 1 + Int(rng.next() % 30)
+            var got: [UInt64] = []
+            var copy = text
+            let used = copy.withUTF8 { TextNormalizer.words($0, seed: hash, maxWords: maxWords, into: &got) }
+            let expected = TextNormalizer.normalize(text, maxWords: maxWords).map { hash.hash("fw:", $0) }
+            #expect(got == expected, "\(text)")
+            var consumed = 0
+            copy.withUTF8 { buf in consumed = TextNormalizer.forEachWord(buf, maxWords: maxWords) { _ in } }
+            #expect(used == consumed)
+        }
+    }
 }

@@ -261,9 +261,51 @@ public enum TextNormalizer {
     /// returns the bytes consumed.
     static func words(_ text: UnsafeBufferPointer<UInt8>, seed: StableHash, maxWords: Int, into words: inout [UInt64]) -> Int {
         let start = seed.start("fw:")
-        return forEachWord(text, maxWords: maxWords - words.count) { w in
-            words.append(StableHash.finish(StableHash.add(start, bytes: w)))
+        let limit = maxWords - words.count
+        var emitted = 0
+        var i = 0
+        let n = text.count
+        // The steps of forEachWord(_:maxWords:_:), with each ASCII word folded and hashed in one
+        // loop (no copy, no closure); a test checks both give the same words.
+        while i < n, emitted < limit {
+            while i < n, isSpace(text[i]) { i += 1 }
+            let chunkStart = i
+            var hasDigit = false, hasAt = false, hasColon = false
+            while i < n {
+                let b = text[i]
+                if isSpace(b) { break }
+                if isDigit(b) { hasDigit = true } else if b == 0x40 { hasAt = true } else if b == 0x3A { hasColon = true }
+                i += 1
+            }
+            let chunk = UnsafeBufferPointer(rebasing: text[chunkStart..<i])
+            // Numbers, addresses and URLs go entirely ("://" needs a colon).
+            if chunk.isEmpty || hasDigit || hasAt { continue }
+            if hasColon || (chunk.count >= 4 && chunk[3] == 0x2E), isURL(chunk) { continue }
+            var j = 0
+            while j < chunk.count, emitted < limit {
+                while j < chunk.count, !isLetter(chunk[j]) { j += 1 }
+                let ws = j
+                var nonASCII = false
+                while j < chunk.count, isLetter(chunk[j]) {
+                    if chunk[j] >= 0x80 { nonASCII = true }
+                    j += 1
+                }
+                let len = j - ws
+                guard len >= 2, len <= 24 else { continue }
+                let w = UnsafeBufferPointer(rebasing: chunk[ws..<j])
+                if looksRandom(w) { continue }
+                if nonASCII {
+                    let folded = Array(String(decoding: w, as: UTF8.self).lowercased().utf8)
+                    words.append(StableHash.finish(StableHash.add(start, bytes: folded)))
+                } else {
+                    var h = start
+                    for b in w { h = StableHash.add(h, isUpper(b) ? b | 0x20 : b) }
+                    words.append(StableHash.finish(h))
+                }
+                emitted += 1
+            }
         }
+        return i
     }
 
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
