@@ -53,7 +53,7 @@ enum AddressLexer {
                 i = end
             case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "@"),
                 UInt8(ascii: ","):
-                out.append(AddressToken(kind: .special(b), text: [b], spaceBefore: space))
+                out.append(AddressToken(kind: .special(b), text: specialText(b), spaceBefore: space))
                 space = false
                 i += 1
             case UInt8(ascii: ")"):
@@ -105,6 +105,22 @@ enum AddressLexer {
         }
         return nil
     }
+
+    /// The text of a special token: one shared array per special (no allocation per token).
+    static func specialText(_ b: UInt8) -> [UInt8] {
+        switch b {
+        case UInt8(ascii: "<"): return lessThan
+        case UInt8(ascii: ">"): return greaterThan
+        case UInt8(ascii: ":"): return colon
+        case UInt8(ascii: ";"): return semicolon
+        case UInt8(ascii: "@"): return at
+        case UInt8(ascii: ","): return comma
+        default: return [b]
+        }
+    }
+    private static let lessThan: [UInt8] = [UInt8(ascii: "<")], greaterThan: [UInt8] = [UInt8(ascii: ">")]
+    private static let colon: [UInt8] = [UInt8(ascii: ":")], semicolon: [UInt8] = [UInt8(ascii: ";")]
+    private static let at: [UInt8] = [UInt8(ascii: "@")], comma: [UInt8] = [UInt8(ascii: ",")]
 
     static func isAtomByte(_ b: UInt8) -> Bool {
         switch b {

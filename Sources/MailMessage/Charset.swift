@@ -50,7 +50,10 @@ public enum Charset {
     ///   absent one is sniffed silently.
     public static func decode(_ bytes: ArraySlice<UInt8>, declared: String?) -> DecodedText {
         var label = declared.map { CharsetTable.trimmedLabel($0) } ?? ""
-        if let star = label.firstIndex(of: "*") { label = String(label[..<star]) }  // RFC 2231 language
+        // RFC 2231 language. No `*` byte, no `*` Character: most labels are searched on bytes only.
+        if label.utf8.contains(UInt8(ascii: "*")), let star = label.firstIndex(of: "*") {
+            label = String(label[..<star])
+        }
         if label.isEmpty { return decodeSniffed(bytes, anomalies: []) }
         guard let name = normalize(label) else { return decodeSniffed(bytes, anomalies: [.unknownCharset]) }
         return decodeDeclared(bytes, name: name)

@@ -15,6 +15,24 @@ enum CharsetTable {
 
     /// The label without surrounding white space and quotes.
     static func trimmedLabel(_ label: String) -> String {
+        // ASCII labels (the usual case) are trimmed on bytes: there every Character is one
+        // byte except CR LF, whose two bytes are both trimmed, so the result is the same.
+        var copy = label
+        let ascii: String? = copy.withUTF8 { u in
+            var high: UInt8 = 0
+            for b in u { high |= b }
+            guard high < 0x80 else { return nil }
+            @inline(__always) func isJunk(_ b: UInt8) -> Bool {
+                b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A || b == UInt8(ascii: "\"") || b == UInt8(ascii: "'")
+            }
+            var lo = 0
+            var hi = u.count
+            while lo < hi, isJunk(u[lo]) { lo += 1 }
+            while hi > lo, isJunk(u[hi - 1]) { hi -= 1 }
+            if lo == 0 && hi == u.count { return label }  // nothing to trim
+            return String(decoding: UnsafeBufferPointer(rebasing: u[lo..<hi]), as: UTF8.self)
+        }
+        if let ascii { return ascii }
         let junk: Set<Character> = [" ", "\t", "\r\n", "\n", "\r", "\"", "'"]
         var s = Substring(label)
         while let f = s.first, junk.contains(f) { s = s.dropFirst() }

@@ -419,3 +419,13 @@ struct HeaderFuzzRNG {
     #expect(!CharsetSniffer.isPlainSevenBit([0x41, 0x00, 0x01, 0x41, 0x41, 0x41, 0x41, 0x41][...]))
     #expect(Charset.sniff(Array("plain text\r\n".utf8)[...]) == "us-ascii")
 }
+
+@Test(arguments: ["utf-8", " \"UTF-8\" ", "'iso-8859-1'\r\n", "\r\n\tkoi8-r \r", "\"\"", "", " ", "us-ascii*en",
+                  "\"utf-8\"\u{301}", "ütf-8 ", " \"windows-1252\"\r\n "])
+func trimmedLabelMatchesCharacterTrimming(label: String) {
+    let junk: Set<Character> = [" ", "\t", "\r\n", "\n", "\r", "\"", "'"]
+    var s = Substring(label)
+    while let f = s.first, junk.contains(f) { s = s.dropFirst() }
+    while let l = s.last, junk.contains(l) { s = s.dropLast() }
+    #expect(CharsetTable.trimmedLabel(label) == String(s))
+}
