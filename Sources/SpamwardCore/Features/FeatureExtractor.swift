@@ -122,7 +122,12 @@ struct Builder {
     }
 
     mutating func add(_ namespace: StaticString, _ value: String) {
-        let h = StableHash.finish(StableHash.add(hasher.start(namespace), bytes: value.utf8))
+        // Native strings (nearly all) are hashed from their contiguous UTF-8, not byte by byte
+        // through the view's iterator; the bytes, and so the hash, are the same.
+        let start = hasher.start(namespace)
+        let h = StableHash.finish(
+            value.utf8.withContiguousStorageIfAvailable { StableHash.add(start, bytes: $0) }
+                ?? StableHash.add(start, bytes: value.utf8))
         addToken(hash: h, name: "\(namespace)\(value)")
     }
 
@@ -508,14 +513,25 @@ struct Builder {
 
     mutating func structure(_ m: Message) {
         for a in m.anomalies { add("an:", a.name) }
-        var structure = ""
+        // `st:` is the hash of "DEPTH TYPE/SUBTYPE;" for the first 12 parts, and `ct:` that of each
+        // "TYPE/SUBTYPE": hashed piece by piece, the strings are only built when names are kept.
+        var structureHash = hasher.start("st:")
         for (i, p) in m.parts.prefix(64).enumerated() {
-            add("ct:", p.contentType.mimeType)
-            if let cs = p.contentType.charset { add("cs:", cs.lowercased()) }
+            let ct = p.contentType
+            var h = StableHash.add(hasher.start("ct:"), bytes: ct.type.utf8)
+            h = StableHash.add(StableHash.add(h, UInt8(ascii: "/")), bytes: ct.subtype.utf8)
+            addToken(hash: StableHash.finish(h), name: "ct:" + ct.mimeType)
+            if let cs = ct.charset { add("cs:", cs.lowercased()) }
             if p.transferEncoding != "7bit" { add("cte:", p.transferEncoding) }
-            if i < 12 { structure += String(p.depth) + p.contentType.mimeType + ";" }
+            if i < 12 {
+                structureHash = StableHash.add(structureHash, bytes: String(p.depth).utf8)
+                structureHash = StableHash.add(structureHash, bytes: ct.type.utf8)
+                structureHash = StableHash.add(StableHash.add(structureHash, UInt8(ascii: "/")), bytes: ct.subtype.utf8)
+                structureHash = StableHash.add(structureHash, UInt8(ascii: ";"))
+            }
         }
-        add("st:", structure)
+        addToken(hash: StableHash.finish(structureHash),
+                 name: "st:" + m.parts.prefix(12).map { String($0.depth) + $0.contentType.mimeType + ";" }.joined())
         for a in m.attachments.prefix(32) {
             add("att:", a.contentType)
             if let name = a.filename, let dot = name.lastIndex(of: ".") {
@@ -580,15 +596,12 @@ struct Builder {
         guard take > 0 else { return }
         let ns = hasher.start("4g:")
         let mask = self.mask
-        // One tight pass: each byte is normalized (lowercased ASCII, runs of white space folded
-        // to one space; at most `take` normalized bytes), shifted into the last four, and from
-        // the fourth on every normalized byte gives the slot of the 4-gram it ends. The slots go
-        // to a scratch buffer, appended at once. Invariant: grams < used <= take == scratch size.
-        let used = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: take) { scratch -> Int in
+        // Two tight passes over scratch buffers: first the normalized bytes (lowercased ASCII,
+        // runs of white space folded to one space, at most `take` of them), then one slot per
+        // 4 consecutive normalized bytes. Invariant: used <= take == scratch sizes.
+        let used = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: take) { norm -> Int in
             var used = 0
-            var grams = 0
             var lastSpace = true
-            var g: UInt32 = 0
             var i = 0
             let count = bytes.count
             // A table lookup gives the normalized byte; only white space maps to a space.
@@ -598,18 +611,29 @@ struct Builder {
                     i &+= 1
                     let space = nb == 0x20
                     if space && lastSpace { continue }
-                    lastSpace = space
-                    g = g << 8 | UInt32(nb)
+                    norm[used] = nb
                     used &+= 1
-                    if used >= 4 {
-                        // Fibonacci hashing of the 4 bytes (one multiplication): n-grams are many.
-                        scratch[grams] = UInt32(truncatingIfNeeded: ((UInt64(g) ^ ns) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
-                        if keepNames { nameGram(scratch[grams], g) }
-                        grams &+= 1
+                    lastSpace = space
+                }
+            }
+            guard used >= 4 else { return used }
+            let grams = used - 3
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: grams) { scratch in
+                var g = UInt32(norm[0]) << 16 | UInt32(norm[1]) << 8 | UInt32(norm[2])
+                for k in 0..<grams {
+                    g = g << 8 | UInt32(norm[k &+ 3])
+                    // Fibonacci hashing of the 4 bytes (one multiplication): n-grams are many.
+                    scratch[k] = UInt32(truncatingIfNeeded: ((UInt64(g) ^ ns) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+                }
+                ngrams.append(contentsOf: UnsafeBufferPointer(scratch))
+                if keepNames {
+                    g = UInt32(norm[0]) << 16 | UInt32(norm[1]) << 8 | UInt32(norm[2])
+                    for k in 0..<grams {
+                        g = g << 8 | UInt32(norm[k &+ 3])
+                        nameGram(scratch[k], g)
                     }
                 }
             }
-            ngrams.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[0..<grams]))
             return used
         }
         budget -= used
