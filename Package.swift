@@ -14,7 +14,7 @@ let package = Package(
         .executable(name: "spamward-edge-sim", targets: ["EdgeSim"]),
         .executable(name: "dkim-bench", targets: ["dkim-bench"]),
         .executable(name: "spamward-loadgen", targets: ["spamward-loadgen"]),
-        .executable(name: "rules-bench", targets: ["rules-bench"]),
+        .executable(name: "scan-bench", targets: ["scan-bench"]),
         .library(name: "MailMessage", targets: ["MailMessage"]),
         .library(name: "SpamwardCore", targets: ["SpamwardCore"]),
         .library(name: "MailAuth", targets: ["MailAuth"]),
@@ -187,9 +187,8 @@ let package = Package(
             name: "spamward-loadgen",
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: settings),
-        // Rule and fingerprint cost against the core scan, SpamwardCore only (quick release build, valgrind).
-        .executableTarget(name: "rules-bench", dependencies: ["SpamwardCore", "MailMessage"], swiftSettings: settings),
-        // Scan-path harness (parse + features + score) for callgrind and feature digests.
+        // Scan-path harness: core scan, rules and fingerprints against it, feature and rule-hit
+        // digests; SpamwardCore only (quick release build, valgrind).
         .executableTarget(name: "scan-bench", dependencies: ["SpamwardCore", "MailMessage"], swiftSettings: settings),
         .testTarget(
             name: "MailMessageTests", dependencies: ["MailMessage"],

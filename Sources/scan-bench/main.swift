@@ -1,19 +1,25 @@
-// Scan-path harness for instruction counts: learns the first COUNT messages of a TREC corpus,
-// then parses, extracts features of and scores the COUNT messages of the second half (rules
-// off, as `spamward bench --rules none`). Small and Foundation-free, so that valgrind runs it:
+// The scan path's harness: the core scan (parse + features + score), rule evaluation and fuzzy
+// fingerprinting, with SpamwardCore's dependencies only (no server, no BoringSSL) so that a
+// release build is quick, and no Foundation so that valgrind runs it (`spamward` itself crashes
+// valgrind). CORPUS is a TREC layout folder (an `index` of `spam PATH` / `ham PATH` lines).
 //   swift build -c release --product scan-bench
-//   valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*timedLoop*' \
-//     .build/release/scan-bench CORPUS 300
-// (`--toggle-collect='*trainLoop*'` counts the learning of the first COUNT instead.)
-// `scan-bench CORPUS COUNT digest` prints a digest of every message's feature vector (all
-// messages when COUNT is 0), to check that a speed-up leaves the features byte-identical.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+//   scan-bench time CORPUS [COUNT] [REPEATS]   # µs per message: core scan, rules, fingerprint, and the ratio
+//   scan-bench scan CORPUS [COUNT]             # learn the first COUNT, scan COUNT of the second half (CPU msg/s)
+//   scan-bench digest CORPUS [COUNT]           # a digest of every message's feature vector
+//   scan-bench hits CORPUS [COUNT]             # every message's rule hits and fingerprint
+//   scan-bench per-rule CORPUS [COUNT] [REPEATS]
+//   scan-bench core|rules|fingerprint|once CORPUS [COUNT]   # one stage once, for callgrind
+// `digest` and `hits` print the same lines before and after a speed-up that changes nothing.
+// callgrind: --toggle-collect='*timedLoop*' (scan), '*trainLoop*' (its learning), '*coreScan*'
+// (core), '*RuleSetV8evaluate*' (rules), '*FingerprinterV11fingerprint*' (fingerprint).
 import MailMessage
 import SpamwardCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 func readFile(_ path: String) -> [UInt8]? {
     guard let f = fopen(path, "rb") else { return nil }
@@ -24,65 +30,39 @@ func readFile(_ path: String) -> [UInt8]? {
         let n = chunk.withUnsafeMutableBytes { fread($0.baseAddress, 1, 65_536, f) }
         if n <= 0 { break }
         out.append(contentsOf: chunk[0..<n])
+        if out.count > 32 << 20 { break }
     }
     return out
 }
 
-func runHarness() {
-    let args = Array(CommandLine.arguments.dropFirst())
-    guard let root = args.first, let index = readFile(root + "/index") else {
-        print("usage: scan-bench CORPUS [COUNT] [digest]")
-        exit(64)
-    }
-    let countArg = args.count > 1 ? Int(args[1]) ?? 300 : 300
-    let digestMode = args.count > 2 && args[2] == "digest"
-    var entries: [(Label, String)] = []
-    for line in index.split(separator: UInt8(ascii: "\n")) {
-        guard let sp = line.firstIndex(of: UInt8(ascii: " ")) else { continue }
-        let label = String(decoding: line[line.startIndex..<sp], as: UTF8.self)
-        let path = String(decoding: line[(sp + 1)...], as: UTF8.self)
-        if let l = Label(rawValue: label) { entries.append((l, path)) }
-    }
-    let half = entries.count / 2
-    let count = countArg <= 0 ? half : min(countArg, half)
-    func load(_ r: Range<Int>) -> [[UInt8]] { r.map { readFile(root + "/" + entries[$0].1) ?? [] } }
-
-    var scanner = MessageScanner(model: StatisticalModel())
-    scanner.rules = .empty
-    scanner.ruleFeatures = false
-    scanner.ruleScores = false
-
-    if digestMode {
-        // One line per message: index, then a 64-bit digest of its tokens and n-grams in order.
-        let all = load(0..<(countArg <= 0 ? entries.count : min(countArg, entries.count)))
-        var total: UInt64 = 0
-        for (i, bytes) in all.enumerated() {
-            let v = scanner.features(scanner.parse(bytes))
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for x in v.tokens { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
-            h = (h ^ 0xFFFF_FFFF) &* 0x100_0000_01b3
-            for x in v.ngrams { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
-            print(i, v.tokens.count, v.ngrams.count, String(h, radix: 16))
-            total = (total ^ h) &* 0x100_0000_01b3
-        }
-        print("total", String(total, radix: 16))
-        return
-    }
-
-    let train = load(0..<count)
-    let test = load(half..<(half + count))
-    trainLoop(&scanner, train, entries.prefix(count).map(\.0))
-
-    var clock = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &clock)
-    let t0 = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
-    var spam = 0
-    spam = timedLoop(scanner, test)
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &clock)
-    let t1 = Double(clock.tv_sec) + Double(clock.tv_nsec) / 1e9
-    print("scanned \(test.count) messages (\(spam) spam) after learning \(train.count): \(Int(Double(test.count) / (t1 - t0))) msg/s CPU")
+func cpuSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }
 
+let args = Array(CommandLine.arguments.dropFirst())
+guard args.count >= 2 else {
+    print("usage: scan-bench time|scan|digest|hits|per-rule|core|rules|fingerprint|once CORPUS [COUNT] [REPEATS]")
+    exit(64)
+}
+let mode = args[0]
+let root = args[1]
+let limit = args.count > 2 ? Int(args[2]) ?? Int.max : Int.max
+let repeats = args.count > 3 ? Int(args[3]) ?? 3 : 3
+
+guard let index = readFile(root + "/index") else {
+    print("\(root)/index: cannot read")
+    exit(66)
+}
+var entries: [(label: Label, path: String)] = []
+for line in String(decoding: index, as: UTF8.self).split(separator: "\n") {
+    let parts = line.split(separator: " ", maxSplits: 1)
+    guard parts.count == 2, let label = Label(rawValue: parts[0].lowercased()) else { continue }
+    entries.append((label, String(parts[1])))
+}
+
+// The two modes over the corpus in index order (before the even spread below).
 @inline(never) func timedLoop(_ s: MessageScanner, _ messages: [[UInt8]]) -> Int {
     var spam = 0
     for m in messages where s.score(s.parse(m)) > 0 { spam += 1 }
@@ -93,4 +73,128 @@ func runHarness() {
     for (m, label) in zip(messages, labels) { s.model.learn(s.features(s.parse(m)), as: label) }
 }
 
-runHarness()
+func coreScanner() -> MessageScanner {
+    var scanner = MessageScanner(model: StatisticalModel())
+    scanner.rules = .empty
+    scanner.ruleFeatures = false
+    scanner.ruleScores = false
+    return scanner
+}
+
+if mode == "scan" {
+    // As `spamward bench --rules none`: learn the first COUNT (default 300), then scan COUNT of the second half.
+    let half = entries.count / 2
+    let count = min(limit == Int.max ? 300 : limit, half)
+    func load(_ r: Range<Int>) -> [[UInt8]] { r.map { readFile(root + "/" + entries[$0].path) ?? [] } }
+    var scanner = coreScanner()
+    let train = load(0..<count)
+    let test = load(half..<(half + count))
+    trainLoop(&scanner, train, entries.prefix(count).map(\.label))
+    let t0 = cpuSeconds()
+    let spam = timedLoop(scanner, test)
+    let t1 = cpuSeconds()
+    print("scanned \(test.count) messages (\(spam) spam) after learning \(train.count): \(Int(Double(test.count) / (t1 - t0))) msg/s CPU")
+    exit(0)
+}
+if mode == "digest" {
+    // One line per message (the first COUNT, default all): index, token and n-gram counts, a
+    // 64-bit digest of both slot lists in order; then a total.
+    let scanner = coreScanner()
+    var total: UInt64 = 0
+    for (i, e) in entries.prefix(limit).enumerated() {
+        let v = scanner.features(scanner.parse(readFile(root + "/" + e.path) ?? []))
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for x in v.tokens { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+        h = (h ^ 0xFFFF_FFFF) &* 0x100_0000_01b3
+        for x in v.ngrams { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+        print(i, v.tokens.count, v.ngrams.count, String(h, radix: 16))
+        total = (total ^ h) &* 0x100_0000_01b3
+    }
+    print("total", String(total, radix: 16))
+    exit(0)
+}
+
+if limit < entries.count {
+    // An even spread over the corpus (it is ordered by folder).
+    let step = Double(entries.count) / Double(limit)
+    entries = (0..<limit).map { entries[Int(Double($0) * step)] }
+}
+let messages = entries.compactMap { readFile(root + "/" + $0.path) }
+let parsed = messages.map { MessageParser.parse($0) }
+let rules = RuleSet.standard
+let fingerprinter = Fingerprinter()
+var sink = 0
+
+/// Parse + features + score of `messages` (a function of its own, for callgrind's --toggle-collect=*coreScan*).
+@inline(never) func coreScan(_ scanner: MessageScanner, _ messages: ArraySlice<[UInt8]>) -> Int {
+    var n = 0
+    for m in messages { n &+= scanner.score(scanner.parse(m)) > 0 ? 1 : 0 }
+    return n
+}
+
+/// A scanner without rules that learned the first half of `parsed`.
+func trainedCoreScanner(_ parsed: [Message], _ labels: [Label]) -> MessageScanner {
+    var scanner = coreScanner()
+    for i in 0..<(parsed.count / 2) { scanner.model.learn(scanner.features(parsed[i]), as: labels[i]) }
+    return scanner
+}
+
+switch mode {
+case "core":
+    // The core scan of the second half, after learning the first (callgrind: --toggle-collect=*coreScan*).
+    let scanner = trainedCoreScanner(parsed, entries.map(\.label))
+    print(coreScan(scanner, messages[(messages.count / 2)...]))
+case "hits":
+    for (e, m) in zip(entries, parsed) {
+        let hits = rules.evaluate(m).map { "\($0.name)\($0.options.isEmpty ? "" : "(" + $0.options.joined(separator: "|") + ")")" }
+        let fp = fingerprinter.fingerprint(m)
+        let mh = fp.minHash.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
+        print("\(e.path)\t\(hits.joined(separator: " "))\tfp=\(String(mh, radix: 16)) w=\(fp.words) html=\(String(fp.htmlStructure, radix: 16)) urls=\(fp.urlDomains.joined(separator: ","))")
+    }
+case "once":
+    for m in parsed { sink &+= rules.evaluate(m).count }
+    for m in parsed { sink &+= fingerprinter.fingerprint(m).words }
+    print(sink)
+case "rules":
+    for m in parsed { sink &+= rules.evaluate(m).count }
+    print(sink)
+case "per-rule":
+    // Each non-meta rule alone (it pays for the texts it reads), by CPU time.
+    var costs: [(String, Double)] = []
+    for d in RuleSet.standard.definitions where d.kind != .meta {
+        guard let one = try? RuleSet([d]) else { continue }
+        let t0 = cpuSeconds()
+        for _ in 0..<repeats { for m in parsed { sink &+= one.evaluate(m).count } }
+        costs.append((d.name, (cpuSeconds() - t0) / Double(repeats * parsed.count) * 1e6))
+    }
+    for (name, us) in costs.sorted(by: { $0.1 > $1.1 }) { print(name, Double(Int(us * 100)) / 100, "µs/msg") }
+case "fingerprint":
+    for m in parsed { sink &+= fingerprinter.fingerprint(m).words }
+    print(sink)
+default:
+    func best(_ body: () -> Void) -> Double {
+        var b = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            let t0 = cpuSeconds()
+            body()
+            b = min(b, cpuSeconds() - t0)
+        }
+        return b
+    }
+    // The core scan as `spamward bench --rules none` measures it: learn the first half, then
+    // parse + features + score the second half.
+    let scanner = trainedCoreScanner(parsed, entries.map(\.label))
+    let half = messages.count / 2
+    let n = Double(messages.count - half)
+    let core = best { sink &+= coreScan(scanner, messages[half...]) }
+    let rest = Array(parsed[half...])
+    let ruleTime = best { for m in rest { sink &+= rules.evaluate(m).count } }
+    let fpTime = best { for m in rest { sink &+= fingerprinter.fingerprint(m).words } }
+    func us(_ t: Double) -> String { String(Double(Int(t / n * 1e7)) / 10) }
+    print("messages \(Int(n)) (scored half), repeats \(repeats), best CPU time")
+    print("core scan    \(us(core)) µs/msg (parse + features + score)")
+    print("rules        \(us(ruleTime)) µs/msg (\(rules.definitions.count) rules)")
+    print("fingerprint  \(us(fpTime)) µs/msg")
+    print("ratio (rules + fingerprint) / core = \(Double(Int((ruleTime + fpTime) / core * 1000)) / 10)%")
+    if sink == 42 { print("") }
+}

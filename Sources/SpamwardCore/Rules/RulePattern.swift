@@ -8,7 +8,7 @@ import CPCRE2
 
 /// The regular-expression engines a rule set can be compiled with. PCRE2 with its JIT is the
 /// default (measured fastest, see docs/rules.md); POSIX `regexec` and Swift `Regex` are kept for
-/// the comparison (`spamward rules-bench`) and accept fewer patterns.
+/// the comparison (`spamward bench --rule-engines`, docs/rules.md) and accept fewer patterns.
 public enum RegexEngine: String, Sendable, Hashable, CaseIterable {
     case pcre2, posix, swift
 }
