@@ -7,15 +7,11 @@ import Testing
 /// shortcut: on every input where the fast path answers, it must answer the same.
 @Suite("Fast paths agree with the general code")
 struct FastPathTests {
+    /// SpamwardCore's seeded SplitMix64, with random strings.
     struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var generator: SplitMix64
+        init(state: UInt64) { generator = SplitMix64(seed: state) }
+        mutating func next() -> UInt64 { generator.next() }
         mutating func string(_ alphabet: [Character], _ count: Int) -> String {
             String((0..<count).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
         }
