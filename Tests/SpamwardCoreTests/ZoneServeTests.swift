@@ -31,11 +31,16 @@ struct ZoneServeTests {
         let port = 20_000 + Int.random(in: 0..<20_000)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: rbldnsd)
-        server.arguments = ["-n", "-f", "-q", "-b", "127.0.0.1/\(port)", "-w", dir.path, "bl.spamward.test:ip4set:zone"]
+        server.arguments = ["-n", "-q", "-b", "127.0.0.1/\(port)", "-w", dir.path, "bl.spamward.test:ip4set:zone"]
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { server.terminate() }
+        // SIGKILL, not terminate(): the child inherits this test process's signal mask, in which
+        // SIGTERM is blocked, so a SIGTERM left rbldnsd running after every test run.
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
         func query(_ name: String, _ type: String) async throws -> String {
             try await Self.run(dig, ["+short", "+tries=5", "+time=1", "-p", "\(port)", "@127.0.0.1", name, type])
                 .trimmingCharacters(in: .whitespacesAndNewlines)
