@@ -15,6 +15,12 @@
 //                  and a string "action". Latency from the first byte written to the whole reply.
 //                  A server that closes the connection is reconnected (counted); a keep-alive
 //                  connection found closed is retried once on a new one, as loadbench.py does.
+//
+// --rate R turns the closed loop into an open one: requests arrive at R per second (Poisson
+// arrivals from a fixed seed) and are served by at most --concurrency connections; a request
+// that arrives while all are busy waits in a queue. Latency is then measured from the request's
+// arrival, not from when a connection became free, so queueing delay counts (no coordinated
+// omission). This shows the latency at a given load below the maximum throughput.
 
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +44,8 @@ struct Options {
     var start: Double? = nil
     var offset = 0
     var stride = 1
+    /// Open loop: arrivals per second (nil: closed loop).
+    var rate: Double? = nil
 
     static func parse(_ args: [String]) -> Options {
         var o = Options()
@@ -64,13 +72,16 @@ struct Options {
             case "--start", "--child-start": o.start = Double(value())
             case "--offset": o.offset = Int(value()) ?? 0
             case "--stride": o.stride = max(1, Int(value()) ?? 1)
+            case "--rate":
+                guard let r = Double(value()), r > 0 else { fail("--rate needs a positive number of requests per second") }
+                o.rate = r
             default: fail("unknown argument \(args[i])")
             }
             i += 1
         }
         guard ["spamd", "rspamd-http", "spamward-http"].contains(o.proto) else { fail("--protocol spamd|rspamd-http|spamward-http") }
         guard o.port > 0, !o.corpus.isEmpty, o.concurrency >= 1, o.duration > 0, ["test", "train", "all"].contains(o.part) else {
-            fail("usage: spamward-loadgen --protocol P --target HOST:PORT --corpus DIR [--part test|train|all] [--concurrency N] [--duration S] [--warmup S] [--timeout S] [--start EPOCH] [--offset K --stride P]")
+            fail("usage: spamward-loadgen --protocol P --target HOST:PORT --corpus DIR [--part test|train|all] [--concurrency N] [--duration S] [--warmup S] [--timeout S] [--start EPOCH] [--offset K --stride P] [--rate PER_SECOND]")
         }
         return o
     }
@@ -263,6 +274,14 @@ final class Load {
     var errKinds: [String: Int] = [:]
     var running = 0
     let done: EventLoopPromise<Void>
+    /// Open loop: arrival times not yet taken by a connection (`pendingHead` is the next), and
+    /// the connections waiting for an arrival.
+    var pending: [NIODeadline] = []
+    var pendingHead = 0
+    var idle: [(NIODeadline) -> Void] = []
+    /// Open loop: the last arrival of the window has come.
+    var arrivalsOver = false
+    var random = SplitMix64(seed: 0x5EED)
 
     init(o: Options, loop: any EventLoop, requests: [[UInt8]], tMeas: NIODeadline, tEnd: NIODeadline) {
         self.o = o
@@ -272,6 +291,64 @@ final class Load {
         self.tMeas = tMeas
         self.tEnd = tEnd
         self.done = loop.makePromise()
+    }
+
+    /// Hands a free connection its next request start: at once in the closed loop; in the open
+    /// loop the oldest waiting arrival, or the connection waits for one. After the window, the
+    /// connection is done.
+    func whenFree(_ start: @escaping (NIODeadline) -> Void) {
+        guard NIODeadline.now() < tEnd else { return finish(self) }
+        guard o.rate != nil else { return start(NIODeadline.now()) }
+        if pendingHead < pending.count {
+            let arrival = pending[pendingHead]
+            pendingHead += 1
+            if pendingHead > 4096 && pendingHead * 2 > pending.count {
+                pending.removeFirst(pendingHead)
+                pendingHead = 0
+            }
+            start(arrival)
+        } else if arrivalsOver {
+            finish(self)
+        } else {
+            idle.append(start)
+        }
+    }
+
+    /// Open loop: schedules Poisson arrivals at `rate` from `from` until the end of the window,
+    /// each given to a waiting connection or queued. One timer per arrival batch (every
+    /// millisecond at most), so a high rate does not mean a timer per request.
+    func arrive(rate: Double, from: NIODeadline) {
+        var next = from
+        func tick() {
+            let now = NIODeadline.now()
+            while next <= now && next < tEnd {
+                if idle.isEmpty {
+                    pending.append(next)
+                } else {
+                    idle.removeFirst()(next)
+                }
+                // Exponential inter-arrival time with mean 1/rate.
+                let u = Double(random.next() >> 11) / Double(1 << 53)
+                next = next + .nanoseconds(Int64(-log(1 - u) / rate * 1e9))
+            }
+            if next >= tEnd && now < tEnd {
+                // The last arrival has come; the window (and the CPU sample) ends at tEnd.
+                loop.assumeIsolated().scheduleTask(deadline: tEnd) { tick() }
+                return
+            }
+            guard next < tEnd else {
+                // No more arrivals in the window: connections waiting for one end now, the
+                // others when their request and the queue are done.
+                arrivalsOver = true
+                let waiting = idle
+                idle.removeAll()
+                for _ in waiting { finish(self) }
+                return
+            }
+            let wake = max(next, now + .milliseconds(1))
+            loop.assumeIsolated().scheduleTask(deadline: wake) { tick() }
+        }
+        tick()
     }
 
     func next() -> [UInt8] {
@@ -346,10 +423,13 @@ extension ReplyCollector: Sendable {}
 
 /// One spamd worker: a new connection per request.
 func spamdRequest(_ load: Load) {
+    load.whenFree { started in spamdRequest(load, started: started) }
+}
+
+/// One spamd request, counted from `started` (now, or its arrival in the open loop).
+func spamdRequest(_ load: Load, started: NIODeadline) {
     let loop = load.loop
-    guard NIODeadline.now() < load.tEnd else { return finish(load) }
     let request = load.next()
-    let started = NIODeadline.now()
     let collector = ReplyCollector()
     var finished = false
     let boxed = NIOLoopBound(collector, eventLoop: loop)
@@ -412,7 +492,7 @@ final class HTTPWorker {
             channel?.close(promise: nil)
             return finish(load)
         }
-        send(load.next(), started: NIODeadline.now(), retry: true)
+        load.whenFree { started in self.send(self.load.next(), started: started, retry: true) }
     }
 
     func connect(_ then: @escaping (Result<(any Channel, ReplyCollector), BadReply>) -> Void) {
@@ -571,6 +651,7 @@ func runMain() throws {
             for _ in 0..<options.concurrency {
                 if options.proto == "spamd" { spamdRequest(load) } else { HTTPWorker(load: load).run() }
             }
+            if let rate = options.rate { load.arrive(rate: rate, from: t0) }
         }
         return load.done.futureResult.assumeIsolated().map { () -> String in
             func json(_ d: [String: Int]) -> String {
@@ -579,6 +660,7 @@ func runMain() throws {
                 }.joined(separator: ", ") + "}"
             }
             let lat = "[" + load.lat.map { String($0) }.joined(separator: ", ") + "]"
+            load.stats["queued_at_end"] = load.pending.count - load.pendingHead
             return "{\"lat\": \(lat), \"stats\": \(json(load.stats)), \"err_kinds\": \(json(load.errKinds)), "
                 + "\"client_cpu_s\": \(cpu.end - cpu.start), \"client\": \"swift\"}"
         }.nonisolated()
@@ -589,3 +671,16 @@ func runMain() throws {
 }
 
 try runMain()
+
+/// A small seeded generator (SplitMix64), so open-loop arrivals are the same in every run.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

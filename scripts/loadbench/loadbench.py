@@ -464,6 +464,10 @@ def parse_args(argv=None):
     p.add_argument("--loadgen", default=None,
                    help="path of spamward-loadgen (--client swift; default: next to $SPAMWARD_BIN, "
                         "else .build-bench/release/spamward-loadgen)")
+    p.add_argument("--rate", type=float, default=None,
+                   help="open loop (--client swift only): requests arrive at this many per second "
+                        "(Poisson, fixed seed) and wait for one of --concurrency connections; "
+                        "latency counts from arrival")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--label", default="")
     # internal (child processes)
@@ -486,6 +490,8 @@ def main():
         return child_main(a)
     if a.concurrency < 1 or a.procs < 1 or a.procs > a.concurrency:
         sys.exit("need 1 <= procs <= concurrency")
+    if a.rate is not None and (a.client != "swift" or a.rate <= 0):
+        sys.exit("--rate needs --client swift and a positive rate")
     msgs = load_corpus(a.corpus, a.part)
     reqs = build_requests(a.protocol, a.target.rsplit(":", 1)[0], msgs)
     n_spam = sum(1 for l, _ in msgs if l == "spam")
@@ -509,6 +515,8 @@ def main():
                    "--duration", str(a.duration), "--warmup", str(a.warmup),
                    "--timeout", str(a.timeout), "--start", repr(t_start),
                    "--offset", str(k), "--stride", str(a.procs)]
+            if a.rate is not None:
+                cmd += ["--rate", repr(a.rate / a.procs)]
             children.append(subprocess.Popen(cmd, stdout=subprocess.PIPE))
     elif a.procs > 1:
         me = os.path.abspath(__file__)
@@ -549,6 +557,8 @@ def main():
     out = {
         "label": a.label, "protocol": a.protocol, "target": a.target,
         "concurrency": a.concurrency, "client_procs": a.procs, "client": a.client,
+        "loop": "open" if a.rate is not None else "closed", "offered_per_s": a.rate,
+        "queued_at_end": stats.get("queued_at_end", 0),
         "duration_s": a.duration, "warmup_s": a.warmup,
         "corpus": os.path.abspath(a.corpus), "part": a.part, "messages": len(msgs),
         "messages_spam": n_spam, "avg_message_bytes": round(avg_bytes),
