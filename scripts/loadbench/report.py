@@ -24,7 +24,9 @@ def f(v, nd=1):
 
 def main():
     out = sys.argv[1]
-    rows = [json.loads(l) for l in open(os.path.join(out, "results.jsonl")) if l.strip()]
+    allrows = [json.loads(l) for l in open(os.path.join(out, "results.jsonl")) if l.strip()]
+    rows = [r for r in allrows if r.get("loop", "closed") == "closed"]
+    open_rows = [r for r in allrows if r.get("loop") == "open"]
     meta = []
     if os.path.exists(os.path.join(out, "meta.tsv")):
         meta = [l.rstrip("\n").split("\t", 1) for l in open(os.path.join(out, "meta.tsv")) if "\t" in l]
@@ -72,7 +74,18 @@ def main():
             if any(x != "-" for x in cells):
                 print("| %s / %s%s | %s |" % (TARGET_TEXT[a], TARGET_TEXT[b],
                                              " (%s client)" % cl if len(clients) > 1 else "", " | ".join(cells)))
-    errs = [(name(r), r["concurrency"], r["error_kinds"]) for r in rows if r["error_kinds"]]
+    if open_rows:
+        print("\n## Open loop (requests arrive at a fixed rate; latency from arrival, queueing included)\n")
+        print("| target | conc | offered msg/s | served msg/s | p50 ms | p90 ms | p99 ms | max ms | queued at end "
+              "| errors | peak RSS MB | server CPU s | client CPU s | load |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        for r in open_rows:
+            print("| %s | %d | %s | %s | %s | %s | %s | %s | %d | %d | %s | %s | %s | %s |" % (
+                TARGET_TEXT.get(r["label"], r["label"]), r["concurrency"], f(r["offered_per_s"], 0),
+                f(r["msgs_per_s"]), f(r["p50_ms"]), f(r["p90_ms"]), f(r["p99_ms"]), f(r["max_ms"]),
+                r.get("queued_at_end", 0), r["errors"] + r["timeouts"], f(r.get("server_peak_rss_mb")),
+                f(r.get("server_cpu_s"), 2), f(r["client_cpu_s"], 2), f(r.get("loadavg_start"))))
+    errs = [(name(r), r["concurrency"], r["error_kinds"]) for r in allrows if r["error_kinds"]]
     if errs:
         print("\n## Errors and timeouts\n")
         for lab, c, kinds in errs:

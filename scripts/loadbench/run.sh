@@ -35,6 +35,10 @@ mkdir -p "$2"
 OUT=$(cd "$2" && pwd)
 CORPUS=$(cd "${3:-/work/shared/corpora/spamassassin}" && pwd)
 CONCURRENCIES=${CONCURRENCIES:-"1 10 50"}
+# Open-loop runs (spamward-loadgen --rate), Spamward's front ends only, after the closed loop:
+# RATES="500 1000" runs each rate at OPEN_CONCURRENCY connections (default 50). Empty: none.
+RATES=${RATES:-}
+OPEN_CONCURRENCY=${OPEN_CONCURRENCY:-50}
 DURATION=${DURATION:-20}
 WARMUP=${WARMUP:-3}
 TIMEOUT=${TIMEOUT:-60}
@@ -104,7 +108,7 @@ SPLIT=$WORK/split
   echo "host	$(hostname) $(nproc) cpus, $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "spamward_bin	$SPAMWARD_BIN ($(stat -c %y "$SPAMWARD_BIN" 2>/dev/null | cut -d. -f1))"
   echo "spamward_git	$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -z "$(git -C "$HERE" status --porcelain -- ../../Sources 2>/dev/null)" ] || echo ' + uncommitted/untracked changes in Sources')"
-  echo "settings	CLIENTS=$CLIENTS CONCURRENCIES=$CONCURRENCIES DURATION=$DURATION WARMUP=$WARMUP TIMEOUT=$TIMEOUT PROCS=$PROCS NICE=$NICE SA_CHILDREN=$SA_CHILDREN RSPAMD_WORKERS=$RSPAMD_WORKERS PEER_TRAIN=$PEER_TRAIN"
+  echo "settings	CLIENTS=$CLIENTS CONCURRENCIES=$CONCURRENCIES DURATION=$DURATION WARMUP=$WARMUP TIMEOUT=$TIMEOUT PROCS=$PROCS NICE=$NICE SA_CHILDREN=$SA_CHILDREN RSPAMD_WORKERS=$RSPAMD_WORKERS PEER_TRAIN=$PEER_TRAIN RATES=$RATES OPEN_CONCURRENCY=$OPEN_CONCURRENCY"
 } > "$OUT/meta.tsv"
 
 # bench LABEL PROTOCOL PORT PID... -- one loadbench.py run per concurrency, appended to results
@@ -127,6 +131,22 @@ bench() {
         | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print("   %(msgs_per_s)s msg/s  p50 %(p50_ms)s ms  p99 %(p99_ms)s ms  max %(max_ms)s ms  errors %(errors)s  timeouts %(timeouts)s  rss %(server_peak_rss_mb)s MB  cpu client/server %(client_cpu_s)s/%(server_cpu_s)s s" % d)' >&2
       sleep 1
     done
+  done
+}
+
+# bench_open LABEL PROTOCOL PORT PID... -- one open-loop run (swift client) per rate in RATES
+bench_open() {
+  local label=$1 proto=$2 port=$3 r pids=() p
+  shift 3
+  for p in "$@"; do pids+=(--pid "$p"); done
+  [ -x "$LOADGEN" ] || { [ -z "$RATES" ] || log "$label: no $LOADGEN: open-loop runs skipped"; return 0; }
+  for r in $RATES; do
+    log "$label: open loop, $r msg/s offered over $OPEN_CONCURRENCY connections, ${DURATION}s (+${WARMUP}s warm-up)"
+    "${N[@]}" "$PY" "$HERE/loadbench.py" --label "$label" --protocol "$proto" --target "127.0.0.1:$port" \
+      --corpus "$CORPUS" --part test --concurrency "$OPEN_CONCURRENCY" --duration "$DURATION" --warmup "$WARMUP" \
+      --timeout "$TIMEOUT" --client swift --loadgen "$LOADGEN" --rate "$r" "${pids[@]}" --json | tee -a "$RESULTS" \
+      | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print("   offered %(offered_per_s)s: %(msgs_per_s)s msg/s  p50 %(p50_ms)s ms  p99 %(p99_ms)s ms  queued at end %(queued_at_end)s  errors %(errors)s" % d)' >&2
+    sleep 1
   done
 }
 
@@ -169,8 +189,10 @@ run_spamward() {
     spamc -d 127.0.0.1 -p "$sport" -c < "$(head -1 "$SPLIT/test.list")" > "$WORK/spamward/spamc_check.txt" || true
     log "Spamward spamc -c: $(cat "$WORK/spamward/spamc_check.txt")"
     bench spamward-spamd spamd "$sport" "$pid"
+    bench_open spamward-spamd spamd "$sport" "$pid"
   fi
   bench spamward-http spamward-http "$hport" "$pid"
+  bench_open spamward-http spamward-http "$hport" "$pid"
   grep -ciE 'error|fault|warn' "$WORK/spamward/serve.log" | sed 's/^/spamward_log_error_lines\t/' >> "$OUT/meta.tsv" || true
   stop_pid "$pid"
 }
