@@ -52,12 +52,34 @@ public struct StatisticalModel: Sendable {
 
     public init(configuration: FeatureConfiguration = .default) {
         self.configuration = configuration
-        weights = [Float](repeating: 0, count: configuration.slotCount)
-        counts = [UInt32](repeating: 0, count: configuration.slotCount * 2)
+        weights = Self.slotArray(repeating: 0, count: configuration.slotCount)
+        counts = Self.slotArray(repeating: 0, count: configuration.slotCount * 2)
         combiner = Self.initialCombiner
     }
 
     public var learnedCount: Int { learnedSpam + learnedHam }
+
+    /// A slot array (16 or 32 MB) whose storage is advised as transparent huge pages before it
+    /// is first written. Scoring and learning read one random slot per feature; with 4 KiB
+    /// pages nearly every read also missed the TLB. Without huge pages (other kernels, or THP
+    /// off) the advice is ignored and the array is the same.
+    static func slotArray<T>(repeating value: T, count: Int) -> [T] {
+        [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            #if os(Linux)
+            if let base = buffer.baseAddress, count > 0 {
+                // The whole 4 KiB pages inside the buffer (madvise takes a page-aligned start).
+                let page: UInt = 4096
+                let start = (UInt(bitPattern: base) + page - 1) & ~(page - 1)
+                let end = UInt(bitPattern: base + count) & ~(page - 1)
+                if end > start, let p = UnsafeMutableRawPointer(bitPattern: start) {
+                    _ = madvise(p, Int(end - start), MADV_HUGEPAGE)
+                }
+            }
+            #endif
+            buffer.initialize(repeating: value)
+            initialized = count
+        }
+    }
 
     // MARK: scoring
 
