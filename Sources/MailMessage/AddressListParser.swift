@@ -13,7 +13,9 @@ struct AddressToken {
         case special(UInt8)
     }
     var kind: Kind
-    var text: [UInt8]
+    /// The token's text: a range of ``AddressTokens/bytes`` (of the value itself for atoms and
+    /// specials, of the unescaped texts appended after the value for the delimited kinds).
+    var text: Range<Int>
     /// White space (or a comment) came before this token.
     var spaceBefore: Bool
 
@@ -25,13 +27,22 @@ struct AddressToken {
     var isWord: Bool { kind == .atom || kind == .quoted }
 }
 
+/// The tokens of an address list and the bytes their texts index into: the value's bytes,
+/// then the unescaped texts of its quoted strings, comments and domain literals. One array for
+/// all token texts instead of one per token.
+struct AddressTokens {
+    var tokens: [AddressToken] = []
+    var bytes: [UInt8]
+}
+
 enum AddressLexer {
     /// Splits the bytes into tokens. An opening `"`, `(` or `[` that is never closed is
     /// dropped and lexing goes on after it (so `"Unbalanced <a@b>` still yields the address);
     /// once one search for a closer has failed, later openers of that kind are dropped without
     /// searching, which keeps lexing linear.
-    static func tokens(_ bytes: [UInt8]) -> [AddressToken] {
+    static func tokens(_ bytes: [UInt8]) -> AddressTokens {
         var out: [AddressToken] = []
+        var texts = bytes
         var i = 0
         var space = false
         let n = bytes.count
@@ -43,17 +54,19 @@ enum AddressLexer {
                 space = true
                 i += 1
             case UInt8(ascii: "("), UInt8(ascii: "\""), UInt8(ascii: "["):
-                guard !unclosed.contains(b), let (token, end) = delimited(bytes, at: i) else {
+                let textStart = texts.count
+                guard !unclosed.contains(b), let (kind, end) = delimited(bytes, at: i, into: &texts) else {
+                    texts.removeSubrange(textStart...)
                     unclosed.insert(b)
                     i += 1
                     continue
                 }
-                out.append(AddressToken(kind: token.kind, text: token.text, spaceBefore: space))
-                space = token.kind == .comment
+                out.append(AddressToken(kind: kind, text: textStart..<texts.count, spaceBefore: space))
+                space = kind == .comment
                 i = end
             case UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: ":"), UInt8(ascii: ";"), UInt8(ascii: "@"),
                 UInt8(ascii: ","):
-                out.append(AddressToken(kind: .special(b), text: specialText(b), spaceBefore: space))
+                out.append(AddressToken(kind: .special(b), text: i..<(i + 1), spaceBefore: space))
                 space = false
                 i += 1
             case UInt8(ascii: ")"):
@@ -61,18 +74,19 @@ enum AddressLexer {
             default:
                 let start = i
                 while i < n, isAtomByte(bytes[i]) { i += 1 }
-                out.append(AddressToken(kind: .atom, text: Array(bytes[start..<i]), spaceBefore: space))
+                out.append(AddressToken(kind: .atom, text: start..<i, spaceBefore: space))
                 space = false
             }
         }
-        return out
+        return AddressTokens(tokens: out, bytes: texts)
     }
 
-    /// A comment, quoted string or domain literal starting at `start`, and the index after
-    /// it; `nil` if it is never closed.
-    private static func delimited(_ bytes: [UInt8], at start: Int) -> ((kind: AddressToken.Kind, text: [UInt8]), Int)? {
+    /// A comment, quoted string or domain literal starting at `start`, its text appended to
+    /// `text`, and the index after it; `nil` if it is never closed (the caller then removes
+    /// what was appended).
+    private static func delimited(_ bytes: [UInt8], at start: Int, into text: inout [UInt8]) -> (AddressToken.Kind, Int)? {
         let open = bytes[start]
-        var text: [UInt8] = open == UInt8(ascii: "[") ? [open] : []
+        if open == UInt8(ascii: "[") { text.append(open) }
         var depth = 1
         var i = start + 1
         while i < bytes.count {
@@ -89,38 +103,22 @@ enum AddressLexer {
                     depth += 1
                 } else if c == UInt8(ascii: ")") {
                     depth -= 1
-                    if depth == 0 { return ((.comment, text), i) }
+                    if depth == 0 { return (.comment, i) }
                 }
                 text.append(c)
             case UInt8(ascii: "\""):
-                if c == UInt8(ascii: "\"") { return ((.quoted, text), i) }
+                if c == UInt8(ascii: "\"") { return (.quoted, i) }
                 if c != 0x0D && c != 0x0A { text.append(c) }
             default:
                 if c == UInt8(ascii: "]") {
                     text.append(c)
-                    return ((.literal, text), i)
+                    return (.literal, i)
                 }
                 if !ASCII.isWhitespace(c) { text.append(c) }
             }
         }
         return nil
     }
-
-    /// The text of a special token: one shared array per special (no allocation per token).
-    static func specialText(_ b: UInt8) -> [UInt8] {
-        switch b {
-        case UInt8(ascii: "<"): return lessThan
-        case UInt8(ascii: ">"): return greaterThan
-        case UInt8(ascii: ":"): return colon
-        case UInt8(ascii: ";"): return semicolon
-        case UInt8(ascii: "@"): return at
-        case UInt8(ascii: ","): return comma
-        default: return [b]
-        }
-    }
-    private static let lessThan: [UInt8] = [UInt8(ascii: "<")], greaterThan: [UInt8] = [UInt8(ascii: ">")]
-    private static let colon: [UInt8] = [UInt8(ascii: ":")], semicolon: [UInt8] = [UInt8(ascii: ";")]
-    private static let at: [UInt8] = [UInt8(ascii: "@")], comma: [UInt8] = [UInt8(ascii: ",")]
 
     static func isAtomByte(_ b: UInt8) -> Bool {
         switch b {
@@ -138,10 +136,15 @@ enum AddressLexer {
 /// look-aheads stop at the next `<`, so parsing is linear.
 struct AddressListParser {
     private let tokens: [AddressToken]
+    /// What the tokens' texts index into (a display name built from words is appended).
+    private var bytes: [UInt8]
     private var i = 0
     private var result: [MailAddress] = []
 
-    init(_ tokens: [AddressToken]) { self.tokens = tokens }
+    init(_ lexed: AddressTokens) {
+        tokens = lexed.tokens
+        bytes = lexed.bytes
+    }
 
     mutating func parse() -> [MailAddress] {
         while i < tokens.count, result.count < MailAddress.maxAddresses {
@@ -212,8 +215,8 @@ struct AddressListParser {
             comments.append(tokens[i])
             i += 1
         }
-        let (local, domain) = Self.addrSpec(spec)
-        let name = Self.displayName(phrase) ?? Self.commentName(comments + spec.filter { $0.kind == .comment })
+        let (local, domain) = addrSpec(spec)
+        let name = displayName(phrase) ?? commentName(comments + spec.filter { $0.kind == .comment })
         if local.isEmpty && domain.isEmpty && name == nil { return }  // "<>"
         result.append(MailAddress(displayName: name, localPart: local, domain: domain))
     }
@@ -258,7 +261,9 @@ struct AddressListParser {
         // "a@b <c@d>": the first was a display name written without quotes.
         if i < tokens.count, tokens[i].isSpecial("<") {
             var shown = nameWords
-            shown.append(AddressToken(kind: .atom, text: spec.flatMap(\.text), spaceBefore: !nameWords.isEmpty))
+            let joinedStart = bytes.count
+            for t in spec { bytes.append(contentsOf: bytes[t.text]) }
+            shown.append(AddressToken(kind: .atom, text: joinedStart..<bytes.count, spaceBefore: !nameWords.isEmpty))
             parseAngleAddress(phrase: shown + comments)
             return
         }
@@ -266,8 +271,8 @@ struct AddressListParser {
         while i < tokens.count, !tokens[i].isSpecial(","), !tokens[i].isSpecial(";"), !tokens[i].isSpecial("<") {
             i += 1
         }
-        let (local, domain) = Self.addrSpec(spec)
-        let name = Self.displayName(nameWords) ?? Self.commentName(comments)
+        let (local, domain) = addrSpec(spec)
+        let name = displayName(nameWords) ?? commentName(comments)
         result.append(MailAddress(displayName: name, localPart: local, domain: domain))
     }
 
@@ -276,9 +281,9 @@ struct AddressListParser {
     private mutating func addressWithoutAt(_ phrase: [AddressToken]) {
         let words = phrase.filter(\.isWord)
         if words.count == 1 {
-            let name = Self.commentName(phrase.filter { $0.kind == .comment })
-            result.append(MailAddress(displayName: name, localPart: Self.localPart([words[0]][...]), domain: ""))
-        } else if let name = Self.displayName(words) {
+            let name = commentName(phrase.filter { $0.kind == .comment })
+            result.append(MailAddress(displayName: name, localPart: localPart([words[0]][...]), domain: ""))
+        } else if let name = displayName(words) {
             result.append(MailAddress(displayName: name, localPart: "", domain: ""))
         }
     }
@@ -288,29 +293,30 @@ struct AddressListParser {
     /// Splits address tokens at the last `@`.
     /// Splits address tokens at the last `@`. Comments are skipped (by `localPart` and by the
     /// atom/literal test for the domain), so they need not be filtered out first.
-    private static func addrSpec(_ spec: [AddressToken]) -> (String, String) {
+    private func addrSpec(_ spec: [AddressToken]) -> (String, String) {
         guard let at = spec.lastIndex(where: { $0.isSpecial("@") }) else {
             return (localPart(spec[...]), "")
         }
         var domain: [UInt8] = []
         for t in spec[(at + 1)...] where t.kind == .atom || t.kind == .literal {
-            for c in t.text { domain.append(ASCII.lower(c)) }
+            for c in bytes[t.text] { domain.append(ASCII.lower(c)) }
         }
         return (localPart(spec[..<at]), String(decoding: domain, as: UTF8.self))
     }
 
     /// The local part: words concatenated (white space between them dropped); a quoted
     /// string stays quoted unless its content is a dot-atom; comments are skipped.
-    private static func localPart(_ tokens: ArraySlice<AddressToken>) -> String {
+    private func localPart(_ tokens: ArraySlice<AddressToken>) -> String {
         var out: [UInt8] = []
         for t in tokens {
             switch t.kind {
             case .quoted:
-                if isDotAtom(t.text) {
-                    out.append(contentsOf: t.text)
+                let text = bytes[t.text]
+                if Self.isDotAtom(text) {
+                    out.append(contentsOf: text)
                 } else {
                     out.append(UInt8(ascii: "\""))
-                    for c in t.text {
+                    for c in text {
                         if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
                         out.append(c)
                     }
@@ -319,13 +325,13 @@ struct AddressListParser {
             case .comment:
                 continue
             default:
-                out.append(contentsOf: t.text)
+                out.append(contentsOf: bytes[t.text])
             }
         }
         return String(decoding: out, as: UTF8.self)
     }
 
-    private static func isDotAtom(_ text: [UInt8]) -> Bool {
+    private static func isDotAtom(_ text: ArraySlice<UInt8>) -> Bool {
         guard let first = text.first, let last = text.last, first != UInt8(ascii: "."), last != UInt8(ascii: ".")
         else { return false }
         var previousDot = false
@@ -344,7 +350,7 @@ struct AddressListParser {
 
     /// Words joined with single spaces where the original had white space, then RFC 2047
     /// decoded and trimmed; `nil` when empty.
-    private static func displayName(_ phrase: [AddressToken]) -> String? {
+    private func displayName(_ phrase: [AddressToken]) -> String? {
         var out: [UInt8] = []
         var pendingSpace = false
         for t in phrase {
@@ -354,19 +360,19 @@ struct AddressListParser {
             }
             if !out.isEmpty, t.spaceBefore || pendingSpace { out.append(0x20) }
             pendingSpace = false
-            out.append(contentsOf: t.text)
+            out.append(contentsOf: bytes[t.text])
         }
-        return cleaned(out)
+        return Self.cleaned(out[...])
     }
 
-    private static func commentName(_ comments: [AddressToken]) -> String? {
+    private func commentName(_ comments: [AddressToken]) -> String? {
         for c in comments {
-            if let name = cleaned(c.text) { return name }
+            if let name = Self.cleaned(bytes[c.text]) { return name }
         }
         return nil
     }
 
-    private static func cleaned(_ bytes: [UInt8]) -> String? {
+    private static func cleaned(_ bytes: ArraySlice<UInt8>) -> String? {
         let decoded = EncodedWords.decode(String(decoding: bytes, as: UTF8.self)).text
         if let trimmed = asciiTrimmed(decoded) { return trimmed.isEmpty ? nil : trimmed }
         var s = Substring(decoded)

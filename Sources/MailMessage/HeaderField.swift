@@ -51,6 +51,15 @@ enum ASCII {
     static func equalFolded(_ a: String, _ b: String) -> Bool {
         // ASCII folding keeps the UTF-8 length: different lengths never compare equal.
         guard a.utf8.count == b.utf8.count else { return false }
+        // Native strings (nearly all): compare the contiguous bytes.
+        if let r = a.utf8.withContiguousStorageIfAvailable({ x in
+            b.utf8.withContiguousStorageIfAvailable { y -> Bool in
+                for i in 0..<x.count where lower(x[i]) != lower(y[i]) { return false }
+                return true
+            }
+        }), let equal = r {
+            return equal
+        }
         var ia = a.utf8.makeIterator()
         var ib = b.utf8.makeIterator()
         while true {

@@ -258,11 +258,11 @@ private struct Parser {
     mutating func checkTopLevel() {
         // One pass over the top-level fields: presence of the required ones and duplicates
         // of the ones that may occur once (RFC 5322 section 3.6).
-        let singletons = ["from", "subject", "date", "message-id", "to", "sender", "reply-to", "mime-version"]
-        var seen = [Int](repeating: 0, count: singletons.count)
+        // Names compared on their UTF-8 bytes with ASCII case folding: the singletons are ASCII,
+        // so a name equals one lowercased exactly when it does byte for byte, folded.
+        var seen = [Int](repeating: 0, count: Self.singletons.count)
         for f in message.headers.fields where f.name.utf8.count <= 12 {
-            let lower = f.name.lowercased()
-            if let k = singletons.firstIndex(of: lower) { seen[k] += 1 }
+            if let k = Self.singletonIndex(f.name) { seen[k] += 1 }
         }
         if seen[2] == 0 { anomalies.insert(.missingDate) }
         if seen[3] == 0 { anomalies.insert(.missingMessageID) }
@@ -274,6 +274,25 @@ private struct Parser {
         if !message.textParts.isEmpty && message.textParts.allSatisfy(\.isHTML) { anomalies.insert(.htmlOnly) }
         if message.textParts.contains(where: { ($0.html?.hiddenTextBytes ?? 0) > 0 }) { anomalies.insert(.htmlHiddenText) }
         if message.textParts.contains(where: { ($0.html?.tinyTextBytes ?? 0) > 0 }) { anomalies.insert(.htmlTinyText) }
+    }
+
+    /// Fields that may occur once (RFC 5322 section 3.6), lowercase; `checkTopLevel` reads the
+    /// counts by these positions.
+    static let singletons: [StaticString] = ["from", "subject", "date", "message-id", "to", "sender", "reply-to", "mime-version"]
+
+    /// The position in ``singletons`` of the field name `name` (ASCII case-insensitive).
+    static func singletonIndex(_ name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { n -> Int? in
+            for (k, literal) in singletons.enumerated() where literal.utf8CodeUnitCount == n.count {
+                let equal = literal.withUTF8Buffer { lit -> Bool in
+                    for i in 0..<lit.count where ASCII.lower(n[i]) != lit[i] { return false }
+                    return true
+                }
+                if equal { return k }
+            }
+            return nil
+        }
     }
 
     @discardableResult
