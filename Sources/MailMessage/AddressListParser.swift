@@ -42,6 +42,7 @@ enum AddressLexer {
     /// searching, which keeps lexing linear.
     static func tokens(_ bytes: [UInt8]) -> AddressTokens {
         var out: [AddressToken] = []
+        out.reserveCapacity(min(bytes.count, 32))  // one allocation for most values
         var texts = bytes
         var i = 0
         var space = false

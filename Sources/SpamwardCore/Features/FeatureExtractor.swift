@@ -217,9 +217,8 @@ struct Builder {
         var start = hasher.start("h:")
         start = StableHash.add(start, bytes: name)
         start = StableHash.add(start, UInt8(ascii: ":"))
-        forEachWord(value, maxWords: 40) { s, hashStart, word in
-            _ = hashStart
-            let h = StableHash.finish(StableHash.add(start, bytes: word))
+        forEachWord(value, maxWords: 40, hashStart: start) { s, wordHash, word in
+            let h = StableHash.finish(wordHash)
             s.addToken(hash: h, name: "h:\(String(decoding: name, as: UTF8.self)):\(String(decoding: word, as: UTF8.self))")
         }
     }
@@ -544,8 +543,8 @@ struct Builder {
             add("uh:", p.host)
             add("ud:", Self.lastLabels(p.host, 2))
             if p.scheme != "http" && p.scheme != "https" { add("us:", p.scheme) }
-            forEachWord(p.path, maxWords: 8) { s, _, word in
-                s.addToken(hash: StableHash.finish(StableHash.add(s.hasher.start("up:"), bytes: word)),
+            forEachWord(p.path, maxWords: 8, hashStart: hasher.start("up:")) { s, wordHash, word in
+                s.addToken(hash: StableHash.finish(wordHash),
                            name: "up:" + String(decoding: word, as: UTF8.self))
             }
         }
@@ -652,8 +651,8 @@ struct Builder {
         var previous: UInt64 = 0
         let pairNS = hasher.start("wp:")
         var previousWord: String? = nil
-        forEachWord(text, maxWords: tokenBudget) { s, _, word in
-            let h = StableHash.finish(StableHash.add(start, bytes: word))
+        forEachWord(text, maxWords: tokenBudget, hashStart: start) { s, wordHash, word in
+            let h = StableHash.finish(wordHash)
             s.addToken(hash: h, name: "\(namespace)\(String(decoding: word, as: UTF8.self))")
             s.tokenBudget -= 1
             if pairs {
@@ -670,7 +669,9 @@ struct Builder {
         }
     }
 
-    /// Calls `body` with each case-folded word of `text` as UTF-8 bytes (at most `maxWords`).
+    /// Calls `body` with each case-folded word of `text` as UTF-8 bytes (at most `maxWords`),
+    /// and the word's running ``StableHash`` from `hashStart` (that is,
+    /// `StableHash.add(hashStart, bytes: word)`, before `finish`), computed as the word is read.
     /// Words: runs of letters and digits, with `'` `-` `.` `_` `$` `@` `%` kept inside a word;
     /// 2 to 30 bytes; digit runs of more than 4 digits become their length shape; longer words
     /// become `#long` plus their first 12 bytes; CJK characters are single words.
@@ -678,12 +679,13 @@ struct Builder {
     /// lives in a local ``WordBuffer`` (not in variables captured by nested functions), so that
     /// it stays in registers.
     @inline(__always)
-    mutating func forEachWord(_ text: String, maxWords: Int, _ body: (inout Builder, UInt64, UnsafeBufferPointer<UInt8>) -> Void) {
+    mutating func forEachWord(_ text: String, maxWords: Int, hashStart: UInt64,
+                              _ body: (inout Builder, UInt64, UnsafeBufferPointer<UInt8>) -> Void) {
         guard maxWords > 0 else { return }
         var text = text
         text.withUTF8 { utf8 in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordBuffer.capacity) { storage in
-                var w = WordBuffer(storage: storage)
+                var w = WordBuffer(storage: storage, hashStart: hashStart)
                 var emitted = 0
                 var i = 0
                 let n = utf8.count
@@ -697,29 +699,36 @@ struct Builder {
                             w.flushJoiner()
                             w.append(c | 0x20)
                             w.digitsOnly = false
-                            // The ASCII letters that follow, in a tight loop with the length in
-                            // a register (what the cases above would do byte by byte).
+                            // The ASCII letters that follow, in a tight loop with the length and
+                            // hash in registers (what the cases above would do byte by byte).
                             var len = w.len
+                            var h = w.hash
                             while i < n {
                                 let d = utf8[i]
                                 guard d < 0x80, ((d & 0xDF) &- 65) < 26 else { break }
-                                if len < WordBuffer.capacity { w.storage[len] = d | 0x20 }
+                                let lower = d | 0x20
+                                if len < WordBuffer.capacity { w.storage[len] = lower }
+                                h = StableHash.add(h, lower)
                                 len &+= 1
                                 i &+= 1
                             }
                             w.len = len
+                            w.hash = h
                         case ASCIIClass.digit:
                             w.flushJoiner()
                             w.append(c)
                             var len = w.len
+                            var h = w.hash
                             while i < n {
                                 let d = utf8[i]
                                 guard (d &- 48) < 10 else { break }
                                 if len < WordBuffer.capacity { w.storage[len] = d }
+                                h = StableHash.add(h, d)
                                 len &+= 1
                                 i &+= 1
                             }
                             w.len = len
+                            w.hash = h
                         case ASCIIClass.joiner where w.len > 0 && w.pendingJoiner == 0:
                             w.pendingJoiner = c
                         default:
@@ -805,8 +814,9 @@ enum ASCIIClass {
     }
 }
 
-/// The word being built by ``Builder/forEachWord(_:maxWords:_:)``: bytes in a fixed buffer
-/// (a word may be longer than the buffer; only its first `capacity` bytes are kept).
+/// The word being built by ``Builder/forEachWord(_:maxWords:hashStart:_:)``: bytes in a fixed
+/// buffer (a word may be longer than the buffer; only its first `capacity` bytes are kept), and
+/// the ``StableHash`` of all its bytes so far.
 struct WordBuffer {
     static let capacity = 48
     /// Invariant: `storage.count >= capacity`; only indices `< min(len, capacity)` are read.
@@ -814,11 +824,22 @@ struct WordBuffer {
     var len = 0
     var digitsOnly = true
     var pendingJoiner: UInt8 = 0
+    /// Where every word's hash starts (the namespace's).
+    let hashStart: UInt64
+    /// `StableHash.add(hashStart, bytes:)` of every byte appended since the word began. A word
+    /// given to the body as it is has at most 30 bytes (longer ones are given shaped), all in
+    /// `storage`, so this is then the hash of exactly the bytes given.
+    var hash: UInt64
 
-    init(storage: UnsafeMutableBufferPointer<UInt8>) { self.storage = storage }
+    init(storage: UnsafeMutableBufferPointer<UInt8>, hashStart: UInt64) {
+        self.storage = storage
+        self.hashStart = hashStart
+        self.hash = hashStart
+    }
 
     @inline(__always) mutating func append(_ b: UInt8) {
         if len < Self.capacity { storage[len] = b }
+        hash = StableHash.add(hash, b)
         len &+= 1
     }
 
@@ -838,6 +859,7 @@ struct WordBuffer {
             len = 0
             digitsOnly = true
             pendingJoiner = 0
+            hash = hashStart
         }
         guard len >= 2 || (len == 1 && storage[0] >= 0x80), emitted < maxWords else { return }
         emitted += 1
@@ -854,7 +876,8 @@ struct WordBuffer {
                     k += 1
                 }
                 shaped[k] = UInt8(ascii: "0") + UInt8(shown % 10)
-                body(&s, 0, UnsafeBufferPointer(rebasing: shaped[0..<(k + 1)]))
+                let word = UnsafeBufferPointer(rebasing: shaped[0..<(k + 1)])
+                body(&s, StableHash.add(hashStart, bytes: word), word)
             }
         } else if len > 30 {
             // "#long" and the first 12 bytes (len > 30, so storage[0..<12] were all written).
@@ -869,10 +892,11 @@ struct WordBuffer {
                     shaped[k] = storage[j]
                     k += 1
                 }
-                body(&s, 0, UnsafeBufferPointer(rebasing: shaped[0..<k]))
+                let word = UnsafeBufferPointer(rebasing: shaped[0..<k])
+                body(&s, StableHash.add(hashStart, bytes: word), word)
             }
         } else {
-            body(&s, 0, UnsafeBufferPointer(rebasing: storage[0..<len]))
+            body(&s, hash, UnsafeBufferPointer(rebasing: storage[0..<len]))
         }
     }
 }
