@@ -58,6 +58,8 @@ enum HeaderBlockParser {
     static func parse(_ buf: [UInt8], range: Range<Int>, limits: ParseLimits) -> HeaderBlock {
         let slice = buf[range]
         var block = HeaderBlock(headerRange: range.lowerBound..<range.lowerBound, bodyStart: range.lowerBound)
+        // Most blocks have fewer fields (MIME parts: 1-4); a message's top level grows past it once or twice.
+        block.fields.reserveCapacity(max(0, min(16, limits.maxHeaderFields)))
         var anomalies = Set<Anomaly>()
         var i = range.lowerBound
         let end = range.upperBound
