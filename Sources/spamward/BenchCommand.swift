@@ -30,6 +30,8 @@ extension Spamward {
         var ruleEngines = false
         @Flag(help: "Also time each built-in rule on its own and print the slowest.")
         var ruleProfile = false
+        /// The hashed feature space's size as a power of two (default: the model default).
+        @Option(help: .hidden) var featureBits: Int?
 
         func run() async throws {
             do { try runBench() } catch let e as CLIError {
@@ -67,6 +69,8 @@ extension Spamward {
             let n = messages.count
             let half = n / 2
             let clock = ContinuousClock()
+            var featureConfiguration = FeatureConfiguration.default
+            if let featureBits { featureConfiguration.featureBits = featureBits }
             // Stage rates are in CPU time of this process (single-threaded here), so that other
             // load on the machine slows them less than wall time; the split evaluation and
             // bogofilter are compared in wall time.
@@ -100,7 +104,7 @@ extension Spamward {
             // The whole split evaluation first, while no other model or parsed message is held
             // (its own model is the only one in memory then).
             let eval = bestWall {
-                let r = EvaluationRun.run(corpus: c, messages: messages, proto: .split, configuration: .default,
+                let r = EvaluationRun.run(corpus: c, messages: messages, proto: .split, configuration: featureConfiguration,
                                           thresholds: .default, progress: false, rules: rules)
                 sink &+= r.scored
             }
@@ -108,7 +112,7 @@ extension Spamward {
             // repeat makes its own empty scanner: one kept for all of them would be a third 48 MB
             // model in memory (and make the first learn copy it).
             func emptyScanner() -> MessageScanner {
-                var s = MessageScanner(model: StatisticalModel())
+                var s = MessageScanner(model: StatisticalModel(configuration: featureConfiguration))
                 rules.apply(to: &s)
                 return s
             }
