@@ -110,6 +110,13 @@ public protocol PassedClientStore: Sendable {
     func recordPassed(_ address: IPAddress, expires: Int64) async
     /// Forgets the entries expired at `now`; returns how many.
     func purgeExpired(now: Int64) async -> Int
+    /// ``hasPassed(_:now:)`` when the store can answer without waiting (from memory), else nil
+    /// (the edge then asks ``hasPassed(_:now:)`` off the event loop).
+    func hasPassedWithoutWaiting(_ address: IPAddress, now: Int64) -> Bool?
+}
+
+extension PassedClientStore {
+    public func hasPassedWithoutWaiting(_ address: IPAddress, now: Int64) -> Bool? { nil }
 }
 
 /// ``PassedClientStore`` in memory, bounded (expired entries and then the oldest are dropped).
@@ -120,6 +127,10 @@ public final class InMemoryPassedClientStore: PassedClientStore {
     public init(maxEntries: Int = 500_000) { self.maxEntries = maxEntries }
 
     public func hasPassed(_ address: IPAddress, now: Int64) async -> Bool {
+        entries.withLock { ($0[address.unmapped] ?? 0) > now }
+    }
+
+    public func hasPassedWithoutWaiting(_ address: IPAddress, now: Int64) -> Bool? {
         entries.withLock { ($0[address.unmapped] ?? 0) > now }
     }
 

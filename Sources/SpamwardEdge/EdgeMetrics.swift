@@ -1,9 +1,11 @@
 import CoreMetrics
 import Metrics
 
-/// The edge's counters, made once per listener (never per connection or message).
+/// The edge's counters, made once per listener (never per connection or message); a count is an
+/// array index, no label is formatted or looked up per connection.
 final class EdgeMetrics: Sendable {
-    private let tests: [String: Counter]
+    /// `spamward_edge_tests_total{test,action}`, at `test.index * actions + action.index`.
+    private let tests: [Counter]
     private let messages: [String: Counter]
     let connections: Counter
     let refusedConnections: Counter
@@ -11,12 +13,14 @@ final class EdgeMetrics: Sendable {
     /// Message outcomes counted in `spamward_edge_messages_total{result}`.
     static let messageResults = ["relayed", "rejected_by_backend", "spam_rejected", "oversize", "backend_failed", "aborted"]
 
+    private static let allTests = EdgeTest.allCases
+    private static let allActions = TestAction.allCases
+
     init() {
-        var t: [String: Counter] = [:]
-        for test in EdgeTest.allCases {
-            for action in TestAction.allCases {
-                t["\(test.rawValue)/\(action.rawValue)"] = Counter(
-                    label: "spamward_edge_tests_total", dimensions: [("test", test.rawValue), ("action", action.rawValue)])
+        var t: [Counter] = []
+        for test in Self.allTests {
+            for action in Self.allActions {
+                t.append(Counter(label: "spamward_edge_tests_total", dimensions: [("test", test.rawValue), ("action", action.rawValue)]))
             }
         }
         tests = t
@@ -30,7 +34,8 @@ final class EdgeMetrics: Sendable {
     }
 
     func failed(_ test: EdgeTest, _ action: TestAction) {
-        tests["\(test.rawValue)/\(action.rawValue)"]?.increment()
+        guard let t = Self.allTests.firstIndex(of: test), let a = Self.allActions.firstIndex(of: action) else { return }
+        tests[t * Self.allActions.count + a].increment()
     }
 
     func message(_ result: String) {

@@ -24,6 +24,12 @@ public struct EdgeService: Service {
     let resolver: AnyDNSResolver?
     /// Where greylisting persists, kept for a reload that turns greylisting on.
     let greylistStore: (any GreylistStore)?
+    /// Sessions started: clients that passed the screening before the greeting (the others are
+    /// answered by ``ScreeningHandler`` and never get one).
+    let sessionCount = SharedCounter()
+
+    /// How many sessions were started (tests: a refused client never gets one).
+    package var sessionsStarted: Int { sessionCount.value }
 
     /// - Parameters:
     ///   - resolver: for the DNS lists (none configured: not used).
@@ -148,106 +154,72 @@ public struct EdgeService: Service {
             greylist.restore(triplets)
             logger.info("greylisting triplets restored", metadata: ["edge.greylist.triplets": "\(triplets.count)"])
         }
-        let server = try await ServerBootstrap(group: shared.group)
-            .serverChannelOption(.backlog, value: 1024)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: c.listenHost, port: c.listenPort) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let count = InboundByteCount()
-                    try channel.pipeline.syncOperations.addHandler(InboundByteCounter(count: count))
-                    let async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    // A connection accepted but never served (refused, or still queued when the
-                    // listener's task ends) must not trap in NIO's "Deinited NIOAsyncWriter without
-                    // calling finish()": its writer is finished when the channel closes (finishing
-                    // twice is harmless). apple/swift-nio#2637.
-                    let outbound = async.outbound
-                    channel.closeFuture.whenComplete { _ in outbound.finish() }
-                    return (async, count)
+        // Every client is screened before the greeting by a channel handler (no task yet); the
+        // ones that pass come out of `admitted` and get a session task, and the screening's
+        // asynchronous work (DNS lists) comes out of `work` and gets a child task.
+        let (admitted, admittedInput) = AsyncStream.makeStream(of: AdmittedConnection.self)
+        let (work, workInput) = AsyncStream.makeStream(of: EdgeAcceptor.Work.self)
+        let acceptor = EdgeAcceptor(admitted: admittedInput, work: workInput, sessions: sessionCount, limiter: rateLimiter, logger: logger)
+        let live = self.live
+        let server: any Channel
+        do {
+            server = try await ServerBootstrap(group: shared.group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ScreeningHandler(acceptor: acceptor, shared: live.current))
+                    }
                 }
-            }
-        if let address = server.channel.localAddress {
+                .bind(host: c.listenHost, port: c.listenPort).get()
+        } catch {
+            acceptor.stopAdmitting()
+            acceptor.stopWork()
+            throw error
+        }
+        server.closeFuture.whenComplete { _ in acceptor.stopAdmitting() }
+        if let address = server.localAddress {
             logger.info("listening", metadata: ["frontend": "edge", "address": "\(address)", "backend": "\(c.backendHost):\(c.backendPort)"])
             onBound(address)
         }
-        let open = SharedCounter()
-        let serial = SharedCounter()
         let logger = self.logger
-        let limiter = rateLimiter
-        let live = self.live
-        try await withGracefulShutdownHandler {
-            try await server.executeThenClose { inbound in
-                try await withThrowingDiscardingTaskGroup { group in
-                    for try await (connection, count) in inbound {
-                        let id = serial.add(1)
-                        let n = open.add(1)
-                        let shared = live.current
-                        shared.metrics.connections.increment()
-                        if n > shared.configuration.maxConnections {
-                            open.add(-1)
-                            shared.metrics.refusedConnections.increment()
-                            connection.channel.writeAndFlush(SMTPReply(421, "4.7.0 Too many connections, try again later").bytes)
-                                .whenComplete { _ in connection.channel.close(promise: nil) }
-                            continue
-                        }
-                        group.addTask {
-                            await Self.serve(connection, count: count, id: id, shared: shared, limiter: limiter, logger: logger)
-                            open.add(-1)
-                        }
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { service in
+                service.addTask {
+                    await withDiscardingTaskGroup { jobs in
+                        for await job in work { jobs.addTask { await job() } }
                     }
                 }
+                await withDiscardingTaskGroup { sessions in
+                    for await connection in admitted {
+                        sessions.addTask { await Self.serve(connection, logger: logger) }
+                    }
+                    // Cancelled rather than stopped gracefully: the listener closes all the same.
+                    server.close(promise: nil)
+                }
+                acceptor.stopWork()
             }
         } onGracefulShutdown: {
             logger.info("stopping: no new connections", metadata: ["frontend": "edge"])
-            server.channel.close(promise: nil)
+            server.close(promise: nil)
         }
         shared.pool?.closeAll()
     }
 
-    static func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>, count: InboundByteCount, id: Int,
-                      shared: EdgeShared, limiter: RateLimiter, logger: Logger) async
-    {
-        let channel = connection.channel
-        let c = shared.configuration
+    static func serve(_ connection: AdmittedConnection, logger: Logger) async {
+        let channel = connection.channel.channel
+        let shared = connection.shared
         var logger = logger
-        logger[metadataKey: "edge.conn_id"] = "\(id)"
-        guard let text = channel.remoteAddress?.ipAddress, let client = IPAddress(text) else {
-            channel.close(promise: nil)
-            return
-        }
-        logger[metadataKey: "client.ip"] = "\(client)"
-        let total = channel.eventLoop.scheduleTask(in: .seconds(Int64(c.sessionTimeoutSeconds))) {
-            channel.close(promise: nil)
-        }
-        defer { total.cancel() }
-        let allowlisted = c.allowlist.contains { $0.contains(client) }
-        var admitted = false
-        if !allowlisted {
-            if let v = limiter.admit(client, now: Double(MonotonicClock.nowMilliseconds()) / 1000) {
-                let action = c.action(for: v.test)
-                shared.metrics.failed(v.test, action)
-                logger.notice("client failed a test", metadata: [
-                    "edge.test": "\(v.test.rawValue)", "edge.reason": "\(v.test.reasonCode)", "edge.action": "\(action.rawValue)",
-                    "edge.evidence": "\(v.evidence)",
-                ])
-                if action != .ignore {
-                    try? await channel.writeAndFlush(
-                        SMTPReply(421, "4.7.0 [\(v.test.reasonCode)] \(v.test.humanReason)").bytes).get()
-                    try? await channel.close()
-                    return
-                }
-            } else {
-                admitted = true
-            }
-        }
-        defer { if admitted { limiter.release(client) } }
-        let drain = c.drainSeconds
+        logger[metadataKey: "edge.conn_id"] = "\(connection.id)"
+        logger[metadataKey: "client.ip"] = "\(connection.client)"
+        let drain = shared.configuration.drainSeconds
         do {
             try await withGracefulShutdownHandler {
-                try await connection.executeThenClose { inbound, outbound in
+                try await connection.channel.executeThenClose { inbound, outbound in
                     var session = EdgeSession(
-                        shared: shared, client: client, channel: channel, received: count, logger: logger,
-                        inbound: inbound.makeAsyncIterator(), outbound: outbound)
+                        shared: shared, client: connection.client, channel: channel, received: connection.count,
+                        screening: connection.screening, logger: logger, inbound: inbound.makeAsyncIterator(), outbound: outbound)
                     await session.run()
                 }
             } onGracefulShutdown: {
@@ -273,10 +245,11 @@ enum MonotonicClock {
 
 /// A counter tasks share (an atomic in a class).
 final class SharedCounter: Sendable {
-    private let value = Atomic<Int>(0)
+    private let atomic = Atomic<Int>(0)
     /// Adds `delta` and returns the new value.
     @discardableResult
-    func add(_ delta: Int) -> Int { value.add(delta, ordering: .relaxed).newValue }
+    func add(_ delta: Int) -> Int { atomic.add(delta, ordering: .relaxed).newValue }
+    var value: Int { atomic.load(ordering: .relaxed) }
 }
 
 /// The edge's settings for new sessions, replaced whole on a reload (behind a short lock).

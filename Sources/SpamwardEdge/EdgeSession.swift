@@ -6,57 +6,14 @@ import SMTPProtocol
 import SpamwardCore
 import Synchronization
 
-/// Counts bytes a client sent (read before the greeting is complete = pregreet).
+/// Counts bytes a client sent (``ScreeningHandler`` counts them; STARTTLS needs the count).
 final class InboundByteCount: Sendable {
     private let bytes = Atomic<Int>(0)
-    private let firstByte = Mutex<(@Sendable () -> Void)?>(nil)
 
-    func add(_ n: Int) {
-        if bytes.add(n, ordering: .relaxed).oldValue == 0, n > 0 {
-            firstByte.withLock { $0.take() }?()
-        }
-    }
+    func add(_ n: Int) { bytes.add(n, ordering: .relaxed) }
 
     var value: Int { bytes.load(ordering: .relaxed) }
-
-    /// Calls `hook` once when the first byte arrives (at once if it already has).
-    func onFirstByte(_ hook: @escaping @Sendable () -> Void) {
-        firstByte.withLock { $0 = hook }
-        if value > 0 { firstByte.withLock { $0.take() }?() }
-    }
 }
-
-/// The end of the pregreet wait: its time, or earlier when the outcome is already decided (a
-/// client that spoke early or is listed, with `drop` as the action, is answered at once, as
-/// postscreen does). Completed once, from any thread.
-final class GreetWait: Sendable {
-    enum End: Sendable { case timeUp, spoke, listed }
-    let promise: EventLoopPromise<End>
-    private let done = Atomic<Bool>(false)
-
-    init(on loop: any EventLoop) { promise = loop.makePromise(of: End.self) }
-
-    func end(_ reason: End) {
-        if done.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
-            promise.succeed(reason)
-        }
-    }
-}
-
-/// Counts the bytes that pass (first in the pipeline).
-final class InboundByteCounter: ChannelInboundHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    let count: InboundByteCount
-    init(count: InboundByteCount) { self.count = count }
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        count.add(unwrapInboundIn(data).readableBytes)
-        context.fireChannelRead(data)
-    }
-}
-
-@available(*, unavailable)
-extension InboundByteCounter: Sendable {}
 
 /// What every session shares.
 struct EdgeShared: Sendable {
@@ -122,9 +79,13 @@ struct EdgeSession {
 
     var configuration: EdgeConfiguration { shared.configuration }
 
-    init(shared: EdgeShared, client: IPAddress, channel: any Channel, received: InboundByteCount, logger: Logger,
-         inbound: Inbound, outbound: Outbound)
+    init(shared: EdgeShared, client: IPAddress, channel: any Channel, received: InboundByteCount, screening: Screening,
+         logger: Logger, inbound: Inbound, outbound: Outbound)
     {
+        allowlisted = screening.allowlisted
+        passedBefore = screening.passedBefore
+        fired = screening.fired
+        pending = screening.pending
         self.shared = shared
         self.client = client
         self.channel = channel
@@ -142,7 +103,9 @@ struct EdgeSession {
 
     mutating func run() async {
         do {
-            try await screenBeforeGreeting()
+            // The screening before the greeting is done (``ScreeningHandler``): its findings are
+            // in `allowlisted`, `passedBefore`, `fired` and `pending`.
+            try await write(sm.greeting)
             try await commandLoop()
         } catch is Closed {
         } catch {
@@ -153,97 +116,6 @@ struct EdgeSession {
             backend.abort()
             self.backend = nil
         }
-    }
-
-    mutating func screenBeforeGreeting() async throws {
-        let c = configuration
-        allowlisted = c.allowlist.contains { $0.contains(client) }
-        if !allowlisted, let net = c.denylist.first(where: { $0.contains(client) }) {
-            try await violate(EdgeViolation(test: .denylist, evidence: "in \(net)"))
-        }
-        if !allowlisted {
-            passedBefore = await shared.passed.hasPassed(client, now: shared.now())
-        }
-        let screen = !allowlisted && !passedBefore
-        // The DNS lists are asked during the pregreet wait (a child task, cancelled on exit);
-        // without lists (or for a client that is not screened) no task is started at all.
-        let wait = GreetWait(on: channel.eventLoop)
-        defer { wait.end(.timeUp) }  // a promise must never be left unfulfilled
-        let outcome: ListsOutcome
-        if screen, let checker = shared.dnsLists, !checker.sites.isEmpty {
-            // One child task for the lookups; the timeout is a timer on the event loop. Whichever
-            // completes `first` first wins (a promise ignores a second completion).
-            let address = client
-            let loop = channel.eventLoop
-            let dropListed = c.action(for: .dnsbl) == .drop
-            let first = loop.makePromise(of: ListsOutcome.self)
-            let timer = loop.scheduleTask(in: .milliseconds(Int64(c.dnsTimeoutMilliseconds))) { first.succeed(.timedOut) }
-            defer {
-                timer.cancel()
-                first.succeed(.timedOut)
-            }
-            async let lookup: Void = Self.lookUp(checker, client: address, dropListed: dropListed, wait: wait, into: first)
-            try await pregreetTest(screen: screen, wait: wait)
-            outcome = (try? await first.futureResult.get()) ?? .timedOut
-            // On a timeout the lookups are cancelled here (and awaited, as structured
-            // concurrency wants).
-            if case .timedOut = outcome {} else { await lookup }
-        } else {
-            try await pregreetTest(screen: screen, wait: wait)
-            outcome = .notAsked
-        }
-        switch outcome {
-        case .notAsked:
-            break
-        case .timedOut:
-            logger.warning("DNS lists did not answer in time", metadata: ["edge.dns.timeout_ms": "\(c.dnsTimeoutMilliseconds)"])
-        case .answered(let result):
-            for w in result.warnings {
-                logger.warning("DNS list did not score", metadata: [
-                    "edge.dns.list": "\(w.domain)", "edge.dns.warning": "\(w.reason)",
-                    "edge.dns.replies": "\(w.replies.map(\.description).joined(separator: ","))",
-                ])
-            }
-            for f in result.failures {
-                logger.warning("DNS list lookup failed", metadata: ["edge.dns.list": "\(f.domain)", "edge.dns.error": "\(f.error.code)"])
-            }
-            if result.isListed {
-                let hits = result.hits.map { "\($0.site.domain)=\($0.replies.map(\.description).joined(separator: ","))" }
-                try await violate(EdgeViolation(
-                    test: .dnsbl, evidence: "score \(result.score) >= \(result.threshold): \(hits.joined(separator: " "))"))
-            }
-        }
-        try await write(sm.greeting)
-    }
-
-    /// The pregreet test: the `220-` teaser, then the wait (ended early by a byte from the
-    /// client or a DNS listing when their action is `drop`); a byte before the end fails it.
-    private mutating func pregreetTest(screen: Bool, wait: GreetWait) async throws {
-        let c = configuration
-        guard screen && c.pregreetWaitMilliseconds > 0 else { return }
-        try await outbound.write(ByteBuffer(string: "220-\(c.hostname) \(c.pregreetTeaser)\r\n"))
-        let timer = channel.eventLoop.scheduleTask(in: .milliseconds(Int64(c.pregreetWaitMilliseconds))) {
-            wait.end(.timeUp)
-        }
-        if c.action(for: .pregreet) == .drop { received.onFirstByte { wait.end(.spoke) } }
-        _ = try? await wait.promise.futureResult.get()
-        timer.cancel()
-        let early = received.value
-        if early > 0 {
-            try await violate(EdgeViolation(test: .pregreet, evidence: "\(early) bytes before the greeting"))
-        }
-    }
-
-    enum ListsOutcome: Sendable { case notAsked, timedOut, answered(DNSListResult) }
-
-    /// Asks all DNS lists for `client` and completes `result`; a listed client ends the
-    /// pregreet wait at once when the action is `drop`.
-    static func lookUp(_ checker: DNSListChecker<AnyDNSResolver>, client: IPAddress, dropListed: Bool, wait: GreetWait,
-                       into result: EventLoopPromise<ListsOutcome>) async
-    {
-        let r = await checker.check(client)
-        if dropListed && r.isListed { wait.end(.listed) }
-        result.succeed(.answered(r))
     }
 
     mutating func commandLoop() async throws {

@@ -48,6 +48,10 @@ public final class SQLiteEdgeState: PassedClientStore, GreylistStore {
         await memory.hasPassed(address, now: now)
     }
 
+    public func hasPassedWithoutWaiting(_ address: IPAddress, now: Int64) -> Bool? {
+        memory.hasPassedWithoutWaiting(address, now: now)
+    }
+
     public func recordPassed(_ address: IPAddress, expires: Int64) async {
         let t = now()
         // A client seen again within the hour keeps its stored expiry (one write per hour at most).

@@ -158,6 +158,7 @@ struct RunningEdge {
     let group: ServiceGroup
     let task: Task<Void, any Error>
     let logs: LogCapture
+    let service: EdgeService
 
     static func start(_ configure: (inout EdgeConfiguration) -> Void, resolver: (any DNSResolver)? = nil,
                       filter: SpamFilter = makeFilter(), clock: TestClock = TestClock(),
@@ -181,7 +182,7 @@ struct RunningEdge {
         let group = ServiceGroup(configuration: .init(services: [service], logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })))
         let task = Task { try await group.run() }
         for _ in 0..<500 {
-            if let a = bound.withLock({ $0 }) { return RunningEdge(address: a, group: group, task: task, logs: logs) }
+            if let a = bound.withLock({ $0 }) { return RunningEdge(address: a, group: group, task: task, logs: logs, service: service) }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw TestClient.Failure(description: "edge did not start")

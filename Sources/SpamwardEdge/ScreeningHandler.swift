@@ -1,0 +1,422 @@
+import CoreMetrics
+import Logging
+import MailAuth
+import NIOCore
+import SMTPProtocol
+
+/// What the screening before the greeting found, for the session of a client that passed it.
+struct Screening: Sendable {
+    /// On the permanent allowlist (never screened).
+    var allowlisted = false
+    /// On the temporary allowlist (passed before: no pregreet test, DNS lists or greylisting).
+    var passedBefore = false
+    /// The tests that failed so far (each counts once per session).
+    var fired: Set<EdgeTest> = []
+    /// The first enforced violation: every RCPT is refused with it.
+    var pending: EdgeViolation? = nil
+}
+
+/// A client that passed the screening before the greeting, handed to the accept loop for a
+/// session task.
+struct AdmittedConnection: Sendable {
+    let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    let count: InboundByteCount
+    let id: Int
+    let client: IPAddress
+    let screening: Screening
+    let shared: EdgeShared
+}
+
+/// What the DNS lists said before the greeting.
+enum ListsOutcome: Sendable { case notAsked, timedOut, answered(DNSListResult) }
+
+/// The screening before the greeting, as a channel handler, first in every client's pipeline:
+/// the connection limit, rate and concurrency, the permanent lists, the temporary allowlist, the
+/// pregreet test (the `220-` teaser, the wait as an event-loop timer, bytes before the greeting)
+/// and the DNS lists (asked off the event loop through ``EdgeAcceptor``, answered on it).
+///
+/// A client refused here (`drop`, or a rate/concurrency limit) gets its 521/421 and is closed by
+/// the handler: no task, no `NIOAsyncChannel` and no session exist for it. A client that passes
+/// (or only fails `enforce`/`ignore` tests) is wrapped into an `NIOAsyncChannel` and handed to the
+/// accept loop with what the screening found; the handler then only counts bytes (STARTTLS needs
+/// the count) and passes them on. Bytes that arrive during the screening are kept (at most
+/// ``maxBufferedBytes``; reading stops until the hand-off) and passed on at the hand-off.
+final class ScreeningHandler: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// Bytes kept from a client during the screening before reading stops.
+    static let maxBufferedBytes = 64 * 1024
+
+    private enum State { case screening, passed, closed }
+
+    private let acceptor: EdgeAcceptor
+    private let shared: EdgeShared
+    private let count = InboundByteCount()
+    private var state = State.screening
+    private var id = 0
+    private var client: IPAddress?
+    private var started = NIODeadline.now()
+    /// Counted in the open connections (released when the channel closes).
+    private var counted = false
+    /// Admitted by the rate limiter (released when the channel closes).
+    private var rateAdmitted = false
+    private var screening = Screening()
+    private var buffered: ByteBuffer?
+    private var readPending = false
+    /// The pregreet wait is running.
+    private var waiting = false
+    private var waitOver = false
+    private var waitTimer: Scheduled<Void>?
+    /// The DNS lists were asked and their outcome is not in yet.
+    private var listsOutstanding = false
+    private var listsOutcome = ListsOutcome.notAsked
+    private var dnsTimer: Scheduled<Void>?
+    private var sessionTimer: Scheduled<Void>?
+
+    init(acceptor: EdgeAcceptor, shared: EdgeShared) {
+        self.acceptor = acceptor
+        self.shared = shared
+    }
+
+    private var configuration: EdgeConfiguration { shared.configuration }
+
+    // MARK: - Events
+
+    func channelActive(context: ChannelHandlerContext) {
+        context.fireChannelActive()
+        start(context: context)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var bytes = unwrapInboundIn(data)
+        count.add(bytes.readableBytes)
+        switch state {
+        case .passed:
+            context.fireChannelRead(data)
+        case .screening:
+            if buffered == nil {
+                buffered = bytes
+            } else {
+                buffered?.writeBuffer(&bytes)
+            }
+            // A client that speaks before its turn is answered at once when the action is drop.
+            if waiting && configuration.action(for: .pregreet) == .drop { endWait(context: context) }
+        case .closed:
+            break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if state == .passed { context.fireChannelReadComplete() }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if state == .screening, (buffered?.readableBytes ?? 0) >= Self.maxBufferedBytes {
+            readPending = true
+        } else {
+            context.read()
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        state = .closed
+        cancelTimers()
+        sessionTimer?.cancel()
+        if rateAdmitted, let client { acceptor.limiter.release(client) }
+        rateAdmitted = false
+        if counted { acceptor.open.add(-1) }
+        counted = false
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if state == .passed {
+            context.fireErrorCaught(error)
+        } else {
+            state = .closed
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: - Screening
+
+    private func start(context: ChannelHandlerContext) {
+        let c = configuration
+        started = .now()
+        id = acceptor.serial.add(1)
+        counted = true
+        let open = acceptor.open.add(1)
+        shared.metrics.connections.increment()
+        if open > c.maxConnections {
+            shared.metrics.refusedConnections.increment()
+            refuse(SMTPReply(421, "4.7.0 Too many connections, try again later"), context: context)
+            return
+        }
+        guard let client = context.channel.remoteAddress.flatMap(Self.ipAddress) else {
+            state = .closed
+            context.close(promise: nil)
+            return
+        }
+        self.client = client
+        screening.allowlisted = c.allowlist.contains { $0.contains(client) }
+        if !screening.allowlisted {
+            if let v = acceptor.limiter.admit(client, now: Double(MonotonicClock.nowMilliseconds()) / 1000) {
+                let action = c.action(for: v.test)
+                shared.metrics.failed(v.test, action)
+                logDecision(v, action: action)
+                if action != .ignore {
+                    refuse(SMTPReply(421, "4.7.0 [\(v.test.reasonCode)] \(v.test.humanReason)"), context: context)
+                    return
+                }
+            } else {
+                rateAdmitted = true
+            }
+        }
+        if !screening.allowlisted, let net = c.denylist.first(where: { $0.contains(client) }) {
+            if violate(EdgeViolation(test: .denylist, evidence: "in \(net)"), context: context) { return }
+        }
+        if screening.allowlisted {
+            screen(context: context)
+        } else if let known = shared.passed.hasPassedWithoutWaiting(client, now: shared.now()) {
+            screening.passedBefore = known
+            screen(context: context)
+        } else {
+            // A store that must be asked off the event loop: the answer comes back on it.
+            let promise = context.eventLoop.makePromise(of: Bool.self)
+            let passed = shared.passed
+            let now = shared.now()
+            let asked = acceptor.submit { promise.succeed(await passed.hasPassed(client, now: now)) }
+            if !asked { promise.succeed(false) }
+            promise.futureResult.assumeIsolated().whenSuccess { known in
+                guard self.state == .screening else { return }
+                self.screening.passedBefore = known
+                self.screen(context: context)
+            }
+        }
+    }
+
+    /// The pregreet test and the DNS lists, for a client that is neither allowlisted nor passed
+    /// before; the hand-off for the others.
+    private func screen(context: ChannelHandlerContext) {
+        let c = configuration
+        guard !screening.allowlisted && !screening.passedBefore, let client else {
+            waitOver = true
+            finishIfDone(context: context)
+            return
+        }
+        let loop = context.eventLoop.assumeIsolated()
+        if let checker = shared.dnsLists, !checker.sites.isEmpty {
+            // One child task of the service for the lookups; the timeout is a timer here. The first
+            // of the two to complete the promise wins (a promise ignores a second completion).
+            let promise = context.eventLoop.makePromise(of: ListsOutcome.self)
+            dnsTimer = context.eventLoop.scheduleTask(in: .milliseconds(Int64(c.dnsTimeoutMilliseconds))) {
+                promise.succeed(.timedOut)
+            }
+            listsOutstanding = true
+            let asked = acceptor.submit { promise.succeed(.answered(await checker.check(client))) }
+            if !asked { promise.succeed(.notAsked) }
+            promise.futureResult.assumeIsolated().whenSuccess { outcome in
+                self.listsAnswered(outcome, context: context)
+            }
+        }
+        if c.pregreetWaitMilliseconds > 0 && state == .screening {
+            waiting = true
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "220-\(c.hostname) \(c.pregreetTeaser)\r\n")), promise: nil)
+            waitTimer = loop.scheduleTask(in: .milliseconds(Int64(c.pregreetWaitMilliseconds))) {
+                self.endWait(context: context)
+            }
+            if count.value > 0 && c.action(for: .pregreet) == .drop { endWait(context: context) }
+        } else {
+            waitOver = true
+            finishIfDone(context: context)
+        }
+    }
+
+    /// The end of the pregreet wait (its time, a byte from the client, or a listing with `drop`):
+    /// a byte before it fails the test.
+    private func endWait(context: ChannelHandlerContext) {
+        guard waiting, state == .screening else { return }
+        waiting = false
+        waitTimer?.cancel()
+        waitTimer = nil
+        let early = count.value
+        if early > 0 {
+            if violate(EdgeViolation(test: .pregreet, evidence: "\(early) bytes before the greeting"), context: context) { return }
+        }
+        waitOver = true
+        finishIfDone(context: context)
+    }
+
+    private func listsAnswered(_ outcome: ListsOutcome, context: ChannelHandlerContext) {
+        guard listsOutstanding, state == .screening else { return }
+        listsOutstanding = false
+        dnsTimer?.cancel()
+        dnsTimer = nil
+        listsOutcome = outcome
+        if case .answered(let r) = outcome, r.isListed, configuration.action(for: .dnsbl) == .drop {
+            endWait(context: context)  // answered at once, not at the end of the wait
+        }
+        finishIfDone(context: context)
+    }
+
+    /// Once the wait is over and the lists answered (or timed out): their verdict, then the hand-off.
+    private func finishIfDone(context: ChannelHandlerContext) {
+        guard state == .screening, waitOver, !listsOutstanding else { return }
+        let c = configuration
+        switch listsOutcome {
+        case .notAsked:
+            break
+        case .timedOut:
+            log(.warning, "DNS lists did not answer in time", ["edge.dns.timeout_ms": "\(c.dnsTimeoutMilliseconds)"])
+        case .answered(let result):
+            for w in result.warnings {
+                log(.warning, "DNS list did not score", [
+                    "edge.dns.list": "\(w.domain)", "edge.dns.warning": "\(w.reason)",
+                    "edge.dns.replies": "\(w.replies.map(\.description).joined(separator: ","))",
+                ])
+            }
+            for f in result.failures {
+                log(.warning, "DNS list lookup failed", ["edge.dns.list": "\(f.domain)", "edge.dns.error": "\(f.error.code)"])
+            }
+            if result.isListed {
+                let hits = result.hits.map { "\($0.site.domain)=\($0.replies.map(\.description).joined(separator: ","))" }
+                let v = EdgeViolation(test: .dnsbl, evidence: "score \(result.score) >= \(result.threshold): \(hits.joined(separator: " "))")
+                if violate(v, context: context) { return }
+            }
+        }
+        handOff(context: context)
+    }
+
+    /// Wraps the channel for the session and hands it to the accept loop.
+    private func handOff(context: ChannelHandlerContext) {
+        guard let client else { return }
+        cancelTimers()
+        state = .passed
+        let channel = context.channel
+        let async: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            async = try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+        } catch {
+            state = .closed
+            context.close(promise: nil)
+            return
+        }
+        // A session never served (the accept loop already ended) must not trap in NIO's "Deinited
+        // NIOAsyncWriter without calling finish()": its writer is finished when the channel closes
+        // (finishing twice is harmless). apple/swift-nio#2637.
+        let outbound = async.outbound
+        channel.closeFuture.whenComplete { _ in outbound.finish() }
+        // The session's time counts from the connection, as before the screening moved here.
+        sessionTimer = context.eventLoop.scheduleTask(
+            deadline: started + .seconds(Int64(configuration.sessionTimeoutSeconds))
+        ) { channel.close(promise: nil) }
+        if let bytes = buffered {
+            buffered = nil
+            context.fireChannelRead(wrapInboundOut(bytes))
+            context.fireChannelReadComplete()
+        }
+        if readPending {
+            readPending = false
+            context.read()
+        }
+        let admitted = AdmittedConnection(channel: async, count: count, id: id, client: client, screening: screening, shared: shared)
+        if !acceptor.admit(admitted) {
+            // The edge is stopping: no new sessions.
+            context.writeAndFlush(wrapOutboundOut(SMTPReply(421, "4.3.2 Service shutting down").bytes), promise: nil)
+            context.close(promise: nil)
+        }
+    }
+
+    /// Applies a failed test's action before the greeting: log and count; remember it (enforce)
+    /// or reply 521 and close (drop). Returns whether the connection was closed.
+    private func violate(_ v: EdgeViolation, context: ChannelHandlerContext) -> Bool {
+        guard !screening.fired.contains(v.test) else { return false }
+        screening.fired.insert(v.test)
+        let action = configuration.action(for: v.test)
+        shared.metrics.failed(v.test, action)
+        logDecision(v, action: action)
+        switch action {
+        case .ignore:
+            return false
+        case .enforce:
+            if screening.pending == nil { screening.pending = v }
+            return false
+        case .drop:
+            refuse(SMTPReply(521, "5.7.1 [\(v.test.reasonCode)] \(v.test.humanReason)"), context: context)
+            return true
+        }
+    }
+
+    /// Answers and closes (after the reply is written).
+    private func refuse(_ reply: SMTPReply, context: ChannelHandlerContext) {
+        state = .closed
+        cancelTimers()
+        buffered = nil
+        context.writeAndFlush(wrapOutboundOut(reply.bytes)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
+    private func cancelTimers() {
+        waitTimer?.cancel()
+        waitTimer = nil
+        dnsTimer?.cancel()
+        dnsTimer = nil
+        waiting = false
+    }
+
+    // MARK: - Logging
+
+    /// The decision line, as the session logs it (the connection's id and address are added
+    /// only when the line is written: nothing is formatted for a level that is off).
+    private func logDecision(_ v: EdgeViolation, action: TestAction) {
+        log(.notice, "client failed a test", [
+            "edge.test": "\(v.test.rawValue)", "edge.reason": "\(v.test.reasonCode)", "edge.action": "\(action.rawValue)",
+            "edge.evidence": "\(v.evidence)",
+        ])
+    }
+
+    private func log(_ level: Logger.Level, _ message: Logger.Message, _ metadata: @autoclosure () -> Logger.Metadata) {
+        let logger = acceptor.logger
+        guard logger.logLevel <= level else { return }
+        var m = metadata()
+        m["edge.conn_id"] = "\(id)"
+        if let client { m["client.ip"] = "\(client)" }
+        logger.log(level: level, message, metadata: m)
+    }
+
+    /// The peer's address, read from the socket address's bytes (no text made and parsed):
+    /// `sockaddr_in` holds the IPv4 address at byte 4, `sockaddr_in6` the IPv6 one at byte 8, in
+    /// network order (RFC 3493 §3.3, 3.4; on Linux and the BSDs alike).
+    static func ipAddress(_ address: SocketAddress) -> IPAddress? {
+        switch address {
+        case .v4(let a):
+            return withUnsafeBytes(of: a.address) { raw -> IPAddress? in
+                guard raw.count >= 8 else { return nil }
+                var value: UInt32 = 0
+                for b in raw[4..<8] { value = value << 8 | UInt32(b) }
+                return .v4(IPv4Address(value))
+            }
+        case .v6(let a):
+            return withUnsafeBytes(of: a.address) { raw -> IPAddress? in
+                guard raw.count >= 24 else { return nil }
+                var value: UInt128 = 0
+                for b in raw[8..<24] { value = value << 8 | UInt128(b) }
+                return .v6(IPv6Address(value))
+            }
+        case .unixDomainSocket:
+            return nil
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ScreeningHandler: Sendable {}
+
+/// Tests only: ``ScreeningHandler``'s address conversion.
+package enum ScreeningHandlerProbe {
+    package static func ipAddress(_ address: SocketAddress) -> IPAddress? { ScreeningHandler.ipAddress(address) }
+}
