@@ -175,6 +175,8 @@ final class ScriptedRun: Sendable {
     private let tag: String
     private let group: any EventLoopGroup
     private let clientTimeout: TimeAmount
+    /// The server's address, made once.
+    private let target: Result<SocketAddress, any Error>
     private let state = Mutex(State())
     private let done: EventLoopPromise<[Outcome: Int]>
 
@@ -184,6 +186,7 @@ final class ScriptedRun: Sendable {
         self.tag = tag
         self.group = group
         clientTimeout = .seconds(clientTimeoutSeconds)
+        target = Result { try SocketAddress(ipAddress: "127.0.0.1", port: port) }
         done = group.next().makePromise(of: [Outcome: Int].self)
     }
 
@@ -208,6 +211,8 @@ final class ScriptedRun: Sendable {
         let timeout = clientTimeout
         let connected: EventLoopFuture<any Channel>
         do {
+            // To the address itself: `connect(host:port:)` would resolve "127.0.0.1" and run the
+            // Happy Eyeballs state machine (with its timers) for every client.
             connected = ClientBootstrap(group: loop)
                 .bind(to: try SocketAddress(ipAddress: from, port: 0))
                 .connectTimeout(.seconds(10))
@@ -216,7 +221,7 @@ final class ScriptedRun: Sendable {
                         try ch.pipeline.syncOperations.addHandler(ScriptedClient(kind: kind, index: i, tag: tag, result: result))
                     }
                 }
-                .connect(host: "127.0.0.1", port: port)
+                .connect(to: try target.get())
         } catch {
             connected = loop.makeFailedFuture(error)
         }
