@@ -80,7 +80,23 @@ public struct DNSListChecker<Resolver: DNSResolver>: Sendable {
         var domains: [String] = []
         for s in sites where !domains.contains(s.domain) { domains.append(s.domain) }
         let resolver = self.resolver
-        let answers = await withTaskGroup(of: (String, String, Result<DNSLookupResult, DNSError>).self) { group in
+        let answers: [String: (String, Result<DNSLookupResult, DNSError>)]
+        if domains.count == 1, let d = domains.first {
+            // One list (the common case): asked in this task, no task group and child task.
+            let name = queryName(d)
+            answers = [d: (name, await Self.ask(resolver, name))]
+        } else {
+            answers = await askAll(domains, queryName: queryName)
+        }
+        return score(domains, answers)
+    }
+
+    /// Asks every list domain in parallel, one child task each.
+    private func askAll(_ domains: [String], queryName: (String) -> String) async
+        -> [String: (String, Result<DNSLookupResult, DNSError>)]
+    {
+        let resolver = self.resolver
+        return await withTaskGroup(of: (String, String, Result<DNSLookupResult, DNSError>).self) { group in
             for d in domains {
                 let name = queryName(d)
                 group.addTask { (d, name, await Self.ask(resolver, name)) }
@@ -89,7 +105,10 @@ public struct DNSListChecker<Resolver: DNSResolver>: Sendable {
             for await (d, name, r) in group { all[d] = (name, r) }
             return all
         }
+    }
 
+    /// Scores the answers of the list domains.
+    private func score(_ domains: [String], _ answers: [String: (String, Result<DNSLookupResult, DNSError>)]) -> DNSListResult {
         var result = DNSListResult(threshold: threshold, allowlistThreshold: allowlistThreshold)
         for d in domains {
             guard let (name, answer) = answers[d] else { continue }
