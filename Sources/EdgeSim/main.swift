@@ -3,7 +3,7 @@
 //   spamward-edge-sim serve --listen 127.0.0.1:2525 --backend 127.0.0.1:10026
 //       runs only the edge (with the simulation's DNS list answers), for RSS measurements;
 //   spamward-edge-sim run [--good N] [--bots N] [--concurrency N] [--idle N] [--backend ADDR]
-//       [--forwarding xclient|xforward|none] [--backend-pool N]
+//       [--forwarding xclient|xforward|none] [--backend-pool N] [--backend-connections N]
 //       starts `serve` as a child process, drives good clients and bots from many 127.0.0.0/8
 //       source addresses, counts deliveries exactly in the backend's Maildir, prints a table.
 //
@@ -64,6 +64,9 @@ func edgeConfiguration(listen: (String, Int), backend: (String, Int)) -> EdgeCon
     // --forwarding xforward --backend-pool N: reuse idle backend connections between sessions.
     c.forwarding = EdgeConfiguration.ClientForwarding(rawValue: option("forwarding", "xclient")) ?? .xclient
     c.backendPoolSize = intOption("backend-pool", 0, max: 1000)
+    // --backend-connections N: at most N backend connections at once (0: no limit); set it a bit
+    // under the backend's smtpd process limit.
+    c.maxBackendConnections = intOption("backend-connections", 0, max: 10_000)
     c.rate.maxConcurrentPerSubnet = 2000
     c.rate.burstPerSubnet = 100_000
     c.rate.connectionsPerMinutePerSubnet = 6_000_000
@@ -224,7 +227,8 @@ func run() async throws {
         child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         child.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--backend", option("backend", "127.0.0.1:10026"),
                            "--pregreet-ms", option("pregreet-ms", "300"), "--dnsbl-action", option("dnsbl-action", "enforce"),
-                           "--forwarding", option("forwarding", "xclient"), "--backend-pool", option("backend-pool", "0")]
+                           "--forwarding", option("forwarding", "xclient"), "--backend-pool", option("backend-pool", "0"),
+                           "--backend-connections", option("backend-connections", "0")]
         try child.run()
     } else {
         port = hostPort(target).1

@@ -30,6 +30,10 @@ public struct EdgeConfiguration: Sendable {
     public var backendPoolSize: Int = 0
     /// Seconds an idle backend connection is kept (Postfix's smtpd_timeout is 300).
     public var backendPoolIdleSeconds: Int = 30
+    /// At most this many backend connections open at once (0: no limit); a session that needs
+    /// one more waits for a free one up to `backendTimeoutSeconds`, then gets 451. Set it a bit
+    /// under the backend's smtpd process limit (Postfix's `default_process_limit`).
+    public var maxBackendConnections: Int = 0
     /// Seconds sessions get to finish on shutdown before they are closed.
     public var drainSeconds: Int = 10
 

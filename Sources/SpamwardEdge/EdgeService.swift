@@ -57,6 +57,9 @@ public struct EdgeService: Service {
                               maxIdleMilliseconds: Int64(configuration.backendPoolIdleSeconds) * 1000)
                 : nil,
             metrics: EdgeMetrics(), group: group, now: now)
+        if configuration.maxBackendConnections > 0 {
+            shared.backendSlots = BackendSlots(limit: configuration.maxBackendConnections)
+        }
         self.logger = logger
         self.onBound = onBound
         rateLimiter = RateLimiter(limits: configuration.rate)
@@ -79,6 +82,7 @@ public struct EdgeService: Service {
         if old.forwarding != new.forwarding { out.append("edge.forwarding") }
         if old.backendPoolSize != new.backendPoolSize { out.append("edge.backend_pool_size") }
         if old.backendPoolIdleSeconds != new.backendPoolIdleSeconds { out.append("edge.backend_pool_idle_seconds") }
+        if old.maxBackendConnections != new.maxBackendConnections { out.append("edge.max_backend_connections") }
         return out
     }
 
@@ -101,6 +105,7 @@ public struct EdgeService: Service {
             applied.forwarding = old.forwarding
             applied.backendPoolSize = old.backendPoolSize
             applied.backendPoolIdleSeconds = old.backendPoolIdleSeconds
+            applied.maxBackendConnections = old.maxBackendConnections
             var greylist = current.greylist
             if applied.greylist.enabled {
                 if let greylist {
@@ -119,6 +124,7 @@ public struct EdgeService: Service {
                 pool: current.pool, metrics: current.metrics, group: current.group, now: current.now)
             next.tls = tls
             next.startTLSHook = current.startTLSHook
+            next.backendSlots = current.backendSlots
             current = next
             return kept
         }

@@ -25,6 +25,8 @@ struct EdgeShared: Sendable {
     let greylistStore: (any GreylistStore)?
     /// Idle backend connections for reuse (nil: every session opens its own).
     let pool: BackendPool?
+    /// The limit on open backend connections (nil: none).
+    var backendSlots: BackendSlots? = nil
     let metrics: EdgeMetrics
     let group: any EventLoopGroup
     let now: @Sendable () -> Int64
@@ -465,8 +467,22 @@ struct EdgeSession {
             backendReused = true
             return idle.connection
         }
-        let conn = try await BackendConnection.connect(
-            host: c.backendHost, port: c.backendPort, group: shared.group, timeout: .seconds(Int64(c.backendTimeoutSeconds)))
+        if let slots = shared.backendSlots,
+            !(await slots.acquire(timeout: .seconds(Int64(c.backendTimeoutSeconds)), on: channel.eventLoop))
+        {
+            throw BackendError(code: .timeout, message: "no backend connection free within \(c.backendTimeoutSeconds) s (limit \(slots.limit))")
+        }
+        let conn: BackendConnection
+        do {
+            conn = try await BackendConnection.connect(
+                host: c.backendHost, port: c.backendPort, group: shared.group, timeout: .seconds(Int64(c.backendTimeoutSeconds)))
+        } catch {
+            shared.backendSlots?.release()
+            throw error
+        }
+        // The slot is given back when the connection closes, however it ends (quit, abort,
+        // failure, or after its time in the pool).
+        if let slots = shared.backendSlots { conn.channel.closeFuture.whenComplete { _ in slots.release() } }
         do {
             guard conn.greeting.code == 220 else {
                 throw BackendError(code: .protocolError, message: "greeting \(conn.greeting)")
