@@ -66,9 +66,11 @@ import Testing
     @Test func enforcedFindingsReachTheSession() async throws {
         // pregreet = enforce: the early bytes are kept and read as the client's first command after
         // the greeting, and the finding refuses its recipients.
+        // A long wait (enforce does not end it early): on a loaded machine the early bytes must
+        // surely arrive within it (300 ms did not, once, in a full parallel `swift test`).
         let edge = try await RunningEdge.start {
             $0.actions[.pregreet] = .enforce
-            $0.pregreetWaitMilliseconds = 300
+            $0.pregreetWaitMilliseconds = 5000
             $0.backendPort = 9
         }
         let bot = try await TestClient.connect(to: edge.address, from: "127.0.0.84")
