@@ -93,6 +93,7 @@ public final class ConfigurationReloader: Sendable {
                 let o = old.edge.configuration
                 (e.listenHost, e.listenPort, e.backendHost, e.backendPort) = (o.listenHost, o.listenPort, o.backendHost, o.backendPort)
                 (e.forwarding, e.backendPoolSize, e.backendPoolIdleSeconds) = (o.forwarding, o.backendPoolSize, o.backendPoolIdleSeconds)
+                e.maxBackendConnections = o.maxBackendConnections
                 effective.edge.configuration = e
                 outcome.applied.append("edge")
             } catch {

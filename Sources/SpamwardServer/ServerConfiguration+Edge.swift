@@ -23,7 +23,7 @@ extension ServerConfiguration {
     static let edgeKeys: Set<String> = [
         "enabled", "listen", "backend", "hostname", "forwarding", "allow", "deny", "pipelining", "max_message_bytes",
         "max_connections", "max_recipients", "max_errors", "command_timeout_seconds", "session_timeout_seconds",
-        "backend_timeout_seconds", "backend_pool_size", "backend_pool_idle_seconds", "drain_seconds", "pregreet_wait_ms", "pregreet_teaser", "dnsbl_sites",
+        "backend_timeout_seconds", "backend_pool_size", "backend_pool_idle_seconds", "max_backend_connections", "drain_seconds", "pregreet_wait_ms", "pregreet_teaser", "dnsbl_sites",
         "dnsbl_threshold", "dnsbl_timeout_ms", "dnsbl_sentinels", "dnsbl_default_sentinels", "passed_ttl_seconds", "tls_certificate", "tls_key", "actions", "greylist",
         "rate",
     ]
@@ -74,6 +74,7 @@ extension ServerConfiguration {
         e.backendTimeoutSeconds = reader.int(t, s, "backend_timeout_seconds", in: 1...3600) ?? e.backendTimeoutSeconds
         e.backendPoolSize = reader.int(t, s, "backend_pool_size", in: 0...10_000) ?? e.backendPoolSize
         e.backendPoolIdleSeconds = reader.int(t, s, "backend_pool_idle_seconds", in: 1...3600) ?? e.backendPoolIdleSeconds
+        e.maxBackendConnections = reader.int(t, s, "max_backend_connections", in: 0...100_000) ?? e.maxBackendConnections
         e.drainSeconds = reader.int(t, s, "drain_seconds", in: 0...3600) ?? e.drainSeconds
         e.pregreetWaitMilliseconds = reader.int(t, s, "pregreet_wait_ms", in: 0...60_000) ?? e.pregreetWaitMilliseconds
         if let teaser = reader.string(t, s, "pregreet_teaser") {
@@ -187,6 +188,7 @@ extension ServerConfiguration {
             backend_timeout_seconds = \(e.backendTimeoutSeconds)
             backend_pool_size = \(e.backendPoolSize)
             backend_pool_idle_seconds = \(e.backendPoolIdleSeconds)
+            max_backend_connections = \(e.maxBackendConnections)
             drain_seconds = \(e.drainSeconds)
             pregreet_wait_ms = \(e.pregreetWaitMilliseconds)
             pregreet_teaser = \(q(e.pregreetTeaser))

@@ -35,6 +35,7 @@ import Testing
             backend_timeout_seconds = 30
             backend_pool_size = 8
             backend_pool_idle_seconds = 20
+            max_backend_connections = 380
             drain_seconds = 5
             pregreet_wait_ms = 1000
             pregreet_teaser = "Wait for it"
@@ -74,7 +75,7 @@ import Testing
         #expect(!e.announcePipelining)
         #expect(e.maxMessageBytes == 1_048_576 && e.maxConnections == 500 && e.maxRecipients == 20 && e.maxErrors == 3)
         #expect(e.commandTimeoutSeconds == 60 && e.sessionTimeoutSeconds == 600 && e.backendTimeoutSeconds == 30 && e.drainSeconds == 5)
-        #expect(e.backendPoolSize == 8 && e.backendPoolIdleSeconds == 20)
+        #expect(e.backendPoolSize == 8 && e.backendPoolIdleSeconds == 20 && e.maxBackendConnections == 380)
         #expect(e.pregreetWaitMilliseconds == 1000 && e.pregreetTeaser == "Wait for it")
         #expect(e.dnsLists.map(\.domain) == ["zen.spamhaus.org", "list.dnswl.org"])
         #expect(e.dnsLists.map(\.weight) == [3, -2])
@@ -104,6 +105,7 @@ import Testing
             dnsbl_sites = ["zen.spamhaus.org*x"]
             dnsbl_threshold = 0
             pregreet_wait_ms = -5
+            max_backend_connections = -1
             pregreet_teaser = "two\\nlines"
             tls_certificate = "/etc/ssl/edge.pem"
             typo_key = 1
@@ -123,7 +125,7 @@ import Testing
             let all = e.problems.joined(separator: "\n")
             let expected = [
                 "edge.enabled", "edge.listen", "edge.backend", "edge.hostname", "edge.forwarding", "edge.allow", "edge.deny",
-                "edge.dnsbl_sites", "edge.dnsbl_threshold", "edge.pregreet_wait_ms", "edge.pregreet_teaser",
+                "edge.dnsbl_sites", "edge.dnsbl_threshold", "edge.pregreet_wait_ms", "edge.max_backend_connections", "edge.pregreet_teaser",
                 "edge.tls_certificate and edge.tls_key", "typo_key", "edge.actions.pregreet", "no_such_test",
                 "edge.greylist.retry_window_seconds", "edge.rate.burst_per_address",
             ]
