@@ -20,6 +20,14 @@ public struct PublicSuffixList: Sendable {
         var isException = false
     }
     private var nodes: [Node] = [Node()]
+    /// The same trie for ASCII lookups without building `String`s: each edge keyed by a 64-bit
+    /// hash of (parent, folded label bytes), verified against the child's label bytes.
+    private var edges: [UInt64: Int32] = [:]
+    private var nodeLabels: [[UInt8]] = [[]]
+    /// The `*` child of each node, or -1.
+    private var wildcardChild: [Int32] = [-1]
+    /// Two edges whose keys collide (never seen; the fast path is then off, the answers the same).
+    private var edgeCollision = false
 
     /// The number of rules loaded.
     public private(set) var ruleCount = 0
@@ -96,8 +104,16 @@ public struct PublicSuffixList: Sendable {
                 node = next
             } else {
                 nodes.append(Node())
-                nodes[node].children[label] = nodes.count - 1
-                node = nodes.count - 1
+                let child = nodes.count - 1
+                nodes[node].children[label] = child
+                let bytes = Array(label.utf8)
+                nodeLabels.append(bytes)
+                wildcardChild.append(-1)
+                if bytes == [0x2A] { wildcardChild[node] = Int32(child) }
+                let key = bytes.withUnsafeBufferPointer { Self.edgeKey(node, Self.labelHash($0)) }
+                if edges[key] != nil { edgeCollision = true }
+                edges[key] = Int32(child)
+                node = child
             }
         }
         if exception { nodes[node].isException = true } else { nodes[node].isRule = true }
@@ -151,6 +167,12 @@ public struct PublicSuffixList: Sendable {
     /// The public suffix of `domain` (`co.uk` for `www.example.co.uk`), lower-cased; nil for
     /// names the list cannot apply to.
     public func publicSuffix(of domain: String) -> String? {
+        if let fast = asciiLookup(domain, extra: 0) { return fast }
+        return generalPublicSuffix(of: domain)
+    }
+
+    /// ``publicSuffix(of:)`` through `String` labels (any name; the reference for the byte path).
+    func generalPublicSuffix(of domain: String) -> String? {
         guard let labels = Self.labels(domain) else { return nil }
         let n = suffixLength(labels)
         return labels.suffix(n).joined(separator: ".")
@@ -159,10 +181,103 @@ public struct PublicSuffixList: Sendable {
     /// The registrable domain: the public suffix and one more label (`example.co.uk`); nil when
     /// `domain` is itself a public suffix or cannot be looked up.
     public func registrableDomain(of domain: String) -> String? {
+        if let fast = asciiLookup(domain, extra: 1) { return fast }
+        return generalRegistrableDomain(of: domain)
+    }
+
+    /// ``registrableDomain(of:)`` through `String` labels (any name; the reference for the byte path).
+    func generalRegistrableDomain(of domain: String) -> String? {
         guard let labels = Self.labels(domain) else { return nil }
         let n = suffixLength(labels)
         guard labels.count > n else { return nil }
         return labels.suffix(n + 1).joined(separator: ".")
+    }
+
+    // MARK: ASCII names on bytes
+
+    @inline(__always) static func labelHash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in b { h = (h ^ UInt64(c &- 0x41 < 26 ? c | 0x20 : c)) &* 0x0000_0100_0000_01b3 }
+        return h
+    }
+
+    @inline(__always) static func edgeKey(_ parent: Int, _ labelHash: UInt64) -> UInt64 {
+        var k = labelHash ^ (UInt64(truncatingIfNeeded: parent) &* 0x9E37_79B9_7F4A_7C15)
+        k ^= k >> 33
+        k &*= 0xff51_afd7_ed55_8ccd
+        k ^= k >> 33
+        return k
+    }
+
+    /// The child of `node` for the label `b` (ASCII, compared folded), or -1.
+    @inline(__always) private func child(_ node: Int, _ b: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let c = edges[Self.edgeKey(node, Self.labelHash(b))] else { return -1 }
+        let label = nodeLabels[Int(c)]
+        guard label.count == b.count else { return -1 }
+        for i in 0..<b.count {
+            let x = b[i]
+            if (x &- 0x41 < 26 ? x | 0x20 : x) != label[i] { return -1 }
+        }
+        return Int(c)
+    }
+
+    /// ``publicSuffix(of:)`` (`extra` 0) or ``registrableDomain(of:)`` (`extra` 1) of an ASCII
+    /// name, on bytes: `.some(nil)` when the answer is nil, nil when the name is not ASCII (or
+    /// the fast path is off), so that the general steps run. Same answers, without a `String`
+    /// per label or hashing `String`s.
+    func asciiLookup(_ domain: String, extra: Int) -> String?? {
+        guard !edgeCollision else { return nil }
+        var d = domain
+        return d.withUTF8 { all -> String?? in
+            var n = all.count
+            guard n <= 1024 else { return nil }
+            for c in all where c >= 0x80 { return nil }
+            if n > 0, all[n - 1] == 0x2E { n -= 1 }
+            guard n > 0 else { return .some(nil) }
+            let b = UnsafeBufferPointer(rebasing: all[0..<n])
+            // Label starts, right to left (starts[0] is the last label's).
+            return withUnsafeTemporaryAllocation(of: Int.self, capacity: n + 1) { starts -> String?? in
+                var count = 0
+                var end = n
+                var i = n
+                while i > 0 {
+                    if b[i - 1] == 0x2E {
+                        guard end > i else { return .some(nil) }  // empty label
+                        starts[count] = i
+                        count += 1
+                        end = i - 1
+                    }
+                    i -= 1
+                }
+                guard end > 0 else { return .some(nil) }  // leading dot
+                starts[count] = 0
+                count += 1
+                // label k from the right: starts[k] ..< (k == 0 ? n : starts[k - 1] - 1)
+                @inline(__always) func label(_ k: Int) -> UnsafeBufferPointer<UInt8> {
+                    UnsafeBufferPointer(rebasing: b[starts[k]..<(k == 0 ? n : starts[k - 1] - 1)])
+                }
+                var best = 1
+                var exceptionLength = -1
+                // Depth-first over exact and wildcard branches, as suffixLength(_:).
+                var stack: [(node: Int, depth: Int)] = [(0, 0)]
+                while let (node, depth) = stack.popLast() {
+                    if depth > 0 {
+                        if nodes[node].isException { exceptionLength = max(exceptionLength, depth - 1) }
+                        if nodes[node].isRule { best = max(best, depth) }
+                    }
+                    guard depth < count else { continue }
+                    let next = child(node, label(depth))
+                    if next >= 0 { stack.append((next, depth + 1)) }
+                    let w = Int(wildcardChild[node])
+                    if w >= 0 { stack.append((w, depth + 1)) }
+                }
+                let s = exceptionLength >= 0 ? exceptionLength : best
+                if extra > 0 { guard count > s else { return .some(nil) } }
+                let take = min(s + extra, count)
+                let from = take == 0 ? n : starts[take - 1]
+                return .some(String(decoding: b[from..<n].lazy.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }, as: UTF8.self))
+            }
+        }
     }
 
     /// RFC 7489's organizational domain: the registrable domain, or the (lower-cased) name itself
