@@ -84,7 +84,9 @@ struct FastPathTests {
     @Test func fingerprintWordHashesAreTheNormalizedWords() {
         var rng = RNG(state: 0xF1A6)
         let pieces = ["Hello", "WORLD", "viagra", "xKqZw", "bcdfgh", "http://x.example/a", "www.Example.com", "a1b2", "me@x.org",
-                      "Straße", "ÉCOLE", "naïve", "!!", "--", "to", "a", "don't", "e.g.", "12:30", "abc:def", "sky", "rhythm"]
+                      "Straße", "ÉCOLE", "naïve", "!!", "--", "to", "a", "don't", "e.g.", "12:30", "abc:def", "sky", "rhythm",
+                      "abc1", "x@y", "Hello-World", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "aaaaaaaaaaaaaaaaaaaaaaa", "quickly",
+                      "strengths", "McDonald", "iPhone", "ÉcoleNormaleSupérieureDeParis", "a.b.c", "x://y", "www.", "Ab", "ABCDe"]
         let seps = [" ", "\n", "\t", ", ", "  ", "\r\n"]
         let hash = StableHash(seed: FingerprintConfiguration.default.seed)
         for _ in 0..<2_000 {

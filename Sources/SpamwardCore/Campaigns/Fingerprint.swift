@@ -259,53 +259,127 @@ public enum TextNormalizer {
 
     /// Appends the stable hashes of the normalized words of `text` to `words` (until `maxWords`);
     /// returns the bytes consumed.
+    ///
+    /// The steps of ``forEachWord(_:maxWords:_:)`` in one pass over the bytes (a test checks both
+    /// give the same words): each chunk's words are hashed, and judged random or not, as the chunk
+    /// is read, by a byte-class table; a chunk that turns out to hold a digit, an `@` or a URL takes
+    /// its words back.
     static func words(_ text: UnsafeBufferPointer<UInt8>, seed: StableHash, maxWords: Int, into words: inout [UInt64]) -> Int {
         let start = seed.start("fw:")
         let limit = maxWords - words.count
         var emitted = 0
         var i = 0
         let n = text.count
-        // The steps of forEachWord(_:maxWords:_:), with each ASCII word folded and hashed in one
-        // loop (no copy, no closure); a test checks both give the same words.
-        while i < n, emitted < limit {
-            while i < n, isSpace(text[i]) { i += 1 }
-            let chunkStart = i
-            var hasDigit = false, hasAt = false, hasColon = false
-            while i < n {
-                let b = text[i]
-                if isSpace(b) { break }
-                if isDigit(b) { hasDigit = true } else if b == 0x40 { hasAt = true } else if b == 0x3A { hasColon = true }
-                i += 1
-            }
-            let chunk = UnsafeBufferPointer(rebasing: text[chunkStart..<i])
-            // Numbers, addresses and URLs go entirely ("://" needs a colon).
-            if chunk.isEmpty || hasDigit || hasAt { continue }
-            if hasColon || (chunk.count >= 4 && chunk[3] == 0x2E), isURL(chunk) { continue }
-            var j = 0
-            while j < chunk.count, emitted < limit {
-                while j < chunk.count, !isLetter(chunk[j]) { j += 1 }
-                let ws = j
-                var nonASCII = false
-                while j < chunk.count, isLetter(chunk[j]) {
-                    if chunk[j] >= 0x80 { nonASCII = true }
-                    j += 1
-                }
-                let len = j - ws
-                guard len >= 2, len <= 24 else { continue }
-                let w = UnsafeBufferPointer(rebasing: chunk[ws..<j])
-                if looksRandom(w) { continue }
-                if nonASCII {
-                    let folded = Array(String(decoding: w, as: UTF8.self).lowercased().utf8)
-                    words.append(StableHash.finish(StableHash.add(start, bytes: folded)))
-                } else {
-                    var h = start
-                    for b in w { h = StableHash.add(h, isUpper(b) ? b | 0x20 : b) }
+        return byteClasses.withUnsafeBufferPointer { cls in
+            while i < n, emitted < limit {
+                while i < n, cls[Int(text[i])] & ByteClass.space != 0 { i += 1 }
+                let chunkStart = i
+                let mark = words.count
+                let emittedBefore = emitted
+                var rejected = false
+                var hasColon = false
+                // The word being read.
+                var ws = -1
+                var h = start
+                var vowels = 0, run = 0, maxRun = 0, changes = 0
+                var previousUpper = false, firstUpper = false, nonASCII = false
+                @inline(__always) func finish(_ end: Int) {
+                    let len = end - ws
+                    ws = -1
+                    guard len >= 2, len <= 24, emitted < limit else { return }
+                    if len > 20 { return }  // looksRandom: too long
+                    if nonASCII {
+                        // Not random (looksRandom stops at a non-ASCII byte); case folding through String.
+                        let w = UnsafeBufferPointer(rebasing: text[(end - len)..<end])
+                        let folded = Array(String(decoding: w, as: UTF8.self).lowercased().utf8)
+                        words.append(StableHash.finish(StableHash.add(start, bytes: folded)))
+                        emitted += 1
+                        return
+                    }
+                    if len >= 5 {
+                        // "Hello" (one change) and "HELLO" (none) are words; "hElLo" is not.
+                        if changes >= 2 || (changes == 1 && !firstUpper) { return }
+                        if vowels == 0 || maxRun >= 5 || (len >= 8 && vowels * 6 < len) { return }
+                    }
                     words.append(StableHash.finish(h))
+                    emitted += 1
                 }
-                emitted += 1
+                while i < n {
+                    let b = text[i]
+                    let c = cls[Int(b)]
+                    if c & ByteClass.space != 0 { break }
+                    if c & ByteClass.letter != 0 {
+                        let up = c & ByteClass.upper != 0
+                        if ws < 0 {
+                            ws = i
+                            h = start
+                            vowels = 0
+                            run = 0
+                            maxRun = 0
+                            changes = 0
+                            firstUpper = up
+                            nonASCII = false
+                        } else if up != previousUpper {
+                            changes += 1
+                        }
+                        previousUpper = up
+                        h = (h ^ UInt64(b | (c & ByteClass.upper))) &* 0x0000_0100_0000_01b3
+                        if c & ByteClass.vowel != 0 {
+                            vowels += 1
+                            run = 0
+                        } else {
+                            run += 1
+                            if run > maxRun { maxRun = run }
+                        }
+                        if b >= 0x80 { nonASCII = true }
+                    } else {
+                        if ws >= 0 { finish(i) }
+                        if c & (ByteClass.digit | ByteClass.at) != 0 {
+                            // Numbers and addresses go entirely: skip to the end of the chunk.
+                            rejected = true
+                            while i < n, cls[Int(text[i])] & ByteClass.space == 0 { i += 1 }
+                            break
+                        }
+                        if b == 0x3A { hasColon = true }
+                    }
+                    i += 1
+                }
+                if ws >= 0 { finish(i) }
+                // URLs go entirely too ("://" needs a colon).
+                if !rejected, hasColon || (i - chunkStart >= 4 && text[chunkStart + 3] == 0x2E),
+                   isURL(UnsafeBufferPointer(rebasing: text[chunkStart..<i]))
+                {
+                    rejected = true
+                }
+                if rejected {
+                    words.removeSubrange(mark...)
+                    emitted = emittedBefore
+                }
             }
+            return i
         }
-        return i
+    }
+
+    /// Byte classes of ``words(_:seed:maxWords:into:)``.
+    enum ByteClass {
+        static let space: UInt8 = 1, digit: UInt8 = 2, at: UInt8 = 4, letter: UInt8 = 8, vowel: UInt8 = 16
+        /// 0x20: also the bit that lower-cases an ASCII upper-case letter.
+        static let upper: UInt8 = 0x20
+    }
+
+    static let byteClasses: [UInt8] = (0..<256).map { v -> UInt8 in
+        let b = UInt8(v)
+        var c: UInt8 = 0
+        if isSpace(b) { c |= ByteClass.space }
+        if isDigit(b) { c |= ByteClass.digit }
+        if b == 0x40 { c |= ByteClass.at }
+        if isLetter(b) { c |= ByteClass.letter }
+        if isUpper(b) { c |= ByteClass.upper }
+        switch b | 0x20 {
+        case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: c |= ByteClass.vowel  // only A-Z and a-z give these
+        default: break
+        }
+        return c
     }
 
     @inline(__always) static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
