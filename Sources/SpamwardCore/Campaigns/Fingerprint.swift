@@ -162,7 +162,9 @@ public struct Fingerprinter: Sendable {
 
     /// The registrable domain of a host name (the host itself for IP literals).
     public func registrableDomain(_ host: String) -> String {
-        if IPAddress(host) != nil { return host }
+        // An IP literal has a ':' or '[', or only digits and dots: other names skip the parse.
+        let maybeIP = host.utf8.contains { $0 == 0x3A || $0 == 0x5B } || host.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x2E }
+        if maybeIP, IPAddress(host) != nil { return host }
         if let list = publicSuffixList, let d = list.registrableDomain(of: host) { return d }
         let labels = host.split(separator: ".")
         return labels.suffix(2).joined(separator: ".")
@@ -278,73 +280,46 @@ public enum TextNormalizer {
                 let emittedBefore = emitted
                 var rejected = false
                 var hasColon = false
-                // The word being read.
-                var ws = -1
-                var h = start
-                var vowels = 0, run = 0, maxRun = 0, changes = 0
-                var previousUpper = false, firstUpper = false, nonASCII = false
-                @inline(__always) func finish(_ end: Int) {
-                    let len = end - ws
-                    ws = -1
-                    guard len >= 2, len <= 24, emitted < limit else { return }
-                    if len > 20 { return }  // looksRandom: too long
-                    if nonASCII {
-                        // Not random (looksRandom stops at a non-ASCII byte); case folding through String.
-                        let w = UnsafeBufferPointer(rebasing: text[(end - len)..<end])
-                        let folded = Array(String(decoding: w, as: UTF8.self).lowercased().utf8)
-                        words.append(StableHash.finish(StableHash.add(start, bytes: folded)))
-                        emitted += 1
-                        return
-                    }
-                    if len >= 5 {
-                        // "Hello" (one change) and "HELLO" (none) are words; "hElLo" is not.
-                        if changes >= 2 || (changes == 1 && !firstUpper) { return }
-                        if vowels == 0 || maxRun >= 5 || (len >= 8 && vowels * 6 < len) { return }
-                    }
-                    words.append(StableHash.finish(h))
-                    emitted += 1
-                }
                 while i < n {
-                    let b = text[i]
-                    let c = cls[Int(b)]
+                    var c = cls[Int(text[i])]
                     if c & ByteClass.space != 0 { break }
-                    if c & ByteClass.letter != 0 {
-                        let up = c & ByteClass.upper != 0
-                        if ws < 0 {
-                            ws = i
-                            h = start
-                            vowels = 0
-                            run = 0
-                            maxRun = 0
-                            changes = 0
-                            firstUpper = up
-                            nonASCII = false
-                        } else if up != previousUpper {
-                            changes += 1
-                        }
-                        previousUpper = up
-                        h = (h ^ UInt64(b | (c & ByteClass.upper))) &* 0x0000_0100_0000_01b3
-                        if c & ByteClass.vowel != 0 {
-                            vowels += 1
-                            run = 0
-                        } else {
-                            run += 1
-                            if run > maxRun { maxRun = run }
-                        }
-                        if b >= 0x80 { nonASCII = true }
-                    } else {
-                        if ws >= 0 { finish(i) }
+                    if c & ByteClass.letter == 0 {
                         if c & (ByteClass.digit | ByteClass.at) != 0 {
                             // Numbers and addresses go entirely: skip to the end of the chunk.
                             rejected = true
                             while i < n, cls[Int(text[i])] & ByteClass.space == 0 { i += 1 }
                             break
                         }
-                        if b == 0x3A { hasColon = true }
+                        if text[i] == 0x3A { hasColon = true }
+                        i += 1
+                        continue
                     }
-                    i += 1
+                    // A word: a run of letters, hashed folded as it is read.
+                    let ws = i
+                    var h = start
+                    var high: UInt8 = 0
+                    while true {
+                        let b = text[i]
+                        h = (h ^ UInt64(b | (c & ByteClass.upper))) &* 0x0000_0100_0000_01b3
+                        high |= b
+                        i += 1
+                        guard i < n else { break }
+                        c = cls[Int(text[i])]
+                        if c & ByteClass.letter == 0 { break }
+                    }
+                    let len = i - ws
+                    guard len >= 2, len <= 24, emitted < limit else { continue }
+                    let w = UnsafeBufferPointer(rebasing: text[ws..<i])
+                    if looksRandom(w) { continue }
+                    if high >= 0x80 {
+                        // Case folding beyond ASCII (rare in practice): through String.
+                        let folded = Array(String(decoding: w, as: UTF8.self).lowercased().utf8)
+                        words.append(StableHash.finish(StableHash.add(start, bytes: folded)))
+                    } else {
+                        words.append(StableHash.finish(h))
+                    }
+                    emitted += 1
                 }
-                if ws >= 0 { finish(i) }
                 // URLs go entirely too ("://" needs a colon).
                 if !rejected, hasColon || (i - chunkStart >= 4 && text[chunkStart + 3] == 0x2E),
                    isURL(UnsafeBufferPointer(rebasing: text[chunkStart..<i]))
@@ -362,7 +337,7 @@ public enum TextNormalizer {
 
     /// Byte classes of ``words(_:seed:maxWords:into:)``.
     enum ByteClass {
-        static let space: UInt8 = 1, digit: UInt8 = 2, at: UInt8 = 4, letter: UInt8 = 8, vowel: UInt8 = 16
+        static let space: UInt8 = 1, digit: UInt8 = 2, at: UInt8 = 4, letter: UInt8 = 8
         /// 0x20: also the bit that lower-cases an ASCII upper-case letter.
         static let upper: UInt8 = 0x20
     }
@@ -375,10 +350,6 @@ public enum TextNormalizer {
         if b == 0x40 { c |= ByteClass.at }
         if isLetter(b) { c |= ByteClass.letter }
         if isUpper(b) { c |= ByteClass.upper }
-        switch b | 0x20 {
-        case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: c |= ByteClass.vowel  // only A-Z and a-z give these
-        default: break
-        }
         return c
     }
 
