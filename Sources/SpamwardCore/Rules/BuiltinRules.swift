@@ -31,7 +31,7 @@ public enum BuiltinRules {
             },
             "executable_attachment": Check { attachments($0.message, double: false) },
             "double_extension": Check { attachments($0.message, double: true) },
-            "from_name_address": Check { fromNameAddress($0.message) },
+            "from_name_address": Check { fromNameAddress($0.fromLists.first ?? []) },
             "subject_all_caps": Check { subjectAllCaps($0.subject) },
             "too_many_recipients": Check { tooManyRecipients($0.message) },
         ]
@@ -206,8 +206,11 @@ public enum BuiltinRules {
         return out.isEmpty ? nil : out
     }
 
-    static func fromNameAddress(_ m: Message) -> [String]? {
-        guard let from = m.from.first, let name = from.displayName, name.contains("@") else { return nil }
+    static func fromNameAddress(_ m: Message) -> [String]? { fromNameAddress(m.from) }
+
+    /// - Parameter fromList: the first From field's addresses (``Message/from``).
+    static func fromNameAddress(_ fromList: [MailAddress]) -> [String]? {
+        guard let from = fromList.first, let name = from.displayName, name.contains("@") else { return nil }
         let real = from.address.lowercased()
         for word in name.split(whereSeparator: { " <>()\"'[],;:".contains($0) }) where word.contains("@") {
             let shown = Substring(word.lowercased()).trimmingCharacters(".")

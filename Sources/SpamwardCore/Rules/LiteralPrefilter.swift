@@ -343,7 +343,10 @@ struct LiteralPrefilter: Sendable, Hashable {
             while start <= last {
                 guard let hit = memchr(base + start + r, rare, last - start + 1) else { return false }
                 let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) - r
-                if memcmp(base + at, np, nb.count) == 0 { return true }
+                // The first and last bytes inline before the call (most candidates fail there).
+                if base[at] == np[0], base[at + nb.count - 1] == np[nb.count - 1], memcmp(base + at, np, nb.count) == 0 {
+                    return true
+                }
                 start = at + 1
             }
             return false

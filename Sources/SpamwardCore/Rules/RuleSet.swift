@@ -60,6 +60,10 @@ public struct RuleSet: Sendable {
     /// Indices of `definitions` in evaluation order (every meta after what it reads).
     let order: [Int]
     let index: [String: Int]
+    /// For each compiled rule, the slot of its text in ``RuleInput`` (header targets; -1 for others),
+    /// so that a scan finds a header text by index, not by hashing the field name.
+    let textSlots: [Int]
+    let textSlotCount: Int
 
     enum Target: Hashable {
         case header(String, RuleDefinition.HeaderPart), allHeaders, body, rawbody, full, uri
@@ -122,6 +126,18 @@ public struct RuleSet: Sendable {
                 compiled.append(.regex(target, p))
             }
         }
+        var slots: [Target: Int] = [:]
+        var textSlots: [Int] = []
+        for c in compiled {
+            if case .regex(let t, _) = c, case .header = t {
+                if slots[t] == nil { slots[t] = slots.count }
+                textSlots.append(slots[t] ?? -1)
+            } else {
+                textSlots.append(-1)
+            }
+        }
+        self.textSlots = textSlots
+        self.textSlotCount = slots.count
         self.compiled = compiled
         self.index = index
         self.order = try Self.evaluationOrder(definitions, compiled)
@@ -209,7 +225,7 @@ public struct RuleSet: Sendable {
     /// The rules that hit, in evaluation order.
     public func evaluate(_ message: Message) -> [RuleHit] {
         guard !definitions.isEmpty else { return [] }
-        let input = RuleInput(message: message, environment: environment)
+        let input = RuleInput(message: message, environment: environment, textSlots: textSlotCount)
         let scratch = MatchScratch()
         var hit = [Bool](repeating: false, count: definitions.count)
         var hits: [RuleHit] = []
@@ -219,7 +235,7 @@ public struct RuleSet: Sendable {
             var options: [String]? = nil
             switch compiled[i] {
             case .regex(let target, let pattern):
-                options = input.match(pattern, on: target, scratch: scratch)
+                options = input.match(pattern, on: target, slot: textSlots[i], scratch: scratch)
             case .meta(let e):
                 if e.value({ hit[$0] }) != 0 { options = [] }
             case .eval(let check):
@@ -242,12 +258,25 @@ final class RuleInput {
     let environment: RuleEnvironment
     private var foldedFull: [UInt8]?
     private var bodyText: (text: [UInt8], folded: [UInt8])?
-    private var headerTexts: [RuleSet.Target: (text: [UInt8], folded: [UInt8])] = [:]
+    private var headerTexts: [(text: [UInt8], folded: [UInt8])?]
     private var analyzedURLs: [AnalyzedURL]?
 
-    init(message: Message, environment: RuleEnvironment) {
+    init(message: Message, environment: RuleEnvironment, textSlots: Int = 0) {
         self.message = message
         self.environment = environment
+        self.headerTexts = Array(repeating: nil, count: textSlots)
+    }
+
+    /// The addresses of each From field, parsed once (``BuiltinRules/fromNameAddress(_:)`` reads the
+    /// first, `From:name` and `From:addr` rules all).
+    lazy var fromLists: [[MailAddress]] = message.headers.all("From").map { MailAddress.parseList($0.value) }
+
+    /// The address lists of the fields named `name` (From's parsed once).
+    func addressLists(_ name: String) -> [[MailAddress]] {
+        if name.utf8.count == 4, name.utf8.elementsEqual("from".utf8, by: { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }) {
+            return fromLists
+        }
+        return message.headers.all(name).map { MailAddress.parseList($0.value) }
     }
 
     /// The message's URLs, normalized (at most ``URLChecks/maxURLs``).
@@ -319,7 +348,7 @@ final class RuleInput {
         }
     }
 
-    func match(_ pattern: RulePattern, on target: RuleSet.Target, scratch: MatchScratch) -> [String]? {
+    func match(_ pattern: RulePattern, on target: RuleSet.Target, slot: Int = -1, scratch: MatchScratch) -> [String]? {
         switch target {
         case .full, .rawbody, .allHeaders:
             let range: Range<Int>
@@ -341,31 +370,26 @@ final class RuleInput {
             return ok ? [] : nil
         case .body:
             if bodyText == nil {
-                var t = Array(subject.utf8)
-                t.append(0x0A)
-                for part in message.textParts {
-                    t.append(contentsOf: part.text.utf8)
-                    t.append(0x0A)
-                }
+                // The subject, a newline, and each text part followed by a newline: the text checks'
+                // subjectAndText (parts joined by newlines) and a final newline when there are parts.
+                var t = Array(subjectAndText.utf8)
+                if !message.textParts.isEmpty { t.append(0x0A) }
                 bodyText = (t, Self.fold(t))
             }
             guard let (t, f) = bodyText else { return nil }
             return Self.run(pattern, t, f, scratch) ? [] : nil
         case .header(let name, let part):
-            if headerTexts[target] == nil {
-                var values: [String] = []
-                for field in message.headers.all(name) {
-                    switch part {
-                    case .value: values.append(field.decodedValue)
-                    case .raw: values.append(field.value)
-                    case .name: values.append(contentsOf: MailAddress.parseList(field.value).compactMap(\.displayName))
-                    case .addr: values.append(contentsOf: MailAddress.parseList(field.value).map(\.address))
-                    }
-                }
-                let t = Array(values.joined(separator: "\n").utf8)
-                headerTexts[target] = (t, Self.fold(t))
+            if slot >= 0, let (t, f) = headerTexts[slot] { return Self.run(pattern, t, f, scratch) ? [name] : nil }
+            var values: [String] = []
+            switch part {
+            case .value: for field in message.headers.all(name) { values.append(field.decodedValue) }
+            case .raw: for field in message.headers.all(name) { values.append(field.value) }
+            case .name: for list in addressLists(name) { values.append(contentsOf: list.compactMap(\.displayName)) }
+            case .addr: for list in addressLists(name) { values.append(contentsOf: list.map(\.address)) }
             }
-            guard let (t, f) = headerTexts[target] else { return nil }
+            let t = Array(values.joined(separator: "\n").utf8)
+            let f = Self.fold(t)
+            if slot >= 0 { headerTexts[slot] = (t, f) }
             return Self.run(pattern, t, f, scratch) ? [name] : nil
         case .uri:
             // Each URL folded into one reused buffer.

@@ -241,11 +241,16 @@ public struct BrandList: Sendable {
         let reg = u.registrableDomain
         guard reg.contains(".") else { return nil }
         let unicodeReg = Punycode.toUnicode(reg)
-        let label = String(unicodeReg[..<(unicodeReg.firstIndex(of: ".") ?? unicodeReg.endIndex)])
+        // ASCII names (nearly all) by byte: each byte is a Character of its own there.
+        let ascii = unicodeReg.utf8.allSatisfy { $0 < 0x80 }
+        let label = ascii
+            ? String(unicodeReg[..<(unicodeReg.utf8.firstIndex(of: 0x2E) ?? unicodeReg.endIndex)])
+            : String(unicodeReg[..<(unicodeReg.firstIndex(of: ".") ?? unicodeReg.endIndex)])
         let sk = Self.skeleton(label)
         let skScalars = Array(sk.unicodeScalars)
         // Hyphenated names: a disguised brand as one part (`netfl1x-billing`).
-        let parts = label.contains("-") ? label.split(separator: "-").filter { $0.count >= 4 }.map(String.init) : []
+        let hyphen = ascii ? label.utf8.contains(0x2D) : label.contains("-")
+        let parts = hyphen ? label.split(separator: "-").filter { $0.count >= 4 }.map(String.init) : []
         let partSkeletons = parts.map { ($0, Self.skeleton($0)) }
         let ownBrands = owners[reg] ?? []
         for (i, b) in brands.enumerated() where !ownBrands.contains(i) {
