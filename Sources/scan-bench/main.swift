@@ -3,15 +3,16 @@
 // release build is quick, and no Foundation so that valgrind runs it (`spamward` itself crashes
 // valgrind). CORPUS is a TREC layout folder (an `index` of `spam PATH` / `ham PATH` lines).
 //   swift build -c release --product scan-bench
-//   scan-bench time CORPUS [COUNT] [REPEATS]   # µs per message: core scan, rules, fingerprint, and the ratio
+//   scan-bench time CORPUS [COUNT] [REPEATS]   # µs per message: core scan, rules, fingerprint, the ratio, and
+//                                              # (scan with rules + fingerprint) - (core scan), alternating runs
 //   scan-bench scan CORPUS [COUNT]             # learn the first COUNT, scan COUNT of the second half (CPU msg/s)
 //   scan-bench digest CORPUS [COUNT]           # a digest of every message's feature vector
 //   scan-bench hits CORPUS [COUNT]             # every message's rule hits and fingerprint
 //   scan-bench per-rule CORPUS [COUNT] [REPEATS]
-//   scan-bench core|rules|fingerprint|once CORPUS [COUNT]   # one stage once, for callgrind
+//   scan-bench core|full|rules|fingerprint|once CORPUS [COUNT]   # one stage once, for callgrind
 // `digest` and `hits` print the same lines before and after a speed-up that changes nothing.
 // callgrind: --toggle-collect='*timedLoop*' (scan), '*trainLoop*' (its learning), '*coreScan*'
-// (core), '*RuleSetV8evaluate*' (rules), '*FingerprinterV11fingerprint*' (fingerprint).
+// (core), '*fullScan*' (full: core + rules + fingerprint), '*RuleSetV8evaluate*' (rules), '*FingerprinterV11fingerprint*' (fingerprint).
 import MailMessage
 import SpamwardCore
 
@@ -43,7 +44,7 @@ func cpuSeconds() -> Double {
 
 let args = Array(CommandLine.arguments.dropFirst())
 guard args.count >= 2 else {
-    print("usage: scan-bench time|scan|digest|hits|per-rule|core|rules|fingerprint|once CORPUS [COUNT] [REPEATS]")
+    print("usage: scan-bench time|scan|digest|hits|per-rule|core|full|rules|fingerprint|once CORPUS [COUNT] [REPEATS]")
     exit(64)
 }
 let mode = args[0]
@@ -132,6 +133,25 @@ var sink = 0
     return n
 }
 
+/// Parse + features (rule hits among them) + score + fingerprint: what a scan with rules and
+/// fuzzy fingerprints does (callgrind: --toggle-collect=*fullScan*).
+@inline(never) func fullScan(_ scanner: MessageScanner, _ fingerprinter: Fingerprinter, _ messages: ArraySlice<[UInt8]>) -> Int {
+    var n = 0
+    for bytes in messages {
+        let m = scanner.parse(bytes)
+        n &+= scanner.score(m) > 0 ? 1 : 0
+        n &+= fingerprinter.fingerprint(m).words
+    }
+    return n
+}
+
+/// A scanner with the standard rules (features and scores) that learned the first half of `parsed`.
+func trainedFullScanner(_ parsed: [Message], _ labels: [Label]) -> MessageScanner {
+    var scanner = MessageScanner(model: StatisticalModel())
+    for i in 0..<(parsed.count / 2) { scanner.model.learn(scanner.features(parsed[i]), as: labels[i]) }
+    return scanner
+}
+
 /// A scanner without rules that learned the first half of `parsed`.
 func trainedCoreScanner(_ parsed: [Message], _ labels: [Label]) -> MessageScanner {
     var scanner = coreScanner()
@@ -144,6 +164,10 @@ case "core":
     // The core scan of the second half, after learning the first (callgrind: --toggle-collect=*coreScan*).
     let scanner = trainedCoreScanner(parsed, entries.map(\.label))
     print(coreScan(scanner, messages[(messages.count / 2)...]))
+case "full":
+    // The scan with rules and fingerprints of the second half (callgrind: --toggle-collect=*fullScan*).
+    let scanner = trainedFullScanner(parsed, entries.map(\.label))
+    print(fullScan(scanner, fingerprinter, messages[(messages.count / 2)...]))
 case "hits":
     for (e, m) in zip(entries, parsed) {
         let hits = rules.evaluate(m).map { "\($0.name)\($0.options.isEmpty ? "" : "(" + $0.options.joined(separator: "|") + ")")" }
@@ -190,11 +214,26 @@ default:
     let rest = Array(parsed[half...])
     let ruleTime = best { for m in rest { sink &+= rules.evaluate(m).count } }
     let fpTime = best { for m in rest { sink &+= fingerprinter.fingerprint(m).words } }
+    // The same scan with rules and fingerprints, alternating with the core scan so that both see
+    // the same machine load: the added cost is the difference.
+    let fullScanner = trainedFullScanner(parsed, entries.map(\.label))
+    var coreAgain = Double.infinity, full = Double.infinity
+    for _ in 0..<max(1, repeats) {
+        var t0 = cpuSeconds()
+        sink &+= coreScan(scanner, messages[half...])
+        coreAgain = min(coreAgain, cpuSeconds() - t0)
+        t0 = cpuSeconds()
+        sink &+= fullScan(fullScanner, fingerprinter, messages[half...])
+        full = min(full, cpuSeconds() - t0)
+    }
     func us(_ t: Double) -> String { String(Double(Int(t / n * 1e7)) / 10) }
     print("messages \(Int(n)) (scored half), repeats \(repeats), best CPU time")
     print("core scan    \(us(core)) µs/msg (parse + features + score)")
     print("rules        \(us(ruleTime)) µs/msg (\(rules.definitions.count) rules)")
     print("fingerprint  \(us(fpTime)) µs/msg")
     print("ratio (rules + fingerprint) / core = \(Double(Int((ruleTime + fpTime) / core * 1000)) / 10)%")
+    print("core scan (alternating)        \(us(coreAgain)) µs/msg")
+    print("scan with rules + fingerprint  \(us(full)) µs/msg")
+    print("added by rules + fingerprint   \(us(full - coreAgain)) µs/msg = \(Double(Int((full - coreAgain) / coreAgain * 1000)) / 10)% of the core scan")
     if sink == 42 { print("") }
 }
