@@ -158,16 +158,15 @@ enum TextChecks {
     /// find for it.
     static func asciiSpellsSpamWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
         guard t.count >= 4, t.count <= 20 else { return false }
-        var plain = [UInt8](repeating: 0, count: t.count)
+        // First whether every byte reads as a letter, with a look-alike and a letter among them
+        // (numbers and prices stop here), then the spam-word lookup.
         var changed = false, hasLetter = false
-        for (k, b) in t.enumerated() {
-            guard b < 0x80 else { return false }
-            let p = asciiPlain[Int(b)]
-            guard p != 0 else { return false }
-            plain[k] = p
+        for b in t {
+            guard b < 0x80, asciiPlain[Int(b)] != 0 else { return false }
             if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { hasLetter = true } else { changed = true }
         }
-        return changed && hasLetter && spamWordBytes.contains(plain)
+        guard changed && hasLetter else { return false }
+        return spamWordBytes.contains(t.map { asciiPlain[Int($0)] })
     }
 
     /// What one pass over the text finds: ``candidateTokens(_:maxSeparators:)``,
