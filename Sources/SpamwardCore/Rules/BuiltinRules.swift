@@ -13,11 +13,11 @@ public enum BuiltinRules {
     static let checks: [String: Check] = {
         var c: [String: Check] = [
             "gtube": Check { Rules.isGTUBE($0.message) ? [] : nil },
-            "forged_outlook": Check { forgedOutlook($0.message) },
+            "forged_outlook": Check { input in forgedOutlook { input.field($0)?.value } },
             "date_in_future": Check { dateOffset($0, future: true) },
             "date_in_past": Check { dateOffset($0, future: false) },
-            "missing_date": Check { $0.message.headers.first("Date") == nil ? [] : nil },
-            "missing_message_id": Check { $0.message.headers.first("Message-ID") == nil ? [] : nil },
+            "missing_date": Check { $0.field("Date") == nil ? [] : nil },
+            "missing_message_id": Check { $0.field("Message-ID") == nil ? [] : nil },
             "html_only_images": Check { htmlOnlyImages($0.message) },
             "obfuscated_word": Check { TextChecks.obfuscatedWords(subjectAndText: $0.subjectAndText, scan: $0.textScan) },
             "mixed_script_word": Check {
@@ -33,7 +33,7 @@ public enum BuiltinRules {
             "double_extension": Check { attachments($0.message, double: true) },
             "from_name_address": Check { fromNameAddress($0.fromLists.first ?? []) },
             "subject_all_caps": Check { subjectAllCaps($0.subject) },
-            "too_many_recipients": Check { tooManyRecipients($0.message) },
+            "too_many_recipients": Check { input in tooManyRecipients { input.fields($0) } },
         ]
         for (name, check) in URLChecks.checks { c[name] = check }
         return c
@@ -119,15 +119,18 @@ public enum BuiltinRules {
 
     // MARK: Checks
 
-    static func forgedOutlook(_ m: Message) -> [String]? {
-        guard let mailer = m.headers["X-Mailer"], mailer.containsBytes("Outlook") else { return nil }
-        let mid = m.headers["Message-ID"] ?? ""
+    static func forgedOutlook(_ m: Message) -> [String]? { forgedOutlook { m.headers[$0] } }
+
+    /// - Parameter value: the value of the first field of a name (``HeaderFields/subscript(_:)``).
+    static func forgedOutlook(_ value: (String) -> String?) -> [String]? {
+        guard let mailer = value("X-Mailer"), mailer.containsBytes("Outlook") else { return nil }
+        let mid = value("Message-ID") ?? ""
         var problems: [String] = []
         if mid.isEmpty { problems.append("no Message-ID") }
         if mailer.containsBytes("Outlook Express") {
             // Outlook Express: <000801c2...$...$...@host> and always X-MimeOLE.
             if !mid.isEmpty && !mid.containsBytes("$") { problems.append("Message-ID without '$'") }
-            if m.headers.first("X-MimeOLE") == nil { problems.append("no X-MimeOLE") }
+            if value("X-MimeOLE") == nil { problems.append("no X-MimeOLE") }
         } else if mailer.containsBytes("Microsoft Outlook") {
             // Outlook (CDO / Office): a hex-heavy local part, or an Exchange-style id.
             let local = mid.drop { $0 == "<" }.prefix { $0 != "@" }
@@ -238,17 +241,20 @@ public enum BuiltinRules {
         return upper >= 10 && lower == 0 && words >= 2 ? [] : nil
     }
 
-    static func tooManyRecipients(_ m: Message) -> [String]? {
+    static func tooManyRecipients(_ m: Message) -> [String]? { tooManyRecipients { m.headers.all($0) } }
+
+    /// - Parameter all: the fields of a name (``HeaderFields/all(_:)``).
+    static func tooManyRecipients(_ all: (String) -> [HeaderField]) -> [String]? {
         // Addresses are separated by commas: commas + 1 per field bounds the count from above,
         // so short lists need no parsing.
         var bound = 0
         for name in ["To", "Cc"] {
-            for f in m.headers.all(name) { bound += 1 + f.value.utf8.reduce(0) { $0 + ($1 == 0x2C ? 1 : 0) } }
+            for f in all(name) { bound += 1 + f.value.utf8.reduce(0) { $0 + ($1 == 0x2C ? 1 : 0) } }
         }
         guard bound > 20 else { return nil }
         var n = 0
         for name in ["To", "Cc"] {
-            for f in m.headers.all(name) { n += MailAddress.parseList(f.value).count }
+            for f in all(name) { n += MailAddress.parseList(f.value).count }
         }
         return n > 20 ? ["\(n) recipients"] : nil
     }

@@ -269,14 +269,28 @@ final class RuleInput {
 
     /// The addresses of each From field, parsed once (``BuiltinRules/fromNameAddress(_:)`` reads the
     /// first, `From:name` and `From:addr` rules all).
-    lazy var fromLists: [[MailAddress]] = message.headers.all("From").map { MailAddress.parseList($0.value) }
+    lazy var fromLists: [[MailAddress]] = fields("From").map { MailAddress.parseList($0.value) }
+
+    /// The first header field named `name` (ASCII case-insensitive), as `message.headers.first`:
+    /// names of another length are passed over without comparing bytes (most fields).
+    func field(_ name: String) -> HeaderField? {
+        let n = name.utf8.count
+        for f in message.headers.fields where f.name.utf8.count == n && f.hasName(name) { return f }
+        return nil
+    }
+
+    /// Every header field named `name`, in order, as `message.headers.all`.
+    func fields(_ name: String) -> [HeaderField] {
+        let n = name.utf8.count
+        return message.headers.fields.filter { $0.name.utf8.count == n && $0.hasName(name) }
+    }
 
     /// The address lists of the fields named `name` (From's parsed once).
     func addressLists(_ name: String) -> [[MailAddress]] {
         if name.utf8.count == 4, name.utf8.elementsEqual("from".utf8, by: { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }) {
             return fromLists
         }
-        return message.headers.all(name).map { MailAddress.parseList($0.value) }
+        return fields(name).map { MailAddress.parseList($0.value) }
     }
 
     /// The message's URLs, normalized (at most ``URLChecks/maxURLs``).
@@ -301,7 +315,7 @@ final class RuleInput {
     }()
 
     /// The decoded Subject, made once per evaluation.
-    lazy var subject: String = message.subject
+    lazy var subject: String = field("Subject")?.decodedValue ?? ""  // message.subject
     /// The subject, a newline and the visible text (the text checks read it).
     lazy var subjectAndText: String = subject + "\n" + message.text
 
@@ -312,11 +326,11 @@ final class RuleInput {
     }()
 
     /// The Date field's time, parsed once for the rules that read it.
-    lazy var dateFieldTime: Int64? = message.headers["Date"].flatMap(MessageDate.parse)
+    lazy var dateFieldTime: Int64? = field("Date").flatMap { MessageDate.parse($0.value) }
 
     /// The time dates are judged against: the newest Received field's date, else the environment's now.
     lazy var referenceTime: Int64 = {
-        if let r = message.headers.first("Received"), let date = Self.receivedDate(r.value), let t = MessageDate.parse(date) {
+        if let r = field("Received"), let date = Self.receivedDate(r.value), let t = MessageDate.parse(date) {
             return t
         }
         return environment.now ?? Int64(time(nil))
@@ -382,8 +396,8 @@ final class RuleInput {
             if slot >= 0, let (t, f) = headerTexts[slot] { return Self.run(pattern, t, f, scratch) ? [name] : nil }
             var values: [String] = []
             switch part {
-            case .value: for field in message.headers.all(name) { values.append(field.decodedValue) }
-            case .raw: for field in message.headers.all(name) { values.append(field.value) }
+            case .value: for field in fields(name) { values.append(field.decodedValue) }
+            case .raw: for field in fields(name) { values.append(field.value) }
             case .name: for list in addressLists(name) { values.append(contentsOf: list.compactMap(\.displayName)) }
             case .addr: for list in addressLists(name) { values.append(contentsOf: list.map(\.address)) }
             }

@@ -239,7 +239,8 @@ public struct BrandList: Sendable {
     public func lookalike(of u: AnalyzedURL) -> String? {
         guard !u.isIPAddress else { return nil }
         let reg = u.registrableDomain
-        guard reg.contains(".") else { return nil }
+        // ASCII (nearly always): a '.' byte is a Character of its own.
+        guard reg.utf8.allSatisfy({ $0 < 0x80 }) ? reg.utf8.contains(0x2E) : reg.contains(".") else { return nil }
         let unicodeReg = Punycode.toUnicode(reg)
         // ASCII names (nearly all) by byte: each byte is a Character of its own there.
         let ascii = unicodeReg.utf8.allSatisfy { $0 < 0x80 }

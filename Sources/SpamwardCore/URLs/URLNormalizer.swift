@@ -55,12 +55,24 @@ public enum URLNormalizer {
             names = computed
         }
         let asciiHost = names.ascii, unicodeHost = names.unicode, registrable = names.registrable
-        var normalized = p.scheme + "://" + asciiHost
-        if let port = p.port { normalized += ":\(port)" }
         let path = normalizePercent(p.path)
-        normalized += path
         let query = p.query.map(normalizePercent)
-        if let query { normalized += "?" + query }
+        // scheme://host[:port]path[?query], made as one byte buffer (the parts are valid UTF-8).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(p.scheme.utf8.count + asciiHost.utf8.count + path.utf8.count + (query?.utf8.count ?? 0) + 12)
+        bytes.append(contentsOf: p.scheme.utf8)
+        bytes.append(contentsOf: [0x3A, 0x2F, 0x2F])
+        bytes.append(contentsOf: asciiHost.utf8)
+        if let port = p.port {
+            bytes.append(0x3A)
+            bytes.append(contentsOf: String(port).utf8)
+        }
+        bytes.append(contentsOf: path.utf8)
+        if let query {
+            bytes.append(0x3F)
+            bytes.append(contentsOf: query.utf8)
+        }
+        let normalized = String(decoding: bytes, as: UTF8.self)
         return AnalyzedURL(original: raw, normalized: normalized, host: asciiHost, unicodeHost: unicodeHost,
                            registrableDomain: registrable, userinfo: p.userinfo, isIPAddress: p.isIPAddress,
                            isObfuscatedIP: p.isObfuscatedIPv4, path: path, query: query)
