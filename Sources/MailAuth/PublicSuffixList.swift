@@ -26,6 +26,8 @@ public struct PublicSuffixList: Sendable {
     private var nodeLabels: [[UInt8]] = [[]]
     /// The `*` child of each node, or -1.
     private var wildcardChild: [Int32] = [-1]
+    /// Each node's flags for the byte path: 1 a rule ends here, 2 an exception does.
+    private var nodeFlags: [UInt8] = [0]
     /// Two edges whose keys collide (never seen; the fast path is then off, the answers the same).
     private var edgeCollision = false
 
@@ -109,6 +111,7 @@ public struct PublicSuffixList: Sendable {
                 let bytes = Array(label.utf8)
                 nodeLabels.append(bytes)
                 wildcardChild.append(-1)
+                nodeFlags.append(0)
                 if bytes == [0x2A] { wildcardChild[node] = Int32(child) }
                 let key = bytes.withUnsafeBufferPointer { Self.edgeKey(node, Self.labelHash($0)) }
                 if edges[key] != nil { edgeCollision = true }
@@ -117,6 +120,7 @@ public struct PublicSuffixList: Sendable {
             }
         }
         if exception { nodes[node].isException = true } else { nodes[node].isRule = true }
+        nodeFlags[node] |= exception ? 2 : 1
     }
 
     /// The lower-cased labels of a domain name, or nil for a name the list cannot apply to
@@ -258,24 +262,38 @@ public struct PublicSuffixList: Sendable {
                 }
                 var best = 1
                 var exceptionLength = -1
-                // Depth-first over exact and wildcard branches, as suffixLength(_:).
-                var stack: [(node: Int, depth: Int)] = [(0, 0)]
-                while let (node, depth) = stack.popLast() {
-                    if depth > 0 {
-                        if nodes[node].isException { exceptionLength = max(exceptionLength, depth - 1) }
-                        if nodes[node].isRule { best = max(best, depth) }
+                // Depth-first over exact and wildcard branches, as suffixLength(_:); each node pushes
+                // at most two, so the stack holds at most 2 * count + 1 entries.
+                return withUnsafeTemporaryAllocation(of: (node: Int, depth: Int).self, capacity: 2 * count + 2) { stack -> String?? in
+                    var top = 0
+                    stack[0] = (0, 0)
+                    top = 1
+                    while top > 0 {
+                        top -= 1
+                        let (node, depth) = stack[top]
+                        if depth > 0 {
+                            let f = nodeFlags[node]
+                            if f & 2 != 0 { exceptionLength = max(exceptionLength, depth - 1) }
+                            if f & 1 != 0 { best = max(best, depth) }
+                        }
+                        guard depth < count else { continue }
+                        let next = child(node, label(depth))
+                        if next >= 0 {
+                            stack[top] = (next, depth + 1)
+                            top += 1
+                        }
+                        let w = Int(wildcardChild[node])
+                        if w >= 0 {
+                            stack[top] = (w, depth + 1)
+                            top += 1
+                        }
                     }
-                    guard depth < count else { continue }
-                    let next = child(node, label(depth))
-                    if next >= 0 { stack.append((next, depth + 1)) }
-                    let w = Int(wildcardChild[node])
-                    if w >= 0 { stack.append((w, depth + 1)) }
+                    let s = exceptionLength >= 0 ? exceptionLength : best
+                    if extra > 0 { guard count > s else { return .some(nil) } }
+                    let take = min(s + extra, count)
+                    let from = take == 0 ? n : starts[take - 1]
+                    return .some(String(decoding: b[from..<n].lazy.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }, as: UTF8.self))
                 }
-                let s = exceptionLength >= 0 ? exceptionLength : best
-                if extra > 0 { guard count > s else { return .some(nil) } }
-                let take = min(s + extra, count)
-                let from = take == 0 ? n : starts[take - 1]
-                return .some(String(decoding: b[from..<n].lazy.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }, as: UTF8.self))
             }
         }
     }

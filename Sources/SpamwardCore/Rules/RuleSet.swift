@@ -297,9 +297,11 @@ final class RuleInput {
     var urls: [AnalyzedURL] {
         if let analyzedURLs { return analyzedURLs }
         // The same URL written twice is analyzed once.
-        var seen = Set<String>()
+        let expected = min(message.urls.count, URLChecks.maxURLs)
+        var seen = Set<String>(minimumCapacity: expected)
         var a: [AnalyzedURL] = []
-        var hosts: [String: URLNormalizer.HostNames?] = [:]
+        a.reserveCapacity(expected)
+        var hosts: [String: URLNormalizer.HostNames?] = Dictionary(minimumCapacity: expected)
         for raw in message.urls where seen.insert(raw).inserted {
             if let u = URLNormalizer.analyze(raw, publicSuffixList: environment.publicSuffixList, hostCache: &hosts) { a.append(u) }
             if seen.count >= URLChecks.maxURLs { break }
@@ -310,8 +312,9 @@ final class RuleInput {
 
     /// The first of ``urls`` for each distinct host name, for the checks that read only the host.
     lazy var distinctHostURLs: [AnalyzedURL] = {
-        var seen = Set<String>()
-        return urls.filter { seen.insert($0.host).inserted }
+        let all = urls
+        var seen = Set<String>(minimumCapacity: all.count)
+        return all.filter { seen.insert($0.host).inserted }
     }()
 
     /// The decoded Subject, made once per evaluation.
