@@ -275,14 +275,17 @@ final class RuleInput {
     /// names of another length are passed over without comparing bytes (most fields).
     func field(_ name: String) -> HeaderField? {
         let n = name.utf8.count
-        for f in message.headers.fields where f.name.utf8.count == n && f.hasName(name) { return f }
+        for f in headerFields where f.name.utf8.count == n && f.hasName(name) { return f }
         return nil
     }
+
+    /// The top-level header fields, taken once (`message.headers` copies the root part each time).
+    lazy var headerFields: [HeaderField] = message.headers.fields
 
     /// Every header field named `name`, in order, as `message.headers.all`.
     func fields(_ name: String) -> [HeaderField] {
         let n = name.utf8.count
-        return message.headers.fields.filter { $0.name.utf8.count == n && $0.hasName(name) }
+        return headerFields.filter { $0.name.utf8.count == n && $0.hasName(name) }
     }
 
     /// The address lists of the fields named `name` (From's parsed once).
