@@ -99,7 +99,10 @@ enum TextChecks {
             return textScan.spacedRunStarts.map { start in
                 var end = min(buf.count, start + 256)
                 while end < buf.count && buf[end] & 0xC0 == 0x80 { end += 1 }
-                let w = String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self)
+                let bytes = UnsafeBufferPointer(rebasing: buf[start..<end])
+                // ASCII windows (nearly all): each byte is its scalar; others are decoded.
+                if !bytes.contains(where: { $0 >= 0x80 }) { return (bytes.map { Unicode.Scalar($0) }, end == buf.count) }
+                let w = String(decoding: bytes, as: UTF8.self)
                 return (Array(w.unicodeScalars), end == buf.count)
             }
         }
