@@ -230,8 +230,9 @@ public struct RuleSet: Sendable {
         var hit = [Bool](repeating: false, count: definitions.count)
         var hits: [RuleHit] = []
         for i in order {
-            let d = definitions[i]
-            guard d.enabled else { continue }
+            // The definition is read only for the rules that hit (copying it costs a retain and
+            // release of each of its strings).
+            guard definitions[i].enabled else { continue }
             var options: [String]? = nil
             switch compiled[i] {
             case .regex(let target, let pattern):
@@ -243,7 +244,8 @@ public struct RuleSet: Sendable {
             }
             if let options {
                 hit[i] = true
-                hits.append(RuleHit(name: d.name, score: d.score, description: d.description, options: options))
+                hits.append(RuleHit(name: definitions[i].name, score: definitions[i].score,
+                                    description: definitions[i].description, options: options))
             }
         }
         return hits
