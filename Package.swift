@@ -191,7 +191,7 @@ let package = Package(
         // digests; SpamwardCore only (quick release build, valgrind).
         .executableTarget(name: "scan-bench", dependencies: ["SpamwardCore", "MailMessage"], swiftSettings: settings),
         .testTarget(
-            name: "MailMessageTests", dependencies: ["MailMessage"],
+            name: "MailMessageTests", dependencies: ["MailMessage", "SpamwardTestSupport"],
             resources: [.copy("Fixtures")], swiftSettings: settings),
         // Helpers the test targets share (running programs off the cooperative pool, the test DNS
         // server's probe): a regular target under Tests/, depended on by test targets only.
@@ -229,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "MailAuthTests",
             dependencies: [
-                "MailAuth", "MailMessage", .product(name: "Yams", package: "Yams"),
+                "MailAuth", "MailMessage", "SpamwardTestSupport", .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
@@ -270,7 +270,7 @@ let package = Package(
             name: "SpamwardServerTests",
             dependencies: [
                 "SpamwardServer", "SpamwardHTTP", "SpamwardCore", "MailMessage", "MailAuth", "SpamwardDNS", "SpamwardEdge",
-                "SpamwardStoreSQLite",
+                "SpamwardStoreSQLite", "SpamwardTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -281,7 +281,6 @@ final class Load {
     var idle: [(NIODeadline) -> Void] = []
     /// Open loop: the last arrival of the window has come.
     var arrivalsOver = false
-    var random = SplitMix64(seed: 0x5EED)
 
     init(o: Options, loop: any EventLoop, requests: [[UInt8]], tMeas: NIODeadline, tEnd: NIODeadline) {
         self.o = o
@@ -318,6 +317,7 @@ final class Load {
     /// each given to a waiting connection or queued. One timer per arrival batch (every
     /// millisecond at most), so a high rate does not mean a timer per request.
     func arrive(rate: Double, from: NIODeadline) {
+        srand48(0x5EED)  // the same arrivals in every run
         var next = from
         func tick() {
             let now = NIODeadline.now()
@@ -328,7 +328,7 @@ final class Load {
                     idle.removeFirst()(next)
                 }
                 // Exponential inter-arrival time with mean 1/rate.
-                let u = Double(random.next() >> 11) / Double(1 << 53)
+                let u = drand48()  // seeded in arrive(rate:from:)
                 next = next + .nanoseconds(Int64(-log(1 - u) / rate * 1e9))
             }
             if next >= tEnd && now < tEnd {
@@ -672,15 +672,3 @@ func runMain() throws {
 
 try runMain()
 
-/// A small seeded generator (SplitMix64), so open-loop arrivals are the same in every run.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -1,4 +1,5 @@
 @testable import MailAuth
+import SpamwardTestSupport
 import Testing
 
 /// The byte path of ASCII lookups (`asciiLookup`) gives the answers of the `String` path.
@@ -23,7 +24,7 @@ struct PublicSuffixListFastPathTests {
     static func names() -> [String] {
         let labels = ["com", "COM", "ck", "www", "WWW", "uk", "co", "kobe", "city", "jp", "cn", "xn--55qx5d", "example",
                       "a", "b-c", "", "*", "k12", "ak", "us", "mm", "blogspot", "github", "io", "amazonaws", "s3"]
-        var rng = SplitMix(seed: 6)
+        var rng = TestRandom(seed: 6)
         var out: [String] = []
         for _ in 0..<20_000 {
             let n = Int(rng.next() % 5) + 1
@@ -39,18 +40,6 @@ struct PublicSuffixListFastPathTests {
             out.append(name)
         }
         return out
-    }
-
-    struct SplitMix {
-        var state: UInt64
-        init(seed: UInt64) { state = seed }
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
     }
 
     @Test func sameAnswersAsTheStringPath() {

@@ -1,3 +1,4 @@
+import SpamwardTestSupport
 import Testing
 
 @testable import MailMessage
@@ -347,7 +348,7 @@ struct CharsetCase: Sendable, CustomTestStringConvertible {
     }
 
     @Test func randomBytesNeverCrashAndStayBounded() {
-        var rng = HeaderFuzzRNG(seed: 0x5EED)
+        var rng = TestRandom(seed: 0x5EED)
         let labels: [String?] = [
             nil, "utf-8", "us-ascii", "iso-8859-1", "windows-1252", "utf-16", "utf-32", "shift_jis", "euc-jp",
             "iso-2022-jp", "euc-kr", "gb2312", "big5", "koi8-r", "utf-7", "bogus",
@@ -363,24 +364,6 @@ struct CharsetCase: Sendable, CustomTestStringConvertible {
             _ = Charset.sniff(bytes[...])
             _ = Charset.decodeHeaderBytes(bytes[...])
         }
-    }
-}
-
-/// A tiny deterministic generator for the fuzz-style tests.
-struct HeaderFuzzRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A string of `count` characters drawn from `alphabet`.
-    mutating func string(from alphabet: [Character], count: Int) -> String {
-        String((0..<count).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
     }
 }
 

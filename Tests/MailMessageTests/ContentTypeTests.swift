@@ -1,3 +1,4 @@
+import SpamwardTestSupport
 import Testing
 
 @testable import MailMessage
@@ -166,7 +167,7 @@ import Testing
     }
 
     @Test func randomInputNeverCrashes() {
-        var rng = HeaderFuzzRNG(seed: 0xEF27397D)
+        var rng = TestRandom(seed: 0xEF27397D)
         let alphabet = Array("a/;=*\"\\() \t'%0F=?Bqé")
         for _ in 0..<500 {
             let s = rng.string(from: alphabet, count: Int(rng.next() % 80))

@@ -1,3 +1,4 @@
+import SpamwardTestSupport
 import Testing
 
 @testable import MailMessage
@@ -126,7 +127,7 @@ import Testing
     }
 
     @Test func randomInputNeverCrashes() {
-        var rng = HeaderFuzzRNG(seed: 0x676A1615)
+        var rng = TestRandom(seed: 0x676A1615)
         let alphabet = Array("=?_QqBb-utf8aZ= \t\"é日")
         for _ in 0..<500 {
             let s = rng.string(from: alphabet, count: Int(rng.next() % 80))

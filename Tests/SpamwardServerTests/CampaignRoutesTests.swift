@@ -5,6 +5,7 @@ import MailAuth
 import NIOCore
 import SpamwardCore
 @testable import SpamwardHTTP
+import SpamwardTestSupport
 import Testing
 
 /// `/v1/campaigns`, `/v1/botnet` and `/v1/botnet/zone` through the router.
@@ -34,7 +35,7 @@ import Testing
 
     /// A message of 40 words from `seed` (the same seed: a near-copy; another seed: another campaign).
     static func message(seed: UInt64, variant: Int, subject: String, gtube: Bool = true) -> [UInt8] {
-        var rng = SplitMix64Local(seed: seed)
+        var rng = TestRandom(seed: seed)
         var text = (0..<40).map { _ in words[Int(rng.next() % UInt64(words.count))] }.joined(separator: " ")
         text += " \(variant)"
         if gtube { text += "\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X" }
@@ -186,18 +187,5 @@ import Testing
         #expect(UTCTime.iso8601(0) == "1970-01-01T00:00:00Z")
         #expect(UTCTime.iso8601(951_782_400) == "2000-02-29T00:00:00Z")
         #expect(UTCTime.iso8601(1_796_000_000) == "2026-11-30T00:53:20Z")
-    }
-}
-
-/// A seeded generator (tests need the same text for the same seed).
-struct SplitMix64Local: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
