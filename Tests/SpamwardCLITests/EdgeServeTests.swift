@@ -41,7 +41,9 @@ extension ProcessTests {
         let process = Process()
         let log: URL
 
-        init(cli: CLI, config: String, port: Int) throws {
+        /// Starts the daemon and waits until `port` and every one of `alsoListening` accept
+        /// connections: the front ends bind independently, so the edge can be up before HTTP.
+        init(cli: CLI, config: String, port: Int, alsoListening: [Int] = []) throws {
             log = URL(fileURLWithPath: cli.path("edge-serve-\(UUID().uuidString).log"))
             FileManager.default.createFile(atPath: log.path, contents: nil)
             process.executableURL = cli.executable
@@ -52,7 +54,7 @@ extension ProcessTests {
             process.standardInput = FileHandle.nullDevice
             try process.run()
             for _ in 0..<300 {
-                if SMTPTestClient.isListening(port: UInt16(port)) { return }
+                if ([port] + alsoListening).allSatisfy({ SMTPTestClient.isListening(port: UInt16($0)) }) { return }
                 if !process.isRunning { break }
                 usleep(50_000)
             }

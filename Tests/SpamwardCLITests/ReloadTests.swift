@@ -41,7 +41,7 @@ extension ProcessTests {
         let path = try cli.write("reload.toml", Self.config(
             edgePort: edgePort, httpPort: httpPort, spam: "3.0", listThreshold: "3.0",
             edge: "listen = \"127.0.0.1:\(edgePort)\"\nhostname = \"before.spamward.test\""))
-        let serve = try EdgeServeTests.Serve(cli: cli, config: path, port: edgePort)
+        let serve = try EdgeServeTests.Serve(cli: cli, config: path, port: edgePort, alsoListening: [httpPort])
         defer { serve.stop() }
         let serveTests = ServeCommandTests()
         #expect(try serveTests.stats(httpPort).contains("\"spam\":3"))
