@@ -36,7 +36,7 @@ extension ProcessTests {
     @Test func hangupReloadsCampaignsBotnetAndEdgeWithoutDroppingConnections() throws {
         let cli = try CLI()
         let edgePort = 12240 + Int(getpid() % 50)
-        let httpPort = 12300 + Int(getpid() % 50)
+        let httpPort = 12450 + Int(getpid() % 50)  // its own range: EdgeServeTests uses 12300+ for an edge
         let newEdgePort = 12360 + Int(getpid() % 50)
         let path = try cli.write("reload.toml", Self.config(
             edgePort: edgePort, httpPort: httpPort, spam: "3.0", listThreshold: "3.0",
