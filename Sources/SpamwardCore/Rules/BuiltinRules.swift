@@ -153,12 +153,16 @@ public enum BuiltinRules {
         guard !m.textParts.isEmpty, m.textParts.allSatisfy(\.isHTML) else { return nil }
         let images = m.textParts.reduce(0) { $0 + ($1.html?.imageCount ?? 0) }
         guard images > 0 else { return nil }
+        // Only whether there are fewer than 50 words matters: counting stops at 50.
         var words = 0
-        for p in m.textParts {
+        parts: for p in m.textParts {
             var inWord = false
             for b in p.text.utf8 {
                 let space = b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
-                if !space && !inWord { words += 1 }
+                if !space && !inWord {
+                    words += 1
+                    if words >= 50 { break parts }
+                }
                 inWord = !space
             }
         }
