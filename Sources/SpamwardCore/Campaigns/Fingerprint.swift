@@ -230,7 +230,17 @@ extension Fingerprinter {
         j = hi
         while j > lo, b[j - 1] != 0x40 { j -= 1 }
         if j > lo { lo = j }
-        func string(_ r: Range<Int>) -> String { String(decoding: b[r].lazy.map(lower), as: UTF8.self) }
+        // ASCII bytes (checked above), lower-cased straight into the String's storage.
+        func string(_ r: Range<Int>) -> String {
+            String(unsafeUninitializedCapacity: r.count) { dst in
+                var k = 0
+                for j in r {
+                    dst[k] = lower(b[j])
+                    k += 1
+                }
+                return k
+            }
+        }
         if lo < hi, b[lo] == 0x5B {
             var close = lo + 1
             while close < hi, b[close] != 0x5D { close += 1 }
