@@ -74,6 +74,28 @@ public enum URLChecks {
 
     /// Whether `s` has `http` (any case), `//` or `%`: what a URL inside it, or its escape, needs.
     static func mayContainURL(_ s: String) -> Bool {
+        if let found = s.utf8.withContiguousStorageIfAvailable({ mayContainURL(bytes: $0) }) { return found }
+        return mayContainURLByState(s)
+    }
+
+    /// ``mayContainURL(_:)`` on contiguous bytes: a `%`, a `/` after a `/`, or `http` in any case
+    /// (checked only where an `h` or `H` is).
+    static func mayContainURL(bytes b: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = b.count
+        var i = 0
+        while i < n {
+            let c = b[i]
+            if c == 0x25 || (c == 0x2F && i > 0 && b[i - 1] == 0x2F) { return true }
+            if c | 0x20 == 0x68, i + 3 < n, b[i + 1] | 0x20 == 0x74, b[i + 2] | 0x20 == 0x74, b[i + 3] | 0x20 == 0x70 {
+                return true
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// ``mayContainURL(_:)`` byte by byte with a small state machine (any string).
+    static func mayContainURLByState(_ s: String) -> Bool {
         let http: (UInt8, UInt8, UInt8, UInt8) = (0x68, 0x74, 0x74, 0x70)
         var previous: UInt8 = 0
         var run = 0  // letters of "http" matched so far
@@ -122,6 +144,7 @@ public struct BrandList: Sendable {
     /// domains as bytes, and which brands own each domain.
     let skeletons: [String]
     let skeletonScalars: [[Unicode.Scalar]]
+    let skeletonBytes: [[UInt8]]
     let nameBytes: [[UInt8]]
     let domainNeedles: [(bytes: [UInt8], domain: String, brand: Int)]
     let skeletonIndex: [String: [Int]]
@@ -132,6 +155,7 @@ public struct BrandList: Sendable {
         self.brands = brands
         skeletons = brands.map { Self.skeleton($0.name) }
         skeletonScalars = skeletons.map { Array($0.unicodeScalars) }
+        skeletonBytes = skeletons.map { Array($0.utf8) }
         nameBytes = brands.map { Array($0.name.utf8) }
         domainNeedles = brands.enumerated().flatMap { i, b in b.domains.sorted().map { (Array($0.utf8), $0, i) } }
         var index: [String: [Int]] = [:]
@@ -254,6 +278,22 @@ public struct BrandList: Sendable {
         let parts = hyphen ? label.split(separator: "-").filter { $0.count >= 4 }.map(String.init) : []
         let partSkeletons = parts.map { ($0, Self.skeleton($0)) }
         let ownBrands = owners[reg] ?? []
+        if ascii {
+            // The same tests in the same order, on bytes: ASCII strings are equal exactly when
+            // their bytes are (brand names and the skeletons of ASCII labels are ASCII).
+            let labelBytes = Array(label.utf8)
+            let skBytes = Array(sk.utf8)
+            for i in brands.indices where !ownBrands.contains(i) {
+                if nameBytes[i] == labelBytes { continue }
+                if skeletonBytes[i] == skBytes { return brands[i].name }
+                let bs = skeletonScalars[i]
+                if bs.count >= 6, skScalars.count >= 6, skScalars.first == bs.first, Self.withinOneEdit(skScalars, bs) {
+                    return brands[i].name
+                }
+                for (p, psk) in partSkeletons where psk == skeletons[i] && p != brands[i].name { return brands[i].name }
+            }
+            return nil
+        }
         for (i, b) in brands.enumerated() where !ownBrands.contains(i) {
             if label == b.name { continue }  // the brand's name under another suffix is not a lookalike
             let bsk = skeletons[i]
