@@ -1,4 +1,7 @@
 import Logging
+import NIOCore
+import SMTPProtocol
+import Synchronization
 
 /// What the connections' ``ScreeningHandler``s hand to the service's task group: the clients that
 /// passed the screening before the greeting (a session task each) and the asynchronous work the
@@ -17,6 +20,9 @@ final class EdgeAcceptor: Sendable {
     let sessions: SharedCounter
     let limiter: RateLimiter
     let logger: Logger
+    /// Connections in the SMTP front (greeted, not handed to a session yet), by id; nil once the
+    /// edge stopped accepting (they are then told 421 and closed).
+    private let fronts = Mutex<[Int: any Channel]?>([:])
 
     init(admitted: AsyncStream<AdmittedConnection>.Continuation, work: AsyncStream<Work>.Continuation,
          sessions: SharedCounter, limiter: RateLimiter, logger: Logger)
@@ -43,8 +49,34 @@ final class EdgeAcceptor: Sendable {
         return false
     }
 
-    /// No more sessions (the listener closed).
-    func stopAdmitting() { admitted.finish() }
+    /// A connection enters the SMTP front; false once the edge stopped accepting.
+    func enterFront(_ id: Int, _ channel: any Channel) -> Bool {
+        fronts.withLock { f in
+            guard f != nil else { return false }
+            f?[id] = channel
+            return true
+        }
+    }
+
+    /// A connection left the SMTP front (handed off or closed).
+    func leaveFront(_ id: Int) {
+        _ = fronts.withLock { $0?.removeValue(forKey: id) }
+    }
+
+    /// No more sessions (the listener closed); the connections still in the front get 421 and
+    /// are closed (they have no transaction to finish).
+    func stopAdmitting() {
+        admitted.finish()
+        let open = fronts.withLock { f -> [Int: any Channel] in
+            defer { f = nil }
+            return f ?? [:]
+        }
+        for channel in open.values {
+            channel.writeAndFlush(SMTPReply(421, "4.3.2 Service shutting down").bytes).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
 
     /// No more work (every session ended).
     func stopWork() { work.finish() }

@@ -224,8 +224,7 @@ public struct EdgeService: Service {
             try await withGracefulShutdownHandler {
                 try await connection.channel.executeThenClose { inbound, outbound in
                     var session = EdgeSession(
-                        shared: shared, client: connection.client, channel: channel, received: connection.count,
-                        screening: connection.screening, logger: logger, inbound: inbound.makeAsyncIterator(), outbound: outbound)
+                        connection: connection, logger: logger, inbound: inbound.makeAsyncIterator(), outbound: outbound)
                     await session.run()
                 }
             } onGracefulShutdown: {

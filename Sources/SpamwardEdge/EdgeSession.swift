@@ -81,33 +81,34 @@ struct EdgeSession {
 
     var configuration: EdgeConfiguration { shared.configuration }
 
-    init(shared: EdgeShared, client: IPAddress, channel: any Channel, received: InboundByteCount, screening: Screening,
-         logger: Logger, inbound: Inbound, outbound: Outbound)
-    {
+    /// - Parameter connection: what the screening found and the dialog so far: the greeting was
+    ///   written by ``ScreeningHandler``'s front (``EdgeFront``), which may have answered commands.
+    init(connection: AdmittedConnection, logger: Logger, inbound: Inbound, outbound: Outbound) {
+        let screening = connection.screening
         allowlisted = screening.allowlisted
         passedBefore = screening.passedBefore
         fired = screening.fired
         pending = screening.pending
-        self.shared = shared
-        self.client = client
-        self.channel = channel
-        self.received = received
+        shared = connection.shared
+        client = connection.client
+        channel = connection.channel.channel
+        received = connection.count
         self.logger = logger
         self.inbound = inbound
         self.outbound = outbound
-        let c = shared.configuration
-        sm = SMTPServerStateMachine(configuration: .init(
-            hostname: c.hostname, pipelining: c.announcePipelining, maximumMessageBytes: c.maxMessageBytes,
-            startTLS: shared.tls != nil))
+        sm = connection.sm
+        helo = connection.helo
+        sender = connection.sender
+        consumed = connection.consumed
     }
 
     // MARK: - Running
 
     mutating func run() async {
         do {
-            // The screening before the greeting is done (``ScreeningHandler``): its findings are
-            // in `allowlisted`, `passedBefore`, `fired` and `pending`.
-            try await write(sm.greeting)
+            // The screening before the greeting is done and the greeting written
+            // (``ScreeningHandler``, ``EdgeFront``): the findings are in `allowlisted`,
+            // `passedBefore`, `fired` and `pending`, the dialog so far in `sm`.
             try await commandLoop()
         } catch is Closed {
         } catch {
@@ -161,18 +162,10 @@ struct EdgeSession {
 
     mutating func handle(_ line: SMTPLine, pipelinedAfter more: Bool) async throws {
         let command = SMTPCommand(line)
-        if line.bareLF {
-            try await violate(EdgeViolation(test: .bareLF, evidence: "\(command.verb) ended in a bare LF"))
-        }
-        if case .nonSMTP(let verb) = command {
-            try await violate(EdgeViolation(test: .nonSMTP, evidence: "command \(verb.prefix(40))"))
-        }
-        if more {
-            let allowed = configuration.announcePipelining && sm.extended && !command.mustEndPipelineGroup
-            if !allowed {
-                try await violate(EdgeViolation(
-                    test: .pipelining, evidence: "\(buffer.readableBytes) bytes sent before the reply to \(command.verb)"))
-            }
+        // A bare LF, a non-SMTP command, improper pipelining: the same findings as the front's.
+        let remaining = more ? buffer.readableBytes : 0
+        for v in EdgeFront.lineFindings(line, command, remaining: remaining, extended: sm.extended, configuration: configuration) {
+            try await violate(v)
         }
         let action = sm.receive(command)
         switch action {

@@ -16,8 +16,9 @@ struct Screening: Sendable {
     var pending: EdgeViolation? = nil
 }
 
-/// A client that passed the screening before the greeting, handed to the accept loop for a
-/// session task.
+/// A client that passed the screening before the greeting and needs a session (``EdgeFront``
+/// decided so), handed to the accept loop for a session task, with the state of its dialog so far
+/// (the greeting was written; the front may have answered commands).
 struct AdmittedConnection: Sendable {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
     let count: InboundByteCount
@@ -25,6 +26,12 @@ struct AdmittedConnection: Sendable {
     let client: IPAddress
     let screening: Screening
     let shared: EdgeShared
+    /// The dialog's state machine, after the greeting (and what the front answered).
+    let sm: SMTPServerStateMachine
+    let helo: String?
+    let sender: String?
+    /// Bytes of the client's stream the front consumed (the session counts on from there).
+    let consumed: Int
 }
 
 /// What the DNS lists said before the greeting.
@@ -37,10 +44,19 @@ enum ListsOutcome: Sendable { case notAsked, timedOut, answered(DNSListResult) }
 ///
 /// A client refused here (`drop`, or a rate/concurrency limit) gets its 521/421 and is closed by
 /// the handler: no task, no `NIOAsyncChannel` and no session exist for it. A client that passes
-/// (or only fails `enforce`/`ignore` tests) is wrapped into an `NIOAsyncChannel` and handed to the
-/// accept loop with what the screening found; the handler then only counts bytes (STARTTLS needs
-/// the count) and passes them on. Bytes that arrive during the screening are kept (at most
-/// ``maxBufferedBytes``; reading stops until the hand-off) and passed on at the hand-off.
+/// (or only fails `enforce`/`ignore` tests) gets the greeting from the handler, which then runs
+/// the SMTP front (``EdgeFront``) on its first command: a client that behaves is wrapped into an
+/// `NIOAsyncChannel` and handed to the accept loop with what the screening found and the dialog
+/// so far; one that pipelines improperly or sends a non-SMTP command, or that has an `enforce`
+/// finding, is answered (and refused) here without a session. After the hand-off the handler only
+/// counts bytes (STARTTLS needs the count) and passes them on. Bytes that arrive before it are
+/// kept (at most ``maxBufferedBytes``; reading stops until the hand-off) and passed on at the
+/// hand-off.
+///
+/// Writes are batched: while the DNS lists are being asked the `220-` teaser is held back, so
+/// that a client refused in the meantime gets the teaser and its 521 in one write, and a client
+/// that passes gets the teaser when the lists have answered (with the greeting, when the wait is
+/// over by then); the front answers a pipelined group of commands with one write.
 final class ScreeningHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -50,7 +66,7 @@ final class ScreeningHandler: ChannelDuplexHandler {
     /// Bytes kept from a client during the screening before reading stops.
     static let maxBufferedBytes = 64 * 1024
 
-    private enum State { case screening, passed, closed }
+    private enum State { case screening, front, passed, closed }
 
     private let acceptor: EdgeAcceptor
     private let shared: EdgeShared
@@ -75,6 +91,15 @@ final class ScreeningHandler: ChannelDuplexHandler {
     private var listsOutcome = ListsOutcome.notAsked
     private var dnsTimer: Scheduled<Void>?
     private var sessionTimer: Scheduled<Void>?
+    /// The `220-` teaser is due but held back until the DNS lists answer (see the type's notes).
+    private var teaserHeld = false
+    /// The SMTP front, from the greeting to the hand-off.
+    private var front: EdgeFront?
+    /// The front's command timeout: one timer, moved on when it fires early (`lastRead`).
+    private var commandTimer: Scheduled<Void>?
+    private var lastRead = NIODeadline.now()
+    /// Registered with the acceptor (closed with 421 when the edge stops).
+    private var inFront = false
 
     init(acceptor: EdgeAcceptor, shared: EdgeShared) {
         self.acceptor = acceptor
@@ -104,6 +129,15 @@ final class ScreeningHandler: ChannelDuplexHandler {
             }
             // A client that speaks before its turn is answered at once when the action is drop.
             if waiting && configuration.action(for: .pregreet) == .drop { endWait(context: context) }
+        case .front:
+            if buffered == nil {
+                buffered = bytes
+            } else {
+                buffered?.writeBuffer(&bytes)
+            }
+            lastRead = .now()
+            var out = context.channel.allocator.buffer(capacity: 0)
+            runFront(context: context, out: &out)
         case .closed:
             break
         }
@@ -114,7 +148,7 @@ final class ScreeningHandler: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if state == .screening, (buffered?.readableBytes ?? 0) >= Self.maxBufferedBytes {
+        if state == .screening || state == .front, (buffered?.readableBytes ?? 0) >= Self.maxBufferedBytes {
             readPending = true
         } else {
             context.read()
@@ -125,6 +159,7 @@ final class ScreeningHandler: ChannelDuplexHandler {
         state = .closed
         cancelTimers()
         sessionTimer?.cancel()
+        leaveFront()
         if rateAdmitted, let client { acceptor.limiter.release(client) }
         rateAdmitted = false
         if counted { acceptor.open.add(-1) }
@@ -224,7 +259,9 @@ final class ScreeningHandler: ChannelDuplexHandler {
         }
         if c.pregreetWaitMilliseconds > 0 && state == .screening {
             waiting = true
-            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "220-\(c.hostname) \(c.pregreetTeaser)\r\n")), promise: nil)
+            // Held while the lists are asked: sent with their answer, or with a refusal.
+            teaserHeld = true
+            if !listsOutstanding { flushTeaser(context: context) }
             waitTimer = loop.scheduleTask(in: .milliseconds(Int64(c.pregreetWaitMilliseconds))) {
                 self.endWait(context: context)
             }
@@ -260,6 +297,24 @@ final class ScreeningHandler: ChannelDuplexHandler {
             endWait(context: context)  // answered at once, not at the end of the wait
         }
         finishIfDone(context: context)
+        // Still waiting: the teaser now.
+        if state == .screening { flushTeaser(context: context) }
+    }
+
+    /// Writes the held teaser (alone).
+    private func flushTeaser(context: ChannelHandlerContext) {
+        guard teaserHeld else { return }
+        var out = context.channel.allocator.buffer(capacity: 128)
+        appendTeaser(to: &out)
+        context.writeAndFlush(wrapOutboundOut(out), promise: nil)
+    }
+
+    /// The held teaser, to go out with what follows it in one write.
+    private func appendTeaser(to out: inout ByteBuffer) {
+        guard teaserHeld else { return }
+        teaserHeld = false
+        let c = configuration
+        out.writeString("220-\(c.hostname) \(c.pregreetTeaser)\r\n")
     }
 
     /// Once the wait is over and the lists answered (or timed out): their verdict, then the hand-off.
@@ -287,13 +342,100 @@ final class ScreeningHandler: ChannelDuplexHandler {
                 if violate(v, context: context) { return }
             }
         }
-        handOff(context: context)
+        greet(context: context)
     }
 
-    /// Wraps the channel for the session and hands it to the accept loop.
-    private func handOff(context: ChannelHandlerContext) {
-        guard let client else { return }
+    // MARK: - The front
+
+    /// The greeting (with the held teaser, if any), then the front on what the client sent so far.
+    private func greet(context: ChannelHandlerContext) {
         cancelTimers()
+        let c = configuration
+        state = .front
+        let channel = context.channel
+        // The session's time counts from the connection, as before the screening moved here.
+        sessionTimer = context.eventLoop.scheduleTask(deadline: started + .seconds(Int64(c.sessionTimeoutSeconds))) {
+            channel.close(promise: nil)
+        }
+        var out = channel.allocator.buffer(capacity: 256)
+        appendTeaser(to: &out)
+        guard acceptor.enterFront(id, channel) else {
+            // The edge is stopping: no new sessions.
+            state = .closed
+            SMTPReply(421, "4.3.2 Service shutting down").encode(into: &out)
+            close(after: out, context: context)
+            return
+        }
+        inFront = true
+        var f = EdgeFront(configuration: c, startTLS: shared.tls != nil, screening: screening)
+        f.sm.greeting.encode(into: &out)
+        front = f
+        lastRead = .now()
+        scheduleCommandTimeout(in: .seconds(Int64(c.commandTimeoutSeconds)), context: context)
+        runFront(context: context, out: &out)
+    }
+
+    /// Runs the front on the buffered bytes and writes its replies (after `out`) in one write.
+    private func runFront(context: ChannelHandlerContext, out: inout ByteBuffer) {
+        guard var f = front, let client else { return }
+        var step = EdgeFront.Step.needMore
+        if var bytes = buffered {
+            buffered = nil
+            step = f.receive(&bytes, configuration: configuration, client: client, replies: &out)
+            if bytes.readableBytes > 0 {
+                bytes.discardReadBytes()
+                buffered = bytes
+            }
+        }
+        let decisions = f.decisions
+        f.decisions = []
+        front = f
+        screening = f.screening
+        for d in decisions { logFront(d) }
+        switch step {
+        case .needMore:
+            if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
+            if readPending, (buffered?.readableBytes ?? 0) < Self.maxBufferedBytes {
+                readPending = false
+                context.read()
+            }
+        case .close:
+            state = .closed
+            close(after: out, context: context)
+        case .handOff:
+            if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
+            handOff(context: context)
+        }
+    }
+
+    /// The front's command timeout (the session's, `command_timeout_seconds` without a read):
+    /// one timer, moved on by the reads since it was set.
+    private func scheduleCommandTimeout(in delay: TimeAmount, context: ChannelHandlerContext) {
+        commandTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            guard self.state == .front else { return }
+            let due = self.lastRead + .seconds(Int64(self.configuration.commandTimeoutSeconds))
+            let now = NIODeadline.now()
+            if due > now {
+                self.scheduleCommandTimeout(in: due - now, context: context)
+            } else {
+                self.state = .closed
+                self.close(after: SMTPReply(421, "4.4.2 Timeout, closing connection").bytes, context: context)
+            }
+        }
+    }
+
+    private func leaveFront() {
+        commandTimer?.cancel()
+        commandTimer = nil
+        if inFront { acceptor.leaveFront(id) }
+        inFront = false
+    }
+
+    /// Wraps the channel for the session and hands it to the accept loop, with the dialog so far.
+    private func handOff(context: ChannelHandlerContext) {
+        guard let client, let front else { return }
+        leaveFront()
+        self.front = nil
         state = .passed
         let channel = context.channel
         let async: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -309,10 +451,6 @@ final class ScreeningHandler: ChannelDuplexHandler {
         // (finishing twice is harmless). apple/swift-nio#2637.
         let outbound = async.outbound
         channel.closeFuture.whenComplete { _ in outbound.finish() }
-        // The session's time counts from the connection, as before the screening moved here.
-        sessionTimer = context.eventLoop.scheduleTask(
-            deadline: started + .seconds(Int64(configuration.sessionTimeoutSeconds))
-        ) { channel.close(promise: nil) }
         if let bytes = buffered {
             buffered = nil
             context.fireChannelRead(wrapInboundOut(bytes))
@@ -322,7 +460,9 @@ final class ScreeningHandler: ChannelDuplexHandler {
             readPending = false
             context.read()
         }
-        let admitted = AdmittedConnection(channel: async, count: count, id: id, client: client, screening: screening, shared: shared)
+        let admitted = AdmittedConnection(
+            channel: async, count: count, id: id, client: client, screening: front.screening, shared: shared, sm: front.sm,
+            helo: front.helo, sender: front.sender, consumed: front.consumed)
         if !acceptor.admit(admitted) {
             // The edge is stopping: no new sessions.
             context.writeAndFlush(wrapOutboundOut(SMTPReply(421, "4.3.2 Service shutting down").bytes), promise: nil)
@@ -350,12 +490,21 @@ final class ScreeningHandler: ChannelDuplexHandler {
         }
     }
 
-    /// Answers and closes (after the reply is written).
+    /// Answers (after the held teaser, in one write) and closes (after the reply is written).
     private func refuse(_ reply: SMTPReply, context: ChannelHandlerContext) {
         state = .closed
         cancelTimers()
         buffered = nil
-        context.writeAndFlush(wrapOutboundOut(reply.bytes)).assumeIsolated().whenComplete { _ in
+        var out = context.channel.allocator.buffer(capacity: 128)
+        appendTeaser(to: &out)
+        reply.encode(into: &out)
+        close(after: out, context: context)
+    }
+
+    /// Writes `bytes` and closes once they are written.
+    private func close(after bytes: ByteBuffer, context: ChannelHandlerContext) {
+        leaveFront()
+        context.writeAndFlush(wrapOutboundOut(bytes)).assumeIsolated().whenComplete { _ in
             context.close(promise: nil)
         }
     }
@@ -377,6 +526,23 @@ final class ScreeningHandler: ChannelDuplexHandler {
             "edge.test": "\(v.test.rawValue)", "edge.reason": "\(v.test.reasonCode)", "edge.action": "\(action.rawValue)",
             "edge.evidence": "\(v.evidence)",
         ])
+    }
+
+    /// A decision of the front, logged (and counted) as the session logs it: with HELO and the
+    /// domains of sender and recipient (full addresses only at debug).
+    private func logFront(_ d: EdgeFront.Decision) {
+        if d.counted { shared.metrics.failed(d.violation.test, d.action) }
+        log(.notice, "client failed a test", {
+            var m: Logger.Metadata = [
+                "edge.test": "\(d.violation.test.rawValue)", "edge.reason": "\(d.violation.test.reasonCode)",
+                "edge.action": "\(d.action.rawValue)", "edge.evidence": "\(d.violation.evidence)",
+            ]
+            if let helo = d.helo { m["smtp.helo"] = "\(helo)" }
+            if let sender = d.sender { m["smtp.sender_domain"] = "\(sender.split(separator: "@").last.map(String.init) ?? "")" }
+            if let r = d.recipient { m["smtp.recipient_domain"] = "\(r.split(separator: "@").last.map(String.init) ?? "")" }
+            return m
+        }())
+        log(.debug, "envelope", ["smtp.sender": "\(d.sender ?? "")", "smtp.recipient": "\(d.recipient ?? "")"])
     }
 
     private func log(_ level: Logger.Level, _ message: Logger.Message, _ metadata: @autoclosure () -> Logger.Metadata) {

@@ -63,9 +63,10 @@ import Testing
         await edge.stop()
     }
 
-    @Test func enforcedFindingsReachTheSession() async throws {
+    @Test func enforcedFindingsAreAnsweredWithoutASession() async throws {
         // pregreet = enforce: the early bytes are kept and read as the client's first command after
-        // the greeting, and the finding refuses its recipients.
+        // the greeting, and the finding refuses its recipients. Such a client never reaches the
+        // backend, so the handler's front answers it: no session.
         // A long wait (enforce does not end it early): on a loaded machine the early bytes must
         // surely arrive within it (300 ms did not, once, in a full parallel `swift test`).
         let edge = try await RunningEdge.start {
@@ -81,8 +82,71 @@ import Testing
         #expect(try await bot.command("MAIL FROM:<x@example.net>")?.code == 250)
         let rcpt = try await bot.command("RCPT TO:<inbox@spamward.test>")
         #expect(rcpt?.code == 550 && rcpt?.text.contains("[SW-PREGREET]") == true, "\(String(describing: rcpt))")
-        #expect(edge.service.sessionsStarted == 1)
+        #expect(edge.service.sessionsStarted == 0)
+        let logs = edge.logs.all
+        #expect(logs.contains {
+            $0.contains("edge.test=pregreet") && $0.contains("edge.action=enforce") && $0.contains("smtp.helo=early.example.net")
+                && $0.contains("smtp.sender_domain=example.net") && $0.contains("smtp.recipient_domain=spamward.test")
+                && $0.contains("client.ip=127.0.0.84")
+        }, "\(logs)")
+        #expect(try await bot.command("QUIT")?.code == 221)
+        #expect(await bot.waitClosed())
         await edge.stop()
+    }
+
+    @Test func aPipeliningBotGetsItsRepliesAndNoSession() async throws {
+        let edge = try await RunningEdge.start {
+            $0.pregreetWaitMilliseconds = 0
+            $0.backendPort = 9  // never reached
+        }
+        let bot = try await TestClient.connect(to: edge.address, from: "127.0.0.86")
+        #expect(try await bot.reply()?.code == 220)
+        try await bot.send("EHLO bot.example.net\r\nMAIL FROM:<bot@example.net>\r\nRCPT TO:<inbox@spamward.test>\r\nDATA\r\n")
+        #expect(try await bot.reply()?.code == 250)
+        #expect(try await bot.reply()?.code == 250)
+        let rcpt = try await bot.reply()
+        #expect(rcpt?.code == 550 && rcpt?.text == "5.7.1 [SW-PIPELINING] Improper command pipelining", "\(String(describing: rcpt))")
+        #expect(try await bot.reply()?.code == 554)  // DATA without recipients
+        let logs = edge.logs.all
+        #expect(logs.contains { $0.contains("edge.test=pipelining") && $0.contains("bytes sent before the reply to EHLO") })
+        #expect(logs.contains { $0.contains("edge.test=pipelining") && $0.contains("smtp.recipient_domain=spamward.test") })
+        // With drop: 521 at once and closed.
+        await bot.close()
+        #expect(edge.service.sessionsStarted == 0, "a pipelining bot got a session")
+        await edge.stop()
+
+        let strict = try await RunningEdge.start {
+            $0.pregreetWaitMilliseconds = 0
+            $0.actions[.pipelining] = .drop
+            $0.backendPort = 9
+        }
+        let rude = try await TestClient.connect(to: strict.address, from: "127.0.0.87")
+        #expect(try await rude.reply()?.code == 220)
+        try await rude.send("EHLO bot.example.net\r\nMAIL FROM:<bot@example.net>\r\n")
+        let r = try await rude.reply()
+        #expect(r?.code == 521 && r?.text.contains("[SW-PIPELINING]") == true, "\(String(describing: r))")
+        #expect(await rude.waitClosed())
+        // A client that behaves gets its session, which reads its first command.
+        let good = try await TestClient.connect(to: strict.address, from: "127.0.0.88")
+        #expect(try await good.reply()?.code == 220)
+        #expect(try await good.command("EHLO good.example.com")?.lines.contains("PIPELINING") == true)
+        #expect(try await good.command("NOOP")?.code == 250)
+        #expect(strict.service.sessionsStarted == 1)
+        await good.close()
+        await strict.stop()
+    }
+
+    @Test func clientsInTheFrontAreClosedWhenTheEdgeStops() async throws {
+        let edge = try await RunningEdge.start {
+            $0.pregreetWaitMilliseconds = 0
+            $0.backendPort = 9
+        }
+        let idle = try await TestClient.connect(to: edge.address, from: "127.0.0.89")
+        #expect(try await idle.reply()?.code == 220)
+        await edge.stop()
+        let bye = try await idle.reply(timeout: .seconds(10))
+        #expect(bye?.code == 421, "\(String(describing: bye))")
+        #expect(await idle.waitClosed())
     }
 
     @Test func peerAddressesAreReadFromTheSocketAddress() throws {
