@@ -353,10 +353,6 @@ final class ScreeningHandler: ChannelDuplexHandler {
         let c = configuration
         state = .front
         let channel = context.channel
-        // The session's time counts from the connection, as before the screening moved here.
-        sessionTimer = context.eventLoop.scheduleTask(deadline: started + .seconds(Int64(c.sessionTimeoutSeconds))) {
-            channel.close(promise: nil)
-        }
         var out = channel.allocator.buffer(capacity: 256)
         appendTeaser(to: &out)
         guard acceptor.enterFront(id, channel) else {
@@ -371,7 +367,9 @@ final class ScreeningHandler: ChannelDuplexHandler {
         f.sm.greeting.encode(into: &out)
         front = f
         lastRead = .now()
-        scheduleCommandTimeout(in: .seconds(Int64(c.commandTimeoutSeconds)), context: context)
+        scheduleCommandTimeout(
+            in: min(.seconds(Int64(c.commandTimeoutSeconds)), started + .seconds(Int64(c.sessionTimeoutSeconds)) - lastRead),
+            context: context)
         runFront(context: context, out: &out)
     }
 
@@ -408,15 +406,23 @@ final class ScreeningHandler: ChannelDuplexHandler {
         }
     }
 
-    /// The front's command timeout (the session's, `command_timeout_seconds` without a read):
-    /// one timer, moved on by the reads since it was set.
+    /// The front's command timeout (the session's, `command_timeout_seconds` without a read) and
+    /// session timeout (`session_timeout_seconds` from the connection): one timer, moved on by the
+    /// reads since it was set.
     private func scheduleCommandTimeout(in delay: TimeAmount, context: ChannelHandlerContext) {
         commandTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) {
             guard self.state == .front else { return }
-            let due = self.lastRead + .seconds(Int64(self.configuration.commandTimeoutSeconds))
+            let c = self.configuration
+            let sessionDue = self.started + .seconds(Int64(c.sessionTimeoutSeconds))
+            let due = min(self.lastRead + .seconds(Int64(c.commandTimeoutSeconds)), sessionDue)
             let now = NIODeadline.now()
             if due > now {
                 self.scheduleCommandTimeout(in: due - now, context: context)
+            } else if sessionDue <= now {
+                // As the session's timer does: closed without a reply.
+                self.state = .closed
+                self.leaveFront()
+                context.close(promise: nil)
             } else {
                 self.state = .closed
                 self.close(after: SMTPReply(421, "4.4.2 Timeout, closing connection").bytes, context: context)
@@ -451,6 +457,10 @@ final class ScreeningHandler: ChannelDuplexHandler {
         // (finishing twice is harmless). apple/swift-nio#2637.
         let outbound = async.outbound
         channel.closeFuture.whenComplete { _ in outbound.finish() }
+        // The session's time counts from the connection, as before the screening moved here.
+        sessionTimer = context.eventLoop.scheduleTask(
+            deadline: started + .seconds(Int64(configuration.sessionTimeoutSeconds))
+        ) { channel.close(promise: nil) }
         if let bytes = buffered {
             buffered = nil
             context.fireChannelRead(wrapInboundOut(bytes))

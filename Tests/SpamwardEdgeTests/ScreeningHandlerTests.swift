@@ -136,6 +136,21 @@ import Testing
         await strict.stop()
     }
 
+    @Test func aSilentClientInTheFrontTimesOut() async throws {
+        let edge = try await RunningEdge.start {
+            $0.pregreetWaitMilliseconds = 0
+            $0.commandTimeoutSeconds = 1
+            $0.backendPort = 9
+        }
+        let silent = try await TestClient.connect(to: edge.address, from: "127.0.0.90")
+        #expect(try await silent.reply()?.code == 220)
+        let bye = try await silent.reply(timeout: .seconds(30))
+        #expect(bye?.code == 421 && bye?.text.hasPrefix("4.4.2") == true, "\(String(describing: bye))")
+        #expect(await silent.waitClosed())
+        #expect(edge.service.sessionsStarted == 0)
+        await edge.stop()
+    }
+
     @Test func clientsInTheFrontAreClosedWhenTheEdgeStops() async throws {
         let edge = try await RunningEdge.start {
             $0.pregreetWaitMilliseconds = 0
