@@ -36,7 +36,11 @@ public struct SMTPReply: Sendable, Hashable, CustomStringConvertible {
         for (i, line) in lines.enumerated() {
             buffer.writeString(c)
             buffer.writeInteger(i == lines.count - 1 ? UInt8(ascii: " ") : UInt8(ascii: "-"))
-            buffer.writeBytes(line.utf8.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 })
+            if line.utf8.contains(where: { $0 == 0x0D || $0 == 0x0A }) {
+                buffer.writeBytes(line.utf8.map { $0 == 0x0D || $0 == 0x0A ? 0x20 : $0 })
+            } else {
+                buffer.writeString(line)  // no array made per line (the usual case)
+            }
             buffer.writeBytes([0x0D, 0x0A])
         }
     }
