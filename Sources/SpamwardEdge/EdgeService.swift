@@ -24,8 +24,9 @@ public struct EdgeService: Service {
     let resolver: AnyDNSResolver?
     /// Where greylisting persists, kept for a reload that turns greylisting on.
     let greylistStore: (any GreylistStore)?
-    /// Sessions started: clients that passed the screening before the greeting (the others are
-    /// answered by ``ScreeningHandler`` and never get one).
+    /// Sessions started: clients that passed the screening before the greeting and that the SMTP
+    /// front (``EdgeFront``) handed on (the others are answered by ``ScreeningHandler`` and never
+    /// get one).
     let sessionCount = SharedCounter()
 
     /// How many sessions were started (tests: a refused client never gets one).
