@@ -246,12 +246,14 @@ final class SpamwardAPI: Sendable {
         let verdict = await filter.check(message, context: scanContext, explain: explain)
         let ns = metrics.scanned(verdict, since: started)
         scanned.add(1, ordering: .relaxed)
-        var logger = context.logger
-        if let queueID { logger[metadataKey: "mail.queue_id"] = "\(queueID)" }
-        logger.info("scanned", metadata: [
-            "scan.action": "\(verdict.action.rawValue)", "scan.score": "\(VerdictHeaders.format(verdict.score))",
-            "scan.duration_us": "\(ns / 1000)", "frontend": "\(metrics.frontEnd)",
-        ])
+        // One line per request; the queue id goes with the line's own metadata (setting it on the
+        // logger would copy the logger's metadata for one line).
+        var metadata: Logger.Metadata = [
+            "scan.action": .string(verdict.action.rawValue), "scan.score": .string(VerdictHeaders.format(verdict.score)),
+            "scan.duration_us": .string(String(ns / 1000)), "frontend": .string(metrics.frontEnd),
+        ]
+        if let queueID { metadata["mail.queue_id"] = .string(queueID) }
+        context.logger.info("scanned", metadata: metadata)
         return verdict
     }
 

@@ -44,11 +44,8 @@ extension Spamward {
             // /etc/localtime every time (glibc): name the same zone once (1% of the daemon's CPU
             // under load, with one line per scan).
             if getenv("TZ") == nil { setenv("TZ", ":/etc/localtime", 0) }
-            LoggingSystem.bootstrap { label in
-                var h = StreamLogHandler.standardError(label: label)
-                h.logLevel = level
-                return h
-            }
+            // StreamLogHandler's lines, cheaper to write once per scanned message (LineLogHandler).
+            LoggingSystem.bootstrap { label in LineLogHandler.standardError(label: label, level: level) }
             let logger = Logger(label: "spamward")
             let registry = PrometheusCollectorRegistry()
             var factory = PrometheusMetricsFactory(registry: registry)
