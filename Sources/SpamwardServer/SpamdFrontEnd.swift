@@ -57,7 +57,9 @@ struct SpamwardSpamdHandler: SpamdRequestHandler {
         }
         return SpamdVerdict(
             isSpam: flagged, score: verdict.score, threshold: verdict.thresholds.spam,
-            symbols: verdict.symbols.map(\.name), report: VerdictHeaders.report(for: verdict), message: rewritten)
+            symbols: verdict.symbols.map(\.name),
+            // Only REPORT and REPORT_IFSPAM send the report: not built for the other methods.
+            report: explain ? VerdictHeaders.report(for: verdict) : nil, message: rewritten)
     }
 
     func tell(_ request: SpamdRequest) async throws -> SpamdTellResult {
