@@ -5,6 +5,7 @@ import Darwin
 #endif
 import MailAuth
 import SpamwardCore
+import SpamwardEdge
 import SpamwardHTTP
 
 /// Everything `spamward serve` is configured with. Every field has a documented, safe default:
@@ -196,6 +197,12 @@ public struct ServerConfiguration: Sendable {
         if let a = botnet.dnsListen {
             if !a.isLoopback { out.append("botnet.dns_listen is \(a), not loopback: the list answers anyone who can reach it") }
             if !campaigns.enabled { out.append("botnet.dns_listen is set but campaigns are off: the DNS responder does not run") }
+        }
+        let e = edge.configuration
+        if edge.enabled && e.pregreetWaitMilliseconds > 0 && !e.dnsLists.isEmpty
+            && e.dnsTimeoutMilliseconds >= e.pregreetWaitMilliseconds
+        {
+            out.append("edge.dnsbl_timeout_ms (\(e.dnsTimeoutMilliseconds)) is not below edge.pregreet_wait_ms (\(e.pregreetWaitMilliseconds)): the 220- teaser is held while the DNS lists are asked, so lists that answer late send it with the greeting and the pregreet test misses clients that talk after the teaser")
         }
         if policy.spam == .discard || policy.unsure == .discard {
             out.append("discarding mail loses false positives without trace")

@@ -159,4 +159,22 @@ import Testing
         #expect(a.denylist == b.denylist && a.dnsLists == b.dnsLists && a.actions == b.actions)
         #expect(a.rate == b.rate && a.greylist == b.greylist && a.passedTTLSeconds == b.passedTTLSeconds)
     }
+
+    /// The teaser is held while the DNS lists are asked: a DNS timeout at or above the pregreet
+    /// wait is warned about (the defaults, 1,500 ms under 2,000 ms, are not).
+    @Test func dnsTimeoutNotBelowThePregreetWaitIsWarnedAbout() throws {
+        func warnings(_ extra: String) throws -> [String] {
+            try ServerConfiguration.parse(toml: """
+                [edge]
+                enabled = true
+                dnsbl_sites = ["zen.spamhaus.org=127.0.0.[2..11]*3"]
+                \(extra)
+                """).warnings.filter { $0.contains("dnsbl_timeout_ms") }
+        }
+        #expect(try warnings("").isEmpty)
+        #expect(try warnings("pregreet_wait_ms = 1000\ndnsbl_timeout_ms = 999").isEmpty)
+        let w = try warnings("pregreet_wait_ms = 1000\ndnsbl_timeout_ms = 1000")
+        #expect(w.count == 1 && w[0].contains("(1000)"), "\(w)")
+        #expect(try warnings("pregreet_wait_ms = 0\ndnsbl_timeout_ms = 5000").isEmpty)  // no pregreet test
+    }
 }
