@@ -74,8 +74,8 @@ public enum URLChecks {
 
     /// Whether `s` has `http` (any case), `//` or `%`: what a URL inside it, or its escape, needs.
     static func mayContainURL(_ s: String) -> Bool {
-        if let found = s.utf8.withContiguousStorageIfAvailable({ mayContainURL(bytes: $0) }) { return found }
-        return mayContainURLByState(s)
+        var s = s  // withUTF8 makes the storage contiguous if it is not (native strings already are)
+        return s.withUTF8 { mayContainURL(bytes: $0) }
     }
 
     /// ``mayContainURL(_:)`` on contiguous bytes: a `%`, a `/` after a `/`, or `http` in any case
@@ -90,22 +90,6 @@ public enum URLChecks {
                 return true
             }
             i += 1
-        }
-        return false
-    }
-
-    /// ``mayContainURL(_:)`` byte by byte with a small state machine (any string).
-    static func mayContainURLByState(_ s: String) -> Bool {
-        let http: (UInt8, UInt8, UInt8, UInt8) = (0x68, 0x74, 0x74, 0x70)
-        var previous: UInt8 = 0
-        var run = 0  // letters of "http" matched so far
-        for b in s.utf8 {
-            if b == 0x25 || (b == 0x2F && previous == 0x2F) { return true }
-            let l = b | 0x20
-            let expected = run == 0 ? http.0 : run == 1 ? http.1 : run == 2 ? http.2 : http.3
-            if l == expected { run += 1 } else { run = l == 0x68 ? 1 : 0 }
-            if run == 4 { return true }
-            previous = b
         }
         return false
     }
