@@ -74,6 +74,15 @@ struct EdgeFront {
         return out
     }
 
+    /// The 552 for a MAIL whose `SIZE=` parameter is over the limit, or nil. The session and the
+    /// front both use it.
+    static func sizeRefusal(_ parameters: [String], configuration c: EdgeConfiguration) -> SMTPReply? {
+        guard let size = parameters.first(where: { $0.uppercased().hasPrefix("SIZE=") }).flatMap({ Int($0.dropFirst(5)) }),
+            size > c.maxMessageBytes
+        else { return nil }
+        return SMTPReply(552, "5.3.4 Message size exceeds fixed maximum message size")
+    }
+
     /// Reads the complete command lines in `buffer` (consuming what it answers), appending the
     /// replies to `replies`.
     mutating func receive(_ buffer: inout ByteBuffer, configuration c: EdgeConfiguration, client: IPAddress,
@@ -146,10 +155,8 @@ struct EdgeFront {
                 reply.encode(into: &replies)
             case .mail(let path, let parameters):
                 let reply: SMTPReply
-                if let size = parameters.first(where: { $0.uppercased().hasPrefix("SIZE=") }).flatMap({ Int($0.dropFirst(5)) }),
-                    size > c.maxMessageBytes
-                {
-                    reply = SMTPReply(552, "5.3.4 Message size exceeds fixed maximum message size")
+                if let tooLarge = Self.sizeRefusal(parameters, configuration: c) {
+                    reply = tooLarge
                 } else {
                     // A client that failed a test never reaches the backend; it is refused at RCPT.
                     sender = path

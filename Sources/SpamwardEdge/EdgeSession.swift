@@ -270,11 +270,7 @@ struct EdgeSession {
 
     mutating func mail(_ path: String, _ parameters: [String]) async throws -> SMTPReply {
         recipients = []
-        if let size = parameters.first(where: { $0.uppercased().hasPrefix("SIZE=") }).flatMap({ Int($0.dropFirst(5)) }),
-            size > configuration.maxMessageBytes
-        {
-            return SMTPReply(552, "5.3.4 Message size exceeds fixed maximum message size")
-        }
+        if let tooLarge = EdgeFront.sizeRefusal(parameters, configuration: configuration) { return tooLarge }
         sender = path
         if pending != nil {
             // A client that failed a test never reaches the backend; it is refused at RCPT.

@@ -175,6 +175,23 @@ import Testing
         await edge.stop()
     }
 
+    /// A well-behaved client's MAIL with a SIZE over the limit is refused by its session (the
+    /// front hands it off at EHLO) before any backend is asked.
+    @Test func mailSizeOverTheLimitIsRefusedInTheSession() async throws {
+        let edge = try await RunningEdge.start {
+            $0.pregreetWaitMilliseconds = 0
+            $0.maxMessageBytes = 1000
+            $0.backendPort = 9
+        }
+        let client = try await TestClient.connect(to: edge.address, from: "127.0.0.48")
+        #expect(try await client.reply()?.code == 220)
+        #expect(try await client.command("EHLO client.example.org")?.code == 250)
+        let tooLarge = try await client.command("MAIL FROM:<a@example.org> SIZE=1001")
+        #expect(tooLarge?.code == 552 && tooLarge?.text.hasPrefix("5.3.4") == true, "\(String(describing: tooLarge))")
+        #expect(edge.service.sessionsStarted == 1)
+        await edge.stop()
+    }
+
     @Test func heloAddressLiteralOfAnotherHostIsRefused() async throws {
         let edge = try await RunningEdge.start { $0.backendPort = 9 }
         let bot = try await TestClient.connect(to: edge.address, from: "127.0.0.46")
