@@ -74,13 +74,7 @@ public struct MessageScanner: Sendable {
     /// endings (CRLF or LF) and trailing white space at the end of the body are normalized,
     /// so the same message read from SMTP, a Maildir or an mbox has the same digest.
     public static func digest(of message: Message) -> MessageDigest {
-        let mid = Array((message.headers["Message-ID"] ?? "").utf8)
-        let body = message.body
-        var normalized: [UInt8] = []
-        normalized.reserveCapacity(body.count)
-        for b in body where b != 0x0D { normalized.append(b) }
-        while let last = normalized.last, last == 0x0A || last == 0x20 || last == 0x09 { normalized.removeLast() }
-        return MessageDigest(bytes: StableHash.digest128([mid[...], normalized[...]]))
+        MessageDigest.of(messageID: (message.headers["Message-ID"] ?? "").utf8, body: message.body)
     }
 
     public func scan(_ bytes: [UInt8], context: ScanContext = .none, explain: Bool = true) -> Verdict {
