@@ -59,6 +59,36 @@ public enum Charset {
         return decodeDeclared(bytes, name: name)
     }
 
+    /// ``decode(_:declared:)`` given what one pass over the bytes found. Plain 7-bit text (no
+    /// 8-bit, NUL or ESC byte) declared in US-ASCII, UTF-8, ISO-8859-1 or windows-1252, or not
+    /// declared, or declared with an unknown label, decodes as itself: one String, no sniffing,
+    /// with the result ``decode(_:declared:)`` gives (which runs the sniffer, and for US-ASCII
+    /// the ISO-2022 check, both of which end in "us-ascii" for such bytes, and finds no byte
+    /// order mark). Anything else takes the general path.
+    static func decode(_ bytes: ArraySlice<UInt8>, declared: String?, scan: SevenBitScan) -> DecodedText {
+        guard scan.isPlain else { return decode(bytes, declared: declared) }
+        let name: String
+        if let declared, let known = CharsetTable.commonName(declared) {
+            name = known
+        } else {
+            var label = declared.map { CharsetTable.trimmedLabel($0) } ?? ""
+            if label.utf8.contains(UInt8(ascii: "*")), let star = label.firstIndex(of: "*") {
+                label = String(label[..<star])
+            }
+            if label.isEmpty { return DecodedText(text: String(decoding: bytes, as: UTF8.self), charset: "us-ascii") }
+            guard let normalized = normalize(label) else {
+                return DecodedText(text: String(decoding: bytes, as: UTF8.self), charset: "us-ascii", anomalies: [.unknownCharset])
+            }
+            name = normalized
+        }
+        switch CharsetTable.decoder(name) {
+        case .ascii?, .utf8?, .latin1?, .windows1252?:
+            return DecodedText(text: String(decoding: bytes, as: UTF8.self), charset: name)
+        default:
+            return decodeDeclared(bytes, name: name)
+        }
+    }
+
     /// Decodes raw 8-bit header bytes: valid UTF-8 as is, anything else in the sniffed charset.
     public static func decodeHeaderBytes(_ bytes: ArraySlice<UInt8>) -> String {
         if let text = validUTF8String(bytes) { return text }

@@ -462,3 +462,45 @@ enum CharsetSniffer {
         return s
     }
 }
+
+/// What one pass over text bytes finds: any 8-bit byte, any NUL or ESC byte. Eight bytes at a
+/// time, as ``CharsetSniffer/isPlainSevenBit(_:)``.
+struct SevenBitScan {
+    var high = false
+    var nulOrEscape = false
+    /// No 8-bit, NUL or ESC byte: what ``CharsetSniffer/isPlainSevenBit(_:)`` accepts.
+    var isPlain: Bool { !high && !nulOrEscape }
+
+    init(_ bytes: ArraySlice<UInt8>) {
+        (high, nulOrEscape) = bytes.withUnsafeBufferPointer { buf -> (Bool, Bool) in
+            guard let base = buf.baseAddress else { return (false, false) }
+            let raw = UnsafeRawPointer(base)
+            let count = buf.count
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
+            var bits: UInt64 = 0
+            var controls: UInt64 = 0
+            var i = 0
+            // Invariant: every load reads bytes i..<i+8 with i + 8 <= count. A lane's high bit
+            // in `controls` is set for a zero byte or an ESC byte (the zero-byte test
+            // `(x - 1) & ~x & 0x80` on the word and on the word XOR ESC; it never flags a
+            // high byte, and a borrow only flags a lane above a zero lane, flagged already).
+            while i &+ 8 <= count {
+                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let e = w ^ (0x1B &* ones)
+                bits |= w
+                controls |= ((w &- ones) & ~w) | ((e &- ones) & ~e)
+                i &+= 8
+            }
+            var high = bits & highs != 0
+            var control = controls & highs != 0
+            while i < count {
+                let b = buf[i]
+                if b >= 0x80 { high = true }
+                if b == 0 || b == 0x1B { control = true }
+                i &+= 1
+            }
+            return (high, control)
+        }
+    }
+}

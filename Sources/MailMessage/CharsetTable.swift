@@ -60,6 +60,19 @@ enum CharsetTable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// The canonical name of the four labels most mail declares, spelled in any case and
+    /// without white space or quotes ("us-ascii", "utf-8", "iso-8859-1", "windows-1252"),
+    /// else nil; `normalize` gives the same names for them.
+    static func commonName(_ label: String) -> String? {
+        switch label.utf8.count {
+        case 5: return ASCII.equalFolded(label, "utf-8") ? "utf-8" : nil
+        case 8: return ASCII.equalFolded(label, "us-ascii") ? "us-ascii" : nil
+        case 10: return ASCII.equalFolded(label, "iso-8859-1") ? "iso-8859-1" : nil
+        case 12: return ASCII.equalFolded(label, "windows-1252") ? "windows-1252" : nil
+        default: return nil
+        }
+    }
+
     static func decoder(_ name: String) -> Decoder? {
         switch name {
         case "us-ascii": return .ascii

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Parses raw RFC 5322 / MIME messages into a ``Message``.
 ///
 /// The parser never fails: malformed input yields a best-effort structure plus ``Anomaly``
@@ -55,11 +61,12 @@ enum HeaderBlockParser {
         return nil
     }
 
-    static func parse(_ buf: [UInt8], range: Range<Int>, limits: ParseLimits) -> HeaderBlock {
+    /// `expectedFields`: the capacity reserved for the fields (a message's top level has
+    /// dozens, a MIME part's 1-4).
+    static func parse(_ buf: [UInt8], range: Range<Int>, limits: ParseLimits, expectedFields: Int = 16) -> HeaderBlock {
         let slice = buf[range]
         var block = HeaderBlock(headerRange: range.lowerBound..<range.lowerBound, bodyStart: range.lowerBound)
-        // Most blocks have fewer fields (MIME parts: 1-4); a message's top level grows past it once or twice.
-        block.fields.reserveCapacity(max(0, min(16, limits.maxHeaderFields)))
+        block.fields.reserveCapacity(max(0, min(expectedFields, limits.maxHeaderFields)))
         var anomalies = Set<Anomaly>()
         var i = range.lowerBound
         let end = range.upperBound
@@ -180,36 +187,108 @@ enum HeaderBlockParser {
         while start < end, ASCII.isWhitespace(raw[start]) { start += 1 }
         while end > start, ASCII.isWhitespace(raw[end - 1]) { end -= 1 }
         let trimmed = UnsafeBufferPointer(rebasing: raw[start..<end])
-        // One pass: any 8-bit byte (high bit in the OR of all bytes), any line break.
-        // Branch-free reductions (vectorized by the compiler).
-        var bits: UInt8 = 0
-        var breaks: UInt8 = 0
-        for c in trimmed {
-            bits |= c
-            breaks |= (c == 0x0A ? 1 : 0) | (c == 0x0D ? 1 : 0)
+        let limit = Swift.max(0, max)
+        let scan = ByteFlags(trimmed)
+        if !scan.lineBreak {
+            // One line (nearly all fields): the String straight from the bytes.
+            let tooLong = trimmed.count > max
+            let kept = tooLong ? UnsafeBufferPointer(rebasing: trimmed.prefix(limit)) : trimmed
+            if !scan.high { return (String(decoding: kept, as: UTF8.self), false, tooLong) }
+            return (Charset.decodeHeaderBytes(Array(kept)[...]), true, tooLong)
         }
-        let eightBit = bits >= 0x80
-        let lineBreaks = breaks != 0
-        var tooLong = false
-        func finish(_ bytes: UnsafeBufferPointer<UInt8>) -> (String, eightBit: Bool, tooLong: Bool) {
-            var bytes = bytes
-            if bytes.count > max {
-                tooLong = true
-                bytes = UnsafeBufferPointer(rebasing: bytes.prefix(Swift.max(0, max)))
+        // Folded: the runs between CR and LF bytes (found with memchr: a folded field has a
+        // few lines) copied once, for 7-bit text straight into the String's storage. The
+        // capacity, `min(trimmed, limit)`, bounds the unfolded bytes kept.
+        let capacity = Swift.min(trimmed.count, limit)
+        var unfolded = 0  // bytes other than CR and LF, also past `limit`
+        if !scan.high {
+            let text = String(unsafeUninitializedCapacity: capacity) { buf in
+                let r = copyUnfolded(trimmed, into: buf, capacity: capacity)
+                unfolded = r.total
+                return r.copied
             }
-            if !eightBit { return (String(decoding: bytes, as: UTF8.self), false, tooLong) }
-            return (Charset.decodeHeaderBytes(Array(bytes)[...]), true, tooLong)
+            return (text, false, unfolded > max)
         }
-        guard lineBreaks else { return finish(trimmed) }
-        let out = [UInt8](unsafeUninitializedCapacity: trimmed.count) { buf, count in
-            var n = 0  // n <= index in trimmed < trimmed.count == buf.count
-            for c in trimmed where c != 0x0A && c != 0x0D {
-                buf[n] = c
-                n += 1
+        let bytes = [UInt8](unsafeUninitializedCapacity: capacity) { buf, count in
+            let r = copyUnfolded(trimmed, into: buf, capacity: capacity)
+            unfolded = r.total
+            count = r.copied
+        }
+        return (Charset.decodeHeaderBytes(bytes[...]), true, unfolded > max)
+    }
+
+    /// Copies the bytes of `raw` other than CR and LF to `buf`, at most `capacity`
+    /// (<= `buf.count`) of them; `total` counts them all.
+    static func copyUnfolded(_ raw: UnsafeBufferPointer<UInt8>, into buf: UnsafeMutableBufferPointer<UInt8>, capacity: Int)
+        -> (copied: Int, total: Int)
+    {
+        guard let base = raw.baseAddress else { return (0, 0) }
+        let out = buf.baseAddress
+        let count = raw.count
+        let room = Swift.min(capacity, buf.count)
+        var n = 0
+        var total = 0
+        var pos = 0
+        while pos < count {
+            let lineEnd = memchr(base + pos, 0x0A, count - pos).map {
+                base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+            } ?? count
+            var s = pos
+            while s < lineEnd {
+                let e = memchr(base + s, 0x0D, lineEnd - s).map {
+                    base.distance(to: $0.assumingMemoryBound(to: UInt8.self))
+                } ?? lineEnd
+                // Bytes s..<e hold no CR or LF; copy what still fits (n + c <= room).
+                let c = Swift.min(e - s, room - n)
+                if c > 0, let out {
+                    (out + n).initialize(from: base + s, count: c)
+                    n += c
+                }
+                total += e - s
+                s = e + 1
             }
-            count = n
+            pos = lineEnd + 1
         }
-        return out.withUnsafeBufferPointer { finish($0) }
+        return (n, total)
+    }
+}
+
+/// Whether a byte run has any 8-bit byte and any line break (CR or LF), eight bytes at a time.
+struct ByteFlags {
+    var high = false
+    var lineBreak = false
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress else { return }
+        let raw = UnsafeRawPointer(base)
+        let count = bytes.count
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var bits: UInt64 = 0
+        var breaks: UInt64 = 0
+        var i = 0
+        // Invariant: each load reads bytes i..<i+8 with i + 8 <= count. A lane of `breaks` has
+        // its high bit set when the byte is LF or CR (zero lane of w ^ LF or w ^ CR: the test
+        // `(x - 1) & ~x & 0x80` per lane; a borrow only flags a lane above a zero lane, which
+        // is flagged already, so "any" is exact).
+        while i &+ 8 <= count {
+            let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            let lf = w ^ (0x0A &* ones)
+            let cr = w ^ (0x0D &* ones)
+            bits |= w
+            breaks |= ((lf &- ones) & ~lf) | ((cr &- ones) & ~cr)
+            i &+= 8
+        }
+        var tail: UInt8 = 0
+        var tailBreak = false
+        while i < count {
+            let c = bytes[i]
+            tail |= c
+            tailBreak = tailBreak || c == 0x0A || c == 0x0D
+            i &+= 1
+        }
+        high = bits & highs != 0 || tail >= 0x80
+        lineBreak = breaks & highs != 0 || tailBreak
     }
 }
 
@@ -243,7 +322,8 @@ private struct Parser {
             message.mboxFromLine = 0..<lf
         }
         if Lines.firstIndex(of: 0, in: bytes[start..<end]) != nil { anomalies.insert(.nulByte) }
-        let block = HeaderBlockParser.parse(bytes, range: start..<end, limits: limits)
+        // A top-level header block of the SpamAssassin corpus has 20-60 fields.
+        let block = HeaderBlockParser.parse(bytes, range: start..<end, limits: limits, expectedFields: 64)
         parsePart(buffer: 0, block: block, end: end, depth: 0, parent: nil, defaultType: .textPlain)
         checkTopLevel()
     }
@@ -461,27 +541,31 @@ private struct Parser {
             return
         }
 
-        // Decode the transfer encoding within the remaining budget.
+        // Decode the transfer encoding within the remaining budget. 7bit/8bit/binary bodies
+        // are not copied: `decoded` is then a slice of the message's buffer.
         let budget = max(0, decodedBudget)
-        var decoded: [UInt8]
+        var decoded: ArraySlice<UInt8>
+        // What one pass found in `decoded` (8-bit, NUL or ESC bytes), when it was scanned.
+        var scan: SevenBitScan?
         switch part.transferEncoding {
         case "base64":
             let r = TransferEncoding.base64(raw, limit: budget)
             for a in r.anomalies { anomalies.insert(a) }
-            decoded = r.bytes
+            decoded = r.bytes[...]
         case "quoted-printable":
             let r = TransferEncoding.quotedPrintable(raw, limit: budget)
             for a in r.anomalies { anomalies.insert(a) }
-            decoded = r.bytes
+            decoded = r.bytes[...]
         case "7bit", "8bit", "binary", "", "x-uuencode", "uuencode", "x-uue":
-            decoded = Array(raw.prefix(budget))
-            if part.transferEncoding == "7bit" || part.transferEncoding.isEmpty,
-               CharsetSniffer.highByteCount(decoded[...]) > 0 {
-                anomalies.insert(.eightBitIn7Bit)
+            decoded = raw.prefix(budget)
+            if part.transferEncoding == "7bit" || part.transferEncoding.isEmpty {
+                let s = SevenBitScan(decoded)
+                if s.high { anomalies.insert(.eightBitIn7Bit) }
+                scan = s
             }
         default:
             anomalies.insert(.unknownTransferEncoding)
-            decoded = Array(raw.prefix(budget))
+            decoded = raw.prefix(budget)
         }
         if decoded.count >= budget && raw.count > 0 && budget < raw.count { anomalies.insert(.decodedSizeLimit) }
         decodedBudget -= decoded.count
@@ -495,25 +579,27 @@ private struct Parser {
 
         // uuencoded files inside a plain text body.
         if ct.subtype == "plain", Self.hasUUBegin(decoded) {
-            let files = TransferEncoding.uudecodeBlocks(decoded[...], limit: max(0, decodedBudget))
+            let body = Array(decoded)  // the blocks' ranges are offsets from 0
+            let files = TransferEncoding.uudecodeBlocks(body[...], limit: max(0, decodedBudget))
             if !files.isEmpty {
                 anomalies.insert(.uuencoded)
                 var kept: [UInt8] = []
                 var last = 0
                 for f in files {
-                    kept.append(contentsOf: decoded[last..<f.range.lowerBound])
+                    kept.append(contentsOf: body[last..<f.range.lowerBound])
                     last = f.range.upperBound
                     message.attachments.append(
                         Attachment(partIndex: index, filename: f.filename, contentType: "application/octet-stream",
                                    size: f.bytes.count, isInline: false))
                 }
-                kept.append(contentsOf: decoded[last...])
-                decoded = kept
+                kept.append(contentsOf: body[last...])
+                decoded = kept[...]
+                scan = nil
             }
         }
 
         guard textBudget > 0 else { return }
-        let dt = Charset.decode(decoded[...], declared: ct.charset)
+        let dt = Charset.decode(decoded, declared: ct.charset, scan: scan ?? SevenBitScan(decoded))
         for a in dt.anomalies { anomalies.insert(a) }
         var text = dt.text
         let isHTML = ct.subtype == "html" || ct.subtype == "enriched" || ct.subtype == "richtext"
@@ -541,12 +627,12 @@ private struct Parser {
         }
     }
 
-    static func hasUUBegin(_ bytes: [UInt8]) -> Bool {
-        let pattern = Array("begin ".utf8)
-        var i = 0
-        while i + pattern.count <= bytes.count {
-            if bytes[i] == UInt8(ascii: "b"), i == 0 || bytes[i - 1] == 0x0A,
-               bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
+    static func hasUUBegin(_ bytes: ArraySlice<UInt8>) -> Bool {
+        let pattern = "begin ".utf8
+        var i = bytes.startIndex
+        while i + pattern.count <= bytes.endIndex {
+            // `i` is the start of a line.
+            if bytes[i] == UInt8(ascii: "b"), bytes[i..<(i + pattern.count)].elementsEqual(pattern) {
                 return true
             }
             guard let lf = Lines.firstIndex(of: 0x0A, in: bytes[i...]) else { return false }
@@ -555,11 +641,11 @@ private struct Parser {
         return false
     }
 
-    static func looksLikeHTML(_ bytes: [UInt8]) -> Bool {
-        var i = 0
-        while i < bytes.count, ASCII.isWhitespace(bytes[i]) { i += 1 }
-        guard i < bytes.count, bytes[i] == UInt8(ascii: "<") else { return false }
-        let head = bytes[i..<min(bytes.count, i + 15)].map(ASCII.lower)
+    static func looksLikeHTML(_ bytes: ArraySlice<UInt8>) -> Bool {
+        var i = bytes.startIndex
+        while i < bytes.endIndex, ASCII.isWhitespace(bytes[i]) { i += 1 }
+        guard i < bytes.endIndex, bytes[i] == UInt8(ascii: "<") else { return false }
+        let head = bytes[i..<min(bytes.endIndex, i + 15)].map(ASCII.lower)
         return head.starts(with: "<html".utf8) || head.starts(with: "<!doctype html".utf8)
             || head.starts(with: "<head".utf8) || head.starts(with: "<body".utf8)
     }
