@@ -385,10 +385,23 @@ private struct Parser {
         }
         for a in block.anomalies { anomalies.insert(a) }
         let headers = HeaderFields(block.fields)
+        // The first Content-Type, Content-Transfer-Encoding and Content-Disposition, in one
+        // pass that compares only names of their lengths.
+        var ctValue: String?
+        var cteValue: String?
+        var cdValue: String?
+        for f in block.fields {
+            switch f.name.utf8.count {
+            case 12 where ctValue == nil && f.hasName("Content-Type"): ctValue = f.value
+            case 25 where cteValue == nil && f.hasName("Content-Transfer-Encoding"): cteValue = f.value
+            case 19 where cdValue == nil && f.hasName("Content-Disposition"): cdValue = f.value
+            default: break
+            }
+        }
         var contentType = defaultType
         var declared = false
-        if let ctField = headers.first("Content-Type") {
-            let (ct, ctAnomalies) = ContentType.parse(ctField.value)
+        if let ctValue {
+            let (ct, ctAnomalies) = ContentType.parse(ctValue)
             for a in ctAnomalies { anomalies.insert(a) }
             if let ct {
                 contentType = ct
@@ -396,12 +409,12 @@ private struct Parser {
             }
         }
         var cte = "7bit"
-        if let f = headers["Content-Transfer-Encoding"] {
+        if let f = cteValue {
             cte = ParameterizedValue.parse(f).value
         }
         var disposition: String?
         var filename: String?
-        if let f = headers["Content-Disposition"] {
+        if let f = cdValue {
             let d = ParameterizedValue.parse(f)
             disposition = d.value.isEmpty ? nil : d.value
             filename = d.parameters["filename"]
@@ -623,6 +636,14 @@ private struct Parser {
     mutating func addURLs(_ urls: [String]) {
         for u in urls {
             if message.urls.count >= limits.maxURLs { return }
+            // Up to 16 URLs (most messages) a linear search, then a set of them all.
+            if seenURLs.isEmpty {
+                if message.urls.count < 16 {
+                    if !message.urls.contains(u) { message.urls.append(u) }
+                    continue
+                }
+                seenURLs = Set(message.urls)
+            }
             if seenURLs.insert(u).inserted { message.urls.append(u) }
         }
     }

@@ -268,7 +268,9 @@ struct ParameterParser {
     }
 
     private mutating func assemble(_ raw: [RawParameter]) -> [String: String] {
-        var plain: [String: String] = [:]
+        // Plain parameters go to the result directly (their encoded words decoded when they
+        // are first seen); RFC 2231 ones are joined at the end and win over plain ones.
+        var result: [String: String] = [:]
         var extended: [String: [Int: Section]] = [:]
         var extendedOrder: [String] = []
         for p in raw {
@@ -283,20 +285,14 @@ struct ParameterParser {
                 } else {
                     extended[base, default: [:]][section] = Section(value: p.value, encoded: encoded)
                 }
-            } else if plain[p.name] != nil {
+            } else if result[p.name] != nil {
                 anomalies.append(.duplicateParameter)
-            } else {
-                plain[p.name] = p.value
-            }
-        }
-        var result: [String: String] = [:]
-        for (name, value) in plain {
-            if name != "boundary", value.utf8.contains(UInt8(ascii: "?")) {
-                let decoded = EncodedWords.decode(value)
+            } else if p.name != "boundary", p.value.utf8.contains(UInt8(ascii: "?")) {
+                let decoded = EncodedWords.decode(p.value)
                 anomalies.append(contentsOf: decoded.anomalies)
-                result[name] = decoded.text
+                result[p.name] = decoded.text
             } else {
-                result[name] = value
+                result[p.name] = p.value
             }
         }
         for base in extendedOrder {

@@ -110,7 +110,32 @@ public enum TransferEncoding {
             var n = 0
             var i = 0
             let end = input.count
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let highs: UInt64 = 0x8080_8080_8080_8080
             while i < end, n < capacity {
+                // Eight bytes at a time up to the next "=", space or tab: each word is stored
+                // whole (n + 8 <= capacity == buf.count, i + 8 <= end), then the output
+                // advances past the bytes before the first such byte. A lane's high bit in
+                // `special` is set for a byte equal to one of the three (the zero-lane test
+                // `(x - 1) & ~x & 0x80`); a borrow can only flag lanes after a true one, so the
+                // lowest flagged lane (little-endian order) is the first such byte.
+                if i &+ 8 <= end, n &+ 8 <= capacity, let src = input.baseAddress, let dst = buf.baseAddress {
+                    let word = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
+                    let w = UInt64(littleEndian: word)
+                    let eq = w ^ (0x3D &* ones)
+                    let sp = w ^ (0x20 &* ones)
+                    let tab = w ^ (0x09 &* ones)
+                    let special = (((eq &- ones) & ~eq) | ((sp &- ones) & ~sp) | ((tab &- ones) & ~tab)) & highs
+                    UnsafeMutableRawPointer(dst + n).storeBytes(of: word, as: UInt64.self)
+                    if special == 0 {
+                        i &+= 8
+                        n &+= 8
+                        continue
+                    }
+                    let k = special.trailingZeroBitCount >> 3
+                    i &+= k
+                    n &+= k
+                }
                 let c = input[i]
                 if c == UInt8(ascii: "=") {
                     // Soft line break: "=" [WSP...] (CRLF | LF | end)
