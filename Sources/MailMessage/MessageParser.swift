@@ -30,6 +30,9 @@ public enum MessageParser {
 /// One parsed header block.
 struct HeaderBlock {
     var fields: [HeaderField] = []
+    /// How often each of ``HeaderBlockParser/singletonIndex(_:)``'s fields occurs among
+    /// `fields`: two bits per field (0, 1, or 2 for "more than once").
+    var singletons: UInt32 = 0
     var headerRange: Range<Int>
     var bodyStart: Int
     var anomalies: [Anomaly] = []
@@ -86,6 +89,10 @@ enum HeaderBlockParser {
                 return
             }
             let nameEnd = Lines.trimmed(buf[fieldStart..<fieldColon]).endIndex
+            if nameEnd - fieldStart <= 12, let k = singletonIndex(buf[fieldStart..<nameEnd]) {
+                let shift = UInt32(2 * k)
+                if (block.singletons >> shift) & 3 < 2 { block.singletons &+= 1 << shift }
+            }
             let name = String(decoding: buf[fieldStart..<nameEnd], as: UTF8.self)
             let valueRange = (fieldColon + 1)..<fieldLastLineEnd
             var (value, eightBit, tooLong) = unfold(buf[valueRange], max: limits.maxHeaderFieldBytes)
@@ -167,6 +174,28 @@ enum HeaderBlockParser {
         block.bodyStart = end
         if !block.fields.isEmpty { anomalies.insert(.noHeaderBodySeparator) }
         return done(&block, anomalies, crlfLines, lfLines)
+    }
+
+    /// The position of a field that may occur once (RFC 5322 section 3.6) in the order from,
+    /// subject, date, message-id, to, sender, reply-to, mime-version (compared with ASCII case
+    /// folding; all are ASCII, so a name with other bytes never matches), or nil.
+    static func singletonIndex(_ name: ArraySlice<UInt8>) -> Int? {
+        // Most names fail on their length or first byte (f, s, d, m, t, r).
+        guard let first = name.first else { return nil }
+        switch ASCII.lower(first) {
+        case UInt8(ascii: "f"), UInt8(ascii: "s"), UInt8(ascii: "d"), UInt8(ascii: "m"), UInt8(ascii: "t"), UInt8(ascii: "r"): break
+        default: return nil
+        }
+        switch name.count {
+        case 2: return ASCII.equalFolded(name, "to") ? 4 : nil
+        case 4: return ASCII.equalFolded(name, "from") ? 0 : ASCII.equalFolded(name, "date") ? 2 : nil
+        case 6: return ASCII.equalFolded(name, "sender") ? 5 : nil
+        case 7: return ASCII.equalFolded(name, "subject") ? 1 : nil
+        case 8: return ASCII.equalFolded(name, "reply-to") ? 6 : nil
+        case 10: return ASCII.equalFolded(name, "message-id") ? 3 : nil
+        case 12: return ASCII.equalFolded(name, "mime-version") ? 7 : nil
+        default: return nil
+        }
     }
 
     private static func done(_ block: inout HeaderBlock, _ anomalies: Set<Anomaly>, _ crlf: Int, _ lf: Int) -> HeaderBlock {
@@ -325,7 +354,8 @@ private struct Parser {
         // A top-level header block of the SpamAssassin corpus has 20-60 fields.
         let block = HeaderBlockParser.parse(bytes, range: start..<end, limits: limits, expectedFields: 64)
         parsePart(buffer: 0, block: block, end: end, depth: 0, parent: nil, defaultType: .textPlain)
-        checkTopLevel()
+        // The top-level fields are `block.fields` if the top part was kept (maxParts > 0).
+        checkTopLevel(singletons: message.parts.isEmpty ? 0 : block.singletons)
     }
 
     mutating func finish() -> Message {
@@ -337,44 +367,22 @@ private struct Parser {
         index == 0 ? message.bytes : message.auxiliaryBuffers[index - 1]
     }
 
-    mutating func checkTopLevel() {
-        // One pass over the top-level fields: presence of the required ones and duplicates
-        // of the ones that may occur once (RFC 5322 section 3.6).
-        // Names compared on their UTF-8 bytes with ASCII case folding: the singletons are ASCII,
-        // so a name equals one lowercased exactly when it does byte for byte, folded.
-        var seen = [Int](repeating: 0, count: Self.singletons.count)
-        for f in message.headers.fields where f.name.utf8.count <= 12 {
-            if let k = Self.singletonIndex(f.name) { seen[k] += 1 }
-        }
-        if seen[2] == 0 { anomalies.insert(.missingDate) }
-        if seen[3] == 0 { anomalies.insert(.missingMessageID) }
-        if seen[0] == 0 { anomalies.insert(.missingFrom) }
-        if seen[7] == 0, let ct = message.parts.first?.contentType, ct.isMultipart {
+    mutating func checkTopLevel(singletons: UInt32) {
+        // Presence of the required fields and duplicates of the ones that may occur once
+        // (RFC 5322 section 3.6), from the counts the header block parser kept
+        // (``HeaderBlockParser/singletonIndex(_:)``).
+        func seen(_ k: Int) -> UInt32 { (singletons >> UInt32(2 * k)) & 3 }
+        if seen(2) == 0 { anomalies.insert(.missingDate) }
+        if seen(3) == 0 { anomalies.insert(.missingMessageID) }
+        if seen(0) == 0 { anomalies.insert(.missingFrom) }
+        if seen(7) == 0, let ct = message.parts.first?.contentType, ct.isMultipart {
             anomalies.insert(.mimeVersionMissing)
         }
-        if seen.dropLast().contains(where: { $0 > 1 }) { anomalies.insert(.duplicateSingletonHeader) }
+        // MIME-Version (7) is not checked for duplicates.
+        if (0..<7).contains(where: { seen($0) > 1 }) { anomalies.insert(.duplicateSingletonHeader) }
         if !message.textParts.isEmpty && message.textParts.allSatisfy(\.isHTML) { anomalies.insert(.htmlOnly) }
         if message.textParts.contains(where: { ($0.html?.hiddenTextBytes ?? 0) > 0 }) { anomalies.insert(.htmlHiddenText) }
         if message.textParts.contains(where: { ($0.html?.tinyTextBytes ?? 0) > 0 }) { anomalies.insert(.htmlTinyText) }
-    }
-
-    /// Fields that may occur once (RFC 5322 section 3.6), lowercase; `checkTopLevel` reads the
-    /// counts by these positions.
-    static let singletons: [StaticString] = ["from", "subject", "date", "message-id", "to", "sender", "reply-to", "mime-version"]
-
-    /// The position in ``singletons`` of the field name `name` (ASCII case-insensitive).
-    static func singletonIndex(_ name: String) -> Int? {
-        var name = name
-        return name.withUTF8 { n -> Int? in
-            for (k, literal) in singletons.enumerated() where literal.utf8CodeUnitCount == n.count {
-                let equal = literal.withUTF8Buffer { lit -> Bool in
-                    for i in 0..<lit.count where ASCII.lower(n[i]) != lit[i] { return false }
-                    return true
-                }
-                if equal { return k }
-            }
-            return nil
-        }
     }
 
     @discardableResult

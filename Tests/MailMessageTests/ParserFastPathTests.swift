@@ -153,3 +153,17 @@ import Testing
         #expect(e.textParts.first?.text == "caf\u{E9}\n")
     }
 }
+
+@Suite struct TopLevelCheckTests {
+    /// The top-level checks count the singleton fields in any case, once per field.
+    @Test func singletonFieldsAreCounted() {
+        let twice = MessageParser.parse(Array("FROM: a@x\nsubject: 1\nSubject: 2\nDate: x\nMessage-ID: <a@x>\n\nb".utf8))
+        #expect(twice.has(.duplicateSingletonHeader))
+        #expect(!twice.has(.missingFrom) && !twice.has(.missingDate) && !twice.has(.missingMessageID))
+        let missing = MessageParser.parse(Array("Subject: 1\nMIME-Version: 1.0\nMIME-Version: 1.0\n\nb".utf8))
+        #expect(missing.has(.missingFrom) && missing.has(.missingDate) && missing.has(.missingMessageID))
+        #expect(!missing.has(.duplicateSingletonHeader))
+        #expect(HeaderBlockParser.singletonIndex(Array("Reply-TO".utf8)[...]) == 6)
+        #expect(HeaderBlockParser.singletonIndex(Array("Reply-T0".utf8)[...]) == nil)
+    }
+}
