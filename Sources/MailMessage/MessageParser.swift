@@ -41,7 +41,8 @@ struct HeaderBlock {
 enum HeaderBlockParser {
     /// Whether `line` (without its line ending) starts a header field: a name of printable
     /// ASCII other than ':' and space, optionally followed by white space, then ':'.
-    static func fieldNameEnd(_ line: ArraySlice<UInt8>) -> (colon: Int, spaceBeforeColon: Bool)? {
+    static func fieldNameEnd<Line: Collection<UInt8>>(_ line: Line) -> (colon: Int, spaceBeforeColon: Bool)?
+    where Line.Index == Int {
         var i = line.startIndex
         while i < line.endIndex {
             let c = line[i]
@@ -67,7 +68,12 @@ enum HeaderBlockParser {
     /// `expectedFields`: the capacity reserved for the fields (a message's top level has
     /// dozens, a MIME part's 1-4).
     static func parse(_ buf: [UInt8], range: Range<Int>, limits: ParseLimits, expectedFields: Int = 16) -> HeaderBlock {
-        let slice = buf[range]
+        // On a buffer pointer: no bounds checks, retains or releases per line and field.
+        // Every index below is within `range`, which is within `buf`.
+        buf.withUnsafeBufferPointer { parse($0, range: range, limits: limits, expectedFields: expectedFields) }
+    }
+
+    static func parse(_ buf: UnsafeBufferPointer<UInt8>, range: Range<Int>, limits: ParseLimits, expectedFields: Int) -> HeaderBlock {
         var block = HeaderBlock(headerRange: range.lowerBound..<range.lowerBound, bodyStart: range.lowerBound)
         block.fields.reserveCapacity(max(0, min(expectedFields, limits.maxHeaderFields)))
         var anomalies = Set<Anomaly>()
@@ -88,14 +94,16 @@ enum HeaderBlockParser {
                 anomalies.insert(.tooManyHeaderFields)
                 return
             }
-            let nameEnd = Lines.trimmed(buf[fieldStart..<fieldColon]).endIndex
-            if nameEnd - fieldStart <= 12, let k = singletonIndex(buf[fieldStart..<nameEnd]) {
+            var nameEnd = fieldColon
+            while nameEnd > fieldStart, ASCII.isWhitespace(buf[nameEnd - 1]) { nameEnd -= 1 }
+            let nameBytes = UnsafeBufferPointer(rebasing: buf[fieldStart..<nameEnd])
+            if nameBytes.count <= 12, let k = singletonIndex(nameBytes) {
                 let shift = UInt32(2 * k)
                 if (block.singletons >> shift) & 3 < 2 { block.singletons &+= 1 << shift }
             }
-            let name = String(decoding: buf[fieldStart..<nameEnd], as: UTF8.self)
+            let name = String(decoding: nameBytes, as: UTF8.self)
             let valueRange = (fieldColon + 1)..<fieldLastLineEnd
-            var (value, eightBit, tooLong) = unfold(buf[valueRange], max: limits.maxHeaderFieldBytes)
+            var (value, eightBit, tooLong) = unfold(UnsafeBufferPointer(rebasing: buf[valueRange]), max: limits.maxHeaderFieldBytes)
             if tooLong { anomalies.insert(.headerFieldTooLong) }
             if eightBit { anomalies.insert(.eightBitHeader) }
             if value.isEmpty { value = "" }
@@ -103,7 +111,7 @@ enum HeaderBlockParser {
         }
 
         while i < end {
-            let lf = Lines.end(of: slice, from: i)
+            let lf = lineEnd(buf, from: i, end: end)
             var contentEnd = lf
             if lf < end {
                 if lf > i, buf[lf - 1] == 0x0D {
@@ -180,6 +188,16 @@ enum HeaderBlockParser {
     /// subject, date, message-id, to, sender, reply-to, mime-version (compared with ASCII case
     /// folding; all are ASCII, so a name with other bytes never matches), or nil.
     static func singletonIndex(_ name: ArraySlice<UInt8>) -> Int? {
+        name.withUnsafeBufferPointer { singletonIndex($0) }
+    }
+
+    static func singletonIndex(_ name: UnsafeBufferPointer<UInt8>) -> Int? {
+        @inline(__always) func equal(_ literal: StaticString) -> Bool {
+            literal.withUTF8Buffer { lit in
+                for k in 0..<lit.count where ASCII.lower(name[k]) != lit[k] { return false }
+                return true
+            }
+        }
         // Most names fail on their length or first byte (f, s, d, m, t, r).
         guard let first = name.first else { return nil }
         switch ASCII.lower(first) {
@@ -187,15 +205,21 @@ enum HeaderBlockParser {
         default: return nil
         }
         switch name.count {
-        case 2: return ASCII.equalFolded(name, "to") ? 4 : nil
-        case 4: return ASCII.equalFolded(name, "from") ? 0 : ASCII.equalFolded(name, "date") ? 2 : nil
-        case 6: return ASCII.equalFolded(name, "sender") ? 5 : nil
-        case 7: return ASCII.equalFolded(name, "subject") ? 1 : nil
-        case 8: return ASCII.equalFolded(name, "reply-to") ? 6 : nil
-        case 10: return ASCII.equalFolded(name, "message-id") ? 3 : nil
-        case 12: return ASCII.equalFolded(name, "mime-version") ? 7 : nil
+        case 2: return equal("to") ? 4 : nil
+        case 4: return equal("from") ? 0 : equal("date") ? 2 : nil
+        case 6: return equal("sender") ? 5 : nil
+        case 7: return equal("subject") ? 1 : nil
+        case 8: return equal("reply-to") ? 6 : nil
+        case 10: return equal("message-id") ? 3 : nil
+        case 12: return equal("mime-version") ? 7 : nil
         default: return nil
         }
+    }
+
+    /// The index of the LF ending the line that starts at `from`, or `end`.
+    @inline(__always) static func lineEnd(_ buf: UnsafeBufferPointer<UInt8>, from: Int, end: Int) -> Int {
+        guard from < end, let base = buf.baseAddress, let hit = memchr(base + from, 0x0A, end - from) else { return end }
+        return base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
     }
 
     private static func done(_ block: inout HeaderBlock, _ anomalies: Set<Anomaly>, _ crlf: Int, _ lf: Int) -> HeaderBlock {
