@@ -54,7 +54,12 @@ public struct ContentType: Sendable, Hashable {
     /// the subtype (`text/html/`) is dropped, also with ``Anomaly/badContentType``.
     public static func parse(_ fieldValue: String) -> (ContentType?, [Anomaly]) {
         let p = ParameterizedValue.parse(fieldValue)
-        let main = Array(p.value.utf8)
+        var value = p.value
+        return value.withUTF8 { parse(main: $0[...], p) }
+    }
+
+    /// `main`: the UTF-8 of `p.value`.
+    private static func parse(main: Slice<UnsafeBufferPointer<UInt8>>, _ p: ParameterizedValue) -> (ContentType?, [Anomaly]) {
         guard let slash = main.firstIndex(of: UInt8(ascii: "/")) else {
             return (nil, Charset.uniqued([.badContentType] + p.anomalies))
         }

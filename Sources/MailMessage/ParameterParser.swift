@@ -178,7 +178,15 @@ struct ParameterParser {
             }
             pos += 1
         }
-        let name = String(decoding: bytes[nameStart..<pos].map(ASCII.lower), as: UTF8.self)
+        // Lowercased straight into the String (no intermediate array; names are short, so
+        // mostly small strings without any allocation).
+        let name = bytes.withUnsafeBufferPointer { b in
+            let run = UnsafeBufferPointer(rebasing: b[nameStart..<pos])
+            return String(unsafeUninitializedCapacity: run.count) { out in
+                for k in 0..<run.count { out[k] = ASCII.lower(run[k]) }
+                return run.count
+            }
+        }
         skipSpaceAndComments()
         guard !name.isEmpty, pos < bytes.count, bytes[pos] == UInt8(ascii: "=") else {
             // A name without a value, or a value without a name.
