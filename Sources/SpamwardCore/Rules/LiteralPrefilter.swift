@@ -370,3 +370,103 @@ struct LiteralPrefilter: Sendable, Hashable {
         }
     }
 }
+
+extension LiteralPrefilter {
+    /// Literals (lower-cased) one of which every match of `pattern` starts with, ASCII
+    /// case-insensitively; nil when that cannot be told. `click here to (be )?removed` starts with
+    /// `click here to `, `(earn|make) \$?[0-9]+` with `earn` or `make`, `abc|(def|ghi)x` with one
+    /// of the three. A regex need not be run from before the first occurrence of these.
+    static func leadingLiterals(pattern: String) -> [[UInt8]]? {
+        let p = Array(pattern.utf8)
+        if hasExtendedOrQuoting(p) { return nil }
+        var out: [[UInt8]] = []
+        for alt in topLevelAlternatives(p) {
+            guard let l = leading(p[alt], nesting: 0) else { return nil }
+            for lit in l where !out.contains(lit) { out.append(lit) }
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    /// ``leadingLiterals(pattern:)`` of one alternative (no `|` at its top level).
+    static func leading(_ p: ArraySlice<UInt8>, nesting: Int) -> [[UInt8]]? {
+        guard nesting < 4 else { return nil }
+        var i = p.startIndex
+        let end = p.endIndex
+        // \b and \B at the start match no byte: the match still starts with what follows.
+        while i + 1 < end, p[i] == 0x5C, p[i + 1] == UInt8(ascii: "b") || p[i + 1] == UInt8(ascii: "B") { i += 2 }
+        guard i < end else { return nil }
+        if p[i] == 0x28 {
+            // A group first: each of its alternatives must start with a literal.
+            var depth = 0
+            var j = i
+            var inClass = false
+            while j < end {
+                let d = p[j]
+                if d == 0x5C {
+                    j += 2
+                    continue
+                }
+                if inClass {
+                    if d == 0x5D { inClass = false }
+                } else if d == 0x5B {
+                    inClass = true
+                    if j + 1 < end, p[j + 1] == 0x5E { j += 1 }
+                    if j + 1 < end, p[j + 1] == 0x5D { j += 1 }
+                } else if d == 0x28 {
+                    depth += 1
+                } else if d == 0x29 {
+                    depth -= 1
+                    if depth == 0 { break }
+                }
+                j += 1
+            }
+            guard j < end else { return nil }
+            // A group that may be skipped (`?`, `*`, `{…}`) does not start every match.
+            if j + 1 < end, p[j + 1] == 0x3F || p[j + 1] == 0x2A || p[j + 1] == 0x7B { return nil }
+            var inner = p[(i + 1)..<j]
+            if inner.first == 0x3F {  // "(?": only "(?:" is a plain group
+                guard inner.count >= 2, inner[inner.startIndex + 1] == 0x3A else { return nil }
+                inner = inner.dropFirst(2)
+            }
+            let body = Array(inner)
+            var out: [[UInt8]] = []
+            for alt in topLevelAlternatives(body) {
+                guard let l = leading(body[alt], nesting: nesting + 1) else { return nil }
+                out.append(contentsOf: l)
+            }
+            return out.isEmpty ? nil : out
+        }
+        // A run of literal bytes; an atom made optional by a quantifier ends it before itself,
+        // one repeated by `+` after itself.
+        var run: [UInt8] = []
+        scan: while i < end {
+            let c = p[i]
+            var next = i + 1
+            let atom: UInt8
+            switch c {
+            case 0x5C:
+                guard i + 1 < end else { break scan }
+                let e = p[i + 1]
+                let isAlnum = (e >= 0x30 && e <= 0x39) || (e | 0x20 >= 0x61 && e | 0x20 <= 0x7A)
+                if isAlnum { break scan }
+                atom = e
+                next = i + 2
+            case 0x28, 0x29, 0x5B, 0x5D, 0x2E, 0x5E, 0x24, 0x2A, 0x2B, 0x3F, 0x7B, 0x7D, 0x7C:
+                break scan
+            default:
+                atom = c
+            }
+            if next < end {
+                let q = p[next]
+                if q == 0x2A || q == 0x3F || q == 0x7B { break scan }
+                if q == 0x2B {
+                    run.append(lower(atom))
+                    break scan
+                }
+            }
+            run.append(lower(atom))
+            i = next
+        }
+        return run.count >= minimumLength ? [run] : nil
+    }
+}

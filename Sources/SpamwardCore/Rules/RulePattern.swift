@@ -49,6 +49,16 @@ final class MatchScratch {
 
 protocol PatternMatcher: Sendable {
     func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool
+    /// Whether a match starts at `offset` or later (what comes before may still be read by
+    /// look-behinds and `\b`): the caller knows no match can start earlier. Engines that cannot
+    /// start late read the whole text, which gives the same answer.
+    func matches(_ text: UnsafeBufferPointer<UInt8>, from offset: Int, scratch: MatchScratch) -> Bool
+}
+
+extension PatternMatcher {
+    func matches(_ text: UnsafeBufferPointer<UInt8>, from offset: Int, scratch: MatchScratch) -> Bool {
+        matches(text, scratch: scratch)
+    }
 }
 
 /// PCRE2, JIT-compiled when the platform supports it.
@@ -83,12 +93,16 @@ final class PCRE2Matcher: PatternMatcher, @unchecked Sendable {
     deinit { pcre2_code_free_8(code) }
 
     func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
+        matches(text, from: 0, scratch: scratch)
+    }
+
+    func matches(_ text: UnsafeBufferPointer<UInt8>, from offset: Int, scratch: MatchScratch) -> Bool {
         guard let md = scratch.pcreMatchData else { return false }
         // An empty buffer may have no base address; PCRE2 accepts a non-null pointer with length 0.
         var empty: UInt8 = 0
         let rc: Int32 =
             if let base = text.baseAddress {
-                pcre2_match_8(code, base, text.count, 0, 0, md, nil)
+                pcre2_match_8(code, base, text.count, min(max(0, offset), text.count), 0, md, nil)
             } else {
                 pcre2_match_8(code, &empty, 0, 0, 0, md, nil)
             }

@@ -64,6 +64,12 @@ public struct RuleSet: Sendable {
     /// so that a scan finds a header text by index, not by hashing the field name.
     let textSlots: [Int]
     let textSlotCount: Int
+    /// The prefilter literals of the rules reading the same text, searched in one pass per text.
+    let prefilterPlan: PrefilterPlan
+
+    /// A text read by prefiltered rules of fewer literals than this keeps one `memchr` pass per
+    /// literal (measured: see docs/rules.md).
+    static let searchMinimumLiterals = 10
 
     enum Target: Hashable {
         case header(String, RuleDefinition.HeaderPart), allHeaders, body, rawbody, full, uri
@@ -138,6 +144,22 @@ public struct RuleSet: Sendable {
         }
         self.textSlots = textSlots
         self.textSlotCount = slots.count
+        var prefilters: [LiteralPrefilter?] = []
+        var textKeys: [AnyHashable?] = []
+        var leading: [[[UInt8]]?] = []
+        for (c, d) in zip(compiled, definitions) {
+            if case .regex(let t, let p) = c, let f = p.prefilter {
+                prefilters.append(f)
+                textKeys.append(AnyHashable(t))
+                leading.append(LiteralPrefilter.leadingLiterals(pattern: d.pattern))
+            } else {
+                prefilters.append(nil)
+                textKeys.append(nil)
+                leading.append(nil)
+            }
+        }
+        self.prefilterPlan = PrefilterPlan(prefilters: prefilters, textKeys: textKeys, leadingLiterals: leading,
+                                           minimumLiterals: Self.searchMinimumLiterals)
         self.compiled = compiled
         self.index = index
         self.order = try Self.evaluationOrder(definitions, compiled)
@@ -225,7 +247,7 @@ public struct RuleSet: Sendable {
     /// The rules that hit, in evaluation order.
     public func evaluate(_ message: Message) -> [RuleHit] {
         guard !definitions.isEmpty else { return [] }
-        let input = RuleInput(message: message, environment: environment, textSlots: textSlotCount)
+        let input = RuleInput(message: message, environment: environment, textSlots: textSlotCount, plan: prefilterPlan)
         let scratch = MatchScratch()
         var hit = [Bool](repeating: false, count: definitions.count)
         var hits: [RuleHit] = []
@@ -236,7 +258,7 @@ public struct RuleSet: Sendable {
             var options: [String]? = nil
             switch compiled[i] {
             case .regex(let target, let pattern):
-                options = input.match(pattern, on: target, slot: textSlots[i], scratch: scratch)
+                options = input.match(pattern, on: target, slot: textSlots[i], rule: i, scratch: scratch)
             case .meta(let e):
                 if e.value({ hit[$0] }) != 0 { options = [] }
             case .eval(let check):
@@ -258,15 +280,27 @@ public struct RuleSet: Sendable {
 final class RuleInput {
     let message: Message
     let environment: RuleEnvironment
+    let plan: PrefilterPlan
     private var foldedFull: [UInt8]?
-    private var bodyText: (text: [UInt8], folded: [UInt8])?
-    private var headerTexts: [(text: [UInt8], folded: [UInt8])?]
+    private var bodyText: [UInt8]?
+    private var bodyFolded: [UInt8]?
+    private var headerTexts: [[UInt8]?]
+    private var headerFolded: [[UInt8]?]
+    /// The literals found in each text with a shared search (``PrefilterPlan/searches``), and in
+    /// each URL for the `uri` searches.
+    private var foundLiterals: [LiteralSearch.Found?]
+    private var urlLiterals: [[LiteralSearch.Found]?]
     private var analyzedURLs: [AnalyzedURL]?
 
-    init(message: Message, environment: RuleEnvironment, textSlots: Int = 0) {
+    init(message: Message, environment: RuleEnvironment, textSlots: Int = 0, plan: PrefilterPlan? = nil) {
         self.message = message
         self.environment = environment
         self.headerTexts = Array(repeating: nil, count: textSlots)
+        self.headerFolded = Array(repeating: nil, count: textSlots)
+        let plan = plan ?? PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
+        self.plan = plan
+        self.foundLiterals = Array(repeating: nil, count: plan.searches.count)
+        self.urlLiterals = Array(repeating: nil, count: plan.searches.count)
     }
 
     /// The addresses of each From field, parsed once (``BuiltinRules/fromNameAddress(_:)`` reads the
@@ -370,7 +404,33 @@ final class RuleInput {
         }
     }
 
-    func match(_ pattern: RulePattern, on target: RuleSet.Target, slot: Int = -1, scratch: MatchScratch) -> [String]? {
+    /// Whether `pattern` (compiled rule `rule`) matches `text`: its prefilter judged from the
+    /// text's shared literal search when it has one (`search` >= 0), else literal by literal in
+    /// `folded()` (made only then).
+    private func matches(_ pattern: RulePattern, rule: Int, search: Int, key: Int, _ text: UnsafeBufferPointer<UInt8>,
+                         folded: () -> [UInt8], range: Range<Int>? = nil, scratch: MatchScratch) -> Bool {
+        if search >= 0 {
+            let found: LiteralSearch.Found
+            if let f = foundLiterals[key] {
+                found = f
+            } else {
+                found = plan.searches[search].scan(text)
+                foundLiterals[key] = found
+            }
+            guard plan.passes(rule, found), let start = plan.earliestStart(rule, found, in: plan.searches[search]) else {
+                return false
+            }
+            return pattern.matcher.matches(text, from: start, scratch: scratch)
+        }
+        guard pattern.prefilter != nil else { return pattern.matcher.matches(text, scratch: scratch) }
+        return folded().withUnsafeBufferPointer { f in
+            let fr = range.map { f.isEmpty ? f : UnsafeBufferPointer(rebasing: f[$0]) } ?? f
+            return pattern.matches(text, folded: fr, scratch: scratch)
+        }
+    }
+
+    func match(_ pattern: RulePattern, on target: RuleSet.Target, slot: Int = -1, rule: Int = -1, scratch: MatchScratch) -> [String]? {
+        let search = rule >= 0 ? plan.searchOf[rule] : -1
         switch target {
         case .full, .rawbody, .allHeaders:
             let range: Range<Int>
@@ -381,13 +441,12 @@ final class RuleInput {
             case .rawbody: range = split..<m.count
             default: range = 0..<split
             }
-            if pattern.prefilter != nil && foldedFull == nil { foldedFull = Self.fold(m) }
-            let folded = foldedFull ?? []
             let ok = m.withUnsafeBufferPointer { b in
-                folded.withUnsafeBufferPointer { f in
-                    let fr = f.isEmpty ? f : UnsafeBufferPointer(rebasing: f[range])
-                    return pattern.matches(UnsafeBufferPointer(rebasing: b[range]), folded: fr, scratch: scratch)
-                }
+                matches(pattern, rule: rule, search: search, key: search, UnsafeBufferPointer(rebasing: b[range]),
+                        folded: {
+                            if foldedFull == nil { foldedFull = Self.fold(m) }
+                            return foldedFull ?? []
+                        }, range: range, scratch: scratch)
             }
             return ok ? [] : nil
         case .body:
@@ -396,27 +455,64 @@ final class RuleInput {
                 // subjectAndText (parts joined by newlines) and a final newline when there are parts.
                 var t = Array(subjectAndText.utf8)
                 if !message.textParts.isEmpty { t.append(0x0A) }
-                bodyText = (t, Self.fold(t))
+                bodyText = t
             }
-            guard let (t, f) = bodyText else { return nil }
-            return Self.run(pattern, t, f, scratch) ? [] : nil
+            let t = bodyText ?? []
+            let ok = t.withUnsafeBufferPointer { b in
+                matches(pattern, rule: rule, search: search, key: search, b, folded: {
+                    if bodyFolded == nil { bodyFolded = Self.fold(t) }
+                    return bodyFolded ?? []
+                }, scratch: scratch)
+            }
+            return ok ? [] : nil
         case .header(let name, let part):
-            if slot >= 0, let (t, f) = headerTexts[slot] { return Self.run(pattern, t, f, scratch) ? [name] : nil }
-            var values: [String] = []
-            switch part {
-            case .value: for field in fields(name) { values.append(field.decodedValue) }
-            case .raw: for field in fields(name) { values.append(field.value) }
-            case .name: for list in addressLists(name) { values.append(contentsOf: list.compactMap(\.displayName)) }
-            case .addr: for list in addressLists(name) { values.append(contentsOf: list.map(\.address)) }
+            let t: [UInt8]
+            if slot >= 0, let cached = headerTexts[slot] {
+                t = cached
+            } else {
+                var values: [String] = []
+                switch part {
+                case .value: for field in fields(name) { values.append(field.decodedValue) }
+                case .raw: for field in fields(name) { values.append(field.value) }
+                case .name: for list in addressLists(name) { values.append(contentsOf: list.compactMap(\.displayName)) }
+                case .addr: for list in addressLists(name) { values.append(contentsOf: list.map(\.address)) }
+                }
+                t = Array(values.joined(separator: "\n").utf8)
+                if slot >= 0 { headerTexts[slot] = t }
             }
-            let t = Array(values.joined(separator: "\n").utf8)
-            let f = Self.fold(t)
-            if slot >= 0 { headerTexts[slot] = (t, f) }
-            return Self.run(pattern, t, f, scratch) ? [name] : nil
+            let ok = t.withUnsafeBufferPointer { b in
+                matches(pattern, rule: rule, search: search, key: search, b, folded: {
+                    if slot >= 0, let f = headerFolded[slot] { return f }
+                    let f = Self.fold(t)
+                    if slot >= 0 { headerFolded[slot] = f }
+                    return f
+                }, scratch: scratch)
+            }
+            return ok ? [name] : nil
         case .uri:
+            let all = urls
+            if search >= 0 {
+                // Each URL's literals found once, for every uri rule.
+                let found: [LiteralSearch.Found]
+                if let f = urlLiterals[search] {
+                    found = f
+                } else {
+                    found = all.map { u in
+                        var s = u.normalized
+                        return s.withUTF8 { plan.searches[search].scan($0) }
+                    }
+                    urlLiterals[search] = found
+                }
+                for (u, f) in zip(all, found) where plan.passes(rule, f) {
+                    guard let start = plan.earliestStart(rule, f, in: plan.searches[search]) else { continue }
+                    var s = u.normalized
+                    if s.withUTF8({ pattern.matcher.matches($0, from: start, scratch: scratch) }) { return [u.normalized] }
+                }
+                return nil
+            }
             // Each URL folded into one reused buffer.
             var folded: [UInt8] = []
-            for u in urls {
+            for u in all {
                 var s = u.normalized
                 let hit = s.withUTF8 { t in
                     folded.removeAll(keepingCapacity: true)

@@ -1,0 +1,281 @@
+/// The prefilter literals of all the rules that read one text, found in one pass over it
+/// (Aho-Corasick), instead of one `memchr` pass per literal and rule.
+///
+/// The automaton is built once, when the rule set is compiled: a trie of the literals
+/// (ASCII-folded to lower case, as ``LiteralPrefilter`` gives them), completed with its failure
+/// links into a dense transition table. Bytes are mapped to columns first, both cases of an ASCII
+/// letter to the same column and every byte that occurs in no literal to column 0, so the table
+/// stays small (states × distinct literal bytes) and the text needs no folded copy. One scan
+/// reads each byte once (a column lookup and a table lookup) and reports which literals occur
+/// as a bit set; each rule's prefilter condition is then judged from the bits.
+///
+/// A literal is reported exactly when it occurs in the ASCII-folded text, which is what
+/// ``LiteralPrefilter/contains(_:_:)`` answers, so the prefilter's decisions do not change.
+struct LiteralSearch: Sendable {
+    /// The literals (lower-cased bytes), by id.
+    let literals: [[UInt8]]
+    /// Byte → column.
+    private let columns: [UInt8]
+    /// Columns per state (distinct literal bytes + 1).
+    private let width: Int
+    /// `table[row + column]`: the next state's row (state × width), shifted left by one, with the
+    /// low bit set when the next state ends at least one literal.
+    private let table: [UInt32]
+    /// For each state, the literal ids ending there (its own and its failure chain's):
+    /// `outputIDs[outputStart[s]..<outputStart[s + 1]]`.
+    private let outputStart: [Int32]
+    private let outputIDs: [Int32]
+
+    /// Words of 64 bits in a bit set of ``literals``.
+    var wordCount: Int { (literals.count + 63) / 64 }
+
+    /// Literals longer than this, or more states than ``maxStates``, give no automaton (nil):
+    /// the table is bounded.
+    static let maxStates = 16_384
+
+    /// - Parameter literals: distinct, non-empty, lower-cased (ASCII `A`-`Z` folded) byte strings.
+    init?(_ literals: [[UInt8]]) {
+        guard !literals.isEmpty, literals.allSatisfy({ !$0.isEmpty }) else { return nil }
+        let totalBytes = literals.reduce(0) { $0 + $1.count }
+        guard totalBytes < Self.maxStates else { return nil }
+        self.literals = literals
+        // Columns: one per distinct byte of the literals (an upper-case ASCII letter shares its
+        // lower-case letter's column: literals are folded, so either case matches it).
+        var columns = [UInt8](repeating: 0, count: 256)
+        var width = 1
+        for lit in literals {
+            for b in lit where columns[Int(b)] == 0 {
+                guard width < 255 else { return nil }
+                columns[Int(b)] = UInt8(width)
+                if b >= 0x61 && b <= 0x7A { columns[Int(b - 0x20)] = UInt8(width) }
+                width += 1
+            }
+        }
+        // The trie: goto[state * width + column], -1 where there is no edge.
+        var goto: [Int32] = Array(repeating: -1, count: width)
+        var ends: [[Int32]] = [[]]
+        for (id, lit) in literals.enumerated() {
+            var s = 0
+            for b in lit {
+                let c = Int(columns[Int(b)])
+                let next = goto[s * width + c]
+                if next >= 0 {
+                    s = Int(next)
+                } else {
+                    let n = ends.count
+                    ends.append([])
+                    goto.append(contentsOf: repeatElement(-1, count: width))
+                    goto[s * width + c] = Int32(n)
+                    s = n
+                }
+            }
+            ends[s].append(Int32(id))
+        }
+        let states = ends.count
+        // Breadth-first: failure links, outputs along them, and the dense transitions.
+        var fail = [Int](repeating: 0, count: states)
+        var delta = [Int](repeating: 0, count: states * width)
+        var queue: [Int] = []
+        queue.reserveCapacity(states)
+        for c in 0..<width {
+            let n = Int(goto[c])
+            if n > 0 {
+                delta[c] = n
+                fail[n] = 0
+                queue.append(n)
+            } else {
+                delta[c] = 0
+            }
+        }
+        var head = 0
+        while head < queue.count {
+            let s = queue[head]
+            head += 1
+            ends[s].append(contentsOf: ends[fail[s]])
+            for c in 0..<width {
+                let n = Int(goto[s * width + c])
+                if n > 0 {
+                    delta[s * width + c] = n
+                    fail[n] = delta[fail[s] * width + c]
+                    queue.append(n)
+                } else {
+                    delta[s * width + c] = delta[fail[s] * width + c]
+                }
+            }
+        }
+        var table = [UInt32](repeating: 0, count: states * width)
+        for i in 0..<(states * width) {
+            let n = delta[i]
+            table[i] = UInt32(n * width) << 1 | (ends[n].isEmpty ? 0 : 1)
+        }
+        var outputStart: [Int32] = [0]
+        var outputIDs: [Int32] = []
+        for s in 0..<states {
+            outputIDs.append(contentsOf: Set(ends[s]).sorted())
+            outputStart.append(Int32(outputIDs.count))
+        }
+        self.columns = columns
+        self.width = width
+        self.table = table
+        self.outputStart = outputStart
+        self.outputIDs = outputIDs
+    }
+
+    /// What a scan found: which literals occur, and where each first ends.
+    struct Found {
+        /// Bit `id` set when literal `id` occurs.
+        var bits: [UInt64]
+        /// The end (exclusive byte offset) of each literal's first occurrence; -1 when absent.
+        var firstEnd: [Int32]
+
+        @inline(__always) func contains(_ id: Int32) -> Bool { bits[Int(id) >> 6] & (1 << UInt64(id & 63)) != 0 }
+    }
+
+    /// The literals that occur in `text` (ASCII case-insensitively), and where each first ends.
+    func scan(_ text: UnsafeBufferPointer<UInt8>) -> Found {
+        var bits = [UInt64](repeating: 0, count: wordCount)
+        var firstEnd = [Int32](repeating: -1, count: literals.count)
+        guard let p = text.baseAddress, !text.isEmpty, text.count < Int(Int32.max) else {
+            return Found(bits: bits, firstEnd: firstEnd)
+        }
+        let n = text.count
+        bits.withUnsafeMutableBufferPointer { bb in
+            firstEnd.withUnsafeMutableBufferPointer { fb in
+                table.withUnsafeBufferPointer { tb in
+                    columns.withUnsafeBufferPointer { cb in
+                        guard let found = bb.baseAddress, let ends = fb.baseAddress, let t = tb.baseAddress,
+                              let c = cb.baseAddress
+                        else { return }
+                        var row = 0
+                        var i = 0
+                        // Four bytes at a time, their end flags or-ed together: most blocks end no
+                        // literal; for a block that does, each flagged state is recorded.
+                        while i &+ 4 <= n {
+                            let e0 = t[row &+ Int(c[Int(p[i])])]
+                            let e1 = t[Int(e0 >> 1) &+ Int(c[Int(p[i &+ 1])])]
+                            let e2 = t[Int(e1 >> 1) &+ Int(c[Int(p[i &+ 2])])]
+                            let e3 = t[Int(e2 >> 1) &+ Int(c[Int(p[i &+ 3])])]
+                            if (e0 | e1 | e2 | e3) & 1 != 0 {
+                                if e0 & 1 != 0 { record(Int(e0 >> 1) / width, i &+ 1, found, ends) }
+                                if e1 & 1 != 0 { record(Int(e1 >> 1) / width, i &+ 2, found, ends) }
+                                if e2 & 1 != 0 { record(Int(e2 >> 1) / width, i &+ 3, found, ends) }
+                                if e3 & 1 != 0 { record(Int(e3 >> 1) / width, i &+ 4, found, ends) }
+                            }
+                            row = Int(e3 >> 1)
+                            i &+= 4
+                        }
+                        while i < n {
+                            let e = t[row &+ Int(c[Int(p[i])])]
+                            row = Int(e >> 1)
+                            if e & 1 != 0 { record(row / width, i &+ 1, found, ends) }
+                            i &+= 1
+                        }
+                    }
+                }
+            }
+        }
+        return Found(bits: bits, firstEnd: firstEnd)
+    }
+
+    @inline(never) private func record(_ state: Int, _ end: Int, _ found: UnsafeMutablePointer<UInt64>,
+                                       _ ends: UnsafeMutablePointer<Int32>) {
+        for i in Int(outputStart[state])..<Int(outputStart[state + 1]) {
+            let id = Int(outputIDs[i])
+            let bit: UInt64 = 1 << UInt64(id & 63)
+            if found[id >> 6] & bit == 0 {
+                found[id >> 6] |= bit
+                ends[id] = Int32(truncatingIfNeeded: end)
+            }
+        }
+    }
+}
+
+/// Which rules' prefilters are judged from a shared ``LiteralSearch``, and how.
+struct PrefilterPlan: Sendable {
+    /// One search per text that several rules read.
+    let searches: [LiteralSearch]
+    /// For each compiled rule: the search its text gets (-1: none; its own prefilter, if any, is
+    /// checked literal by literal).
+    let searchOf: [Int]
+    /// For each compiled rule with a search: its conditions as literal ids of that search (all
+    /// must hold, each when one of its ids is found).
+    let conditions: [[[Int32]]]
+    /// For each compiled rule with a search: literal ids one of which every match starts with
+    /// (``LiteralPrefilter/leadingLiterals(pattern:)``), or empty.
+    let leading: [[Int32]]
+
+    /// Whether the conditions of rule `rule` hold in `found`.
+    func passes(_ rule: Int, _ found: LiteralSearch.Found) -> Bool {
+        for condition in conditions[rule] {
+            var any = false
+            for id in condition where found.contains(id) {
+                any = true
+                break
+            }
+            if !any { return false }
+        }
+        return true
+    }
+
+    /// Where a match of rule `rule` can start at the earliest: 0 when it has no leading literals,
+    /// the first occurrence of one of them, or nil when none occurs (then it cannot match).
+    func earliestStart(_ rule: Int, _ found: LiteralSearch.Found, in search: LiteralSearch) -> Int? {
+        let ids = leading[rule]
+        if ids.isEmpty { return 0 }
+        var best: Int? = nil
+        for id in ids where found.contains(id) {
+            let start = Int(found.firstEnd[Int(id)]) - search.literals[Int(id)].count
+            if best.map({ start < $0 }) ?? true { best = start }
+        }
+        return best.map { max(0, $0) }
+    }
+
+    /// Groups the prefiltered rules by `textKey` (the text they read; nil for rules without a
+    /// prefilter) and builds one search per text whose rules have at least `minimumLiterals`
+    /// literals together.
+    init(prefilters: [LiteralPrefilter?], textKeys: [AnyHashable?], leadingLiterals: [[[UInt8]]?] = [],
+         minimumLiterals: Int) {
+        var groups: [AnyHashable: [Int]] = [:]
+        var keyOrder: [AnyHashable] = []
+        for (i, p) in prefilters.enumerated() {
+            guard p != nil, let key = textKeys[i] else { continue }
+            if groups[key] == nil { keyOrder.append(key) }
+            groups[key, default: []].append(i)
+        }
+        var searches: [LiteralSearch] = []
+        var searchOf = [Int](repeating: -1, count: prefilters.count)
+        var conditions = [[[Int32]]](repeating: [], count: prefilters.count)
+        var leading = [[Int32]](repeating: [], count: prefilters.count)
+        for key in keyOrder {
+            guard let rules = groups[key] else { continue }
+            var ids: [[UInt8]: Int32] = [:]
+            var literals: [[UInt8]] = []
+            var ruleConditions: [(Int, [[Int32]], [Int32])] = []
+            func id(_ lit: [UInt8]) -> Int32 {
+                if let id = ids[lit] { return id }
+                let id = Int32(literals.count)
+                ids[lit] = id
+                literals.append(lit)
+                return id
+            }
+            for r in rules {
+                guard let p = prefilters[r] else { continue }
+                let c: [[Int32]] = p.allOf.map { $0.map(id) }
+                let l: [Int32] = r < leadingLiterals.count ? (leadingLiterals[r] ?? []).map(id) : []
+                ruleConditions.append((r, c, l))
+            }
+            guard literals.count >= minimumLiterals, let search = LiteralSearch(literals) else { continue }
+            let s = searches.count
+            searches.append(search)
+            for (r, c, l) in ruleConditions {
+                searchOf[r] = s
+                conditions[r] = c
+                leading[r] = l
+            }
+        }
+        self.searches = searches
+        self.searchOf = searchOf
+        self.conditions = conditions
+        self.leading = leading
+    }
+}

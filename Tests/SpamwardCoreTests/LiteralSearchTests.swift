@@ -1,0 +1,143 @@
+import MailMessage
+import Testing
+
+@testable import SpamwardCore
+
+@Suite("Literal search (one pass for all prefilter literals of a text)")
+struct LiteralSearchTests {
+    /// A small deterministic generator (xorshift), so that failures reproduce.
+    struct Generator {
+        var state: UInt64
+        mutating func next(_ n: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(n))
+        }
+    }
+
+    func found(_ search: LiteralSearch, _ text: [UInt8]) -> Set<Int> {
+        let f = text.withUnsafeBufferPointer { search.scan($0) }
+        return Set((0..<search.literals.count).filter { f.contains(Int32($0)) })
+    }
+
+    func expected(_ literals: [[UInt8]], _ text: [UInt8]) -> Set<Int> {
+        let folded = RuleInput.fold(text)
+        return folded.withUnsafeBufferPointer { f in
+            Set(literals.indices.filter { LiteralPrefilter.contains(f, LiteralPrefilter.Needle(literals[$0])) })
+        }
+    }
+
+    @Test func findsWhatTheByteSearchFinds() throws {
+        // Overlapping literals (one inside another, shared prefixes and suffixes), searched in
+        // texts of mixed case over a small alphabet so that they occur often.
+        let literals: [[UInt8]] = ["abc", "bca", "abcab", "cab", "aab", "b$c", "a-b", "ccc", "abcabcabc", "x\u{e9}y"]
+            .map { Array($0.utf8) }
+        let search = try #require(LiteralSearch(literals))
+        let alphabet: [UInt8] = Array("abcABC$-x".utf8) + [0xC3, 0xA9, 0x79, 0x0A]
+        var g = Generator(state: 0x9E37_79B9_7F4A_7C15)
+        var hits = 0
+        for length in [0, 1, 2, 3, 4, 5, 7, 8, 9, 13, 31, 64, 200] {
+            for _ in 0..<150 {
+                let text = (0..<length).map { _ in alphabet[g.next(alphabet.count)] }
+                let want = expected(literals, text)
+                #expect(found(search, text) == want, "text: \(text)")
+                // Each literal's first end: the first occurrence in the folded text.
+                let f = text.withUnsafeBufferPointer { search.scan($0) }
+                let folded = RuleInput.fold(text)
+                for (id, lit) in literals.enumerated() {
+                    let first = folded.count >= lit.count
+                        ? (0...(folded.count - lit.count)).first { folded[$0..<($0 + lit.count)].elementsEqual(lit) } : nil
+                    #expect(Int(f.firstEnd[id]) == (first.map { $0 + lit.count } ?? -1), "literal \(id) in \(text)")
+                }
+                hits += want.count
+            }
+        }
+        #expect(hits > 500)  // the literals do occur
+    }
+
+    @Test func caseAndPositions() throws {
+        let search = try #require(LiteralSearch([Array("click here".utf8), Array("100%".utf8), Array("here".utf8)]))
+        #expect(found(search, Array("CLICK HERE".utf8)) == [0, 2])
+        #expect(found(search, Array("100%".utf8)) == [1])  // the whole text, ending at the last byte
+        #expect(found(search, Array("x100% clickhere".utf8)) == [1, 2])
+        #expect(found(search, Array("".utf8)) == [])
+        #expect(found(search, Array("click her".utf8)) == [])
+    }
+
+    @Test func manyLiteralsSpanSeveralWords() throws {
+        let literals = (0..<150).map { Array("w\($0)z".utf8) }
+        let search = try #require(LiteralSearch(literals))
+        #expect(search.wordCount == 3)
+        #expect(found(search, Array("W7Z and w149z, w64z".utf8)) == [7, 149, 64])
+    }
+
+    @Test func planJudgesConditionsLikeThePrefilter() throws {
+        let patterns = ["click here to (be )?(removed|unsubscribe)", "(act now|limited time offer)", "money[- ]back guarantee",
+                        "(lower|reduce) your (interest|debt)", "[0-9]+x"]
+        let prefilters = patterns.map { LiteralPrefilter(pattern: $0) }
+        let plan = PrefilterPlan(prefilters: prefilters, textKeys: patterns.map { _ in AnyHashable("body") }, minimumLiterals: 1)
+        #expect(plan.searches.count == 1)
+        #expect(plan.searchOf == [0, 0, 0, 0, -1])
+        let texts = ["Click here to be REMOVED", "click here to stay", "act NOW", "money-back guarantee", "lower your debt",
+                     "reduce your interest and click here to unsubscribe", "lower my debt", ""]
+        for t in texts {
+            let bytes = Array(t.utf8)
+            let bits = bytes.withUnsafeBufferPointer { plan.searches[0].scan($0) }
+            let folded = RuleInput.fold(bytes)
+            for r in 0..<4 {
+                let old = folded.withUnsafeBufferPointer { prefilters[r]?.mayMatch($0) ?? true }
+                #expect(plan.passes(r, bits) == old, "rule \(patterns[r]) on \(t)")
+            }
+        }
+    }
+
+    @Test(arguments: [
+        ("click here to (be )?removed", ["click here to "]),
+        ("(earn|make) \\$?[0-9,]+ (a|per) day", ["earn", "make"]),
+        ("(act now|order (now|today)|don't)", ["act now", "order ", "don't"]),
+        ("\\bFree\\b", ["free"]),
+        ("abc|(?:def|ghi)x", ["abc", "def", "ghi"]),
+        ("money[- ]back", ["money"]),
+        ("ab+cd", ["ab"].filter { $0.count >= 3 }),
+        ("abcd+e", ["abcd"]),
+        ("abcd?e", ["abc"]),
+        ("(abc)?def", []),
+        ("(?i)abcdef", []),
+        ("(?<=x)abcdef", []),
+        ("^abcdef", []),
+        ("abc|[0-9]+", []),
+        ("\\$[0-9]{2,}|[0-9]+% off", []),
+        ("x{2}yyy", []),
+    ])
+    func leadingLiterals(pattern: String, expected: [String]) {
+        let l = LiteralPrefilter.leadingLiterals(pattern: pattern)
+        #expect((l?.map { String(decoding: $0, as: UTF8.self) } ?? []) == expected)
+    }
+
+    /// Every match starts at or after the first occurrence of a leading literal: PCRE2 run from
+    /// there finds what it finds from the start (here checked against the whole-text match).
+    @Test func startingLateFindsTheSameMatches() throws {
+        let patterns = ["(earn|make) \\$?[0-9,]+ (a|per) (day|week)", "\\bfree\\b", "click here to (be )?removed",
+                        "(?<=x)abc", "(lower|reduce) your debt"]
+        let texts = ["I make $100 a day and earn $5 per week", "freedom is free", "click here to removed CLICK HERE TO BE REMOVED",
+                     "abc xabc", "LOWER your DEBT", "earn money", "a free", ""]
+        var defs: [RuleDefinition] = []
+        for (i, p) in patterns.enumerated() {
+            for ci in [false, true] { defs.append(.body("R\(i)\(ci ? "I" : "")", p, score: 1, "", caseInsensitive: ci)) }
+        }
+        // Filler rules so that the body gets a shared search.
+        for i in 0..<6 { defs.append(.body("F\(i)", "filler\(i)word", score: 1, "")) }
+        let with = try RuleSet(defs, prefilters: true)
+        #expect(with.prefilterPlan.searches.count == 1)
+        let without = try RuleSet(defs, prefilters: false)
+        var total = 0
+        for t in texts {
+            let m = mail(["Subject: -"], t)
+            let a = hitNames(with, m)
+            #expect(a == hitNames(without, m), "text: \(t)")
+            total += a.count
+        }
+        #expect(total >= 8)
+    }
+}
