@@ -226,6 +226,27 @@ enum TextChecks {
                         charCount += j - i
                     }
                     i = j
+                    // A space after the run (how most words end), taken here as the general path
+                    // below takes it: a separator (no token, no continuation, no Greek or Cyrillic
+                    // bit) after two or more characters, so it ends the token and the spaced run.
+                    if j < n, buf[j] == 0x20 {
+                        if !tokensDone {
+                            if start >= 0 {
+                                let length = j - start
+                                if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<j, nonASCII)) }
+                                start = -1
+                                nonASCII = false
+                                nonLetter = false
+                            }
+                            separators += 1
+                            if separators > maxSeparators { tokensDone = true }
+                        }
+                        if !runsDone {
+                            run = 0
+                            charCount = 0
+                        }
+                        i = j + 1
+                    }
                     continue
                 }
                 defer { i += 1 }
