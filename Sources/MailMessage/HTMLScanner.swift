@@ -11,9 +11,13 @@ struct HTMLTagAttributes {
         ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     /// Attributes that carry URLs.
-    static let urlAttributes: UInt32 = [
-        HTMLAttribute.href, .src, .srcset, .action, .formaction, .background, .data, .poster, .content,
-    ].reduce(0) { $0 | UInt32(1) << UInt32($1.rawValue) }
+    /// (A computed constant: a `static let` costs a `swift_once` check on every start tag.)
+    @inline(__always) static var urlAttributes: UInt32 {
+        bit(.href) | bit(.src) | bit(.srcset) | bit(.action) | bit(.formaction) | bit(.background) | bit(.data)
+            | bit(.poster) | bit(.content)
+    }
+
+    @inline(__always) static func bit(_ attribute: HTMLAttribute) -> UInt32 { UInt32(1) << UInt32(attribute.rawValue) }
 
     subscript(_ attribute: HTMLAttribute) -> Range<Int>? {
         guard present & (UInt32(1) << UInt32(attribute.rawValue)) != 0 else { return nil }

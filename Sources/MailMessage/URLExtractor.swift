@@ -18,24 +18,44 @@ public enum URLExtractor {
             var found = URLDeduplicator()
             var i = 0
             while i < p.count && found.count < limit {
-                guard let (range, next, isWWW) = nextURL(p, from: i) else { break }
+                guard let (range, next, isWWW, bracketed) = nextURL(p, from: i) else { break }
                 i = next
-                var bytes: [UInt8] = []
-                bytes.reserveCapacity(range.count + (isWWW ? 7 : 0))
-                if isWWW { bytes.append(contentsOf: "http://".utf8) }
-                for k in range where !HTMLBytes.isSpace(p[k]) { bytes.append(p[k]) }
-                found.insert(String(decoding: bytes, as: UTF8.self))
+                found.insert(urlString(p, range, isWWW: isWWW, bracketed: bracketed))
             }
             return found.items
         }
     }
 
+    /// The URL found at `p[range]` as a string: whitespace removed (a bracketed URL may be broken
+    /// over lines), `http://` before a bare `www.` host. Built in place, without a byte array.
+    static func urlString(_ p: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, isWWW: Bool, bracketed: Bool) -> String {
+        // An unbracketed URL has no whitespace: its bytes as they are.
+        if !isWWW && !bracketed { return String(decoding: UnsafeBufferPointer(rebasing: p[range]), as: UTF8.self) }
+        let prefix: StaticString = "http://"
+        let extra = isWWW ? prefix.utf8CodeUnitCount : 0
+        return String(unsafeUninitializedCapacity: range.count + extra) { out in
+            var o = 0
+            if isWWW {
+                prefix.withUTF8Buffer { for b in $0 { out[o] = b; o += 1 } }
+            }
+            for k in range {
+                let b = p[k]
+                if !HTMLBytes.isSpace(b) {
+                    out[o] = b
+                    o += 1
+                }
+            }
+            return o
+        }
+    }
+
     /// The next URL at or after `start`: its bytes (whitespace inside must still be removed when
-    /// it was bracketed), where to continue, and whether it is a bare `www.` host.
+    /// it was bracketed), where to continue, whether it is a bare `www.` host, and whether it was
+    /// bracketed.
     ///
     /// Looks for the rare bytes every URL has — the `:` of `scheme:` and the `.` of `www.` — eight
     /// bytes at a time, and only then at what surrounds them.
-    static func nextURL(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> (Range<Int>, Int, Bool)? {
+    static func nextURL(_ p: UnsafeBufferPointer<UInt8>, from start: Int) -> (Range<Int>, Int, Bool, Bool)? {
         let n = p.count
         var k = start
         while k < n {
@@ -90,7 +110,7 @@ public enum URLExtractor {
 
     /// The URL whose scheme (or "www") starts at `p[i]`, if there is one there; otherwise where
     /// looking for the next one may resume.
-    static func url(_ p: UnsafeBufferPointer<UInt8>, at i: Int) -> ((Range<Int>, Int, Bool)?, Int) {
+    static func url(_ p: UnsafeBufferPointer<UInt8>, at i: Int) -> ((Range<Int>, Int, Bool, Bool)?, Int) {
         let n = p.count
         let previous: UInt8 = i > 0 ? p[i - 1] : 0x20
         guard !HTMLBytes.isAlnum(previous) else { return (nil, i + 1) }
@@ -124,7 +144,7 @@ public enum URLExtractor {
         // Bracketed: "<http://…>" or "<URL:http://…>".
         if previous == 0x3C || (i >= 5 && HTMLBytes.equalsLower(p, i - 5, "<url:")) {
             if let close = bracketEnd(p, from: hostStart), !isWWW || looksLikeWWWHost(p, i..<close) {
-                return ((i..<capped(p, i, close, isWWW), close + 1, isWWW), close + 1)
+                return ((i..<capped(p, i, close, isWWW), close + 1, isWWW, true), close + 1)
             }
         }
         var end = hostStart
@@ -168,7 +188,7 @@ public enum URLExtractor {
         // The host byte at hostStart can't be stripped, so end > hostStart here.
         if isWWW && !looksLikeWWWHost(p, i..<end) { return (nil, scanned) }
         // Continue after what was taken; stripped punctuation can't start a URL.
-        return ((i..<capped(p, i, end, isWWW), end, isWWW), end)
+        return ((i..<capped(p, i, end, isWWW), end, isWWW, false), end)
     }
 
     /// `end`, or less so that the URL (with "http://" for a `www.` one) fits ``maxURLBytes``,
@@ -325,17 +345,32 @@ public enum URLExtractor {
     /// or, when the whole text is one word that looks like a domain name (`paypal.com`,
     /// `secure.paypal.com/login`), that domain. Lower-cased; nil when the text shows no host.
     static func displayedHost(in text: String) -> String? {
+        var text = text
+        return text.withUTF8 { displayedHost(bytes: $0) }
+    }
+
+    /// ``displayedHost(in:)`` on the UTF-8 bytes of the text.
+    static func displayedHost(bytes b: UnsafeBufferPointer<UInt8>) -> String? {
         // Every host name shown has a dot; an IPv6 literal has brackets.
-        guard text.utf8.contains(where: { $0 == 0x2E || $0 == 0x5B }) else { return nil }
-        if let first = urls(in: text, limit: 1).first {
+        guard b.contains(where: { $0 == 0x2E || $0 == 0x5B }) else { return nil }
+        if let (range, _, isWWW, bracketed) = nextURL(b, from: 0) {
+            // The first URL of the text, as ``urls(in:limit:)`` returns it.
+            var first = urlString(b, range, isWWW: isWWW, bracketed: bracketed)
             // A host ending in a one-letter or numeric label is a broken-up name, not a domain.
-            guard let url = ParsedURL.parse(first), !url.host.isEmpty else { return nil }
+            guard let url = first.withUTF8({ ParsedURL.parse(bytes: $0) }), !url.host.isEmpty else { return nil }
             if url.isIPAddress { return url.host }
-            let tld = url.host.utf8.split(separator: 0x2E).last ?? []
-            return tld.count >= 2 && tld.allSatisfy({ HTMLBytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D })
-                ? url.host : nil
+            var host = url.host
+            let alphabeticTLD = host.withUTF8 { h in
+                // The last non-empty label.
+                var end = h.count
+                while end > 0 && h[end - 1] == 0x2E { end -= 1 }
+                var start = end
+                while start > 0 && h[start - 1] != 0x2E { start -= 1 }
+                let tld = h[start..<end]
+                return tld.count >= 2 && tld.allSatisfy({ HTMLBytes.isAlpha($0) || $0 >= 0x80 || $0 == 0x2D })
+            }
+            return alphabeticTLD ? url.host : nil
         }
-        let b = Array(text.utf8)
         var lo = 0
         var hi = b.count
         // Surrounding whitespace and punctuation ("(paypal.com)", "paypal.com.").
@@ -359,16 +394,28 @@ public enum URLExtractor {
         while hostEnd < hi && b[hostEnd] != 0x2F && b[hostEnd] != 0x3F && b[hostEnd] != 0x23 && b[hostEnd] != 0x3A {
             hostEnd += 1
         }
-        let host = b[lo..<hostEnd].map(HTMLBytes.lower)
-        let labels = host.split(separator: 0x2E, omittingEmptySubsequences: false)
-        guard labels.count >= 2, let tld = labels.last else { return nil }
-        for label in labels {
-            guard !label.isEmpty, label.allSatisfy({ HTMLBytes.isAlnum($0) || $0 == 0x2D || $0 >= 0x80 }) else {
+        // Labels: at least two, none empty, of letters, digits, '-' and non-ASCII bytes.
+        var dots = 0
+        var lastDot = -1
+        for k in lo..<hostEnd {
+            let c = b[k]
+            if c == 0x2E {
+                guard k > lo && b[k - 1] != 0x2E else { return nil }
+                dots += 1
+                lastDot = k
+            } else if !(HTMLBytes.isAlnum(c) || c == 0x2D || c >= 0x80) {
                 return nil
             }
         }
-        let isCountryCode = tld.count == 2 && tld.allSatisfy(HTMLBytes.isAlpha)
-        guard isCountryCode || displayTLDs.contains(String(decoding: tld, as: UTF8.self)) else { return nil }
-        return String(decoding: host, as: UTF8.self)
+        guard dots >= 1, lastDot + 1 < hostEnd else { return nil }
+        let tld = (lastDot + 1)..<hostEnd
+        let isCountryCode = tld.count == 2 && HTMLBytes.isAlpha(b[tld.lowerBound]) && HTMLBytes.isAlpha(b[lastDot + 2])
+        if !isCountryCode {
+            guard let key = HTMLPackedName.pack(b, tld, fold: true), displayTLDTable.lookup(key) != nil else { return nil }
+        }
+        return String(decoding: UnsafeBufferPointer(rebasing: b[lo..<hostEnd]).lazy.map(HTMLBytes.lower), as: UTF8.self)
     }
+
+    /// ``displayTLDs`` as packed names, for the byte path.
+    static let displayTLDTable = HTMLKeywordTable<Bool>(Set(displayTLDs).map { ($0, true) })
 }

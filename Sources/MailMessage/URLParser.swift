@@ -63,8 +63,74 @@ public struct ParsedURL: Sendable, Hashable {
         "plc", "sch", "info", "biz", "in", "lg", "ad", "ed", "gr", "res",
     ]
 
+    /// ``commonSecondLevelLabels`` as packed names, for the byte path.
+    static let commonSecondLevelTable = HTMLKeywordTable<Bool>(commonSecondLevelLabels.map { (String($0), true) })
+
     /// ``registrableDomainGuess`` for a host name given as text (lower-cased by the caller or not).
     public static func registrableDomainGuess(forHost host: String) -> String {
+        var host = host
+        if let guess = host.withUTF8({ asciiRegistrableDomainGuess($0) }) { return guess }
+        return unicodeRegistrableDomainGuess(forHost: host)
+    }
+
+    /// ``registrableDomainGuess(forHost:)`` of an ASCII host, on its bytes (one string built, for
+    /// the result); nil when `b` has a byte above 0x7F (Unicode lower-casing may change lengths).
+    static func asciiRegistrableDomainGuess(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+        var upper = false
+        var digitsAndDots = true
+        for c in b {
+            if c >= 0x80 { return nil }
+            if c &- 0x41 < 26 { upper = true }
+            if !(HTMLBytes.isDigit(c) || c == 0x2E) { digitsAndDots = false }
+        }
+        var hi = b.count
+        while hi > 0 && b[hi - 1] == 0x2E { hi -= 1 }
+        @inline(__always) func result(_ lo: Int) -> String {
+            let r = UnsafeBufferPointer(rebasing: b[lo..<hi])
+            return upper ? String(decoding: r.lazy.map(HTMLBytes.lower), as: UTF8.self) : String(decoding: r, as: UTF8.self)
+        }
+        if hi > 0 && b[0] == 0x5B { return result(0) }  // "[…]"
+        // The last three dots: the labels are split there (empty labels kept).
+        var d1 = -1
+        var d2 = -1
+        var d3 = -1
+        var k = hi - 1
+        while k >= 0 {
+            if b[k] == 0x2E {
+                if d1 < 0 {
+                    d1 = k
+                } else if d2 < 0 {
+                    d2 = k
+                } else {
+                    d3 = k
+                    break
+                }
+            }
+            k -= 1
+        }
+        guard d2 >= 0 else { return result(0) }  // at most two labels
+        if digitsAndDots && b[0] != 0x2E {
+            // Every label non-empty and all digits: a dotted number, kept whole.
+            var emptyLabel = false
+            for j in 1..<hi where b[j] == 0x2E && b[j - 1] == 0x2E {
+                emptyLabel = true
+                break
+            }
+            if !emptyLabel { return result(0) }
+        }
+        let tld = (d1 + 1)..<hi
+        let sld = (d2 + 1)..<d1
+        var keepThree = false
+        if tld.count == 2 && HTMLBytes.isAlpha(b[tld.lowerBound]) && HTMLBytes.isAlpha(b[tld.lowerBound + 1]),
+            let key = HTMLPackedName.pack(b, sld, fold: true), commonSecondLevelTable.lookup(key) != nil
+        {
+            keepThree = true
+        }
+        return result(keepThree ? d3 + 1 : d2 + 1)
+    }
+
+    /// ``registrableDomainGuess(forHost:)`` with Unicode lower-casing, for non-ASCII hosts.
+    static func unicodeRegistrableDomainGuess(forHost host: String) -> String {
         var h = host.lowercased()
         while h.hasSuffix(".") { h.removeLast() }
         if h.hasPrefix("[") { return h }
@@ -127,7 +193,15 @@ public struct ParsedURL: Sendable, Hashable {
             }
         }
         guard i < b.count, b[i] == 0x3A else { return nil }
-        let scheme = lowercasedString(b, 0..<i)
+        // "http" and "https" as literals (no string to build); others lower-cased.
+        let scheme: String
+        if i == 4 && HTMLBytes.equalsLower(b, 0, "http") {
+            scheme = "http"
+        } else if i == 5 && HTMLBytes.equalsLower(b, 0, "https") {
+            scheme = "https"
+        } else {
+            scheme = lowercasedString(b, 0..<i)
+        }
         i += 1
         let defaultPort = Self.defaultPort(scheme)
         let special = defaultPort != nil
@@ -212,12 +286,21 @@ public struct ParsedURL: Sendable, Hashable {
     private static func parseHost(
         _ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, special: Bool, url: inout ParsedURL
     ) -> String? {
-        // The usual host: lower-case letters, digits, '-', '.', '_', and not a number.
-        if special && !r.isEmpty
-            && b[r].allSatisfy({ ($0 &- 0x61 < 26) || HTMLBytes.isDigit($0) || $0 == 0x2D || $0 == 0x2E || $0 == 0x5F })
-            && !endsInNumber(b, r)
-        {
-            return string(b, r)
+        // The usual host: ASCII letters, digits, '-', '.', '_', and not a number. What the general
+        // path below makes of it: the same bytes, lower-cased.
+        if special && !r.isEmpty {
+            var plain = true
+            var upper = false
+            for c in UnsafeBufferPointer(rebasing: b[r]) {
+                if c &- 0x61 < 26 || HTMLBytes.isDigit(c) || c == 0x2D || c == 0x2E || c == 0x5F { continue }
+                if c &- 0x41 < 26 {
+                    upper = true
+                    continue
+                }
+                plain = false
+                break
+            }
+            if plain && !endsInNumber(b, r) { return upper ? lowercasedString(b, r) : string(b, r) }
         }
         var h: [UInt8] = []
         h.reserveCapacity(r.count)
