@@ -373,7 +373,7 @@ struct AddressListParser {
         return nil
     }
 
-    private static func cleaned(_ bytes: ArraySlice<UInt8>) -> String? {
+    static func cleaned(_ bytes: ArraySlice<UInt8>) -> String? {
         let decoded = EncodedWords.decode(String(decoding: bytes, as: UTF8.self)).text
         if let trimmed = asciiTrimmed(decoded) { return trimmed.isEmpty ? nil : trimmed }
         var s = Substring(decoded)
@@ -401,5 +401,101 @@ struct AddressListParser {
             guard u[lo] < 0x80, u[hi - 1] < 0x80 else { return nil }
             return String(decoding: UnsafeBufferPointer(rebasing: u[lo..<hi]), as: UTF8.self)
         }
+    }
+}
+
+/// The common single-address shapes of an ASCII value, parsed without tokens: `local@domain`,
+/// `<local@domain>`, `Words Of A Name <local@domain>` and `"Quoted Name" <local@domain>`, each
+/// with optional white space around. For these shapes the result is the one
+/// ``AddressListParser`` gives (a test compares the two); any other value (a comment, a second
+/// address, escapes, white space inside the angle brackets, non-ASCII bytes, ...) gives `nil`
+/// and goes to the full parser.
+enum AddressFastPath {
+    /// The parse of `u` when it has one of the shapes above, else `nil`.
+    static func parse(_ u: UnsafeBufferPointer<UInt8>) -> MailAddress? {
+        let n = u.count
+        guard n > 0, n <= 512 else { return nil }
+        @inline(__always) func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0D || b == 0x0A }
+        var hi = n
+        while hi > 0, isSpace(u[hi - 1]) { hi -= 1 }
+        var lo = 0
+        while lo < hi, isSpace(u[lo]) { lo += 1 }
+        guard lo < hi else { return nil }
+        if u[hi - 1] != UInt8(ascii: ">") {
+            // `local@domain`: one run of atom bytes with one `@` inside.
+            return addrSpec(u, lo..<hi).map { MailAddress(displayName: nil, localPart: $0.local, domain: $0.domain) }
+        }
+        // `PHRASE <local@domain>`: the `<` is the last one before the closing `>`.
+        var lt = hi - 1
+        while lt > lo, u[lt - 1] != UInt8(ascii: "<") { lt -= 1 }
+        guard lt > lo else { return nil }
+        let open = lt - 1  // the index of `<`
+        guard let spec = addrSpec(u, lt..<(hi - 1)) else { return nil }
+        // The phrase before `<`, white space trimmed.
+        var pe = open
+        while pe > lo, isSpace(u[pe - 1]) { pe -= 1 }
+        var name: String? = nil
+        if pe > lo {
+            if u[lo] == UInt8(ascii: "\"") {
+                // One quoted string: no escape, quote or line break inside.
+                guard pe - lo >= 2, u[pe - 1] == UInt8(ascii: "\"") else { return nil }
+                for i in (lo + 1)..<(pe - 1) {
+                    let b = u[i]
+                    guard b < 0x80, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\"), b != 0x0D, b != 0x0A else { return nil }
+                }
+                name = AddressListParser.cleaned(Array(UnsafeBufferPointer(rebasing: u[(lo + 1)..<(pe - 1)]))[...])
+            } else {
+                // Atoms separated by white space, joined with single spaces.
+                var out: [UInt8] = []
+                out.reserveCapacity(pe - lo)
+                var i = lo
+                while i < pe {
+                    let b = u[i]
+                    if isSpace(b) {
+                        while i < pe, isSpace(u[i]) { i += 1 }
+                        out.append(0x20)
+                        continue
+                    }
+                    guard isPlainAtomByte(b) else { return nil }
+                    out.append(b)
+                    i += 1
+                }
+                name = AddressListParser.cleaned(out[...])
+            }
+        }
+        return MailAddress(displayName: name, localPart: spec.local, domain: spec.domain)
+    }
+
+    /// `local@domain` filling all of `r`: atom bytes only, exactly one `@`, both sides not empty.
+    /// The domain is lowercased.
+    private static func addrSpec(_ u: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> (local: String, domain: String)? {
+        var at = -1
+        for i in r {
+            let b = u[i]
+            if b == UInt8(ascii: "@") {
+                guard at < 0 else { return nil }
+                at = i
+            } else if !isPlainAtomByte(b) {
+                return nil
+            }
+        }
+        guard at > r.lowerBound, at + 1 < r.upperBound else { return nil }
+        let local = String(decoding: UnsafeBufferPointer(rebasing: u[r.lowerBound..<at]), as: UTF8.self)
+        let domain = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: r.upperBound - at - 1) { lower in
+            var k = 0
+            for i in (at + 1)..<r.upperBound {
+                lower[k] = ASCII.lower(u[i])
+                k += 1
+            }
+            return String(decoding: UnsafeBufferPointer(lower), as: UTF8.self)
+        }
+        return (local, domain)
+    }
+
+    /// An ASCII byte the lexer puts in an atom: printable or control, not white space and not
+    /// one of `( ) < > [ ] : ; @ , "`. (`]` is an atom byte for the lexer, but is excluded here
+    /// to keep literals out of the fast path.)
+    @inline(__always) static func isPlainAtomByte(_ b: UInt8) -> Bool {
+        b < 0x80 && b != UInt8(ascii: "]") && AddressLexer.isAtomByte(b)
     }
 }

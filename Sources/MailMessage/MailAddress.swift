@@ -26,6 +26,15 @@ public struct MailAddress: Sendable, Hashable {
     /// entry with an empty local part; unbalanced quotes and brackets run to the end or the next
     /// address; `;` separates like `,`. At most ``maxAddresses`` entries.
     public static func parseList(_ value: String) -> [MailAddress] {
+        // The usual single address (`Name <local@domain>`, `local@domain`) without tokens.
+        if let one = value.utf8.withContiguousStorageIfAvailable({ AddressFastPath.parse($0) }) ?? nil {
+            return [one]
+        }
+        return parseListTokens(value)
+    }
+
+    /// ``parseList(_:)`` by the full tokenizing parser (what the fast path must agree with).
+    static func parseListTokens(_ value: String) -> [MailAddress] {
         var parser = AddressListParser(AddressLexer.tokens(Array(value.utf8)))
         return parser.parse()
     }
