@@ -148,33 +148,43 @@ struct LiteralSearch: Sendable {
                         else { return }
                         var row = 0
                         var i = 0
-                        // Four bytes at a time, their end flags or-ed together: most blocks end no
-                        // literal; for a block that does, each flagged state is recorded.
-                        while i &+ 4 <= n {
-                            let e0 = t[row &+ Int(c[Int(p[i])])]
-                            let e1 = t[Int(e0 >> 1) &+ Int(c[Int(p[i &+ 1])])]
-                            let e2 = t[Int(e1 >> 1) &+ Int(c[Int(p[i &+ 2])])]
-                            let e3 = t[Int(e2 >> 1) &+ Int(c[Int(p[i &+ 3])])]
-                            if (e0 | e1 | e2 | e3) & 1 != 0 {
-                                if e0 & 1 != 0 { record(Int(e0 >> 1) / width, i &+ 1, found, ends) }
-                                if e1 & 1 != 0 { record(Int(e1 >> 1) / width, i &+ 2, found, ends) }
-                                if e2 & 1 != 0 { record(Int(e2 >> 1) / width, i &+ 3, found, ends) }
-                                if e3 & 1 != 0 { record(Int(e3 >> 1) / width, i &+ 4, found, ends) }
+                        while true {
+                            // Most steps end no literal: they are read by a loop with no call in it
+                            // (so its state stays in registers), which stops at a step that does.
+                            (i, row) = Self.skip(t, c, p, n, i, row)
+                            if i >= n { break }
+                            let stop = min(i &+ 4, n)
+                            while i < stop {
+                                let e = t[row &+ Int(c[Int(p[i])])]
+                                row = Int(e >> 1)
+                                if e & 1 != 0 { record(row / width, i &+ 1, found, ends) }
+                                i &+= 1
                             }
-                            row = Int(e3 >> 1)
-                            i &+= 4
-                        }
-                        while i < n {
-                            let e = t[row &+ Int(c[Int(p[i])])]
-                            row = Int(e >> 1)
-                            if e & 1 != 0 { record(row / width, i &+ 1, found, ends) }
-                            i &+= 1
                         }
                     }
                 }
             }
         }
         return Found(bits: bits, firstEnd: firstEnd)
+    }
+
+    /// Reads `p[i..<n]` from state row `row`, four bytes a step with their end flags or-ed, until a
+    /// step would end a literal or fewer than four bytes remain: where that step starts, and its row.
+    @inline(never)
+    private static func skip(_ t: UnsafePointer<UInt32>, _ c: UnsafePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ n: Int,
+                             _ start: Int, _ startRow: Int) -> (Int, Int) {
+        var i = start
+        var row = startRow
+        while i &+ 4 <= n {
+            let e0 = t[row &+ Int(c[Int(p[i])])]
+            let e1 = t[Int(e0 >> 1) &+ Int(c[Int(p[i &+ 1])])]
+            let e2 = t[Int(e1 >> 1) &+ Int(c[Int(p[i &+ 2])])]
+            let e3 = t[Int(e2 >> 1) &+ Int(c[Int(p[i &+ 3])])]
+            if (e0 | e1 | e2 | e3) & 1 != 0 { return (i, row) }
+            row = Int(e3 >> 1)
+            i &+= 4
+        }
+        return (i, row)
     }
 
     @inline(never) private func record(_ state: Int, _ end: Int, _ found: UnsafeMutablePointer<UInt64>,
