@@ -29,8 +29,8 @@ struct LiteralSearch: Sendable {
     /// Words of 64 bits in a bit set of ``literals``.
     var wordCount: Int { (literals.count + 63) / 64 }
 
-    /// Literals longer than this, or more states than ``maxStates``, give no automaton (nil):
-    /// the table is bounded.
+    /// Literals whose lengths add up to this or more give no automaton (nil), so the table
+    /// (at most one state per literal byte) is bounded; their rules keep the per-literal search.
     static let maxStates = 16_384
 
     /// - Parameter literals: distinct, non-empty, lower-cased (ASCII `A`-`Z` folded) byte strings.
