@@ -334,6 +334,15 @@ struct ByteFlags {
         }
         var tail: UInt8 = 0
         var tailBreak = false
+        if i < count, count >= 8 {
+            // The last eight bytes (overlapping bytes already seen, which changes no "any").
+            let w = raw.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            let lf = w ^ (0x0A &* ones)
+            let cr = w ^ (0x0D &* ones)
+            bits |= w
+            breaks |= ((lf &- ones) & ~lf) | ((cr &- ones) & ~cr)
+            i = count
+        }
         while i < count {
             let c = bytes[i]
             tail |= c
