@@ -113,19 +113,31 @@ public enum TransferEncoding {
             let ones: UInt64 = 0x0101_0101_0101_0101
             let highs: UInt64 = 0x8080_8080_8080_8080
             while i < end, n < capacity {
-                // Eight bytes at a time up to the next "=", space or tab: each word is stored
-                // whole (n + 8 <= capacity == buf.count, i + 8 <= end), then the output
-                // advances past the bytes before the first such byte. A lane's high bit in
-                // `special` is set for a byte equal to one of the three (the zero-lane test
-                // `(x - 1) & ~x & 0x80`); a borrow can only flag lanes after a true one, so the
-                // lowest flagged lane (little-endian order) is the first such byte.
+                // Eight bytes at a time up to the next byte that needs a look: "=", a tab, or a
+                // space followed by white space or a line break (or in the word's last lane,
+                // whose next byte is not in the word). Each word is stored whole (n + 8 <=
+                // capacity == buf.count, i + 8 <= end), then the output advances past the
+                // bytes before the first flagged one. A lane's high bit is set by the zero-lane
+                // test `(x - 1) & ~x & 0x80`, which never misses a match and can only add
+                // lanes after a true one; a flagged lane that needs no look is handled by the
+                // byte path below as well, so any superset of the lanes that need one is right.
                 if i &+ 8 <= end, n &+ 8 <= capacity, let src = input.baseAddress, let dst = buf.baseAddress {
                     let word = UnsafeRawPointer(src + i).loadUnaligned(as: UInt64.self)
                     let w = UInt64(littleEndian: word)
                     let eq = w ^ (0x3D &* ones)
                     let sp = w ^ (0x20 &* ones)
                     let tab = w ^ (0x09 &* ones)
-                    let special = (((eq &- ones) & ~eq) | ((sp &- ones) & ~sp) | ((tab &- ones) & ~tab)) & highs
+                    // Lane k of `next` holds byte k + 1 (lane 7 gets 0, which matches nothing).
+                    let next = w >> 8
+                    let nsp = next ^ (0x20 &* ones)
+                    let ntab = next ^ (0x09 &* ones)
+                    let nlf = next ^ (0x0A &* ones)
+                    let ncr = next ^ (0x0D &* ones)
+                    let nextWhite = ((nsp &- ones) & ~nsp) | ((ntab &- ones) & ~ntab)
+                        | ((nlf &- ones) & ~nlf) | ((ncr &- ones) & ~ncr)
+                    let space = (sp &- ones) & ~sp
+                    let special = (((eq &- ones) & ~eq) | ((tab &- ones) & ~tab)
+                        | (space & (nextWhite | 0x8000_0000_0000_0000))) & highs
                     UnsafeMutableRawPointer(dst + n).storeBytes(of: word, as: UInt64.self)
                     if special == 0 {
                         i &+= 8

@@ -167,3 +167,71 @@ import Testing
         #expect(HeaderBlockParser.singletonIndex(Array("Reply-T0".utf8)[...]) == nil)
     }
 }
+
+@Suite struct QuotedPrintableFastPathTests {
+    /// The quoted-printable decoder as it was before the word-at-a-time copy, byte by byte.
+    static func reference(_ input: [UInt8], limit: Int) -> ([UInt8], Bool) {
+        var bad = false
+        let capacity = min(max(0, limit), input.count)
+        var out: [UInt8] = []
+        var i = 0
+        let end = input.count
+        func hex(_ c: UInt8) -> UInt8? {
+            switch c {
+            case 48...57: c - 48
+            case 65...70: c - 55
+            case 97...102: c - 87
+            default: nil
+            }
+        }
+        while i < end, out.count < capacity {
+            let c = input[i]
+            if c == UInt8(ascii: "=") {
+                var j = i + 1
+                while j < end, input[j] == 0x20 || input[j] == 0x09 { j += 1 }
+                if j == end { i = j; continue }
+                if input[j] == 0x0D, j + 1 < end, input[j + 1] == 0x0A { i = j + 2; continue }
+                if input[j] == 0x0A || input[j] == 0x0D { i = j + 1; continue }
+                if i + 2 < end, let h = hex(input[i + 1]), let l = hex(input[i + 2]) {
+                    out.append(h << 4 | l)
+                    i += 3
+                    continue
+                }
+                bad = true
+                out.append(c)
+                i += 1
+                continue
+            }
+            if c == 0x20 || c == 0x09 {
+                var j = i
+                while j < end, input[j] == 0x20 || input[j] == 0x09 { j += 1 }
+                if j == end || input[j] == 0x0A || input[j] == 0x0D { i = j; continue }
+                while i < j, out.count < capacity { out.append(input[i]); i += 1 }
+                continue
+            }
+            out.append(c)
+            i += 1
+        }
+        return (out, bad)
+    }
+
+    @Test func matchesTheByteByByteDecoder() {
+        var r = ParserFastPathTests.Random(state: 2026)
+        let alphabets: [[UInt8]] = [
+            Array("abcdefgh ij\r\n".utf8),
+            Array("ab =3D=3d=C3=A9= =\r\n\t  x".utf8),
+            Array("      \t\t==\r\n\nAF09zz".utf8),
+        ]
+        for round in 0..<6_000 {
+            let alphabet = alphabets[round % alphabets.count]
+            let count = r.below(round % 7 == 0 ? 400 : 64)
+            let raw = ParserFastPathTests.bytes(&r, count: count, alphabet: alphabet, highChance: round % 5 == 0 ? 30 : 0)
+            let limit = [Int.max, Int.max, 0, 5, 17, 64][r.below(6)]
+            let start = raw.isEmpty ? 0 : r.below(min(raw.count, 4))
+            let got = TransferEncoding.quotedPrintable(raw[start...], limit: limit)
+            let expected = Self.reference(Array(raw[start...]), limit: limit)
+            #expect(got.bytes == expected.0, "round \(round): \(raw) from \(start) limit \(limit)")
+            #expect(got.anomalies.contains(.badQuotedPrintable) == expected.1, "round \(round)")
+        }
+    }
+}
