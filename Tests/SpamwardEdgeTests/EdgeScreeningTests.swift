@@ -13,10 +13,12 @@ import Testing
     func tag(_ prefix: String) -> String { "\(prefix)-\(UUID().uuidString.prefix(8))" }
 
     @Test func pregreetClientIsDroppedOrRefusedAtRCPT() async throws {
-        // A long wait: on a loaded machine the bot's early bytes must surely arrive within it.
+        // A 10-minute wait: with `drop` the early bytes are answered at once, so the wait costs
+        // nothing, and on a loaded machine (a full parallel `swift test` at load 14 once took
+        // longer than 1.5 s to send them) the bot's early bytes surely arrive within it.
         let edge = try await RunningEdge.start {
             $0.actions[.pregreet] = .drop
-            $0.pregreetWaitMilliseconds = 1500
+            $0.pregreetWaitMilliseconds = 600_000
         }
         let bot = try await TestClient.connect(to: edge.address, from: "127.0.0.40")
         try await bot.send("EHLO bot\r\n")  // before the greeting
@@ -28,7 +30,8 @@ import Testing
 
         let enforcing = try await RunningEdge.start {
             $0.backendPort = 9  // enforce never reaches the backend
-            $0.pregreetWaitMilliseconds = 1500
+            // Enforce waits the whole time before the greeting: long enough for a loaded machine.
+            $0.pregreetWaitMilliseconds = 5000
         }
         let bot2 = try await TestClient.connect(to: enforcing.address, from: "127.0.0.41")
         try await bot2.send("EHLO bot\r\n")
