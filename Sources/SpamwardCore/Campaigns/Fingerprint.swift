@@ -111,27 +111,54 @@ public struct Fingerprinter: Sendable {
     func minHash(_ words: [UInt64]) -> [UInt32] {
         let k = max(1, configuration.slots)
         let n = max(1, configuration.shingleWords)
-        var slots = [UInt64](repeating: .max, count: k)
-        let count = words.count >= n ? words.count - n + 1 : 1
-        for i in 0..<count {
-            var h: UInt64 = 0x2545_F491_4F6C_DD1D
-            for j in i..<min(i + n, words.count) { h = StableHash.mix(h &* 0x9E37_79B9_7F4A_7C15 ^ words[j]) }
-            let slot = Int(((h >> 32) &* UInt64(k)) >> 32)  // shifts bind tighter than &* in Swift
-            let value = h & 0xFFFF_FFFF
-            if value < slots[slot] { slots[slot] = value }
-        }
-        var out = [UInt32](repeating: 0, count: k)
-        for i in 0..<k {
-            if slots[i] != .max {
-                out[i] = UInt32(truncatingIfNeeded: slots[i])
-                continue
+        return words.withUnsafeBufferPointer { w in
+            // The slots on the stack (no array per message); `.max`: empty.
+            withUnsafeTemporaryAllocation(of: UInt64.self, capacity: k) { slots -> [UInt32] in
+                slots.initialize(repeating: .max)
+                let kk = UInt64(k)
+                @inline(__always) func offer(_ h: UInt64) {
+                    let slot = Int(truncatingIfNeeded: ((h >> 32) &* kk) >> 32)  // < k
+                    let value = h & 0xFFFF_FFFF
+                    if value < slots[slot] { slots[slot] = value }
+                }
+                let start: UInt64 = 0x2545_F491_4F6C_DD1D &* 0x9E37_79B9_7F4A_7C15
+                if n == 2, w.count >= 2 {
+                    // The usual two-word shingles: the first word's step carried to the next shingle.
+                    var first = StableHash.mix(start ^ w[0])
+                    for j in 1..<w.count {
+                        let next = StableHash.mix(start ^ w[j])
+                        offer(StableHash.mix(first &* 0x9E37_79B9_7F4A_7C15 ^ w[j]))
+                        first = next
+                    }
+                } else {
+                    let count = w.count >= n ? w.count - n + 1 : 1
+                    for i in 0..<count {
+                        var h: UInt64 = 0x2545_F491_4F6C_DD1D
+                        for j in i..<min(i + n, w.count) { h = StableHash.mix(h &* 0x9E37_79B9_7F4A_7C15 ^ w[j]) }
+                        offer(h)
+                    }
+                }
+                return [UInt32](unsafeUninitializedCapacity: k) { out, initialized in
+                    for i in 0..<k {
+                        let v = slots[i]
+                        if v != .max {
+                            out[i] = UInt32(truncatingIfNeeded: v)
+                            continue
+                        }
+                        // Borrow from the next filled slot to the right (there is at least one),
+                        // offset by distance.
+                        var d = 1
+                        var j = i + 1 == k ? 0 : i + 1
+                        while slots[j] == .max {
+                            d += 1
+                            j = j + 1 == k ? 0 : j + 1
+                        }
+                        out[i] = UInt32(truncatingIfNeeded: StableHash.mix(slots[j] &+ UInt64(d) &* 0x9E37_79B9))
+                    }
+                    initialized = k
+                }
             }
-            // Borrow from the next filled slot to the right (there is at least one), offset by distance.
-            var d = 1
-            while slots[(i + d) % k] == .max { d += 1 }
-            out[i] = UInt32(truncatingIfNeeded: StableHash.mix(slots[(i + d) % k] &+ UInt64(d) &* 0x9E37_79B9))
         }
-        return out
     }
 
     func htmlStructure(_ profile: [(String, Int)], images: Int, links: Int) -> UInt64 {
@@ -149,15 +176,18 @@ public struct Fingerprinter: Sendable {
     static func log2Bucket(_ n: Int) -> Int { n <= 0 ? 0 : (Int.bitWidth - n.leadingZeroBitCount) }
 
     func urlDomains(_ urls: [String]) -> [String] {
-        var set = Set<String>()
-        // A host seen before adds nothing: its registrable domain is looked up once.
-        var hosts = Set<String>()
+        // Few distinct hosts and domains per message: linear dedup (a `String` compare) instead
+        // of hashed sets. A host seen before adds nothing: its registrable domain is looked up once.
+        var domains: [String] = []
+        var hosts: [String] = []
         for url in urls.prefix(256) {
-            guard let host = Self.host(of: url), hosts.insert(host).inserted else { continue }
-            set.insert(registrableDomain(host))
-            if set.count >= configuration.maxURLDomains { break }
+            guard let host = Self.host(of: url), !hosts.contains(host) else { continue }
+            if hosts.count < 64 { hosts.append(host) }  // bounded: later repeats only cost a lookup
+            let domain = registrableDomain(host)
+            if !domains.contains(domain) { domains.append(domain) }
+            if domains.count >= configuration.maxURLDomains { break }
         }
-        return set.sorted()
+        return domains.sorted()
     }
 
     /// The registrable domain of a host name (the host itself for IP literals).
@@ -431,19 +461,21 @@ public enum TextNormalizer {
         let n = w.count
         if n > 20 { return true }
         guard n >= 5 else { return false }
+        // Letters only (a run of ``isLetter`` bytes): upper or lower case, vowel or not, by bits.
         var vowels = 0, run = 0, maxRun = 0, caseChanges = 0
-        var previousUpper: Bool? = nil
+        var previousUpper = isUpper(w[0])
         for b in w {
             guard b < 0x80 else { return false }
             let up = isUpper(b)
-            if let p = previousUpper, p != up { caseChanges += 1 }
+            caseChanges &+= up != previousUpper ? 1 : 0
             previousUpper = up
-            switch b | 0x20 {
-            case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79:
-                vowels += 1
+            // a e i o u y: bits 0 4 8 14 20 24 of the letter's index.
+            let vowel = (0x0110_4111 as UInt32) >> UInt32(((b | 0x20) &- 0x61) & 31) & 1 != 0
+            if vowel {
+                vowels &+= 1
                 run = 0
-            default:
-                run += 1
+            } else {
+                run &+= 1
                 maxRun = max(maxRun, run)
             }
         }
