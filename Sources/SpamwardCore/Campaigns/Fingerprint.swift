@@ -335,13 +335,23 @@ public enum TextNormalizer {
                         continue
                     }
                     // A word: a run of letters, hashed folded as it is read.
+                    // The counts ``looksRandom(_:)`` judges by are kept on the way (no second
+                    // pass over the word): upper-case letters (0x20 each), vowels (0x10 each),
+                    // the longest run of consonants.
                     let ws = i
                     var h = start
                     var high: UInt8 = 0
+                    var uppers = 0, vowels = 0, run = 0, maxRun = 0
                     while true {
                         let b = text[i]
-                        h = (h ^ UInt64(b | (c & ByteClass.upper))) &* 0x0000_0100_0000_01b3
+                        let up = c & ByteClass.upper
+                        h = (h ^ UInt64(b | up)) &* 0x0000_0100_0000_01b3
                         high |= b
+                        uppers &+= Int(up)
+                        let vowel = Int(c & ByteClass.vowel)
+                        vowels &+= vowel
+                        run = vowel != 0 ? 0 : run &+ 1
+                        maxRun = max(maxRun, run)
                         i += 1
                         guard i < n else { break }
                         c = cls[Int(text[i])]
@@ -350,7 +360,20 @@ public enum TextNormalizer {
                     let len = i - ws
                     guard len >= 2, len <= 24, emitted < limit else { continue }
                     let w = UnsafeBufferPointer(rebasing: text[ws..<i])
-                    if looksRandom(w) { continue }
+                    if len >= 5 {
+                        if len > 20 { continue }
+                        // ``looksRandom(_:)`` from the counts (a test checks both agree).
+                        if high < 0x80 {
+                            let u = uppers >> 5, v = vowels >> 4
+                            // All lower, all upper, or upper-case letters only as a prefix ("Hello", "HEllo").
+                            var caseOK = u == 0 || u == len
+                            if !caseOK, cls[Int(w[0])] & ByteClass.upper != 0 {
+                                caseOK = true
+                                for k in 1..<u where cls[Int(w[k])] & ByteClass.upper == 0 { caseOK = false }
+                            }
+                            if !caseOK || v == 0 || maxRun >= 5 || (len >= 8 && v * 6 < len) { continue }
+                        }
+                    }
                     if high >= 0x80 {
                         // Case folding beyond ASCII (rare in practice): through String.
                         let folded = Array(String(decoding: w, as: UTF8.self).lowercased().utf8)
@@ -378,6 +401,8 @@ public enum TextNormalizer {
     /// Byte classes of ``words(_:seed:maxWords:into:)``.
     enum ByteClass {
         static let space: UInt8 = 1, digit: UInt8 = 2, at: UInt8 = 4, letter: UInt8 = 8
+        /// ASCII a e i o u y, either case.
+        static let vowel: UInt8 = 0x10
         /// 0x20: also the bit that lower-cases an ASCII upper-case letter.
         static let upper: UInt8 = 0x20
     }
@@ -390,6 +415,10 @@ public enum TextNormalizer {
         if b == 0x40 { c |= ByteClass.at }
         if isLetter(b) { c |= ByteClass.letter }
         if isUpper(b) { c |= ByteClass.upper }
+        switch b | 0x20 {
+        case 0x61, 0x65, 0x69, 0x6F, 0x75, 0x79: if isLetter(b) { c |= ByteClass.vowel }
+        default: break
+        }
         return c
     }
 
