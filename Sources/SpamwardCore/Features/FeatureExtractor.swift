@@ -541,7 +541,8 @@ struct Builder {
         for u in m.urls.prefix(64) {
             guard let p = ParsedURL.parse(u) else { continue }
             add("uh:", p.host)
-            add("ud:", Self.lastLabels(p.host, 2))
+            var host = p.host
+            host.withUTF8 { u in add("ud:", bytes: UnsafeBufferPointer(rebasing: u[Self.lastLabels(u, 2)])) }
             if p.scheme != "http" && p.scheme != "https" { add("us:", p.scheme) }
             forEachWord(p.path, maxWords: 8, hashStart: hasher.start("up:")) { s, wordHash, word in
                 s.addToken(hash: StableHash.finish(wordHash),
@@ -701,16 +702,29 @@ struct Builder {
                             w.digitsOnly = false
                             // The ASCII letters that follow, in a tight loop with the length and
                             // hash in registers (what the cases above would do byte by byte).
+                            // `(d & 0xDF) - 65 < 26` holds for ASCII letters only (for d >= 0x80
+                            // it is at least 63). While the word fits the buffer, each letter is
+                            // stored and hashed; past the buffer (rare) only hashed.
                             var len = w.len
                             var h = w.hash
-                            while i < n {
+                            let fit = len < WordBuffer.capacity ? min(n, i &+ (WordBuffer.capacity &- len)) : i
+                            while i < fit {
                                 let d = utf8[i]
-                                guard d < 0x80, ((d & 0xDF) &- 65) < 26 else { break }
+                                guard ((d & 0xDF) &- 65) < 26 else { break }
                                 let lower = d | 0x20
-                                if len < WordBuffer.capacity { w.storage[len] = lower }
+                                w.storage[len] = lower  // len < capacity: at most capacity - len stores
                                 h = StableHash.add(h, lower)
                                 len &+= 1
                                 i &+= 1
+                            }
+                            if i == fit {
+                                while i < n {
+                                    let d = utf8[i]
+                                    guard ((d & 0xDF) &- 65) < 26 else { break }
+                                    h = StableHash.add(h, d | 0x20)
+                                    len &+= 1
+                                    i &+= 1
+                                }
                             }
                             w.len = len
                             w.hash = h
@@ -925,10 +939,10 @@ enum SlotSet {
                             if t == empty {
                                 table[h] = x
                                 out[k] = x
-                                k += 1
+                                k &+= 1  // < n
                                 break
                             }
-                            h = (h + 1) & mask
+                            h = (h &+ 1) & mask
                         }
                     }
                 }
