@@ -24,6 +24,45 @@ struct HTMLPackedName: Hashable, Sendable {
         }
     }
 
+    /// Packs `p[start..<end]` (at most 16 bytes, no NUL: callers check) with ASCII upper case
+    /// folded to lower case, eight bytes at a time when the buffer has room for whole words;
+    /// the same key as ``add(_:at:)`` of each folded byte.
+    @inline(__always)
+    static func packFolded(_ p: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> HTMLPackedName {
+        var name = HTMLPackedName()
+        let count = end &- start
+        #if _endian(little)
+            if let base = UnsafeRawPointer(p.baseAddress), start &+ 16 <= p.count {
+                @inline(__always) func keep(_ bytes: Int) -> UInt64 {
+                    bytes >= 8 ? ~0 : (UInt64(1) &<< UInt64(bytes &* 8)) &- 1
+                }
+                name.lo = foldedWord(base.loadUnaligned(fromByteOffset: start, as: UInt64.self) & keep(count))
+                if count > 8 {
+                    name.hi = foldedWord(base.loadUnaligned(fromByteOffset: start &+ 8, as: UInt64.self) & keep(count &- 8))
+                }
+                return name
+            }
+        #endif
+        var k = 0
+        for i in start..<end {
+            name.add(HTMLBytes.lower(p[i]), at: k)
+            k &+= 1
+        }
+        return name
+    }
+
+    /// The eight bytes of `w` with ASCII `A`…`Z` folded to lower case.
+    @inline(__always) static func foldedWord(_ w: UInt64) -> UInt64 {
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        let seven = w & low7
+        // High bit per byte: (b & 0x7F) >= 'A', then (b & 0x7F) > 'Z'; a byte >= 0x80 is never upper case.
+        let atLeastA = (seven &+ 0x3F3F_3F3F_3F3F_3F3F) & highs
+        let aboveZ = (seven &+ 0x2525_2525_2525_2525) & highs
+        let upper = atLeastA & ~aboveZ & ~w & highs
+        return w | (upper &>> 2)
+    }
+
     /// Packs `p[range]`, folding ASCII upper case to lower case when `fold` is set.
     /// Returns nil when the name is empty, longer than 16 bytes or contains a NUL byte.
     @inline(__always)

@@ -524,25 +524,21 @@ struct HTMLScanner {
     /// lower-cased name for other names (0 for known tags), and the index after it.
     @inline(__always) func tagName(from start: Int) -> (HTMLTag, UInt64, Int) {
         var k = start
-        var key = HTMLPackedName()
-        let limit = min(n, start + HTMLPackedName.maxBytes)
         var plain = true
-        while k < limit {
+        while k < n {
             let b = p[k]
             if b < 0x40 && (Self.nameStop &>> UInt64(b)) & 1 != 0 {
                 if b != 0 { break }
                 plain = false  // "a\0" is not "a" (browsers read U+FFFD)
             }
-            key.add(HTMLBytes.lower(b), at: k &- start)
             k &+= 1
         }
-        while k < n {  // longer than any known name
-            let b = p[k]
-            if b != 0 && b < 0x40 && (Self.nameStop &>> UInt64(b)) & 1 != 0 { break }
-            plain = false
-            k &+= 1
+        // Longer names are no known tag.
+        if plain && k &- start <= HTMLPackedName.maxBytes,
+            let tag = tagTable.lookup(HTMLPackedName.packFolded(p, start, k))
+        {
+            return (tag, 0, k)
         }
-        if plain, let tag = tagTable.lookup(key) { return (tag, 0, k) }
         var hash: UInt64 = 0xCBF2_9CE4_8422_2325
         for j in start..<k { hash = (hash ^ UInt64(HTMLBytes.lower(p[j]))) &* 0x100_0000_01B3 }
         return (.other, hash, k)
@@ -562,11 +558,9 @@ struct HTMLScanner {
                 if k < n && p[k] == 0x3E { return (k + 1, true) }
                 continue
             }
-            // The name (its first character may be '='), packed as it is read.
+            // The name (its first character may be '='); packed once its end is known.
             let nameStart = k
-            var key = HTMLPackedName()
-            var packable = true
-            key.add(HTMLBytes.lower(b), at: 0)
+            var packable = b != 0
             k += 1
             while k < n {
                 let c = p[k]
@@ -574,10 +568,11 @@ struct HTMLScanner {
                     if c != 0 { break }
                     packable = false
                 }
-                let offset = k &- nameStart
-                if offset < 12 { key.add(HTMLBytes.lower(c), at: offset) } else { packable = false }
                 k += 1
             }
+            // No attribute read is longer than 12 bytes.
+            if k &- nameStart > 12 { packable = false }
+            let nameEnd = k
             while k < n && HTMLBytes.isSpace(p[k]) { k += 1 }
             var value = k..<k
             if k < n && p[k] == 0x3D {
@@ -598,7 +593,9 @@ struct HTMLScanner {
                     value = valueStart..<k
                 }
             }
-            if packable, let attribute = attributeTable.lookup(key) { attrs.setIfAbsent(attribute, value) }
+            if packable, let attribute = attributeTable.lookup(HTMLPackedName.packFolded(p, nameStart, nameEnd)) {
+                attrs.setIfAbsent(attribute, value)
+            }
         }
     }
 

@@ -72,8 +72,8 @@ public enum URLExtractor {
                         candidate = k - 3
                     }
                 }
-            } else if k - 3 >= start && HTMLBytes.equalsLower(p, k - 3, "www") {
-                candidate = k - 3
+            } else if k - 3 >= start && p[k - 1] | 0x20 == 0x77 && p[k - 2] | 0x20 == 0x77 && p[k - 3] | 0x20 == 0x77 {
+                candidate = k - 3  // "www." (any case), tested inline: most dots end sentences
             }
             if candidate >= 0 {
                 let (found, resume) = url(p, at: candidate)
