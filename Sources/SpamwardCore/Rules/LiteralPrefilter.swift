@@ -210,29 +210,7 @@ struct LiteralPrefilter: Sendable, Hashable {
                     atom = e
                 }
             case 0x28:  // a group: skip it whole
-                var depth = 0
-                var j = i
-                var inClass = false
-                while j < end {
-                    let d = p[j]
-                    if d == 0x5C {
-                        j += 2
-                        continue
-                    }
-                    if inClass {
-                        if d == 0x5D { inClass = false }
-                    } else if d == 0x5B {
-                        inClass = true
-                        if j + 1 < end, p[j + 1] == 0x5E { j += 1 }
-                        if j + 1 < end, p[j + 1] == 0x5D { j += 1 }
-                    } else if d == 0x28 {
-                        depth += 1
-                    } else if d == 0x29 {
-                        depth -= 1
-                        if depth == 0 { break }
-                    }
-                    j += 1
-                }
+                let j = groupEnd(p, from: i)
                 next = j + 1
                 group = j < end ? groupCondition(p[(i + 1)..<j], nesting: nesting) : nil
             case 0x5B:  // a class: skip it
@@ -299,6 +277,36 @@ struct LiteralPrefilter: Sendable, Hashable {
     /// The condition a group's content (between its parentheses) gives: one literal set from
     /// each of its alternatives, or nil (a look-around, a named or option group, or an
     /// alternative without a literal). Nesting is bounded.
+    /// The index of the `)` that closes the group opened at `start` (`p[start]` is `(`), skipping
+    /// escapes and character classes; `p.endIndex` or beyond when the group is not closed.
+    static func groupEnd(_ p: ArraySlice<UInt8>, from start: Int) -> Int {
+        let end = p.endIndex
+        var depth = 0
+        var j = start
+        var inClass = false
+        while j < end {
+            let d = p[j]
+            if d == 0x5C {
+                j += 2
+                continue
+            }
+            if inClass {
+                if d == 0x5D { inClass = false }
+            } else if d == 0x5B {
+                inClass = true
+                if j + 1 < end, p[j + 1] == 0x5E { j += 1 }
+                if j + 1 < end, p[j + 1] == 0x5D { j += 1 }
+            } else if d == 0x28 {
+                depth += 1
+            } else if d == 0x29 {
+                depth -= 1
+                if depth == 0 { break }
+            }
+            j += 1
+        }
+        return j
+    }
+
     static func groupCondition(_ inner: ArraySlice<UInt8>, nesting: Int) -> [[UInt8]]? {
         guard nesting < 4 else { return nil }
         var content = inner
@@ -397,29 +405,7 @@ extension LiteralPrefilter {
         guard i < end else { return nil }
         if p[i] == 0x28 {
             // A group first: each of its alternatives must start with a literal.
-            var depth = 0
-            var j = i
-            var inClass = false
-            while j < end {
-                let d = p[j]
-                if d == 0x5C {
-                    j += 2
-                    continue
-                }
-                if inClass {
-                    if d == 0x5D { inClass = false }
-                } else if d == 0x5B {
-                    inClass = true
-                    if j + 1 < end, p[j + 1] == 0x5E { j += 1 }
-                    if j + 1 < end, p[j + 1] == 0x5D { j += 1 }
-                } else if d == 0x28 {
-                    depth += 1
-                } else if d == 0x29 {
-                    depth -= 1
-                    if depth == 0 { break }
-                }
-                j += 1
-            }
+            let j = groupEnd(p, from: i)
             guard j < end else { return nil }
             // A group that may be skipped (`?`, `*`, `{…}`) does not start every match.
             if j + 1 < end, p[j + 1] == 0x3F || p[j + 1] == 0x2A || p[j + 1] == 0x7B { return nil }
