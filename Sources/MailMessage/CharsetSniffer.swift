@@ -31,35 +31,8 @@ enum CharsetSniffer {
 
     // MARK: Marks, escapes, zero bytes
 
-    /// Whether every byte is in 0x01...0x7F and none is ESC (0x1B). Eight bytes at a time.
-    static func isPlainSevenBit(_ bytes: ArraySlice<UInt8>) -> Bool {
-        bytes.withUnsafeBufferPointer { buf in
-            guard let base = buf.baseAddress else { return true }
-            let raw = UnsafeRawPointer(base)
-            let count = buf.count
-            let ones: UInt64 = 0x0101_0101_0101_0101
-            let highs: UInt64 = 0x8080_8080_8080_8080
-            var bad: UInt64 = 0
-            var i = 0
-            // Invariant: every load reads bytes i..<i+8 with i + 8 <= count. A lane's high bit
-            // in `bad` is set for a high byte, a zero byte or an ESC byte (the zero-byte test
-            // `(x - 1) & ~x & 0x80` per lane, on the word and on the word XOR ESC; a borrow can
-            // only flag a lane above a zero lane, which is flagged already).
-            while i &+ 8 <= count {
-                let w = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let e = w ^ (0x1B &* ones)
-                bad |= w | ((w &- ones) & ~w) | ((e &- ones) & ~e)
-                i &+= 8
-            }
-            if bad & highs != 0 { return false }
-            while i < count {
-                let b = buf[i]
-                if b >= 0x80 || b == 0 || b == 0x1B { return false }
-                i &+= 1
-            }
-            return true
-        }
-    }
+    /// Whether every byte is in 0x01...0x7F and none is ESC (0x1B): ``SevenBitScan``'s one pass.
+    static func isPlainSevenBit(_ bytes: ArraySlice<UInt8>) -> Bool { SevenBitScan(bytes).isPlain }
 
     static func bomCharset(_ bytes: ArraySlice<UInt8>) -> String? {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { return "utf-8" }
@@ -464,7 +437,7 @@ enum CharsetSniffer {
 }
 
 /// What one pass over text bytes finds: any 8-bit byte, any NUL or ESC byte. Eight bytes at a
-/// time, as ``CharsetSniffer/isPlainSevenBit(_:)``.
+/// time; ``CharsetSniffer/isPlainSevenBit(_:)`` is its ``isPlain``.
 struct SevenBitScan {
     var high = false
     var nulOrEscape = false
