@@ -48,19 +48,35 @@ public struct StableHash: Sendable, Hashable {
 
     /// A 128-bit digest of some bytes (two independent seeded passes), for learned-message digests.
     public static func digest128<C: Collection<UInt8>>(_ parts: [C]) -> [UInt8] {
-        var a: UInt64 = 0xcbf2_9ce4_8422_2325
-        var b: UInt64 = 0x84222325_cbf29ce4
-        var n: UInt64 = 0
+        var d = Digest128()
         for part in parts {
-            for byte in part {
-                a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-                b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 ^ (b >> 29)
-                n &+= 1
-            }
-            a = (a ^ 0xFF) &* 0x0000_0100_0000_01b3
-            b = (b ^ 0xFE) &* 0x0000_0100_0000_01b3
+            for byte in part { d.add(byte) }
+            d.endPart()
         }
-        let x = mix(a ^ n), y = mix(b &+ n &* 0x9E37_79B9_7F4A_7C15)
+        return d.bytes
+    }
+}
+
+/// The running state of ``StableHash/digest128(_:)``: bytes added one at a time, parts ended, then
+/// the 16 bytes. For digests of bytes that are not at hand as whole parts.
+struct Digest128 {
+    private var a: UInt64 = 0xcbf2_9ce4_8422_2325
+    private var b: UInt64 = 0x84222325_cbf29ce4
+    private var n: UInt64 = 0
+
+    @inline(__always) mutating func add(_ byte: UInt8) {
+        a = (a ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        b = (b ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 ^ (b >> 29)
+        n &+= 1
+    }
+
+    @inline(__always) mutating func endPart() {
+        a = (a ^ 0xFF) &* 0x0000_0100_0000_01b3
+        b = (b ^ 0xFE) &* 0x0000_0100_0000_01b3
+    }
+
+    var bytes: [UInt8] {
+        let x = StableHash.mix(a ^ n), y = StableHash.mix(b &+ n &* 0x9E37_79B9_7F4A_7C15)
         var out: [UInt8] = []
         out.reserveCapacity(16)
         for s in stride(from: 0, to: 64, by: 8) { out.append(UInt8(truncatingIfNeeded: x >> UInt64(s))) }
