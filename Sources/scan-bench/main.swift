@@ -145,6 +145,25 @@ var sink = 0
     return n
 }
 
+/// `CampaignMonitor.scanned` for each message (callgrind: --toggle-collect=*fuzzyLoop*): symbol
+/// counts and an order-sensitive digest of every symbol's name, score and options.
+@inline(never) func fuzzyLoop(_ monitor: CampaignMonitor, _ messages: ArraySlice<Message>, start: Int64) -> ([String: Int], UInt64) {
+    var counts: [String: Int] = [:]
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    func mix(_ s: String) { for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
+    for (i, m) in messages.enumerated() {
+        let r = monitor.scanned(m, context: .none, verdict: .ham, now: start + Int64(i) * 10)
+        for sym in r.symbols {
+            counts[sym.name, default: 0] += 1
+            mix(sym.name)
+            mix(String(sym.score))
+            for o in sym.options { mix(o) }
+        }
+        mix(r.campaign.map { "c\($0.campaignID) \($0.messages) \($0.similarity)" } ?? "-")
+    }
+    return (counts, h)
+}
+
 /// A scanner with the standard rules (features and scores) that learned the first half of `parsed`.
 func trainedFullScanner(_ parsed: [Message], _ labels: [Label]) -> MessageScanner {
     var scanner = MessageScanner(model: StatisticalModel())
@@ -195,6 +214,22 @@ case "per-rule":
 case "fingerprint":
     for m in parsed { sink &+= fingerprinter.fingerprint(m).words }
     print(sink)
+case "fuzzy":
+    // The campaign monitor as the daemon runs it after each scan: the first half's fingerprints
+    // learned, then every message of the second half `scanned` (fingerprint, fuzzy lookup,
+    // campaign record, botnet check), ten seconds apart. Prints the symbols' counts and a digest
+    // of every symbol with its options (identical before and after a speed-up), and the CPU time
+    // (callgrind: --toggle-collect=*fuzzyLoop*).
+    let monitor = CampaignMonitor()
+    let half = parsed.count / 2
+    let start: Int64 = 1_780_000_000
+    for i in 0..<half { try await monitor.learn(parsed[i], as: entries[i].label, now: start + Int64(i) * 10) }
+    let t0 = cpuSeconds()
+    let (counts, digest) = fuzzyLoop(monitor, parsed[half...], start: start + Int64(half) * 10)
+    let t1 = cpuSeconds()
+    for (name, n) in counts.sorted(by: { $0.key < $1.key }) { print(name, n) }
+    print("digest", String(digest, radix: 16))
+    print("\(Int((t1 - t0) / Double(parsed.count - half) * 1e7) / 10) µs/msg (fingerprint + fuzzy + campaign + botnet)")
 default:
     func best(_ body: () -> Void) -> Double {
         var b = Double.infinity

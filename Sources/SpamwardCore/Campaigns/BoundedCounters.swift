@@ -17,9 +17,8 @@ public struct DistinctCounter: Sendable, Hashable, Codable {
     public var isExact: Bool { registers == nil }
 
     public mutating func insert(_ value: String) {
-        if var r = registers {
-            Self.add(value, to: &r)
-            registers = r
+        if registers != nil {
+            Self.add(value, to: &registers!)  // in place: a copy out would copy the registers
             return
         }
         exact.insert(value)

@@ -181,7 +181,16 @@ public struct CampaignTracker: Sendable {
         }
         let cid = assignment.campaignID
         recency.touch(cid)
-        guard var c = campaigns[cid] else { return assignment }
+        guard let index = campaigns.index(forKey: cid) else { return assignment }
+        // Updated in place: a copy taken out of the dictionary made each of the campaign's sets
+        // and counters copy itself on its first change.
+        Self.record(o, in: &campaigns.values[index], maxSubjects: configuration.maxSubjects)
+        assignment.messages = campaigns.values[index].messages
+        if let ip = o.sender { recordSender(ip, campaign: cid, o) }
+        return assignment
+    }
+
+    private static func record(_ o: CampaignObservation, in c: inout Campaign, maxSubjects: Int) {
         c.messages += 1
         c.firstSeen = min(c.firstSeen, o.time)
         c.lastSeen = max(c.lastSeen, o.time)
@@ -191,14 +200,12 @@ public struct CampaignTracker: Sendable {
         }
         if let d = o.senderDomain, !d.isEmpty { c.senderDomains.add(d.lowercased()) }
         for d in o.fingerprint.urlDomains { c.urlDomains.add(d) }
-        let subject = String(o.subject.prefix(120))
-        if c.subjects.count < configuration.maxSubjects, !c.subjects.contains(subject) { c.subjects.append(subject) }
+        if c.subjects.count < maxSubjects {
+            let subject = String(o.subject.prefix(120))
+            if !c.subjects.contains(subject) { c.subjects.append(subject) }
+        }
         if let v = o.verdict { c.verdicts.add(v) }
         if let l = o.label { c.labels.add(l) }
-        campaigns[cid] = c
-        assignment.messages = c.messages
-        if let ip = o.sender { recordSender(ip, campaign: cid, o) }
-        return assignment
     }
 
     /// Adds a true label to the campaign a message belongs to (learning a message that was
@@ -245,9 +252,21 @@ public struct CampaignTracker: Sendable {
     }
 
     private mutating func recordSender(_ ip: IPAddress, campaign cid: UInt64, _ o: CampaignObservation) {
-        var s = senders[ip] ?? SenderRecord(
-            address: ip.description, subnet: SendingAddress.subnet(of: ip), campaigns: [], messages: 0,
-            verdicts: VerdictMix(), labels: LabelMix(), firstSeen: o.time, lastSeen: o.time, recentTimes: [])
+        if senders[ip] == nil {
+            senders[ip] = SenderRecord(
+                address: ip.description, subnet: SendingAddress.subnet(of: ip), campaigns: [], messages: 0,
+                verdicts: VerdictMix(), labels: LabelMix(), firstSeen: o.time, lastSeen: o.time, recentTimes: [])
+        }
+        // In place, as for campaigns.
+        Self.record(o, campaign: cid, in: &senders[ip]!, configuration: configuration)
+        senderRecency.touch(ip)
+        while senders.count > max(1, configuration.maxSenders), let old = senderRecency.oldest() {
+            senders[old] = nil
+            senderRecency.remove(old)
+        }
+    }
+
+    private static func record(_ o: CampaignObservation, campaign cid: UInt64, in s: inout SenderRecord, configuration: Configuration) {
         s.messages += 1
         s.firstSeen = min(s.firstSeen, o.time)
         s.lastSeen = max(s.lastSeen, o.time)
@@ -259,11 +278,5 @@ public struct CampaignTracker: Sendable {
         let at = s.recentTimes.firstIndex { $0 > o.time } ?? s.recentTimes.endIndex
         s.recentTimes.insert(o.time, at: at)
         if s.recentTimes.count > configuration.recentTimesPerSender { s.recentTimes.removeFirst() }
-        senders[ip] = s
-        senderRecency.touch(ip)
-        while senders.count > max(1, configuration.maxSenders), let old = senderRecency.oldest() {
-            senders[old] = nil
-            senderRecency.remove(old)
-        }
     }
 }

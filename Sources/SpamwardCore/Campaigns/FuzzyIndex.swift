@@ -154,15 +154,18 @@ public struct FuzzyIndex: Sendable {
     /// The best match of each label above the threshold (spam first when both match).
     public func match(_ fingerprint: MessageFingerprint, now: Int64) -> [FuzzyMatch] {
         guard fingerprint.hasText else { return [] }
-        var best: [Label: FuzzyMatch] = [:]
+        var spam: FuzzyMatch? = nil
+        var ham: FuzzyMatch? = nil
         for id in lsh.candidates(fingerprint.minHash) {
             guard let r = records[id] else { continue }
             if let age = configuration.maxAgeSeconds, now - r.addedAt > age { continue }
             let s = MessageFingerprint.similarity(r.minHash, fingerprint.minHash)
-            guard s >= configuration.threshold, s > (best[r.label]?.similarity ?? -1) else { continue }
-            best[r.label] = FuzzyMatch(label: r.label, similarity: s, recordID: r.id, count: r.count)
+            let isSpam = r.label == .spam
+            guard s >= configuration.threshold, s > ((isSpam ? spam : ham)?.similarity ?? -1) else { continue }
+            let m = FuzzyMatch(label: r.label, similarity: s, recordID: r.id, count: r.count)
+            if isSpam { spam = m } else { ham = m }
         }
-        return [best[.spam], best[.ham]].compactMap { $0 }
+        return [spam, ham].compactMap { $0 }
     }
 
     /// `FUZZY_SPAM` / `FUZZY_HAM` for the matches, scored by similarity.

@@ -41,32 +41,40 @@ public struct MinHashLSH: Sendable {
     public mutating func insert(_ id: UInt64, signature: [UInt32]) {
         if signatures[id] != nil { remove(id) }
         signatures[id] = signature
+        let limit = maxBucketSize
         for key in keys(signature) {
-            var list = buckets[key, default: []]
-            if list.count >= maxBucketSize { list.removeFirst() }
-            list.append(id)
-            buckets[key] = list
+            // In place (through the dictionary's modify accessor): a copy of the list per band
+            // cost an allocation each.
+            Self.appendBounded(id, to: &buckets[key, default: []], limit: limit)
         }
+    }
+
+    private static func appendBounded(_ id: UInt64, to list: inout [UInt64], limit: Int) {
+        if list.count >= limit { list.removeFirst() }
+        list.append(id)
     }
 
     public mutating func remove(_ id: UInt64) {
         guard let signature = signatures.removeValue(forKey: id) else { return }
         for key in keys(signature) {
-            guard var list = buckets[key] else { continue }
-            list.removeAll { $0 == id }
-            buckets[key] = list.isEmpty ? nil : list
+            guard let index = buckets.index(forKey: key) else { continue }
+            buckets.values[index].removeAll { $0 == id }
+            if buckets.values[index].isEmpty { buckets.remove(at: index) }
         }
     }
 
-    /// Entries sharing at least one band with `signature` (each once).
+    /// Entries sharing at least one band with `signature` (each once, in the order first met).
     public func candidates(_ signature: [UInt32]) -> [UInt64] {
-        var seen = Set<UInt64>()
-        var out: [UInt64] = []
+        var lists: [[UInt64]] = []
+        lists.reserveCapacity(bands)
+        var total = 0
         for key in keys(signature) {
             guard let list = buckets[key] else { continue }
-            for id in list where seen.insert(id).inserted { out.append(id) }
+            lists.append(list)
+            total += list.count
         }
-        return out
+        if lists.isEmpty { return [] }
+        return IDSet.firstOccurrences(lists, total: total)
     }
 
     /// The most similar entry whose estimated Jaccard similarity is at least `threshold`.
@@ -78,6 +86,43 @@ public struct MinHashLSH: Sendable {
             if s >= threshold, s > (best?.similarity ?? -1) { best = (id, s) }
         }
         return best
+    }
+}
+
+/// Order-preserving deduplication of entry ids with an open-addressing table on a scratch
+/// buffer (a `Set<UInt64>` hashed every id with SipHash).
+enum IDSet {
+    static func firstOccurrences(_ lists: [[UInt64]], total: Int) -> [UInt64] {
+        var capacity = 16
+        while capacity < 2 * total { capacity <<= 1 }
+        let mask = capacity - 1
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: capacity) { table in
+            // 0 marks an empty cell; the id 0 (never issued, but accepted) is tracked apart.
+            table.initialize(repeating: 0)
+            var sawZero = false
+            var out: [UInt64] = []
+            out.reserveCapacity(total)
+            for list in lists {
+                for id in list {
+                    if id == 0 {
+                        if !sawZero { sawZero = true; out.append(0) }
+                        continue
+                    }
+                    var h = Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+                    while true {
+                        let t = table[h]
+                        if t == id { break }
+                        if t == 0 {
+                            table[h] = id
+                            out.append(id)
+                            break
+                        }
+                        h = (h &+ 1) & mask
+                    }
+                }
+            }
+            return out
+        }
     }
 }
 

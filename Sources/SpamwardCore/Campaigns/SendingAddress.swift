@@ -62,6 +62,56 @@ public enum SendingAddress {
     /// The addresses in a Received field's `from` clause (up to ` by `): bracketed literals
     /// (`[192.0.2.1]`, `[IPv6:2001:db8::1]`) and bare dotted quads.
     static func addresses(inFromClause value: String) -> [IPAddress] {
+        // A field of at most 1,024 bytes is its own 1,024-character prefix: read it as bytes.
+        // Only tokens that can spell an address are parsed (most are host names and words).
+        guard value.utf8.count <= 1024 else { return addressesGeneral(inFromClause: value) }
+        var v = Substring(value)
+        guard let from = v.firstByteRange(of: "from ") else { return [] }
+        v = v[from.upperBound...]
+        if let by = v.firstByteRange(of: " by ") ?? v.firstByteRange(of: "\tby ") ?? v.firstByteRange(of: "\nby ") { v = v[..<by.lowerBound] }
+        var out: [IPAddress] = []
+        func token(_ t: UnsafeBufferPointer<UInt8>) {
+            if Self.canSpellAddress(t), let ip = IPAddress(String(decoding: t, as: UTF8.self))?.unmapped { out.append(ip) }
+        }
+        let scanned: Void? = v.utf8.withContiguousStorageIfAvailable { b in
+            var start = 0
+            for i in 0..<b.count {
+                switch b[i] {
+                case UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "("), UInt8(ascii: ")"), UInt8(ascii: " "),
+                    UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"), UInt8(ascii: ";"), UInt8(ascii: ","),
+                    UInt8(ascii: "="), UInt8(ascii: "<"), UInt8(ascii: ">"):
+                    if i > start { token(UnsafeBufferPointer(rebasing: b[start..<i])) }
+                    start = i + 1
+                default: break
+                }
+            }
+            if b.count > start { token(UnsafeBufferPointer(rebasing: b[start...])) }
+        }
+        return scanned == nil ? addressesGeneral(inFromClause: value) : out
+    }
+
+    /// Whether `t` can be an address `IPAddress` accepts: an optional `IPv6:` prefix, then only
+    /// hexadecimal digits, colons and dots, at most 45 of them (the longest IPv6 text).
+    static func canSpellAddress(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        var body = t[...]
+        if t.count > 5, t[0] | 0x20 == UInt8(ascii: "i"), t[1] | 0x20 == UInt8(ascii: "p"), t[2] | 0x20 == UInt8(ascii: "v"),
+            t[3] == UInt8(ascii: "6"), t[4] == UInt8(ascii: ":") {
+            body = t[5...]
+        }
+        guard !body.isEmpty, body.count <= 45 else { return false }
+        for c in body {
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"),
+                UInt8(ascii: "A")...UInt8(ascii: "F"), UInt8(ascii: ":"), UInt8(ascii: "."): continue
+            default: return false
+            }
+        }
+        return true
+    }
+
+    /// ``addresses(inFromClause:)`` on characters: the definition, used for fields over 1,024
+    /// bytes (and by the tests as the reference for the byte path).
+    static func addressesGeneral(inFromClause value: String) -> [IPAddress] {
         var v = Substring(value.prefix(1024))
         guard let from = v.firstByteRange(of: "from ") else { return [] }
         v = v[from.upperBound...]
