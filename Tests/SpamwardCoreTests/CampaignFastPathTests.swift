@@ -33,6 +33,32 @@ import Testing
         }
     }
 
+    /// The bucket table against a `Dictionary` under random appends and removals, with keys that
+    /// collide in the table's low bits so that removal has to shift probe runs back.
+    @Test func bucketTableBehavesLikeADictionary() {
+        var rng = SplitMix64(seed: 74)
+        var table = BucketTable()
+        var reference: [UInt64: [UInt64]] = [:]
+        let keyPool: [UInt64] = (0..<300).map { i in i < 100 ? UInt64(i) << 40 : UInt64.random(in: 0...UInt64.max, using: &rng) } + [0]
+        for step in 0..<40_000 {
+            let key = keyPool[Int.random(in: 0..<keyPool.count, using: &rng)]
+            let id = UInt64.random(in: 0..<8, using: &rng)
+            if Bool.random(using: &rng) {
+                table.withList(key) { $0.append(id) }
+                reference[key, default: []].append(id)
+            } else {
+                table.remove(id, fromList: key)
+                reference[key]?.removeAll { $0 == id }
+                if reference[key]?.isEmpty == true { reference[key] = nil }
+            }
+            if step % 97 == 0 {
+                #expect(table.count == reference.count)
+                for k in keyPool { #expect(table.list(k) == reference[k], "key \(k) at step \(step)") }
+            }
+        }
+        for k in keyPool { #expect(table.list(k) == reference[k]) }
+    }
+
     @Test func lshCandidatesSurviveRemovalAndBucketBounds() {
         var lsh = MinHashLSH(bands: 4, rows: 2, maxBucketSize: 3)
         let sig: [UInt32] = [1, 2, 3, 4, 5, 6, 7, 8]

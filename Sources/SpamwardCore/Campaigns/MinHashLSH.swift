@@ -9,7 +9,7 @@ public struct MinHashLSH: Sendable {
     public let bands: Int
     public let rows: Int
     public let maxBucketSize: Int
-    private var buckets: [UInt64: [UInt64]] = [:]
+    private var buckets = BucketTable()
     private var signatures: [UInt64: [UInt32]] = [:]
 
     public init(bands: Int, rows: Int, maxBucketSize: Int = 32) {
@@ -45,7 +45,7 @@ public struct MinHashLSH: Sendable {
         for key in keys(signature) {
             // In place (through the dictionary's modify accessor): a copy of the list per band
             // cost an allocation each.
-            Self.appendBounded(id, to: &buckets[key, default: []], limit: limit)
+            buckets.withList(key) { Self.appendBounded(id, to: &$0, limit: limit) }
         }
     }
 
@@ -57,9 +57,7 @@ public struct MinHashLSH: Sendable {
     public mutating func remove(_ id: UInt64) {
         guard let signature = signatures.removeValue(forKey: id) else { return }
         for key in keys(signature) {
-            guard let index = buckets.index(forKey: key) else { continue }
-            buckets.values[index].removeAll { $0 == id }
-            if buckets.values[index].isEmpty { buckets.remove(at: index) }
+            buckets.remove(id, fromList: key)
         }
     }
 
@@ -69,7 +67,7 @@ public struct MinHashLSH: Sendable {
         lists.reserveCapacity(bands)
         var total = 0
         for key in keys(signature) {
-            guard let list = buckets[key] else { continue }
+            guard let list = buckets.list(key) else { continue }
             lists.append(list)
             total += list.count
         }
@@ -86,6 +84,102 @@ public struct MinHashLSH: Sendable {
             if s >= threshold, s > (best?.similarity ?? -1) { best = (id, s) }
         }
         return best
+    }
+}
+
+/// The LSH buckets: band key -> entry ids, in an open-addressing table with linear probing.
+/// Band keys are already well-mixed 64-bit hashes, so the table indexes by their bits (a
+/// `Dictionary` hashed each of the 32 keys per lookup again with SipHash). Removal shifts the
+/// following cells back (no tombstones); the table doubles at half full.
+struct BucketTable: Sendable {
+    private var keys: [UInt64] = []
+    private var lists: [[UInt64]] = []
+    private var used: [Bool] = []
+    private(set) var count = 0
+
+    private var mask: Int { keys.count - 1 }
+
+    @inline(__always) private func home(_ key: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+    }
+
+    /// The cell holding `key`, or nil.
+    private func find(_ key: UInt64) -> Int? {
+        guard count > 0 else { return nil }
+        let m = mask
+        var i = home(key, m)
+        while used[i] {
+            if keys[i] == key { return i }
+            i = (i &+ 1) & m
+        }
+        return nil
+    }
+
+    func list(_ key: UInt64) -> [UInt64]? {
+        guard let i = find(key) else { return nil }
+        return lists[i]
+    }
+
+    /// Changes the list of `key` in place (an empty list first if there is none); a list left
+    /// empty is removed.
+    mutating func withList(_ key: UInt64, _ change: (inout [UInt64]) -> Void) {
+        if (count + 1) * 2 > keys.count { grow() }
+        let m = mask
+        var i = home(key, m)
+        while used[i], keys[i] != key { i = (i &+ 1) & m }
+        if !used[i] {
+            used[i] = true
+            keys[i] = key
+            lists[i] = []
+            count += 1
+        }
+        change(&lists[i])
+        if lists[i].isEmpty { removeCell(i) }
+    }
+
+    mutating func remove(_ id: UInt64, fromList key: UInt64) {
+        guard let i = find(key) else { return }
+        lists[i].removeAll { $0 == id }
+        if lists[i].isEmpty { removeCell(i) }
+    }
+
+    private mutating func removeCell(_ at: Int) {
+        let m = mask
+        var hole = at
+        used[hole] = false
+        lists[hole] = []
+        count -= 1
+        var j = (hole &+ 1) & m
+        while used[j] {
+            let h = home(keys[j], m)
+            // Move j into the hole unless its home lies cyclically in (hole, j].
+            let stays = hole <= j ? (h > hole && h <= j) : (h > hole || h <= j)
+            if !stays {
+                keys[hole] = keys[j]
+                lists[hole] = lists[j]
+                used[hole] = true
+                used[j] = false
+                lists[j] = []
+                hole = j
+            }
+            j = (j &+ 1) & m
+        }
+    }
+
+    private mutating func grow() {
+        let old = (keys, lists, used)
+        let capacity = max(64, keys.count * 2)
+        keys = [UInt64](repeating: 0, count: capacity)
+        lists = [[UInt64]](repeating: [], count: capacity)
+        used = [Bool](repeating: false, count: capacity)
+        let m = capacity - 1
+        for k in 0..<old.2.count where old.2[k] {
+            var i = home(old.0[k], m)
+            while used[i] { i = (i &+ 1) & m }
+            used[i] = true
+            keys[i] = old.0[k]
+            lists[i] = old.1[k]
+        }
     }
 }
 
