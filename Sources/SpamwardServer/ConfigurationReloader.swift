@@ -117,6 +117,7 @@ extension ServerConfiguration {
         check("http", http != new.http)
         check("access", access.trustedNetworks != new.access.trustedNetworks || access.password != new.access.password)
         check("log_level", logLevel != new.logLevel)
+        check("server.event_loops", eventLoops != new.eventLoops)
         check("max_message_bytes", maxMessageBytes != new.maxMessageBytes)
         check("on_fault", onFault != new.onFault)
         check("oversize", oversize != new.oversize)

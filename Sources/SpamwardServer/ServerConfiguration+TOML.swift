@@ -43,7 +43,7 @@ extension ServerConfiguration {
         }
         var reader = TOMLReader()
         var c = ServerConfiguration()
-        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "authentication", "dns", "log", "campaigns", "botnet", "uribl", "edge"])
+        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "authentication", "dns", "log", "server", "campaigns", "botnet", "uribl", "edge"])
 
         if let t = reader.table(root, "store") {
             reader.section(t, "store", known: ["path"])
@@ -174,6 +174,10 @@ extension ServerConfiguration {
         if let t = reader.table(root, "edge") {
             parseEdge(t, into: &c, reader: &reader)
         }
+        if let t = reader.table(root, "server") {
+            reader.section(t, "server", known: ["event_loops"])
+            c.eventLoops = reader.int(t, "server", "event_loops", in: 0...256) ?? c.eventLoops
+        }
         if let t = reader.table(root, "log") {
             reader.section(t, "log", known: ["level"])
             if let level = reader.string(t, "log", "level") {
@@ -264,6 +268,9 @@ extension ServerConfiguration {
 
             [log]
             level = \(q(logLevel))
+
+            [server]
+            event_loops = \(eventLoops)
 
             \(renderEdgeTOML(quote: q))
             """

@@ -10,6 +10,14 @@ import SpamwardEdge
 import SpamwardHTTP
 import UnixSignals
 
+extension ServerConfiguration {
+    /// Sets the number of event-loop threads of NIO's shared group (``eventLoopThreads(cores:)``).
+    /// Call before anything uses the group: NIO fixes the count when the group is first made.
+    public func configureEventLoops() {
+        NIOSingletons.groupLoopCountSuggestion = eventLoopThreads(cores: System.coreCount)
+    }
+}
+
 /// What `spamward serve` runs, built the same way by the command and by the end-to-end tests.
 public struct SpamwardServices: Sendable {
     /// The services in start order: front ends, the botnet DNSBL responder when configured,

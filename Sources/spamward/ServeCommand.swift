@@ -39,6 +39,7 @@ extension Spamward {
         func run() async throws {
             var configuration = try ServerConfiguration.load(path: config)
             try applyOverrides(&configuration)
+            configuration.configureEventLoops()  // before the front ends or the resolver make the group
             let level = Logger.Level(rawValue: configuration.logLevel) ?? .info
             // Each log line's timestamp goes through strftime, which with TZ unset stats
             // /etc/localtime every time (glibc): name the same zone once (1% of the daemon's CPU

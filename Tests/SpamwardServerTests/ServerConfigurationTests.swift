@@ -117,6 +117,20 @@ import Testing
         }
     }
 
+    @Test func eventLoopsDefaultToHalfTheCoresAndCanBeSet() throws {
+        let defaults = try ServerConfiguration.parse(toml: "")
+        #expect(defaults.eventLoops == 0)
+        #expect(defaults.eventLoopThreads(cores: 1) == 1)
+        #expect(defaults.eventLoopThreads(cores: 2) == 1)
+        #expect(defaults.eventLoopThreads(cores: 16) == 8)
+        let set = try ServerConfiguration.parse(toml: "[server]\nevent_loops = 3")
+        #expect(set.eventLoopThreads(cores: 2) == 3)
+        #expect(defaults.restartOnlyChanges(to: set) == ["server.event_loops"])
+        // It renders back (config check prints the effective settings).
+        #expect(try ServerConfiguration.parse(toml: set.renderTOML(storePathDefault: "/tmp/x.sqlite")).eventLoops == 3)
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse(toml: "[server]\nevent_loops = -1") }
+    }
+
     @Test func syntaxErrorGivesTheLine() {
         #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse(toml: "[scan\nspam_threshold = 1") }
     }
