@@ -8,6 +8,8 @@
 //   scan-bench scan CORPUS [COUNT]             # learn the first COUNT, scan COUNT of the second half (CPU msg/s)
 //   scan-bench digest CORPUS [COUNT]           # a digest of every message's feature vector
 //   scan-bench hits CORPUS [COUNT]             # every message's rule hits and fingerprint
+//   scan-bench campaigns CORPUS [COUNT]        # the first COUNT clustered in index order as `spamward campaigns`
+//                                              # does (purity, sizes), and the fuzzy index's recall on the second half
 //   scan-bench per-rule CORPUS [COUNT] [REPEATS]
 //   scan-bench core|full|rules|fingerprint|once CORPUS [COUNT]   # one stage once, for callgrind
 // `digest` and `hits` print the same lines before and after a speed-up that changes nothing.
@@ -44,7 +46,7 @@ func cpuSeconds() -> Double {
 
 let args = Array(CommandLine.arguments.dropFirst())
 guard args.count >= 2 else {
-    print("usage: scan-bench time|scan|digest|hits|per-rule|core|full|rules|fingerprint|once CORPUS [COUNT] [REPEATS]")
+    print("usage: scan-bench time|scan|digest|hits|campaigns|per-rule|core|full|rules|fingerprint|once CORPUS [COUNT] [REPEATS]")
     exit(64)
 }
 let mode = args[0]
@@ -95,6 +97,39 @@ if mode == "scan" {
     let spam = timedLoop(scanner, test)
     let t1 = cpuSeconds()
     print("scanned \(test.count) messages (\(spam) spam) after learning \(train.count): \(Int(Double(test.count) / (t1 - t0))) msg/s CPU")
+    exit(0)
+}
+if mode == "campaigns" {
+    // The corpus clustered in index order (the first COUNT, default all) as `spamward campaigns
+    // --corpus` does (CorpusCampaignRun, CampaignStatistics), then the fuzzy index's recall: the
+    // first half's spam learned, how many of the second half's messages match one at >= 0.5.
+    let chosen = Array(entries.prefix(limit))
+    let messages = chosen.map { readFile(root + "/" + $0.path) ?? [] }
+    let labels = chosen.map(\.label)
+    var configuration = CampaignTracker.Configuration()
+    configuration.maxIdleSeconds = nil  // as the command: a corpus spans months
+    let fingerprinter = Fingerprinter()
+    let run = CorpusCampaignRun.run(messages, labels: labels, configuration: configuration, fingerprinter: fingerprinter)
+    let stats = CampaignStatistics(run)
+    print("messages         \(stats.messages) (\(stats.clustered) with a text fingerprint, \(run.withSender) with a sending address)")
+    print("campaigns        \(stats.campaigns), of which \(stats.campaignsWithTwoOrMore) with 2+ messages (\(stats.messagesInCampaignsWithTwoOrMore) messages): \(stats.spamCampaigns) spam, \(stats.hamCampaigns) ham")
+    print("sizes            \(stats.sizeLine)")
+    let purity = Double(Int(stats.purityPercent * 100)) / 100
+    print("purity           \(purity)% of campaigns with 2+ messages have one label (\(stats.impureCampaigns) mixed, \(stats.messagesInImpureCampaigns) messages; \(stats.spamCampaignsWithHam) spam campaigns contain ham)")
+    let half = messages.count / 2
+    var index = FuzzyIndex()
+    var learned = 0
+    for i in 0..<half where labels[i] == .spam {
+        index.add(fingerprinter.fingerprint(MessageParser.parse(messages[i])), as: .spam, now: 0)
+        learned += 1
+    }
+    var matched: [Label: Int] = [:], total: [Label: Int] = [:]
+    for i in half..<messages.count {
+        total[labels[i], default: 0] += 1
+        let fp = fingerprinter.fingerprint(MessageParser.parse(messages[i]))
+        if index.match(fp, now: 0).contains(where: { $0.label == .spam && $0.similarity >= 0.5 }) { matched[labels[i], default: 0] += 1 }
+    }
+    print("fuzzy            \(learned) spam of the first half learned (\(index.count) entries); second half matching one at >= 0.5: spam \(matched[.spam] ?? 0) of \(total[.spam] ?? 0), ham \(matched[.ham] ?? 0) of \(total[.ham] ?? 0)")
     exit(0)
 }
 if mode == "digest" {

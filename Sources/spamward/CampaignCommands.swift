@@ -4,106 +4,6 @@ import MailAuth
 import MailMessage
 import SpamwardCore
 
-/// The online clustering of a labelled corpus, in index order, as `campaigns` and `botnet` run it.
-struct CorpusCampaignRun {
-    var tracker: CampaignTracker
-    var trustedRelays: Set<IPAddress>
-    var messages: Int
-    var clustered: Int
-    var withSender: Int
-    var seconds: Double
-
-    static func run(corpus: TRECCorpus, configuration: CampaignTracker.Configuration, progress: Bool) throws -> CorpusCampaignRun {
-        let messages = try corpus.load(progress: progress)
-        let clock = ContinuousClock()
-        let t0 = clock.now
-        // Pass 1: the corpus's own relays (its collectors' mail servers), from the Received chains.
-        var chains: [[IPAddress]] = []
-        chains.reserveCapacity(messages.count)
-        var bar = ProgressBar(total: progress ? messages.count : 0, label: "relays")
-        for (i, bytes) in messages.enumerated() {
-            chains.append(SendingAddress.receivedChain(MessageParser.parse(bytes)))
-            bar.update(i + 1)
-        }
-        bar.finish()
-        let trusted = SendingAddress.inferTrustedRelays(chains)
-        // Pass 2: fingerprint and cluster each message with its true label.
-        let fingerprinter = Fingerprinter()
-        var tracker = CampaignTracker(configuration: configuration)
-        var clustered = 0, withSender = 0
-        var time: Int64 = 0
-        bar = ProgressBar(total: progress ? messages.count : 0, label: "campaigns")
-        for (i, bytes) in messages.enumerated() {
-            let m = MessageParser.parse(bytes)
-            if let d = m.headers["Date"].flatMap(MessageDate.parse) { time = d }
-            let sender = SendingAddress.fromReceived(m) { trusted.contains($0) }
-            if sender != nil { withSender += 1 }
-            let o = CampaignObservation(
-                fingerprint: fingerprinter.fingerprint(m), sender: sender, senderDomain: m.from.first?.domain,
-                subject: m.subject, verdict: nil, label: corpus.entries[i].label, time: time)
-            if tracker.observe(o) != nil { clustered += 1 }
-            bar.update(i + 1)
-        }
-        bar.finish()
-        return CorpusCampaignRun(tracker: tracker, trustedRelays: trusted, messages: messages.count, clustered: clustered,
-                                 withSender: withSender, seconds: (clock.now - t0).seconds)
-    }
-}
-
-/// Purity and size figures of a clustering by true label.
-struct CampaignStatistics: Codable {
-    var messages: Int
-    var clustered: Int
-    var campaigns: Int
-    var campaignsWithTwoOrMore: Int
-    var messagesInCampaignsWithTwoOrMore: Int
-    var impureCampaigns: Int
-    var messagesInImpureCampaigns: Int
-    /// Share of campaigns with ≥ 2 messages whose messages all have one label, in percent.
-    var purityPercent: Double
-    /// Spam campaigns (≥ 2 messages, spam majority) that contain ham.
-    var spamCampaignsWithHam: Int
-    var spamCampaigns: Int
-    var hamCampaigns: Int
-    /// Size bucket ("1", "2", "3-4", …) → campaigns.
-    var sizeDistribution: [String: Int]
-    var evicted: Int
-
-    init(_ run: CorpusCampaignRun) {
-        let all = Array(run.tracker.campaigns.values)
-        let multi = all.filter { $0.messages >= 2 }
-        messages = run.messages
-        clustered = run.clustered
-        campaigns = all.count
-        campaignsWithTwoOrMore = multi.count
-        messagesInCampaignsWithTwoOrMore = multi.reduce(0) { $0 + $1.messages }
-        let impure = multi.filter { $0.labels.isMixed }
-        impureCampaigns = impure.count
-        messagesInImpureCampaigns = impure.reduce(0) { $0 + $1.messages }
-        purityPercent = multi.isEmpty ? 100 : 100 * Double(multi.count - impure.count) / Double(multi.count)
-        spamCampaigns = multi.filter { $0.labels.spam > $0.labels.ham }.count
-        hamCampaigns = multi.count - spamCampaigns
-        spamCampaignsWithHam = multi.filter { $0.labels.spam > $0.labels.ham && $0.labels.ham > 0 }.count
-        var dist: [String: Int] = [:]
-        for c in all { dist[Self.bucket(c.messages), default: 0] += 1 }
-        sizeDistribution = dist
-        evicted = run.tracker.evicted
-    }
-
-    static let buckets = ["1", "2", "3-4", "5-9", "10-19", "20-49", "50+"]
-    static func bucket(_ n: Int) -> String {
-        switch n {
-        case ...1: "1"
-        case 2: "2"
-        case 3...4: "3-4"
-        case 5...9: "5-9"
-        case 10...19: "10-19"
-        case 20...49: "20-49"
-        default: "50+"
-        }
-    }
-}
-
 func isoDate(_ t: Int64) -> String {
     let f = DateFormatter()
     f.locale = Locale(identifier: "en_US_POSIX")
@@ -132,12 +32,31 @@ struct CampaignOptions: ParsableArguments {
         guard maxCampaigns > 0 else { throw ValidationError("--max-campaigns must be positive") }
     }
 
-    func run() throws -> CorpusCampaignRun {
+    /// The corpus clustered in index order (SpamwardCore's ``CorpusCampaignRun``), with progress
+    /// bars, and the seconds it took after loading.
+    func run() throws -> (run: CorpusCampaignRun, seconds: Double) {
         var config = CampaignTracker.Configuration()
         config.joinThreshold = joinThreshold
         config.maxCampaigns = maxCampaigns
         config.maxIdleSeconds = nil  // a corpus spans months; only the count bound applies
-        return try CorpusCampaignRun.run(corpus: try TRECCorpus(root: corpus), configuration: config, progress: isatty(2) == 1)
+        let trec = try TRECCorpus(root: corpus)
+        let progress = isatty(2) == 1
+        let messages = try trec.load(progress: progress)
+        let clock = ContinuousClock()
+        let t0 = clock.now
+        var relays = ProgressBar(total: progress ? messages.count : 0, label: "relays")
+        var campaigns = ProgressBar(total: progress ? messages.count : 0, label: "campaigns")
+        let r = CorpusCampaignRun.run(messages, labels: trec.entries.map(\.label), configuration: config) { pass, done in
+            switch pass {
+            case .relays:
+                relays.update(done)
+                if done == messages.count { relays.finish() }
+            case .campaigns:
+                campaigns.update(done)
+                if done == messages.count { campaigns.finish() }
+            }
+        }
+        return (r, (clock.now - t0).seconds)
     }
 }
 
@@ -163,7 +82,7 @@ extension Spamward {
 
         func run() async throws {
             do {
-                let r = try options.run()
+                let (r, seconds) = try options.run()
                 let stats = CampaignStatistics(r)
                 let top = r.tracker.largest(max(0, limit))
                 if json {
@@ -175,7 +94,7 @@ extension Spamward {
                         var campaigns: [CampaignSummary]
                     }
                     try printJSON(Out(corpus: options.corpus, statistics: stats, trustedRelays: r.trustedRelays.map(\.description).sorted(),
-                                      seconds: r.seconds, campaigns: top.map(CampaignSummary.init)))
+                                      seconds: seconds, campaigns: top.map(CampaignSummary.init)))
                     return
                 }
                 let header: [String] = [cell("id", 7), cell("msgs", 5), cell("spam/ham", 9), cell("IPs", 4), cell("/24s", 4),
@@ -190,10 +109,10 @@ extension Spamward {
                     print(row.joined(separator: " "))
                 }
                 print("")
-                print("messages         \(stats.messages) (\(stats.clustered) with a text fingerprint, \(r.withSender) with a sending address), \(String(format: "%.2f", r.seconds)) s")
+                print("messages         \(stats.messages) (\(stats.clustered) with a text fingerprint, \(r.withSender) with a sending address), \(String(format: "%.2f", seconds)) s")
                 print("trusted relays   \(r.trustedRelays.map(\.description).sorted().joined(separator: " "))")
                 print("campaigns        \(stats.campaigns), of which \(stats.campaignsWithTwoOrMore) with 2+ messages (\(stats.messagesInCampaignsWithTwoOrMore) messages): \(stats.spamCampaigns) spam, \(stats.hamCampaigns) ham")
-                print("sizes            " + CampaignStatistics.buckets.map { "\($0): \(stats.sizeDistribution[$0] ?? 0)" }.joined(separator: ", "))
+                print("sizes            " + stats.sizeLine)
                 print("purity           \(String(format: "%.2f", stats.purityPercent))% of campaigns with 2+ messages have one label (\(stats.impureCampaigns) mixed, \(stats.messagesInImpureCampaigns) messages; \(stats.spamCampaignsWithHam) spam campaigns contain ham)")
                 if stats.evicted > 0 { print("evicted          \(stats.evicted) campaigns (--max-campaigns)") }
             } catch let e as CLIError {
@@ -231,7 +150,7 @@ extension Spamward {
 
         func run() async throws {
             do {
-                let r = try options.run()
+                let (r, _) = try options.run()
                 var policy = BotnetPolicy()
                 policy.listThreshold = listThreshold
                 policy.campaignWeight = campaignWeight
