@@ -11,9 +11,11 @@ struct FuzzyRow: Codable, FetchableRecord, PersistableRecord {
     var signature: Data
     var addedAt: Int64
     var count: Int64
+    /// ``FuzzyRecord/version`` (bit pattern); 0 in rows stored before the column existed.
+    var version: Int64
 
     enum CodingKeys: String, CodingKey {
-        case id, label, signature, count
+        case id, label, signature, count, version
         case addedAt = "added_at"
     }
 
@@ -28,6 +30,7 @@ struct FuzzyRow: Codable, FetchableRecord, PersistableRecord {
         signature = Data(bytes)
         addedAt = r.addedAt
         count = Int64(r.count)
+        version = Int64(bitPattern: r.version)
     }
 
     func record() throws -> FuzzyRecord {
@@ -41,7 +44,8 @@ struct FuzzyRow: Codable, FetchableRecord, PersistableRecord {
         for i in stride(from: 0, to: bytes.count, by: 4) {
             values.append(UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24)
         }
-        return FuzzyRecord(id: UInt64(bitPattern: id), label: label, minHash: values, addedAt: addedAt, count: Int(max(1, count)))
+        return FuzzyRecord(id: UInt64(bitPattern: id), label: label, minHash: values, addedAt: addedAt, count: Int(max(1, count)),
+                           version: UInt64(bitPattern: version))
     }
 }
 

@@ -72,6 +72,12 @@ extension SQLiteModelStore {
                     """)
         }
 
+        // The fingerprint version of each learned fingerprint (``FuzzyRecord/version``): rows
+        // stored before it are version 0, which no index accepts; restoring deletes them.
+        migrator.registerMigration("fuzzy-v2") { db in
+            try db.execute(sql: "ALTER TABLE fuzzy ADD COLUMN version INTEGER NOT NULL DEFAULT 0")
+        }
+
         // Next: registerMigration("v2") { ...; try MetaRow(key: MetaRow.Key.schemaVersion, value: "v2").upsert(db) }
         return migrator
     }

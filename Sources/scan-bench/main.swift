@@ -111,6 +111,7 @@ if mode == "campaigns" {
     let fingerprinter = Fingerprinter()
     let run = CorpusCampaignRun.run(messages, labels: labels, configuration: configuration, fingerprinter: fingerprinter)
     let stats = CampaignStatistics(run)
+    print("fingerprint      definition \(FingerprintConfiguration.definition), version \(String(fingerprinter.configuration.version, radix: 16))")
     print("messages         \(stats.messages) (\(stats.clustered) with a text fingerprint, \(run.withSender) with a sending address)")
     print("campaigns        \(stats.campaigns), of which \(stats.campaignsWithTwoOrMore) with 2+ messages (\(stats.messagesInCampaignsWithTwoOrMore) messages): \(stats.spamCampaigns) spam, \(stats.hamCampaigns) ham")
     print("sizes            \(stats.sizeLine)")

@@ -33,6 +33,15 @@ struct FastPathTests {
         #expect(BrandList.skeleton("rnicrosoft") == BrandList.skeleton("microsoft"))  // "mlcrosoft": i folds to l
     }
 
+    @Test func lastTwoLabelsAreTheSplitLabels() {
+        var rng = RNG(state: 0x2A2B)
+        let pieces = [".", "..", "a", "bc", "Example", "com", "co", "uk", "x-y", "é", "\r\n", "ü."]
+        for _ in 0..<10_000 {
+            let host = (0..<Int(rng.next() % 7)).map { _ in pieces[Int(rng.next() % UInt64(pieces.count))] }.joined()
+            #expect(Fingerprinter.lastTwoLabels(host) == host.split(separator: ".").suffix(2).joined(separator: "."), "\(host)")
+        }
+    }
+
     @Test func asciiURLHostIsTheCharacterHost() {
         var rng = RNG(state: 0x40517)
         let pieces = ["http://", "https://", "HTTP://", "mailto:", "MailTo:", "www.", "Example.", "com", ".", "/", "?", "#",
@@ -48,6 +57,11 @@ struct FastPathTests {
         #expect(checked == 20_000)
         #expect(Fingerprinter.host(of: "http://user@WWW.Example.COM.:80/x") == "www.example.com")
         #expect(Fingerprinter.host(of: "mailto:a@b.example") == nil)
+        // A byte >= 0x80 or CR anywhere (in or after the first 8-byte blocks): the Character path.
+        for s in ["http://a.example/\r", "http://a.example/path/é", "http://a.exampl\u{e9}/", "\rhttp://x.example/a/b/c/d"] {
+            var copy = s
+            #expect(copy.withUTF8({ Fingerprinter.asciiHost(of: $0) }) == nil, "\(s)")
+        }
     }
 
     @Test func textScanIsTheSeparateScans() {
@@ -86,10 +100,15 @@ struct FastPathTests {
         let pieces = ["Hello", "WORLD", "viagra", "xKqZw", "bcdfgh", "http://x.example/a", "www.Example.com", "a1b2", "me@x.org",
                       "Straße", "ÉCOLE", "naïve", "!!", "--", "to", "a", "don't", "e.g.", "12:30", "abc:def", "sky", "rhythm",
                       "abc1", "x@y", "Hello-World", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "aaaaaaaaaaaaaaaaaaaaaaa", "quickly",
-                      "strengths", "McDonald", "iPhone", "ÉcoleNormaleSupérieureDeParis", "a.b.c", "x://y", "www.", "Ab", "ABCDe"]
-        let seps = [" ", "\n", "\t", ", ", "  ", "\r\n"]
+                      "strengths", "McDonald", "iPhone", "ÉcoleNormaleSupérieureDeParis", "a.b.c", "x://y", "www.", "Ab", "ABCDe",
+                      // Chunks longer than one 8-byte block, words across blocks, punctuation around words.
+                      "(parenthesized)", "end.", "Internationalization", "abcdefghijklmnopqrst", "abcdefghijklmnopqrstu",
+                      "HEllo", "helLO", "hElLo", "AbCdEfGh", "queueing", "rhythms", "Mississippi", "WWW.EXAMPLE.ORG",
+                      // Latin-1 letters (folded on bytes) and other scripts (through String).
+                      "ÀÉÎÕÜ", "Þorn", "façade", "GARÇON", "×÷", "ÿŸ", "Σίσυφος", "ИВАН", "İstanbul", "a\u{7F}b", "\u{0}"]
+        let seps = [" ", "\n", "\t", ", ", "  ", "\r\n", "           ", "\u{0B}", "\u{0C}", "", "."]
         let hash = StableHash(seed: FingerprintConfiguration.default.seed)
-        for _ in 0..<2_000 {
+        for _ in 0..<4_000 {
             var text = ""
             for _ in 0..<Int(rng.next() % 40) {
                 text += pieces[Int(rng.next() % UInt64(pieces.count))] + seps[Int(rng.next() % UInt64(seps.count))]
@@ -98,7 +117,9 @@ struct FastPathTests {
             var got: [UInt64] = []
             var copy = text
             let used = copy.withUTF8 { TextNormalizer.words($0, seed: hash, maxWords: maxWords, into: &got) }
-            let expected = TextNormalizer.normalize(text, maxWords: maxWords).map { hash.hash("fw:", $0) }
+            let expected = TextNormalizer.normalize(text, maxWords: maxWords).map {
+                FingerprintReferenceTests.referenceWordHash(Array($0.utf8), start: hash.start("fw:"))
+            }
             #expect(got == expected, "\(text)")
             var consumed = 0
             copy.withUTF8 { buf in consumed = TextNormalizer.forEachWord(buf, maxWords: maxWords) { _ in } }

@@ -114,10 +114,12 @@ public final class CampaignMonitor: Sendable {
         }
     }
 
-    /// Loads the learned fingerprints from the store (call once at startup).
+    /// Loads the learned fingerprints from the store (call once at startup); records the index
+    /// cannot use (another fingerprint version, see ``FuzzyIndex/restore(_:)``) are deleted from it.
     public func restore() async throws {
         let records = try await store.loadFuzzyRecords()
-        state.withLock { $0.fuzzy.restore(records) }
+        let dropped = state.withLock { $0.fuzzy.restore(records) }
+        if !dropped.isEmpty { try await store.saveFuzzyRecords(upsert: [], delete: dropped) }
     }
 
     /// What the monitor adds to one scan.

@@ -7,12 +7,29 @@ public struct FuzzyRecord: Sendable, Hashable, Codable {
     public var addedAt: Int64
     /// How many learns matched this entry (a near-copy learned again refreshes it instead of adding).
     public var count: Int
-    public init(id: UInt64, label: Label, minHash: [UInt32], addedAt: Int64, count: Int = 1) {
+    /// The ``FingerprintConfiguration/version`` that made the signature; 0: stored before versions
+    /// existed (definition 1). ``FuzzyIndex/restore(_:)`` drops records of another version.
+    public var version: UInt64
+    public init(id: UInt64, label: Label, minHash: [UInt32], addedAt: Int64, count: Int = 1, version: UInt64) {
         self.id = id
         self.label = label
         self.minHash = minHash
         self.addedAt = addedAt
         self.count = count
+        self.version = version
+    }
+
+    enum CodingKeys: String, CodingKey { case id, label, minHash, addedAt, count, version }
+
+    /// A record encoded before versions existed reads as version 0.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(UInt64.self, forKey: .id)
+        label = try c.decode(Label.self, forKey: .label)
+        minHash = try c.decode([UInt32].self, forKey: .minHash)
+        addedAt = try c.decode(Int64.self, forKey: .addedAt)
+        count = try c.decode(Int.self, forKey: .count)
+        version = try c.decodeIfPresent(UInt64.self, forKey: .version) ?? 0
     }
 }
 
@@ -89,15 +106,25 @@ public struct FuzzyIndex: Sendable {
         public var isEmpty: Bool { upsert.isEmpty && delete.isEmpty }
     }
 
-    /// Loads stored records (signatures of another size are skipped).
-    public mutating func restore(_ stored: [FuzzyRecord]) {
-        for r in stored.sorted(by: { $0.addedAt < $1.addedAt }) where r.minHash.count == fingerprintConfiguration.slots {
+    /// Loads stored records; returns the ids of those dropped, for the store to delete: records
+    /// made by another fingerprint definition or configuration (``FuzzyRecord/version`` is not
+    /// this index's ``FingerprintConfiguration/version``: their signatures cannot be compared
+    /// with new ones), signatures of another size, and the overflow of ``Configuration/maxEntries``.
+    @discardableResult
+    public mutating func restore(_ stored: [FuzzyRecord]) -> [UInt64] {
+        let version = fingerprintConfiguration.version
+        var dropped: [UInt64] = []
+        for r in stored.sorted(by: { $0.addedAt < $1.addedAt }) {
+            guard r.version == version, r.minHash.count == fingerprintConfiguration.slots else {
+                dropped.append(r.id)
+                continue
+            }
             records[r.id] = r
             lsh.insert(r.id, signature: r.minHash)
             recency.touch(r.id)
             nextID = max(nextID, r.id + 1)
         }
-        _ = evictOverflow()
+        return dropped + evictOverflow()
     }
 
     /// Adds a learned message's fingerprint (no-op for a message without a text signature).
@@ -114,7 +141,8 @@ public struct FuzzyIndex: Sendable {
             changes.upsert.append(r)
             return changes
         }
-        let r = FuzzyRecord(id: nextID, label: label, minHash: fingerprint.minHash, addedAt: now)
+        let r = FuzzyRecord(id: nextID, label: label, minHash: fingerprint.minHash, addedAt: now,
+                            version: fingerprintConfiguration.version)
         nextID += 1
         records[r.id] = r
         lsh.insert(r.id, signature: r.minHash)
