@@ -147,15 +147,19 @@ public struct Fingerprinter: Sendable {
     func textWords(_ parts: [TextPart]) -> (words: [UInt64], partsRead: Int) {
         var budget = configuration.maxTextBytes
         let maxWords = max(0, configuration.maxWords)
-        var longest = 0
-        for part in parts { longest = max(longest, part.text.utf8.count) }
+        var longest = 0, total = 0
+        for part in parts {
+            let n = part.text.utf8.count
+            longest = max(longest, n)
+            total += min(n, max(0, budget))
+        }
         let start = hash.start("fw:")
         // Each part's text (at most the budget left) is copied into one scratch buffer with
         // ``TextNormalizer/padding`` spaces after it, so that the word pass loads 8 bytes at a time
         // anywhere in it. A part of n bytes has at most (n + 1) / 3 words (two letters and a
         // separator each): the capacity below is never what stops the words.
         let textBytes = min(longest, max(0, budget))
-        let capacity = min(maxWords, (max(0, budget) + parts.count) / 2 + 1)
+        let capacity = min(maxWords, (min(total, max(0, budget)) + parts.count) / 2 + 1)
         let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: textBytes + TextNormalizer.padding)
         defer { scratch.deallocate() }
         var partsRead = 0
@@ -588,6 +592,19 @@ public enum TextNormalizer {
     @inline(__always) static func emitWord(_ w: UnsafeMutablePointer<UInt8>, length len: Int, start: UInt64, limit: Int,
                                            into out: UnsafeMutablePointer<UInt64>, emitted e: inout Int) {
         guard len >= 2, len <= 20, e < limit else { return }
+        if len <= 8 {
+            // One load: most words (this is ``asciiWord(_:length:start:)`` for one block).
+            let mask = len == 8 ? ~0 : lowBytes(len)
+            let word = load(w, 0) & mask
+            if word & highBits == 0 {
+                let f = word | (0x2020_2020_2020_2020 & mask)
+                if len < 5 || !isRandom(gather((f ^ word) << 2), gather(vowelMask(f)), length: len) {
+                    out[e] = wordStep(start ^ UInt64(len), f)
+                    e += 1
+                }
+                return
+            }
+        }
         switch asciiWord(w, length: len, start: start) {
         case .hash(let h):
             out[e] = h
