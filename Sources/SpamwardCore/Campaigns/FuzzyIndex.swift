@@ -66,7 +66,9 @@ public struct FuzzyMatch: Sendable, Hashable, Codable {
 /// fingerprint; a later near-copy gets `FUZZY_SPAM` with its similarity. Learned ham gives
 /// `FUZZY_HAM` (protects newsletters and other bulk ham). Bounded: at most
 /// ``Configuration/maxEntries``, least recently used evicted first, entries older than
-/// ``Configuration/maxAgeSeconds`` ignored and dropped.
+/// ``Configuration/maxAgeSeconds`` ignored and dropped. Fingerprints given to it must come from a
+/// ``Fingerprinter`` with its ``fingerprintConfiguration`` (stored records carry that
+/// configuration's ``FingerprintConfiguration/version``).
 public struct FuzzyIndex: Sendable {
     public struct Configuration: Sendable, Hashable, Codable {
         /// Similarity at or above which a message matches a learned fingerprint.
