@@ -466,15 +466,7 @@ public enum TextNormalizer {
         defer { emitted = e }
         guard e < limit, n > 0 else { return 0 }
         // White space before the first chunk.
-        var i = 0
-        while i < n {
-            let ns = ~spaceMask(load(p, i)) & highBits
-            if ns != 0 {
-                i += ns.trailingZeroBitCount >> 3
-                break
-            }
-            i += 8
-        }
+        var i = skipSpace(p, from: 0, count: n)
         while i < n, e < limit {
             // A chunk starts at i (not white space): its end, and whether it has bytes that are
             // not letters, 8 bytes at a time.
@@ -573,17 +565,21 @@ public enum TextNormalizer {
                 i = j + (next.trailingZeroBitCount >> 3)
                 continue
             }
-            i = j + 8
-            while i < n {
-                let ns = ~spaceMask(load(p, i)) & highBits
-                if ns != 0 {
-                    i += ns.trailingZeroBitCount >> 3
-                    break
-                }
-                i += 8
-            }
+            i = skipSpace(p, from: j + 8, count: n)
         }
         return min(i, n)
+    }
+
+    /// The first byte at or after `i` that is not white space, 8 bytes at a time (at least `n`
+    /// when there is none).
+    @inline(__always) static func skipSpace(_ p: UnsafeMutablePointer<UInt8>, from start: Int, count n: Int) -> Int {
+        var i = start
+        while i < n {
+            let ns = ~spaceMask(load(p, i)) & highBits
+            if ns != 0 { return i + (ns.trailingZeroBitCount >> 3) }
+            i += 8
+        }
+        return i
     }
 
     /// Writes the hash of the word of `length` letters at `w` to `out[emitted]` unless it is too
