@@ -349,11 +349,15 @@ final class RuleInput {
         return a
     }
 
-    /// The first of ``urls`` for each distinct host name, for the checks that read only the host.
-    lazy var distinctHostURLs: [AnalyzedURL] = {
+    /// The indices in ``urls`` of the first URL of each distinct host name, for the checks that
+    /// read only the host.
+    lazy var distinctHostIndices: [Int] = {
         let all = urls
         var seen = Set<String>(minimumCapacity: all.count)
-        return all.filter { seen.insert($0.host).inserted }
+        var out: [Int] = []
+        out.reserveCapacity(all.count)
+        for i in all.indices where seen.insert(all[i].host).inserted { out.append(i) }
+        return out
     }()
 
     /// The decoded Subject, made once per evaluation.

@@ -63,10 +63,21 @@ public enum URLChecks {
     /// only the first URL of each host name is tested.
     static func firstOption(_ input: RuleInput, hosts: Bool = false, _ option: (AnalyzedURL) -> String?) -> [String]? {
         var out: [String] = []
-        for u in hosts ? input.distinctHostURLs : input.urls {
-            if let o = option(u) {
-                out.append(o)
-                if out.count >= 3 { break }
+        let all = input.urls
+        // By index: iterating the array would copy each URL (a retain and release of its strings).
+        if hosts {
+            for i in input.distinctHostIndices {
+                if let o = option(all[i]) {
+                    out.append(o)
+                    if out.count >= 3 { break }
+                }
+            }
+        } else {
+            for i in all.indices {
+                if let o = option(all[i]) {
+                    out.append(o)
+                    if out.count >= 3 { break }
+                }
             }
         }
         return out.isEmpty ? nil : out
@@ -106,7 +117,36 @@ public enum URLChecks {
             }
         }
         let p = URLNormalizer.percentDecoded(Substring(u.path)).lowercased()
-        return p.contains("/http://") || p.contains("/https://") || p.contains("/http:/") || p.contains("/https:/")
+        // "/http:/" is in "/http://", "/https:/" in "/https://".
+        return containsASCII(p, "/http:/") || containsASCII(p, "/https:/")
+    }
+
+    /// `s.contains(needle)` (Characters) for an ASCII needle that starts and ends with `/`:
+    /// by bytes, where a match between ASCII bytes (or at the ends) is a match of Characters; a
+    /// match next to a non-ASCII byte (a combining mark could join the `/`) is left to `contains`.
+    static func containsASCII(_ s: String, _ needle: StaticString) -> Bool {
+        var t = s
+        let answer: Bool? = t.withUTF8 { b in
+            needle.withUTF8Buffer { nb in
+                let n = nb.count, count = b.count
+                guard count >= n else { return false }
+                var i = 0
+                while i <= count - n {
+                    if b[i] == nb[0] {
+                        var k = 1
+                        while k < n && b[i + k] == nb[k] { k += 1 }
+                        if k == n {
+                            if (i > 0 && b[i - 1] >= 0x80) || (i + n < count && b[i + n] >= 0x80) { return nil }
+                            return true
+                        }
+                    }
+                    i += 1
+                }
+                return false
+            }
+        }
+        if let answer { return answer }
+        return s.contains(needle.description)
     }
 }
 
@@ -134,6 +174,8 @@ public struct BrandList: Sendable {
     let skeletonIndex: [String: [Int]]
     /// For each brand domain, the brands that own it.
     let owners: [String: [Int]]
+    /// Whether every skeleton is ASCII (one byte a scalar), as the built-in brands' are.
+    let allSkeletonsASCII: Bool
 
     public init(_ brands: [Brand]) {
         self.brands = brands
@@ -148,6 +190,7 @@ public struct BrandList: Sendable {
         var owners: [String: [Int]] = [:]
         for (i, b) in brands.enumerated() { for d in b.domains { owners[d, default: []].append(i) } }
         self.owners = owners
+        allSkeletonsASCII = skeletons.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
     }
 
     public static let `default` = BrandList([
@@ -215,11 +258,18 @@ public struct BrandList: Sendable {
     /// ``skeleton(_:)`` of an ASCII string, by byte (nil for other strings).
     static func asciiSkeleton(_ s: String) -> String? {
         guard s.utf8.allSatisfy({ $0 < 0x80 }) else { return nil }
+        return String(decoding: asciiSkeletonBytes(Array(s.utf8)[...]), as: UTF8.self)
+    }
+
+    /// ``skeleton(_:)`` of ASCII bytes, as bytes.
+    static func asciiSkeletonBytes(_ s: ArraySlice<UInt8>) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count)
-        for b in s.utf8 {
-            let r = asciiConfusables[Int(b)]
-            if r != 0xFF { out.append(r) }
+        out.reserveCapacity(s.count)
+        asciiConfusables.withUnsafeBufferPointer { table in
+            for b in s {
+                let r = table[Int(b & 0x7F)]
+                if r != 0xFF { out.append(r) }
+            }
         }
         // The same replacements, in the same order, each left to right.
         func replace(_ a: (UInt8, UInt8), _ b: UInt8) {
@@ -239,7 +289,7 @@ public struct BrandList: Sendable {
         replace((0x72, 0x6E), 0x6D)  // rn -> m
         replace((0x76, 0x76), 0x77)  // vv -> w
         replace((0x63, 0x6C), 0x64)  // cl -> d
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// The brand `u`'s registrable domain imitates (same skeleton, or one edit away for names of six
@@ -247,6 +297,8 @@ public struct BrandList: Sendable {
     public func lookalike(of u: AnalyzedURL) -> String? {
         guard !u.isIPAddress else { return nil }
         let reg = u.registrableDomain
+        var regBytes = reg
+        if allSkeletonsASCII, let answer = regBytes.withUTF8({ asciiLookalike($0) }) { return answer }
         // ASCII (nearly always): a '.' byte is a Character of its own.
         guard reg.utf8.allSatisfy({ $0 < 0x80 }) ? reg.utf8.contains(0x2E) : reg.contains(".") else { return nil }
         let unicodeReg = Punycode.toUnicode(reg)
@@ -288,6 +340,68 @@ public struct BrandList: Sendable {
             for (p, psk) in partSkeletons where p != b.name && psk == bsk { return b.name }
         }
         return nil
+    }
+
+    /// ``lookalike(of:)`` for an ASCII registrable domain without `--` (so with no `xn--` label,
+    /// and Punycode leaves it as it is), on bytes: the same tests in the same order. nil when the
+    /// domain is not such a name (the general path answers then).
+    /// Needs every brand's skeleton ASCII (``allSkeletonsASCII``).
+    func asciiLookalike(_ reg: UnsafeBufferPointer<UInt8>) -> String?? {
+        var dot = -1
+        var previous: UInt8 = 0
+        for (i, c) in reg.enumerated() {
+            // Control bytes and space: a CR LF would be one Character; left to the general path.
+            if c >= 0x80 || c <= 0x20 || (c == 0x2D && previous == 0x2D) { return nil }
+            if c == 0x2E && dot < 0 { dot = i }
+            previous = c
+        }
+        guard dot >= 0 else { return .some(nil) }
+        let labelBytes = Array(reg[0..<dot])
+        let skBytes = Self.asciiSkeletonBytes(labelBytes[...])
+        // Hyphenated names: a disguised brand as one part (`netfl1x-billing`); parts of four or
+        // more bytes (ASCII: bytes are Characters).
+        var parts: [ArraySlice<UInt8>] = []
+        var partSkeletons: [[UInt8]] = []
+        if labelBytes.contains(0x2D) {
+            for p in labelBytes.split(separator: 0x2D) where p.count >= 4 {
+                parts.append(p)
+                partSkeletons.append(Self.asciiSkeletonBytes(p))
+            }
+        }
+        let ownBrands = owners[String(decoding: reg, as: UTF8.self)] ?? []
+        for i in brands.indices where !ownBrands.contains(i) {
+            if nameBytes[i] == labelBytes { continue }
+            let bs = skeletonBytes[i]
+            if bs == skBytes { return .some(brands[i].name) }
+            // Skeletons of ASCII names are ASCII: one byte a scalar.
+            if bs.count >= 6, skBytes.count >= 6, skBytes.first == bs.first, Self.withinOneEdit(skBytes, bs) {
+                return .some(brands[i].name)
+            }
+            for k in parts.indices where partSkeletons[k] == bs && !parts[k].elementsEqual(nameBytes[i]) {
+                return .some(brands[i].name)
+            }
+        }
+        return .some(nil)
+    }
+
+    /// ``withinOneEdit(_:_:)-(Unicode.Scalar)`` on bytes.
+    static func withinOneEdit(_ x: [UInt8], _ y: [UInt8]) -> Bool {
+        if abs(x.count - y.count) > 1 { return false }
+        var i = 0, j = 0, edits = 0
+        while i < x.count && j < y.count {
+            if x[i] == y[j] {
+                i += 1
+                j += 1
+                continue
+            }
+            edits += 1
+            if edits > 1 { return false }
+            if x.count > y.count { i += 1 } else if x.count < y.count { j += 1 } else {
+                i += 1
+                j += 1
+            }
+        }
+        return edits + (x.count - i) + (y.count - j) <= 1
     }
 
     /// A brand's name or domain among the labels left of `u`'s registrable domain

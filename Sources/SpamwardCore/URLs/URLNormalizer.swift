@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import MailAuth
 import MailMessage
 
@@ -57,22 +62,38 @@ public enum URLNormalizer {
         let asciiHost = names.ascii, unicodeHost = names.unicode, registrable = names.registrable
         let path = normalizePercent(p.path)
         let query = p.query.map(normalizePercent)
-        // scheme://host[:port]path[?query], made as one byte buffer (the parts are valid UTF-8).
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(p.scheme.utf8.count + asciiHost.utf8.count + path.utf8.count + (query?.utf8.count ?? 0) + 12)
-        bytes.append(contentsOf: p.scheme.utf8)
-        bytes.append(contentsOf: [0x3A, 0x2F, 0x2F])
-        bytes.append(contentsOf: asciiHost.utf8)
-        if let port = p.port {
-            bytes.append(0x3A)
-            bytes.append(contentsOf: String(port).utf8)
+        // scheme://host[:port]path[?query], written straight into the string's storage (the
+        // parts are valid UTF-8).
+        var scheme = p.scheme, host = asciiHost, pathCopy = path, queryCopy = query ?? ""
+        var portCopy = p.port.map { String($0) } ?? ""
+        let capacity = scheme.utf8.count + host.utf8.count + pathCopy.utf8.count + queryCopy.utf8.count + portCopy.utf8.count + 5
+        let normalized = String(unsafeUninitializedCapacity: capacity) { out in
+            var n = 0
+            @inline(__always) func put(_ s: inout String) {
+                s.withUTF8 { b in
+                    if let from = b.baseAddress, let to = out.baseAddress { (to + n).initialize(from: from, count: b.count) }
+                    n += b.count
+                }
+            }
+            put(&scheme)
+            out[n] = 0x3A
+            out[n + 1] = 0x2F
+            out[n + 2] = 0x2F
+            n += 3
+            put(&host)
+            if p.port != nil {
+                out[n] = 0x3A
+                n += 1
+                put(&portCopy)
+            }
+            put(&pathCopy)
+            if query != nil {
+                out[n] = 0x3F
+                n += 1
+                put(&queryCopy)
+            }
+            return n
         }
-        bytes.append(contentsOf: path.utf8)
-        if let query {
-            bytes.append(0x3F)
-            bytes.append(contentsOf: query.utf8)
-        }
-        let normalized = String(decoding: bytes, as: UTF8.self)
         return AnalyzedURL(original: raw, normalized: normalized, host: asciiHost, unicodeHost: unicodeHost,
                            registrableDomain: registrable, userinfo: p.userinfo, isIPAddress: p.isIPAddress,
                            isObfuscatedIP: p.isObfuscatedIPv4, path: path, query: query)
@@ -80,6 +101,19 @@ public enum URLNormalizer {
 
     static func hostNames(_ p: ParsedURL, publicSuffixList: PublicSuffixList?) -> HostNames? {
         var host = p.host
+        if !p.isIPAddress, isPlainASCIIHost(&host) {
+            // ASCII without `--` (so no `xn--` label): no full stops to map, and the Unicode and
+            // ASCII spellings are the host itself (what Punycode.toUnicode and toASCII return).
+            while host.utf8.last == 0x2E { host.removeLast() }
+            guard !host.isEmpty else { return nil }
+            let registrable: String
+            if let psl = publicSuffixList {
+                registrable = psl.registrableDomain(of: host) ?? host
+            } else {
+                registrable = ParsedURL.registrableDomainGuess(forHost: host)
+            }
+            return HostNames(unicode: host, ascii: host, registrable: registrable)
+        }
         if !p.isIPAddress {
             // Ideographic and full-width full stops separate labels like '.' (UTS 46).
             if host.utf8.contains(where: { $0 >= 0x80 }) {
@@ -101,6 +135,26 @@ public enum URLNormalizer {
         return HostNames(unicode: unicodeHost, ascii: asciiHost, registrable: registrable)
     }
 
+    /// Whether `host` is ASCII and has no `--` (hence no `xn--` label in any case).
+    static func isPlainASCIIHost(_ host: inout String) -> Bool {
+        host.withUTF8 { b in
+            var previous: UInt8 = 0
+            for c in b {
+                if c >= 0x80 || (c == 0x2D && previous == 0x2D) { return false }
+                previous = c
+            }
+            return true
+        }
+    }
+
+    /// Whether contiguous bytes contain `byte`.
+    @inline(__always) static func contains(_ s: inout String, _ byte: UInt8) -> Bool {
+        s.withUTF8 { b in
+            guard let base = b.baseAddress else { return false }
+            return memchr(base, Int32(byte), b.count) != nil
+        }
+    }
+
     @inline(__always) static func hex(_ c: UInt8) -> UInt8? {
         switch c {
         case 0x30...0x39: return c - 0x30
@@ -112,7 +166,8 @@ public enum URLNormalizer {
 
     /// RFC 3986 section 6.2.2: decode escapes of unreserved characters, upper-case the others.
     static func normalizePercent(_ s: String) -> String {
-        guard s.utf8.contains(0x25) else { return s }
+        var t = s
+        guard contains(&t, 0x25) else { return s }
         let b = Array(s.utf8)
         var out: [UInt8] = []
         out.reserveCapacity(b.count)
