@@ -79,6 +79,36 @@ struct FastPathTests {
         }
     }
 
+    /// Text made of words (mostly plain, some with digits, symbols, non-ASCII letters or spelled
+    /// out letter by letter), as mail text is, with limits that are reached inside it.
+    @Test func textScanOfWordsIsTheSeparateScans() {
+        var rng = RNG(state: 0xB10C)
+        let words = ["the", "a", "I", "offer", "limited", "Viagra", "money", "x", "ok", "Hello", "world", "an", "of",
+                     "v1agra", "fr33", "p@ypal", "c|alis", "$ave", "2024", "15", "v.i.a.g.r.a", "v i a g r a", "m-o-n-e-y",
+                     "w_o_r_d", "a*b*c*d", "вход", "viаgra", "βeta", "é", "naïve", "e.g.", "i.e.", "--", "...", "***"]
+        let gaps = [" ", " ", " ", " ", "  ", ", ", ". ", "\n", "\r\n", "-", "_", "*", ".", "; ", "\t", "", "'", "(", ")"]
+        var longTexts = 0
+        for round in 0..<4_000 {
+            var s = ""
+            for _ in 0..<Int(rng.next() % 60) {
+                // Plain words most of the time.
+                let w = rng.next() % 4 == 0 ? words[Int(rng.next() % UInt64(words.count))] : words[Int(rng.next() % 11)]
+                s += w + gaps[Int(rng.next() % UInt64(gaps.count))]
+            }
+            let maxSeparators = [3, 10, 40, 5_000][round % 4]
+            let limit = [0, 1, 5, 1_000][(round / 4) % 4]
+            let scan = s.withUTF8 { TextChecks.scanText($0, maxSeparators: maxSeparators, spacedRunLimit: limit) }
+            let tokens = s.withUTF8 { TextChecks.candidateTokens($0, maxSeparators: maxSeparators) }
+            let runs = limit <= 0 ? [] : s.withUTF8 { TextChecks.spacedRunStarts($0, limit: limit) }
+            #expect(scan.tokens.map(\.range) == tokens.map(\.range), "\(s) \(maxSeparators)")
+            #expect(scan.tokens.map(\.nonASCII) == tokens.map(\.nonASCII), "\(s) \(maxSeparators)")
+            #expect(scan.spacedRunStarts == runs, "\(s) \(limit)")
+            #expect(scan.hasGreekOrCyrillic == TextChecks.hasGreekOrCyrillic(s), "\(s)")
+            if s.utf8.count >= 8 { longTexts += 1 }
+        }
+        #expect(longTexts > 3_000)
+    }
+
     @Test(arguments: [
         ("(next of kin|beneficiary|transfer of|the sum of) .{0,40}(us\\$|usd|million)",
          [["next of kin", "beneficiary", "transfer of", "the sum of"], ["million", "usd", "us$"]]),

@@ -217,7 +217,10 @@ public enum BuiltinRules {
 
     /// - Parameter fromList: the first From field's addresses (``Message/from``).
     static func fromNameAddress(_ fromList: [MailAddress]) -> [String]? {
-        guard let from = fromList.first, let name = from.displayName, name.contains("@") else { return nil }
+        // No '@' byte, no '@' Character (most display names): decided without Characters.
+        guard let from = fromList.first, let name = from.displayName, name.utf8.contains(0x40), name.contains("@") else {
+            return nil
+        }
         let real = from.address.lowercased()
         for word in name.split(whereSeparator: { " <>()\"'[],;:".contains($0) }) where word.contains("@") {
             let shown = Substring(word.lowercased()).trimmingCharacters(".")
@@ -252,15 +255,24 @@ public enum BuiltinRules {
         // Addresses are separated by commas: commas + 1 per field bounds the count from above,
         // so short lists need no parsing.
         var bound = 0
-        for name in ["To", "Cc"] {
-            for f in all(name) { bound += 1 + f.value.utf8.reduce(0) { $0 + ($1 == 0x2C ? 1 : 0) } }
-        }
+        let to = all("To"), cc = all("Cc")
+        for f in to { bound += 1 + commas(f.value) }
+        for f in cc { bound += 1 + commas(f.value) }
         guard bound > 20 else { return nil }
         var n = 0
-        for name in ["To", "Cc"] {
-            for f in all(name) { n += MailAddress.parseList(f.value).count }
-        }
+        for f in to { n += MailAddress.parseList(f.value).count }
+        for f in cc { n += MailAddress.parseList(f.value).count }
         return n > 20 ? ["\(n) recipients"] : nil
+    }
+}
+
+/// The commas of `s`, counted on its contiguous bytes.
+private func commas(_ s: String) -> Int {
+    var copy = s
+    return copy.withUTF8 { b in
+        var n = 0
+        for c in b where c == 0x2C { n += 1 }
+        return n
     }
 }
 

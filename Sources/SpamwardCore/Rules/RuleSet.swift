@@ -249,28 +249,31 @@ public struct RuleSet: Sendable {
         guard !definitions.isEmpty else { return [] }
         let input = RuleInput(message: message, environment: environment, textSlots: textSlotCount, plan: prefilterPlan)
         let scratch = MatchScratch()
-        var hit = [Bool](repeating: false, count: definitions.count)
-        var hits: [RuleHit] = []
-        for i in order {
-            // The definition is read only for the rules that hit (copying it costs a retain and
-            // release of each of its strings).
-            guard definitions[i].enabled else { continue }
-            var options: [String]? = nil
-            switch compiled[i] {
-            case .regex(let target, let pattern):
-                options = input.match(pattern, on: target, slot: textSlots[i], rule: i, scratch: scratch)
-            case .meta(let e):
-                if e.value({ hit[$0] }) != 0 { options = [] }
-            case .eval(let check):
-                options = check.run(input)
+        // On the stack: an array's storage type is looked up at run time on every allocation.
+        return withUnsafeTemporaryAllocation(of: Bool.self, capacity: definitions.count) { hit in
+            hit.initialize(repeating: false)
+            var hits: [RuleHit] = []
+            for i in order {
+                // The definition is read only for the rules that hit (copying it costs a retain and
+                // release of each of its strings).
+                guard definitions[i].enabled else { continue }
+                var options: [String]? = nil
+                switch compiled[i] {
+                case .regex(let target, let pattern):
+                    options = input.match(pattern, on: target, slot: textSlots[i], rule: i, scratch: scratch)
+                case .meta(let e):
+                    if e.value({ hit[$0] }) != 0 { options = [] }
+                case .eval(let check):
+                    options = check.run(input)
+                }
+                if let options {
+                    hit[i] = true
+                    hits.append(RuleHit(name: definitions[i].name, score: definitions[i].score,
+                                        description: definitions[i].description, options: options))
+                }
             }
-            if let options {
-                hit[i] = true
-                hits.append(RuleHit(name: definitions[i].name, score: definitions[i].score,
-                                    description: definitions[i].description, options: options))
-            }
+            return hits
         }
-        return hits
     }
 }
 
@@ -308,20 +311,48 @@ final class RuleInput {
     lazy var fromLists: [[MailAddress]] = fields("From").map { MailAddress.parseList($0.value) }
 
     /// The first header field named `name` (ASCII case-insensitive), as `message.headers.first`:
-    /// names of another length are passed over without comparing bytes (most fields).
+    /// names of another length (most fields) are passed over without reading the field.
     func field(_ name: String) -> HeaderField? {
         let n = name.utf8.count
-        for f in headerFields where f.name.utf8.count == n && f.hasName(name) { return f }
+        let lengths = headerNameLengths
+        let fields = headerFields
+        // By index: a `for` over the fields would copy each (its strings retained).
+        for i in lengths.indices where lengths[i] == n && Self.sameName(fields[i].name, name) { return fields[i] }
         return nil
     }
 
     /// The top-level header fields, taken once (`message.headers` copies the root part each time).
     lazy var headerFields: [HeaderField] = message.headers.fields
 
+    /// The UTF-8 length of each field's name (names of equal length under ASCII folding only).
+    lazy var headerNameLengths: [Int] = {
+        let fields = headerFields
+        return fields.indices.map { fields[$0].name.utf8.count }
+    }()
+
     /// Every header field named `name`, in order, as `message.headers.all`.
     func fields(_ name: String) -> [HeaderField] {
         let n = name.utf8.count
-        return headerFields.filter { $0.name.utf8.count == n && $0.hasName(name) }
+        let lengths = headerNameLengths
+        let fields = headerFields
+        var out: [HeaderField] = []
+        for i in lengths.indices where lengths[i] == n && Self.sameName(fields[i].name, name) { out.append(fields[i]) }
+        return out
+    }
+
+    /// ``HeaderField/hasName(_:)``: ASCII case-insensitive equality, on the names' bytes.
+    static func sameName(_ a: String, _ b: String) -> Bool {
+        var x = a, y = b
+        return x.withUTF8 { p in
+            y.withUTF8 { q in
+                guard p.count == q.count else { return false }
+                for i in 0..<p.count {
+                    let c = p[i], d = q[i]
+                    if c != d && (c &- 0x41 < 26 ? c | 0x20 : c) != (d &- 0x41 < 26 ? d | 0x20 : d) { return false }
+                }
+                return true
+            }
+        }
     }
 
     /// The address lists of the fields named `name` (From's parsed once).
@@ -384,14 +415,18 @@ final class RuleInput {
 
     /// What follows the last `;` of a Received field (its date).
     static func receivedDate(_ value: String) -> String? {
-        let u = value.utf8
-        // A ';' between ASCII bytes is a Character of its own (grapheme clusters that could
-        // contain it need non-ASCII neighbours): then the bytes decide, else the Characters.
-        if let semi = u.lastIndex(of: 0x3B) {
-            let next = u.index(after: semi)
-            let plain = (next == u.endIndex || u[next] < 0x80) && (semi == u.startIndex || u[u.index(before: semi)] < 0x80)
-            if plain { return String(value[next...]) }
+        // The last ';' byte: between ASCII bytes it is a Character of its own (grapheme clusters
+        // that could contain it need non-ASCII neighbours), and the bytes decide; `nil`: the
+        // Characters decide.
+        var copy = value
+        let answer: String?? = copy.withUTF8 { b in
+            var i = b.count - 1
+            while i >= 0, b[i] != 0x3B { i -= 1 }
+            guard i >= 0 else { return .some(nil) }
+            guard (i + 1 == b.count || b[i + 1] < 0x80) && (i == 0 || b[i - 1] < 0x80) else { return nil }
+            return .some(String(decoding: UnsafeBufferPointer(rebasing: b[(i + 1)...]), as: UTF8.self))
         }
+        if let answer { return answer }
         guard let semi = value.lastIndex(of: ";") else { return nil }
         return String(value[value.index(after: semi)...])
     }

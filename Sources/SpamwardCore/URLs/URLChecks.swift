@@ -261,35 +261,46 @@ public struct BrandList: Sendable {
         return String(decoding: asciiSkeletonBytes(Array(s.utf8)[...]), as: UTF8.self)
     }
 
-    /// ``skeleton(_:)`` of ASCII bytes, as bytes.
+    /// ``skeleton(_:)`` of ASCII bytes, as bytes: the confusables folded, then `rn`, `vv` and `cl`
+    /// replaced in one pass from left to right. The three pairs share no letter but `v` (in `vv`
+    /// only) and their replacements are in none of them, so one pass replaces what the three
+    /// passes of ``scalarSkeleton(_:)`` do.
     static func asciiSkeletonBytes(_ s: ArraySlice<UInt8>) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(s.count)
-        asciiConfusables.withUnsafeBufferPointer { table in
-            for b in s {
-                let r = table[Int(b & 0x7F)]
-                if r != 0xFF { out.append(r) }
-            }
-        }
-        // The same replacements, in the same order, each left to right.
-        func replace(_ a: (UInt8, UInt8), _ b: UInt8) {
-            var i = 0, w = 0
-            while i < out.count {
-                if i + 1 < out.count, out[i] == a.0, out[i + 1] == a.1 {
-                    out[w] = b
-                    i += 2
-                } else {
-                    out[w] = out[i]
-                    i += 1
+        [UInt8](unsafeUninitializedCapacity: s.count) { out, count in
+            var w = 0
+            asciiConfusables.withUnsafeBufferPointer { table in
+                for b in s {
+                    let r = table[Int(b & 0x7F)]
+                    if r != 0xFF {
+                        out[w] = r
+                        w += 1
+                    }
                 }
-                w += 1
             }
-            out.removeLast(out.count - w)
+            // In place: the write index never passes the read index.
+            var i = 0, k = 0
+            while i < w {
+                let a = out[i]
+                if i + 1 < w {
+                    let b = out[i + 1]
+                    let pair: UInt8 =
+                        a == 0x72 && b == 0x6E ? 0x6D  // rn -> m
+                        : a == 0x76 && b == 0x76 ? 0x77  // vv -> w
+                        : a == 0x63 && b == 0x6C ? 0x64  // cl -> d
+                        : 0
+                    if pair != 0 {
+                        out[k] = pair
+                        k += 1
+                        i += 2
+                        continue
+                    }
+                }
+                out[k] = a
+                k += 1
+                i += 1
+            }
+            count = k
         }
-        replace((0x72, 0x6E), 0x6D)  // rn -> m
-        replace((0x76, 0x76), 0x77)  // vv -> w
-        replace((0x63, 0x6C), 0x64)  // cl -> d
-        return out
     }
 
     /// The brand `u`'s registrable domain imitates (same skeleton, or one edit away for names of six
@@ -368,18 +379,25 @@ public struct BrandList: Sendable {
                 partSkeletons.append(Self.asciiSkeletonBytes(p))
             }
         }
-        let ownBrands = owners[String(decoding: reg, as: UTF8.self)] ?? []
-        for i in brands.indices where !ownBrands.contains(i) {
-            if nameBytes[i] == labelBytes { continue }
+        // A brand is passed over when the domain is its own or the label is its name: both are
+        // asked only of a brand the label would imitate (the domain's owners looked up then).
+        var ownBrands: [Int]? = nil
+        for i in brands.indices {
             let bs = skeletonBytes[i]
-            if bs == skBytes { return .some(brands[i].name) }
             // Skeletons of ASCII names are ASCII: one byte a scalar.
-            if bs.count >= 6, skBytes.count >= 6, skBytes.first == bs.first, Self.withinOneEdit(skBytes, bs) {
-                return .some(brands[i].name)
+            let imitates = bs == skBytes
+                || (bs.count >= 6 && skBytes.count >= 6 && skBytes.first == bs.first && Self.withinOneEdit(skBytes, bs))
+            var byPart = false
+            if !imitates {
+                for k in parts.indices where partSkeletons[k] == bs && !parts[k].elementsEqual(nameBytes[i]) {
+                    byPart = true
+                    break
+                }
             }
-            for k in parts.indices where partSkeletons[k] == bs && !parts[k].elementsEqual(nameBytes[i]) {
-                return .some(brands[i].name)
-            }
+            guard imitates || byPart else { continue }
+            if ownBrands == nil { ownBrands = owners[String(decoding: reg, as: UTF8.self)] ?? [] }
+            if ownBrands?.contains(i) == true || nameBytes[i] == labelBytes { continue }
+            return .some(brands[i].name)
         }
         return .some(nil)
     }
