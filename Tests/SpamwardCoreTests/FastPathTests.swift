@@ -79,6 +79,38 @@ struct FastPathTests {
         }
     }
 
+    /// The prefilter reading the text itself (folding as it compares) answers as it does on the
+    /// folded copy, on random texts with the literals put in, in random case.
+    @Test func prefilterOnTheTextIsThePrefilterOnTheFoldedText() throws {
+        var rng = RNG(state: 0xF01D)
+        let patterns = ["X-(Mailer|Library): *(Bulk|Mass|Group) ?Mail", "\\.(exe|scr|vbs|hta|pif|bat)$",
+                        "(free|winner|prize|offer)", "click here to (be )?(removed|unsubscribe)", "100% (guaranteed|free)",
+                        "caf\u{e9} [0-9]+ zq|QQQ"]
+        let alphabet = Array("xX-MmaAiIlLeErRbByYsSgGoOuUpPqQzZ: \n.%é0123456789cCtTvVhHfFwW")
+        var positives = 0
+        for pattern in patterns {
+            let prefilter = try #require(LiteralPrefilter(pattern: pattern))
+            let literals = prefilter.allOf.flatMap { $0 }
+            for _ in 0..<2_000 {
+                var bytes = Array(rng.string(alphabet, Int(rng.next() % 40)).utf8)
+                for _ in 0..<Int(rng.next() % 4) {
+                    // A literal at a random place, each letter in either case.
+                    let lit = literals[Int(rng.next() % UInt64(literals.count))].map { b -> UInt8 in
+                        b &- 0x61 < 26 && rng.next() % 2 == 0 ? b & 0xDF : b
+                    }
+                    let at = Int(rng.next() % UInt64(bytes.count + 1))
+                    bytes.insert(contentsOf: lit, at: at)
+                }
+                let folded = RuleInput.fold(bytes)
+                let expected = folded.withUnsafeBufferPointer { prefilter.mayMatch($0) }
+                #expect(bytes.withUnsafeBufferPointer { prefilter.mayMatch(unfolded: $0) } == expected,
+                        "\(pattern) on \(String(decoding: bytes, as: UTF8.self))")
+                if expected { positives += 1 }
+            }
+        }
+        #expect(positives > 1_000)
+    }
+
     /// Text made of words (mostly plain, some with digits, symbols, non-ASCII letters or spelled
     /// out letter by letter), as mail text is, with limits that are reached inside it.
     @Test func textScanOfWordsIsTheSeparateScans() {

@@ -337,6 +337,52 @@ struct LiteralPrefilter: Sendable, Hashable {
         return true
     }
 
+    /// ``mayMatch(_:)`` on the text as it is (no folded copy): each literal is looked for by its
+    /// rarest byte in both cases when that byte is a letter, and compared folded around it.
+    func mayMatch(unfolded text: UnsafeBufferPointer<UInt8>) -> Bool {
+        for condition in needles {
+            var found = false
+            for lit in condition where Self.containsFolded(text, lit) {
+                found = true
+                break
+            }
+            if !found { return false }
+        }
+        return true
+    }
+
+    /// Whether `needle` (lower case) occurs in `hay` with its ASCII upper case folded: `memchr`
+    /// for the rare byte (then for its upper case), the bytes around it compared folded.
+    static func containsFolded(_ hay: UnsafeBufferPointer<UInt8>, _ needle: Needle) -> Bool {
+        let n = needle.bytes
+        guard let base = hay.baseAddress, hay.count >= n.count, !n.isEmpty else { return n.isEmpty }
+        return n.withUnsafeBufferPointer { nb in
+            let r = needle.rareIndex
+            let count = nb.count
+            let last = hay.count - count
+            func find(_ rare: UInt8) -> Bool {
+                // Candidate starts are 0...last; the rare byte of a start s sits at s + r.
+                var start = 0
+                while start <= last {
+                    guard let hit = memchr(base + start + r, Int32(rare), last - start + 1) else { return false }
+                    let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) - r
+                    // The first and last bytes first (most candidates fail there).
+                    if lower(base[at]) == nb[0], lower(base[at + count - 1]) == nb[count - 1] {
+                        var k = 1
+                        while k < count - 1, lower(base[at + k]) == nb[k] { k += 1 }
+                        if k >= count - 1 { return true }
+                    }
+                    start = at + 1
+                }
+                return false
+            }
+            let rare = nb[r]
+            if find(rare) { return true }
+            // A lower-case letter also matches its upper case.
+            return rare &- 0x61 < 26 && find(rare & 0xDF)
+        }
+    }
+
     /// Whether `needle` occurs in `hay`: `memchr` for its rarest byte, then `memcmp` around it.
     static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: Needle) -> Bool {
         let n = needle.bytes

@@ -18,7 +18,10 @@ public enum RegexEngine: String, Sendable, Hashable, CaseIterable {
 /// Patterns match bytes (no UTF-8 mode): `.` is one byte, and non-ASCII text in a pattern matches
 /// its UTF-8 bytes exactly. Case-insensitive matching folds ASCII letters only, which is what
 /// makes the ASCII-folded prefilter exact: the prefilter only rejects texts the regex cannot match.
-struct RulePattern: Sendable {
+///
+/// A class: a rule set reads its compiled rules once per rule and message, and a reference is one
+/// retain where the values (matcher, literal arrays) were several.
+final class RulePattern: Sendable {
     let matcher: any PatternMatcher
     let prefilter: LiteralPrefilter?
 
@@ -36,6 +39,12 @@ struct RulePattern: Sendable {
     ///   - folded: the same bytes with ASCII upper case folded (for the prefilter).
     func matches(_ text: UnsafeBufferPointer<UInt8>, folded: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
         if let prefilter, !prefilter.mayMatch(folded) { return false }
+        return matcher.matches(text, scratch: scratch)
+    }
+
+    /// The same, the prefilter reading `text` itself (no folded copy to make).
+    func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
+        if let prefilter, !prefilter.mayMatch(unfolded: text) { return false }
         return matcher.matches(text, scratch: scratch)
     }
 }

@@ -284,11 +284,8 @@ final class RuleInput {
     let message: Message
     let environment: RuleEnvironment
     let plan: PrefilterPlan
-    private var foldedFull: [UInt8]?
     private var bodyText: [UInt8]?
-    private var bodyFolded: [UInt8]?
     private var headerTexts: [[UInt8]?]
-    private var headerFolded: [[UInt8]?]
     /// The literals found in each text with a shared search (``PrefilterPlan/searches``), and in
     /// each URL for the `uri` searches.
     private var foundLiterals: [LiteralSearch.Found?]
@@ -299,7 +296,6 @@ final class RuleInput {
         self.message = message
         self.environment = environment
         self.headerTexts = Array(repeating: nil, count: textSlots)
-        self.headerFolded = Array(repeating: nil, count: textSlots)
         let plan = plan ?? PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
         self.plan = plan
         self.foundLiterals = Array(repeating: nil, count: plan.searches.count)
@@ -431,6 +427,7 @@ final class RuleInput {
         return String(value[value.index(after: semi)...])
     }
 
+    /// `bytes` with ASCII upper case folded (what the prefilters compare against).
     static func fold(_ bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBufferPointer { src in
             [UInt8](unsafeUninitializedCapacity: src.count) { dst, count in
@@ -445,9 +442,9 @@ final class RuleInput {
 
     /// Whether `pattern` (compiled rule `rule`) matches `text`: its prefilter judged from the
     /// text's shared literal search when it has one (`search` >= 0), else literal by literal in
-    /// `folded()` (made only then).
+    /// the text itself (folding case as it compares: no folded copy of the text is made).
     private func matches(_ pattern: RulePattern, rule: Int, search: Int, key: Int, _ text: UnsafeBufferPointer<UInt8>,
-                         folded: () -> [UInt8], range: Range<Int>? = nil, scratch: MatchScratch) -> Bool {
+                         scratch: MatchScratch) -> Bool {
         if search >= 0 {
             let found: LiteralSearch.Found
             if let f = foundLiterals[key] {
@@ -461,11 +458,7 @@ final class RuleInput {
             }
             return pattern.matcher.matches(text, from: start, scratch: scratch)
         }
-        guard pattern.prefilter != nil else { return pattern.matcher.matches(text, scratch: scratch) }
-        return folded().withUnsafeBufferPointer { f in
-            let fr = range.map { f.isEmpty ? f : UnsafeBufferPointer(rebasing: f[$0]) } ?? f
-            return pattern.matches(text, folded: fr, scratch: scratch)
-        }
+        return pattern.matches(text, scratch: scratch)
     }
 
     func match(_ pattern: RulePattern, on target: RuleSet.Target, slot: Int = -1, rule: Int = -1, scratch: MatchScratch) -> [String]? {
@@ -481,11 +474,7 @@ final class RuleInput {
             default: range = 0..<split
             }
             let ok = m.withUnsafeBufferPointer { b in
-                matches(pattern, rule: rule, search: search, key: search, UnsafeBufferPointer(rebasing: b[range]),
-                        folded: {
-                            if foldedFull == nil { foldedFull = Self.fold(m) }
-                            return foldedFull ?? []
-                        }, range: range, scratch: scratch)
+                matches(pattern, rule: rule, search: search, key: search, UnsafeBufferPointer(rebasing: b[range]), scratch: scratch)
             }
             return ok ? [] : nil
         case .body:
@@ -497,12 +486,7 @@ final class RuleInput {
                 bodyText = t
             }
             let t = bodyText ?? []
-            let ok = t.withUnsafeBufferPointer { b in
-                matches(pattern, rule: rule, search: search, key: search, b, folded: {
-                    if bodyFolded == nil { bodyFolded = Self.fold(t) }
-                    return bodyFolded ?? []
-                }, scratch: scratch)
-            }
+            let ok = t.withUnsafeBufferPointer { b in matches(pattern, rule: rule, search: search, key: search, b, scratch: scratch) }
             return ok ? [] : nil
         case .header(let name, let part):
             let t: [UInt8]
@@ -519,14 +503,7 @@ final class RuleInput {
                 t = Array(values.joined(separator: "\n").utf8)
                 if slot >= 0 { headerTexts[slot] = t }
             }
-            let ok = t.withUnsafeBufferPointer { b in
-                matches(pattern, rule: rule, search: search, key: search, b, folded: {
-                    if slot >= 0, let f = headerFolded[slot] { return f }
-                    let f = Self.fold(t)
-                    if slot >= 0 { headerFolded[slot] = f }
-                    return f
-                }, scratch: scratch)
-            }
+            let ok = t.withUnsafeBufferPointer { b in matches(pattern, rule: rule, search: search, key: search, b, scratch: scratch) }
             return ok ? [name] : nil
         case .uri:
             let all = urls
@@ -549,16 +526,9 @@ final class RuleInput {
                 }
                 return nil
             }
-            // Each URL folded into one reused buffer.
-            var folded: [UInt8] = []
-            for u in all {
-                var s = u.normalized
-                let hit = s.withUTF8 { t in
-                    folded.removeAll(keepingCapacity: true)
-                    for b in t { folded.append(b &- 0x41 < 26 ? b | 0x20 : b) }
-                    return folded.withUnsafeBufferPointer { pattern.matches(t, folded: $0, scratch: scratch) }
-                }
-                if hit { return [u.normalized] }
+            for i in all.indices {
+                var s = all[i].normalized
+                if s.withUTF8({ pattern.matches($0, scratch: scratch) }) { return [all[i].normalized] }
             }
             return nil
         }
