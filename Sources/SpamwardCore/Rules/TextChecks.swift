@@ -161,16 +161,29 @@ enum TextChecks {
     /// find for it.
     static func asciiSpellsSpamWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
         guard t.count >= 4, t.count <= 20 else { return false }
-        // First whether every byte reads as a letter, with a look-alike and a letter among them
-        // (numbers and prices stop here), then the spam-word lookup.
-        var changed = false, hasLetter = false
-        for b in t {
-            guard b < 0x80, asciiPlain[Int(b)] != 0 else { return false }
-            if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { hasLetter = true } else { changed = true }
+        return asciiPlain.withUnsafeBufferPointer { plain in
+            // First whether every byte reads as a letter, with a look-alike and a letter among
+            // them (numbers and prices stop here), then the spam words of that length, compared
+            // with the plain letters as they are read.
+            var changed = false, hasLetter = false
+            for b in t {
+                guard b < 0x80, plain[Int(b)] != 0 else { return false }
+                if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { hasLetter = true } else { changed = true }
+            }
+            guard changed && hasLetter else { return false }
+            let byLength = spamWordsByLength
+            guard t.count < byLength.count else { return false }
+            for word in byLength[t.count] where word.elementsEqual(t, by: { $0 == plain[Int($1)] }) { return true }
+            return false
         }
-        guard changed && hasLetter else { return false }
-        return spamWordBytes.contains(t.map { asciiPlain[Int($0)] })
     }
+
+    /// ``spamWordBytes`` by length (index: the length in bytes).
+    static let spamWordsByLength: [[[UInt8]]] = {
+        var out = [[[UInt8]]](repeating: [], count: (spamWordBytes.map(\.count).max() ?? 0) + 1)
+        for w in spamWordBytes.sorted(by: { $0.lexicographicallyPrecedes($1) }) { out[w.count].append(w) }
+        return out
+    }()
 
     /// What one pass over the text finds: ``candidateTokens(_:maxSeparators:)``,
     /// ``spacedRunStarts(_:limit:)`` and whether there is a Greek or Cyrillic letter.
