@@ -133,11 +133,16 @@ struct RuleEngineTests {
             "click here to (be )?(removed|unsubscribe)", "100% (guaranteed|free)", "act now|limited time offer",
             "money[- ]back guarantee", "\\bfree\\b", "colou?r", "VIAGRA", "(?i)viagra", "a+b+c+", "x{0,3}yz",
             "[0-9]{3}-[0-9]{4}", "^Subject", "remove$", "foo\\.bar", "\\$[0-9]+", "ab|cd|ef", "é[a-z]+",
+            "X-(Mailer|Library): *(Bulk|Mass|Group) ?Mail", "\\.(exe|scr)$", "(earn|make) \\$?[0-9,]+ (a|per) (day|week)",
+            "order (?:now|today)", "x(ab|c)+y",
         ]
         let texts = [
             "Click HERE to be removed from this list", "100% Guaranteed FREE!!!", "Act Now", "limited TIME offer",
             "Money back guarantee", "free", "freedom", "color colour colr", "viagra Viagra VIAGRA", "aabbcc", "yz xxxyz",
             "555-1234", "Subject: x", "please remove", "foo.bar fooxbar", "$100", "ab", "", "xéa café",
+            "x-mailer: bulk mail", "X-Library:Group Mail", "X-Mailer: Mass mail", "x mailer: bulk mail", "get setup.EXE",
+            "setup.exe now", "setup.scr", "earn $1,000 a day", "MAKE 50 per week", "earn 5 a month", "order today", "ORDER NOW!",
+            "order later", "xababcy", "xy", "xcy",
         ]
         var defs: [RuleDefinition] = []
         for (i, p) in patterns.enumerated() {

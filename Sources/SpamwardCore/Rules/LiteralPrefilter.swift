@@ -183,6 +183,7 @@ struct LiteralPrefilter: Sendable, Hashable {
             run.removeAll(keepingCapacity: true)
         }
         var group: [[UInt8]]? = nil  // the condition of the group just read
+        var plainGroup: [[UInt8]]? = nil  // its alternatives, when each is plain text
         var i = p.startIndex
         let end = p.endIndex
         while i < end {
@@ -213,6 +214,7 @@ struct LiteralPrefilter: Sendable, Hashable {
                 let j = groupEnd(p, from: i)
                 next = j + 1
                 group = j < end ? groupCondition(p[(i + 1)..<j], nesting: nesting) : nil
+                plainGroup = j < end ? plainAlternatives(p[(i + 1)..<j]) : nil
             case 0x5B:  // a class: skip it
                 var j = i + 1
                 if j < end, p[j] == 0x5E { j += 1 }
@@ -263,11 +265,19 @@ struct LiteralPrefilter: Sendable, Hashable {
             if let atom, !optional {
                 run.append(atom)
                 if repeated { flush() }
+            } else if let alternatives = plainGroup, !optional, !run.isEmpty,
+                      alternatives.allSatisfy({ run.count + $0.count >= minimumLength }) {
+                // A required group of plain alternatives right after literal text: the text and
+                // one of them occur together (`X-(Mailer|Library)` needs `x-mailer` or
+                // `x-library`), a condition stronger than each alone.
+                sets.append(alternatives.map { run + $0 })
+                run.removeAll(keepingCapacity: true)
             } else {
                 flush()
                 if let g = group, !optional { sets.append(g) }
             }
             group = nil
+            plainGroup = nil
             i = next
         }
         flush()
@@ -305,6 +315,28 @@ struct LiteralPrefilter: Sendable, Hashable {
             j += 1
         }
         return j
+    }
+
+    /// The alternatives of a group's content when each is plain text (no escape, class, group,
+    /// quantifier, anchor or `.`), and the group is a plain or `(?:` group; else nil.
+    static func plainAlternatives(_ inner: ArraySlice<UInt8>) -> [[UInt8]]? {
+        var content = inner
+        if content.first == 0x3F {  // "(?"
+            guard content.count >= 2, content[content.startIndex + 1] == 0x3A else { return nil }
+            content = content.dropFirst(2)
+        }
+        var out: [[UInt8]] = [[]]
+        for c in content {
+            switch c {
+            case 0x7C:  // |
+                out.append([])
+            case 0x5C, 0x28, 0x29, 0x5B, 0x5D, 0x2E, 0x5E, 0x24, 0x2A, 0x2B, 0x3F, 0x7B, 0x7D:  // \ ( ) [ ] . ^ $ * + ? { }
+                return nil
+            default:
+                out[out.count - 1].append(c)
+            }
+        }
+        return out.contains(where: \.isEmpty) ? nil : out
     }
 
     static func groupCondition(_ inner: ArraySlice<UInt8>, nesting: Int) -> [[UInt8]]? {

@@ -310,6 +310,12 @@ public struct BrandList: Sendable {
         let reg = u.registrableDomain
         var regBytes = reg
         if allSkeletonsASCII, let answer = regBytes.withUTF8({ asciiLookalike($0) }) { return answer }
+        return generalLookalike(registrableDomain: reg)
+    }
+
+    /// ``lookalike(of:)`` of a host's registrable domain `reg`, for any name (the reference of
+    /// ``asciiLookalike(_:)``).
+    func generalLookalike(registrableDomain reg: String) -> String? {
         // ASCII (nearly always): a '.' byte is a Character of its own.
         guard reg.utf8.allSatisfy({ $0 < 0x80 }) ? reg.utf8.contains(0x2E) : reg.contains(".") else { return nil }
         let unicodeReg = Punycode.toUnicode(reg)
