@@ -95,7 +95,14 @@ struct LiteralSearchTests {
     @Test(arguments: [
         ("click here to (be )?removed", ["click here to "]),
         ("(earn|make) \\$?[0-9,]+ (a|per) day", ["earn", "make"]),
-        ("(act now|order (now|today)|don't)", ["act now", "order ", "don't"]),
+        ("(act now|order (now|today)|don't)", ["act now", "order now", "order today", "don't"]),
+        // Literal text then a required group of plain alternatives: the text before each.
+        ("X-(Mailer|Library): *(Bulk|Mass) ?Mail", ["x-mailer", "x-library"]),
+        ("\\.(exe|scr)$", [".exe", ".scr"]),
+        ("xy(ab|cd)+z", ["xyab", "xycd"]),
+        ("x(ab|c)+y", []),
+        ("ab(cd|ef)?g", []),
+        ("(?:order (now|today[0-9]))", ["order "]),
         ("\\bFree\\b", ["free"]),
         ("abc|(?:def|ghi)x", ["abc", "def", "ghi"]),
         ("money[- ]back", ["money"]),

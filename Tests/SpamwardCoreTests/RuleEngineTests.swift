@@ -159,6 +159,22 @@ struct RuleEngineTests {
             total += a.count
         }
         #expect(total > 20)  // the texts do hit
+        // Header rules: each text alone, prefiltered literal by literal (no shared search), the
+        // regex run from the first leading literal when the pattern has some.
+        var headerDefs: [RuleDefinition] = []
+        for (i, p) in patterns.enumerated() {
+            headerDefs.append(.header("H\(i)", "Subject", p, score: 1, "", caseInsensitive: i % 2 == 0))
+        }
+        let headerWith = try RuleSet(headerDefs, prefilters: true)
+        let headerWithout = try RuleSet(headerDefs, prefilters: false)
+        var headerTotal = 0
+        for t in texts {
+            let m = mail(["Subject: " + t], "-")
+            let a = hitNames(headerWith, m)
+            #expect(a == hitNames(headerWithout, m), "subject: \(t)")
+            headerTotal += a.count
+        }
+        #expect(headerTotal > 20)
     }
 
     @Test func enginesAgree() throws {

@@ -383,6 +383,36 @@ struct LiteralPrefilter: Sendable, Hashable {
         return true
     }
 
+    /// Where `needle` (lower case) first occurs in `hay` with its ASCII upper case folded (the
+    /// first of the occurrences with either case of its rare byte), nil when it does not.
+    static func firstFolded(_ hay: UnsafeBufferPointer<UInt8>, _ needle: Needle) -> Int? {
+        let n = needle.bytes
+        guard let base = hay.baseAddress, hay.count >= n.count, !n.isEmpty else { return n.isEmpty ? 0 : nil }
+        return n.withUnsafeBufferPointer { nb in
+            let r = needle.rareIndex
+            let count = nb.count
+            let last = hay.count - count
+            func find(_ rare: UInt8) -> Int? {
+                var start = 0
+                while start <= last {
+                    guard let hit = memchr(base + start + r, Int32(rare), last - start + 1) else { return nil }
+                    let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) - r
+                    if lower(base[at]) == nb[0], lower(base[at + count - 1]) == nb[count - 1] {
+                        var k = 1
+                        while k < count - 1, lower(base[at + k]) == nb[k] { k += 1 }
+                        if k >= count - 1 { return at }
+                    }
+                    start = at + 1
+                }
+                return nil
+            }
+            let rare = nb[r]
+            let first = find(rare)
+            guard rare &- 0x61 < 26, let other = find(rare & 0xDF) else { return first }
+            return first.map { min($0, other) } ?? other
+        }
+    }
+
     /// Whether `needle` (lower case) occurs in `hay` with its ASCII upper case folded: `memchr`
     /// for the rare byte (then for its upper case), the bytes around it compared folded.
     static func containsFolded(_ hay: UnsafeBufferPointer<UInt8>, _ needle: Needle) -> Bool {
@@ -515,7 +545,16 @@ extension LiteralPrefilter {
                 if isAlnum { break scan }
                 atom = e
                 next = i + 2
-            case 0x28, 0x29, 0x5B, 0x5D, 0x2E, 0x5E, 0x24, 0x2A, 0x2B, 0x3F, 0x7B, 0x7D, 0x7C:
+            case 0x28:
+                // Literal text then a required group of plain alternatives: every match starts with
+                // the text and one of them (`X-(Mailer|Library)`).
+                let j = groupEnd(p, from: i)
+                guard !run.isEmpty, j < end, let alternatives = plainAlternatives(p[(i + 1)..<j]) else { break scan }
+                if j + 1 < end, p[j + 1] == 0x3F || p[j + 1] == 0x2A || p[j + 1] == 0x7B { break scan }
+                let out = alternatives.map { run + $0.map(lower) }
+                guard out.allSatisfy({ $0.count >= minimumLength }) else { break scan }
+                return out
+            case 0x29, 0x5B, 0x5D, 0x2E, 0x5E, 0x24, 0x2A, 0x2B, 0x3F, 0x7B, 0x7D, 0x7C:
                 break scan
             default:
                 atom = c

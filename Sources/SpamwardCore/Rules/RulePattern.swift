@@ -24,6 +24,10 @@ public enum RegexEngine: String, Sendable, Hashable, CaseIterable {
 final class RulePattern: Sendable {
     let matcher: any PatternMatcher
     let prefilter: LiteralPrefilter?
+    /// Literals one of which every match starts with (``LiteralPrefilter/leadingLiterals(pattern:)``),
+    /// when the pattern has a prefilter: the regex then runs from the first of them, and the
+    /// prefilter's other conditions are left to it.
+    let leading: [LiteralPrefilter.Needle]?
 
     init(_ pattern: String, caseInsensitive: Bool, engine: RegexEngine, rule: String, usePrefilter: Bool = true) throws(RuleError) {
         switch engine {
@@ -32,6 +36,7 @@ final class RulePattern: Sendable {
         case .swift: matcher = try SwiftRegexMatcher(pattern, caseInsensitive: caseInsensitive, rule: rule)
         }
         prefilter = usePrefilter ? LiteralPrefilter(pattern: pattern) : nil
+        leading = prefilter == nil ? nil : LiteralPrefilter.leadingLiterals(pattern: pattern)?.map(LiteralPrefilter.Needle.init)
     }
 
     /// - Parameters:
@@ -42,8 +47,17 @@ final class RulePattern: Sendable {
         return matcher.matches(text, scratch: scratch)
     }
 
-    /// The same, the prefilter reading `text` itself (no folded copy to make).
+    /// The same, the prefilter reading `text` itself (no folded copy to make). With leading
+    /// literals, the regex runs from the first of them (no match starts before it) or not at all.
     func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
+        if let leading {
+            var first: Int? = nil
+            for needle in leading {
+                if let at = LiteralPrefilter.firstFolded(text, needle), first.map({ at < $0 }) ?? true { first = at }
+            }
+            guard let first else { return false }
+            return matcher.matches(text, from: first, scratch: scratch)
+        }
         if let prefilter, !prefilter.mayMatch(unfolded: text) { return false }
         return matcher.matches(text, scratch: scratch)
     }
