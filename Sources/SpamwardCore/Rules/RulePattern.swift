@@ -28,6 +28,13 @@ final class RulePattern: Sendable {
     /// when the pattern has a prefilter: the regex then runs from the first of them, and the
     /// prefilter's other conditions are left to it.
     let leading: [LiteralPrefilter.Needle]?
+    /// The first bytes of ``leading`` (lower case), a bit each, for short texts.
+    let leadingFirstBytes: [UInt64]
+    /// The first byte of every one of ``leading``, when they share it and it is not a letter.
+    let leadingFirst: UInt8?
+    /// Texts up to this length are searched for leading literals in one pass (URLs, header
+    /// values); longer ones with `memchr` for each literal.
+    static let onePassLength = 256
 
     init(_ pattern: String, caseInsensitive: Bool, engine: RegexEngine, rule: String, usePrefilter: Bool = true) throws(RuleError) {
         switch engine {
@@ -37,6 +44,50 @@ final class RulePattern: Sendable {
         }
         prefilter = usePrefilter ? LiteralPrefilter(pattern: pattern) : nil
         leading = prefilter == nil ? nil : LiteralPrefilter.leadingLiterals(pattern: pattern)?.map(LiteralPrefilter.Needle.init)
+        var firstBytes = [UInt64](repeating: 0, count: 4)
+        for n in leading ?? [] where !n.bytes.isEmpty { firstBytes[Int(n.bytes[0] >> 6)] |= 1 << (n.bytes[0] & 63) }
+        leadingFirstBytes = firstBytes
+        let firsts = Set((leading ?? []).compactMap(\.bytes.first))
+        leadingFirst = firsts.count == 1 && firsts.allSatisfy({ $0 &- 0x61 >= 26 }) ? firsts.first : nil
+    }
+
+    /// Where the first of ``leading`` occurs in `text` (ASCII case folded), nil when none does.
+    func firstLeading(_ text: UnsafeBufferPointer<UInt8>, _ leading: [LiteralPrefilter.Needle]) -> Int? {
+        if text.count > Self.onePassLength {
+            var first: Int? = nil
+            for needle in leading {
+                if let at = LiteralPrefilter.firstFolded(text, needle), first.map({ at < $0 }) ?? true { first = at }
+            }
+            return first
+        }
+        @inline(__always) func startsAt(_ i: Int) -> Bool {
+            for needle in leading where needle.bytes.count <= text.count - i {
+                let n = needle.bytes
+                var k = 0
+                while k < n.count, LiteralPrefilter.lower(text[i + k]) == n[k] { k += 1 }
+                if k == n.count { return true }
+            }
+            return false
+        }
+        if let f = leadingFirst, let base = text.baseAddress {
+            // One first byte, not a letter (`.exe`, `.scr`, ...): `memchr` finds the candidates.
+            var start = 0
+            while start < text.count, let hit = memchr(base + start, Int32(f), text.count - start) {
+                let i = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
+                if startsAt(i) { return i }
+                start = i + 1
+            }
+            return nil
+        }
+        // One pass: the literals are compared only where a byte can start one.
+        return leadingFirstBytes.withUnsafeBufferPointer { set -> Int? in
+            for i in 0..<text.count {
+                let b = LiteralPrefilter.lower(text[i])
+                guard set[Int(b >> 6)] & (1 << (b & 63)) != 0 else { continue }
+                if startsAt(i) { return i }
+            }
+            return nil
+        }
     }
 
     /// - Parameters:
@@ -51,11 +102,7 @@ final class RulePattern: Sendable {
     /// literals, the regex runs from the first of them (no match starts before it) or not at all.
     func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
         if let leading {
-            var first: Int? = nil
-            for needle in leading {
-                if let at = LiteralPrefilter.firstFolded(text, needle), first.map({ at < $0 }) ?? true { first = at }
-            }
-            guard let first else { return false }
+            guard let first = firstLeading(text, leading) else { return false }
             return matcher.matches(text, from: first, scratch: scratch)
         }
         if let prefilter, !prefilter.mayMatch(unfolded: text) { return false }
