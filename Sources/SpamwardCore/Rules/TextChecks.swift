@@ -45,6 +45,22 @@ enum TextChecks {
                 disguised = false
             }
             guard disguised, token.count >= 4, token.count <= 20 else { return }
+            // The spam words are ASCII letters: each scalar must read as ASCII letters (a
+            // look-alike, an ASCII letter, or a letter whose lower case is ASCII, as the Kelvin
+            // sign's `k`), and one must be a look-alike. Most tokens (words of other scripts) stop
+            // at their first other letter, before any string is made.
+            var hasLookalike = false
+            for s in token {
+                if lookalikes[s] != nil {
+                    hasLookalike = true
+                } else if s.value < 0x80 {
+                    guard (s.value | 0x20) >= 0x61 && (s.value | 0x20) <= 0x7A else { return }
+                } else {
+                    let lower = Character(s).lowercased()
+                    guard !lower.isEmpty, lower.utf8.allSatisfy({ $0 >= 0x61 && $0 <= 0x7A }) else { return }
+                }
+            }
+            guard hasLookalike else { return }
             var plain = ""
             var changed = false
             var hasLetter = false
