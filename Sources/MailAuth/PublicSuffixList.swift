@@ -292,7 +292,15 @@ public struct PublicSuffixList: Sendable {
                     if extra > 0 { guard count > s else { return .some(nil) } }
                     let take = min(s + extra, count)
                     let from = take == 0 ? n : starts[take - 1]
-                    return .some(String(decoding: b[from..<n].lazy.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }, as: UTF8.self))
+                    // Lower-cased straight into the string's storage (`String(decoding:)` of a lazy
+                    // map takes the generic path, about 1,000 instructions a name).
+                    return .some(String(unsafeUninitializedCapacity: n - from) { out in
+                        for k in from..<n {
+                            let c = b[k]
+                            out[k - from] = c &- 0x41 < 26 ? c | 0x20 : c
+                        }
+                        return n - from
+                    })
                 }
             }
         }
