@@ -241,7 +241,10 @@ enum TextChecks {
         byteClasses.withUnsafeBufferPointer { table in
             var i = 0
             let n = buf.count
+            // Both scans while neither has reached its limit (the flags are tested once a byte,
+            // here, rather than in each branch below), then the one left.
             while i < n {
+                if tokensDone || runsDone { break }
                 let b = buf[i]
                 let c = table[Int(b)]
                 if c == classToken | classLetter, i + 1 < n, table[Int(buf[i + 1])] == classToken | classLetter {
@@ -249,54 +252,46 @@ enum TextChecks {
                     // character run; only where it ends matters.
                     var j = i + 2
                     while j < n, table[Int(buf[j])] == classToken | classLetter { j += 1 }
-                    if !tokensDone, start < 0 { start = i }
-                    if !runsDone {
-                        if charCount == 0 { charStart = i }
-                        charCount += j - i
-                    }
+                    if start < 0 { start = i }
+                    if charCount == 0 { charStart = i }
+                    charCount += j - i
                     i = j
                     // A space after the run (how most words end), taken here as the general path
                     // below takes it: a separator (no token, no continuation, no Greek or Cyrillic
                     // bit) after two or more characters, so it ends the token and the spaced run.
                     if j < n, buf[j] == 0x20 {
-                        if !tokensDone {
-                            if start >= 0 {
-                                let length = j - start
-                                if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<j, nonASCII)) }
-                                start = -1
-                                nonASCII = false
-                                nonLetter = false
-                            }
-                            separators += 1
-                            if separators > maxSeparators { tokensDone = true }
-                        }
-                        if !runsDone {
-                            run = 0
-                            charCount = 0
-                        }
-                        i = j + 1
-                    }
-                    continue
-                }
-                defer { i += 1 }
-                greek |= c
-                if !tokensDone {
-                    if c & classToken != 0 {
-                        if start < 0 { start = i }
-                        if c & classNonASCII != 0 { nonASCII = true } else if c & classLetter == 0 { nonLetter = true }
-                    } else {
                         if start >= 0 {
-                            let length = i - start
-                            if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<i, nonASCII)) }
+                            let length = j - start
+                            if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<j, nonASCII)) }
                             start = -1
                             nonASCII = false
                             nonLetter = false
                         }
                         separators += 1
                         if separators > maxSeparators { tokensDone = true }
+                        run = 0
+                        charCount = 0
+                        i = j + 1
                     }
+                    continue
                 }
-                if !runsDone, c & classContinuation == 0 {
+                defer { i += 1 }
+                greek |= c
+                if c & classToken != 0 {
+                    if start < 0 { start = i }
+                    if c & classNonASCII != 0 { nonASCII = true } else if c & classLetter == 0 { nonLetter = true }
+                } else {
+                    if start >= 0 {
+                        let length = i - start
+                        if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<i, nonASCII)) }
+                        start = -1
+                        nonASCII = false
+                        nonLetter = false
+                    }
+                    separators += 1
+                    if separators > maxSeparators { tokensDone = true }
+                }
+                if c & classContinuation == 0 {
                     if c & classSeparator != 0 {
                         if charCount == 1 {
                             if run > 0 && b == sep {
@@ -319,6 +314,61 @@ enum TextChecks {
                         charCount += 1
                     }
                 }
+            }
+            // Tokens alone (the spaced runs at their limit).
+            while i < n, !tokensDone {
+                let c = table[Int(buf[i])]
+                greek |= c
+                if c & classToken != 0 {
+                    if start < 0 { start = i }
+                    if c & classNonASCII != 0 { nonASCII = true } else if c & classLetter == 0 { nonLetter = true }
+                } else {
+                    if start >= 0 {
+                        let length = i - start
+                        if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<i, nonASCII)) }
+                        start = -1
+                        nonASCII = false
+                        nonLetter = false
+                    }
+                    separators += 1
+                    if separators > maxSeparators { tokensDone = true }
+                }
+                i += 1
+            }
+            // Spaced runs alone (the tokens at their limit).
+            while i < n, !runsDone {
+                let b = buf[i]
+                let c = table[Int(b)]
+                greek |= c
+                if c & classContinuation == 0 {
+                    if c & classSeparator != 0 {
+                        if charCount == 1 {
+                            if run > 0 && b == sep {
+                                run += 1
+                            } else {
+                                run = 1
+                                runStart = charStart
+                            }
+                            sep = b
+                            if run == 3 {
+                                out.spacedRunStarts.append(runStart)
+                                if out.spacedRunStarts.count >= spacedRunLimit { runsDone = true }
+                            }
+                        } else {
+                            run = 0
+                        }
+                        charCount = 0
+                    } else {
+                        if charCount == 0 { charStart = i }
+                        charCount += 1
+                    }
+                }
+                i += 1
+            }
+            // Both done: only whether a Greek or Cyrillic letter is left to find.
+            while i < n {
+                greek |= table[Int(buf[i])]
+                i += 1
             }
         }
         // The end of the text ends a token.
