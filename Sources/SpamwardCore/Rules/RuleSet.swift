@@ -390,7 +390,23 @@ final class RuleInput {
     /// The decoded Subject, made once per evaluation.
     lazy var subject: String = field("Subject")?.decodedValue ?? ""  // message.subject
     /// The subject, a newline and the visible text (the text checks read it).
-    lazy var subjectAndText: String = subject + "\n" + message.text
+    lazy var subjectAndText: String = {
+        // `subject + "\n" + message.text` in one string of the right capacity (`message.text`
+        // joins the parts into a string of its own first, and each `+` grows another).
+        let subject = self.subject
+        let parts = message.textParts
+        var length = subject.utf8.count + 1
+        for p in parts { length += p.text.utf8.count + 1 }
+        var s = String()
+        s.reserveCapacity(length)
+        s.append(subject)
+        s.append("\n")
+        for k in parts.indices {
+            if k > 0 { s.append("\n") }
+            s.append(parts[k].text)
+        }
+        return s
+    }()
 
     /// One byte pass over ``subjectAndText`` for the text checks (obfuscated and mixed-script words).
     lazy var textScan: TextChecks.TextScan = {
