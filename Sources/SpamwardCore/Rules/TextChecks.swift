@@ -272,6 +272,21 @@ enum TextChecks {
                         run = 0
                         charCount = 0
                         i = j + 1
+                    } else if j < n, table[Int(buf[j])] == 0 {
+                        // Punctuation or a line break after the run (class 0: no token, no
+                        // separator, no continuation): it ends the token and is one more
+                        // character of the run, as the general path below takes it.
+                        if start >= 0 {
+                            let length = j - start
+                            if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<j, nonASCII)) }
+                            start = -1
+                            nonASCII = false
+                            nonLetter = false
+                        }
+                        separators += 1
+                        if separators > maxSeparators { tokensDone = true }
+                        charCount += 1
+                        i = j + 1
                     }
                     continue
                 }
