@@ -64,6 +64,40 @@ struct FastPathTests {
         }
     }
 
+    /// The n-gram text's eight-bytes-at-a-time normalization against the byte loop: random
+    /// bytes weighted towards white space runs, upper case and 8-bit bytes, every byte value at
+    /// every lane, at many lengths and output limits (`take`).
+    @Test func ngramNormalizationIsTheByteLoop() {
+        var rng = RNG(state: 0x4E67)
+        let alphabet: [UInt8] = Array("aZ@[`{ \t\n\r  \u{0B}\u{0C}Q.-9".utf8) + [0x00, 0x1F, 0x21, 0x40, 0x41, 0x5A, 0x5B, 0x80, 0xC1, 0xDA, 0xFF, 0xA0, 0x8D, 0x89, 0x8A]
+        func check(_ input: [UInt8], take: Int) {
+            let fast = [UInt8](unsafeUninitializedCapacity: max(take, 1)) { out, count in
+                count = input.withUnsafeBufferPointer { Builder.normalizeNgramBytes($0, into: out, take: take) }
+            }
+            let slow = [UInt8](unsafeUninitializedCapacity: max(take, 1)) { out, count in
+                count = input.withUnsafeBufferPointer { Builder.normalizeNgramBytesReference($0, into: out, take: take) }
+            }
+            #expect(fast == slow, "\(input) take \(take)")
+        }
+        for _ in 0..<4_000 {
+            let n = Int(rng.next() % 70)
+            let input = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            check(input, take: Int(rng.next() % 80))
+            check(input, take: n)
+        }
+        for b in 0...255 {
+            for lane in 0..<8 {
+                for before: UInt8 in [0x20, 0x41, 0x09] {
+                    var input = [UInt8](repeating: 0x41, count: 17)
+                    input[lane] = before
+                    input[lane + 1] = UInt8(b)
+                    input[lane + 8] = UInt8(b)
+                    for take in [3, 8, 9, 16, 17] { check(input, take: take) }
+                }
+            }
+        }
+    }
+
     @Test func textScanIsTheSeparateScans() {
         var rng = RNG(state: 0x7E47)
         let alphabet = Array("abcXYZ v.i.a-g_r*a 1@$!| \n\r\tзаоп\u{0430}βx€é,;")

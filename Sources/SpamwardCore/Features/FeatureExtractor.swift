@@ -600,22 +600,7 @@ struct Builder {
         // runs of white space folded to one space, at most `take` of them), then one slot per
         // 4 consecutive normalized bytes. Invariant: used <= take == scratch sizes.
         let used = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: take) { norm -> Int in
-            var used = 0
-            var lastSpace = true
-            var i = 0
-            let count = bytes.count
-            // A table lookup gives the normalized byte; only white space maps to a space.
-            ASCIIClass.ngramByte.withUnsafeBufferPointer { table in
-                while i < count && used < take {
-                    let nb = table[Int(bytes[i])]
-                    i &+= 1
-                    let space = nb == 0x20
-                    if space && lastSpace { continue }
-                    norm[used] = nb
-                    used &+= 1
-                    lastSpace = space
-                }
-            }
+            let used = Self.normalizeNgramBytes(bytes, into: norm, take: take)
             guard used >= 4 else { return used }
             let grams = used - 3
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: grams) { scratch in
@@ -637,6 +622,86 @@ struct Builder {
             return used
         }
         budget -= used
+    }
+
+    /// The byte n-grams' text: `bytes` lowercased (ASCII letters), each white space byte
+    /// (``ASCIIClass/isSpace(_:)``) a space, a space after a space (or at the start) dropped;
+    /// at most `take` (<= `norm.count`) bytes written to `norm`. Returns how many.
+    ///
+    /// Eight bytes at a time where that changes nothing: a word of eight bytes with no white
+    /// space byte after another (nor first after a space) loses no byte, so it is lowercased and
+    /// its white space made spaces with lane masks. Other words go through the byte loop
+    /// (``normalizeNgramBytesReference(_:into:take:)``'s, which the tests compare with this).
+    static func normalizeNgramBytes(_ bytes: UnsafeBufferPointer<UInt8>, into norm: UnsafeMutableBufferPointer<UInt8>,
+                                    take: Int) -> Int {
+        let take = min(take, norm.count)
+        guard let src = bytes.baseAddress, let dst = norm.baseAddress, take > 0 else { return 0 }
+        let raw = UnsafeRawPointer(src)
+        let out = UnsafeMutableRawPointer(dst)
+        let count = bytes.count
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        // The high bit of each lane that is 0 in `x`, exactly (no borrow between lanes).
+        @inline(__always) func zeroLanes(_ x: UInt64) -> UInt64 { ~(((x & low7) &+ low7) | x) & highs }
+        var used = 0
+        var lastSpace = true
+        var i = 0
+        return ASCIIClass.ngramByte.withUnsafeBufferPointer { table -> Int in
+            while i < count && used < take {
+                if i &+ 8 <= count && used &+ 8 <= take {
+                    // Lane k is byte i + k (little-endian order, whatever the machine's).
+                    let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                    // White space: 0x20, 0x0A, and 0x09 or 0x0D (the bytes b with b | 4 == 0x0D).
+                    let space = zeroLanes(w ^ (0x20 &* ones)) | zeroLanes(w ^ (0x0A &* ones))
+                        | zeroLanes((w | (0x04 &* ones)) ^ (0x0D &* ones))
+                    if space & (space << 8) == 0 && !(lastSpace && space & 0x80 != 0) {
+                        // No byte dropped. Upper case: lanes below 0x80 from 'A' (0x41) to 'Z' (0x5A).
+                        let t = w & low7
+                        let upper = (t &+ (0x3F &* ones)) & ~(t &+ (0x25 &* ones)) & ~w & highs
+                        let spaceBytes = (space >> 7) &* 0xFF
+                        let v = ((w | (upper >> 2)) & ~spaceBytes) | (spaceBytes & (0x20 &* ones))
+                        out.storeBytes(of: v.littleEndian, toByteOffset: used, as: UInt64.self)  // used + 8 <= take
+                        used &+= 8
+                        i &+= 8
+                        lastSpace = space >> 63 != 0
+                        continue
+                    }
+                }
+                // The byte loop, up to the next eight bytes: a table lookup gives the
+                // normalized byte; only white space maps to a space.
+                let stop = min(count, i &+ 8)
+                while i < stop && used < take {
+                    let nb = table[Int(src[i])]
+                    i &+= 1
+                    let space = nb == 0x20
+                    if space && lastSpace { continue }
+                    dst[used] = nb
+                    used &+= 1
+                    lastSpace = space
+                }
+            }
+            return used
+        }
+    }
+
+    /// ``normalizeNgramBytes(_:into:take:)`` a byte at a time (the reference for the tests).
+    static func normalizeNgramBytesReference(_ bytes: UnsafeBufferPointer<UInt8>, into norm: UnsafeMutableBufferPointer<UInt8>,
+                                             take: Int) -> Int {
+        let take = min(take, norm.count)
+        var used = 0
+        var lastSpace = true
+        var i = 0
+        while i < bytes.count && used < take {
+            let nb = ASCIIClass.ngramByte[Int(bytes[i])]
+            i += 1
+            let space = nb == 0x20
+            if space && lastSpace { continue }
+            norm[used] = nb
+            used += 1
+            lastSpace = space
+        }
+        return used
     }
 
     @inline(never) mutating func nameGram(_ slot: UInt32, _ g: UInt32) {
