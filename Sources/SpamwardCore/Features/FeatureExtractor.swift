@@ -604,11 +604,30 @@ struct Builder {
             guard used >= 4 else { return used }
             let grams = used - 3
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: grams) { scratch in
-                var g = UInt32(norm[0]) << 16 | UInt32(norm[1]) << 8 | UInt32(norm[2])
-                for k in 0..<grams {
+                // Fibonacci hashing of the 4 bytes (one multiplication): n-grams are many.
+                @inline(__always) func slot(_ g: UInt32) -> UInt32 {
+                    UInt32(truncatingIfNeeded: ((UInt64(g) ^ ns) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+                }
+                // Five n-grams from each eight-byte load (bytes k..<k+8, the first byte on top:
+                // n-gram k + j is bits 32 - 8j ..< 64 - 8j), while k + 8 <= used; then a byte at a time.
+                var k = 0
+                if let base = norm.baseAddress {
+                    let raw = UnsafeRawPointer(base)
+                    while k &+ 8 <= used {
+                        let be = UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: k, as: UInt64.self))
+                        scratch[k] = slot(UInt32(truncatingIfNeeded: be >> 32))
+                        scratch[k &+ 1] = slot(UInt32(truncatingIfNeeded: be >> 24))
+                        scratch[k &+ 2] = slot(UInt32(truncatingIfNeeded: be >> 16))
+                        scratch[k &+ 3] = slot(UInt32(truncatingIfNeeded: be >> 8))
+                        scratch[k &+ 4] = slot(UInt32(truncatingIfNeeded: be))
+                        k &+= 5
+                    }
+                }
+                var g = UInt32(norm[k]) << 16 | UInt32(norm[k &+ 1]) << 8 | UInt32(norm[k &+ 2])
+                while k < grams {
                     g = g << 8 | UInt32(norm[k &+ 3])
-                    // Fibonacci hashing of the 4 bytes (one multiplication): n-grams are many.
-                    scratch[k] = UInt32(truncatingIfNeeded: ((UInt64(g) ^ ns) &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+                    scratch[k] = slot(g)
+                    k &+= 1
                 }
                 ngrams.append(contentsOf: UnsafeBufferPointer(scratch))
                 if keepNames {
@@ -653,11 +672,16 @@ struct Builder {
                     // Lane k is byte i + k (little-endian order, whatever the machine's).
                     let w = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self))
                     // White space: 0x20, 0x0A, and 0x09 or 0x0D (the bytes b with b | 4 == 0x0D).
-                    let space = zeroLanes(w ^ (0x20 &* ones)) | zeroLanes(w ^ (0x0A &* ones))
-                        | zeroLanes((w | (0x04 &* ones)) ^ (0x0D &* ones))
+                    // `below21`: the lanes below 0x21 (t + 0x5F reaches 0x80 from t = 0x21 on).
+                    // The usual case first: every lane below 0x21 is a space.
+                    let t = w & low7
+                    let below21 = ~((t &+ (0x5F &* ones)) | w) & highs
+                    var space = zeroLanes(w ^ (0x20 &* ones))
+                    if below21 != space {
+                        space |= zeroLanes(w ^ (0x0A &* ones)) | zeroLanes((w | (0x04 &* ones)) ^ (0x0D &* ones))
+                    }
                     if space & (space << 8) == 0 && !(lastSpace && space & 0x80 != 0) {
                         // No byte dropped. Upper case: lanes below 0x80 from 'A' (0x41) to 'Z' (0x5A).
-                        let t = w & low7
                         let upper = (t &+ (0x3F &* ones)) & ~(t &+ (0x25 &* ones)) & ~w & highs
                         let spaceBytes = (space >> 7) &* 0xFF
                         let v = ((w | (upper >> 2)) & ~spaceBytes) | (spaceBytes & (0x20 &* ones))
