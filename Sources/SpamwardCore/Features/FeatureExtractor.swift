@@ -246,7 +246,9 @@ struct Builder {
                     if i > s {
                         wordBuffer.initializeElement(at: wordCount, to: s..<i)
                         wordCount += 1
-                        if let ip = Self.dottedQuad(UnsafeBufferPointer(rebasing: u[s..<i])), ipCount < 4 {
+                        // A dotted quad has at least 7 bytes ("1.2.3.4"): shorter words ("by",
+                        // "with", "id", "for", "ESMTP") are not looked at.
+                        if i - s >= 7, ipCount < 4, let ip = Self.dottedQuad(UnsafeBufferPointer(rebasing: u[s..<i])) {
                             ipBuffer.initializeElement(at: ipCount, to: ip)
                             ipCount += 1
                         }
