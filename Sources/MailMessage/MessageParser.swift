@@ -101,7 +101,7 @@ enum HeaderBlockParser {
                 let shift = UInt32(2 * k)
                 if (block.singletons >> shift) & 3 < 2 { block.singletons &+= 1 << shift }
             }
-            let name = String(decoding: nameBytes, as: UTF8.self)
+            let name = fieldName(nameBytes)
             let valueRange = (fieldColon + 1)..<fieldLastLineEnd
             var (value, eightBit, tooLong) = unfold(UnsafeBufferPointer(rebasing: buf[valueRange]), max: limits.maxHeaderFieldBytes)
             if tooLong { anomalies.insert(.headerFieldTooLong) }
@@ -182,6 +182,62 @@ enum HeaderBlockParser {
         block.bodyStart = end
         if !block.fields.isEmpty { anomalies.insert(.noHeaderBodySeparator) }
         return done(&block, anomalies, crlfLines, lfLines)
+    }
+
+    /// The field name `bytes` as a String: the usual names (the same bytes, case included) as
+    /// string literals, which need no validation, allocation or release; others decoded.
+    static func fieldName(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        @inline(__always) func equal(_ literal: StaticString) -> Bool {
+            // Callers compare only literals of `bytes.count` bytes.
+            literal.withUTF8Buffer { lit in
+                var k = 0
+                while k < lit.count, lit[k] == bytes[k] { k &+= 1 }
+                return k == lit.count
+            }
+        }
+        switch bytes.count {
+        case 2:
+            if equal("To") { return "To" }
+            if equal("Cc") { return "Cc" }
+        case 4:
+            if equal("From") { return "From" }
+            if equal("Date") { return "Date" }
+        case 6: if equal("Sender") { return "Sender" }
+        case 7:
+            if equal("Subject") { return "Subject" }
+            if equal("List-Id") { return "List-Id" }
+        case 8:
+            if equal("Received") { return "Received" }
+            if equal("X-Mailer") { return "X-Mailer" }
+            if equal("Reply-To") { return "Reply-To" }
+        case 9:
+            if equal("Errors-To") { return "Errors-To" }
+            if equal("List-Help") { return "List-Help" }
+            if equal("List-Post") { return "List-Post" }
+        case 10:
+            if equal("Message-Id") { return "Message-Id" }
+            if equal("Message-ID") { return "Message-ID" }
+            if equal("Precedence") { return "Precedence" }
+            if equal("References") { return "References" }
+        case 11:
+            if equal("Return-Path") { return "Return-Path" }
+            if equal("X-Beenthere") { return "X-Beenthere" }
+            if equal("In-Reply-To") { return "In-Reply-To" }
+        case 12:
+            if equal("Delivered-To") { return "Delivered-To" }
+            if equal("Content-Type") { return "Content-Type" }
+            if equal("MIME-Version") { return "MIME-Version" }
+            if equal("List-Archive") { return "List-Archive" }
+        case 14: if equal("List-Subscribe") { return "List-Subscribe" }
+        case 16: if equal("List-Unsubscribe") { return "List-Unsubscribe" }
+        case 17:
+            if equal("X-Mailman-Version") { return "X-Mailman-Version" }
+            if equal("X-MSMail-Priority") { return "X-MSMail-Priority" }
+        case 19: if equal("Content-Disposition") { return "Content-Disposition" }
+        case 25: if equal("Content-Transfer-Encoding") { return "Content-Transfer-Encoding" }
+        default: break
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The position of a field that may occur once (RFC 5322 section 3.6) in the order from,

@@ -39,6 +39,40 @@ import Testing
         return (text, eightBit, tooLong)
     }
 
+    /// Field names given as literals are the names decoded from their bytes: the known names,
+    /// their other spellings (case, one byte changed or cut) and random names of every length.
+    @Test func fieldNamesAreTheDecodedBytes() {
+        var rng = Random(state: 0xF1E1D)
+        let known = ["To", "Cc", "From", "Date", "Sender", "Subject", "List-Id", "Received", "X-Mailer", "Reply-To",
+                     "Errors-To", "List-Help", "List-Post", "Message-Id", "Message-ID", "Precedence", "References",
+                     "Return-Path", "X-Beenthere", "In-Reply-To", "Delivered-To", "Content-Type", "MIME-Version",
+                     "List-Archive", "List-Subscribe", "List-Unsubscribe", "X-Mailman-Version", "X-MSMail-Priority",
+                     "Content-Disposition", "Content-Transfer-Encoding", "X-Spam-Status", "Mime-Version", "X-\u{e9}t\u{e9}"]
+        var names: [[UInt8]] = []
+        for k in known {
+            let b = Array(k.utf8)
+            names.append(b)
+            names.append(Array(k.lowercased().utf8))
+            names.append(Array(k.uppercased().utf8))
+            names.append(Array(b.dropLast()))
+            names.append(Array(b.dropFirst()))
+            for i in b.indices {
+                var c = b
+                c[i] ^= 0x01
+                names.append(c)
+            }
+        }
+        let alphabet = Array("ToCcFrmDaeSubjLis-IdRcvXMlpyEPgHnfAUhkVW".utf8) + [0xC3, 0xA9, 0xFF]
+        for _ in 0..<3_000 {
+            names.append((0..<Int(rng.next() % 27)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] })
+        }
+        for n in names {
+            let name = n.withUnsafeBufferPointer { HeaderBlockParser.fieldName($0) }
+            #expect(name == String(decoding: n, as: UTF8.self), "\(n)")
+            #expect(Array(name.utf8) == Array(String(decoding: n, as: UTF8.self).utf8), "\(n)")
+        }
+    }
+
     @Test func unfoldMatchesTheReference() {
         var r = Random(state: 42)
         let alphabet = Array("ab c\t=?:;\r\n\r\n  x".utf8)
