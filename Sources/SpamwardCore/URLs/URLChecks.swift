@@ -410,26 +410,6 @@ public struct BrandList: Sendable {
         return .some(nil)
     }
 
-    /// ``withinOneEdit(_:_:)-(Unicode.Scalar)`` on bytes.
-    static func withinOneEdit(_ x: [UInt8], _ y: [UInt8]) -> Bool {
-        if abs(x.count - y.count) > 1 { return false }
-        var i = 0, j = 0, edits = 0
-        while i < x.count && j < y.count {
-            if x[i] == y[j] {
-                i += 1
-                j += 1
-                continue
-            }
-            edits += 1
-            if edits > 1 { return false }
-            if x.count > y.count { i += 1 } else if x.count < y.count { j += 1 } else {
-                i += 1
-                j += 1
-            }
-        }
-        return edits + (x.count - i) + (y.count - j) <= 1
-    }
-
     /// A brand's name or domain among the labels left of `u`'s registrable domain
     /// (`paypal.com.login.example.net`, `paypal.secure-login.example`), when the domain is not the brand's.
     public func brandInSubdomain(_ u: AnalyzedURL) -> String? {
@@ -472,7 +452,9 @@ public struct BrandList: Sendable {
         withinOneEdit(Array(a.unicodeScalars), Array(b.unicodeScalars))
     }
 
-    static func withinOneEdit(_ x: [Unicode.Scalar], _ y: [Unicode.Scalar]) -> Bool {
+    /// Whether `x` becomes `y` by at most one insertion, deletion or substitution (of bytes, or of
+    /// scalars).
+    static func withinOneEdit<Element: Equatable>(_ x: [Element], _ y: [Element]) -> Bool {
         if abs(x.count - y.count) > 1 { return false }
         var i = 0, j = 0, edits = 0
         while i < x.count && j < y.count {
