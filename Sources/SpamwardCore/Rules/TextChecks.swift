@@ -224,19 +224,80 @@ enum TextChecks {
         return c
     }
 
+    /// The candidate-token half of ``scanText(_:maxSeparators:spacedRunLimit:)``'s state.
+    struct TokenScan {
+        var start = -1
+        var nonASCII = false, nonLetter = false
+        var separators = 0
+        var done = false
+
+        /// A token byte of class `c` at `i`.
+        @inline(__always) mutating func take(_ c: UInt8, at i: Int) {
+            if start < 0 { start = i }
+            if c & classNonASCII != 0 { nonASCII = true } else if c & classLetter == 0 { nonLetter = true }
+        }
+
+        /// A byte that is no token's at `j`: it ends the token (kept when it is a candidate) and
+        /// counts as a separator.
+        @inline(__always) mutating func separate(at j: Int, into tokens: inout [(range: Range<Int>, nonASCII: Bool)],
+                                                 maxSeparators: Int) {
+            end(at: j, into: &tokens)
+            separators += 1
+            if separators > maxSeparators { done = true }
+        }
+
+        /// Ends the token (if any) at `j`, keeping it when it is a candidate.
+        @inline(__always) mutating func end(at j: Int, into tokens: inout [(range: Range<Int>, nonASCII: Bool)]) {
+            guard start >= 0 else { return }
+            let length = j - start
+            if nonASCII || (nonLetter && length >= 4 && length <= 20) { tokens.append((start..<j, nonASCII)) }
+            start = -1
+            nonASCII = false
+            nonLetter = false
+        }
+    }
+
+    /// The spaced-run half of ``scanText(_:maxSeparators:spacedRunLimit:)``'s state: characters
+    /// are counted between separators, and three single characters in a row with the same
+    /// separator start a run.
+    struct RunScan {
+        var run = 0, runStart = 0, charCount = 0, charStart = 0
+        var sep: UInt8 = 0
+        var done: Bool
+
+        /// The byte `b` of class `c` at `i`.
+        @inline(__always) mutating func take(_ b: UInt8, _ c: UInt8, at i: Int, into starts: inout [Int], limit: Int) {
+            guard c & classContinuation == 0 else { return }
+            if c & classSeparator != 0 {
+                if charCount == 1 {
+                    if run > 0 && b == sep {
+                        run += 1
+                    } else {
+                        run = 1
+                        runStart = charStart
+                    }
+                    sep = b
+                    if run == 3 {
+                        starts.append(runStart)
+                        if starts.count >= limit { done = true }
+                    }
+                } else {
+                    run = 0
+                }
+                charCount = 0
+            } else {
+                if charCount == 0 { charStart = i }
+                charCount += 1
+            }
+        }
+    }
+
     /// ``candidateTokens(_:maxSeparators:)``, ``spacedRunStarts(_:limit:)`` and
     /// ``hasGreekOrCyrillic(_:)`` in one pass over the bytes, with a byte class table.
     static func scanText(_ buf: UnsafeBufferPointer<UInt8>, maxSeparators: Int, spacedRunLimit: Int) -> TextScan {
         var out = TextScan()
-        // Candidate tokens.
-        var start = -1
-        var nonASCII = false, nonLetter = false
-        var separators = 0
-        var tokensDone = false
-        // Spaced runs.
-        var run = 0, runStart = 0, charCount = 0, charStart = 0
-        var sep: UInt8 = 0
-        var runsDone = spacedRunLimit <= 0
+        var t = TokenScan()
+        var r = RunScan(done: spacedRunLimit <= 0)
         var greek: UInt8 = 0
         byteClasses.withUnsafeBufferPointer { table in
             var i = 0
@@ -244,7 +305,7 @@ enum TextChecks {
             // Both scans while neither has reached its limit (the flags are tested once a byte,
             // here, rather than in each branch below), then the one left.
             while i < n {
-                if tokensDone || runsDone { break }
+                if t.done || r.done { break }
                 let b = buf[i]
                 let c = table[Int(b)]
                 if c == classToken | classLetter, i + 1 < n, table[Int(buf[i + 1])] == classToken | classLetter {
@@ -252,132 +313,54 @@ enum TextChecks {
                     // character run; only where it ends matters.
                     var j = i + 2
                     while j < n, table[Int(buf[j])] == classToken | classLetter { j += 1 }
-                    if start < 0 { start = i }
-                    if charCount == 0 { charStart = i }
-                    charCount += j - i
+                    if t.start < 0 { t.start = i }
+                    if r.charCount == 0 { r.charStart = i }
+                    r.charCount += j - i
                     i = j
                     // A space after the run (how most words end), taken here as the general path
                     // below takes it: a separator (no token, no continuation, no Greek or Cyrillic
                     // bit) after two or more characters, so it ends the token and the spaced run.
                     if j < n, buf[j] == 0x20 {
-                        if start >= 0 {
-                            let length = j - start
-                            if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<j, nonASCII)) }
-                            start = -1
-                            nonASCII = false
-                            nonLetter = false
-                        }
-                        separators += 1
-                        if separators > maxSeparators { tokensDone = true }
-                        run = 0
-                        charCount = 0
+                        t.separate(at: j, into: &out.tokens, maxSeparators: maxSeparators)
+                        r.run = 0
+                        r.charCount = 0
                         i = j + 1
                     } else if j < n, table[Int(buf[j])] == 0 {
                         // Punctuation or a line break after the run (class 0: no token, no
                         // separator, no continuation): it ends the token and is one more
                         // character of the run, as the general path below takes it.
-                        if start >= 0 {
-                            let length = j - start
-                            if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<j, nonASCII)) }
-                            start = -1
-                            nonASCII = false
-                            nonLetter = false
-                        }
-                        separators += 1
-                        if separators > maxSeparators { tokensDone = true }
-                        charCount += 1
+                        t.separate(at: j, into: &out.tokens, maxSeparators: maxSeparators)
+                        r.charCount += 1
                         i = j + 1
                     }
                     continue
                 }
-                defer { i += 1 }
                 greek |= c
                 if c & classToken != 0 {
-                    if start < 0 { start = i }
-                    if c & classNonASCII != 0 { nonASCII = true } else if c & classLetter == 0 { nonLetter = true }
+                    t.take(c, at: i)
                 } else {
-                    if start >= 0 {
-                        let length = i - start
-                        if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<i, nonASCII)) }
-                        start = -1
-                        nonASCII = false
-                        nonLetter = false
-                    }
-                    separators += 1
-                    if separators > maxSeparators { tokensDone = true }
+                    t.separate(at: i, into: &out.tokens, maxSeparators: maxSeparators)
                 }
-                if c & classContinuation == 0 {
-                    if c & classSeparator != 0 {
-                        if charCount == 1 {
-                            if run > 0 && b == sep {
-                                run += 1
-                            } else {
-                                run = 1
-                                runStart = charStart
-                            }
-                            sep = b
-                            if run == 3 {
-                                out.spacedRunStarts.append(runStart)
-                                if out.spacedRunStarts.count >= spacedRunLimit { runsDone = true }
-                            }
-                        } else {
-                            run = 0
-                        }
-                        charCount = 0
-                    } else {
-                        if charCount == 0 { charStart = i }
-                        charCount += 1
-                    }
-                }
+                r.take(b, c, at: i, into: &out.spacedRunStarts, limit: spacedRunLimit)
+                i += 1
             }
             // Tokens alone (the spaced runs at their limit).
-            while i < n, !tokensDone {
+            while i < n, !t.done {
                 let c = table[Int(buf[i])]
                 greek |= c
                 if c & classToken != 0 {
-                    if start < 0 { start = i }
-                    if c & classNonASCII != 0 { nonASCII = true } else if c & classLetter == 0 { nonLetter = true }
+                    t.take(c, at: i)
                 } else {
-                    if start >= 0 {
-                        let length = i - start
-                        if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<i, nonASCII)) }
-                        start = -1
-                        nonASCII = false
-                        nonLetter = false
-                    }
-                    separators += 1
-                    if separators > maxSeparators { tokensDone = true }
+                    t.separate(at: i, into: &out.tokens, maxSeparators: maxSeparators)
                 }
                 i += 1
             }
             // Spaced runs alone (the tokens at their limit).
-            while i < n, !runsDone {
+            while i < n, !r.done {
                 let b = buf[i]
                 let c = table[Int(b)]
                 greek |= c
-                if c & classContinuation == 0 {
-                    if c & classSeparator != 0 {
-                        if charCount == 1 {
-                            if run > 0 && b == sep {
-                                run += 1
-                            } else {
-                                run = 1
-                                runStart = charStart
-                            }
-                            sep = b
-                            if run == 3 {
-                                out.spacedRunStarts.append(runStart)
-                                if out.spacedRunStarts.count >= spacedRunLimit { runsDone = true }
-                            }
-                        } else {
-                            run = 0
-                        }
-                        charCount = 0
-                    } else {
-                        if charCount == 0 { charStart = i }
-                        charCount += 1
-                    }
-                }
+                r.take(b, c, at: i, into: &out.spacedRunStarts, limit: spacedRunLimit)
                 i += 1
             }
             // Both done: only whether a Greek or Cyrillic letter is left to find.
@@ -387,10 +370,7 @@ enum TextChecks {
             }
         }
         // The end of the text ends a token.
-        if !tokensDone, start >= 0 {
-            let length = buf.count - start
-            if nonASCII || (nonLetter && length >= 4 && length <= 20) { out.tokens.append((start..<buf.count, nonASCII)) }
-        }
+        if !t.done { t.end(at: buf.count, into: &out.tokens) }
         out.hasGreekOrCyrillic = greek & classGreekCyrillic != 0
         return out
     }
