@@ -43,11 +43,21 @@ public struct MessageScanner: Sendable {
     /// `authenticationResults` (the value this scan's authentication stage produced), else from
     /// the message's last `Authentication-Results` field, which is the one Spamward's front ends
     /// add. Learning a delivered message thus sees the same features its scan saw.
+    ///
+    /// With `textWordLimit` > 0 the vector carries the fuzzy fingerprint's words
+    /// (``FeatureVector/textWords``).
     public func features(_ message: Message, hits: [RuleHit], keepNames: Bool = false,
-                         authenticationResults: String? = nil) -> FeatureVector {
+                         authenticationResults: String? = nil, textWordLimit: Int = 0) -> FeatureVector {
         let ar = authenticationResults ?? message.headers.all("Authentication-Results").last?.value
         return extractor.extract(message, keepNames: keepNames, ruleNames: ruleFeatures ? hits.map(\.name) : [],
-                                 authenticationResults: ar.map(Self.authenticationTokens) ?? [])
+                                 authenticationResults: ar.map(Self.authenticationTokens) ?? [],
+                                 textWordLimit: textWordLimit)
+    }
+
+    /// How many fingerprint words this scanner's word pass collects for `fingerprinter`: its
+    /// word limit when the two hash words alike (the same seed), else 0 (it reads them itself).
+    func textWordLimit(for fingerprinter: Fingerprinter) -> Int {
+        fingerprinter.wordExtractor.configuration.hashSeed == extractor.configuration.hashSeed ? max(0, fingerprinter.configuration.maxWords) : 0
     }
 
     /// `method=result` of each result in an RFC 8601 field value (the authserv-id dropped),
@@ -88,9 +98,31 @@ public struct MessageScanner: Sendable {
         return model.score(v).combined + (ruleScores ? hits.reduce(0) { $0 + $1.score } : 0)
     }
 
-    public func scan(_ message: Message, context: ScanContext = .none, explain: Bool = true) -> Verdict {
+    /// ``score(_:)`` and the message's fuzzy fingerprint, with one pass over the text for both:
+    /// the feature extractor collects the fingerprint's words as it reads the words of its features.
+    public func score(_ message: Message, fingerprinter: Fingerprinter) -> (score: Double, fingerprint: MessageFingerprint) {
         let hits = rules.evaluate(message)
-        let v = features(message, hits: hits, keepNames: explain, authenticationResults: context.authenticationResults)
+        let v = features(message, hits: hits, textWordLimit: textWordLimit(for: fingerprinter))
+        let score = model.score(v).combined + (ruleScores ? hits.reduce(0) { $0 + $1.score } : 0)
+        return (score, fingerprinter.fingerprint(message, textWords: v.textWords))
+    }
+
+    /// ``scan(_:context:explain:)`` and the message's fuzzy fingerprint, with one pass over the
+    /// text for both (as ``score(_:fingerprinter:)``).
+    public func scan(_ message: Message, context: ScanContext = .none, explain: Bool = true,
+                     fingerprinter: Fingerprinter) -> (verdict: Verdict, fingerprint: MessageFingerprint) {
+        let (verdict, words) = scan(message, context: context, explain: explain, textWordLimit: textWordLimit(for: fingerprinter))
+        return (verdict, fingerprinter.fingerprint(message, textWords: words))
+    }
+
+    public func scan(_ message: Message, context: ScanContext = .none, explain: Bool = true) -> Verdict {
+        scan(message, context: context, explain: explain, textWordLimit: 0).verdict
+    }
+
+    func scan(_ message: Message, context: ScanContext, explain: Bool, textWordLimit: Int) -> (verdict: Verdict, textWords: TextWords?) {
+        let hits = rules.evaluate(message)
+        let v = features(message, hits: hits, keepNames: explain, authenticationResults: context.authenticationResults,
+                         textWordLimit: textWordLimit)
         let s = model.score(v)
         var symbols: [Symbol] = []
         var top: [FeatureContribution] = []
@@ -122,8 +154,9 @@ public struct MessageScanner: Sendable {
         }
         let score = symbols.reduce(0) { $0 + $1.score }
         symbols.sort { abs($0.score) > abs($1.score) }
-        return Verdict(score: score, probability: p, action: thresholds.action(for: score), thresholds: thresholds,
-                       symbols: symbols, topFeatures: top, digest: Self.digest(of: message).hex)
+        let verdict = Verdict(score: score, probability: p, action: thresholds.action(for: score), thresholds: thresholds,
+                              symbols: symbols, topFeatures: top, digest: Self.digest(of: message).hex)
+        return (verdict, v.textWords)
     }
 
     static func fmt(_ x: Double) -> String {

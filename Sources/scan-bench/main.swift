@@ -7,7 +7,7 @@
 //                                              # (scan with rules + fingerprint) - (core scan), alternating runs
 //   scan-bench scan CORPUS [COUNT]             # learn the first COUNT, scan COUNT of the second half (CPU msg/s)
 //   scan-bench digest CORPUS [COUNT]           # a digest of every message's feature vector
-//   scan-bench hits CORPUS [COUNT]             # every message's rule hits and fingerprint
+//   scan-bench hits CORPUS [COUNT]             # every message's rule hits and fingerprint (and that a scan's is the same)
 //   scan-bench campaigns CORPUS [COUNT]        # the first COUNT clustered in index order as `spamward campaigns`
 //                                              # does (purity, sizes), and the fuzzy index's recall on the second half
 //   scan-bench per-rule CORPUS [COUNT] [REPEATS]
@@ -174,9 +174,9 @@ var sink = 0
 @inline(never) func fullScan(_ scanner: MessageScanner, _ fingerprinter: Fingerprinter, _ messages: ArraySlice<[UInt8]>) -> Int {
     var n = 0
     for bytes in messages {
-        let m = scanner.parse(bytes)
-        n &+= scanner.score(m) > 0 ? 1 : 0
-        n &+= fingerprinter.fingerprint(m).words
+        let (score, fp) = scanner.score(scanner.parse(bytes), fingerprinter: fingerprinter)
+        n &+= score > 0 ? 1 : 0
+        n &+= fp.words
     }
     return n
 }
@@ -224,12 +224,20 @@ case "full":
     let scanner = trainedFullScanner(parsed, entries.map(\.label))
     print(fullScan(scanner, fingerprinter, messages[(messages.count / 2)...]))
 case "hits":
+    // Also checks that a scan's fingerprint (words collected by the feature pass) is the one made alone.
+    let scanner = MessageScanner(model: StatisticalModel())
+    var mismatches = 0
     for (e, m) in zip(entries, parsed) {
         let hits = rules.evaluate(m).map { "\($0.name)\($0.options.isEmpty ? "" : "(" + $0.options.joined(separator: "|") + ")")" }
         let fp = fingerprinter.fingerprint(m)
+        if scanner.score(m, fingerprinter: fingerprinter).fingerprint != fp {
+            mismatches += 1
+            print("\(e.path)\tFINGERPRINT OF THE SCAN DIFFERS")
+        }
         let mh = fp.minHash.reduce(UInt64(1469598103934665603)) { ($0 ^ UInt64($1)) &* 1099511628211 }
         print("\(e.path)\t\(hits.joined(separator: " "))\tfp=\(String(mh, radix: 16)) w=\(fp.words) html=\(String(fp.htmlStructure, radix: 16)) urls=\(fp.urlDomains.joined(separator: ","))")
     }
+    if mismatches > 0 { print("\(mismatches) scans' fingerprints differ from the ones made alone"); exit(1) }
 case "once":
     for m in parsed { sink &+= rules.evaluate(m).count }
     for m in parsed { sink &+= fingerprinter.fingerprint(m).words }

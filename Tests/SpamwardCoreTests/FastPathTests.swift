@@ -214,7 +214,10 @@ struct FastPathTests {
         let got = p?.allOf.map { $0.map { String(decoding: $0, as: UTF8.self) } } ?? []
         #expect(got.map { Set($0) } == expected.map { Set($0) })
     }
-    @Test func fingerprintWordHashesAreTheNormalizedWords() {
+    /// A scan's fingerprint words (collected by the feature pass) are the words read alone
+    /// (``FeatureExtractor/textWords(_:limit:)``), and both are the `w:` feature hashes of
+    /// ``TextNormalizer/normalize(_:maxWords:)``'s words of each text part in order, up to the limit.
+    @Test func fingerprintWordsOfAScanAreThoseReadAlone() {
         var rng = RNG(state: 0xF1A6)
         let pieces = ["Hello", "WORLD", "viagra", "xKqZw", "bcdfgh", "http://x.example/a", "www.Example.com", "a1b2", "me@x.org",
                       "Straße", "ÉCOLE", "naïve", "!!", "--", "to", "a", "don't", "e.g.", "12:30", "abc:def", "sky", "rhythm",
@@ -225,24 +228,58 @@ struct FastPathTests {
                       "HEllo", "helLO", "hElLo", "AbCdEfGh", "queueing", "rhythms", "Mississippi", "WWW.EXAMPLE.ORG",
                       // Latin-1 letters (folded on bytes) and other scripts (through String).
                       "ÀÉÎÕÜ", "Þorn", "façade", "GARÇON", "×÷", "ÿŸ", "Σίσυφος", "ИВАН", "İstanbul", "a\u{7F}b", "\u{0}"]
-        let seps = [" ", "\n", "\t", ", ", "  ", "\r\n", "           ", "\u{0B}", "\u{0C}", "", "."]
-        let hash = StableHash(seed: FingerprintConfiguration.default.seed)
-        for _ in 0..<4_000 {
-            var text = ""
-            for _ in 0..<Int(rng.next() % 40) {
-                text += pieces[Int(rng.next() % UInt64(pieces.count))] + seps[Int(rng.next() % UInt64(seps.count))]
+        let seps = [" ", "\n", "\t", ", ", "  ", "\r\n", "           ", "\u{0B}", "\u{0C}", "", ".", ":", "://", "/"]
+        let extractor = FeatureExtractor()
+        let start = StableHash(seed: extractor.configuration.hashSeed).start("w:")
+        var collected = 0, limited = 0
+        for round in 0..<1_500 {
+            var bytes = "MIME-Version: 1.0\r\nSubject: words\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+            for _ in 0..<(1 + round % 3) {
+                var text = ""
+                for _ in 0..<Int(rng.next() % 40) {
+                    text += pieces[Int(rng.next() % UInt64(pieces.count))] + seps[Int(rng.next() % UInt64(seps.count))]
+                }
+                bytes += "--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n\(text)\r\n"
             }
-            let maxWords = 1 + Int(rng.next() % 30)
-            var got: [UInt64] = []
-            var copy = text
-            let used = copy.withUTF8 { TextNormalizer.words($0, seed: hash, maxWords: maxWords, into: &got) }
-            let expected = TextNormalizer.normalize(text, maxWords: maxWords).map {
-                FingerprintReferenceTests.referenceWordHash(Array($0.utf8), start: hash.start("fw:"))
+            bytes += "--b--\r\n"
+            let m = MessageParser.parse(Array(bytes.utf8))
+            let limit = 1 + Int(rng.next() % 30)
+            let alone = extractor.textWords(m.textParts, limit: limit)
+            let scanned = extractor.extract(m, textWordLimit: limit).textWords
+            #expect(scanned == alone, "\(bytes)")
+            var expected: [UInt64] = []
+            var partsRead = m.textParts.count
+            for (k, part) in m.textParts.enumerated() where expected.count < limit {
+                for w in TextNormalizer.normalize(part.text) where expected.count < limit {
+                    expected.append(StableHash.finish(StableHash.add(start, bytes: w.utf8)))
+                    if expected.count == limit { partsRead = k + 1 }
+                }
             }
-            #expect(got == expected, "\(text)")
-            var consumed = 0
-            copy.withUTF8 { buf in consumed = TextNormalizer.forEachWord(buf, maxWords: maxWords) { _ in } }
-            #expect(used == consumed)
+            #expect(alone.hashes == expected, "\(bytes)")
+            #expect(alone.partsRead == partsRead)
+            collected += expected.count
+            if expected.count == limit { limited += 1 }
         }
+        #expect(collected > 10_000 && limited > 100)
+    }
+
+    /// When the feature pass stops at its token budget before the fingerprint has its words, the
+    /// scan hands none over and the fingerprinter reads them itself: the fingerprint is the same.
+    @Test func fingerprintWordsCutByTheTokenBudgetAreReadAgain() {
+        let text = (0..<400).map { ["cheap", "pills", "online", "today", "order", "quality"][$0 % 6] }.joined(separator: " ")
+        let m = MessageParser.parse(Array("Subject: offer\r\n\r\n\(text)\r\n".utf8))
+        var small = FeatureConfiguration()
+        small.maxTokens = 50
+        #expect(FeatureExtractor(configuration: small).extract(m, textWordLimit: 3_000).textWords == nil)
+        #expect(FeatureExtractor(configuration: small).extract(m, textWordLimit: 20).textWords?.hashes.count == 20)
+        let fingerprinter = Fingerprinter(publicSuffixList: nil)
+        var model = StatisticalModel(configuration: small)
+        _ = model.learn(FeatureExtractor(configuration: small).extract(m), as: .spam)
+        let scanner = MessageScanner(model: model)
+        #expect(scanner.extractor.configuration.maxTokens == 50)
+        #expect(scanner.score(m, fingerprinter: fingerprinter).fingerprint == fingerprinter.fingerprint(m))
+        #expect(fingerprinter.fingerprint(m).words == 400)
+        let full = MessageScanner(model: StatisticalModel())
+        #expect(full.score(m, fingerprinter: fingerprinter).fingerprint == fingerprinter.fingerprint(m))
     }
 }

@@ -132,8 +132,11 @@ public final class CampaignMonitor: Sendable {
 
     /// Fingerprints a scanned message, looks it up in the fuzzy index, records it in its campaign
     /// (with the verdict the scan reached so far) and checks the sender's botnet listing.
-    public func scanned(_ message: Message, context: ScanContext, verdict: Action?, label: Label? = nil, now: Int64) -> ScanResult {
-        let fp = fingerprinter.fingerprint(message)
+    /// `fingerprint`: the message's fingerprint by ``fingerprinter`` when the scan made it
+    /// (``MessageScanner/scan(_:context:explain:fingerprinter:)``); nil: made here.
+    public func scanned(_ message: Message, fingerprint: MessageFingerprint? = nil, context: ScanContext, verdict: Action?,
+                        label: Label? = nil, now: Int64) -> ScanResult {
+        let fp = fingerprint ?? fingerprinter.fingerprint(message)
         let sender = sendingAddress(message, context: context)
         // Listed before this message (by earlier evidence): the list others query.
         let listed = sender.flatMap { currentBotnetList().lookup($0.description) }

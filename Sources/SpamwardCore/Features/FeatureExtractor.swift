@@ -27,15 +27,38 @@ public struct FeatureExtractor: Sendable {
     /// Extracts the features of `message`; with `keepNames`, also their readable names.
     /// `ruleNames` are the rules that hit (features `rule:NAME`).
     /// `authenticationResults` are `method=result` tokens (features `auth:spf=pass`).
+    /// With `textWordLimit` > 0, the vector also carries the fuzzy fingerprint's ``TextWords``
+    /// (at most that many), collected by the same pass over the text; nil when that pass was cut
+    /// short by ``FeatureConfiguration/maxTokens`` before it had them all (then
+    /// ``textWords(_:limit:)`` reads them).
     public func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = [],
-                        authenticationResults: [String] = []) -> FeatureVector {
+                        authenticationResults: [String] = [], textWordLimit: Int = 0) -> FeatureVector {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: keepNames)
+        b.textWordLimit = max(0, textWordLimit)
         for r in ruleNames { b.add("rule:", r) }
         for a in authenticationResults { b.add("auth:", a) }
         b.headers(message)
         b.structure(message)
         b.body(message)
-        return b.finish()
+        let collected = b.collectedTextWords(parts: message.textParts.count, walkedAll: b.tokenBudget > 0)
+        var v = b.finish()
+        v.textWords = collected
+        return v
+    }
+
+    /// The fuzzy fingerprint's words of `parts` (at most `limit`), read alone: the body word pass
+    /// of ``extract(_:keepNames:ruleNames:authenticationResults:textWordLimit:)`` without a token
+    /// budget, so that the words are those a scan collects.
+    public func textWords(_ parts: [TextPart], limit: Int) -> TextWords {
+        var b = Builder(configuration: configuration, hasher: hasher, keepNames: false)
+        b.textWordLimit = max(0, limit)
+        b.tokenBudget = Int.max
+        for k in parts.indices {
+            if b.textWords.count >= b.textWordLimit { break }
+            b.words(parts[k].text, namespace: "w:", pairs: false, textPart: k)
+        }
+        return b.collectedTextWords(parts: parts.count, walkedAll: true)
+            ?? TextWords(hashes: b.textWords, partsRead: parts.count, seed: configuration.hashSeed, limit: b.textWordLimit)
     }
 }
 
@@ -94,6 +117,12 @@ struct Builder {
     var tokenBudget: Int
     /// The first Subject field, decoded (set by `headers`).
     var subject: String?
+    /// The fuzzy fingerprint's text words (``TextWords``): collected from the body words while
+    /// fewer than `textWordLimit` (0: not collected).
+    var textWordLimit = 0
+    var textWords: [UInt64] = []
+    /// 1 + the index of the text part in which `textWordLimit` was reached (0: not reached).
+    var textWordsFullAt = 0
 
     init(configuration: FeatureConfiguration, hasher: StableHash, keepNames: Bool) {
         self.configuration = configuration
@@ -103,6 +132,17 @@ struct Builder {
         self.tokenBudget = configuration.maxTokens
         tokens.reserveCapacity(1024)
         ngrams.reserveCapacity(4096)
+    }
+
+    /// The text words collected, or nil when they are not complete: neither the limit was
+    /// reached nor every text part read to its end (`walkedAll`).
+    func collectedTextWords(parts: Int, walkedAll: Bool) -> TextWords? {
+        guard textWordLimit > 0 else { return nil }
+        if textWordsFullAt > 0 {
+            return TextWords(hashes: textWords, partsRead: textWordsFullAt, seed: hasher.seed, limit: textWordLimit)
+        }
+        guard walkedAll else { return nil }
+        return TextWords(hashes: textWords, partsRead: parts, seed: hasher.seed, limit: textWordLimit)
     }
 
     mutating func finish() -> FeatureVector {
@@ -217,7 +257,7 @@ struct Builder {
         var start = hasher.start("h:")
         start = StableHash.add(start, bytes: name)
         start = StableHash.add(start, UInt8(ascii: ":"))
-        forEachWord(value, maxWords: 40, hashStart: start) { s, wordHash, word in
+        forEachWord(value, maxWords: 40, hashStart: start) { s, wordHash, word, _ in
             let h = StableHash.finish(wordHash)
             s.addToken(hash: h, name: "h:\(String(decoding: name, as: UTF8.self)):\(String(decoding: word, as: UTF8.self))")
         }
@@ -546,7 +586,7 @@ struct Builder {
             var host = p.host
             host.withUTF8 { u in add("ud:", bytes: UnsafeBufferPointer(rebasing: u[Self.lastLabels(u, 2)])) }
             if p.scheme != "http" && p.scheme != "https" { add("us:", p.scheme) }
-            forEachWord(p.path, maxWords: 8, hashStart: hasher.start("up:")) { s, wordHash, word in
+            forEachWord(p.path, maxWords: 8, hashStart: hasher.start("up:")) { s, wordHash, word, _ in
                 s.addToken(hash: StableHash.finish(wordHash),
                            name: "up:" + String(decoding: word, as: UTF8.self))
             }
@@ -572,8 +612,8 @@ struct Builder {
         var ngramBudget = configuration.ngramTextBytes
         // The Subject decoded by headers(), as Message.subject would give it (the first one).
         if ngramBudget > 0 { byteNgrams(subject ?? "", budget: &ngramBudget) }
-        for t in m.textParts {
-            words(t.text, namespace: "w:", pairs: configuration.wordPairs)
+        for (k, t) in m.textParts.enumerated() {
+            words(t.text, namespace: "w:", pairs: configuration.wordPairs, textPart: k)
             if ngramBudget > 0 { byteNgrams(t.text, budget: &ngramBudget) }
             if tokenBudget <= 0 { break }
         }
@@ -738,15 +778,22 @@ struct Builder {
     }
 
     /// Tokenizes text into case-folded words and adds them (and adjacent pairs) under `namespace`.
-    mutating func words(_ text: String, namespace: StaticString, pairs: Bool) {
+    /// The word features of `text` under `namespace`; with `textPart` >= 0 (the index of the
+    /// text part), also the fuzzy fingerprint's words while fewer than `textWordLimit`.
+    mutating func words(_ text: String, namespace: StaticString, pairs: Bool, textPart: Int = -1) {
         let start = hasher.start(namespace)
         var previous: UInt64 = 0
         let pairNS = hasher.start("wp:")
         var previousWord: String? = nil
-        forEachWord(text, maxWords: tokenBudget, hashStart: start) { s, wordHash, word in
+        let collect = textPart >= 0 && textWords.count < textWordLimit
+        forEachWord(text, maxWords: tokenBudget, hashStart: start, fingerprintWords: collect) { s, wordHash, word, fingerprintWord in
             let h = StableHash.finish(wordHash)
             s.addToken(hash: h, name: "\(namespace)\(String(decoding: word, as: UTF8.self))")
             s.tokenBudget -= 1
+            if fingerprintWord, s.textWordsFullAt == 0 {
+                s.textWords.append(h)
+                if s.textWords.count >= s.textWordLimit { s.textWordsFullAt = textPart + 1 }
+            }
             if pairs {
                 if previous != 0 {
                     let slot = UInt32(truncatingIfNeeded: s.hasher.hash(pairNS, value: previous &* 31 &+ h)) & s.mask
@@ -771,13 +818,18 @@ struct Builder {
     /// lives in a local ``WordBuffer`` (not in variables captured by nested functions), so that
     /// it stays in registers.
     @inline(__always)
-    mutating func forEachWord(_ text: String, maxWords: Int, hashStart: UInt64,
-                              _ body: (inout Builder, UInt64, UnsafeBufferPointer<UInt8>) -> Void) {
+    ///
+    /// With `fingerprintWords`, the body's last argument tells whether the word is one of the
+    /// fuzzy fingerprint's (``TextNormalizer``): letters only, 2 to 20 bytes, not inside a URL
+    /// (from `://` to the next white space) and, when ASCII and 5 letters or more, not
+    /// random-looking; without it, false.
+    mutating func forEachWord(_ text: String, maxWords: Int, hashStart: UInt64, fingerprintWords: Bool = false,
+                              _ body: (inout Builder, UInt64, UnsafeBufferPointer<UInt8>, Bool) -> Void) {
         guard maxWords > 0 else { return }
         var text = text
         text.withUTF8 { utf8 in
             withUnsafeTemporaryAllocation(of: UInt8.self, capacity: WordBuffer.capacity) { storage in
-                var w = WordBuffer(storage: storage, hashStart: hashStart)
+                var w = WordBuffer(storage: storage, hashStart: hashStart, judge: fingerprintWords)
                 var emitted = 0
                 var i = 0
                 let n = utf8.count
@@ -821,6 +873,7 @@ struct Builder {
                             w.hash = h
                         case ASCIIClass.digit:
                             w.flushJoiner()
+                            w.plain = false
                             w.append(c)
                             var len = w.len
                             var h = w.hash
@@ -837,13 +890,18 @@ struct Builder {
                         case ASCIIClass.joiner where w.len > 0 && w.pendingJoiner == 0:
                             w.pendingJoiner = c
                         default:
+                            // `://` starts a URL (its scheme, the word before, is in it too);
+                            // white space and control bytes end it (after the word before them).
+                            if c == 0x3A, i &+ 1 < n, utf8[i] == 0x2F, utf8[i &+ 1] == 0x2F { w.inURL = true }
                             if c == UInt8(ascii: "$"), w.len == 0 {
+                                w.plain = false
                                 w.append(c)
                             } else if w.len > 0 {
                                 w.emit(&self, &emitted, maxWords: maxWords, body)
                             } else {
                                 w.pendingJoiner = 0
                             }
+                            if c <= 0x20 { w.inURL = false }
                         }
                         continue
                     }
@@ -871,6 +929,7 @@ struct Builder {
                     let props = scalar.properties
                     if props.isAlphabetic || props.numericType != nil {
                         w.flushJoiner()
+                        if !props.isAlphabetic { w.plain = false }
                         if props.changesWhenLowercased {
                             for b in props.lowercaseMapping.utf8 { w.append(b) }
                         } else {
@@ -928,6 +987,12 @@ struct WordBuffer {
     let storage: UnsafeMutableBufferPointer<UInt8>
     var len = 0
     var digitsOnly = true
+    /// Letters only so far (ASCII letters and alphabetic non-ASCII characters; no digit or joiner).
+    var plain = true
+    /// Inside a URL: from `://` to the next white space.
+    var inURL = false
+    /// Whether words are judged as fuzzy fingerprint words (``TextNormalizer``).
+    let judge: Bool
     var pendingJoiner: UInt8 = 0
     /// Where every word's hash starts (the namespace's).
     let hashStart: UInt64
@@ -936,10 +1001,11 @@ struct WordBuffer {
     /// `storage`, so this is then the hash of exactly the bytes given.
     var hash: UInt64
 
-    init(storage: UnsafeMutableBufferPointer<UInt8>, hashStart: UInt64) {
+    init(storage: UnsafeMutableBufferPointer<UInt8>, hashStart: UInt64, judge: Bool = false) {
         self.storage = storage
         self.hashStart = hashStart
         self.hash = hashStart
+        self.judge = judge
     }
 
     @inline(__always) mutating func append(_ b: UInt8) {
@@ -950,6 +1016,7 @@ struct WordBuffer {
 
     @inline(__always) mutating func flushJoiner() {
         if pendingJoiner != 0 {
+            plain = false
             append(pendingJoiner)
             pendingJoiner = 0
         }
@@ -958,16 +1025,20 @@ struct WordBuffer {
     /// Passes the word (if it is one) to `body` and starts a new one.
     @inline(__always) mutating func emit(
         _ s: inout Builder, _ emitted: inout Int, maxWords: Int,
-        _ body: (inout Builder, UInt64, UnsafeBufferPointer<UInt8>) -> Void
+        _ body: (inout Builder, UInt64, UnsafeBufferPointer<UInt8>, Bool) -> Void
     ) {
         defer {
             len = 0
             digitsOnly = true
+            plain = true
             pendingJoiner = 0
             hash = hashStart
         }
         guard len >= 2 || (len == 1 && storage[0] >= 0x80), emitted < maxWords else { return }
         emitted += 1
+        // A fingerprint word: plain, 2 to 20 bytes (all in `storage`), outside a URL, not random.
+        let fingerprintWord = judge && plain && !inURL && len >= 2 && len <= 20
+            && !TextNormalizer.looksRandom(storage.baseAddress!, length: len)
         if digitsOnly && len > 4 {
             // "#d" and the length capped at 99 in decimal (5...99: one or two digits).
             let shown = min(len, 99)
@@ -982,7 +1053,7 @@ struct WordBuffer {
                 }
                 shaped[k] = UInt8(ascii: "0") + UInt8(shown % 10)
                 let word = UnsafeBufferPointer(rebasing: shaped[0..<(k + 1)])
-                body(&s, StableHash.add(hashStart, bytes: word), word)
+                body(&s, StableHash.add(hashStart, bytes: word), word, false)
             }
         } else if len > 30 {
             // "#long" and the first 12 bytes (len > 30, so storage[0..<12] were all written).
@@ -998,10 +1069,10 @@ struct WordBuffer {
                     k += 1
                 }
                 let word = UnsafeBufferPointer(rebasing: shaped[0..<k])
-                body(&s, StableHash.add(hashStart, bytes: word), word)
+                body(&s, StableHash.add(hashStart, bytes: word), word, false)
             }
         } else {
-            body(&s, hash, UnsafeBufferPointer(rebasing: storage[0..<len]))
+            body(&s, hash, UnsafeBufferPointer(rebasing: storage[0..<len]), fingerprintWord)
         }
     }
 }

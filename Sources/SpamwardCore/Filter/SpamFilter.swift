@@ -77,9 +77,11 @@ public final class SpamFilter: Sendable {
     }
 
     private func scan(_ message: Message, with scanner: MessageScanner, context: ScanContext, explain: Bool) -> Verdict {
-        let verdict = scanner.scan(message, context: context, explain: explain)
-        guard let campaigns else { return verdict }
-        let extra = campaigns.scanned(message, context: context, verdict: verdict.action, now: WallClock.nowSeconds())
+        guard let campaigns else { return scanner.scan(message, context: context, explain: explain) }
+        // One pass over the text for the features and the fingerprint's words.
+        let (verdict, fingerprint) = scanner.scan(message, context: context, explain: explain, fingerprinter: campaigns.fingerprinter)
+        let extra = campaigns.scanned(message, fingerprint: fingerprint, context: context, verdict: verdict.action,
+                                      now: WallClock.nowSeconds())
         return verdict.adding(extra.symbols)
     }
 
