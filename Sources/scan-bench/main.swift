@@ -183,12 +183,14 @@ var sink = 0
 
 /// `CampaignMonitor.scanned` for each message (callgrind: --toggle-collect=*fuzzyLoop*): symbol
 /// counts and an order-sensitive digest of every symbol's name, score and options.
-@inline(never) func fuzzyLoop(_ monitor: CampaignMonitor, _ messages: ArraySlice<Message>, start: Int64) -> ([String: Int], UInt64) {
+/// `fingerprints`: each message's, as the scan made it (nil: the monitor makes them).
+@inline(never) func fuzzyLoop(_ monitor: CampaignMonitor, _ messages: ArraySlice<Message>, fingerprints: [MessageFingerprint]?,
+                              start: Int64) -> ([String: Int], UInt64) {
     var counts: [String: Int] = [:]
     var h: UInt64 = 0xcbf2_9ce4_8422_2325
     func mix(_ s: String) { for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
     for (i, m) in messages.enumerated() {
-        let r = monitor.scanned(m, context: .none, verdict: .ham, now: start + Int64(i) * 10)
+        let r = monitor.scanned(m, fingerprint: fingerprints?[i], context: .none, verdict: .ham, now: start + Int64(i) * 10)
         for sym in r.symbols {
             counts[sym.name, default: 0] += 1
             mix(sym.name)
@@ -260,20 +262,29 @@ case "fingerprint":
     print(sink)
 case "fuzzy":
     // The campaign monitor as the daemon runs it after each scan: the first half's fingerprints
-    // learned, then every message of the second half `scanned` (fingerprint, fuzzy lookup,
-    // campaign record, botnet check), ten seconds apart. Prints the symbols' counts and a digest
-    // of every symbol with its options (identical before and after a speed-up), and the CPU time
-    // (callgrind: --toggle-collect=*fuzzyLoop*).
-    let monitor = CampaignMonitor()
+    // learned, then every message of the second half `scanned` (fuzzy lookup, campaign record,
+    // botnet check) with the fingerprint its scan made, ten seconds apart. Prints the symbols'
+    // counts and a digest of every symbol with its options (identical before and after a
+    // speed-up), and the CPU time (callgrind: --toggle-collect=*fuzzyLoop*). A second monitor
+    // does the same making each fingerprint itself (a fingerprint made alone: its own word pass).
     let half = parsed.count / 2
     let start: Int64 = 1_780_000_000
-    for i in 0..<half { try await monitor.learn(parsed[i], as: entries[i].label, now: start + Int64(i) * 10) }
-    let t0 = cpuSeconds()
-    let (counts, digest) = fuzzyLoop(monitor, parsed[half...], start: start + Int64(half) * 10)
-    let t1 = cpuSeconds()
-    for (name, n) in counts.sorted(by: { $0.key < $1.key }) { print(name, n) }
-    print("digest", String(digest, radix: 16))
-    print("\(Int((t1 - t0) / Double(parsed.count - half) * 1e7) / 10) µs/msg (fingerprint + fuzzy + campaign + botnet)")
+    let scanner = MessageScanner(model: StatisticalModel())
+    var results: [(String, Double)] = []
+    for given in [true, false] {
+        let monitor = CampaignMonitor()
+        for i in 0..<half { try await monitor.learn(parsed[i], as: entries[i].label, now: start + Int64(i) * 10) }
+        let fingerprints = given ? parsed[half...].map { scanner.score($0, fingerprinter: monitor.fingerprinter).fingerprint } : nil
+        let t0 = cpuSeconds()
+        let (counts, digest) = fuzzyLoop(monitor, parsed[half...], fingerprints: fingerprints, start: start + Int64(half) * 10)
+        let t1 = cpuSeconds()
+        if given { for (name, n) in counts.sorted(by: { $0.key < $1.key }) { print(name, n) } }
+        results.append((String(digest, radix: 16), (t1 - t0) / Double(parsed.count - half)))
+    }
+    print("digest", results[0].0, results[0].0 == results[1].0 ? "(the same with fingerprints made by the monitor)" : "DIFFERS from \(results[1].0) with fingerprints made by the monitor")
+    print("\(Int(results[0].1 * 1e7) / 10) µs/msg (fuzzy + campaign + botnet, the scan's fingerprint given)")
+    print("\(Int(results[1].1 * 1e7) / 10) µs/msg (fingerprint made alone + fuzzy + campaign + botnet)")
+    if results[0].0 != results[1].0 { exit(1) }
 default:
     func best(_ body: () -> Void) -> Double {
         var b = Double.infinity
