@@ -196,6 +196,38 @@ struct FastPathTests {
         #expect(longTexts > 3_000)
     }
 
+    /// Long texts (as long mail bodies: kilobytes of plain words, with a rare number, symbol,
+    /// non-ASCII word or spelled-out word, some at 16-byte block edges) with the production limits
+    /// and smaller ones: the scan reads only around marked bytes and resumes its spaced-run machine
+    /// after a separator, far from where it stopped.
+    @Test func textScanOfLongTextsIsTheSeparateScans() {
+        var rng = RNG(state: 0x10_4654)
+        let plain = ["the", "offer", "limited", "Viagra", "money", "ok", "Hello", "world", "an", "of", "mailing", "list"]
+        let rare = ["a", "I", "x", "v1agra", "fr33", "p@ypal", "c|alis", "$ave", "2024", "wow!", "v.i.a.g.r.a", "v i a g r a",
+                    "m-o-n-e-y", "w_o_r_d", "a*b*c*d", "вход", "viаgra", "βeta", "é", "naïve", "e.g.", "--", "...", "***",
+                    "a b", "x y z", "й ц у к", "é.è.ê", "-a-b-", "banana", "eleven", "é x y", "~}|", "\u{0}"]
+        let gaps = [" ", " ", " ", " ", " ", " ", "  ", ", ", ". ", "\n", "\r\n", "-", "; ", "\t"]
+        for round in 0..<300 {
+            var s = ""
+            let words = 300 + Int(rng.next() % 2_500)
+            let rareShare = [3, 20, 200][round % 3]
+            for _ in 0..<words {
+                let w = rng.next() % UInt64(rareShare) == 0 ? rare[Int(rng.next() % UInt64(rare.count))]
+                    : plain[Int(rng.next() % UInt64(plain.count))]
+                s += w + gaps[Int(rng.next() % UInt64(gaps.count))]
+            }
+            let maxSeparators = [5_000, 1_000, 100][(round / 3) % 3]
+            let limit = [1_000, 3, 1][(round / 9) % 3]
+            let scan = s.withUTF8 { TextChecks.scanText($0, maxSeparators: maxSeparators, spacedRunLimit: limit) }
+            let tokens = s.withUTF8 { TextChecks.candidateTokens($0, maxSeparators: maxSeparators) }
+            let runs = s.withUTF8 { TextChecks.spacedRunStarts($0, limit: limit) }
+            #expect(scan.tokens.map(\.range) == tokens.map(\.range), "round \(round)")
+            #expect(scan.tokens.map(\.nonASCII) == tokens.map(\.nonASCII), "round \(round)")
+            #expect(scan.spacedRunStarts == runs, "round \(round)")
+            #expect(scan.hasGreekOrCyrillic == TextChecks.hasGreekOrCyrillic(s), "round \(round)")
+        }
+    }
+
     @Test(arguments: [
         ("(next of kin|beneficiary|transfer of|the sum of) .{0,40}(us\\$|usd|million)",
          [["next of kin", "beneficiary", "transfer of", "the sum of"], ["million", "usd", "us$"]]),

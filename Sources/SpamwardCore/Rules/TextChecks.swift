@@ -224,39 +224,6 @@ enum TextChecks {
         return c
     }
 
-    /// The candidate-token half of ``scanText(_:maxSeparators:spacedRunLimit:)``'s state.
-    struct TokenScan {
-        var start = -1
-        var nonASCII = false, nonLetter = false
-        var separators = 0
-        var done = false
-
-        /// A token byte of class `c` at `i`.
-        @inline(__always) mutating func take(_ c: UInt8, at i: Int) {
-            if start < 0 { start = i }
-            if c & classNonASCII != 0 { nonASCII = true } else if c & classLetter == 0 { nonLetter = true }
-        }
-
-        /// A byte that is no token's at `j`: it ends the token (kept when it is a candidate) and
-        /// counts as a separator.
-        @inline(__always) mutating func separate(at j: Int, into tokens: inout [(range: Range<Int>, nonASCII: Bool)],
-                                                 maxSeparators: Int) {
-            end(at: j, into: &tokens)
-            separators += 1
-            if separators > maxSeparators { done = true }
-        }
-
-        /// Ends the token (if any) at `j`, keeping it when it is a candidate.
-        @inline(__always) mutating func end(at j: Int, into tokens: inout [(range: Range<Int>, nonASCII: Bool)]) {
-            guard start >= 0 else { return }
-            let length = j - start
-            if nonASCII || (nonLetter && length >= 4 && length <= 20) { tokens.append((start..<j, nonASCII)) }
-            start = -1
-            nonASCII = false
-            nonLetter = false
-        }
-    }
-
     /// The spaced-run half of ``scanText(_:maxSeparators:spacedRunLimit:)``'s state: characters
     /// are counted between separators, and three single characters in a row with the same
     /// separator start a run.
@@ -293,86 +260,225 @@ enum TextChecks {
     }
 
     /// ``candidateTokens(_:maxSeparators:)``, ``spacedRunStarts(_:limit:)`` and
-    /// ``hasGreekOrCyrillic(_:)`` in one pass over the bytes, with a byte class table.
+    /// ``hasGreekOrCyrillic(_:)`` together, reading only the few places where they can find
+    /// something.
+    ///
+    /// Sixteen bytes at a time (SSE lanes, with no comparison instruction: equalities and ranges
+    /// are sums whose high bit answers), a mask marks the bytes where something can start: a digit,
+    /// `@`, `$`, `!`, `|` or a non-ASCII byte (every candidate token has one), and a byte equal to
+    /// the bytes two and four after it but not to the next one (every spaced run of ASCII
+    /// characters has one: `x.v.i.` at its first separator; a run with a non-ASCII character has a
+    /// non-ASCII byte). Most blocks of mail text have none and cost about three instructions a
+    /// byte. At a marked byte, the token around it is read (back to its start, on to its end); the
+    /// spaced-run state machine (``RunScan``) is run over the bytes around it, resuming either
+    /// where it stopped or, when that is far back, just after the nearest separator that ends a
+    /// segment of other than one character (where its state is known: no run, no character). The
+    /// machine stops only between runs, so a run is never cut. Exact: `FastPathTests` compares it
+    /// with the three separate scans.
     static func scanText(_ buf: UnsafeBufferPointer<UInt8>, maxSeparators: Int, spacedRunLimit: Int) -> TextScan {
         var out = TextScan()
-        var t = TokenScan()
-        var r = RunScan(done: spacedRunLimit <= 0)
-        var greek: UInt8 = 0
-        byteClasses.withUnsafeBufferPointer { table in
+        let n = buf.count
+        guard let p = buf.baseAddress, n > 0 else { return out }
+        return byteClasses.withUnsafeBufferPointer { tableBuffer in
+            var events = EventScan(p: p, n: n, table: tableBuffer.baseAddress!, maxSeparators: maxSeparators,
+                                   spacedRunLimit: spacedRunLimit)
+            // Every byte read is or-ed in, for the Greek and Cyrillic test.
+            var accumulated = V16(repeating: 0)
             var i = 0
-            let n = buf.count
-            // Both scans while neither has reached its limit (the flags are tested once a byte,
-            // here, rather than in each branch below), then the one left.
-            while i < n {
-                if t.done || r.done { break }
-                let b = buf[i]
-                let c = table[Int(b)]
-                if c == classToken | classLetter, i + 1 < n, table[Int(buf[i + 1])] == classToken | classLetter {
-                    // A run of ASCII letters (most of any text): it extends the token and the
-                    // character run; only where it ends matters.
-                    var j = i + 2
-                    while j < n, table[Int(buf[j])] == classToken | classLetter { j += 1 }
-                    if t.start < 0 { t.start = i }
-                    if r.charCount == 0 { r.charStart = i }
-                    r.charCount += j - i
-                    i = j
-                    // A space after the run (how most words end), taken here as the general path
-                    // below takes it: a separator (no token, no continuation, no Greek or Cyrillic
-                    // bit) after two or more characters, so it ends the token and the spaced run.
-                    if j < n, buf[j] == 0x20 {
-                        t.separate(at: j, into: &out.tokens, maxSeparators: maxSeparators)
-                        r.run = 0
-                        r.charCount = 0
-                        i = j + 1
-                    } else if j < n, table[Int(buf[j])] == 0 {
-                        // Punctuation or a line break after the run (class 0: no token, no
-                        // separator, no continuation): it ends the token and is one more
-                        // character of the run, as the general path below takes it.
-                        t.separate(at: j, into: &out.tokens, maxSeparators: maxSeparators)
-                        r.charCount += 1
-                        i = j + 1
+            var done = events.tokensDone && events.runsDone
+            while i &+ 20 <= n, !done {
+                let q = UnsafeRawPointer(p + i)
+                let m = Self.eventMask(q)
+                accumulated |= q.loadUnaligned(as: V16.self)
+                if m[0] | m[1] != 0 {
+                    events.visit(m[0], m[1], at: i, &out)
+                    done = events.tokensDone && events.runsDone
+                }
+                i &+= 16
+            }
+            if i < n, !done {
+                // The last bytes, padded with zeros (which mark nothing) to the 20 bytes read.
+                var padded = (V16(repeating: 0), V16(repeating: 0), V16(repeating: 0))
+                withUnsafeMutableBytes(of: &padded) { raw in
+                    let q = raw.baseAddress!
+                    q.copyMemory(from: p + i, byteCount: n &- i)
+                    accumulated |= q.loadUnaligned(as: V16.self) | q.loadUnaligned(fromByteOffset: 16, as: V16.self)
+                    let m = Self.eventMask(UnsafeRawPointer(q))
+                    // Lanes past the end mark nothing.
+                    let valid: UInt64 = n &- i >= 8 ? ~0 : (1 << UInt64((n &- i) &* 8)) &- 1
+                    let validHigh: UInt64 = n &- i >= 16 ? ~0 : n &- i <= 8 ? 0 : (1 << UInt64((n &- i &- 8) &* 8)) &- 1
+                    events.visit(m[0] & valid, m[1] & validHigh, at: i, &out)
+                    if n &- i > 16 {
+                        let m2 = Self.eventMask(UnsafeRawPointer(q + 16))
+                        let rest = n &- i &- 16
+                        events.visit(m2[0] & ((1 << UInt64(rest &* 8)) &- 1), 0, at: i &+ 16, &out)
                     }
-                    continue
                 }
-                greek |= c
-                if c & classToken != 0 {
-                    t.take(c, at: i)
-                } else {
-                    t.separate(at: i, into: &out.tokens, maxSeparators: maxSeparators)
+                i = n
+            }
+            // A Greek or Cyrillic lead byte is a non-ASCII byte: only texts with one are read again.
+            var greek = false
+            if i < n || unsafeBitCast(accumulated, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080) != SIMD2(repeating: 0) {
+                for k in 0..<n where p[k] &- 0xCD <= 0xD3 - 0xCD {
+                    greek = true
+                    break
                 }
-                r.take(b, c, at: i, into: &out.spacedRunStarts, limit: spacedRunLimit)
-                i += 1
             }
-            // Tokens alone (the spaced runs at their limit).
-            while i < n, !t.done {
-                let c = table[Int(buf[i])]
-                greek |= c
-                if c & classToken != 0 {
-                    t.take(c, at: i)
-                } else {
-                    t.separate(at: i, into: &out.tokens, maxSeparators: maxSeparators)
-                }
-                i += 1
+            out.hasGreekOrCyrillic = greek
+            return out
+        }
+    }
+
+    typealias V16 = SIMD16<UInt8>
+
+    /// The high bit of each lane set where the lane is not zero (exact for every byte).
+    @inline(__always) static func nonZero(_ t: V16) -> V16 { (t &+ V16(repeating: 0x7F)) | t }
+
+    /// For the 16 bytes at `q` (reading 20): the high bit of each lane set where ``scanText`` must
+    /// look (a token byte that is no ASCII letter, or the start of what may be a spaced run).
+    @inline(__always) static func eventMask(_ q: UnsafeRawPointer) -> SIMD2<UInt64> {
+        let v0 = q.loadUnaligned(as: V16.self)
+        let v1 = q.loadUnaligned(fromByteOffset: 1, as: V16.self)
+        let v2 = q.loadUnaligned(fromByteOffset: 2, as: V16.self)
+        let v4 = q.loadUnaligned(fromByteOffset: 4, as: V16.self)
+        // Non-ASCII (v0 itself), `|` and above (v0 + 4 >= 0x80), digits (0x30...0x39: v0 + 0x50
+        // reaches 0x80, v0 + 0x46 does not): for ASCII bytes, whose sums do not wrap.
+        let upper = v0 | (v0 &+ V16(repeating: 0x04))
+        let digit = (v0 &+ V16(repeating: 0x50)) & ~(v0 &+ V16(repeating: 0x46))
+        // `@`, `$`, `!`: one of the differences is zero.
+        let symbol = ~(nonZero(v0 ^ V16(repeating: 0x40)) & nonZero(v0 ^ V16(repeating: 0x24)) & nonZero(v0 ^ V16(repeating: 0x21)))
+        // Equal to the bytes two and four on, not to the next one.
+        let run = ~(nonZero(v2 ^ v0) | nonZero(v4 ^ v0)) & nonZero(v1 ^ v0)
+        return unsafeBitCast(upper | digit | symbol | run, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
+    }
+
+    /// The state of ``scanText(_:maxSeparators:spacedRunLimit:)`` between marked bytes.
+    struct EventScan {
+        let p: UnsafePointer<UInt8>
+        let n: Int
+        let table: UnsafePointer<UInt8>
+        let maxSeparators: Int
+        let spacedRunLimit: Int
+        /// Tokens: those ending before `tokenNext` are read; non-token bytes before `counted` are
+        /// `separators` (counted only for texts longer than `maxSeparators`).
+        var tokenNext = 0
+        var counted = 0
+        var separators = 0
+        var tokensDone = false
+        /// Spaced runs: the machine has read the bytes before `machineAt`.
+        var machine: RunScan
+        var machineAt = 0
+        var runsDone: Bool
+
+        init(p: UnsafePointer<UInt8>, n: Int, table: UnsafePointer<UInt8>, maxSeparators: Int, spacedRunLimit: Int) {
+            self.p = p
+            self.n = n
+            self.table = table
+            self.maxSeparators = maxSeparators
+            self.spacedRunLimit = spacedRunLimit
+            self.machine = RunScan(done: spacedRunLimit <= 0)
+            self.runsDone = spacedRunLimit <= 0
+        }
+
+        /// The marked lanes of the block at `i` (the high bit of each byte of `low`, then of `high`), in order.
+        @inline(never) mutating func visit(_ low: UInt64, _ high: UInt64, at i: Int, _ out: inout TextScan) {
+            var bits = low
+            while bits != 0 {
+                at(i &+ (bits.trailingZeroBitCount >> 3), &out)
+                bits &= bits &- 1
             }
-            // Spaced runs alone (the tokens at their limit).
-            while i < n, !r.done {
-                let b = buf[i]
-                let c = table[Int(b)]
-                greek |= c
-                r.take(b, c, at: i, into: &out.spacedRunStarts, limit: spacedRunLimit)
-                i += 1
-            }
-            // Both done: only whether a Greek or Cyrillic letter is left to find.
-            while i < n {
-                greek |= table[Int(buf[i])]
-                i += 1
+            bits = high
+            while bits != 0 {
+                at(i &+ 8 &+ (bits.trailingZeroBitCount >> 3), &out)
+                bits &= bits &- 1
             }
         }
-        // The end of the text ends a token.
-        if !t.done { t.end(at: buf.count, into: &out.tokens) }
-        out.hasGreekOrCyrillic = greek & classGreekCyrillic != 0
-        return out
+
+        /// A marked byte at `f`.
+        @inline(__always) mutating func at(_ f: Int, _ out: inout TextScan) {
+            let b = p[f]
+            if !tokensDone, f >= tokenNext, table[Int(b)] & (classToken | classLetter) == classToken {
+                token(around: f, &out)
+            }
+            if !runsDone, f >= machineAt,
+               b >= 0x80 || (table[Int(b)] & classSeparator != 0 && f &+ 4 < n && p[f &+ 2] == b && p[f &+ 4] == b && p[f &+ 1] != b)
+            {
+                runs(near: f, &out)
+            }
+        }
+
+        /// The token around the token byte `f` (no ASCII letter): kept when it is a candidate.
+        mutating func token(around f: Int, _ out: inout TextScan) {
+            var s = f
+            while s > 0, table[Int(p[s &- 1])] & classToken != 0 { s &-= 1 }
+            var e = s
+            var nonASCII = false
+            while e < n {
+                let c = table[Int(p[e])]
+                if c & classToken == 0 { break }
+                if c & classNonASCII != 0 { nonASCII = true }
+                e &+= 1
+            }
+            tokenNext = e
+            // Kept while at most `maxSeparators` non-token bytes come before it.
+            if n > maxSeparators && s > maxSeparators {
+                while counted < s {
+                    if table[Int(p[counted])] & classToken == 0 { separators &+= 1 }
+                    counted &+= 1
+                }
+                if separators > maxSeparators {
+                    tokensDone = true
+                    return
+                }
+            }
+            let length = e &- s
+            if nonASCII || (length >= 4 && length <= 20) { out.tokens.append((s..<e, nonASCII)) }
+        }
+
+        /// Runs the spaced-run machine over the bytes around `f`, which may be part of a run.
+        mutating func runs(near f: Int, _ out: inout TextScan) {
+            if f &- machineAt > 16 {
+                // Resume after the nearest separator before `f` that ends a segment of 0 or 2+
+                // characters (no run goes on across it), if there is one after `machineAt`.
+                var j = f &- 1
+                while j >= machineAt {
+                    guard table[Int(p[j])] & classSeparator != 0 else {
+                        j &-= 1
+                        continue
+                    }
+                    var k = j &- 1
+                    var chars = 0
+                    while k >= 0, table[Int(p[k])] & classSeparator == 0 {
+                        if p[k] & 0xC0 != 0x80 {
+                            chars &+= 1
+                            if chars > 1 { break }
+                        }
+                        k &-= 1
+                    }
+                    if chars != 1 {
+                        machine.run = 0
+                        machine.charCount = 0
+                        machineAt = j &+ 1
+                        break
+                    }
+                    j = k
+                }
+            }
+            // Every run with a byte marked at `f` ends its third character within 11 bytes.
+            let target = min(n, f &+ 12)
+            var i = machineAt
+            while i < n {
+                if i >= target && machine.run == 0 { break }
+                let b = p[i]
+                machine.take(b, table[Int(b)], at: i, into: &out.spacedRunStarts, limit: spacedRunLimit)
+                i &+= 1
+                if machine.done {
+                    runsDone = true
+                    break
+                }
+            }
+            machineAt = i
+        }
     }
 
     /// ASCII letters, digits and the symbols that stand in for letters (`@`, `$`, `!`, `|`).
