@@ -317,19 +317,32 @@ enum TextChecks {
                 i = n
             }
             // A Greek or Cyrillic lead byte is a non-ASCII byte: only texts with one are read again.
-            var greek = false
-            if i < n || unsafeBitCast(accumulated, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080) != SIMD2(repeating: 0) {
-                for k in 0..<n where p[k] &- 0xCD <= 0xD3 - 0xCD {
-                    greek = true
-                    break
-                }
-            }
-            out.hasGreekOrCyrillic = greek
+            let high = unsafeBitCast(accumulated, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
+            out.hasGreekOrCyrillic = (i < n || high[0] | high[1] != 0) && Self.hasGreekOrCyrillicLead(p, n)
             return out
         }
     }
 
     typealias V16 = SIMD16<UInt8>
+
+    /// Whether one of the `n` bytes at `p` is 0xCD...0xD3 (a Greek or Cyrillic lead byte), sixteen
+    /// at a time.
+    static func hasGreekOrCyrillicLead(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        var i = 0
+        while i &+ 16 <= n {
+            // 0xCD...0xD3 + 0xB3 is 0x80...0x86: the high bit set, and the low seven bits + 0x79 below 0x80.
+            let t = UnsafeRawPointer(p + i).loadUnaligned(as: V16.self) &+ V16(repeating: 0xB3)
+            let m = unsafeBitCast(t & ~((t & V16(repeating: 0x7F)) &+ V16(repeating: 0x79)), to: SIMD2<UInt64>.self)
+                & SIMD2(repeating: 0x8080_8080_8080_8080)
+            if m[0] | m[1] != 0 { return true }
+            i &+= 16
+        }
+        while i < n {
+            if p[i] &- 0xCD <= 0xD3 - 0xCD { return true }
+            i &+= 1
+        }
+        return false
+    }
 
     /// The high bit of each lane set where the lane is not zero (exact for every byte).
     @inline(__always) static func nonZero(_ t: V16) -> V16 { (t &+ V16(repeating: 0x7F)) | t }
@@ -350,6 +363,18 @@ enum TextChecks {
         // Equal to the bytes two and four on, not to the next one.
         let run = ~(nonZero(v2 ^ v0) | nonZero(v4 ^ v0)) & nonZero(v1 ^ v0)
         return unsafeBitCast(upper | digit | symbol | run, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
+    }
+
+    /// The high bit of each byte of the two halves set where the lane is a token byte
+    /// (``isASCIITokenByte(_:)`` or non-ASCII).
+    @inline(__always) static func tokenByteMask(_ v: V16) -> SIMD2<UInt64> {
+        // ASCII letters: `v | 0x20` in 0x61...0x7A.
+        let w = v | V16(repeating: 0x20)
+        let letter = (w &+ V16(repeating: 0x1F)) & ~(w &+ V16(repeating: 0x05))
+        let digit = (v &+ V16(repeating: 0x50)) & ~(v &+ V16(repeating: 0x46))
+        let symbol = ~(nonZero(v ^ V16(repeating: 0x40)) & nonZero(v ^ V16(repeating: 0x24)) & nonZero(v ^ V16(repeating: 0x21))
+            & nonZero(v ^ V16(repeating: 0x7C)))
+        return unsafeBitCast(v | letter | digit | symbol, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
     }
 
     /// The state of ``scanText(_:maxSeparators:spacedRunLimit:)`` between marked bytes.
@@ -422,6 +447,14 @@ enum TextChecks {
             tokenNext = e
             // Kept while at most `maxSeparators` non-token bytes come before it.
             if n > maxSeparators && s > maxSeparators {
+                // Sixteen bytes at a time, then byte by byte.
+                while counted &+ 16 <= s {
+                    let m = TextChecks.tokenByteMask(UnsafeRawPointer(p + counted).loadUnaligned(as: V16.self))
+                    // The high bits counted by a multiplication (no popcnt in the baseline x86-64).
+                    let tokenBytes = ((m[0] &>> 7) &* 0x0101_0101_0101_0101) &>> 56 &+ ((m[1] &>> 7) &* 0x0101_0101_0101_0101) &>> 56
+                    separators &+= 16 &- Int(tokenBytes)
+                    counted &+= 16
+                }
                 while counted < s {
                     if table[Int(p[counted])] & classToken == 0 { separators &+= 1 }
                     counted &+= 1
