@@ -18,11 +18,15 @@ struct LiteralSearch: Sendable {
     private let columns: [UInt8]
     /// Columns per state (distinct literal bytes + 1).
     private let width: Int
-    /// `table[row + column]`: the next state's row (state × width), shifted left by one, with the
-    /// low bit set when the next state ends at least one literal.
+    /// `table[row + column]`: the next state's row. States that end no literal have rows
+    /// `state × width` below ``finalBit``; those that end one (their own or along their failure
+    /// chain) have rows `finalBit + k × width`, so a step's row tells with one bit whether it ends
+    /// a literal, and is the next lookup's index as it is (no shift, no mask).
     private let table: [UInt32]
-    /// For each state, the literal ids ending there (its own and its failure chain's):
-    /// `outputIDs[outputStart[s]..<outputStart[s + 1]]`.
+    /// A power of two above every row of a state that ends no literal.
+    private let finalBit: UInt32
+    /// For the `k`-th state that ends a literal, the literal ids ending there (its own and its
+    /// failure chain's): `outputIDs[outputStart[k]..<outputStart[k + 1]]`.
     private let outputStart: [Int32]
     private let outputIDs: [Int32]
 
@@ -103,20 +107,39 @@ struct LiteralSearch: Sendable {
                 }
             }
         }
-        var table = [UInt32](repeating: 0, count: states * width)
-        for i in 0..<(states * width) {
-            let n = delta[i]
-            table[i] = UInt32(n * width) << 1 | (ends[n].isEmpty ? 0 : 1)
+        // Rows: states that end no literal first (the root among them: literals are not empty),
+        // then, from `finalBit` on, those that do.
+        var row = [Int](repeating: 0, count: states)
+        var plain = 0, final = 0
+        for st in 0..<states {
+            if ends[st].isEmpty {
+                row[st] = plain * width
+                plain += 1
+            } else {
+                final += 1
+            }
+        }
+        var finalBit = 1
+        while finalBit < max(plain, final) * width { finalBit <<= 1 }
+        var finalStates: [Int] = []
+        for st in 0..<states where !ends[st].isEmpty {
+            row[st] = finalBit + finalStates.count * width
+            finalStates.append(st)
+        }
+        var table = [UInt32](repeating: 0, count: finalBit + final * width)
+        for st in 0..<states {
+            for c in 0..<width { table[row[st] + c] = UInt32(row[delta[st * width + c]]) }
         }
         var outputStart: [Int32] = [0]
         var outputIDs: [Int32] = []
-        for s in 0..<states {
-            outputIDs.append(contentsOf: Set(ends[s]).sorted())
+        for st in finalStates {
+            outputIDs.append(contentsOf: Set(ends[st]).sorted())
             outputStart.append(Int32(outputIDs.count))
         }
         self.columns = columns
         self.width = width
         self.table = table
+        self.finalBit = UInt32(finalBit)
         self.outputStart = outputStart
         self.outputIDs = outputIDs
     }
@@ -146,18 +169,19 @@ struct LiteralSearch: Sendable {
                         guard let found = bb.baseAddress, let ends = fb.baseAddress, let t = tb.baseAddress,
                               let c = cb.baseAddress
                         else { return }
+                        let finalBit = self.finalBit
                         var row = 0
                         var i = 0
                         while true {
                             // Most steps end no literal: they are read by a loop with no call in it
                             // (so its state stays in registers), which stops at a step that does.
-                            (i, row) = Self.skip(t, c, p, n, i, row)
+                            (i, row) = Self.skip(t, c, p, n, i, row, finalBit)
                             if i >= n { break }
                             let stop = min(i &+ 4, n)
                             while i < stop {
                                 let e = t[row &+ Int(c[Int(p[i])])]
-                                row = Int(e >> 1)
-                                if e & 1 != 0 { record(row / width, i &+ 1, found, ends) }
+                                row = Int(e)
+                                if e & finalBit != 0 { record((row &- Int(finalBit)) / width, i &+ 1, found, ends) }
                                 i &+= 1
                             }
                         }
@@ -172,21 +196,22 @@ struct LiteralSearch: Sendable {
     /// step would end a literal or fewer than four bytes remain: where that step starts, and its row.
     @inline(never)
     private static func skip(_ t: UnsafePointer<UInt32>, _ c: UnsafePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ n: Int,
-                             _ start: Int, _ startRow: Int) -> (Int, Int) {
+                             _ start: Int, _ startRow: Int, _ finalBit: UInt32) -> (Int, Int) {
         var i = start
         var row = startRow
         while i &+ 4 <= n {
             let e0 = t[row &+ Int(c[Int(p[i])])]
-            let e1 = t[Int(e0 >> 1) &+ Int(c[Int(p[i &+ 1])])]
-            let e2 = t[Int(e1 >> 1) &+ Int(c[Int(p[i &+ 2])])]
-            let e3 = t[Int(e2 >> 1) &+ Int(c[Int(p[i &+ 3])])]
-            if (e0 | e1 | e2 | e3) & 1 != 0 { return (i, row) }
-            row = Int(e3 >> 1)
+            let e1 = t[Int(e0) &+ Int(c[Int(p[i &+ 1])])]
+            let e2 = t[Int(e1) &+ Int(c[Int(p[i &+ 2])])]
+            let e3 = t[Int(e2) &+ Int(c[Int(p[i &+ 3])])]
+            if (e0 | e1 | e2 | e3) & finalBit != 0 { return (i, row) }
+            row = Int(e3)
             i &+= 4
         }
         return (i, row)
     }
 
+    /// Records the literals ending at the `k`-th state that ends one.
     @inline(never) private func record(_ state: Int, _ end: Int, _ found: UnsafeMutablePointer<UInt64>,
                                        _ ends: UnsafeMutablePointer<Int32>) {
         for i in Int(outputStart[state])..<Int(outputStart[state + 1]) {
