@@ -196,6 +196,43 @@ struct FastPathTests {
         #expect(longTexts > 3_000)
     }
 
+    /// A non-ASCII token the obfuscated-word check skips (no look-alike in its bytes) is one in
+    /// which the scalar path finds nothing: on random tokens of Latin, Cyrillic and Greek letters
+    /// (look-alikes or not), digits, symbols, the Kelvin sign and other scalars.
+    @Test func tokensWithoutLookalikesSpellNothing() {
+        var rng = RNG(state: 0x1001_CA5E)
+        let alphabet = Array("viagrcslpmoneyVIAGRA0137@$!|аеорсухіјѕԁɡοανικτρпвжднлмбщβγδλπéüñ\u{212A}€’\u{A0}-")
+        let spamWords = ["viagra", "money", "casino", "cialis", "paypal", "free", "loan", "porn"]
+        let lookalikeOf: [Character: [Character]] = ["a": ["а", "α", "4", "@"], "o": ["о", "ο", "0"], "i": ["і", "ι", "1", "!", "|"],
+                                                      "e": ["е", "3", "€"], "c": ["с"], "p": ["р", "ρ"], "s": ["ѕ", "5", "$"]]
+        var found = 0
+        for round in 0..<20_000 {
+            var token: String
+            if round % 2 == 0 {
+                // A spam word with a letter or two disguised, in random case, maybe with other letters around.
+                var letters = Array(spamWords[Int(rng.next() % UInt64(spamWords.count))])
+                for _ in 0..<(1 + Int(rng.next() % 2)) {
+                    let k = Int(rng.next() % UInt64(letters.count))
+                    if let l = lookalikeOf[letters[k]] { letters[k] = l[Int(rng.next() % UInt64(l.count))] }
+                }
+                token = String(letters)
+                if rng.next() % 4 == 0 { token += rng.string(alphabet, 1 + Int(rng.next() % 3)) }
+            } else {
+                token = rng.string(alphabet, 2 + Int(rng.next() % 12))
+            }
+            var bytes = token
+            let skipped = bytes.withUTF8 { b in
+                TextChecks.asciiPlain.withUnsafeBufferPointer {
+                    !TextChecks.hasLookalike(b, $0, TextChecks.nonASCIILookalikeValues)
+                }
+            }
+            let words = TextChecks.obfuscatedWords(subjectAndText: "x\n" + token)
+            if skipped { #expect(words == nil, "\(token)") }
+            if words != nil { found += 1 }
+        }
+        #expect(found > 1_000)
+    }
+
     /// Long texts (as long mail bodies: kilobytes of plain words, with a rare number, symbol,
     /// non-ASCII word or spelled-out word, some at 16-byte block edges) with the production limits
     /// and smaller ones: the scan reads only around marked bytes and resumes its spaced-run machine

@@ -19,9 +19,16 @@ public enum BuiltinRules {
             "missing_date": Check { $0.field("Date") == nil ? [] : nil },
             "missing_message_id": Check { $0.field("Message-ID") == nil ? [] : nil },
             "html_only_images": Check { htmlOnlyImages($0.message) },
-            "obfuscated_word": Check { TextChecks.obfuscatedWords(subjectAndText: $0.subjectAndText, scan: $0.textScan) },
-            "mixed_script_word": Check {
-                TextChecks.mixedScriptWords(subjectAndText: $0.subjectAndText, hasGreekOrCyrillic: $0.textScan.hasGreekOrCyrillic)
+            "obfuscated_word": Check { input in
+                let scan = input.textScan
+                return input.withSubjectAndText { TextChecks.obfuscatedWords(text: $0, scan: scan) }
+            },
+            "mixed_script_word": Check { input in
+                // Only a text with a Greek or Cyrillic letter is decoded.
+                guard input.textScan.hasGreekOrCyrillic else { return nil }
+                return input.withSubjectAndText {
+                    TextChecks.mixedScriptWords(subjectAndText: String(decoding: $0, as: UTF8.self), hasGreekOrCyrillic: true)
+                }
             },
             "base64_text": Check { base64Text($0.message) },
             "html_hidden_text": Check { html($0.message) { $0.hiddenTextBytes >= 20 ? "\($0.hiddenTextBytes) bytes" : nil } },

@@ -284,7 +284,6 @@ final class RuleInput {
     let message: Message
     let environment: RuleEnvironment
     let plan: PrefilterPlan
-    private var bodyText: [UInt8]?
     private var headerTexts: [[UInt8]?]
     /// The literals found in each text with a shared search (``PrefilterPlan/searches``), and in
     /// each URL for the `uri` searches.
@@ -389,30 +388,41 @@ final class RuleInput {
 
     /// The decoded Subject, made once per evaluation.
     lazy var subject: String = field("Subject")?.decodedValue ?? ""  // message.subject
-    /// The subject, a newline and the visible text (the text checks read it).
-    lazy var subjectAndText: String = {
-        // `subject + "\n" + message.text` in one string of the right capacity (`message.text`
-        // joins the parts into a string of its own first, and each `+` grows another).
+    /// The subject, a newline and the visible text (the text parts joined by newlines), then a
+    /// newline when there are text parts: what `body` rules match, as bytes, in one buffer of the
+    /// right capacity. The text checks read it without the final newline (`textLength` bytes).
+    lazy var body: (bytes: [UInt8], textLength: Int) = {
         let subject = self.subject
         let parts = message.textParts
         var length = subject.utf8.count + 1
         for p in parts { length += p.text.utf8.count + 1 }
-        var s = String()
-        s.reserveCapacity(length)
-        s.append(subject)
-        s.append("\n")
+        var b: [UInt8] = []
+        b.reserveCapacity(length)
+        b.append(contentsOf: subject.utf8)
+        b.append(0x0A)
         for k in parts.indices {
-            if k > 0 { s.append("\n") }
-            s.append(parts[k].text)
+            if k > 0 { b.append(0x0A) }
+            b.append(contentsOf: parts[k].text.utf8)
         }
-        return s
+        let textLength = b.count
+        if !parts.isEmpty { b.append(0x0A) }
+        return (b, textLength)
     }()
 
-    /// One byte pass over ``subjectAndText`` for the text checks (obfuscated and mixed-script words).
+    /// One pass over the subject and text for the text checks (obfuscated and mixed-script words).
     lazy var textScan: TextChecks.TextScan = {
-        var t = subjectAndText
-        return t.withUTF8 { TextChecks.scanText($0, maxSeparators: TextChecks.maxWords, spacedRunLimit: TextChecks.maxSpacedRuns) }
+        let body = self.body
+        return body.bytes.withUnsafeBufferPointer {
+            TextChecks.scanText(UnsafeBufferPointer(rebasing: $0[0..<body.textLength]), maxSeparators: TextChecks.maxWords,
+                                spacedRunLimit: TextChecks.maxSpacedRuns)
+        }
     }()
+
+    /// Calls `body` with the subject and text (``body`` without its final newline).
+    func withSubjectAndText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let b = self.body
+        return b.bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<b.textLength])) }
+    }
 
     /// The Date field's time, parsed once for the rules that read it.
     lazy var dateFieldTime: Int64? = field("Date").flatMap { MessageDate.parse($0.value) }
@@ -494,14 +504,7 @@ final class RuleInput {
             }
             return ok ? [] : nil
         case .body:
-            if bodyText == nil {
-                // The subject, a newline, and each text part followed by a newline: the text checks'
-                // subjectAndText (parts joined by newlines) and a final newline when there are parts.
-                var t = Array(subjectAndText.utf8)
-                if !message.textParts.isEmpty { t.append(0x0A) }
-                bodyText = t
-            }
-            let t = bodyText ?? []
+            let t = body.bytes
             let ok = t.withUnsafeBufferPointer { b in matches(pattern, rule: rule, search: search, key: search, b, scratch: scratch) }
             return ok ? [] : nil
         case .header(let name, let part):

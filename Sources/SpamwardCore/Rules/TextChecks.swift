@@ -33,7 +33,17 @@ enum TextChecks {
     /// - Parameter scan: ``scanText(_:maxSeparators:spacedRunLimit:)`` of `text` (with ``maxWords``
     ///   and ``maxSpacedRuns``), shared with the mixed-script check.
     static func obfuscatedWords(subjectAndText text: String, scan textScan: TextScan) -> [String]? {
+        var copy = text
+        return copy.withUTF8 { obfuscatedWords(text: $0, scan: textScan) }
+    }
+
+    /// - Parameters:
+    ///   - buf: the UTF-8 bytes of the subject, a newline and the visible text.
+    ///   - scan: ``scanText(_:maxSeparators:spacedRunLimit:)`` of `buf` (with ``maxWords`` and
+    ///     ``maxSpacedRuns``), shared with the mixed-script check.
+    static func obfuscatedWords(text buf: UnsafeBufferPointer<UInt8>, scan textScan: TextScan) -> [String]? {
         var found: [String] = []
+        let lookalikes = Self.lookalikes
         // Look-alike spellings: tokens of letters, digits and look-alike symbols.
         var token: [Unicode.Scalar] = []
         // Whether the token has anything but ASCII letters: plain ASCII-letter words (nearly all)
@@ -96,15 +106,19 @@ enum TextChecks {
         // Bytes first: runs of ASCII letters (nearly every word) are skipped without decoding;
         // runs with a digit or symbol are checked as they are, and runs with non-ASCII bytes
         // are decoded and tokenized by scalars.
-        var bytes = text
-        let windows: [(scalars: [Unicode.Scalar], atTextEnd: Bool)] = bytes.withUTF8 { buf in
+        let windows: [(scalars: [Unicode.Scalar], atTextEnd: Bool)] = asciiPlain.withUnsafeBufferPointer { plainTable in
+            let byLength = spamWordsByLength
+            let lookalikeValues = nonASCIILookalikeValues
             for r in textScan.tokens {
+                let t = UnsafeBufferPointer(rebasing: buf[r.range])
                 if r.nonASCII {
-                    scan(String(decoding: UnsafeBufferPointer(rebasing: buf[r.range]), as: UTF8.self).unicodeScalars)
+                    // A token with no look-alike (most words of other languages) spells nothing.
+                    guard hasLookalike(t, plainTable, lookalikeValues) else { continue }
+                    scan(String(decoding: t, as: UTF8.self).unicodeScalars)
                 } else {
                     // ASCII: only letters and look-alike symbols can spell a spam word (nearly
                     // every candidate, a number or a price, stops here without a string made).
-                    guard asciiSpellsSpamWord(UnsafeBufferPointer(rebasing: buf[r.range])) else { continue }
+                    guard asciiSpellsSpamWord(t, plainTable, byLength) else { continue }
                     for b in buf[r.range] { token.append(Unicode.Scalar(b)) }
                     disguised = true
                 }
@@ -176,22 +190,69 @@ enum TextChecks {
     /// is a spam word with at least one look-alike and one letter: what the scalar path would
     /// find for it.
     static func asciiSpellsSpamWord(_ t: UnsafeBufferPointer<UInt8>) -> Bool {
+        asciiPlain.withUnsafeBufferPointer { asciiSpellsSpamWord(t, $0, spamWordsByLength) }
+    }
+
+    /// ``asciiSpellsSpamWord(_:)`` with ``asciiPlain`` and ``spamWordsByLength`` passed in (read
+    /// once per text, not once per token).
+    @inline(__always) static func asciiSpellsSpamWord(_ t: UnsafeBufferPointer<UInt8>, _ plain: UnsafeBufferPointer<UInt8>,
+                                                      _ byLength: [[[UInt8]]]) -> Bool {
         guard t.count >= 4, t.count <= 20 else { return false }
-        return asciiPlain.withUnsafeBufferPointer { plain in
-            // First whether every byte reads as a letter, with a look-alike and a letter among
-            // them (numbers and prices stop here), then the spam words of that length, compared
-            // with the plain letters as they are read.
-            var changed = false, hasLetter = false
-            for b in t {
-                guard b < 0x80, plain[Int(b)] != 0 else { return false }
-                if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { hasLetter = true } else { changed = true }
-            }
-            guard changed && hasLetter else { return false }
-            let byLength = spamWordsByLength
-            guard t.count < byLength.count else { return false }
-            for word in byLength[t.count] where word.elementsEqual(t, by: { $0 == plain[Int($1)] }) { return true }
-            return false
+        // First whether every byte reads as a letter, with a look-alike and a letter among
+        // them (numbers and prices stop here), then the spam words of that length, compared
+        // with the plain letters as they are read.
+        var changed = false, hasLetter = false
+        for b in t {
+            guard b < 0x80, plain[Int(b)] != 0 else { return false }
+            if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { hasLetter = true } else { changed = true }
         }
+        guard changed && hasLetter else { return false }
+        guard t.count < byLength.count else { return false }
+        for word in byLength[t.count] where word.elementsEqual(t, by: { $0 == plain[Int($1)] }) { return true }
+        return false
+    }
+
+    /// The scalar values of the non-ASCII ``lookalikes``, in increasing order.
+    static let nonASCIILookalikeValues: [UInt32] = lookalikes.keys.map(\.value).filter { $0 >= 0x80 }.sorted()
+
+    /// Whether the UTF-8 bytes `t` hold a look-alike (``lookalikes``: an ASCII one, a byte whose
+    /// ``asciiPlain`` is no letter, or a non-ASCII one): a token without one spells no spam word.
+    static func hasLookalike(_ t: UnsafeBufferPointer<UInt8>, _ plain: UnsafeBufferPointer<UInt8>,
+                             _ values: [UInt32]) -> Bool {
+        var i = 0
+        let n = t.count
+        while i < n {
+            let b = t[i]
+            if b < 0x80 {
+                if plain[Int(b)] != 0 && (b | 0x20) &- 0x61 >= 26 { return true }
+                i &+= 1
+                continue
+            }
+            // The scalar's value from its lead byte and continuation bytes (the text is valid UTF-8).
+            var v: UInt32
+            var length: Int
+            if b < 0xE0 {
+                v = UInt32(b & 0x1F)
+                length = 2
+            } else if b < 0xF0 {
+                v = UInt32(b & 0x0F)
+                length = 3
+            } else {
+                v = UInt32(b & 0x07)
+                length = 4
+            }
+            var k = 1
+            while k < length, i &+ k < n {
+                v = v << 6 | UInt32(t[i &+ k] & 0x3F)
+                k &+= 1
+            }
+            for x in values {
+                if x == v { return true }
+                if x > v { break }
+            }
+            i &+= length
+        }
+        return false
     }
 
     /// ``spamWordBytes`` by length (index: the length in bytes).
