@@ -98,13 +98,21 @@ struct FastPathTests {
         }
     }
 
+    /// The candidate tokens ``TextChecks/scanText(_:maxSeparators:spacedRunLimit:)`` keeps: the
+    /// non-ASCII ones and the ASCII ones that spell a spam word.
+    func spelling(_ tokens: [(range: Range<Int>, nonASCII: Bool)], _ text: UnsafeBufferPointer<UInt8>)
+        -> [(range: Range<Int>, nonASCII: Bool)]
+    {
+        tokens.filter { $0.nonASCII || TextChecks.asciiSpellsSpamWord(UnsafeBufferPointer(rebasing: text[$0.range])) }
+    }
+
     @Test func textScanIsTheSeparateScans() {
         var rng = RNG(state: 0x7E47)
         let alphabet = Array("abcXYZ v.i.a-g_r*a 1@$!| \n\r\tзаоп\u{0430}βx€é,;")
         for _ in 0..<3_000 {
             var s = rng.string(alphabet, Int(rng.next() % 200))
             let scan = s.withUTF8 { TextChecks.scanText($0, maxSeparators: 40, spacedRunLimit: 5) }
-            let tokens = s.withUTF8 { TextChecks.candidateTokens($0, maxSeparators: 40) }
+            let tokens = s.withUTF8 { spelling(TextChecks.candidateTokens($0, maxSeparators: 40), $0) }
             let runs = s.withUTF8 { TextChecks.spacedRunStarts($0, limit: 5) }
             #expect(scan.tokens.map(\.range) == tokens.map(\.range), "\(s)")
             #expect(scan.tokens.map(\.nonASCII) == tokens.map(\.nonASCII), "\(s)")
@@ -185,7 +193,7 @@ struct FastPathTests {
             let maxSeparators = [3, 10, 40, 5_000][round % 4]
             let limit = [0, 1, 5, 1_000][(round / 4) % 4]
             let scan = s.withUTF8 { TextChecks.scanText($0, maxSeparators: maxSeparators, spacedRunLimit: limit) }
-            let tokens = s.withUTF8 { TextChecks.candidateTokens($0, maxSeparators: maxSeparators) }
+            let tokens = s.withUTF8 { spelling(TextChecks.candidateTokens($0, maxSeparators: maxSeparators), $0) }
             let runs = limit <= 0 ? [] : s.withUTF8 { TextChecks.spacedRunStarts($0, limit: limit) }
             #expect(scan.tokens.map(\.range) == tokens.map(\.range), "\(s) \(maxSeparators)")
             #expect(scan.tokens.map(\.nonASCII) == tokens.map(\.nonASCII), "\(s) \(maxSeparators)")
@@ -256,7 +264,7 @@ struct FastPathTests {
             let maxSeparators = [5_000, 1_000, 100][(round / 3) % 3]
             let limit = [1_000, 3, 1][(round / 9) % 3]
             let scan = s.withUTF8 { TextChecks.scanText($0, maxSeparators: maxSeparators, spacedRunLimit: limit) }
-            let tokens = s.withUTF8 { TextChecks.candidateTokens($0, maxSeparators: maxSeparators) }
+            let tokens = s.withUTF8 { spelling(TextChecks.candidateTokens($0, maxSeparators: maxSeparators), $0) }
             let runs = s.withUTF8 { TextChecks.spacedRunStarts($0, limit: limit) }
             #expect(scan.tokens.map(\.range) == tokens.map(\.range), "round \(round)")
             #expect(scan.tokens.map(\.nonASCII) == tokens.map(\.nonASCII), "round \(round)")

@@ -43,7 +43,8 @@ enum TextChecks {
     ///     ``maxSpacedRuns``), shared with the mixed-script check.
     static func obfuscatedWords(text buf: UnsafeBufferPointer<UInt8>, scan textScan: TextScan) -> [String]? {
         var found: [String] = []
-        let lookalikes = Self.lookalikes
+        let tables = Self.spelling
+        let lookalikes = tables.lookalikes
         // Look-alike spellings: tokens of letters, digits and look-alike symbols.
         var token: [Unicode.Scalar] = []
         // Whether the token has anything but ASCII letters: plain ASCII-letter words (nearly all)
@@ -106,9 +107,9 @@ enum TextChecks {
         // Bytes first: runs of ASCII letters (nearly every word) are skipped without decoding;
         // runs with a digit or symbol are checked as they are, and runs with non-ASCII bytes
         // are decoded and tokenized by scalars.
-        let windows: [(scalars: [Unicode.Scalar], atTextEnd: Bool)] = asciiPlain.withUnsafeBufferPointer { plainTable in
-            let byLength = spamWordsByLength
-            let lookalikeValues = nonASCIILookalikeValues
+        let windows: [(scalars: [Unicode.Scalar], atTextEnd: Bool)] = tables.asciiPlain.withUnsafeBufferPointer { plainTable in
+            let byLength = tables.spamWordsByLength
+            let lookalikeValues = tables.nonASCIILookalikeValues
             for r in textScan.tokens {
                 let t = UnsafeBufferPointer(rebasing: buf[r.range])
                 if r.nonASCII {
@@ -212,6 +213,18 @@ enum TextChecks {
         return false
     }
 
+    /// The tables the obfuscated-word check reads, in one static (one `swift_once` per text
+    /// rather than one per table).
+    struct SpellingTables: Sendable {
+        let lookalikes: [Unicode.Scalar: Character]
+        let asciiPlain: [UInt8]
+        let spamWordsByLength: [[[UInt8]]]
+        let nonASCIILookalikeValues: [UInt32]
+    }
+
+    static let spelling = SpellingTables(lookalikes: lookalikes, asciiPlain: asciiPlain, spamWordsByLength: spamWordsByLength,
+                                         nonASCIILookalikeValues: nonASCIILookalikeValues)
+
     /// The scalar values of the non-ASCII ``lookalikes``, in increasing order.
     static let nonASCIILookalikeValues: [UInt32] = lookalikes.keys.map(\.value).filter { $0 >= 0x80 }.sorted()
 
@@ -262,8 +275,9 @@ enum TextChecks {
         return out
     }()
 
-    /// What one pass over the text finds: ``candidateTokens(_:maxSeparators:)``,
-    /// ``spacedRunStarts(_:limit:)`` and whether there is a Greek or Cyrillic letter.
+    /// What one pass over the text finds: ``candidateTokens(_:maxSeparators:)`` that can spell a
+    /// spam word (the non-ASCII ones, and the ASCII ones for which ``asciiSpellsSpamWord(_:)``
+    /// holds), ``spacedRunStarts(_:limit:)`` and whether there is a Greek or Cyrillic letter.
     struct TextScan {
         var tokens: [(range: Range<Int>, nonASCII: Bool)] = []
         var spacedRunStarts: [Int] = []
@@ -340,8 +354,10 @@ enum TextChecks {
         var out = TextScan()
         let n = buf.count
         guard let p = buf.baseAddress, n > 0 else { return out }
-        return byteClasses.withUnsafeBufferPointer { tableBuffer in
-            var events = EventScan(p: p, n: n, table: tableBuffer.baseAddress!, maxSeparators: maxSeparators,
+        let spelling = Self.spelling
+        return byteClasses.withUnsafeBufferPointer { tableBuffer in spelling.asciiPlain.withUnsafeBufferPointer { plain in
+            var events = EventScan(p: p, n: n, table: tableBuffer.baseAddress!, plain: plain,
+                                   spamWordsByLength: spelling.spamWordsByLength, maxSeparators: maxSeparators,
                                    spacedRunLimit: spacedRunLimit)
             // Every byte read is or-ed in, for the Greek and Cyrillic test.
             var accumulated = V16(repeating: 0)
@@ -381,7 +397,7 @@ enum TextChecks {
             let high = unsafeBitCast(accumulated, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
             out.hasGreekOrCyrillic = (i < n || high[0] | high[1] != 0) && Self.hasGreekOrCyrillicLead(p, n)
             return out
-        }
+        } }
     }
 
     typealias V16 = SIMD16<UInt8>
@@ -443,6 +459,9 @@ enum TextChecks {
         let p: UnsafePointer<UInt8>
         let n: Int
         let table: UnsafePointer<UInt8>
+        /// ``asciiPlain`` and ``spamWordsByLength``, for the ASCII tokens.
+        let plain: UnsafeBufferPointer<UInt8>
+        let spamWordsByLength: [[[UInt8]]]
         let maxSeparators: Int
         let spacedRunLimit: Int
         /// Tokens: those ending before `tokenNext` are read; non-token bytes before `counted` are
@@ -456,10 +475,13 @@ enum TextChecks {
         var machineAt = 0
         var runsDone: Bool
 
-        init(p: UnsafePointer<UInt8>, n: Int, table: UnsafePointer<UInt8>, maxSeparators: Int, spacedRunLimit: Int) {
+        init(p: UnsafePointer<UInt8>, n: Int, table: UnsafePointer<UInt8>, plain: UnsafeBufferPointer<UInt8>,
+             spamWordsByLength: [[[UInt8]]], maxSeparators: Int, spacedRunLimit: Int) {
             self.p = p
             self.n = n
             self.table = table
+            self.plain = plain
+            self.spamWordsByLength = spamWordsByLength
             self.maxSeparators = maxSeparators
             self.spacedRunLimit = spacedRunLimit
             self.machine = RunScan(done: spacedRunLimit <= 0)
@@ -495,10 +517,15 @@ enum TextChecks {
 
         /// The token around the token byte `f` (no ASCII letter): kept when it is a candidate.
         mutating func token(around f: Int, _ out: inout TextScan) {
+            var nonASCII = p[f] >= 0x80
             var s = f
-            while s > 0, table[Int(p[s &- 1])] & classToken != 0 { s &-= 1 }
-            var e = s
-            var nonASCII = false
+            while s > 0 {
+                let c = table[Int(p[s &- 1])]
+                if c & classToken == 0 { break }
+                if c & classNonASCII != 0 { nonASCII = true }
+                s &-= 1
+            }
+            var e = f &+ 1
             while e < n {
                 let c = table[Int(p[e])]
                 if c & classToken == 0 { break }
@@ -525,8 +552,11 @@ enum TextChecks {
                     return
                 }
             }
-            let length = e &- s
-            if nonASCII || (length >= 4 && length <= 20) { out.tokens.append((s..<e, nonASCII)) }
+            // An ASCII token is kept only when its look-alikes and letters spell a spam word (most
+            // candidates are numbers and prices).
+            if nonASCII || TextChecks.asciiSpellsSpamWord(UnsafeBufferPointer(start: p + s, count: e &- s), plain, spamWordsByLength) {
+                out.tokens.append((s..<e, nonASCII))
+            }
         }
 
         /// Runs the spaced-run machine over the bytes around `f`, which may be part of a run.
