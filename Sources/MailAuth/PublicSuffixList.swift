@@ -34,6 +34,12 @@ public struct PublicSuffixList: Sendable {
     /// The number of rules loaded.
     public private(set) var ruleCount = 0
 
+    /// An object shared by a list and its copies only (a list does not change once made): values
+    /// computed with a list whose `identity` is `===` another's are the other's too. Lists read
+    /// separately from the same file have different identities.
+    public let identity: any AnyObject & Sendable = Identity()
+    private final class Identity: Sendable {}
+
     /// Where Debian's `publicsuffix` package installs the list.
     public static let systemPath = "/usr/share/publicsuffix/public_suffix_list.dat"
 

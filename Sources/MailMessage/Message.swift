@@ -16,12 +16,15 @@ public struct Message: Sendable {
     public internal(set) var textParts: [TextPart] = []
     /// Non-text parts and parts named as files.
     public internal(set) var attachments: [Attachment] = []
-    /// URLs found in text and HTML, deduplicated, in order of appearance.
+    /// URLs found in text and HTML, deduplicated (no two equal as `String`s), in order of appearance.
     public internal(set) var urls: [String] = []
     /// What the parser found malformed or unusual, sorted and without duplicates.
     public internal(set) var anomalies: [Anomaly] = []
     /// Limits the message was parsed with.
     public let limits: ParseLimits
+    /// What readers derive from the message and share (``parsedURLs(_:)``, ``memoized(_:)``);
+    /// made by the parser when the message has URLs (nothing is kept for the others).
+    var memo: MessageMemo?
 
     init(bytes: [UInt8], limits: ParseLimits) {
         self.bytes = bytes

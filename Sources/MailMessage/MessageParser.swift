@@ -449,6 +449,8 @@ private struct Parser {
 
     mutating func finish() -> Message {
         message.anomalies = anomalies.sorted()
+        // What readers share is about the URLs: a message without any has nothing to keep.
+        if !message.urls.isEmpty { message.memo = MessageMemo() }
         return message
     }
 

@@ -159,7 +159,7 @@ public struct Fingerprinter: Sendable {
         let signature = words.count >= configuration.minWords ? minHash(words) : []
         return MessageFingerprint(minHash: signature, words: words.count,
                                   htmlStructure: htmlStructure(htmlProfile, images: images, links: links),
-                                  urlDomains: urlDomains(message.urls))
+                                  urlDomains: urlDomains(message))
     }
 
     /// One-permutation hashing with rotation densification (Shrivastava & Li 2014): each shingle
@@ -229,6 +229,45 @@ public struct Fingerprinter: Sendable {
 
     static func log2Bucket(_ n: Int) -> Int { n <= 0 ? 0 : (Int.bitWidth - n.leadingZeroBitCount) }
 
+    /// The registrable domains of the message's URLs: ``urlDomains(_:)``, taking the host names and
+    /// registrable domains the rules found (``URLAnalysis``, kept with the message) where they are
+    /// the same (the same list; the same host name, which this function reads more simply than
+    /// the rules' parser: then the same domain).
+    func urlDomains(_ message: Message) -> [String] {
+        guard let analysis = message.memoized(URLAnalysis.self), analysis.isMade(with: publicSuffixList) else {
+            return urlDomains(message.urls)
+        }
+        let urls = message.urls
+        var domains: [String] = []
+        var hosts: [String] = []
+        domains.reserveCapacity(min(urls.count, max(1, configuration.maxURLDomains)))
+        hosts.reserveCapacity(min(urls.count, 64))
+        for i in 0..<min(urls.count, 256) {
+            var url = urls[i]
+            let host: String
+            var known: String? = nil
+            let shared = url.withUTF8 { b -> (host: String, domain: String?)? in
+                guard i < analysis.covered, case let range?? = Self.asciiHostRange(of: b) else { return nil }
+                return analysis.fingerprintHost(ofURL: i, b, range)
+            }
+            if let shared {
+                host = shared.host
+                known = shared.domain
+            } else {
+                guard let h = Self.host(of: url) else { continue }
+                host = h
+            }
+            guard !hosts.contains(host) else { continue }
+            if hosts.count < 64 { hosts.append(host) }  // bounded: later repeats only cost a lookup
+            let domain = known ?? registrableDomain(host)
+            if !domains.contains(domain) { domains.append(domain) }
+            if domains.count >= configuration.maxURLDomains { break }
+        }
+        return domains.sorted()
+    }
+
+    /// The registrable domains of `urls` (the first 256), distinct and sorted, at most
+    /// ``FingerprintConfiguration/maxURLDomains``.
     func urlDomains(_ urls: [String]) -> [String] {
         // Few distinct hosts and domains per message: linear dedup (a `String` compare) instead
         // of hashed sets. A host seen before adds nothing: its registrable domain is looked up once.
@@ -259,7 +298,8 @@ public struct Fingerprinter: Sendable {
             return digitsAndDots
         }
         if maybeIP, IPAddress(host) != nil { return host }
-        if let list = publicSuffixList, let d = list.registrableDomain(of: host) { return d }
+        // Through the optional: binding the list copies it (a retain of each of its tables).
+        if let d = publicSuffixList?.registrableDomain(of: host) { return d }
         return Self.lastTwoLabels(host)
     }
 
@@ -326,6 +366,24 @@ extension Fingerprinter {
     /// ``host(of:)`` for ASCII URLs without CR, on bytes: nil when the URL is not such (then the
     /// `Character` steps run), else the result (`.some(nil)`: the URL has no host).
     static func asciiHost(of b: UnsafeBufferPointer<UInt8>) -> String?? {
+        guard let range = asciiHostRange(of: b) else { return nil }
+        guard let r = range else { return .some(nil) }
+        // ASCII bytes (checked), lower-cased straight into the String's storage.
+        return .some(String(unsafeUninitializedCapacity: r.count) { dst in
+            var k = 0
+            for j in r {
+                dst[k] = lower(b[j])
+                k += 1
+            }
+            return k
+        })
+    }
+
+    @inline(__always) static func lower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
+
+    /// Where ``asciiHost(of:)``'s host is in `b` (before lower-casing): nil when `b` is not ASCII
+    /// without CR, `.some(nil)` when the URL has no host.
+    @inline(__always) static func asciiHostRange(of b: UnsafeBufferPointer<UInt8>) -> Range<Int>?? {
         // Any byte >= 0x80 or CR: 8 bytes at a time, then the rest.
         var q = 0
         if let base = b.baseAddress {
@@ -340,7 +398,6 @@ extension Fingerprinter {
             if b[q] >= 0x80 || b[q] == 0x0D { return nil }
             q += 1
         }
-        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
         var lo = 0
         var hi = b.count
         // After "://", else no host for "mailto:" URLs.
@@ -369,29 +426,37 @@ extension Fingerprinter {
         j = hi
         while j > lo, b[j - 1] != 0x40 { j -= 1 }
         if j > lo { lo = j }
-        // ASCII bytes (checked above), lower-cased straight into the String's storage.
-        func string(_ r: Range<Int>) -> String {
-            String(unsafeUninitializedCapacity: r.count) { dst in
-                var k = 0
-                for j in r {
-                    dst[k] = lower(b[j])
-                    k += 1
-                }
-                return k
-            }
-        }
         if lo < hi, b[lo] == 0x5B {
             var close = lo + 1
             while close < hi, b[close] != 0x5D { close += 1 }
             guard close < hi else { return .some(nil) }
-            return .some(string((lo + 1)..<close))
+            return .some((lo + 1)..<close)
         }
         var colon = lo
         while colon < hi, b[colon] != 0x3A { colon += 1 }
         hi = colon
         while hi > lo, b[hi - 1] == 0x2E { hi -= 1 }
         guard hi > lo, hi - lo <= 253 else { return .some(nil) }
-        return .some(string(lo..<hi))
+        return .some(lo..<hi)
+    }
+
+    /// Whether `b[r]` lower-cased is `name`, and is not a name ``Fingerprinter/registrableDomain(_:)``
+    /// would test as an IP address (only digits and dots, or a `:` or `[`).
+    static func isHost(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, named name: String) -> Bool {
+        // Native strings are contiguous; another is not taken (the caller computes the host then).
+        name.utf8.withContiguousStorageIfAvailable { n in
+            guard n.count == r.count else { return false }
+            var digitsAndDots = true
+            var k = 0
+            for j in r {
+                let c = b[j]
+                if c == 0x3A || c == 0x5B { return false }
+                if !((c >= 0x30 && c <= 0x39) || c == 0x2E) { digitsAndDots = false }
+                if lower(c) != n[k] { return false }
+                k += 1
+            }
+            return !digitsAndDots
+        } ?? false
     }
 }
 

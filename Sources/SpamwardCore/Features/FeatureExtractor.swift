@@ -580,8 +580,12 @@ struct Builder {
             }
         }
         add("nurl:", String(Self.log2Bucket(m.urls.count)))
-        for u in m.urls.prefix(64) {
-            guard let p = ParsedURL.parse(u) else { continue }
+        // The parsed forms the rules made (`Message.parsedURLs`) when they ran first; else each
+        // URL parsed here and dropped (a scan without rules keeps nothing).
+        let known = m.knownParsedURLs(64)
+        for i in 0..<min(m.urls.count, 64) {
+            let parsed = known.map { $0[$0.startIndex + i] } ?? ParsedURL.parse(m.urls[i])
+            guard let p = parsed else { continue }
             add("uh:", p.host)
             var host = p.host
             host.withUTF8 { u in add("ud:", bytes: UnsafeBufferPointer(rebasing: u[Self.lastLabels(u, 2)])) }

@@ -289,7 +289,6 @@ final class RuleInput {
     /// each URL for the `uri` searches.
     private var foundLiterals: [LiteralSearch.Found?]
     private var urlLiterals: [[LiteralSearch.Found]?]
-    private var analyzedURLs: [AnalyzedURL]?
 
     init(message: Message, environment: RuleEnvironment, textSlots: Int = 0, plan: PrefilterPlan? = nil) {
         self.message = message
@@ -358,33 +357,16 @@ final class RuleInput {
         return fields(name).map { MailAddress.parseList($0.value) }
     }
 
+    /// The message's URLs analyzed once per message (and Public Suffix List): kept with the
+    /// message for the fingerprint and later evaluations (``URLAnalysis``).
+    lazy var urlAnalysis: URLAnalysis = URLAnalysis.of(message, publicSuffixList: environment.publicSuffixList)
+
     /// The message's URLs, normalized (at most ``URLChecks/maxURLs``).
-    var urls: [AnalyzedURL] {
-        if let analyzedURLs { return analyzedURLs }
-        // The same URL written twice is analyzed once.
-        let expected = min(message.urls.count, URLChecks.maxURLs)
-        var seen = Set<String>(minimumCapacity: expected)
-        var a: [AnalyzedURL] = []
-        a.reserveCapacity(expected)
-        var hosts: [String: URLNormalizer.HostNames?] = Dictionary(minimumCapacity: expected)
-        for raw in message.urls where seen.insert(raw).inserted {
-            if let u = URLNormalizer.analyze(raw, publicSuffixList: environment.publicSuffixList, hostCache: &hosts) { a.append(u) }
-            if seen.count >= URLChecks.maxURLs { break }
-        }
-        analyzedURLs = a
-        return a
-    }
+    var urls: [AnalyzedURL] { urlAnalysis.urls }
 
     /// The indices in ``urls`` of the first URL of each distinct host name, for the checks that
     /// read only the host.
-    lazy var distinctHostIndices: [Int] = {
-        let all = urls
-        var seen = Set<String>(minimumCapacity: all.count)
-        var out: [Int] = []
-        out.reserveCapacity(all.count)
-        for i in all.indices where seen.insert(all[i].host).inserted { out.append(i) }
-        return out
-    }()
+    var distinctHostIndices: [Int] { urlAnalysis.distinctHostIndices }
 
     /// The decoded Subject, made once per evaluation.
     lazy var subject: String = field("Subject")?.decodedValue ?? ""  // message.subject

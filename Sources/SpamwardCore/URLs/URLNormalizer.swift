@@ -39,10 +39,14 @@ public enum URLNormalizer {
     }
 
     /// A host's spellings and registrable domain, computed once per host name and message.
-    struct HostNames {
+    struct HostNames: Sendable {
         var unicode: String
         var ascii: String
         var registrable: String
+        /// `registrable` is the Public Suffix List's answer for `ascii` (not the host itself or a
+        /// guess without the list).
+        var fromList: Bool
+        var isIPAddress: Bool
     }
 
     /// ``analyze(_:publicSuffixList:)`` with the host names of earlier URLs (of the same message)
@@ -59,6 +63,11 @@ public enum URLNormalizer {
             guard let computed else { return nil }
             names = computed
         }
+        return analyzed(raw, p, names)
+    }
+
+    /// The analysis of `raw`, parsed as `p`, whose host's names are `names` (``hostNames(_:publicSuffixList:)``).
+    static func analyzed(_ raw: String, _ p: ParsedURL, _ names: HostNames) -> AnalyzedURL {
         let asciiHost = names.ascii, unicodeHost = names.unicode, registrable = names.registrable
         let path = normalizePercent(p.path)
         let query = p.query.map(normalizePercent)
@@ -99,6 +108,15 @@ public enum URLNormalizer {
                            isObfuscatedIP: p.isObfuscatedIPv4, path: path, query: query)
     }
 
+    /// The registrable domain of the ASCII host name `host` (not an IP address), and whether the
+    /// list gave it.
+    @inline(__always) static func registrable(_ host: String, _ publicSuffixList: PublicSuffixList?) -> (String, Bool) {
+        guard publicSuffixList != nil else { return (ParsedURL.registrableDomainGuess(forHost: host), false) }
+        // Through the optional: binding the list copies it (a retain of each of its tables).
+        if let r = publicSuffixList?.registrableDomain(of: host) { return (r, true) }
+        return (host, false)
+    }
+
     static func hostNames(_ p: ParsedURL, publicSuffixList: PublicSuffixList?) -> HostNames? {
         var host = p.host
         if !p.isIPAddress, isPlainASCIIHost(&host) {
@@ -106,13 +124,8 @@ public enum URLNormalizer {
             // ASCII spellings are the host itself (what Punycode.toUnicode and toASCII return).
             while host.utf8.last == 0x2E { host.removeLast() }
             guard !host.isEmpty else { return nil }
-            let registrable: String
-            if let psl = publicSuffixList {
-                registrable = psl.registrableDomain(of: host) ?? host
-            } else {
-                registrable = ParsedURL.registrableDomainGuess(forHost: host)
-            }
-            return HostNames(unicode: host, ascii: host, registrable: registrable)
+            let (registrable, fromList) = registrable(host, publicSuffixList)
+            return HostNames(unicode: host, ascii: host, registrable: registrable, fromList: fromList, isIPAddress: false)
         }
         if !p.isIPAddress {
             // Ideographic and full-width full stops separate labels like '.' (UTS 46).
@@ -124,15 +137,11 @@ public enum URLNormalizer {
         }
         let unicodeHost = p.isIPAddress ? host : Punycode.toUnicode(host)
         let asciiHost = p.isIPAddress ? host : (Punycode.toASCII(unicodeHost) ?? host)
-        let registrable: String
         if p.isIPAddress {
-            registrable = asciiHost
-        } else if let psl = publicSuffixList {
-            registrable = psl.registrableDomain(of: asciiHost) ?? asciiHost
-        } else {
-            registrable = ParsedURL.registrableDomainGuess(forHost: asciiHost)
+            return HostNames(unicode: unicodeHost, ascii: asciiHost, registrable: asciiHost, fromList: false, isIPAddress: true)
         }
-        return HostNames(unicode: unicodeHost, ascii: asciiHost, registrable: registrable)
+        let (registrable, fromList) = registrable(asciiHost, publicSuffixList)
+        return HostNames(unicode: unicodeHost, ascii: asciiHost, registrable: registrable, fromList: fromList, isIPAddress: false)
     }
 
     /// Whether `host` is ASCII and has no `--` (hence no `xn--` label in any case).
