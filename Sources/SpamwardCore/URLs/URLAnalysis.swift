@@ -67,43 +67,75 @@ final class URLAnalysis: Sendable {
         urls.reserveCapacity(n)
         var hostOfURL = [Int32](repeating: -1, count: n)
         var hosts: [URLNormalizer.HostNames] = []
-        // Per parsed host name (the key of the names): the index in `hosts`, or -1 when it has
-        // none (nothing left after the trailing dots).
-        var parsedHosts = SmallStringIndex()
-        var hostIndexOfParsed: [Int32] = []
-        // Per distinct ASCII host: whether a URL with it was taken into `distinctHostIndices`.
-        var asciiHosts = SmallStringIndex()
-        var asciiOfHost: [Int] = []
-        var asciiTaken: [Bool] = []
+        hosts.reserveCapacity(n)
         var distinct: [Int] = []
+        distinct.reserveCapacity(n)
+        // Each distinct parsed host name (`ParsedURL.host`, the key of the names) and the index
+        // of its names in `hosts` (-1: none, nothing left after the trailing dots); searched
+        // linearly while there are few, then through `table`.
+        var seenKeys: [String] = []
+        seenKeys.reserveCapacity(n)
+        var seenHosts: [Int32] = []
+        seenHosts.reserveCapacity(n)
+        var table: [String: Int32] = [:]
+        // Per host: the first host with the same ASCII name (``AnalyzedURL/host``), whose first URL
+        // is the one ``distinctHostIndices`` keeps; and whether it was kept.
+        var sameASCII: [Int32] = []
+        sameASCII.reserveCapacity(n)
+        var asciiTable: [String: Int32] = [:]
+        var kept = [Bool](repeating: false, count: n)
+        let linear = SmallStringIndex.linearLimit
         for i in 0..<n {
             guard let p = parsed[i], !p.host.isEmpty else { continue }
-            let h: Int32
-            if let k = parsedHosts.find(p.host) {
-                h = hostIndexOfParsed[k]
-            } else {
+            var h: Int32 = -2
+            if seenKeys.count <= linear {
+                for k in seenKeys.indices where seenKeys[k] == p.host {
+                    h = seenHosts[k]
+                    break
+                }
+            } else if let known = table[p.host] {
+                h = known
+            }
+            if h == -2 {
+                // A new host name: its names once per message.
                 if let names = URLNormalizer.hostNames(p, publicSuffixList: list) {
                     h = Int32(hosts.count)
-                    hosts.append(names)
-                    let a: Int
-                    if let known = asciiHosts.find(names.ascii) {
-                        a = known
-                    } else {
-                        a = asciiHosts.insert(names.ascii)
-                        asciiTaken.append(false)
+                    var first = h
+                    if hosts.count <= linear {
+                        for k in hosts.indices where hosts[k].ascii == names.ascii {
+                            first = sameASCII[k]
+                            break
+                        }
+                    } else if let known = asciiTable[names.ascii] {
+                        first = known
                     }
-                    asciiOfHost.append(a)
+                    hosts.append(names)
+                    sameASCII.append(first)
+                    if hosts.count > linear {
+                        if asciiTable.isEmpty {
+                            for k in hosts.indices where asciiTable[hosts[k].ascii] == nil { asciiTable[hosts[k].ascii] = sameASCII[k] }
+                        } else if asciiTable[names.ascii] == nil {
+                            asciiTable[names.ascii] = first
+                        }
+                    }
                 } else {
                     h = -1
                 }
-                _ = parsedHosts.insert(p.host)
-                hostIndexOfParsed.append(h)
+                seenKeys.append(p.host)
+                seenHosts.append(h)
+                if seenKeys.count > linear {
+                    if table.isEmpty {
+                        for k in seenKeys.indices { table[seenKeys[k]] = seenHosts[k] }
+                    } else {
+                        table[p.host] = h
+                    }
+                }
             }
             guard h >= 0 else { continue }
             hostOfURL[i] = h
-            let a = asciiOfHost[Int(h)]
-            if !asciiTaken[a] {
-                asciiTaken[a] = true
+            let first = Int(sameASCII[Int(h)])
+            if !kept[first] {
+                kept[first] = true
                 distinct.append(urls.count)
             }
             urls.append(URLNormalizer.analyzed(raws[i], p, hosts[Int(h)]))
@@ -115,32 +147,8 @@ final class URLAnalysis: Sendable {
     }
 }
 
-/// The index of each of a few strings, in order of insertion: a linear search while there are
-/// at most 16 (a message's host names, nearly always), then a dictionary. `String` equality, as
-/// a `Dictionary` or `Set` of them would use.
-struct SmallStringIndex {
-    private var keys: [String] = []
-    private var table: [String: Int] = [:]
+/// Limits of the linear searches of a message's host names (nearly always few) before a
+/// dictionary takes over.
+enum SmallStringIndex {
     static let linearLimit = 16
-
-    func find(_ s: String) -> Int? {
-        if keys.count <= Self.linearLimit {
-            for i in keys.indices where keys[i] == s { return i }
-            return nil
-        }
-        return table[s]
-    }
-
-    /// Adds `s` (not already there); returns its index.
-    mutating func insert(_ s: String) -> Int {
-        let i = keys.count
-        keys.append(s)
-        if keys.count == Self.linearLimit + 1 {
-            table.reserveCapacity(2 * keys.count)
-            for k in keys.indices { table[keys[k]] = k }
-        } else if keys.count > Self.linearLimit + 1 {
-            table[s] = i
-        }
-        return i
-    }
 }

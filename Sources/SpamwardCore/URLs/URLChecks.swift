@@ -64,21 +64,22 @@ public enum URLChecks {
     static func firstOption(_ input: RuleInput, hosts: Bool = false, _ option: (AnalyzedURL) -> String?) -> [String]? {
         var out: [String] = []
         let all = input.urls
-        // By index: iterating the array copies each URL (a retain and release of each of its
-        // strings). Passing the element to `option` still copies it (about 0.7 M instructions
-        // on 300 messages; a `borrowing` parameter did not remove it: docs/rules.md).
-        if hosts {
-            for i in input.distinctHostIndices {
-                if let o = option(all[i]) {
-                    out.append(o)
-                    if out.count >= 3 { break }
+        // Through the buffer: an array's subscript returns a copy of the element (a retain and
+        // release of each of its eight strings); a buffer's lends it in place.
+        all.withUnsafeBufferPointer { buf in
+            if hosts {
+                for i in input.distinctHostIndices {
+                    if let o = option(buf[i]) {
+                        out.append(o)
+                        if out.count >= 3 { break }
+                    }
                 }
-            }
-        } else {
-            for i in all.indices {
-                if let o = option(all[i]) {
-                    out.append(o)
-                    if out.count >= 3 { break }
+            } else {
+                for i in buf.indices {
+                    if let o = option(buf[i]) {
+                        out.append(o)
+                        if out.count >= 3 { break }
+                    }
                 }
             }
         }

@@ -7,26 +7,133 @@ import MailAuth
 import MailMessage
 
 /// A URL of a message, normalized as a browser would resolve it, with what the URL checks need.
+///
+/// A value type whose fields live in one shared, copy-on-write box: the URL checks pass URLs
+/// around by value, and a copy is one retain instead of one per string.
 public struct AnalyzedURL: Sendable, Hashable {
+    final class Fields: @unchecked Sendable {
+        // Mutated only while uniquely referenced (copy on write), so sharing is safe.
+        var original: String
+        var normalized: String
+        var host: String
+        var unicodeHost: String
+        var registrableDomain: String
+        var userinfo: String?
+        var isIPAddress: Bool
+        var isObfuscatedIP: Bool
+        var path: String
+        var query: String?
+
+        init(original: String, normalized: String, host: String, unicodeHost: String, registrableDomain: String,
+             userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String, query: String?) {
+            self.original = original
+            self.normalized = normalized
+            self.host = host
+            self.unicodeHost = unicodeHost
+            self.registrableDomain = registrableDomain
+            self.userinfo = userinfo
+            self.isIPAddress = isIPAddress
+            self.isObfuscatedIP = isObfuscatedIP
+            self.path = path
+            self.query = query
+        }
+
+        func copy() -> Fields {
+            Fields(original: original, normalized: normalized, host: host, unicodeHost: unicodeHost,
+                   registrableDomain: registrableDomain, userinfo: userinfo, isIPAddress: isIPAddress,
+                   isObfuscatedIP: isObfuscatedIP, path: path, query: query)
+        }
+    }
+
+    private var fields: Fields
+
+    public init(original: String, normalized: String, host: String, unicodeHost: String, registrableDomain: String,
+                userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String, query: String?) {
+        fields = Fields(original: original, normalized: normalized, host: host, unicodeHost: unicodeHost,
+                        registrableDomain: registrableDomain, userinfo: userinfo, isIPAddress: isIPAddress,
+                        isObfuscatedIP: isObfuscatedIP, path: path, query: query)
+    }
+
+    /// The box, copied first when it is shared (before a field is set).
+    private var unique: Fields {
+        mutating get {
+            if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
+            return fields
+        }
+    }
+
     /// The URL as found in the message.
-    public var original: String
+    public var original: String {
+        get { fields.original }
+        set { unique.original = newValue }
+    }
     /// `scheme://host[:port]/path[?query]`: lower-case scheme and host, the host in its ASCII
     /// (Punycode) form without trailing dots, the userinfo dropped, IPv4 in dotted decimal, and
     /// percent-encoded unreserved characters decoded (other escapes upper-cased). No fragment.
-    public var normalized: String
+    public var normalized: String {
+        get { fields.normalized }
+        set { unique.normalized = newValue }
+    }
     /// The host in ASCII form (`xn--` labels), lower-cased, no trailing dot.
-    public var host: String
+    public var host: String {
+        get { fields.host }
+        set { unique.host = newValue }
+    }
     /// The host with `xn--` labels decoded (what the reader sees).
-    public var unicodeHost: String
+    public var unicodeHost: String {
+        get { fields.unicodeHost }
+        set { unique.unicodeHost = newValue }
+    }
     /// The registrable domain (Public Suffix List; the host itself for IP addresses).
-    public var registrableDomain: String
+    public var registrableDomain: String {
+        get { fields.registrableDomain }
+        set { unique.registrableDomain = newValue }
+    }
     /// The userinfo before `@`, when present.
-    public var userinfo: String?
-    public var isIPAddress: Bool
+    public var userinfo: String? {
+        get { fields.userinfo }
+        set { unique.userinfo = newValue }
+    }
+    public var isIPAddress: Bool {
+        get { fields.isIPAddress }
+        set { unique.isIPAddress = newValue }
+    }
     /// IPv4 written in hex, octal or as one number.
-    public var isObfuscatedIP: Bool
-    public var path: String
-    public var query: String?
+    public var isObfuscatedIP: Bool {
+        get { fields.isObfuscatedIP }
+        set { unique.isObfuscatedIP = newValue }
+    }
+    public var path: String {
+        get { fields.path }
+        set { unique.path = newValue }
+    }
+    public var query: String? {
+        get { fields.query }
+        set { unique.query = newValue }
+    }
+
+    public static func == (a: AnalyzedURL, b: AnalyzedURL) -> Bool {
+        if a.fields === b.fields { return true }
+        let x = a.fields, y = b.fields
+        return x.original == y.original && x.normalized == y.normalized && x.host == y.host
+            && x.unicodeHost == y.unicodeHost && x.registrableDomain == y.registrableDomain
+            && x.userinfo == y.userinfo && x.isIPAddress == y.isIPAddress && x.isObfuscatedIP == y.isObfuscatedIP
+            && x.path == y.path && x.query == y.query
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        let x = fields
+        hasher.combine(x.original)
+        hasher.combine(x.normalized)
+        hasher.combine(x.host)
+        hasher.combine(x.unicodeHost)
+        hasher.combine(x.registrableDomain)
+        hasher.combine(x.userinfo)
+        hasher.combine(x.isIPAddress)
+        hasher.combine(x.isObfuscatedIP)
+        hasher.combine(x.path)
+        hasher.combine(x.query)
+    }
 }
 
 /// Normalizes URLs (on top of ``ParsedURL``'s browser-like parsing): IDNA, trailing dots, full-width
