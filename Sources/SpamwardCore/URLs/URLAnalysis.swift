@@ -17,8 +17,21 @@ final class URLAnalysis: Sendable {
     /// For each of the first ``covered`` URLs of the message (`Message.urls`), the index of its
     /// host in ``hosts``, or -1 when it was not analyzed (no parse, no host).
     private let hostOfURL: [Int32]
-    /// The names of each distinct parsed host (`ParsedURL.host`).
-    private let hosts: [URLNormalizer.HostNames]
+    /// Each distinct parsed host (`ParsedURL.host`) with its names.
+    private let hosts: [Host]
+
+    struct Host {
+        /// `ParsedURL.host`.
+        var key: String
+        /// Its names; unused when `valid` is false (nothing left after the trailing dots).
+        var names: URLNormalizer.HostNames
+        var valid: Bool
+        /// The first host with the same ASCII name (``AnalyzedURL/host``), whose first URL is the
+        /// one ``distinctHostIndices`` keeps.
+        var sameASCII: Int32
+        /// Whether a URL with this ASCII name was taken into ``distinctHostIndices``.
+        var taken = false
+    }
 
     /// How many of the message's URLs were read.
     var covered: Int { hostOfURL.count }
@@ -35,7 +48,7 @@ final class URLAnalysis: Sendable {
     func hostNames(ofURL index: Int) -> URLNormalizer.HostNames? {
         guard index < hostOfURL.count else { return nil }
         let h = hostOfURL[index]
-        return h >= 0 ? hosts[Int(h)] : nil
+        return h >= 0 ? hosts[Int(h)].names : nil
     }
 
     /// For ``Fingerprinter/urlDomains(_:)``: the ASCII host of the message's URL at `index` and,
@@ -44,8 +57,13 @@ final class URLAnalysis: Sendable {
     func fingerprintHost(ofURL index: Int, _ url: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> (host: String, domain: String?)? {
         guard index < hostOfURL.count else { return nil }
         let h = Int(hostOfURL[index])
-        guard h >= 0, !hosts[h].isIPAddress, Fingerprinter.isHost(url, range, named: hosts[h].ascii) else { return nil }
-        return (hosts[h].ascii, hosts[h].fromList ? hosts[h].registrable : nil)
+        guard h >= 0 else { return nil }
+        // Through the buffer: the array's subscript would copy the names (three strings).
+        return hosts.withUnsafeBufferPointer { hosts in
+            let names = hosts[h].names
+            guard !names.isIPAddress, Fingerprinter.isHost(url, range, named: names.ascii) else { return nil }
+            return (names.ascii, names.fromList ? names.registrable : nil)
+        }
     }
 
     /// The analysis of `message`'s URLs kept with it for `list`, or a new one (then kept).
@@ -66,79 +84,65 @@ final class URLAnalysis: Sendable {
         var urls: [AnalyzedURL] = []
         urls.reserveCapacity(n)
         var hostOfURL = [Int32](repeating: -1, count: n)
-        var hosts: [URLNormalizer.HostNames] = []
+        var hosts: [Host] = []
         hosts.reserveCapacity(n)
         var distinct: [Int] = []
         distinct.reserveCapacity(n)
-        // Each distinct parsed host name (`ParsedURL.host`, the key of the names) and the index
-        // of its names in `hosts` (-1: none, nothing left after the trailing dots); searched
-        // linearly while there are few, then through `table`.
-        var seenKeys: [String] = []
-        seenKeys.reserveCapacity(n)
-        var seenHosts: [Int32] = []
-        seenHosts.reserveCapacity(n)
+        // Parsed host names and ASCII names searched linearly while there are few, then through
+        // the tables.
         var table: [String: Int32] = [:]
-        // Per host: the first host with the same ASCII name (``AnalyzedURL/host``), whose first URL
-        // is the one ``distinctHostIndices`` keeps; and whether it was kept.
-        var sameASCII: [Int32] = []
-        sameASCII.reserveCapacity(n)
         var asciiTable: [String: Int32] = [:]
-        var kept = [Bool](repeating: false, count: n)
         let linear = SmallStringIndex.linearLimit
         for i in 0..<n {
             guard let p = parsed[i], !p.host.isEmpty else { continue }
-            var h: Int32 = -2
-            if seenKeys.count <= linear {
-                for k in seenKeys.indices where seenKeys[k] == p.host {
-                    h = seenHosts[k]
-                    break
+            var h: Int32 = -1
+            // (Through the buffers: the array's subscript would copy each host, four strings.)
+            if hosts.count <= linear {
+                h = hosts.withUnsafeBufferPointer { hb in
+                    for k in hb.indices where hb[k].key == p.host { return Int32(k) }
+                    return -1
                 }
             } else if let known = table[p.host] {
                 h = known
             }
-            if h == -2 {
+            if h < 0 {
                 // A new host name: its names once per message.
+                h = Int32(hosts.count)
                 if let names = URLNormalizer.hostNames(p, publicSuffixList: list) {
-                    h = Int32(hosts.count)
                     var first = h
                     if hosts.count <= linear {
-                        for k in hosts.indices where hosts[k].ascii == names.ascii {
-                            first = sameASCII[k]
-                            break
+                        first = hosts.withUnsafeBufferPointer { hb in
+                            for k in hb.indices where hb[k].valid && hb[k].names.ascii == names.ascii { return hb[k].sameASCII }
+                            return h
                         }
                     } else if let known = asciiTable[names.ascii] {
                         first = known
                     }
-                    hosts.append(names)
-                    sameASCII.append(first)
-                    if hosts.count > linear {
-                        if asciiTable.isEmpty {
-                            for k in hosts.indices where asciiTable[hosts[k].ascii] == nil { asciiTable[hosts[k].ascii] = sameASCII[k] }
-                        } else if asciiTable[names.ascii] == nil {
-                            asciiTable[names.ascii] = first
-                        }
-                    }
+                    hosts.append(Host(key: p.host, names: names, valid: true, sameASCII: first))
                 } else {
-                    h = -1
+                    let none = URLNormalizer.HostNames(unicode: "", ascii: "", registrable: "", fromList: false, isIPAddress: false)
+                    hosts.append(Host(key: p.host, names: none, valid: false, sameASCII: -1))
                 }
-                seenKeys.append(p.host)
-                seenHosts.append(h)
-                if seenKeys.count > linear {
-                    if table.isEmpty {
-                        for k in seenKeys.indices { table[seenKeys[k]] = seenHosts[k] }
-                    } else {
-                        table[p.host] = h
+                if hosts.count == linear + 1 {
+                    for k in hosts.indices {
+                        table[hosts[k].key] = Int32(k)
+                        if hosts[k].valid, asciiTable[hosts[k].names.ascii] == nil { asciiTable[hosts[k].names.ascii] = hosts[k].sameASCII }
                     }
+                } else if hosts.count > linear + 1 {
+                    let k = Int(h)
+                    table[hosts[k].key] = h
+                    if hosts[k].valid, asciiTable[hosts[k].names.ascii] == nil { asciiTable[hosts[k].names.ascii] = hosts[k].sameASCII }
                 }
             }
-            guard h >= 0 else { continue }
+            let k = Int(h)
+            guard hosts[k].valid else { continue }
             hostOfURL[i] = h
-            let first = Int(sameASCII[Int(h)])
-            if !kept[first] {
-                kept[first] = true
+            let first = Int(hosts[k].sameASCII)
+            if !hosts[first].taken {
+                hosts[first].taken = true
                 distinct.append(urls.count)
             }
-            urls.append(URLNormalizer.analyzed(raws[i], p, hosts[Int(h)]))
+            urls.append(hosts.withUnsafeBufferPointer { URLNormalizer.analyzed(raws[i], p, $0[k].names) })
         }
         self.urls = urls
         self.distinctHostIndices = distinct
