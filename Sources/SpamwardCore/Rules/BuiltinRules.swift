@@ -40,7 +40,7 @@ public enum BuiltinRules {
             "double_extension": Check { attachments($0.message, double: true) },
             "from_name_address": Check { fromNameAddress($0.fromLists.first ?? []) },
             "subject_all_caps": Check { subjectAllCaps($0.subject) },
-            "too_many_recipients": Check { input in tooManyRecipients { input.fields($0) } },
+            "too_many_recipients": Check { tooManyRecipients($0) },
         ]
         for (name, check) in URLChecks.checks { c[name] = check }
         return c
@@ -256,6 +256,16 @@ public enum BuiltinRules {
     }
 
     static func tooManyRecipients(_ m: Message) -> [String]? { tooManyRecipients { m.headers.all($0) } }
+
+    /// The same on a rule input: the commas counted in place, the fields listed only when they
+    /// bound the count above 20.
+    static func tooManyRecipients(_ input: RuleInput) -> [String]? {
+        var bound = 0
+        input.forEachField("To") { bound += 1 + commas($0.value) }
+        input.forEachField("Cc") { bound += 1 + commas($0.value) }
+        guard bound > 20 else { return nil }
+        return tooManyRecipients { input.fields($0) }
+    }
 
     /// - Parameter all: the fields of a name (``HeaderFields/all(_:)``).
     static func tooManyRecipients(_ all: (String) -> [HeaderField]) -> [String]? {

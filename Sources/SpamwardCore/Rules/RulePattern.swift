@@ -35,6 +35,15 @@ final class RulePattern: Sendable {
     /// Texts up to this length are searched for leading literals in one pass (URLs, header
     /// values); longer ones with `memchr` for each literal.
     static let onePassLength = 256
+    /// Whether the engine finds the start of a match by itself as fast as ``firstLeading(_:_:)``
+    /// can: PCRE2 with a fixed first byte (`X-(Mailer|Library)…` starts with `x` or `X`), which its
+    /// JIT looks for both cases at once with vector instructions. Over a long text (a whole
+    /// message) that is one pass, where the leading literals cost a `memchr` pass per literal
+    /// and per case, with a candidate at every `x`.
+    let findsOwnStart: Bool
+    /// The pattern decided without the engine, when it is literal text anchored at the end
+    /// (``EndLiterals``).
+    let endLiterals: EndLiterals?
 
     init(_ pattern: String, caseInsensitive: Bool, engine: RegexEngine, rule: String, usePrefilter: Bool = true) throws(RuleError) {
         switch engine {
@@ -49,6 +58,8 @@ final class RulePattern: Sendable {
         leadingFirstBytes = firstBytes
         let firsts = Set((leading ?? []).compactMap(\.bytes.first))
         leadingFirst = firsts.count == 1 && firsts.allSatisfy({ $0 &- 0x61 >= 26 }) ? firsts.first : nil
+        findsOwnStart = (matcher as? PCRE2Matcher)?.hasFirstCodeUnit ?? false
+        endLiterals = engine == .pcre2 && usePrefilter ? EndLiterals(pattern: pattern, caseInsensitive: caseInsensitive) : nil
     }
 
     /// Where the first of ``leading`` occurs in `text` (ASCII case folded), nil when none does.
@@ -101,20 +112,134 @@ final class RulePattern: Sendable {
     /// The same, the prefilter reading `text` itself (no folded copy to make). With leading
     /// literals, the regex runs from the first of them (no match starts before it) or not at all.
     func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
+        if let endLiterals { return endLiterals.matches(text) }
         if let leading {
+            if findsOwnStart && text.count > Self.onePassLength { return matcher.matches(text, scratch: scratch) }
             guard let first = firstLeading(text, leading) else { return false }
             return matcher.matches(text, from: first, scratch: scratch)
         }
         if let prefilter, !prefilter.mayMatch(unfolded: text) { return false }
         return matcher.matches(text, scratch: scratch)
     }
+
+    /// Whether a match starts at `offset` or later, the caller knowing that none starts earlier
+    /// (a shared literal search judged the prefilter): ``PatternMatcher/matches(_:from:scratch:)``,
+    /// or the end literals.
+    func matches(_ text: UnsafeBufferPointer<UInt8>, from offset: Int, scratch: MatchScratch) -> Bool {
+        if let endLiterals { return endLiterals.matches(text) }
+        return matcher.matches(text, from: offset, scratch: scratch)
+    }
 }
 
-/// Per-evaluation state of the engines (PCRE2 match data), never shared between threads.
-final class MatchScratch {
+/// A pattern that is literal text, at most one group of literal alternatives inside it, and `$`
+/// at the end (`\.(exe|scr|vbs)$`): it matches exactly the texts that end with one of its
+/// spellings, or end with one and a final line feed (PCRE2's `$` without the multiline option,
+/// when its newline is LF). Deciding that takes a comparison of the text's last bytes, not a
+/// regex run. ASCII only; case folded for ASCII letters when the pattern is case-insensitive
+/// (PCRE2 without UTF mode folds nothing else).
+struct EndLiterals: Sendable {
+    /// The spellings, folded when ``caseInsensitive``.
+    let literals: [[UInt8]]
+    let caseInsensitive: Bool
+
+    /// Whether PCRE2's newline convention is LF, which `$` relies on here.
+    static let newlineIsLF: Bool = {
+        var newline: UInt32 = 0
+        return pcre2_config_8(UInt32(PCRE2_CONFIG_NEWLINE), &newline) >= 0 && newline == 2  // PCRE2_NEWLINE_LF
+    }()
+
+    init?(pattern: String, caseInsensitive: Bool) {
+        guard Self.newlineIsLF else { return nil }
+        let p = Array(pattern.utf8)
+        guard p.count >= 2, p[p.count - 1] == 0x24 else { return nil }  // '$'
+        var before: [UInt8] = []
+        var group: [[UInt8]]? = nil
+        var after: [UInt8] = []
+        var i = 0
+        let end = p.count - 1
+        /// A literal byte at `i` (plain, or a backslash and a punctuation byte), and where the next atom starts.
+        func literal(_ i: Int, limit: Int) -> (UInt8, Int)? {
+            let c = p[i]
+            if c == 0x5C {
+                guard i + 1 < limit else { return nil }
+                let e = p[i + 1]
+                guard e < 0x80, !Self.isAlnum(e) else { return nil }
+                return (e, i + 2)
+            }
+            guard c >= 0x20, c < 0x7F, !Self.isMeta(c) else { return nil }
+            return (c, i + 1)
+        }
+        while i < end {
+            if p[i] == 0x28 {  // '('
+                guard group == nil else { return nil }
+                var j = i + 1
+                if j + 1 < end, p[j] == 0x3F {  // "(?:"
+                    guard p[j + 1] == 0x3A else { return nil }
+                    j += 2
+                }
+                var alternatives: [[UInt8]] = [[]]
+                while j < end, p[j] != 0x29 {
+                    if p[j] == 0x7C {
+                        alternatives.append([])
+                        j += 1
+                        continue
+                    }
+                    guard let (b, next) = literal(j, limit: end) else { return nil }
+                    alternatives[alternatives.count - 1].append(b)
+                    j = next
+                }
+                guard j < end else { return nil }  // no ')'
+                group = alternatives
+                i = j + 1
+                continue
+            }
+            guard let (b, next) = literal(i, limit: end) else { return nil }
+            if group == nil { before.append(b) } else { after.append(b) }
+            i = next
+        }
+        // A quantifier after a literal or group was refused above (`?`, `*`, `+`, `{` are meta).
+        let fold: (UInt8) -> UInt8 = caseInsensitive ? { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 } : { $0 }
+        let spellings = (group ?? [[]]).map { (before + $0 + after).map(fold) }
+        guard spellings.allSatisfy({ !$0.isEmpty }) else { return nil }
+        literals = spellings
+        self.caseInsensitive = caseInsensitive
+    }
+
+    static func isAlnum(_ b: UInt8) -> Bool { (b &- 0x30 < 10) || ((b | 0x20) &- 0x61 < 26) }
+    /// PCRE2's metacharacters outside a class (space and `#` are plain bytes: the extended
+    /// option is not used). `]` and `}` alone are literal to PCRE2, but refused here all the same.
+    static func isMeta(_ b: UInt8) -> Bool {
+        switch b {
+        case 0x5C, 0x5E, 0x24, 0x2E, 0x5B, 0x5D, 0x7C, 0x28, 0x29, 0x3F, 0x2A, 0x2B, 0x7B, 0x7D: return true
+        default: return false
+        }
+    }
+
+    /// Whether the text ends with a spelling, or with a spelling and a line feed.
+    func matches(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        if endsWithOne(text, text.count) { return true }
+        return text.count > 0 && text[text.count - 1] == 0x0A && endsWithOne(text, text.count - 1)
+    }
+
+    private func endsWithOne(_ text: UnsafeBufferPointer<UInt8>, _ end: Int) -> Bool {
+        for l in literals where l.count <= end {
+            let start = end - l.count
+            var k = l.count - 1
+            if caseInsensitive {
+                while k >= 0, (text[start + k] &- 0x41 < 26 ? text[start + k] | 0x20 : text[start + k]) == l[k] { k -= 1 }
+            } else {
+                while k >= 0, text[start + k] == l[k] { k -= 1 }
+            }
+            if k < 0 { return true }
+        }
+        return false
+    }
+}
+
+/// Per-evaluation state of the engines (PCRE2 match data), never shared between threads: owned
+/// (made and freed) by the ``RuleInput`` of one evaluation.
+struct MatchScratch {
     let pcreMatchData: OpaquePointer?
-    init() { pcreMatchData = pcre2_match_data_create_8(1, nil) }
-    deinit { if let pcreMatchData { pcre2_match_data_free_8(pcreMatchData) } }
 }
 
 protocol PatternMatcher: Sendable {
@@ -158,6 +283,13 @@ final class PCRE2Matcher: PatternMatcher, @unchecked Sendable {
         code = compiled
         // Without JIT support (some platforms) the interpreter is used.
         _ = pcre2_jit_compile_8(code, PCRE2_JIT_COMPLETE)
+    }
+
+    /// Whether the compiled pattern starts with a fixed byte (PCRE2_INFO_FIRSTCODETYPE 1), which
+    /// PCRE2 looks for by itself before trying a match.
+    var hasFirstCodeUnit: Bool {
+        var type: UInt32 = 0
+        return pcre2_pattern_info_8(code, UInt32(PCRE2_INFO_FIRSTCODETYPE), &type) == 0 && type == 1
     }
 
     deinit { pcre2_code_free_8(code) }

@@ -1,3 +1,4 @@
+import CPCRE2
 import MailAuth
 import MailMessage
 
@@ -248,7 +249,7 @@ public struct RuleSet: Sendable {
     public func evaluate(_ message: Message) -> [RuleHit] {
         guard !definitions.isEmpty else { return [] }
         let input = RuleInput(message: message, environment: environment, textSlots: textSlotCount, plan: prefilterPlan)
-        let scratch = MatchScratch()
+        let scratch = input.scratch
         // On the stack: an array's storage type is looked up at run time on every allocation.
         return withUnsafeTemporaryAllocation(of: Bool.self, capacity: definitions.count) { hit in
             hit.initialize(repeating: false)
@@ -284,53 +285,114 @@ final class RuleInput {
     let message: Message
     let environment: RuleEnvironment
     let plan: PrefilterPlan
-    private var headerTexts: [[UInt8]?]
+    private var headerTexts = SlotCache<String>()
     /// The literals found in each text with a shared search (``PrefilterPlan/searches``), and in
     /// each URL for the `uri` searches.
-    private var foundLiterals: [LiteralSearch.Found?]
-    private var urlLiterals: [[LiteralSearch.Found]?]
+    private var foundLiterals = SlotCache<LiteralSearch.Found>()
+    private var urlLiterals = SlotCache<[LiteralSearch.Found]>()
+    /// PCRE2's match data for every regex run of the evaluation (freed with the input).
+    let scratch: MatchScratch
 
     init(message: Message, environment: RuleEnvironment, textSlots: Int = 0, plan: PrefilterPlan? = nil) {
         self.message = message
         self.environment = environment
-        self.headerTexts = Array(repeating: nil, count: textSlots)
-        let plan = plan ?? PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
-        self.plan = plan
-        self.foundLiterals = Array(repeating: nil, count: plan.searches.count)
-        self.urlLiterals = Array(repeating: nil, count: plan.searches.count)
+        self.plan = plan ?? PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
+        self.scratch = MatchScratch(pcreMatchData: pcre2_match_data_create_8(1, nil))
+    }
+
+    deinit { if let md = scratch.pcreMatchData { pcre2_match_data_free_8(md) } }
+
+    /// Values by slot number, the first two held inline (the built-in rules use two header slots
+    /// and one literal search): no array is allocated per message for them.
+    struct SlotCache<T> {
+        private var first: T? = nil
+        private var second: T? = nil
+        private var rest: [T?] = []
+
+        subscript(slot: Int) -> T? {
+            get {
+                switch slot {
+                case 0: return first
+                case 1: return second
+                default: return slot - 2 < rest.count ? rest[slot - 2] : nil
+                }
+            }
+            set {
+                switch slot {
+                case 0: first = newValue
+                case 1: second = newValue
+                default:
+                    if rest.count <= slot - 2 { rest.append(contentsOf: repeatElement(nil, count: slot - 1 - rest.count)) }
+                    rest[slot - 2] = newValue
+                }
+            }
+        }
     }
 
     /// The addresses of each From field, parsed once (``BuiltinRules/fromNameAddress(_:)`` reads the
     /// first, `From:name` and `From:addr` rules all).
-    lazy var fromLists: [[MailAddress]] = fields("From").map { MailAddress.parseList($0.value) }
+    lazy var fromLists: [[MailAddress]] = {
+        var lists: [[MailAddress]] = []
+        forEachField("From") { lists.append(MailAddress.parseList($0.value)) }
+        return lists
+    }()
 
     /// The first header field named `name` (ASCII case-insensitive), as `message.headers.first`:
-    /// names of another length (most fields) are passed over without reading the field.
+    /// fields are told apart by their names' keys (``NameKey``), without reading the fields.
     func field(_ name: String) -> HeaderField? {
-        let n = name.utf8.count
-        let lengths = headerNameLengths
+        let key = NameKey(name)
+        let keys = headerNameKeys
         let fields = headerFields
         // By index: a `for` over the fields would copy each (its strings retained).
-        for i in lengths.indices where lengths[i] == n && Self.sameName(fields[i].name, name) { return fields[i] }
+        for i in keys.indices where keys[i] == key && (key.isWhole || Self.sameName(fields[i].name, name)) { return fields[i] }
         return nil
     }
 
     /// The top-level header fields, taken once (`message.headers` copies the root part each time).
     lazy var headerFields: [HeaderField] = message.headers.fields
 
-    /// The UTF-8 length of each field's name (names of equal length under ASCII folding only).
-    lazy var headerNameLengths: [Int] = {
+    /// The key of each field's name, made once per message.
+    lazy var headerNameKeys: [NameKey] = {
         let fields = headerFields
-        return fields.indices.map { fields[$0].name.utf8.count }
+        return fields.indices.map { NameKey(fields[$0].name) }
     }()
+
+    /// A field name's UTF-8 length and its first eight bytes, ASCII letters folded: two names
+    /// are equal under ASCII folding only if their keys are, and names of up to eight bytes
+    /// (`Received`, `X-Mailer`, `Subject`, `Date`, `To`) are equal exactly when their keys are.
+    struct NameKey: Equatable {
+        var length: Int
+        var prefix: UInt64
+
+        init(_ name: String) {
+            var copy = name
+            (length, prefix) = copy.withUTF8 { b in
+                var x: UInt64 = 0
+                for i in 0..<min(8, b.count) {
+                    let c = b[i]
+                    x |= UInt64(c &- 0x41 < 26 ? c | 0x20 : c) << (8 * UInt64(i))
+                }
+                return (b.count, x)
+            }
+        }
+
+        /// Whether the key holds the whole name.
+        var isWhole: Bool { length <= 8 }
+    }
+
+    /// Calls `body` with each header field named `name`, in order, as `message.headers.all`
+    /// (no array made).
+    @inline(__always) func forEachField(_ name: String, _ body: (HeaderField) -> Void) {
+        let key = NameKey(name)
+        let keys = headerNameKeys
+        let fields = headerFields
+        for i in keys.indices where keys[i] == key && (key.isWhole || Self.sameName(fields[i].name, name)) { body(fields[i]) }
+    }
 
     /// Every header field named `name`, in order, as `message.headers.all`.
     func fields(_ name: String) -> [HeaderField] {
-        let n = name.utf8.count
-        let lengths = headerNameLengths
-        let fields = headerFields
         var out: [HeaderField] = []
-        for i in lengths.indices where lengths[i] == n && Self.sameName(fields[i].name, name) { out.append(fields[i]) }
+        forEachField(name) { out.append($0) }
         return out
     }
 
@@ -354,7 +416,9 @@ final class RuleInput {
         if name.utf8.count == 4, name.utf8.elementsEqual("from".utf8, by: { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }) {
             return fromLists
         }
-        return fields(name).map { MailAddress.parseList($0.value) }
+        var lists: [[MailAddress]] = []
+        forEachField(name) { lists.append(MailAddress.parseList($0.value)) }
+        return lists
     }
 
     /// The message's URLs analyzed once per message (and Public Suffix List): kept with the
@@ -464,7 +528,7 @@ final class RuleInput {
             guard plan.passes(rule, found), let start = plan.earliestStart(rule, found, in: plan.searches[search]) else {
                 return false
             }
-            return pattern.matcher.matches(text, from: start, scratch: scratch)
+            return pattern.matches(text, from: start, scratch: scratch)
         }
         return pattern.matches(text, scratch: scratch)
     }
@@ -490,21 +554,14 @@ final class RuleInput {
             let ok = t.withUnsafeBufferPointer { b in matches(pattern, rule: rule, search: search, key: search, b, scratch: scratch) }
             return ok ? [] : nil
         case .header(let name, let part):
-            let t: [UInt8]
+            var t: String
             if slot >= 0, let cached = headerTexts[slot] {
                 t = cached
             } else {
-                var values: [String] = []
-                switch part {
-                case .value: for field in fields(name) { values.append(field.decodedValue) }
-                case .raw: for field in fields(name) { values.append(field.value) }
-                case .name: for list in addressLists(name) { values.append(contentsOf: list.compactMap(\.displayName)) }
-                case .addr: for list in addressLists(name) { values.append(contentsOf: list.map(\.address)) }
-                }
-                t = Array(values.joined(separator: "\n").utf8)
+                t = headerText(name, part)
                 if slot >= 0 { headerTexts[slot] = t }
             }
-            let ok = t.withUnsafeBufferPointer { b in matches(pattern, rule: rule, search: search, key: search, b, scratch: scratch) }
+            let ok = t.withUTF8 { b in matches(pattern, rule: rule, search: search, key: search, b, scratch: scratch) }
             return ok ? [name] : nil
         case .uri:
             let all = urls
@@ -523,7 +580,7 @@ final class RuleInput {
                 for (u, f) in zip(all, found) where plan.passes(rule, f) {
                     guard let start = plan.earliestStart(rule, f, in: plan.searches[search]) else { continue }
                     var s = u.normalized
-                    if s.withUTF8({ pattern.matcher.matches($0, from: start, scratch: scratch) }) { return [u.normalized] }
+                    if s.withUTF8({ pattern.matches($0, from: start, scratch: scratch) }) { return [u.normalized] }
                 }
                 return nil
             }
@@ -533,6 +590,27 @@ final class RuleInput {
             }
             return nil
         }
+    }
+
+    /// The text a header rule reads: the values (or addresses, or display names) of the fields
+    /// named `name`, joined by line feeds; the one value itself when there is one (no copy).
+    func headerText(_ name: String, _ part: RuleDefinition.HeaderPart) -> String {
+        var text: String? = nil
+        func add(_ value: String) {
+            if text == nil {
+                text = value
+            } else {
+                text?.append("\n")
+                text?.append(value)
+            }
+        }
+        switch part {
+        case .value: forEachField(name) { add($0.decodedValue) }
+        case .raw: forEachField(name) { add($0.value) }
+        case .name: for list in addressLists(name) { for a in list { if let n = a.displayName { add(n) } } }
+        case .addr: for list in addressLists(name) { for a in list { add(a.address) } }
+        }
+        return text ?? ""
     }
 
     static func run(_ p: RulePattern, _ t: [UInt8], _ f: [UInt8], _ scratch: MatchScratch) -> Bool {
