@@ -44,6 +44,12 @@ final class RulePattern: Sendable {
     /// The pattern decided without the engine, when it is literal text anchored at the end
     /// (``EndLiterals``).
     let endLiterals: EndLiterals?
+    /// The pattern compiled anchored (PCRE2_ANCHORED), when it has leading literals and PCRE2
+    /// does not find its start itself: over a long text it is tried at each occurrence of a
+    /// leading literal only (``matchesAtEachLeading(_:from:_:_:scratch:)``). Run unanchored from
+    /// the first occurrence, PCRE2 looks for a start at every later byte its start bitmap allows
+    /// (`(remove|taken off) …` tries at every `r` and `t` to the end of the body).
+    let anchored: PCRE2Matcher?
 
     init(_ pattern: String, caseInsensitive: Bool, engine: RegexEngine, rule: String, usePrefilter: Bool = true) throws(RuleError) {
         switch engine {
@@ -60,6 +66,8 @@ final class RulePattern: Sendable {
         leadingFirst = firsts.count == 1 && firsts.allSatisfy({ $0 &- 0x61 >= 26 }) ? firsts.first : nil
         findsOwnStart = (matcher as? PCRE2Matcher)?.hasFirstCodeUnit ?? false
         endLiterals = engine == .pcre2 && usePrefilter ? EndLiterals(pattern: pattern, caseInsensitive: caseInsensitive) : nil
+        anchored = engine == .pcre2 && leading != nil && !findsOwnStart
+            ? try PCRE2Matcher(pattern, caseInsensitive: caseInsensitive, rule: rule, anchored: true) : nil
     }
 
     /// Where the first of ``leading`` occurs in `text` (ASCII case folded), nil when none does.
@@ -128,6 +136,31 @@ final class RulePattern: Sendable {
     func matches(_ text: UnsafeBufferPointer<UInt8>, from offset: Int, scratch: MatchScratch) -> Bool {
         if let endLiterals { return endLiterals.matches(text) }
         return matcher.matches(text, from: offset, scratch: scratch)
+    }
+
+    /// Whether the anchored pattern matches at an occurrence of a leading literal: every match
+    /// starts at one, so this is whether the pattern matches. `firstAt[k]` is where
+    /// `leading[k]` first occurs (`Int.max`: nowhere; negative: not known, searched for from
+    /// `offset`), as a shared literal search found it. Each literal's next occurrence is
+    /// searched for only once the one before has been tried.
+    func matchesAtEachLeading(_ text: UnsafeBufferPointer<UInt8>, firstAt: UnsafeMutableBufferPointer<Int>, from offset: Int,
+                              _ anchored: PCRE2Matcher, _ leading: [LiteralPrefilter.Needle], scratch: MatchScratch) -> Bool {
+        let n = text.count
+        func next(_ k: Int, from start: Int) -> Int {
+            guard start < n, let i = LiteralPrefilter.firstFolded(UnsafeBufferPointer(rebasing: text[start...]), leading[k]) else {
+                return Int.max
+            }
+            return start + i
+        }
+        let nextAt = firstAt
+        for k in leading.indices where nextAt[k] < 0 { nextAt[k] = next(k, from: max(0, offset)) }
+        while true {
+            var at = Int.max
+            for k in leading.indices where nextAt[k] < at { at = nextAt[k] }
+            if at == Int.max { return false }
+            if anchored.matches(text, from: at, scratch: scratch) { return true }
+            for k in leading.indices where nextAt[k] == at { nextAt[k] = next(k, from: at + 1) }
+        }
     }
 }
 
@@ -264,11 +297,13 @@ extension PatternMatcher {
 final class PCRE2Matcher: PatternMatcher, @unchecked Sendable {
     let code: OpaquePointer
 
-    init(_ pattern: String, caseInsensitive: Bool, rule: String) throws(RuleError) {
+    /// - Parameter anchored: compiled with PCRE2_ANCHORED: a match must start at the offset given.
+    init(_ pattern: String, caseInsensitive: Bool, rule: String, anchored: Bool = false) throws(RuleError) {
         var errorCode: Int32 = 0
         var errorOffset = 0
         var options: UInt32 = 0
         if caseInsensitive { options |= PCRE2_CASELESS }
+        if anchored { options |= PCRE2_ANCHORED }
         let compiled: OpaquePointer? = pattern.utf8CString.withUnsafeBufferPointer { p in
             p.withMemoryRebound(to: UInt8.self) { u in
                 pcre2_compile_8(u.baseAddress, u.count - 1, options, &errorCode, &errorOffset, nil)

@@ -528,6 +528,20 @@ final class RuleInput {
             guard plan.passes(rule, found), let start = plan.earliestStart(rule, found, in: plan.searches[search]) else {
                 return false
             }
+            if text.count > RulePattern.onePassLength, let anchored = pattern.anchored, let leading = pattern.leading {
+                // A long text (the body): the anchored pattern tried where the leading literals
+                // occur, their first occurrences known from the search.
+                return withUnsafeTemporaryAllocation(of: Int.self, capacity: leading.count) { firstAt -> Bool in
+                    firstAt.initialize(repeating: -1)
+                    let literals = plan.searches[search].literals
+                    for id in plan.leading[rule] {
+                        let literal = literals[Int(id)]
+                        let at = found.contains(id) ? Int(found.firstEnd[Int(id)]) - literal.count : Int.max
+                        for k in leading.indices where leading[k].bytes == literal { firstAt[k] = at }
+                    }
+                    return pattern.matchesAtEachLeading(text, firstAt: firstAt, from: start, anchored, leading, scratch: scratch)
+                }
+            }
             return pattern.matches(text, from: start, scratch: scratch)
         }
         return pattern.matches(text, scratch: scratch)
