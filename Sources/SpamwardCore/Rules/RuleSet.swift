@@ -338,55 +338,44 @@ final class RuleInput {
     }()
 
     /// The first header field named `name` (ASCII case-insensitive), as `message.headers.first`:
-    /// fields are told apart by their names' keys (``NameKey``), without reading the fields.
+    /// names of another length (most fields) are passed over without reading the field.
     func field(_ name: String) -> HeaderField? {
-        let key = NameKey(name)
-        let keys = headerNameKeys
-        let fields = headerFields
-        // By index: a `for` over the fields would copy each (its strings retained).
-        for i in keys.indices where keys[i] == key && (key.isWhole || Self.sameName(fields[i].name, name)) { return fields[i] }
-        return nil
+        var found: HeaderField? = nil
+        forEachFieldIndex(name) { i in
+            found = headerFields[i]
+            return false
+        }
+        return found
     }
 
     /// The top-level header fields, taken once (`message.headers` copies the root part each time).
     lazy var headerFields: [HeaderField] = message.headers.fields
 
-    /// The key of each field's name, made once per message.
-    lazy var headerNameKeys: [NameKey] = {
+    /// The UTF-8 length of each field's name (names of equal length under ASCII folding only).
+    lazy var headerNameLengths: [Int] = {
         let fields = headerFields
-        return fields.indices.map { NameKey(fields[$0].name) }
+        return fields.indices.map { fields[$0].name.utf8.count }
     }()
 
-    /// A field name's UTF-8 length and its first eight bytes, ASCII letters folded: two names
-    /// are equal under ASCII folding only if their keys are, and names of up to eight bytes
-    /// (`Received`, `X-Mailer`, `Subject`, `Date`, `To`) are equal exactly when their keys are.
-    struct NameKey: Equatable {
-        var length: Int
-        var prefix: UInt64
-
-        init(_ name: String) {
-            var copy = name
-            (length, prefix) = copy.withUTF8 { b in
-                var x: UInt64 = 0
-                for i in 0..<min(8, b.count) {
-                    let c = b[i]
-                    x |= UInt64(c &- 0x41 < 26 ? c | 0x20 : c) << (8 * UInt64(i))
-                }
-                return (b.count, x)
-            }
+    /// Calls `body` with the index in ``headerFields`` of each field named `name`, in order,
+    /// while it returns true.
+    @inline(__always) func forEachFieldIndex(_ name: String, _ body: (Int) -> Bool) {
+        let n = name.utf8.count
+        let lengths = headerNameLengths
+        let fields = headerFields
+        for i in lengths.indices where lengths[i] == n && Self.sameName(fields[i].name, name) {
+            if !body(i) { return }
         }
-
-        /// Whether the key holds the whole name.
-        var isWhole: Bool { length <= 8 }
     }
 
     /// Calls `body` with each header field named `name`, in order, as `message.headers.all`
     /// (no array made).
     @inline(__always) func forEachField(_ name: String, _ body: (HeaderField) -> Void) {
-        let key = NameKey(name)
-        let keys = headerNameKeys
         let fields = headerFields
-        for i in keys.indices where keys[i] == key && (key.isWhole || Self.sameName(fields[i].name, name)) { body(fields[i]) }
+        forEachFieldIndex(name) { i in
+            body(fields[i])
+            return true
+        }
     }
 
     /// Every header field named `name`, in order, as `message.headers.all`.
