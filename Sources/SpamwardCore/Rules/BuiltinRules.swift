@@ -241,18 +241,25 @@ public enum BuiltinRules {
     static func subjectAllCaps(_ subject: String) -> [String]? {
         var upper = 0
         var lower = 0
-        if subject.utf8.allSatisfy({ $0 < 0x80 }) {
-            // ASCII (most subjects): count the letters by byte, and stop at the first lower-case one.
-            for b in subject.utf8 {
-                if b &- 0x41 < 26 { upper += 1 } else if b &- 0x61 < 26 { return nil }
+        var copy = subject
+        // ASCII (most subjects): the letters counted on the contiguous bytes, stopping at the first
+        // lower-case one (nil: a non-ASCII byte, the scalars decide).
+        let ascii: Bool? = copy.withUTF8 { b in
+            for c in b {
+                if c &- 0x41 < 26 { upper += 1 } else if c &- 0x61 < 26 { return false } else if c >= 0x80 { return nil }
             }
-        } else {
+            return true
+        }
+        if ascii == false { return nil }
+        if ascii == nil {
+            upper = 0
             for s in subject.unicodeScalars where s.properties.isAlphabetic {
                 if s.properties.isUppercase { upper += 1 } else if s.properties.isLowercase { lower += 1 }
             }
         }
+        guard upper >= 10 && lower == 0 else { return nil }
         let words = subject.split(whereSeparator: { $0 == " " }).count
-        return upper >= 10 && lower == 0 && words >= 2 ? [] : nil
+        return words >= 2 ? [] : nil
     }
 
     static func tooManyRecipients(_ m: Message) -> [String]? { tooManyRecipients { m.headers.all($0) } }

@@ -248,7 +248,7 @@ public struct RuleSet: Sendable {
     /// The rules that hit, in evaluation order.
     public func evaluate(_ message: Message) -> [RuleHit] {
         guard !definitions.isEmpty else { return [] }
-        let input = RuleInput(message: message, environment: environment, textSlots: textSlotCount, plan: prefilterPlan)
+        let input = RuleInput(message: message, environment: environment, plan: prefilterPlan)
         let scratch = input.scratch
         // On the stack: an array's storage type is looked up at run time on every allocation.
         return withUnsafeTemporaryAllocation(of: Bool.self, capacity: definitions.count) { hit in
@@ -293,7 +293,7 @@ final class RuleInput {
     /// PCRE2's match data for every regex run of the evaluation (freed with the input).
     let scratch: MatchScratch
 
-    init(message: Message, environment: RuleEnvironment, textSlots: Int = 0, plan: PrefilterPlan? = nil) {
+    init(message: Message, environment: RuleEnvironment, plan: PrefilterPlan? = nil) {
         self.message = message
         self.environment = environment
         self.plan = plan ?? PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
@@ -351,19 +351,27 @@ final class RuleInput {
     /// The top-level header fields, taken once (`message.headers` copies the root part each time).
     lazy var headerFields: [HeaderField] = message.headers.fields
 
-    /// The UTF-8 length of each field's name (names of equal length under ASCII folding only).
-    lazy var headerNameLengths: [Int] = {
+    /// Each field name's UTF-8 length and first byte (ASCII folded), as ``nameHead(_:)``: names
+    /// are equal under ASCII folding only if these are.
+    lazy var headerNameHeads: [Int] = {
         let fields = headerFields
-        return fields.indices.map { fields[$0].name.utf8.count }
+        return fields.indices.map { Self.nameHead(fields[$0].name) }
     }()
+
+    /// A name's UTF-8 length shifted left by 8, or-ed with its first byte, ASCII folded.
+    @inline(__always) static func nameHead(_ name: String) -> Int {
+        let utf8 = name.utf8
+        guard let b = utf8.first else { return 0 }
+        return utf8.count << 8 | Int(b &- 0x41 < 26 ? b | 0x20 : b)
+    }
 
     /// Calls `body` with the index in ``headerFields`` of each field named `name`, in order,
     /// while it returns true.
     @inline(__always) func forEachFieldIndex(_ name: String, _ body: (Int) -> Bool) {
-        let n = name.utf8.count
-        let lengths = headerNameLengths
+        let head = Self.nameHead(name)
+        let heads = headerNameHeads
         let fields = headerFields
-        for i in lengths.indices where lengths[i] == n && Self.sameName(fields[i].name, name) {
+        for i in heads.indices where heads[i] == head && Self.sameName(fields[i].name, name) {
             if !body(i) { return }
         }
     }
