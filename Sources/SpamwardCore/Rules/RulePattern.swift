@@ -273,6 +273,11 @@ struct EndLiterals: Sendable {
 /// (made and freed) by the ``RuleInput`` of one evaluation.
 struct MatchScratch {
     let pcreMatchData: OpaquePointer?
+
+    /// New match data, to be given back with ``free()``.
+    static func allocate() -> MatchScratch { MatchScratch(pcreMatchData: pcre2_match_data_create_8(1, nil)) }
+
+    func free() { if let pcreMatchData { pcre2_match_data_free_8(pcreMatchData) } }
 }
 
 protocol PatternMatcher: Sendable {

@@ -1,4 +1,3 @@
-import CPCRE2
 import MailAuth
 import MailMessage
 
@@ -297,10 +296,10 @@ final class RuleInput {
         self.message = message
         self.environment = environment
         self.plan = plan ?? PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
-        self.scratch = MatchScratch(pcreMatchData: pcre2_match_data_create_8(1, nil))
+        self.scratch = MatchScratch.allocate()
     }
 
-    deinit { if let md = scratch.pcreMatchData { pcre2_match_data_free_8(md) } }
+    deinit { scratch.free() }
 
     /// Values by slot number, the first two held inline (the built-in rules use two header slots
     /// and one literal search): no array is allocated per message for them.

@@ -1,0 +1,138 @@
+import MailMessage
+import Testing
+
+@testable import SpamwardCore
+
+/// The regex rules' shortcuts (decided without the engine, or the engine started only where a
+/// match can start) and RuleInput's header lookups, against the plain engine and the message's
+/// own accessors.
+@Suite("Rule patterns: shortcuts agree with the engine")
+struct RulePatternTests {
+    typealias RNG = FastPathTests.RNG
+
+    /// Matches of the whole pattern, PCRE2 alone.
+    func reference(_ pattern: String, caseInsensitive: Bool, _ text: [UInt8]) throws -> Bool {
+        let m = try PCRE2Matcher(pattern, caseInsensitive: caseInsensitive, rule: "T")
+        let md = MatchScratch.allocate()
+        defer { md.free() }
+        return text.withUnsafeBufferPointer { m.matches($0, scratch: md) }
+    }
+
+    @Test(arguments: [
+        ("\\.(exe|scr|vbs|hta|pif|bat)$", true), ("\\.(exe|scr|vbs|hta|pif|bat)$", false),
+        ("ab$", true), ("ab$", false), ("a(b|)c$", true), ("x\\.y(?:z|w)q$", true), ("(ex|e)xe$", false),
+        ("a b$", true),
+    ])
+    func endLiteralsAreTheRegex(pattern: String, caseInsensitive: Bool) throws {
+        let end = try #require(EndLiterals(pattern: pattern, caseInsensitive: caseInsensitive))
+        var rng = RNG(state: 0x5EED_0001 &+ UInt64(pattern.utf8.count))
+        let alphabet: [Character] = ["a", "b", "c", "A", "B", "C", "e", "x", "E", "X", ".", "\n", "s", "r", " ", "y", "z", "q", "é"]
+        var matched = 0
+        for _ in 0..<3_000 {
+            var text = Array(rng.string(alphabet, Int(rng.next() % 12)).utf8)
+            // Put a spelling at the end often enough to see matches.
+            if rng.next() % 3 == 0 {
+                let l = end.literals[Int(rng.next() % UInt64(end.literals.count))]
+                text += l.map { rng.next() % 2 == 0 ? $0 : ($0 &- 0x61 < 26 ? $0 & 0xDF : $0) }
+                if rng.next() % 3 == 0 { text.append(0x0A) }
+            }
+            let expected = try reference(pattern, caseInsensitive: caseInsensitive, text)
+            let got = text.withUnsafeBufferPointer { end.matches($0) }
+            #expect(got == expected, "/\(pattern)/ on \(String(decoding: text, as: UTF8.self).debugDescription)")
+            if expected { matched += 1 }
+        }
+        #expect(matched >= 100)
+    }
+
+    @Test(arguments: [
+        "a+$", "^abc$", "a|b$", "(a|b)?c$", "a.b$", "\\d$", "ab\\$", "abc", "(a(b|c))$", "[ab]$", "a{2}$", "(a|b)(c|d)$",
+        "\\Qa\\E$", "(?i)a$", "ab*$", "$",
+    ])
+    func endLiteralsRefuseOtherPatterns(pattern: String) {
+        #expect(EndLiterals(pattern: pattern, caseInsensitive: true) == nil)
+    }
+
+    /// Long texts (over ``RulePattern/onePassLength``) with many occurrences of the patterns'
+    /// leading literals and near misses: the anchored runs at each occurrence (body, through the
+    /// shared search), PCRE2's own start (a fixed first byte, whole message) and the end
+    /// literals (uri) give the hits of the rule set without prefilters.
+    @Test func longTextsHitAsWithoutShortcuts() throws {
+        var defs = BuiltinRules.definitions.filter { $0.kind == .body || $0.kind == .full || $0.kind == .uri || $0.kind == .header }
+        defs.append(.body("LATE", "(remove|taken off) (from )?(our|this) (mailing )?list", score: 1, "", caseInsensitive: false))
+        defs.append(RuleDefinition(name: "FULL_PLAIN", kind: .full, pattern: "X-Spam-(Flag|Level): *YES", score: 1,
+                                   description: "", caseInsensitive: false))
+        let with = try RuleSet(defs, prefilters: true)
+        #expect(with.prefilterPlan.searches.count >= 1)
+        let without = try RuleSet(defs, prefilters: false)
+        let pieces = [
+            "remove ", "Remove from ", "our ", "this ", "mailing ", "list", "taken off ", "make ", "earn $100 ", "a ", "per ",
+            "day", "week ", "lower ", "your ", "debt ", "mortgage ", "next of kin ", "the sum of ", "usd ", "million ",
+            "click here to ", "be ", "removed ", "unsubscribe ", "100% ", "free ", "act now ", "order ", "today ", "now ",
+            "money-back guarantee ", "this is not spam ", "isn't ", "online pharmacy ", "weight loss ", "word ", "the ",
+            "\n", "x", "X-", "X-Mailer: ", "x-library:  mass mail ", "bulk ", "Mail ", "X-Spam-Level: ", "YES ",
+            "http://example.com/a.exe ", "http://example.com/b.EXE\n", "http://example.com/c.exe.txt ",
+        ]
+        var rng = RNG(state: 0x1234_5678)
+        var hits = 0
+        var names = Set<String>()
+        for _ in 0..<400 {
+            var body = ""
+            let n = 60 + Int(rng.next() % 200)
+            for _ in 0..<n { body += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            var headers = ["From: \(pieces[Int(rng.next() % 8)])<a@example.org>", "Subject: \(pieces[Int(rng.next() % UInt64(pieces.count))])"]
+            if rng.next() % 2 == 0 { headers.append("X-Mailer: \(["Group Mail", "Outlook", "bulk  mail"][Int(rng.next() % 3)])") }
+            let m = mail(headers, body)
+            let a = with.evaluate(m).map { "\($0.name)\($0.options)" }
+            let b = without.evaluate(m).map { "\($0.name)\($0.options)" }
+            #expect(a == b, "body: \(body.debugDescription)")
+            hits += a.count
+            for h in with.evaluate(m) { names.insert(h.name) }
+        }
+        #expect(hits >= 400)
+        // Each shortcut had matches to find.
+        for name in ["LATE", "BODY_EARN_MONEY", "BODY_NIGERIAN", "BODY_CREDIT", "FULL_BULK_MAILER", "FULL_PLAIN", "URI_EXECUTABLE"] {
+            #expect(names.contains(name), "\(name) never hit")
+        }
+    }
+
+    /// ``RuleInput/field(_:)`` and ``RuleInput/fields(_:)`` against the message's header fields,
+    /// names of equal length and first byte included, in any case.
+    @Test func headerLookupsAreTheMessagesFields() {
+        let names = ["Received", "X-Mailer", "x-mailer", "RECEIVED", "Receiver", "Date", "From", "DATE", "date", "Dare",
+                     "To", "Cc", "cc", "Message-ID", "Message-Id", "Message-IE", "Subject", "X-Spam", "Ü-Name", "ü-name"]
+        var rng = RNG(state: 77)
+        for _ in 0..<300 {
+            var headers: [String] = []
+            for _ in 0..<Int(rng.next() % 12) { headers.append("\(names[Int(rng.next() % UInt64(names.count))]): v\(rng.next() % 100)") }
+            let m = mail(headers, "body")
+            let input = RuleInput(message: m, environment: .default)
+            for name in names + ["X-MAILER", "message-id", "Missing", "", "TO"] {
+                #expect(input.field(name) == m.headers.first(name), "\(name) in \(headers)")
+                #expect(input.fields(name) == m.headers.all(name), "\(name) in \(headers)")
+            }
+        }
+    }
+
+    /// SUBJECT_ALL_CAPS on bytes against the scalar definition.
+    @Test func subjectAllCapsIsTheScalarCount() {
+        func reference(_ subject: String) -> [String]? {
+            var upper = 0, lower = 0
+            for s in subject.unicodeScalars where s.properties.isAlphabetic {
+                if s.properties.isUppercase { upper += 1 } else if s.properties.isLowercase { lower += 1 }
+            }
+            let words = subject.split(whereSeparator: { $0 == " " }).count
+            return upper >= 10 && lower == 0 && words >= 2 ? [] : nil
+        }
+        let alphabet: [Character] = ["A", "B", "C", "D", "E", " ", " ", "!", "1", "a", "É", "é", "Ж", "ж", "中", "$"]
+        var rng = RNG(state: 99)
+        var hits = 0
+        for _ in 0..<5_000 {
+            var s = rng.string(alphabet, Int(rng.next() % 30))
+            if rng.next() % 2 == 0 { s = s.filter { $0 != "a" && $0 != "é" && $0 != "ж" } }
+            let expected = reference(s)
+            #expect(BuiltinRules.subjectAllCaps(s) == expected, "\(s.debugDescription)")
+            if expected != nil { hits += 1 }
+        }
+        #expect(hits >= 100)
+    }
+}
