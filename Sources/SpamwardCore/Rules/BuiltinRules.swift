@@ -16,8 +16,8 @@ public enum BuiltinRules {
             "forged_outlook": Check { input in forgedOutlook { input.field($0)?.value } },
             "date_in_future": Check { dateOffset($0, future: true) },
             "date_in_past": Check { dateOffset($0, future: false) },
-            "missing_date": Check { $0.field("Date") == nil ? [] : nil },
-            "missing_message_id": Check { $0.field("Message-ID") == nil ? [] : nil },
+            "missing_date": Check { $0.hasField("Date") ? nil : [] },
+            "missing_message_id": Check { $0.hasField("Message-ID") ? nil : [] },
             "html_only_images": Check { htmlOnlyImages($0.message) },
             "obfuscated_word": Check { input in
                 let scan = input.textScan

@@ -284,11 +284,20 @@ final class RuleInput {
     let message: Message
     let environment: RuleEnvironment
     let plan: PrefilterPlan
-    private var headerTexts = SlotCache<String>()
-    /// The literals found in each text with a shared search (``PrefilterPlan/searches``), and in
-    /// each URL for the `uri` searches.
-    private var foundLiterals = SlotCache<LiteralSearch.Found>()
-    private var urlLiterals = SlotCache<[LiteralSearch.Found]>()
+    /// What ``match(_:on:slot:rule:scratch:)`` makes once per evaluation and reads for every
+    /// regex rule, behind a pointer: a stored `var` of a class is checked for exclusive access
+    /// at run time on every read and write (`swift_beginAccess`, about 80 instructions, 17 times a
+    /// message), a pointer's memory is not. Only `match` and its helpers touch it, never
+    /// re-entrantly; the input is not shared between threads.
+    private let cache: UnsafeMutablePointer<MatchCache>
+
+    private struct MatchCache {
+        var headerTexts = SlotCache<String>()
+        /// The literals found in each text with a shared search (``PrefilterPlan/searches``), and
+        /// in each URL for the `uri` searches.
+        var foundLiterals = SlotCache<LiteralSearch.Found>()
+        var urlLiterals = SlotCache<[LiteralSearch.Found]>()
+    }
     /// PCRE2's match data for every regex run of the evaluation (freed with the input).
     let scratch: MatchScratch
 
@@ -297,9 +306,18 @@ final class RuleInput {
         self.environment = environment
         self.plan = plan ?? PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
         self.scratch = MatchScratch.allocate()
+        self.cache = .allocate(capacity: 1)
+        cache.initialize(to: MatchCache())
+        let fields = message.headers.fields
+        self.headerFields = fields
+        self.headerNameHeads = fields.indices.map { Self.nameHead(fields[$0].name) }
     }
 
-    deinit { scratch.free() }
+    deinit {
+        scratch.free()
+        cache.deinitialize(count: 1)
+        cache.deallocate()
+    }
 
     /// Values by slot number, the first two held inline (the built-in rules use two header slots
     /// and one literal search): no array is allocated per message for them.
@@ -347,15 +365,24 @@ final class RuleInput {
         return found
     }
 
-    /// The top-level header fields, taken once (`message.headers` copies the root part each time).
-    lazy var headerFields: [HeaderField] = message.headers.fields
+    /// Whether there is a header field named `name` (``field(_:)`` without copying the field).
+    func hasField(_ name: String) -> Bool {
+        var found = false
+        forEachFieldIndex(name) { _ in
+            found = true
+            return false
+        }
+        return found
+    }
+
+    /// The top-level header fields, taken once (`message.headers` copies the root part each time;
+    /// made with the input, not lazily: a lazy property is checked for exclusive access on every
+    /// read, and every evaluation of the built-in rules looks fields up).
+    let headerFields: [HeaderField]
 
     /// Each field name's UTF-8 length and first byte (ASCII folded), as ``nameHead(_:)``: names
     /// are equal under ASCII folding only if these are.
-    lazy var headerNameHeads: [Int] = {
-        let fields = headerFields
-        return fields.indices.map { Self.nameHead(fields[$0].name) }
-    }()
+    let headerNameHeads: [Int]
 
     /// A name's UTF-8 length shifted left by 8, or-ed with its first byte, ASCII folded.
     @inline(__always) static func nameHead(_ name: String) -> Int {
@@ -515,11 +542,11 @@ final class RuleInput {
                          scratch: MatchScratch) -> Bool {
         if search >= 0 {
             let found: LiteralSearch.Found
-            if let f = foundLiterals[key] {
+            if let f = cache.pointee.foundLiterals[key] {
                 found = f
             } else {
                 found = plan.searches[search].scan(text)
-                foundLiterals[key] = found
+                cache.pointee.foundLiterals[key] = found
             }
             guard plan.passes(rule, found), let start = plan.earliestStart(rule, found, in: plan.searches[search]) else {
                 return false
@@ -565,11 +592,11 @@ final class RuleInput {
             return ok ? [] : nil
         case .header(let name, let part):
             var t: String
-            if slot >= 0, let cached = headerTexts[slot] {
+            if slot >= 0, let cached = cache.pointee.headerTexts[slot] {
                 t = cached
             } else {
                 t = headerText(name, part)
-                if slot >= 0 { headerTexts[slot] = t }
+                if slot >= 0 { cache.pointee.headerTexts[slot] = t }
             }
             let ok = t.withUTF8 { b in matches(pattern, rule: rule, search: search, key: search, b, scratch: scratch) }
             return ok ? [name] : nil
@@ -578,14 +605,14 @@ final class RuleInput {
             if search >= 0 {
                 // Each URL's literals found once, for every uri rule.
                 let found: [LiteralSearch.Found]
-                if let f = urlLiterals[search] {
+                if let f = cache.pointee.urlLiterals[search] {
                     found = f
                 } else {
                     found = all.map { u in
                         var s = u.normalized
                         return s.withUTF8 { plan.searches[search].scan($0) }
                     }
-                    urlLiterals[search] = found
+                    cache.pointee.urlLiterals[search] = found
                 }
                 for (u, f) in zip(all, found) where plan.passes(rule, f) {
                     guard let start = plan.earliestStart(rule, f, in: plan.searches[search]) else { continue }
