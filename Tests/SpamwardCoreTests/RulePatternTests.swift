@@ -113,6 +113,24 @@ struct RulePatternTests {
         }
     }
 
+    /// FORGED_OUTLOOK's hex-heavy Message-ID test on bytes against the Character definition.
+    @Test func hexHeavyLocalPartIsTheCharacterCount() {
+        func reference(_ mid: String) -> Bool {
+            let local = mid.drop { $0 == "<" }.prefix { $0 != "@" }
+            return local.filter(\.isHexDigit).count * 2 >= local.count
+        }
+        let alphabet: [Character] = ["<", "<", "@", ">", "0", "9", "a", "F", "g", "Z", ".", "$", "\u{FF11}", "\u{301}", "é", "\r\n"]
+        var rng = RNG(state: 4242)
+        var heavy = 0
+        for _ in 0..<5_000 {
+            let mid = rng.string(alphabet, Int(rng.next() % 16))
+            let expected = reference(mid)
+            #expect(BuiltinRules.isHexHeavyLocalPart(mid) == expected, "\(mid.debugDescription)")
+            if expected { heavy += 1 }
+        }
+        #expect(heavy >= 500 && heavy <= 4_500)
+    }
+
     /// SUBJECT_ALL_CAPS on bytes against the scalar definition.
     @Test func subjectAllCapsIsTheScalarCount() {
         func reference(_ subject: String) -> [String]? {

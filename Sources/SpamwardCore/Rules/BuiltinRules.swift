@@ -140,13 +140,39 @@ public enum BuiltinRules {
             if value("X-MimeOLE") == nil { problems.append("no X-MimeOLE") }
         } else if mailer.containsBytes("Microsoft Outlook") {
             // Outlook (CDO / Office): a hex-heavy local part, or an Exchange-style id.
-            let local = mid.drop { $0 == "<" }.prefix { $0 != "@" }
-            let hex = local.filter(\.isHexDigit).count
-            if !mid.isEmpty && hex * 2 < local.count && !mid.containsBytes("$") && !mid.containsBytes("outlook") && !mid.containsBytes("PR") {
+            if !mid.isEmpty && !isHexHeavyLocalPart(mid) && !mid.containsBytes("$") && !mid.containsBytes("outlook")
+                && !mid.containsBytes("PR") {
                 problems.append("Message-ID not in Outlook's form")
             }
         }
         return problems.isEmpty ? nil : [mailer] + problems
+    }
+
+    /// Whether at least half the Characters of the Message-ID's local part (after leading `<`s,
+    /// up to the first `@`) are hex digits. An ASCII id is read as bytes (one Character each);
+    /// otherwise the Characters decide (`isHexDigit` takes fullwidth digits too).
+    static func isHexHeavyLocalPart(_ mid: String) -> Bool {
+        var copy = mid
+        let ascii: Bool? = copy.withUTF8 { b in
+            var i = 0
+            while i < b.count, b[i] == 0x3C { i += 1 }
+            var hex = 0, count = 0
+            while i < b.count, b[i] != 0x40 {
+                let c = b[i]
+                guard c < 0x80 else { return nil }
+                // "\r\n" is one Character (not in unfolded values, but told apart all the same).
+                guard c != 0x0D else { return nil }
+                if c &- 0x30 < 10 || (c | 0x20) &- 0x61 < 6 { hex += 1 }
+                count += 1
+                i += 1
+            }
+            // A combining mark after the `@` would make it another Character.
+            if i + 1 < b.count, b[i + 1] >= 0x80 { return nil }
+            return hex * 2 >= count
+        }
+        if let ascii { return ascii }
+        let local = mid.drop { $0 == "<" }.prefix { $0 != "@" }
+        return local.filter(\.isHexDigit).count * 2 >= local.count
     }
 
     static func dateOffset(_ input: RuleInput, future: Bool) -> [String]? {
