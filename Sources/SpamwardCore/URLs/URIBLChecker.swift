@@ -48,8 +48,9 @@ public struct URIBLChecker: Sendable {
     public func lookupNames(_ message: Message) -> [String] {
         var seen = Set<String>()
         var out: [String] = []
-        for raw in message.urls.prefix(URLChecks.maxURLs) {
-            guard let u = URLNormalizer.analyze(raw, publicSuffixList: publicSuffixList) else { continue }
+        // The analysis the rules read (made here first, as this step runs before the scan, and
+        // kept with the message for them when the lists are the same).
+        for u in URLAnalysis.of(message, publicSuffixList: publicSuffixList).urls {
             let name: String
             if u.isIPAddress {
                 guard !u.host.hasPrefix("[") else { continue }
