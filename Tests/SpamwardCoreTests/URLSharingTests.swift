@@ -179,6 +179,17 @@ struct URLSharingTests {
         }
     }
 
+    /// Short subdomains are passed over only when no brand domain or name could fit in them.
+    @Test func shortSubdomainsNamingABrand() throws {
+        let list = BrandList([BrandList.Brand(name: "abcd", domains: ["a.b"])])
+        let u = try #require(URLNormalizer.analyze("http://a.b.evil.example/", publicSuffixList: nil))
+        #expect(list.brandInSubdomain(u) == "a.b")
+        let v = try #require(URLNormalizer.analyze("http://abcd.evil.example/", publicSuffixList: nil))
+        #expect(list.brandInSubdomain(v) == "abcd")
+        let w = try #require(URLNormalizer.analyze("http://www.paypal-login.example/", publicSuffixList: nil))
+        #expect(BrandList.default.brandInSubdomain(w) == nil)
+    }
+
     @Test func analyzedURLIsAValue() {
         let u = URLNormalizer.analyze("http://paypal.com@Evil.example/a?b", publicSuffixList: nil)!
         var v = u

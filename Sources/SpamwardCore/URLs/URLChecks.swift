@@ -25,17 +25,25 @@ public enum URLChecks {
             first(input) { u in u.userinfo.map { $0.contains(".") || $0.contains(":") } ?? false }
         },
         "url_lookalike": BuiltinRules.Check { input in
-            // The answer depends on the registrable domain only: once per domain.
+            // The answer depends on the registrable domain only: once per domain (a message's few
+            // domains searched linearly, then through a dictionary).
+            var answers: [(domain: String, brand: String?)] = []
+            answers.reserveCapacity(min(input.distinctHostIndices.count, SmallStringIndex.linearLimit + 1))
             var brandOf: [String: String?] = [:]
             return firstOption(input, hosts: true) { u in
                 let brand: String?
                 if u.isIPAddress {
                     brand = nil
-                } else if let known = brandOf[u.registrableDomain] {
+                } else if let known = Self.known(u.registrableDomain, answers, brandOf) {
                     brand = known
                 } else {
                     brand = input.environment.brands.lookalike(of: u)
-                    brandOf[u.registrableDomain] = .some(brand)
+                    answers.append((u.registrableDomain, brand))
+                    if answers.count == SmallStringIndex.linearLimit + 1 {
+                        for a in answers { brandOf[a.domain] = .some(a.brand) }
+                    } else if answers.count > SmallStringIndex.linearLimit + 1 {
+                        brandOf[u.registrableDomain] = .some(brand)
+                    }
                 }
                 return brand.map { "\(u.unicodeHost) looks like \($0)" }
             }
@@ -54,6 +62,16 @@ public enum URLChecks {
             firstOption(input, hosts: true) { u in input.environment.uriBlocklist.listedName(for: u).map { "\(u.host) (\($0))" } }
         },
     ]
+
+    /// The answer kept for `domain` (`.some(nil)`: no brand), if any: in `answers` while they are
+    /// few, else in `table`.
+    static func known(_ domain: String, _ answers: [(domain: String, brand: String?)], _ table: [String: String?]) -> String?? {
+        if answers.count <= SmallStringIndex.linearLimit {
+            for k in answers.indices where answers[k].domain == domain { return .some(answers[k].brand) }
+            return nil
+        }
+        return table[domain]
+    }
 
     static func first(_ input: RuleInput, hosts: Bool = false, _ test: (AnalyzedURL) -> Bool) -> [String]? {
         firstOption(input, hosts: hosts) { test($0) ? $0.normalized : nil }
@@ -172,6 +190,8 @@ public struct BrandList: Sendable {
     let skeletons: [String]
     let skeletonScalars: [[Unicode.Scalar]]
     let skeletonBytes: [[UInt8]]
+    /// The byte count of each skeleton.
+    let skeletonLengths: [Int]
     let nameBytes: [[UInt8]]
     let domainNeedles: [(bytes: [UInt8], domain: String, brand: Int)]
     let skeletonIndex: [String: [Int]]
@@ -179,12 +199,16 @@ public struct BrandList: Sendable {
     let owners: [String: [Int]]
     /// Whether every skeleton is ASCII (one byte a scalar), as the built-in brands' are.
     let allSkeletonsASCII: Bool
+    /// The length under which a subdomain can hold no brand domain and no label of four or more
+    /// bytes (``brandInSubdomain(_:)``).
+    let shortestSubdomainNamingABrand: Int
 
     public init(_ brands: [Brand]) {
         self.brands = brands
         skeletons = brands.map { Self.skeleton($0.name) }
         skeletonScalars = skeletons.map { Array($0.unicodeScalars) }
         skeletonBytes = skeletons.map { Array($0.utf8) }
+        skeletonLengths = skeletonBytes.map(\.count)
         nameBytes = brands.map { Array($0.name.utf8) }
         domainNeedles = brands.enumerated().flatMap { i, b in b.domains.sorted().map { (Array($0.utf8), $0, i) } }
         var index: [String: [Int]] = [:]
@@ -194,6 +218,7 @@ public struct BrandList: Sendable {
         for (i, b) in brands.enumerated() { for d in b.domains { owners[d, default: []].append(i) } }
         self.owners = owners
         allSkeletonsASCII = skeletons.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
+        shortestSubdomainNamingABrand = min(4, domainNeedles.map(\.bytes.count).min() ?? 4)
     }
 
     public static let `default` = BrandList([
@@ -391,7 +416,12 @@ public struct BrandList: Sendable {
         // A brand is passed over when the domain is its own or the label is its name: both are
         // asked only of a brand the label would imitate (the domain's owners looked up then).
         var ownBrands: [Int]? = nil
+        let skCount = skBytes.count
         for i in brands.indices {
+            // Neither the same skeleton nor one edit away (lengths apart by at most one, both of
+            // six or more) nor a part's: passed over on the lengths, without reading the skeleton.
+            let length = skeletonLengths[i]
+            if parts.isEmpty && length != skCount && !(length >= 6 && skCount >= 6 && abs(length - skCount) <= 1) { continue }
             let bs = skeletonBytes[i]
             // Skeletons of ASCII names are ASCII: one byte a scalar.
             let imitates = bs == skBytes
@@ -415,6 +445,10 @@ public struct BrandList: Sendable {
     /// (`paypal.com.login.example.net`, `paypal.secure-login.example`), when the domain is not the brand's.
     public func brandInSubdomain(_ u: AnalyzedURL) -> String? {
         guard !u.isIPAddress, u.host.utf8.count > u.registrableDomain.utf8.count else { return nil }
+        // A subdomain shorter than every brand domain and than four bytes (the shortest name
+        // tested; a label is no longer than the subdomain) names none: `www.` of most hosts.
+        let subLength = u.host.utf8.count - u.registrableDomain.utf8.count - 1
+        if subLength < shortestSubdomainNamingABrand { return nil }
         let host = Array(u.host.utf8)
         let sub = host[0..<(host.count - u.registrableDomain.utf8.count - 1)]
         for n in domainNeedles where Self.contains(sub, n.bytes) && !brands[n.brand].domains.contains(u.registrableDomain) {
