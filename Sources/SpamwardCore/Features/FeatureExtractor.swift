@@ -34,7 +34,7 @@ public struct FeatureExtractor: Sendable {
     public func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = [],
                         authenticationResults: [String] = [], textWordLimit: Int = 0) -> FeatureVector {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: keepNames)
-        b.textWordLimit = max(0, textWordLimit)
+        b.prepareTextWords(limit: textWordLimit, parts: message.textParts)
         for r in ruleNames { b.add("rule:", r) }
         for a in authenticationResults { b.add("auth:", a) }
         b.headers(message)
@@ -51,7 +51,7 @@ public struct FeatureExtractor: Sendable {
     /// budget, so that the words are those a scan collects.
     public func textWords(_ parts: [TextPart], limit: Int) -> TextWords {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: false)
-        b.textWordLimit = max(0, limit)
+        b.prepareTextWords(limit: limit, parts: parts)
         b.tokenBudget = Int.max
         for k in parts.indices {
             if b.textWords.count >= b.textWordLimit { break }
@@ -132,6 +132,16 @@ struct Builder {
         self.tokenBudget = configuration.maxTokens
         tokens.reserveCapacity(1024)
         ngrams.reserveCapacity(4096)
+    }
+
+    /// Collects up to `limit` text words of `parts`, with room for all the words they can have
+    /// (a word takes two letters and a separator), so that appending never grows the array.
+    mutating func prepareTextWords(limit: Int, parts: [TextPart]) {
+        textWordLimit = max(0, limit)
+        guard textWordLimit > 0 else { return }
+        var bound = 0
+        for p in parts { bound &+= p.text.utf8.count / 3 &+ 1 }
+        textWords.reserveCapacity(min(textWordLimit, bound))
     }
 
     /// The text words collected, or nil when they are not complete: neither the limit was
