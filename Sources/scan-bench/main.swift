@@ -135,19 +135,34 @@ if mode == "campaigns" {
 }
 if mode == "digest" {
     // One line per message (the first COUNT, default all): index, token and n-gram counts, a
-    // 64-bit digest of both slot lists in order; then a total.
+    // 64-bit digest of both slot lists in order; then a total. Each message's features are also
+    // made after the rules ran on it (as a scan with rules does: what the rules derive from the
+    // message, such as its parsed URLs, is then shared) and must be the same (exit 1 otherwise).
     let scanner = coreScanner()
-    var total: UInt64 = 0
-    for (i, e) in entries.prefix(limit).enumerated() {
-        let v = scanner.features(scanner.parse(readFile(root + "/" + e.path) ?? []))
+    func digest(_ v: FeatureVector) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for x in v.tokens { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
         h = (h ^ 0xFFFF_FFFF) &* 0x100_0000_01b3
         for x in v.ngrams { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+        return h
+    }
+    var total: UInt64 = 0
+    var differ = 0
+    for (i, e) in entries.prefix(limit).enumerated() {
+        let bytes = readFile(root + "/" + e.path) ?? []
+        let v = scanner.features(scanner.parse(bytes))
+        let h = digest(v)
         print(i, v.tokens.count, v.ngrams.count, String(h, radix: 16))
         total = (total ^ h) &* 0x100_0000_01b3
+        let m = scanner.parse(bytes)
+        _ = RuleSet.standard.evaluate(m)
+        if digest(scanner.features(m)) != h {
+            differ += 1
+            print(i, "FEATURES AFTER THE RULES DIFFER")
+        }
     }
     print("total", String(total, radix: 16))
+    if differ > 0 { print("\(differ) messages' features differ after the rules ran"); exit(1) }
     exit(0)
 }
 
