@@ -146,50 +146,43 @@ struct LiteralSearch: Sendable {
 
     /// What a scan found: which literals occur, and where each first ends.
     struct Found {
-        /// Bit `id` set when literal `id` occurs.
-        var bits: [UInt64]
         /// The end (exclusive byte offset) of each literal's first occurrence; -1 when absent.
         var firstEnd: [Int32]
 
-        @inline(__always) func contains(_ id: Int32) -> Bool { bits[Int(id) >> 6] & (1 << UInt64(id & 63)) != 0 }
+        @inline(__always) func contains(_ id: Int32) -> Bool { firstEnd[Int(id)] >= 0 }
     }
 
     /// The literals that occur in `text` (ASCII case-insensitively), and where each first ends.
     func scan(_ text: UnsafeBufferPointer<UInt8>) -> Found {
-        var bits = [UInt64](repeating: 0, count: wordCount)
         var firstEnd = [Int32](repeating: -1, count: literals.count)
         guard let p = text.baseAddress, !text.isEmpty, text.count < Int(Int32.max) else {
-            return Found(bits: bits, firstEnd: firstEnd)
+            return Found(firstEnd: firstEnd)
         }
         let n = text.count
-        bits.withUnsafeMutableBufferPointer { bb in
-            firstEnd.withUnsafeMutableBufferPointer { fb in
-                table.withUnsafeBufferPointer { tb in
-                    columns.withUnsafeBufferPointer { cb in
-                        guard let found = bb.baseAddress, let ends = fb.baseAddress, let t = tb.baseAddress,
-                              let c = cb.baseAddress
-                        else { return }
-                        let finalBit = self.finalBit
-                        var row = 0
-                        var i = 0
-                        while true {
-                            // Most steps end no literal: they are read by a loop with no call in it
-                            // (so its state stays in registers), which stops at a step that does.
-                            (i, row) = Self.skip(t, c, p, n, i, row, finalBit)
-                            if i >= n { break }
-                            let stop = min(i &+ 4, n)
-                            while i < stop {
-                                let e = t[row &+ Int(c[Int(p[i])])]
-                                row = Int(e)
-                                if e & finalBit != 0 { record((row &- Int(finalBit)) / width, i &+ 1, found, ends) }
-                                i &+= 1
-                            }
+        firstEnd.withUnsafeMutableBufferPointer { fb in
+            table.withUnsafeBufferPointer { tb in
+                columns.withUnsafeBufferPointer { cb in
+                    guard let ends = fb.baseAddress, let t = tb.baseAddress, let c = cb.baseAddress else { return }
+                    let finalBit = self.finalBit
+                    var row = 0
+                    var i = 0
+                    while true {
+                        // Most steps end no literal: they are read by a loop with no call in it
+                        // (so its state stays in registers), which stops at a step that does.
+                        (i, row) = Self.skip(t, c, p, n, i, row, finalBit)
+                        if i >= n { break }
+                        let stop = min(i &+ 4, n)
+                        while i < stop {
+                            let e = t[row &+ Int(c[Int(p[i])])]
+                            row = Int(e)
+                            if e & finalBit != 0 { record((row &- Int(finalBit)) / width, i &+ 1, ends) }
+                            i &+= 1
                         }
                     }
                 }
             }
         }
-        return Found(bits: bits, firstEnd: firstEnd)
+        return Found(firstEnd: firstEnd)
     }
 
     /// Reads `p[i..<n]` from state row `row`, four bytes a step with their end flags or-ed, until a
@@ -212,15 +205,10 @@ struct LiteralSearch: Sendable {
     }
 
     /// Records the literals ending at the `k`-th state that ends one.
-    @inline(never) private func record(_ state: Int, _ end: Int, _ found: UnsafeMutablePointer<UInt64>,
-                                       _ ends: UnsafeMutablePointer<Int32>) {
+    @inline(never) private func record(_ state: Int, _ end: Int, _ ends: UnsafeMutablePointer<Int32>) {
         for i in Int(outputStart[state])..<Int(outputStart[state + 1]) {
             let id = Int(outputIDs[i])
-            let bit: UInt64 = 1 << UInt64(id & 63)
-            if found[id >> 6] & bit == 0 {
-                found[id >> 6] |= bit
-                ends[id] = Int32(truncatingIfNeeded: end)
-            }
+            if ends[id] < 0 { ends[id] = Int32(truncatingIfNeeded: end) }
         }
     }
 }
