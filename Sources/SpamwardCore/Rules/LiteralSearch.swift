@@ -171,7 +171,7 @@ struct LiteralSearch: Sendable {
                         // (so its state stays in registers), which stops at a step that does.
                         (i, row) = Self.skip(t, c, p, n, i, row, finalBit)
                         if i >= n { break }
-                        let stop = min(i &+ 4, n)
+                        let stop = min(i &+ 8, n)
                         while i < stop {
                             let e = t[row &+ Int(c[Int(p[i])])]
                             row = Int(e)
@@ -185,21 +185,25 @@ struct LiteralSearch: Sendable {
         return Found(firstEnd: firstEnd)
     }
 
-    /// Reads `p[i..<n]` from state row `row`, four bytes a step with their end flags or-ed, until a
-    /// step would end a literal or fewer than four bytes remain: where that step starts, and its row.
+    /// Reads `p[i..<n]` from state row `row`, eight bytes a step with their end flags or-ed, until a
+    /// step would end a literal or fewer than eight bytes remain: where that step starts, and its row.
     @inline(never)
     private static func skip(_ t: UnsafePointer<UInt32>, _ c: UnsafePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ n: Int,
                              _ start: Int, _ startRow: Int, _ finalBit: UInt32) -> (Int, Int) {
         var i = start
         var row = startRow
-        while i &+ 4 <= n {
+        while i &+ 8 <= n {
             let e0 = t[row &+ Int(c[Int(p[i])])]
             let e1 = t[Int(e0) &+ Int(c[Int(p[i &+ 1])])]
             let e2 = t[Int(e1) &+ Int(c[Int(p[i &+ 2])])]
             let e3 = t[Int(e2) &+ Int(c[Int(p[i &+ 3])])]
-            if (e0 | e1 | e2 | e3) & finalBit != 0 { return (i, row) }
-            row = Int(e3)
-            i &+= 4
+            let e4 = t[Int(e3) &+ Int(c[Int(p[i &+ 4])])]
+            let e5 = t[Int(e4) &+ Int(c[Int(p[i &+ 5])])]
+            let e6 = t[Int(e5) &+ Int(c[Int(p[i &+ 6])])]
+            let e7 = t[Int(e6) &+ Int(c[Int(p[i &+ 7])])]
+            if (e0 | e1 | e2 | e3 | e4 | e5 | e6 | e7) & finalBit != 0 { return (i, row) }
+            row = Int(e7)
+            i &+= 8
         }
         return (i, row)
     }
