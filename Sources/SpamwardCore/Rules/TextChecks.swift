@@ -363,6 +363,24 @@ enum TextChecks {
             var accumulated = V16(repeating: 0)
             var i = 0
             var done = events.tokensDone && events.runsDone
+            // Two blocks a step (the loop's overhead and the test over 32 bytes), then one.
+            while i &+ 36 <= n, !done {
+                let q = UnsafeRawPointer(p + i)
+                let m = Self.eventMask(q)
+                let m2 = Self.eventMask(q + 16)
+                accumulated |= q.loadUnaligned(as: V16.self) | q.loadUnaligned(fromByteOffset: 16, as: V16.self)
+                if m[0] | m[1] | m2[0] | m2[1] != 0 {
+                    if m[0] | m[1] != 0 {
+                        events.visit(m[0], m[1], at: i, &out)
+                        done = events.tokensDone && events.runsDone
+                    }
+                    if !done && m2[0] | m2[1] != 0 {
+                        events.visit(m2[0], m2[1], at: i &+ 16, &out)
+                        done = events.tokensDone && events.runsDone
+                    }
+                }
+                i &+= 32
+            }
             while i &+ 20 <= n, !done {
                 let q = UnsafeRawPointer(p + i)
                 let m = Self.eventMask(q)
