@@ -553,7 +553,17 @@ enum TextChecks {
             tokenNext = e
             // Kept while at most `maxSeparators` non-token bytes come before it.
             if n > maxSeparators && s > maxSeparators {
-                // Sixteen bytes at a time, then byte by byte.
+                // Thirty-two bytes at a time (each byte of the two blocks' marks moved to its low
+                // bit and added: 0-2, so one multiplication adds up eight bytes), sixteen, then
+                // byte by byte.
+                while counted &+ 32 <= s {
+                    let q = UnsafeRawPointer(p + counted)
+                    let m = (TextChecks.tokenByteMask(q.loadUnaligned(as: V16.self)) &>> 7)
+                        &+ (TextChecks.tokenByteMask(q.loadUnaligned(fromByteOffset: 16, as: V16.self)) &>> 7)
+                    let tokenBytes = (m[0] &* 0x0101_0101_0101_0101) &>> 56 &+ (m[1] &* 0x0101_0101_0101_0101) &>> 56
+                    separators &+= 32 &- Int(tokenBytes)
+                    counted &+= 32
+                }
                 while counted &+ 16 <= s {
                     let m = TextChecks.tokenByteMask(UnsafeRawPointer(p + counted).loadUnaligned(as: V16.self))
                     // The high bits counted by a multiplication (no popcnt in the baseline x86-64).
