@@ -241,6 +241,34 @@ struct FastPathTests {
         #expect(found > 1_000)
     }
 
+    /// The spaced-out spellings of an ASCII window read as bytes are those of its scalars, on
+    /// random windows of spelled-out words (letters and look-alikes, separators mixed or not,
+    /// words too long), with words already found and the window at the text's end or not.
+    @Test func asciiSpacedWordsAreTheScalarSpacedWords() {
+        var rng = RNG(state: 0x5_BACE)
+        let pieces = ["v i a g r a", "v.i.a.g.r.a", "f-r-e-e", "m_o_n_e_y", "c*a*s*h", "l 0 a n", "p.0.r.n", "F R E E",
+                      "v i a g r a s", "a b c d e f g h i j k l m n o p q r s t u v", "x", "ab", " ", " ", ".", "-", "_", "*",
+                      "1", "!", "w o r d", "s e x", "V1agra", "e.g.", "c a s i n o", "m.o.n.e.y.", "\n", "l.o.a.n-"]
+        var found = 0
+        for round in 0..<20_000 {
+            var window = ""
+            for _ in 0..<(1 + Int(rng.next() % 8)) { window += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let atTextEnd = rng.next() % 2 == 0
+            var before: [String] = round % 3 == 0 ? ["v i a g r a", "FREE"] : round % 7 == 0 ? ["a", "b", "c", "d"] : []
+            var general = before
+            TextChecks.spacedWords(in: Array(window.unicodeScalars), atTextEnd: atTextEnd, into: &general, TextChecks.lookalikes)
+            var bytes = window
+            bytes.withUTF8 { w in
+                TextChecks.asciiPlain.withUnsafeBufferPointer {
+                    TextChecks.spacedWords(inASCII: w, atTextEnd: atTextEnd, into: &before, $0, TextChecks.spamWordsByLength)
+                }
+            }
+            #expect(before == general, "\(window) \(atTextEnd)")
+            if general.count > (round % 3 == 0 ? 2 : round % 7 == 0 ? 4 : 0) { found += 1 }
+        }
+        #expect(found > 2_000)
+    }
+
     /// Long texts (as long mail bodies: kilobytes of plain words, with a rare number, symbol,
     /// non-ASCII word or spelled-out word, some at 16-byte block edges) with the production limits
     /// and smaller ones: the scan reads only around marked bytes and resumes its spaced-run machine

@@ -107,7 +107,7 @@ enum TextChecks {
         // Bytes first: runs of ASCII letters (nearly every word) are skipped without decoding;
         // runs with a digit or symbol are checked as they are, and runs with non-ASCII bytes
         // are decoded and tokenized by scalars.
-        let windows: [(scalars: [Unicode.Scalar], atTextEnd: Bool)] = tables.asciiPlain.withUnsafeBufferPointer { plainTable in
+        tables.asciiPlain.withUnsafeBufferPointer { plainTable in
             let byLength = tables.spamWordsByLength
             let lookalikeValues = tables.nonASCIILookalikeValues
             for r in textScan.tokens {
@@ -125,55 +125,107 @@ enum TextChecks {
                 }
                 flushToken()
             }
-            // Spaced-out spellings: single letters separated by the same separator. Only the places
-            // where the bytes show such a run are decoded and examined.
-            return textScan.spacedRunStarts.map { start in
+        }
+        // Spaced-out spellings: single letters separated by the same separator. Only the places
+        // where the bytes show such a run are examined, each in a window of 256 bytes.
+        tables.asciiPlain.withUnsafeBufferPointer { plainTable in
+            for start in textScan.spacedRunStarts where found.count < 5 {
                 var end = min(buf.count, start + 256)
                 while end < buf.count && buf[end] & 0xC0 == 0x80 { end += 1 }
                 let bytes = UnsafeBufferPointer(rebasing: buf[start..<end])
-                // ASCII windows (nearly all): each byte is its scalar; others are decoded.
-                if !bytes.contains(where: { $0 >= 0x80 }) { return (bytes.map { Unicode.Scalar($0) }, end == buf.count) }
-                let w = String(decoding: bytes, as: UTF8.self)
-                return (Array(w.unicodeScalars), end == buf.count)
+                // ASCII windows (nearly all) are read as bytes; others are decoded.
+                if !bytes.contains(where: { $0 >= 0x80 }) {
+                    spacedWords(inASCII: bytes, atTextEnd: end == buf.count, into: &found, plainTable, tables.spamWordsByLength)
+                } else {
+                    spacedWords(in: Array(String(decoding: bytes, as: UTF8.self).unicodeScalars), atTextEnd: end == buf.count,
+                                into: &found, lookalikes)
+                }
             }
         }
+        return found.isEmpty ? nil : found
+    }
+
+    /// The spaced-out spam words in a window of scalars that starts at a spaced run (single
+    /// letters, each followed by the same separator), appended to `found` (each once, at most 5).
+    /// The general path, for windows with non-ASCII bytes.
+    static func spacedWords(in scalars: [Unicode.Scalar], atTextEnd: Bool, into found: inout [String],
+                            _ lookalikes: [Unicode.Scalar: Character]) {
         func plain(_ s: Unicode.Scalar) -> Character? {
             if let l = lookalikes[s], !isLetter(s) || script(s) != .latin { return l }
             if s.value < 0x80 { return isLetter(s) ? Character(Unicode.Scalar(UInt8(s.value) | 0x20)) : nil }
             return s.properties.isAlphabetic ? Character(s).lowercased().first : nil
         }
-        for (scalars, atTextEnd) in windows where found.count < 5 {
-            // Every window starts at a single character after a separator (or the text start).
+        // Every window starts at a single character after a separator (or the text start).
+        var i = 0
+        while i + 2 < scalars.count, found.count < 5 {
+            let sep = scalars[i + 1]
+            guard isSeparator(sep), isLetter(scalars[i]), i == 0 || !isLetter(scalars[i - 1]), let first = plain(scalars[i])
+            else {
+                i += 1
+                continue
+            }
+            var letters = String(first)
+            var j = i
+            // Each letter must stand alone: one followed by a letter starts the next word.
+            while j + 2 < scalars.count, scalars[j + 1] == sep, let l = plain(scalars[j + 2]),
+                  j + 3 < scalars.count ? !isLetter(scalars[j + 3]) : atTextEnd
+            {
+                letters.append(l)
+                j += 2
+                if letters.count > 20 { break }
+            }
+            let end = j + 1
+            // A run cut by the window's end is judged only where the text really ends.
+            let complete = end < scalars.count ? !isLetter(scalars[end]) : atTextEnd
+            if letters.count >= 4, complete, spamWords.contains(letters),
+               !found.contains(String(String.UnicodeScalarView(scalars[i..<end])))
+            {
+                found.append(String(String.UnicodeScalarView(scalars[i..<end])))
+            }
+            i = end
+        }
+    }
+
+    /// ``spacedWords(in:atTextEnd:into:_:)`` of an ASCII window, read as bytes: each byte is its
+    /// scalar, ``asciiPlain`` its plain letter, and the letters are compared with the spam words
+    /// of their length as bytes. `FastPathTests` compares the two.
+    static func spacedWords(inASCII w: UnsafeBufferPointer<UInt8>, atTextEnd: Bool, into found: inout [String],
+                            _ plain: UnsafeBufferPointer<UInt8>, _ byLength: [[[UInt8]]]) {
+        @inline(__always) func letter(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 }
+        @inline(__always) func separator(_ b: UInt8) -> Bool { b == 0x2E || b == 0x2D || b == 0x5F || b == 0x2A || b == 0x20 }
+        let n = w.count
+        // The run's plain letters (at most 21 are read: more than 20 is no spam word).
+        var letters: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &letters) { buffer in
             var i = 0
-            while i + 2 < scalars.count, found.count < 5 {
-                let sep = scalars[i + 1]
-                guard isSeparator(sep), isLetter(scalars[i]), i == 0 || !isLetter(scalars[i - 1]), let first = plain(scalars[i])
-                else {
+            while i + 2 < n, found.count < 5 {
+                let sep = w[i + 1]
+                guard separator(sep), letter(w[i]), i == 0 || !letter(w[i - 1]) else {
                     i += 1
                     continue
                 }
-                var letters = String(first)
+                buffer[0] = plain[Int(w[i])]
+                var count = 1
                 var j = i
                 // Each letter must stand alone: one followed by a letter starts the next word.
-                while j + 2 < scalars.count, scalars[j + 1] == sep, let l = plain(scalars[j + 2]),
-                      j + 3 < scalars.count ? !isLetter(scalars[j + 3]) : atTextEnd
-                {
-                    letters.append(l)
+                while j + 2 < n, w[j + 1] == sep, plain[Int(w[j + 2])] != 0, j + 3 < n ? !letter(w[j + 3]) : atTextEnd {
+                    buffer[count] = plain[Int(w[j + 2])]
+                    count += 1
                     j += 2
-                    if letters.count > 20 { break }
+                    if count > 20 { break }
                 }
                 let end = j + 1
                 // A run cut by the window's end is judged only where the text really ends.
-                let complete = end < scalars.count ? !isLetter(scalars[end]) : atTextEnd
-                if letters.count >= 4, complete, spamWords.contains(letters),
-                   !found.contains(String(String.UnicodeScalarView(scalars[i..<end])))
+                let complete = end < n ? !letter(w[end]) : atTextEnd
+                if count >= 4, complete, count < byLength.count,
+                   byLength[count].contains(where: { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) })
                 {
-                    found.append(String(String.UnicodeScalarView(scalars[i..<end])))
+                    let word = String(decoding: UnsafeBufferPointer(rebasing: w[i..<end]), as: UTF8.self)
+                    if !found.contains(word) { found.append(word) }
                 }
                 i = end
             }
         }
-        return found.isEmpty ? nil : found
     }
 
     /// Plain letters of the ASCII look-alikes and letters (lower case), 0 for the other bytes.
