@@ -171,12 +171,16 @@ struct LiteralSearch: Sendable {
                         // (so its state stays in registers), which stops at a step that does.
                         (i, row) = Self.skip(t, c, p, n, i, row, finalBit)
                         if i >= n { break }
+                        // Byte by byte up to the step that ends a literal (or the text's end).
                         let stop = min(i &+ 8, n)
                         while i < stop {
                             let e = t[row &+ Int(c[Int(p[i])])]
                             row = Int(e)
-                            if e & finalBit != 0 { record((row &- Int(finalBit)) / width, i &+ 1, ends) }
                             i &+= 1
+                            if e & finalBit != 0 {
+                                record((row &- Int(finalBit)) / width, i, ends)
+                                break
+                            }
                         }
                     }
                 }
