@@ -121,6 +121,9 @@ struct LiteralSearch: Sendable {
         }
         var finalBit = 1
         while finalBit < max(plain, final) * width { finalBit <<= 1 }
+        // The padding below `finalBit` at most doubles the rows; the table stays within the
+        // 16 MB the dense layout could take (`maxStates` × 255 columns × 4 bytes).
+        guard finalBit + final * width <= Self.maxStates * 255 else { return nil }
         var finalStates: [Int] = []
         for st in 0..<states where !ends[st].isEmpty {
             row[st] = finalBit + finalStates.count * width
