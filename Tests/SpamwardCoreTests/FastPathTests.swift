@@ -108,7 +108,7 @@ struct FastPathTests {
 
     @Test func textScanIsTheSeparateScans() {
         var rng = RNG(state: 0x7E47)
-        let alphabet = Array("abcXYZ v.i.a-g_r*a 1@$!| \n\r\tзаоп\u{0430}βx€é,;")
+        let alphabet = Array("abcXYZ v.i.a-g_r*a 1@$!| \n\r\tзаоп\u{0430}βx€é,;\"#}~")
         for _ in 0..<3_000 {
             var s = rng.string(alphabet, Int(rng.next() % 200))
             let scan = s.withUTF8 { TextChecks.scanText($0, maxSeparators: 40, spacedRunLimit: 5) }

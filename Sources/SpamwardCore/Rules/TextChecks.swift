@@ -505,8 +505,9 @@ enum TextChecks {
         // reaches 0x80, v0 + 0x46 does not): for ASCII bytes, whose sums do not wrap.
         let upper = v0 | (v0 &+ V16(repeating: 0x04))
         let digit = (v0 &+ V16(repeating: 0x50)) & ~(v0 &+ V16(repeating: 0x46))
-        // `@`, `$`, `!`: one of the differences is zero.
-        let symbol = ~(nonZero(v0 ^ V16(repeating: 0x40)) & nonZero(v0 ^ V16(repeating: 0x24)) & nonZero(v0 ^ V16(repeating: 0x21)))
+        // `@` (the difference is zero), and `!` to `$` (0x21...0x24: `"` and `#` are marked too, and
+        // passed over where they are looked at).
+        let symbol = ~nonZero(v0 ^ V16(repeating: 0x40)) | ((v0 &+ V16(repeating: 0x5F)) & ~(v0 &+ V16(repeating: 0x5B)))
         // Equal to the bytes two and four on, not to the next one.
         let run = ~(nonZero(v2 ^ v0) | nonZero(v4 ^ v0)) & nonZero(v1 ^ v0)
         return unsafeBitCast(upper | digit | symbol | run, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
