@@ -117,6 +117,17 @@ final class RulePattern: Sendable {
         return matcher.matches(text, scratch: scratch)
     }
 
+    /// When the pattern is decided by how a text ends (``EndLiterals``): how many of its last
+    /// bytes ``matches(tail:)`` needs.
+    var endTailLength: Int? { endLiterals?.tailLength }
+
+    /// ``matches(_:scratch:)`` of a text whose last ``endTailLength`` bytes (or all, when it is
+    /// shorter) are `tail`; only for a pattern with an ``endTailLength``.
+    func matches(tail: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let endLiterals else { preconditionFailure("matches(tail:) of a pattern not decided by its end") }
+        return endLiterals.matches(tail)
+    }
+
     /// The same, the prefilter reading `text` itself (no folded copy to make). With leading
     /// literals, the regex runs from the first of them (no match starts before it) or not at all.
     func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
@@ -174,6 +185,9 @@ struct EndLiterals: Sendable {
     /// The spellings, folded when ``caseInsensitive``.
     let literals: [[UInt8]]
     let caseInsensitive: Bool
+    /// How many of a text's last bytes decide ``matches(_:)``: the longest spelling and a line
+    /// feed. The text's last `tailLength` bytes (or all of a shorter text) give the same answer.
+    let tailLength: Int
 
     /// Whether PCRE2's newline convention is LF, which `$` relies on here.
     static let newlineIsLF: Bool = {
@@ -236,6 +250,7 @@ struct EndLiterals: Sendable {
         guard spellings.allSatisfy({ !$0.isEmpty }) else { return nil }
         literals = spellings
         self.caseInsensitive = caseInsensitive
+        tailLength = (spellings.map(\.count).max() ?? 0) + 1
     }
 
     static func isAlnum(_ b: UInt8) -> Bool { (b &- 0x30 < 10) || ((b | 0x20) &- 0x61 < 26) }

@@ -451,6 +451,10 @@ final class RuleInput {
     /// The message's URLs, normalized (at most ``URLChecks/maxURLs``).
     var urls: [AnalyzedURL] { urlAnalysis.urls }
 
+    /// ``AnalyzedURL/normalized`` of each of ``urls``, made once per evaluation for the `uri`
+    /// rules that read the whole text (the analysis does not keep them: most messages need none).
+    lazy var normalizedURLs: [String] = urls.map(\.normalized)
+
     /// The indices in ``urls`` of the first URL of each distinct host name, for the checks that
     /// read only the host.
     var distinctHostIndices: [Int] { urlAnalysis.distinctHostIndices }
@@ -601,7 +605,13 @@ final class RuleInput {
             let ok = t.withUTF8 { b in matches(pattern, rule: rule, search: search, key: search, b, scratch: scratch) }
             return ok ? [name] : nil
         case .uri:
-            let all = urls
+            if search < 0, let tail = pattern.endTailLength {
+                // Decided by how each URL ends (`\.(exe|scr)$`): its last bytes, without making
+                // the normalized strings.
+                for u in urls where u.withNormalizedTail(tail, { pattern.matches(tail: $0) }) { return [u.normalized] }
+                return nil
+            }
+            let all = normalizedURLs
             if search >= 0 {
                 // Each URL's literals found once, for every uri rule.
                 let found: [LiteralSearch.Found]
@@ -609,21 +619,21 @@ final class RuleInput {
                     found = f
                 } else {
                     found = all.map { u in
-                        var s = u.normalized
+                        var s = u
                         return s.withUTF8 { plan.searches[search].scan($0) }
                     }
                     cache.pointee.urlLiterals[search] = found
                 }
                 for (u, f) in zip(all, found) where plan.passes(rule, f) {
                     guard let start = plan.earliestStart(rule, f, in: plan.searches[search]) else { continue }
-                    var s = u.normalized
-                    if s.withUTF8({ pattern.matches($0, from: start, scratch: scratch) }) { return [u.normalized] }
+                    var s = u
+                    if s.withUTF8({ pattern.matches($0, from: start, scratch: scratch) }) { return [u] }
                 }
                 return nil
             }
             for i in all.indices {
-                var s = all[i].normalized
-                if s.withUTF8({ pattern.matches($0, scratch: scratch) }) { return [all[i].normalized] }
+                var s = all[i]
+                if s.withUTF8({ pattern.matches($0, scratch: scratch) }) { return [all[i]] }
             }
             return nil
         }

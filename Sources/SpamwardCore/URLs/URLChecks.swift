@@ -128,6 +128,131 @@ public enum URLChecks {
 
     /// An open redirect: a query parameter or a path segment that is itself an http(s) URL.
     public static func isRedirect(_ u: AnalyzedURL) -> Bool {
+        var path = u.path
+        let fast: Bool? = path.withUTF8 { p in
+            guard var query = u.query else { return redirectOnBytes(path: p, query: nil) }
+            return query.withUTF8 { q in redirectOnBytes(path: p, query: q) }
+        }
+        return fast ?? isRedirectReference(u)
+    }
+
+    /// ``isRedirectReference(_:)`` on bytes, without decoding or lower-casing copies of the path
+    /// and query; nil when they hold a byte above 0x7F (Characters and Unicode lower-casing are
+    /// left to the reference then), or a match is followed by one once decoded.
+    ///
+    /// With ASCII path and query, the reference's Characters are their bytes (a `&`, `=` or `/`
+    /// never joins a neighbour; CR LF is one Character but none of the tested bytes), and only
+    /// decoded escapes can be non-ASCII: a decoded value starts with `http://`, `https://` or
+    /// `//` (ASCII case folded) exactly when its bytes do, unless the next decoded byte starts a
+    /// non-ASCII scalar, which could join the last `/` (nil then); non-ASCII scalars lower-case to
+    /// none of the bytes tested (U+212A, the one with an ASCII lower case, gives `k`).
+    static func redirectOnBytes(path p: UnsafeBufferPointer<UInt8>, query q: UnsafeBufferPointer<UInt8>?) -> Bool? {
+        for c in p where c >= 0x80 { return nil }
+        if let q { for c in q where c >= 0x80 { return nil } }
+        // Fast exit: without `http`, `//` or a percent escape there is no URL inside.
+        guard mayContainURL(bytes: p) || (q.map { mayContainURL(bytes: $0) } ?? false) else { return false }
+        if let q {
+            // Each `&`-separated pair with an `=`: its value from the first `=` on.
+            var start = 0
+            let n = q.count
+            while start < n {
+                var end = start
+                while end < n && q[end] != 0x26 { end += 1 }
+                var eq = start
+                while eq < end && q[eq] != 0x3D { eq += 1 }
+                if eq < end {
+                    switch valueStartsWithURL(q, (eq + 1)..<end) {
+                    case true?: return true
+                    case nil: return nil
+                    case false?: break
+                    }
+                }
+                start = end + 1
+            }
+        }
+        return pathHoldsURL(p)
+    }
+
+    /// Whether the percent-decoded bytes `b[r]` start with `http://`, `https://` or `//` (ASCII
+    /// case folded); nil when they do but the next decoded byte is not ASCII.
+    static func valueStartsWithURL(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Bool? {
+        // The first nine decoded bytes are enough: "https://" and the byte after it.
+        var d: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        withUnsafeMutableBytes(of: &d) { out in
+            var i = r.lowerBound
+            while i < r.upperBound && count < 9 {
+                var c = b[i]
+                if c == 0x25, i + 2 < r.upperBound, let h = URLNormalizer.hex(b[i + 1]), let l = URLNormalizer.hex(b[i + 2]) {
+                    c = h << 4 | l
+                    i += 3
+                } else {
+                    i += 1
+                }
+                out[count] = c &- 0x41 < 26 ? c | 0x20 : c
+                count += 1
+            }
+        }
+        return withUnsafeBytes(of: &d) { v -> Bool? in
+            // At most one of the three can match ("http://" and "https://" differ at their fifth
+            // byte, "//" and both at their first).
+            for prefix: StaticString in ["http://", "https://", "//"] {
+                let n = prefix.utf8CodeUnitCount
+                guard count >= n else { continue }
+                let pb = prefix.utf8Start
+                var k = 0
+                while k < n && v[k] == pb[k] { k += 1 }
+                guard k == n else { continue }
+                return count > n && v[n] >= 0x80 ? nil : true
+            }
+            return false
+        }
+    }
+
+    /// Whether the percent-decoded path, ASCII case folded, holds `/http:/` or `/https:/` (what
+    /// `/http://` and `/https://` start with); nil when such a match has a non-ASCII byte next to it.
+    static func pathHoldsURL(_ p: UnsafeBufferPointer<UInt8>) -> Bool? {
+        guard p.contains(0x25) else { return holdsURLPrefix(p) }
+        var decoded = [UInt8]()
+        decoded.reserveCapacity(p.count)
+        var i = 0
+        while i < p.count {
+            if p[i] == 0x25, i + 2 < p.count, let h = URLNormalizer.hex(p[i + 1]), let l = URLNormalizer.hex(p[i + 2]) {
+                decoded.append(h << 4 | l)
+                i += 3
+            } else {
+                decoded.append(p[i])
+                i += 1
+            }
+        }
+        return decoded.withUnsafeBufferPointer { holdsURLPrefix($0) }
+    }
+
+    /// ``pathHoldsURL(_:)`` on decoded bytes.
+    static func holdsURLPrefix(_ b: UnsafeBufferPointer<UInt8>) -> Bool? {
+        @inline(__always) func folded(_ c: UInt8) -> UInt8 { c &- 0x41 < 26 ? c | 0x20 : c }
+        let n = b.count
+        var i = 0
+        while i + 7 <= n {
+            // "/http:/" or "/https:/" at i.
+            if b[i] == 0x2F, folded(b[i + 1]) == 0x68, folded(b[i + 2]) == 0x74, folded(b[i + 3]) == 0x74,
+                folded(b[i + 4]) == 0x70
+            {
+                var k = i + 5
+                if k < n && folded(b[k]) == 0x73 { k += 1 }
+                if k + 1 < n, b[k] == 0x3A, b[k + 1] == 0x2F {
+                    let end = k + 2
+                    if (i > 0 && b[i - 1] >= 0x80) || (end < n && b[end] >= 0x80) { return nil }
+                    return true
+                }
+            }
+            i += 1
+        }
+        return false
+    }
+
+    /// ``isRedirect(_:)`` as first written, on Strings (the reference of the byte path).
+    static func isRedirectReference(_ u: AnalyzedURL) -> Bool {
         // Fast exit: without `http`, `//` or a percent escape there is no URL inside.
         guard mayContainURL(u.path) || u.query.map(mayContainURL) == true else { return false }
         if let q = u.query {

@@ -14,7 +14,13 @@ public struct AnalyzedURL: Sendable, Hashable {
     final class Fields: @unchecked Sendable {
         // Mutated only while uniquely referenced (copy on write), so sharing is safe.
         var original: String
-        var normalized: String
+        /// The normalized form when it was given or set; nil when it is the one composed of the
+        /// parts (``composedNormalized``), which is then made only when read.
+        var storedNormalized: String?
+        /// The parts the normalized form is composed of when it is not stored: the lower-cased
+        /// scheme and the explicit port (besides ``host``, ``path`` and ``query``).
+        var scheme: String
+        var port: Int?
         var host: String
         var unicodeHost: String
         var registrableDomain: String
@@ -24,10 +30,13 @@ public struct AnalyzedURL: Sendable, Hashable {
         var path: String
         var query: String?
 
-        init(original: String, normalized: String, host: String, unicodeHost: String, registrableDomain: String,
-             userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String, query: String?) {
+        init(original: String, storedNormalized: String?, scheme: String, port: Int?, host: String, unicodeHost: String,
+             registrableDomain: String, userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String,
+             query: String?) {
             self.original = original
-            self.normalized = normalized
+            self.storedNormalized = storedNormalized
+            self.scheme = scheme
+            self.port = port
             self.host = host
             self.unicodeHost = unicodeHost
             self.registrableDomain = registrableDomain
@@ -39,9 +48,91 @@ public struct AnalyzedURL: Sendable, Hashable {
         }
 
         func copy() -> Fields {
-            Fields(original: original, normalized: normalized, host: host, unicodeHost: unicodeHost,
-                   registrableDomain: registrableDomain, userinfo: userinfo, isIPAddress: isIPAddress,
-                   isObfuscatedIP: isObfuscatedIP, path: path, query: query)
+            Fields(original: original, storedNormalized: storedNormalized, scheme: scheme, port: port, host: host,
+                   unicodeHost: unicodeHost, registrableDomain: registrableDomain, userinfo: userinfo,
+                   isIPAddress: isIPAddress, isObfuscatedIP: isObfuscatedIP, path: path, query: query)
+        }
+
+        var normalized: String { storedNormalized ?? composedNormalized }
+
+        /// `scheme://host[:port]path[?query]`, written straight into the string's storage (the
+        /// parts are valid UTF-8).
+        var composedNormalized: String {
+            var scheme = scheme, host = host, path = path, query = query ?? ""
+            var portText = port.map { String($0) } ?? ""
+            let hasQuery = self.query != nil
+            let capacity = scheme.utf8.count + host.utf8.count + path.utf8.count + query.utf8.count + portText.utf8.count + 5
+            return String(unsafeUninitializedCapacity: capacity) { out in
+                var n = 0
+                @inline(__always) func put(_ s: inout String) {
+                    s.withUTF8 { b in
+                        if let from = b.baseAddress, let to = out.baseAddress { (to + n).initialize(from: from, count: b.count) }
+                        n += b.count
+                    }
+                }
+                put(&scheme)
+                out[n] = 0x3A
+                out[n + 1] = 0x2F
+                out[n + 2] = 0x2F
+                n += 3
+                put(&host)
+                if port != nil {
+                    out[n] = 0x3A
+                    n += 1
+                    put(&portText)
+                }
+                put(&path)
+                if hasQuery {
+                    out[n] = 0x3F
+                    n += 1
+                    put(&query)
+                }
+                return n
+            }
+        }
+
+        /// The normalized form's last `count` bytes (all of them when it is shorter), without
+        /// making the string when it is composed: for patterns decided by how a URL ends.
+        func withNormalizedTail<R>(_ count: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            if var s = storedNormalized {
+                return s.withUTF8 { b in body(UnsafeBufferPointer(rebasing: b[max(0, b.count - count)...])) }
+            }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(count, 1)) { out in
+                // Written from the end: the parts from the last (query) to the first (scheme).
+                var w = count
+                @inline(__always) func put(_ s: inout String) {
+                    guard w > 0 else { return }
+                    s.withUTF8 { b in
+                        let k = min(w, b.count)
+                        for j in 0..<k { out[w - k + j] = b[b.count - k + j] }
+                        w -= k
+                    }
+                }
+                @inline(__always) func put(_ c: UInt8) {
+                    guard w > 0 else { return }
+                    w -= 1
+                    out[w] = c
+                }
+                if var q = query {
+                    put(&q)
+                    put(0x3F)
+                }
+                var p = path
+                put(&p)
+                if let port {
+                    var digits = String(port)
+                    put(&digits)
+                    put(0x3A)
+                }
+                var h = host
+                put(&h)
+                put(0x2F)
+                put(0x2F)
+                put(0x3A)
+                var sc = scheme
+                put(&sc)
+                return body(UnsafeBufferPointer(rebasing: out[w..<count]))
+            }
         }
     }
 
@@ -49,9 +140,18 @@ public struct AnalyzedURL: Sendable, Hashable {
 
     public init(original: String, normalized: String, host: String, unicodeHost: String, registrableDomain: String,
                 userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String, query: String?) {
-        fields = Fields(original: original, normalized: normalized, host: host, unicodeHost: unicodeHost,
-                        registrableDomain: registrableDomain, userinfo: userinfo, isIPAddress: isIPAddress,
-                        isObfuscatedIP: isObfuscatedIP, path: path, query: query)
+        fields = Fields(original: original, storedNormalized: normalized, scheme: "", port: nil, host: host,
+                        unicodeHost: unicodeHost, registrableDomain: registrableDomain, userinfo: userinfo,
+                        isIPAddress: isIPAddress, isObfuscatedIP: isObfuscatedIP, path: path, query: query)
+    }
+
+    /// A URL whose normalized form is `scheme://host[:port]path[?query]` of these parts, made
+    /// only when it is read (most URLs are read by host only).
+    init(original: String, scheme: String, port: Int?, host: String, unicodeHost: String, registrableDomain: String,
+         userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String, query: String?) {
+        fields = Fields(original: original, storedNormalized: nil, scheme: scheme, port: port, host: host,
+                        unicodeHost: unicodeHost, registrableDomain: registrableDomain, userinfo: userinfo,
+                        isIPAddress: isIPAddress, isObfuscatedIP: isObfuscatedIP, path: path, query: query)
     }
 
     /// The box, copied first when it is shared (before a field is set).
@@ -59,6 +159,16 @@ public struct AnalyzedURL: Sendable, Hashable {
         mutating get {
             if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
             return fields
+        }
+    }
+
+    /// The box, copied first when shared, with the normalized form stored: for setting a part it
+    /// is composed of, which does not change a normalized form already given.
+    private var uniqueWithNormalized: Fields {
+        mutating get {
+            let f = unique
+            if f.storedNormalized == nil { f.storedNormalized = f.composedNormalized }
+            return f
         }
     }
 
@@ -70,14 +180,20 @@ public struct AnalyzedURL: Sendable, Hashable {
     /// `scheme://host[:port]/path[?query]`: lower-case scheme and host, the host in its ASCII
     /// (Punycode) form without trailing dots, the userinfo dropped, IPv4 in dotted decimal, and
     /// percent-encoded unreserved characters decoded (other escapes upper-cased). No fragment.
+    /// Made each time it is read, unless it was given: read it once per use.
     public var normalized: String {
         get { fields.normalized }
-        set { unique.normalized = newValue }
+        set { unique.storedNormalized = newValue }
+    }
+
+    /// ``normalized``'s last `count` bytes (all when it is shorter), without making the string.
+    func withNormalizedTail<R>(_ count: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        fields.withNormalizedTail(count, body)
     }
     /// The host in ASCII form (`xn--` labels), lower-cased, no trailing dot.
     public var host: String {
         get { fields.host }
-        set { unique.host = newValue }
+        set { uniqueWithNormalized.host = newValue }
     }
     /// The host with `xn--` labels decoded (what the reader sees).
     public var unicodeHost: String {
@@ -105,11 +221,11 @@ public struct AnalyzedURL: Sendable, Hashable {
     }
     public var path: String {
         get { fields.path }
-        set { unique.path = newValue }
+        set { uniqueWithNormalized.path = newValue }
     }
     public var query: String? {
         get { fields.query }
-        set { unique.query = newValue }
+        set { uniqueWithNormalized.query = newValue }
     }
 
     public static func == (a: AnalyzedURL, b: AnalyzedURL) -> Bool {
@@ -175,44 +291,11 @@ public enum URLNormalizer {
 
     /// The analysis of `raw`, parsed as `p`, whose host's names are `names` (``hostNames(_:publicSuffixList:)``).
     static func analyzed(_ raw: String, _ p: ParsedURL, _ names: HostNames) -> AnalyzedURL {
-        let asciiHost = names.ascii, unicodeHost = names.unicode, registrable = names.registrable
-        let path = normalizePercent(p.path)
-        let query = p.query.map(normalizePercent)
-        // scheme://host[:port]path[?query], written straight into the string's storage (the
-        // parts are valid UTF-8).
-        var scheme = p.scheme, host = asciiHost, pathCopy = path, queryCopy = query ?? ""
-        var portCopy = p.port.map { String($0) } ?? ""
-        let capacity = scheme.utf8.count + host.utf8.count + pathCopy.utf8.count + queryCopy.utf8.count + portCopy.utf8.count + 5
-        let normalized = String(unsafeUninitializedCapacity: capacity) { out in
-            var n = 0
-            @inline(__always) func put(_ s: inout String) {
-                s.withUTF8 { b in
-                    if let from = b.baseAddress, let to = out.baseAddress { (to + n).initialize(from: from, count: b.count) }
-                    n += b.count
-                }
-            }
-            put(&scheme)
-            out[n] = 0x3A
-            out[n + 1] = 0x2F
-            out[n + 2] = 0x2F
-            n += 3
-            put(&host)
-            if p.port != nil {
-                out[n] = 0x3A
-                n += 1
-                put(&portCopy)
-            }
-            put(&pathCopy)
-            if query != nil {
-                out[n] = 0x3F
-                n += 1
-                put(&queryCopy)
-            }
-            return n
-        }
-        return AnalyzedURL(original: raw, normalized: normalized, host: asciiHost, unicodeHost: unicodeHost,
-                           registrableDomain: registrable, userinfo: p.userinfo, isIPAddress: p.isIPAddress,
-                           isObfuscatedIP: p.isObfuscatedIPv4, path: path, query: query)
+        // The normalized form, scheme://host[:port]path[?query], is made from these parts when
+        // it is read (a `uri` rule that needs the whole text, or a hit's option).
+        AnalyzedURL(original: raw, scheme: p.scheme, port: p.port, host: names.ascii, unicodeHost: names.unicode,
+                    registrableDomain: names.registrable, userinfo: p.userinfo, isIPAddress: p.isIPAddress,
+                    isObfuscatedIP: p.isObfuscatedIPv4, path: normalizePercent(p.path), query: p.query.map(normalizePercent))
     }
 
     /// The registrable domain of the ASCII host name `host` (not an IP address), and whether the
