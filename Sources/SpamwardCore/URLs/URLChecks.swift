@@ -317,6 +317,12 @@ public struct BrandList: Sendable {
     let skeletonBytes: [[UInt8]]
     /// The byte count of each skeleton.
     let skeletonLengths: [Int]
+    /// Every skeleton's bytes one after the other (brand `i`'s from `skeletonStarts[i]`, for
+    /// `skeletonLengths[i]`), read in place by the ASCII lookalike check; `skeletonFirst[i]` is
+    /// its first byte (0 for an empty skeleton).
+    let skeletonPool: [UInt8]
+    let skeletonStarts: [Int]
+    let skeletonFirst: [UInt8]
     let nameBytes: [[UInt8]]
     let domainNeedles: [(bytes: [UInt8], domain: String, brand: Int)]
     let skeletonIndex: [String: [Int]]
@@ -334,6 +340,15 @@ public struct BrandList: Sendable {
         skeletonScalars = skeletons.map { Array($0.unicodeScalars) }
         skeletonBytes = skeletons.map { Array($0.utf8) }
         skeletonLengths = skeletonBytes.map(\.count)
+        skeletonPool = skeletonBytes.flatMap { $0 }
+        var starts: [Int] = []
+        var next = 0
+        for b in skeletonBytes {
+            starts.append(next)
+            next += b.count
+        }
+        skeletonStarts = starts
+        skeletonFirst = skeletonBytes.map { $0.first ?? 0 }
         nameBytes = brands.map { Array($0.name.utf8) }
         domainNeedles = brands.enumerated().flatMap { i, b in b.domains.sorted().map { (Array($0.utf8), $0, i) } }
         var index: [String: [Int]] = [:]
@@ -519,13 +534,97 @@ public struct BrandList: Sendable {
     func asciiLookalike(_ reg: UnsafeBufferPointer<UInt8>) -> String?? {
         var dot = -1
         var previous: UInt8 = 0
+        var hyphen = false
         for (i, c) in reg.enumerated() {
             // Control bytes and space: a CR LF would be one Character; left to the general path.
             if c >= 0x80 || c <= 0x20 || (c == 0x2D && previous == 0x2D) { return nil }
             if c == 0x2E && dot < 0 { dot = i }
+            if c == 0x2D && dot < 0 { hyphen = true }
             previous = c
         }
         guard dot >= 0 else { return .some(nil) }
+        if !hyphen, let answer = unhyphenatedLookalike(reg, label: dot) { return answer }
+        return hyphenatedLookalike(reg, label: dot)
+    }
+
+    /// ``asciiLookalike(_:)`` of a checked ASCII domain whose first label, `reg[0..<label]`, has no
+    /// hyphen (so no parts): the label's skeleton made in a stack buffer and compared in place
+    /// with the brands' of a length and first byte that allow an equal skeleton or one edit.
+    /// nil (not answered) for a label whose skeleton is empty.
+    func unhyphenatedLookalike(_ reg: UnsafeBufferPointer<UInt8>, label: Int) -> String?? {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(label, 1)) { sk -> String?? in
+            let skCount = Self.asciiSkeleton(UnsafeBufferPointer(rebasing: reg[0..<label]), into: sk)
+            guard skCount > 0 else { return nil }
+            let skb = UnsafeBufferPointer(rebasing: sk[0..<skCount])
+            let first = skb[0]
+            return skeletonPool.withUnsafeBufferPointer { pool -> String?? in
+                for i in brands.indices {
+                    // An equal skeleton and one edit (same first byte, both of six or more, lengths
+                    // at most one apart) both need the same first byte.
+                    guard skeletonFirst[i] == first else { continue }
+                    let length = skeletonLengths[i]
+                    let bs = UnsafeBufferPointer(rebasing: pool[skeletonStarts[i]..<(skeletonStarts[i] + length)])
+                    let imitates: Bool
+                    if length == skCount {
+                        imitates = bs.elementsEqual(skb) || (length >= 6 && Self.withinOneEdit(skb, bs))
+                    } else {
+                        imitates = length >= 6 && skCount >= 6 && abs(length - skCount) == 1 && Self.withinOneEdit(skb, bs)
+                    }
+                    guard imitates else { continue }
+                    // Passed over when the domain is the brand's own or the label is its name.
+                    if owners[String(decoding: reg, as: UTF8.self)]?.contains(i) == true
+                        || nameBytes[i].elementsEqual(UnsafeBufferPointer(rebasing: reg[0..<label]))
+                    {
+                        continue
+                    }
+                    return .some(brands[i].name)
+                }
+                return .some(nil)
+            }
+        }
+    }
+
+    /// ``asciiSkeletonBytes(_:)`` of `s` written to `out` (at least as long as `s`); returns the
+    /// skeleton's length.
+    static func asciiSkeleton(_ s: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        var w = 0
+        asciiConfusables.withUnsafeBufferPointer { table in
+            for b in s {
+                let r = table[Int(b & 0x7F)]
+                if r != 0xFF {
+                    out[w] = r
+                    w += 1
+                }
+            }
+        }
+        // In place: the write index never passes the read index.
+        var i = 0, k = 0
+        while i < w {
+            let a = out[i]
+            if i + 1 < w {
+                let b = out[i + 1]
+                let pair: UInt8 =
+                    a == 0x72 && b == 0x6E ? 0x6D  // rn -> m
+                    : a == 0x76 && b == 0x76 ? 0x77  // vv -> w
+                    : a == 0x63 && b == 0x6C ? 0x64  // cl -> d
+                    : 0
+                if pair != 0 {
+                    out[k] = pair
+                    k += 1
+                    i += 2
+                    continue
+                }
+            }
+            out[k] = a
+            k += 1
+            i += 1
+        }
+        return k
+    }
+
+    /// ``asciiLookalike(_:)`` of a checked ASCII domain whose first label, `reg[0..<label]`, has a
+    /// hyphen (parts tested too).
+    func hyphenatedLookalike(_ reg: UnsafeBufferPointer<UInt8>, label dot: Int) -> String?? {
         let labelBytes = Array(reg[0..<dot])
         let skBytes = Self.asciiSkeletonBytes(labelBytes[...])
         // Hyphenated names: a disguised brand as one part (`netfl1x-billing`); parts of four or
@@ -610,6 +709,26 @@ public struct BrandList: Sendable {
 
     static func withinOneEdit(_ a: String, _ b: String) -> Bool {
         withinOneEdit(Array(a.unicodeScalars), Array(b.unicodeScalars))
+    }
+
+    /// ``withinOneEdit(_:_:)-([Element],[Element])`` of byte buffers.
+    static func withinOneEdit(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        if abs(x.count - y.count) > 1 { return false }
+        var i = 0, j = 0, edits = 0
+        while i < x.count && j < y.count {
+            if x[i] == y[j] {
+                i += 1
+                j += 1
+                continue
+            }
+            edits += 1
+            if edits > 1 { return false }
+            if x.count > y.count { i += 1 } else if x.count < y.count { j += 1 } else {
+                i += 1
+                j += 1
+            }
+        }
+        return edits + (x.count - i) + (y.count - j) <= 1
     }
 
     /// Whether `x` becomes `y` by at most one insertion, deletion or substitution (of bytes, or of
