@@ -5,35 +5,132 @@
 /// and IPv4 hosts in decimal, hex or octal. It normalizes the scheme and host to lower case, the
 /// IPv4 host to dotted decimal and an IPv6 host to its RFC 5952 text form.
 public struct ParsedURL: Sendable, Hashable {
+    /// The fields, in one copy-on-write box: parsed URLs are kept in arrays and passed around
+    /// (the rules, the feature extractor and the fingerprint read the same ones), and a copy is
+    /// then one retain instead of one per string.
+    final class Fields: @unchecked Sendable {
+        // Mutated only while uniquely referenced (copy on write), so sharing is safe.
+        var scheme: String
+        var userinfo: String?
+        var host: String
+        var port: Int?
+        var path: String
+        var query: String?
+        var fragment: String?
+        var ipv4: UInt32?
+        var ipv6: [UInt16]?
+        var isObfuscatedIPv4: Bool
+
+        init(scheme: String, userinfo: String?, host: String, port: Int?, path: String, query: String?, fragment: String?,
+             ipv4: UInt32?, ipv6: [UInt16]?, isObfuscatedIPv4: Bool) {
+            self.scheme = scheme
+            self.userinfo = userinfo
+            self.host = host
+            self.port = port
+            self.path = path
+            self.query = query
+            self.fragment = fragment
+            self.ipv4 = ipv4
+            self.ipv6 = ipv6
+            self.isObfuscatedIPv4 = isObfuscatedIPv4
+        }
+
+        func copy() -> Fields {
+            Fields(scheme: scheme, userinfo: userinfo, host: host, port: port, path: path, query: query, fragment: fragment,
+                   ipv4: ipv4, ipv6: ipv6, isObfuscatedIPv4: isObfuscatedIPv4)
+        }
+    }
+
+    private var fields: Fields
+
+    /// The box, copied first when it is shared (before a field is set).
+    private var unique: Fields {
+        mutating get {
+            if !isKnownUniquelyReferenced(&fields) { fields = fields.copy() }
+            return fields
+        }
+    }
+
     /// Lower-cased scheme, without the `:`.
-    public var scheme: String
+    public var scheme: String {
+        get { fields.scheme }
+        set { unique.scheme = newValue }
+    }
     /// What comes before the last `@` of the authority (`user:password`), as written. A URL such as
     /// `http://paypal.com@evil.example/` shows one domain and goes to another; nil when absent or empty.
-    public var userinfo: String?
+    public var userinfo: String? {
+        get { fields.userinfo }
+        set { unique.userinfo = newValue }
+    }
     /// Lower-cased, percent-decoded host name; dotted decimal for IPv4; `[…]` for IPv6;
     /// empty for URLs without an authority (`mailto:`, `data:`).
-    public var host: String
+    public var host: String {
+        get { fields.host }
+        set { unique.host = newValue }
+    }
     /// Explicit port, nil when absent or the scheme's default.
-    public var port: Int?
+    public var port: Int? {
+        get { fields.port }
+        set { unique.port = newValue }
+    }
     /// Path with `\` as `/` and dot segments removed (for hierarchical URLs); `/` when empty for
     /// http, https, ftp, ws, wss and file. For opaque URLs (`mailto:x@y`), everything after the scheme.
-    public var path: String
+    public var path: String {
+        get { fields.path }
+        set { unique.path = newValue }
+    }
     /// Query without the `?`; nil when there is no `?`.
-    public var query: String?
+    public var query: String? {
+        get { fields.query }
+        set { unique.query = newValue }
+    }
     /// Fragment without the `#`; nil when there is no `#`.
-    public var fragment: String?
+    public var fragment: String? {
+        get { fields.fragment }
+        set { unique.fragment = newValue }
+    }
     /// The host as an IPv4 address, when it is one (`0xC0A80101` and `3232235777` included).
-    public var ipv4: UInt32?
+    public var ipv4: UInt32? {
+        get { fields.ipv4 }
+        set { unique.ipv4 = newValue }
+    }
     /// The host as eight 16-bit pieces, when it is an IPv6 literal.
-    public var ipv6: [UInt16]?
+    public var ipv6: [UInt16]? {
+        get { fields.ipv6 }
+        set { unique.ipv6 = newValue }
+    }
     /// The IPv4 host was written other than as four decimal numbers (hex, octal, fewer parts) —
     /// an obfuscation browsers accept and people don't read.
-    public var isObfuscatedIPv4: Bool = false
+    public var isObfuscatedIPv4: Bool {
+        get { fields.isObfuscatedIPv4 }
+        set { unique.isObfuscatedIPv4 = newValue }
+    }
 
     public init(scheme: String, host: String, path: String) {
-        self.scheme = scheme
-        self.host = host
-        self.path = path
+        fields = Fields(scheme: scheme, userinfo: nil, host: host, port: nil, path: path, query: nil, fragment: nil,
+                        ipv4: nil, ipv6: nil, isObfuscatedIPv4: false)
+    }
+
+    public static func == (a: ParsedURL, b: ParsedURL) -> Bool {
+        if a.fields === b.fields { return true }
+        let x = a.fields, y = b.fields
+        return x.scheme == y.scheme && x.userinfo == y.userinfo && x.host == y.host && x.port == y.port
+            && x.path == y.path && x.query == y.query && x.fragment == y.fragment && x.ipv4 == y.ipv4
+            && x.ipv6 == y.ipv6 && x.isObfuscatedIPv4 == y.isObfuscatedIPv4
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        let x = fields
+        hasher.combine(x.scheme)
+        hasher.combine(x.userinfo)
+        hasher.combine(x.host)
+        hasher.combine(x.port)
+        hasher.combine(x.path)
+        hasher.combine(x.query)
+        hasher.combine(x.fragment)
+        hasher.combine(x.ipv4)
+        hasher.combine(x.ipv6)
+        hasher.combine(x.isObfuscatedIPv4)
     }
 
     /// Schemes with an authority, `\`-as-`/` and a default port, per the URL Standard.
