@@ -329,13 +329,31 @@ public struct ParsedURL: Sendable, Hashable {
         }
         // Special schemes ignore any number of slashes; others need exactly "//".
         i += special ? slashes : 2
+        // One pass over the authority: its end, its last '@', the first ':' after that, and
+        // whether the bytes between are those of the usual host (``hostByteClass``).
         var authorityEnd = i
-        while authorityEnd < end && !isSlash(b[authorityEnd]) { authorityEnd += 1 }
+        var lastAt = -1
+        var colon = -1
+        var hostClasses: UInt8 = 0
+        Self.hostByteClass.withUnsafeBufferPointer { classes in
+            while authorityEnd < end {
+                let c = b[authorityEnd]
+                if isSlash(c) { break }
+                if c == 0x40 {
+                    lastAt = authorityEnd
+                    colon = -1
+                    hostClasses = 0
+                } else if colon < 0 {
+                    if c == 0x3A { colon = authorityEnd } else { hostClasses |= classes[Int(c)] }
+                }
+                authorityEnd += 1
+            }
+        }
 
         var hostStart = i
-        if let at = b[i..<authorityEnd].lastIndex(of: 0x40) {
-            if at > i { url.userinfo = string(b, i..<at) }
-            hostStart = at + 1
+        if lastAt >= 0 {
+            if lastAt > i { url.userinfo = string(b, i..<lastAt) }
+            hostStart = lastAt + 1
         }
         var hostEnd = authorityEnd
         if hostStart < authorityEnd && b[hostStart] == 0x5B {  // '['
@@ -347,8 +365,12 @@ public struct ParsedURL: Sendable, Hashable {
             hostEnd = close + 1
             guard hostEnd == authorityEnd || b[hostEnd] == 0x3A else { return nil }
         } else {
-            if let colon = b[hostStart..<authorityEnd].firstIndex(of: 0x3A) { hostEnd = colon }
-            guard let host = parseHost(b, hostStart..<hostEnd, special: special, url: &url) else { return nil }
+            if colon >= 0 { hostEnd = colon }
+            // The usual host (no byte of another class): its bytes lower-cased, unless it ends in a
+            // number (an IPv4 form), which the general path reads.
+            let usual = hostClasses & 4 == 0
+            guard let host = parseHost(b, hostStart..<hostEnd, special: special, usual: usual, upper: hostClasses & 2 != 0, url: &url)
+            else { return nil }
             url.host = host
         }
         if hostEnd < authorityEnd {  // ":port"
@@ -379,26 +401,23 @@ public struct ParsedURL: Sendable, Hashable {
             && b[(start + 2)..<end].allSatisfy { HTMLBytes.hexValue($0) != nil }
     }
 
+    /// The class of a host byte, as a bit: 1 for a lower-case ASCII letter, a digit, `-`, `.` or
+    /// `_`; 2 for an upper-case ASCII letter; 4 for any other byte.
+    static let hostByteClass: [UInt8] = (0..<256).map { v -> UInt8 in
+        let c = UInt8(v)
+        if c &- 0x61 < 26 || HTMLBytes.isDigit(c) || c == 0x2D || c == 0x2E || c == 0x5F { return 1 }
+        return c &- 0x41 < 26 ? 2 : 4
+    }
+
     /// Decodes, lower-cases and checks a host; recognizes IPv4 in all the forms browsers accept.
+    /// `usual`: every byte of `b[r]` is an ASCII letter, digit, `-`, `.` or `_` (`upper`: with an
+    /// upper-case letter), as the caller found while reading the authority.
     private static func parseHost(
-        _ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, special: Bool, url: inout ParsedURL
+        _ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, special: Bool, usual: Bool, upper: Bool, url: inout ParsedURL
     ) -> String? {
         // The usual host: ASCII letters, digits, '-', '.', '_', and not a number. What the general
         // path below makes of it: the same bytes, lower-cased.
-        if special && !r.isEmpty {
-            var plain = true
-            var upper = false
-            for c in UnsafeBufferPointer(rebasing: b[r]) {
-                if c &- 0x61 < 26 || HTMLBytes.isDigit(c) || c == 0x2D || c == 0x2E || c == 0x5F { continue }
-                if c &- 0x41 < 26 {
-                    upper = true
-                    continue
-                }
-                plain = false
-                break
-            }
-            if plain && !endsInNumber(b, r) { return upper ? lowercasedString(b, r) : string(b, r) }
-        }
+        if special && !r.isEmpty && usual && !endsInNumber(b, r) { return upper ? lowercasedString(b, r) : string(b, r) }
         var h: [UInt8] = []
         h.reserveCapacity(r.count)
         var i = r.lowerBound

@@ -22,7 +22,7 @@ public enum URLChecks {
         "url_obfuscated_ip": BuiltinRules.Check { input in first(input) { $0.isObfuscatedIP } },
         "url_userinfo": BuiltinRules.Check { input in
             // A user name that looks like a host name ("paypal.com@evil.example"), or any password.
-            first(input) { u in u.userinfo.map { $0.contains(".") || $0.contains(":") } ?? false }
+            first(input) { u in u.userinfo.map(userinfoLooksLikeHost) ?? false }
         },
         "url_lookalike": BuiltinRules.Check { input in
             // The answer depends on the registrable domain only: once per domain (a message's few
@@ -62,6 +62,22 @@ public enum URLChecks {
             firstOption(input, hosts: true) { u in input.environment.uriBlocklist.listedName(for: u).map { "\(u.host) (\($0))" } }
         },
     ]
+
+    /// Whether a userinfo has a `.` or a `:` (as Characters): on bytes when it is ASCII, where
+    /// neither byte can join a neighbour into another Character.
+    static func userinfoLooksLikeHost(_ s: String) -> Bool {
+        var ascii = true
+        var found = false
+        for c in s.utf8 {
+            if c >= 0x80 {
+                ascii = false
+                break
+            }
+            if c == 0x2E || c == 0x3A { found = true }
+        }
+        if ascii { return found }
+        return s.contains(".") || s.contains(":")
+    }
 
     /// The answer kept for `domain` (`.some(nil)`: no brand), if any: in `answers` while they are
     /// few, else in `table`.
