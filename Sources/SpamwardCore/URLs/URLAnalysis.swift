@@ -120,7 +120,8 @@ final class URLAnalysis: Sendable {
                     }
                     hosts.append(Host(key: p.host, names: names, valid: true, sameASCII: first))
                 } else {
-                    let none = URLNormalizer.HostNames(unicode: "", ascii: "", registrable: "", fromList: false, isIPAddress: false)
+                    let none = URLNormalizer.HostNames(unicode: "", ascii: "", registrable: "", fromList: false, isIPAddress: false,
+                                                       unicodeIsASCII: true)
                     hosts.append(Host(key: p.host, names: none, valid: false, sameASCII: -1))
                 }
                 if hosts.count == linear + 1 {

@@ -15,7 +15,11 @@ public enum URLChecks {
 
     static let checks: [String: BuiltinRules.Check] = [
         "url_shortener": BuiltinRules.Check { input in
-            first(input, hosts: true) { input.environment.shorteners.contains($0.host) || input.environment.shorteners.contains($0.registrableDomain) }
+            // A host that is its own registrable domain (no subdomain) is looked up once.
+            first(input, hosts: true) { u in
+                let host = u.host, domain = u.registrableDomain
+                return input.environment.shorteners.contains(host) || (domain != host && input.environment.shorteners.contains(domain))
+            }
         },
         "url_redirector": BuiltinRules.Check { input in first(input, isRedirect) },
         "url_numeric_ip": BuiltinRules.Check { input in first(input) { $0.isIPAddress && !$0.isObfuscatedIP } },
@@ -54,7 +58,7 @@ public enum URLChecks {
         "url_mixed_script": BuiltinRules.Check { input in
             first(input, hosts: true) { u in
                 // An ASCII host name cannot mix scripts.
-                !u.unicodeHost.utf8.allSatisfy { $0 < 0x80 }
+                !u.unicodeHostIsASCII
                     && u.unicodeHost.split(separator: ".").contains { TextChecks.isMixedScript($0.unicodeScalars) }
             }
         },

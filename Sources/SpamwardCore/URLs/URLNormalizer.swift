@@ -22,7 +22,11 @@ public struct AnalyzedURL: Sendable, Hashable {
         var scheme: String
         var port: Int?
         var host: String
-        var unicodeHost: String
+        var unicodeHost: String {
+            didSet { unicodeHostIsASCII = unicodeHost.utf8.allSatisfy { $0 < 0x80 } }
+        }
+        /// Whether ``unicodeHost`` is ASCII (then it mixes no scripts): known from the host names.
+        var unicodeHostIsASCII: Bool
         var registrableDomain: String
         var userinfo: String?
         var isIPAddress: Bool
@@ -31,14 +35,15 @@ public struct AnalyzedURL: Sendable, Hashable {
         var query: String?
 
         init(original: String, storedNormalized: String?, scheme: String, port: Int?, host: String, unicodeHost: String,
-             registrableDomain: String, userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String,
-             query: String?) {
+             unicodeHostIsASCII: Bool, registrableDomain: String, userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool,
+             path: String, query: String?) {
             self.original = original
             self.storedNormalized = storedNormalized
             self.scheme = scheme
             self.port = port
             self.host = host
             self.unicodeHost = unicodeHost
+            self.unicodeHostIsASCII = unicodeHostIsASCII
             self.registrableDomain = registrableDomain
             self.userinfo = userinfo
             self.isIPAddress = isIPAddress
@@ -49,7 +54,7 @@ public struct AnalyzedURL: Sendable, Hashable {
 
         func copy() -> Fields {
             Fields(original: original, storedNormalized: storedNormalized, scheme: scheme, port: port, host: host,
-                   unicodeHost: unicodeHost, registrableDomain: registrableDomain, userinfo: userinfo,
+                   unicodeHost: unicodeHost, unicodeHostIsASCII: unicodeHostIsASCII, registrableDomain: registrableDomain, userinfo: userinfo,
                    isIPAddress: isIPAddress, isObfuscatedIP: isObfuscatedIP, path: path, query: query)
         }
 
@@ -151,16 +156,17 @@ public struct AnalyzedURL: Sendable, Hashable {
     public init(original: String, normalized: String, host: String, unicodeHost: String, registrableDomain: String,
                 userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String, query: String?) {
         fields = Fields(original: original, storedNormalized: normalized, scheme: "", port: nil, host: host,
-                        unicodeHost: unicodeHost, registrableDomain: registrableDomain, userinfo: userinfo,
+                        unicodeHost: unicodeHost, unicodeHostIsASCII: unicodeHost.utf8.allSatisfy { $0 < 0x80 },
+                        registrableDomain: registrableDomain, userinfo: userinfo,
                         isIPAddress: isIPAddress, isObfuscatedIP: isObfuscatedIP, path: path, query: query)
     }
 
     /// A URL whose normalized form is `scheme://host[:port]path[?query]` of these parts, made
     /// only when it is read (most URLs are read by host only).
-    init(original: String, scheme: String, port: Int?, host: String, unicodeHost: String, registrableDomain: String,
-         userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String, query: String?) {
+    init(original: String, scheme: String, port: Int?, host: String, unicodeHost: String, unicodeHostIsASCII: Bool,
+         registrableDomain: String, userinfo: String?, isIPAddress: Bool, isObfuscatedIP: Bool, path: String, query: String?) {
         fields = Fields(original: original, storedNormalized: nil, scheme: scheme, port: port, host: host,
-                        unicodeHost: unicodeHost, registrableDomain: registrableDomain, userinfo: userinfo,
+                        unicodeHost: unicodeHost, unicodeHostIsASCII: unicodeHostIsASCII, registrableDomain: registrableDomain, userinfo: userinfo,
                         isIPAddress: isIPAddress, isObfuscatedIP: isObfuscatedIP, path: path, query: query)
     }
 
@@ -210,6 +216,8 @@ public struct AnalyzedURL: Sendable, Hashable {
         get { fields.unicodeHost }
         set { unique.unicodeHost = newValue }
     }
+    /// Whether ``unicodeHost`` is ASCII.
+    var unicodeHostIsASCII: Bool { fields.unicodeHostIsASCII }
     /// The registrable domain (Public Suffix List; the host itself for IP addresses).
     public var registrableDomain: String {
         get { fields.registrableDomain }
@@ -280,6 +288,8 @@ public enum URLNormalizer {
         /// guess without the list).
         var fromList: Bool
         var isIPAddress: Bool
+        /// Whether ``unicode`` is ASCII.
+        var unicodeIsASCII: Bool
     }
 
     /// ``analyze(_:publicSuffixList:)`` with the host names of earlier URLs (of the same message)
@@ -304,6 +314,7 @@ public enum URLNormalizer {
         // The normalized form, scheme://host[:port]path[?query], is made from these parts when
         // it is read (a `uri` rule that needs the whole text, or a hit's option).
         AnalyzedURL(original: raw, scheme: p.scheme, port: p.port, host: names.ascii, unicodeHost: names.unicode,
+                    unicodeHostIsASCII: names.unicodeIsASCII,
                     registrableDomain: names.registrable, userinfo: p.userinfo, isIPAddress: p.isIPAddress,
                     isObfuscatedIP: p.isObfuscatedIPv4, path: normalizePercent(p.path), query: p.query.map(normalizePercent))
     }
@@ -325,7 +336,8 @@ public enum URLNormalizer {
             while host.utf8.last == 0x2E { host.removeLast() }
             guard !host.isEmpty else { return nil }
             let (registrable, fromList) = registrable(host, publicSuffixList)
-            return HostNames(unicode: host, ascii: host, registrable: registrable, fromList: fromList, isIPAddress: false)
+            return HostNames(unicode: host, ascii: host, registrable: registrable, fromList: fromList, isIPAddress: false,
+                             unicodeIsASCII: true)
         }
         if !p.isIPAddress {
             // Ideographic and full-width full stops separate labels like '.' (UTS 46).
@@ -338,10 +350,12 @@ public enum URLNormalizer {
         let unicodeHost = p.isIPAddress ? host : Punycode.toUnicode(host)
         let asciiHost = p.isIPAddress ? host : (Punycode.toASCII(unicodeHost) ?? host)
         if p.isIPAddress {
-            return HostNames(unicode: unicodeHost, ascii: asciiHost, registrable: asciiHost, fromList: false, isIPAddress: true)
+            return HostNames(unicode: unicodeHost, ascii: asciiHost, registrable: asciiHost, fromList: false, isIPAddress: true,
+                             unicodeIsASCII: unicodeHost.utf8.allSatisfy { $0 < 0x80 })
         }
         let (registrable, fromList) = registrable(asciiHost, publicSuffixList)
-        return HostNames(unicode: unicodeHost, ascii: asciiHost, registrable: registrable, fromList: fromList, isIPAddress: false)
+        return HostNames(unicode: unicodeHost, ascii: asciiHost, registrable: registrable, fromList: fromList, isIPAddress: false,
+                         unicodeIsASCII: unicodeHost.utf8.allSatisfy { $0 < 0x80 })
     }
 
     /// Whether `host` is ASCII and has no `--` (hence no `xn--` label in any case).
