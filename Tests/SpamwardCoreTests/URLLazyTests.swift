@@ -101,6 +101,31 @@ struct URLLazyTests {
         #expect(fallbacks > 0)
     }
 
+    /// The word-at-a-time scan answers as the byte one (nil exactly for non-ASCII bytes), on
+    /// random texts of the bytes it looks for, around word boundaries.
+    @Test func asciiMayContainURLIsTheByteScan() {
+        var rng = RNG(state: 0x5CA9)
+        let alphabet: [UInt8] = Array("/%hHtTpPx.:=&".utf8) + [0x80, 0xC3]
+        var found = 0
+        for _ in 0..<20_000 {
+            let n = Int(rng.next() % 40)
+            let bytes = (0..<n).map { _ -> UInt8 in
+                let b = rng.pick(alphabet)
+                return b >= 0x80 && rng.next() % 8 != 0 ? 0x61 : b
+            }
+            bytes.withUnsafeBufferPointer { b in
+                let fast = URLChecks.asciiMayContainURL(b)
+                if b.contains(where: { $0 >= 0x80 }) {
+                    #expect(fast == nil, "\(bytes)")
+                } else {
+                    #expect(fast == URLChecks.mayContainURL(bytes: b), "\(bytes)")
+                    if fast == true { found += 1 }
+                }
+            }
+        }
+        #expect(found > 2_000)
+    }
+
     @Test func uriRulesDecidedByTheEndHitAsTheRegex() throws {
         let defs = [
             RuleDefinition(name: "URI_END", kind: .uri, pattern: "\\.(exe|scr|vbs|hta|pif|bat)$", score: 1, description: "",
