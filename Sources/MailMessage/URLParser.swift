@@ -292,15 +292,22 @@ public struct ParsedURL: Sendable, Hashable {
         guard i < b.count, b[i] == 0x3A else { return nil }
         // "http" and "https" as literals (no string to build); others lower-cased.
         let scheme: String
+        let defaultPort: Int??
+        let isFile: Bool
         if i == 4 && HTMLBytes.equalsLower(b, 0, "http") {
             scheme = "http"
+            defaultPort = .some(80)
+            isFile = false
         } else if i == 5 && HTMLBytes.equalsLower(b, 0, "https") {
             scheme = "https"
+            defaultPort = .some(443)
+            isFile = false
         } else {
             scheme = lowercasedString(b, 0..<i)
+            defaultPort = Self.defaultPort(scheme)
+            isFile = scheme == "file"
         }
         i += 1
-        let defaultPort = Self.defaultPort(scheme)
         let special = defaultPort != nil
         var url = ParsedURL(scheme: scheme, host: "", path: "")
 
@@ -321,7 +328,7 @@ public struct ParsedURL: Sendable, Hashable {
 
         var slashes = 0
         while i + slashes < end && isSlash(b[i + slashes]) { slashes += 1 }
-        let hasAuthority = special ? (scheme != "file" || slashes >= 2) : slashes >= 2
+        let hasAuthority = special ? (!isFile || slashes >= 2) : slashes >= 2
         if !hasAuthority {
             // Opaque (mailto:, data:) or path-only (file:/x) URL.
             url.path = special ? normalizePath(b, i..<end, special: true) : string(b, i..<end)
@@ -383,7 +390,7 @@ public struct ParsedURL: Sendable, Hashable {
             }
             if !digits.isEmpty && port != defaultPort.flatMap({ $0 }) { url.port = port }
         }
-        if special && url.host.isEmpty && scheme != "file" { return nil }
+        if special && url.host.isEmpty && !isFile { return nil }
         url.path = normalizePath(b, authorityEnd..<end, special: special)
         return url
     }
@@ -651,26 +658,44 @@ public struct ParsedURL: Sendable, Hashable {
         guard !r.isEmpty else { return special ? "/" : "" }
         // Most paths need nothing: no backslash, no dot segment, no "%2e".
         @inline(__always) func isSeparator(_ c: UInt8) -> Bool { c == 0x2F || (special && c == 0x5C) }
-        var needsWork = false
-        for k in r {
+        @inline(__always) func needsWork(at k: Int) -> Bool {
             let c = b[k]
-            if c == 0x5C && special {
-                needsWork = true
-            } else if c == 0x25 {
-                needsWork = k + 2 < r.upperBound && b[k + 1] == 0x32 && (b[k + 2] | 0x20) == 0x65
-            } else if c == 0x2E && (k == r.lowerBound || isSeparator(b[k - 1])) {
+            if c == 0x5C && special { return true }
+            if c == 0x25 { return k + 2 < r.upperBound && b[k + 1] == 0x32 && (b[k + 2] | 0x20) == 0x65 }
+            if c == 0x2E && (k == r.lowerBound || isSeparator(b[k - 1])) {
                 let next = k + 1
-                needsWork =
-                    next == r.upperBound || isSeparator(b[next])
+                return next == r.upperBound || isSeparator(b[next])
                     || (b[next] == 0x2E && (next + 1 == r.upperBound || isSeparator(b[next + 1])))
             }
-            if needsWork { break }
+            return false
         }
-        guard needsWork else { return string(b, r) }
+        // Eight bytes at a time: only words with a `\`, `%` or `.` are looked at byte by byte.
+        var needsAny = false
+        var k = r.lowerBound
+        if let base = UnsafeRawPointer(b.baseAddress), r.upperBound <= b.count {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            @inline(__always) func hasZero(_ y: UInt64) -> Bool { (y &- ones) & ~y & 0x8080_8080_8080_8080 != 0 }
+            while !needsAny && k + 8 <= r.upperBound {
+                let x = base.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+                if hasZero(x ^ (0x5C &* ones)) || hasZero(x ^ (0x25 &* ones)) || hasZero(x ^ (0x2E &* ones)) {
+                    for j in k..<(k + 8) where needsWork(at: j) {
+                        needsAny = true
+                        break
+                    }
+                }
+                k += 8
+            }
+        }
+        while !needsAny && k < r.upperBound {
+            needsAny = needsWork(at: k)
+            k += 1
+        }
+        guard needsAny else { return string(b, r) }
         return normalizePath(Array(b[r]), special: special)
     }
 
-    private static func normalizePath(_ b: [UInt8], special: Bool) -> String {
+    /// The general path of ``normalizePath(_:_:special:)`` (the reference of its shortcut).
+    static func normalizePath(_ b: [UInt8], special: Bool) -> String {
         var p = b
         if special {
             for k in p.indices where p[k] == 0x5C { p[k] = 0x2F }
