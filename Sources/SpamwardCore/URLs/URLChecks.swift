@@ -28,30 +28,7 @@ public enum URLChecks {
             // A user name that looks like a host name ("paypal.com@evil.example"), or any password.
             first(input) { u in u.userinfo.map(userinfoLooksLikeHost) ?? false }
         },
-        "url_lookalike": BuiltinRules.Check { input in
-            // The answer depends on the registrable domain only: once per domain (a message's few
-            // domains searched linearly, then through a dictionary).
-            var answers: [(domain: String, brand: String?)] = []
-            answers.reserveCapacity(min(input.distinctHostIndices.count, SmallStringIndex.linearLimit + 1))
-            var brandOf: [String: String?] = [:]
-            return firstOption(input, hosts: true) { u in
-                let brand: String?
-                if u.isIPAddress {
-                    brand = nil
-                } else if let known = Self.known(u.registrableDomain, answers, brandOf) {
-                    brand = known
-                } else {
-                    brand = input.environment.brands.lookalike(of: u)
-                    answers.append((u.registrableDomain, brand))
-                    if answers.count == SmallStringIndex.linearLimit + 1 {
-                        for a in answers { brandOf[a.domain] = .some(a.brand) }
-                    } else if answers.count > SmallStringIndex.linearLimit + 1 {
-                        brandOf[u.registrableDomain] = .some(brand)
-                    }
-                }
-                return brand.map { "\(u.unicodeHost) looks like \($0)" }
-            }
-        },
+        "url_lookalike": BuiltinRules.Check { input in lookalikeOptions(input) },
         "url_brand_subdomain": BuiltinRules.Check { input in
             firstOption(input, hosts: true) { u in input.environment.brands.brandInSubdomain(u).map { "\(u.host) names \($0)" } }
         },
@@ -81,6 +58,46 @@ public enum URLChecks {
         }
         if ascii { return found }
         return s.contains(".") || s.contains(":")
+    }
+
+    /// The options of `url_lookalike`: up to three distinct hosts whose registrable domain imitates
+    /// a brand's. The answer depends on the registrable domain only: once per domain when the
+    /// message has several hosts (its few domains searched linearly, then through a dictionary).
+    static func lookalikeOptions(_ input: RuleInput) -> [String]? {
+        let hosts = input.distinctHostIndices
+        guard !hosts.isEmpty else { return nil }
+        let brands = input.environment.brands
+        var out: [String] = []
+        var answers: [(domain: String, brand: String?)] = []
+        var brandOf: [String: String?] = [:]
+        input.urls.withUnsafeBufferPointer { buf in
+            for i in hosts {
+                let u = buf[i]
+                guard !u.isIPAddress else { continue }
+                let brand: String?
+                if hosts.count == 1 {
+                    brand = brands.lookalike(of: u)
+                } else {
+                    let domain = u.registrableDomain
+                    if let known = Self.known(domain, answers, brandOf) {
+                        brand = known
+                    } else {
+                        brand = brands.lookalike(of: u)
+                        answers.append((domain, brand))
+                        if answers.count == SmallStringIndex.linearLimit + 1 {
+                            for a in answers { brandOf[a.domain] = .some(a.brand) }
+                        } else if answers.count > SmallStringIndex.linearLimit + 1 {
+                            brandOf[domain] = .some(brand)
+                        }
+                    }
+                }
+                if let brand {
+                    out.append("\(u.unicodeHost) looks like \(brand)")
+                    if out.count >= 3 { break }
+                }
+            }
+        }
+        return out.isEmpty ? nil : out
     }
 
     /// The answer kept for `domain` (`.some(nil)`: no brand), if any: in `answers` while they are
