@@ -4,16 +4,8 @@ import Testing
 /// The parser's shortcuts (2026-11-30 midday) against the general paths they skip.
 @Suite("URL parse shortcuts")
 struct URLParseShortcutTests {
-    struct RNG {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    /// The parser tests' SplitMix64 (failures reproduce).
+    typealias RNG = ParserFastPathTests.Random
 
     /// A path the eight-byte scan passes as it is must be one the general path leaves as it is;
     /// one it sends to the general path gets that path's answer: random paths of separators,

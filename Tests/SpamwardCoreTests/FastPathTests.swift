@@ -12,6 +12,7 @@ struct FastPathTests {
         var generator: SplitMix64
         init(state: UInt64) { generator = SplitMix64(seed: state) }
         mutating func next() -> UInt64 { generator.next() }
+        mutating func pick<T>(_ a: [T]) -> T { a[Int(next() % UInt64(a.count))] }
         mutating func string(_ alphabet: [Character], _ count: Int) -> String {
             String((0..<count).map { _ in alphabet[Int(next() % UInt64(alphabet.count))] })
         }

@@ -9,12 +9,7 @@ import Testing
 /// parts, the open-redirect test on bytes, `ParsedURL`'s copy-on-write box.
 @Suite("URL work on demand")
 struct URLLazyTests {
-    struct RNG {
-        var generator: SplitMix64
-        init(state: UInt64) { generator = SplitMix64(seed: state) }
-        mutating func next() -> UInt64 { generator.next() }
-        mutating func pick<T>(_ a: [T]) -> T { a[Int(next() % UInt64(a.count))] }
-    }
+    typealias RNG = FastPathTests.RNG
 
     static let schemes = ["http://", "HTTPS://", "https://", "ftp://", "http:\\\\", "http:/"]
     static let hosts = ["www.example.com", "EXAMPLE.org", "a.b.example.co.uk", "0xC0A80101", "192.168.1.1", "[::1]",

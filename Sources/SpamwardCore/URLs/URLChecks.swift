@@ -510,39 +510,7 @@ public struct BrandList: Sendable {
     /// passes of ``scalarSkeleton(_:)`` do.
     static func asciiSkeletonBytes(_ s: ArraySlice<UInt8>) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: s.count) { out, count in
-            var w = 0
-            asciiConfusables.withUnsafeBufferPointer { table in
-                for b in s {
-                    let r = table[Int(b & 0x7F)]
-                    if r != 0xFF {
-                        out[w] = r
-                        w += 1
-                    }
-                }
-            }
-            // In place: the write index never passes the read index.
-            var i = 0, k = 0
-            while i < w {
-                let a = out[i]
-                if i + 1 < w {
-                    let b = out[i + 1]
-                    let pair: UInt8 =
-                        a == 0x72 && b == 0x6E ? 0x6D  // rn -> m
-                        : a == 0x76 && b == 0x76 ? 0x77  // vv -> w
-                        : a == 0x63 && b == 0x6C ? 0x64  // cl -> d
-                        : 0
-                    if pair != 0 {
-                        out[k] = pair
-                        k += 1
-                        i += 2
-                        continue
-                    }
-                }
-                out[k] = a
-                k += 1
-                i += 1
-            }
-            count = k
+            count = s.withUnsafeBufferPointer { asciiSkeleton($0, into: out) }
         }
     }
 
@@ -786,33 +754,14 @@ public struct BrandList: Sendable {
         withinOneEdit(Array(a.unicodeScalars), Array(b.unicodeScalars))
     }
 
-    /// ``withinOneEdit(_:_:)-([Element],[Element])`` of byte buffers.
-    static func withinOneEdit(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
-        if abs(x.count - y.count) > 1 { return false }
-        var i = 0, j = 0, edits = 0
-        while i < x.count && j < y.count {
-            if x[i] == y[j] {
-                i += 1
-                j += 1
-                continue
-            }
-            edits += 1
-            if edits > 1 { return false }
-            if x.count > y.count { i += 1 } else if x.count < y.count { j += 1 } else {
-                i += 1
-                j += 1
-            }
-        }
-        return edits + (x.count - i) + (y.count - j) <= 1
-    }
-
     /// Whether `x` becomes `y` by at most one insertion, deletion or substitution (of bytes, or of
-    /// scalars).
-    static func withinOneEdit<Element: Equatable>(_ x: [Element], _ y: [Element]) -> Bool {
+    /// scalars): arrays, or byte buffers of the lookalike check.
+    static func withinOneEdit<C: RandomAccessCollection>(_ x: C, _ y: C) -> Bool where C.Element: Equatable, C.Index == Int {
         if abs(x.count - y.count) > 1 { return false }
+        let x0 = x.startIndex, y0 = y.startIndex
         var i = 0, j = 0, edits = 0
         while i < x.count && j < y.count {
-            if x[i] == y[j] {
+            if x[x0 + i] == y[y0 + j] {
                 i += 1
                 j += 1
                 continue
