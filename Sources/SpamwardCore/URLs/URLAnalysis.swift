@@ -44,13 +44,6 @@ final class URLAnalysis: Sendable {
         return a == nil && b == nil
     }
 
-    /// The names of the host of the message's URL at `index`, when it was analyzed.
-    func hostNames(ofURL index: Int) -> URLNormalizer.HostNames? {
-        guard index < hostOfURL.count else { return nil }
-        let h = hostOfURL[index]
-        return h >= 0 ? hosts[Int(h)].names : nil
-    }
-
     /// For ``Fingerprinter/urlDomains(_:)``: the ASCII host of the message's URL at `index` and,
     /// when the list gave it, its registrable domain; only when that host is the fingerprint's
     /// (`url[range]` lower-cased, ``Fingerprinter/isHost(_:_:named:)``) and not an IP address.
