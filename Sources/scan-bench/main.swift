@@ -12,6 +12,7 @@
 //                                              # does (purity, sizes), and the fuzzy index's recall on the second half
 //   scan-bench per-rule CORPUS [COUNT] [REPEATS]
 //   scan-bench core|full|rules|fingerprint|once CORPUS [COUNT]   # one stage once, for callgrind
+//   scan-bench core|full CORPUS COUNT REPEATS                    # the scan REPEATS times, for perf record
 // `digest` and `hits` print the same lines before and after a speed-up that changes nothing.
 // callgrind: --toggle-collect='*timedLoop*' (scan), '*trainLoop*' (its learning), '*coreScan*'
 // (core), '*fullScan*' (full: core + rules + fingerprint), '*RuleSetV8evaluate*' (rules), '*FingerprinterV11fingerprint*' (fingerprint).
@@ -235,11 +236,13 @@ switch mode {
 case "core":
     // The core scan of the second half, after learning the first (callgrind: --toggle-collect=*coreScan*).
     let scanner = trainedCoreScanner(parsed, entries.map(\.label))
-    print(coreScan(scanner, messages[(messages.count / 2)...]))
+    for _ in 0..<(args.count > 3 ? repeats : 1) { sink &+= coreScan(scanner, messages[(messages.count / 2)...]) }
+    print(sink)
 case "full":
     // The scan with rules and fingerprints of the second half (callgrind: --toggle-collect=*fullScan*).
     let scanner = trainedFullScanner(parsed, entries.map(\.label))
-    print(fullScan(scanner, fingerprinter, messages[(messages.count / 2)...]))
+    for _ in 0..<(args.count > 3 ? repeats : 1) { sink &+= fullScan(scanner, fingerprinter, messages[(messages.count / 2)...]) }
+    print(sink)
 case "hits":
     // Also checks that a scan's fingerprint (words collected by the feature pass) is the one made alone.
     let scanner = MessageScanner(model: StatisticalModel())
