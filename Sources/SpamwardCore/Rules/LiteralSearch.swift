@@ -29,6 +29,9 @@ struct LiteralSearch: Sendable {
     /// failure chain's): `outputIDs[outputStart[k]..<outputStart[k + 1]]`.
     private let outputStart: [Int32]
     private let outputIDs: [Int32]
+    /// The longest literal's length - 1: how far before a position the occurrences ending at
+    /// most that position can start (what the interleaved scan's segments overlap).
+    private let overlap: Int
 
     /// Words of 64 bits in a bit set of ``literals``.
     var wordCount: Int { (literals.count + 63) / 64 }
@@ -145,6 +148,7 @@ struct LiteralSearch: Sendable {
         self.finalBit = UInt32(finalBit)
         self.outputStart = outputStart
         self.outputIDs = outputIDs
+        self.overlap = literals.reduce(0) { max($0, $1.count) } - 1
     }
 
     /// What a scan found: which literals occur, and where each first ends.
@@ -155,41 +159,205 @@ struct LiteralSearch: Sendable {
         @inline(__always) func contains(_ id: Int32) -> Bool { firstEnd[Int(id)] >= 0 }
     }
 
+    /// Texts at least this long are read as three interleaved segments (``scanInterleaved(_:_:)``).
+    static let interleavedMinimum = 256
+
+
     /// The literals that occur in `text` (ASCII case-insensitively), and where each first ends.
     func scan(_ text: UnsafeBufferPointer<UInt8>) -> Found {
         var firstEnd = [Int32](repeating: -1, count: literals.count)
         guard let p = text.baseAddress, !text.isEmpty, text.count < Int(Int32.max) else {
             return Found(firstEnd: firstEnd)
         }
-        let n = text.count
         firstEnd.withUnsafeMutableBufferPointer { fb in
-            table.withUnsafeBufferPointer { tb in
-                columns.withUnsafeBufferPointer { cb in
-                    guard let ends = fb.baseAddress, let t = tb.baseAddress, let c = cb.baseAddress else { return }
-                    let finalBit = self.finalBit
-                    var row = 0
-                    var i = 0
-                    while true {
-                        // Most steps end no literal: they are read by a loop with no call in it
-                        // (so its state stays in registers), which stops at a step that does.
-                        (i, row) = Self.skip(t, c, p, n, i, row, finalBit)
-                        if i >= n { break }
-                        // Byte by byte up to the step that ends a literal (or the text's end).
-                        let stop = min(i &+ 8, n)
-                        while i < stop {
-                            let e = t[row &+ Int(c[Int(p[i])])]
-                            row = Int(e)
-                            i &+= 1
-                            if e & finalBit != 0 {
-                                record((row &- Int(finalBit)) / width, i, ends)
-                                break
-                            }
+            guard let ends = fb.baseAddress else { return }
+            if text.count >= max(Self.interleavedMinimum, 4 &* overlap) {
+                scanInterleaved(p, text.count, ends)
+            } else {
+                scanSerial(p, text.count, ends)
+            }
+        }
+        return Found(firstEnd: firstEnd)
+    }
+
+    /// ``scan(_:)`` in one chain of table lookups over the whole text (the reference for the
+    /// interleaved scan, and the scan of short texts).
+    func scanSerial(_ text: UnsafeBufferPointer<UInt8>) -> Found {
+        var firstEnd = [Int32](repeating: -1, count: literals.count)
+        guard let p = text.baseAddress, !text.isEmpty, text.count < Int(Int32.max) else {
+            return Found(firstEnd: firstEnd)
+        }
+        firstEnd.withUnsafeMutableBufferPointer { fb in
+            guard let ends = fb.baseAddress else { return }
+            scanSerial(p, text.count, ends)
+        }
+        return Found(firstEnd: firstEnd)
+    }
+
+    private func scanSerial(_ p: UnsafePointer<UInt8>, _ n: Int, _ ends: UnsafeMutablePointer<Int32>) {
+        table.withUnsafeBufferPointer { tb in
+            columns.withUnsafeBufferPointer { cb in
+                guard let t = tb.baseAddress, let c = cb.baseAddress else { return }
+                let finalBit = self.finalBit
+                var row = 0
+                var i = 0
+                while true {
+                    // Most steps end no literal: they are read by a loop with no call in it
+                    // (so its state stays in registers), which stops at a step that does.
+                    (i, row) = Self.skip(t, c, p, n, i, row, finalBit)
+                    if i >= n { break }
+                    // Byte by byte up to the step that ends a literal (or the text's end).
+                    let stop = min(i &+ 8, n)
+                    while i < stop {
+                        let e = t[row &+ Int(c[Int(p[i])])]
+                        row = Int(e)
+                        i &+= 1
+                        if e & finalBit != 0 {
+                            record((row &- Int(finalBit)) / width, i, ends)
+                            break
                         }
                     }
                 }
             }
         }
-        return Found(firstEnd: firstEnd)
+    }
+
+    /// The scan of a long text as three segments read in one loop, a step of each in turn: each
+    /// byte's lookup depends on the previous byte's, so one chain of lookups runs at the latency
+    /// of a load; independent chains overlap. (Four chains did not fit in the registers.)
+    ///
+    /// Segment k is `p[k s ..< k s + m]` (`s = (n - overlap) / 3`, `m = n - 2 s`: the last one ends
+    /// at the text's end, and each overlaps the next by `m - s >= overlap` bytes, the longest
+    /// literal's length - 1); each starts from the root state. An occurrence `[x, x + len)` lies
+    /// whole in the last segment that starts at or before `x` (that segment reaches at least
+    /// `overlap >= len - 1` bytes past the next one's start), which reports it; a segment reports
+    /// only occurrences in the text. So the earliest end reported for a literal
+    /// (``record(_:_:_:)`` keeps the smallest) is its first end.
+    private func scanInterleaved(_ p: UnsafePointer<UInt8>, _ n: Int, _ ends: UnsafeMutablePointer<Int32>) {
+        let s = (n &- overlap) / 3
+        let m = n &- 2 &* s
+        table.withUnsafeBufferPointer { tb in
+            columns.withUnsafeBufferPointer { cb in
+                guard let t = tb.baseAddress, let c = cb.baseAddress else { return }
+                let finalBit = self.finalBit
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 3) { rowsBuffer in
+                    guard let rows = rowsBuffer.baseAddress else { return }
+                    rows.initialize(repeating: 0, count: 3)
+                    var j = 0
+                    while true {
+                        let (at, stopped) = Self.skip3(t, c, p, s, m, j, rows, finalBit)
+                        j = at
+                        if stopped == 0 { break }
+                        // The eight bytes of each segment whose step ends a literal, byte by byte
+                        // from the step's start (the others' rows are already the step's ends).
+                        for k in 0..<3 where stopped & (1 << k) != 0 {
+                            rows[k] = steps(t, c, p, k &* s &+ j, k &* s &+ j &+ 8, rows[k], finalBit, ends)
+                        }
+                        j &+= 8
+                    }
+                    // The last bytes (fewer than eight) of each segment.
+                    for k in 0..<3 { rows[k] = steps(t, c, p, k &* s &+ j, k &* s &+ m, rows[k], finalBit, ends) }
+                }
+            }
+        }
+    }
+
+    /// Reads `p[from..<to]` byte by byte from row `row`, recording every literal that ends; the row
+    /// it ends in.
+    @inline(__always)
+    private func steps(_ t: UnsafePointer<UInt32>, _ c: UnsafePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ from: Int, _ to: Int,
+                       _ row: Int, _ finalBit: UInt32, _ ends: UnsafeMutablePointer<Int32>) -> Int {
+        var row = row
+        var i = from
+        while i < to {
+            let e = t[row &+ Int(c[Int(p[i])])]
+            row = Int(e)
+            i &+= 1
+            if e & finalBit != 0 { record((row &- Int(finalBit)) / width, i, ends) }
+        }
+        return row
+    }
+
+    /// The three segments `p[k s ..< k s + m]` from offset `start`, eight bytes of each a step,
+    /// from the rows in `rows`, until a step of one of them would end a literal or fewer than
+    /// eight bytes remain. Returns the offset reached and which segments' steps there end a literal
+    /// (bit k for segment k; 0 when the end was reached). `rows` then holds, for those segments,
+    /// the row where their step starts, for the others the row where it ends (or, at the end, each
+    /// segment's row).
+    @inline(never)
+    private static func skip3(_ t: UnsafePointer<UInt32>, _ c: UnsafePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ s: Int,
+                              _ m: Int, _ start: Int, _ rows: UnsafeMutablePointer<Int>, _ finalBit: UInt32) -> (Int, Int) {
+        var j = start
+        var r0 = rows[0], r1 = rows[1], r2 = rows[2]
+        let s2 = s &+ s
+        while j &+ 8 <= m {
+            let q = p + j
+            var fa: UInt32 = 0, fb: UInt32 = 0, fc: UInt32 = 0
+            let a0 = t[r0 &+ Int(c[Int(q[0])])]
+            let b0 = t[r1 &+ Int(c[Int(q[s])])]
+            let c0 = t[r2 &+ Int(c[Int(q[s2])])]
+            fa |= a0
+            fb |= b0
+            fc |= c0
+            let a1 = t[Int(a0) &+ Int(c[Int(q[1])])]
+            let b1 = t[Int(b0) &+ Int(c[Int(q[s &+ 1])])]
+            let c1 = t[Int(c0) &+ Int(c[Int(q[s2 &+ 1])])]
+            fa |= a1
+            fb |= b1
+            fc |= c1
+            let a2 = t[Int(a1) &+ Int(c[Int(q[2])])]
+            let b2 = t[Int(b1) &+ Int(c[Int(q[s &+ 2])])]
+            let c2 = t[Int(c1) &+ Int(c[Int(q[s2 &+ 2])])]
+            fa |= a2
+            fb |= b2
+            fc |= c2
+            let a3 = t[Int(a2) &+ Int(c[Int(q[3])])]
+            let b3 = t[Int(b2) &+ Int(c[Int(q[s &+ 3])])]
+            let c3 = t[Int(c2) &+ Int(c[Int(q[s2 &+ 3])])]
+            fa |= a3
+            fb |= b3
+            fc |= c3
+            let a4 = t[Int(a3) &+ Int(c[Int(q[4])])]
+            let b4 = t[Int(b3) &+ Int(c[Int(q[s &+ 4])])]
+            let c4 = t[Int(c3) &+ Int(c[Int(q[s2 &+ 4])])]
+            fa |= a4
+            fb |= b4
+            fc |= c4
+            let a5 = t[Int(a4) &+ Int(c[Int(q[5])])]
+            let b5 = t[Int(b4) &+ Int(c[Int(q[s &+ 5])])]
+            let c5 = t[Int(c4) &+ Int(c[Int(q[s2 &+ 5])])]
+            fa |= a5
+            fb |= b5
+            fc |= c5
+            let a6 = t[Int(a5) &+ Int(c[Int(q[6])])]
+            let b6 = t[Int(b5) &+ Int(c[Int(q[s &+ 6])])]
+            let c6 = t[Int(c5) &+ Int(c[Int(q[s2 &+ 6])])]
+            fa |= a6
+            fb |= b6
+            fc |= c6
+            let a7 = t[Int(a6) &+ Int(c[Int(q[7])])]
+            let b7 = t[Int(b6) &+ Int(c[Int(q[s &+ 7])])]
+            let c7 = t[Int(c6) &+ Int(c[Int(q[s2 &+ 7])])]
+            fa |= a7
+            fb |= b7
+            fc |= c7
+            if (fa | fb | fc) & finalBit != 0 {
+                // Which segments' steps end a literal: those start over from their rows.
+                let sa = fa & finalBit != 0, sb = fb & finalBit != 0, sc = fc & finalBit != 0
+                rows[0] = sa ? r0 : Int(a7)
+                rows[1] = sb ? r1 : Int(b7)
+                rows[2] = sc ? r2 : Int(c7)
+                return (j, (sa ? 1 : 0) | (sb ? 2 : 0) | (sc ? 4 : 0))
+            }
+            r0 = Int(a7)
+            r1 = Int(b7)
+            r2 = Int(c7)
+            j &+= 8
+        }
+        rows[0] = r0
+        rows[1] = r1
+        rows[2] = r2
+        return (j, 0)
     }
 
     /// Reads `p[i..<n]` from state row `row`, eight bytes a step with their end flags or-ed, until a
@@ -215,11 +383,13 @@ struct LiteralSearch: Sendable {
         return (i, row)
     }
 
-    /// Records the literals ending at the `k`-th state that ends one.
+    /// Records the literals ending at the `k`-th state that ends one, at `end`, for those not
+    /// recorded at an earlier end (-1, not recorded, is the largest as unsigned).
     @inline(never) private func record(_ state: Int, _ end: Int, _ ends: UnsafeMutablePointer<Int32>) {
+        let e = UInt32(truncatingIfNeeded: end)
         for i in Int(outputStart[state])..<Int(outputStart[state + 1]) {
             let id = Int(outputIDs[i])
-            if ends[id] < 0 { ends[id] = Int32(truncatingIfNeeded: end) }
+            if UInt32(bitPattern: ends[id]) > e { ends[id] = Int32(bitPattern: e) }
         }
     }
 }
