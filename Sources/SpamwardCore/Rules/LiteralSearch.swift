@@ -402,11 +402,13 @@ struct PrefilterPlan: Sendable {
     /// checked literal by literal).
     let searchOf: [Int]
     /// For each compiled rule with a search: its conditions as literal ids of that search (all
-    /// must hold, each when one of its ids is found). Empty for a rule with leading literals:
-    /// one of those must occur (``earliestStart(_:_:in:)``), and its regex is then tried where
-    /// they occur, which costs less than searching its other literals. Those are often common
-    /// words (`our`, `this`, `list`, ` your `: three quarters of the literals' occurrences in
-    /// mail text) and each occurrence stops the search's fast loop.
+    /// must hold, each when one of its ids is found). Empty for a rule with leading literals
+    /// whose regex runs anchored at each of their occurrences (`anchoredAtLeading`): one of them
+    /// must occur (``earliestStart(_:_:in:)``), and the anchored tries cost less than searching
+    /// the rule's other literals. Those are often common words (`our`, `this`, `list`, ` your `:
+    /// three quarters of the literals' occurrences in mail text), and each occurrence stops the
+    /// search's fast loop. (A pattern that finds its own start, `money[- ]back guarantee` by its
+    /// `m`, would run over the rest of the text from the first `money`: it keeps its conditions.)
     let conditions: [[[Int32]]]
     /// For each compiled rule with a search: literal ids one of which every match starts with
     /// (``LiteralPrefilter/leadingLiterals(pattern:)``), or empty.
@@ -440,9 +442,11 @@ struct PrefilterPlan: Sendable {
 
     /// Groups the prefiltered rules by `textKey` (the text they read; nil for rules without a
     /// prefilter) and builds one search per text whose rules have at least `minimumLiterals`
-    /// literals together.
+    /// literals together. `anchoredAtLeading[r]`: rule `r`'s regex is tried anchored at each
+    /// occurrence of its leading literals (`RulePattern.anchored`), so those stand for its other
+    /// conditions.
     init(prefilters: [LiteralPrefilter?], textKeys: [AnyHashable?], leadingLiterals: [[[UInt8]]?] = [],
-         minimumLiterals: Int) {
+         anchoredAtLeading: [Bool] = [], minimumLiterals: Int) {
         var groups: [AnyHashable: [Int]] = [:]
         var keyOrder: [AnyHashable] = []
         for (i, p) in prefilters.enumerated() {
@@ -469,8 +473,9 @@ struct PrefilterPlan: Sendable {
             for r in rules {
                 guard let p = prefilters[r] else { continue }
                 let l: [Int32] = r < leadingLiterals.count ? (leadingLiterals[r] ?? []).map(id) : []
-                // With leading literals, those alone (see `conditions`).
-                let c: [[Int32]] = l.isEmpty ? p.allOf.map { $0.map(id) } : []
+                // Leading literals tried by an anchored regex: those alone (see `conditions`).
+                let alone = !l.isEmpty && r < anchoredAtLeading.count && anchoredAtLeading[r]
+                let c: [[Int32]] = alone ? [] : p.allOf.map { $0.map(id) }
                 ruleConditions.append((r, c, l))
             }
             guard literals.count >= minimumLiterals, let search = LiteralSearch(literals) else { continue }

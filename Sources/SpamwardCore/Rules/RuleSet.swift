@@ -147,19 +147,22 @@ public struct RuleSet: Sendable {
         var prefilters: [LiteralPrefilter?] = []
         var textKeys: [AnyHashable?] = []
         var leading: [[[UInt8]]?] = []
+        var anchoredAtLeading: [Bool] = []
         for (c, d) in zip(compiled, definitions) {
             if case .regex(let t, let p) = c, let f = p.prefilter {
                 prefilters.append(f)
                 textKeys.append(AnyHashable(t))
                 leading.append(LiteralPrefilter.leadingLiterals(pattern: d.pattern))
+                anchoredAtLeading.append(p.anchored != nil)
             } else {
                 prefilters.append(nil)
                 textKeys.append(nil)
                 leading.append(nil)
+                anchoredAtLeading.append(false)
             }
         }
         self.prefilterPlan = PrefilterPlan(prefilters: prefilters, textKeys: textKeys, leadingLiterals: leading,
-                                           minimumLiterals: Self.searchMinimumLiterals)
+                                           anchoredAtLeading: anchoredAtLeading, minimumLiterals: Self.searchMinimumLiterals)
         self.compiled = compiled
         self.index = index
         self.order = try Self.evaluationOrder(definitions, compiled)
