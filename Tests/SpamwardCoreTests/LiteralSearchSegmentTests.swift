@@ -119,10 +119,33 @@ struct LiteralSearchSegmentTests {
         }
     }
 
+    /// A table too large for 16-bit entries (32-bit ones), and a small one (16-bit), the same.
+    @Test func wideAndNarrowTables() throws {
+        var g = Generator(state: 0x1234_5678_9ABC_DEF1)
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789 -$%'".utf8)
+        var wide = Set<[UInt8]>()
+        while wide.count < 500 { wide.insert((0..<(6 + g.next(20))).map { _ in alphabet[g.next(alphabet.count)] }) }
+        let literals = Array(wide)
+        let big = try #require(LiteralSearch(literals))
+        #expect(!big.hasNarrowTable)
+        let small = try #require(LiteralSearch(Self.smallLiterals))
+        #expect(small.hasNarrowTable)
+        var present = 0
+        for length in [100, 255, 256, 1000, 3000] {
+            for round in 0..<6 {
+                let text = Self.randomText(literals, length: length, rare: round % 2 == 1, &g)
+                check(big, literals, text)
+                present += text.withUnsafeBufferPointer { big.scan($0) }.firstEnd.filter { $0 >= 0 }.count
+            }
+        }
+        #expect(present > 100)
+    }
+
     /// The standard rules' body literals, on texts of mail-like words and those literals.
     @Test func standardBodyLiterals() throws {
         let plan = RuleSet.standard.prefilterPlan
         #expect(!plan.searches.isEmpty)
+        #expect(plan.searches.allSatisfy { $0.hasNarrowTable })
         var g = Generator(state: 0xD1B5_4A32_D192_ED03)
         for search in plan.searches {
             let literals = search.literals
