@@ -12,13 +12,13 @@ public enum BuiltinRules {
 
     static let checks: [String: Check] = {
         var c: [String: Check] = [
-            "gtube": Check { Rules.isGTUBE($0.message) ? [] : nil },
+            "gtube": Check { isGTUBE($0) ? [] : nil },
             "forged_outlook": Check { input in forgedOutlook { input.field($0)?.value } },
             "date_in_future": Check { dateOffset($0, future: true) },
             "date_in_past": Check { dateOffset($0, future: false) },
             "missing_date": Check { $0.hasField("Date") ? nil : [] },
             "missing_message_id": Check { $0.hasField("Message-ID") ? nil : [] },
-            "html_only_images": Check { htmlOnlyImages($0.message) },
+            "html_only_images": Check { htmlOnlyImages($0.message.textParts) },
             "obfuscated_word": Check { input in
                 let scan = input.textScan
                 return input.withSubjectAndText { TextChecks.obfuscatedWords(text: $0, scan: scan) }
@@ -30,14 +30,14 @@ public enum BuiltinRules {
                     TextChecks.mixedScriptWords(subjectAndText: String(decoding: $0, as: UTF8.self), hasGreekOrCyrillic: true)
                 }
             },
-            "base64_text": Check { base64Text($0.message) },
-            "html_hidden_text": Check { html($0.message) { $0.hiddenTextBytes >= 20 ? "\($0.hiddenTextBytes) bytes" : nil } },
-            "html_tiny_text": Check { html($0.message) { $0.tinyTextBytes >= 20 ? "\($0.tinyTextBytes) bytes" : nil } },
+            "base64_text": Check { base64Text($0) },
+            "html_hidden_text": Check { html($0.message.textParts) { $0.hiddenTextBytes >= 20 ? "\($0.hiddenTextBytes) bytes" : nil } },
+            "html_tiny_text": Check { html($0.message.textParts) { $0.tinyTextBytes >= 20 ? "\($0.tinyTextBytes) bytes" : nil } },
             "invisible_characters": Check {
-                html($0.message) { $0.invisibleCharacterCount >= 5 ? "\($0.invisibleCharacterCount) characters" : nil }
+                html($0.message.textParts) { $0.invisibleCharacterCount >= 5 ? "\($0.invisibleCharacterCount) characters" : nil }
             },
-            "executable_attachment": Check { attachments($0.message, double: false) },
-            "double_extension": Check { attachments($0.message, double: true) },
+            "executable_attachment": Check { attachments($0.message.attachments, double: false) },
+            "double_extension": Check { attachments($0.message.attachments, double: true) },
             "from_name_address": Check { fromNameAddress($0.fromLists.first ?? []) },
             "subject_all_caps": Check { subjectAllCaps($0.subject) },
             "too_many_recipients": Check { tooManyRecipients($0) },
@@ -182,13 +182,26 @@ public enum BuiltinRules {
         return delta < -365 * 86_400 ? ["\(-delta / 86_400) days old"] : nil
     }
 
-    static func htmlOnlyImages(_ m: Message) -> [String]? {
-        guard !m.textParts.isEmpty, m.textParts.allSatisfy(\.isHTML) else { return nil }
-        let images = m.textParts.reduce(0) { $0 + ($1.html?.imageCount ?? 0) }
+    /// GTUBE in the raw message or its decoded text (``Rules/isGTUBE(_:)``), read from the input's
+    /// message in place (passing the message copies it: a retain and release of each of its arrays).
+    static func isGTUBE(_ input: RuleInput) -> Bool {
+        if input.message.bytes.withUnsafeBufferPointer({ Rules.contains($0, Rules.gtube) }) { return true }
+        for part in input.message.textParts {
+            var text = part.text
+            if text.withUTF8({ Rules.contains($0, Rules.gtube) }) { return true }
+        }
+        return false
+    }
+
+    static func htmlOnlyImages(_ m: Message) -> [String]? { htmlOnlyImages(m.textParts) }
+
+    static func htmlOnlyImages(_ textParts: [TextPart]) -> [String]? {
+        guard !textParts.isEmpty, textParts.allSatisfy(\.isHTML) else { return nil }
+        let images = textParts.reduce(0) { $0 + ($1.html?.imageCount ?? 0) }
         guard images > 0 else { return nil }
         // Only whether there are fewer than 50 words matters: counting stops at 50.
         var words = 0
-        parts: for p in m.textParts {
+        parts: for p in textParts {
             var inWord = false
             for b in p.text.utf8 {
                 let space = b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09
@@ -202,20 +215,30 @@ public enum BuiltinRules {
         return images > 0 && words < 50 ? ["\(images) images, \(words) words"] : nil
     }
 
-    static func base64Text(_ m: Message) -> [String]? {
-        for p in m.textParts {
-            let part = m.parts[p.partIndex]
-            guard part.transferEncoding == "base64" else { continue }
-            let utf8 = p.text.utf8
-            guard utf8.count >= 20 else { continue }
-            let high = utf8.reduce(0) { $0 + ($1 >= 0x80 ? 1 : 0) }
-            if high * 50 < utf8.count { return [part.contentType.mimeType] }
-        }
-        return nil
+    static func base64Text(_ m: Message) -> [String]? { base64Text(textParts: m.textParts, parts: m.parts) }
+
+    static func base64Text(_ input: RuleInput) -> [String]? {
+        base64Text(textParts: input.message.textParts, parts: input.message.parts)
     }
 
-    static func html(_ m: Message, _ f: (HTMLContent) -> String?) -> [String]? {
-        for p in m.textParts {
+    static func base64Text(textParts: [TextPart], parts: [MIMEPart]) -> [String]? {
+        // The parts read in place: a subscript of the array copies the whole part.
+        parts.withUnsafeBufferPointer { parts in
+            for p in textParts {
+                guard parts[p.partIndex].transferEncoding == "base64" else { continue }
+                let utf8 = p.text.utf8
+                guard utf8.count >= 20 else { continue }
+                let high = utf8.reduce(0) { $0 + ($1 >= 0x80 ? 1 : 0) }
+                if high * 50 < utf8.count { return [parts[p.partIndex].contentType.mimeType] }
+            }
+            return nil
+        }
+    }
+
+    static func html(_ m: Message, _ f: (HTMLContent) -> String?) -> [String]? { html(m.textParts, f) }
+
+    static func html(_ textParts: [TextPart], _ f: (HTMLContent) -> String?) -> [String]? {
+        for p in textParts {
             if let h = p.html, let o = f(h) { return [o] }
         }
         return nil
@@ -230,9 +253,11 @@ public enum BuiltinRules {
         "odt", "csv", "mp3", "mp4", "avi",
     ]
 
-    static func attachments(_ m: Message, double: Bool) -> [String]? {
+    static func attachments(_ m: Message, double: Bool) -> [String]? { attachments(m.attachments, double: double) }
+
+    static func attachments(_ attachments: [Attachment], double: Bool) -> [String]? {
         var out: [String] = []
-        for a in m.attachments {
+        for a in attachments {
             guard let name = a.filename else { continue }
             let parts = name.lowercased().split(separator: ".").map { $0.trimmingTrailingSpaces() }
             guard parts.count >= 2, let last = parts.last, executableExtensions.contains(last) else { continue }

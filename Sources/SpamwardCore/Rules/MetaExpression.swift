@@ -42,6 +42,37 @@ indirect enum MetaExpression: Sendable, Hashable {
         }
     }
 
+    /// The expression in postfix order, for ``MetaProgram``: operands before their operator.
+    func appendPostfix(to ops: inout [MetaProgram.Op]) {
+        switch self {
+        case .rule(let i): ops.append(.rule(Int32(i)))
+        case .number(let x): ops.append(.number(x))
+        case .not(let e):
+            e.appendPostfix(to: &ops)
+            ops.append(.not)
+        case .and(let a, let b):
+            a.appendPostfix(to: &ops)
+            b.appendPostfix(to: &ops)
+            ops.append(.and)
+        case .or(let a, let b):
+            a.appendPostfix(to: &ops)
+            b.appendPostfix(to: &ops)
+            ops.append(.or)
+        case .add(let a, let b):
+            a.appendPostfix(to: &ops)
+            b.appendPostfix(to: &ops)
+            ops.append(.add)
+        case .subtract(let a, let b):
+            a.appendPostfix(to: &ops)
+            b.appendPostfix(to: &ops)
+            ops.append(.subtract)
+        case .compare(let a, let op, let b):
+            a.appendPostfix(to: &ops)
+            b.appendPostfix(to: &ops)
+            ops.append(.compare(op))
+        }
+    }
+
     /// Rule indices the expression reads.
     var dependencies: [Int] {
         switch self {
@@ -168,6 +199,101 @@ indirect enum MetaExpression: Sendable, Hashable {
                 return .rule(index)
             }
             throw error("unexpected '\(peekText)'")
+        }
+    }
+}
+
+/// The meta expressions of a rule set as one flat postfix program each, in one array: evaluated
+/// with a small stack of values, without walking the boxes of the indirect enum (reading each
+/// case's payload retained and released its box).
+///
+/// The expressions have no side effects, so both operands of `&&` and `||` are evaluated: the
+/// value is the one ``MetaExpression/value(_:)`` gives, which stops early
+/// (`RuleEngineTests` compares the two).
+struct MetaProgram: Sendable {
+    enum Op: Sendable, Hashable {
+        case rule(Int32)
+        case number(Double)
+        case not, and, or, add, subtract
+        case compare(MetaExpression.Comparison)
+    }
+
+    /// Every expression's ops, one after the other.
+    private(set) var ops: [Op] = []
+    /// The ops of expression `k`: `ranges[k]`.
+    private(set) var ranges: [Range<Int>] = []
+    /// The deepest stack any expression needs.
+    private(set) var maxDepth = 1
+
+    /// Adds `e`; returns its number.
+    mutating func append(_ e: MetaExpression) -> Int {
+        let start = ops.count
+        e.appendPostfix(to: &ops)
+        var depth = 0
+        for op in ops[start...] {
+            switch op {
+            case .rule, .number: depth += 1
+            case .not: break
+            default: depth -= 1
+            }
+            maxDepth = max(maxDepth, depth + 1)
+        }
+        ranges.append(start..<ops.count)
+        return ranges.count - 1
+    }
+
+    /// The value of expression `k`; `hit(i)`: whether rule `i` hit. `stack` holds at least
+    /// ``maxDepth`` values.
+    @inline(__always)
+    static func value(_ ops: UnsafeBufferPointer<Op>, _ range: Range<Int>, stack: UnsafeMutablePointer<Double>,
+                      _ hit: (Int) -> Bool) -> Double {
+        var top = -1
+        for k in range {
+            switch ops[k] {
+            case .rule(let i):
+                top += 1
+                stack[top] = hit(Int(i)) ? 1 : 0
+            case .number(let x):
+                top += 1
+                stack[top] = x
+            case .not:
+                stack[top] = stack[top] == 0 ? 1 : 0
+            case .and:
+                top -= 1
+                stack[top] = stack[top] != 0 && stack[top + 1] != 0 ? 1 : 0
+            case .or:
+                top -= 1
+                stack[top] = stack[top] != 0 || stack[top + 1] != 0 ? 1 : 0
+            case .add:
+                top -= 1
+                stack[top] = stack[top] + stack[top + 1]
+            case .subtract:
+                top -= 1
+                stack[top] = stack[top] - stack[top + 1]
+            case .compare(let op):
+                top -= 1
+                let x = stack[top], y = stack[top + 1]
+                let r: Bool
+                switch op {
+                case .greater: r = x > y
+                case .greaterOrEqual: r = x >= y
+                case .less: r = x < y
+                case .lessOrEqual: r = x <= y
+                case .equal: r = x == y
+                case .notEqual: r = x != y
+                }
+                stack[top] = r ? 1 : 0
+            }
+        }
+        return stack[0]
+    }
+
+    /// ``value(_:_:stack:_:)`` of expression `k` with a stack of its own (tests).
+    func value(_ k: Int, _ hit: (Int) -> Bool) -> Double {
+        ops.withUnsafeBufferPointer { ops in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: maxDepth) { stack in
+                Self.value(ops, ranges[k], stack: stack.baseAddress!, hit)
+            }
         }
     }
 }

@@ -20,27 +20,71 @@ public struct RuleHit: Sendable, Hashable {
 
 /// What rules need besides the message: the time, the Public Suffix List, the local URI
 /// blocklist and the brands lookalike domains are compared with.
+///
+/// The values live in one immutable box, so that a copy (each rule input takes one) is one
+/// retain, not one per array, set and table of the lists; setting a value makes a new box.
 public struct RuleEnvironment: Sendable {
+    final class Storage: Sendable {
+        let now: Int64?
+        let publicSuffixList: PublicSuffixList?
+        let uriBlocklist: URIBlocklist
+        let brands: BrandList
+        let shorteners: Set<String>
+        /// The longest shortener name in UTF-8 bytes: a longer host or domain is none.
+        let longestShortener: Int
+
+        init(now: Int64?, publicSuffixList: PublicSuffixList?, uriBlocklist: URIBlocklist, brands: BrandList,
+             shorteners: Set<String>) {
+            self.now = now
+            self.publicSuffixList = publicSuffixList
+            self.uriBlocklist = uriBlocklist
+            self.brands = brands
+            self.shorteners = shorteners
+            self.longestShortener = shorteners.reduce(0) { max($0, $1.utf8.count) }
+        }
+
+        func with(now: Int64?? = nil, publicSuffixList: PublicSuffixList?? = nil, uriBlocklist: URIBlocklist? = nil,
+                  brands: BrandList? = nil, shorteners: Set<String>? = nil) -> Storage {
+            Storage(now: now ?? self.now, publicSuffixList: publicSuffixList ?? self.publicSuffixList,
+                    uriBlocklist: uriBlocklist ?? self.uriBlocklist, brands: brands ?? self.brands,
+                    shorteners: shorteners ?? self.shorteners)
+        }
+    }
+
+    private(set) var storage: Storage
+
     /// Seconds since 1970 that dates are judged against when the message has no Received time;
     /// nil: the clock at evaluation.
-    public var now: Int64?
+    public var now: Int64? {
+        get { storage.now }
+        set { storage = storage.with(now: .some(newValue)) }
+    }
     /// Registrable domains of URLs; nil: ``ParsedURL/registrableDomainGuess``.
-    public var publicSuffixList: PublicSuffixList?
+    public var publicSuffixList: PublicSuffixList? {
+        get { storage.publicSuffixList }
+        set { storage = storage.with(publicSuffixList: .some(newValue)) }
+    }
     /// Domains whose URLs are listed locally (``URIBlocklist``).
-    public var uriBlocklist: URIBlocklist
+    public var uriBlocklist: URIBlocklist {
+        get { storage.uriBlocklist }
+        set { storage = storage.with(uriBlocklist: newValue) }
+    }
     /// Brands whose lookalikes and subdomain abuse are flagged (``BrandList``).
-    public var brands: BrandList
+    public var brands: BrandList {
+        get { storage.brands }
+        set { storage = storage.with(brands: newValue) }
+    }
     /// Host names of URL shorteners and redirectors.
-    public var shorteners: Set<String>
+    public var shorteners: Set<String> {
+        get { storage.shorteners }
+        set { storage = storage.with(shorteners: newValue) }
+    }
 
     public init(now: Int64? = nil, publicSuffixList: PublicSuffixList? = PublicSuffixList.system,
                 uriBlocklist: URIBlocklist = URIBlocklist(), brands: BrandList = .default,
                 shorteners: Set<String> = URLChecks.shorteners) {
-        self.now = now
-        self.publicSuffixList = publicSuffixList
-        self.uriBlocklist = uriBlocklist
-        self.brands = brands
-        self.shorteners = shorteners
+        storage = Storage(now: now, publicSuffixList: publicSuffixList, uriBlocklist: uriBlocklist, brands: brands,
+                          shorteners: shorteners)
     }
 
     public static let `default` = RuleEnvironment()
@@ -66,6 +110,25 @@ public struct RuleSet: Sendable {
     let textSlotCount: Int
     /// The prefilter literals of the rules reading the same text, searched in one pass per text.
     let prefilterPlan: PrefilterPlan
+    /// The enabled rules in evaluation order, each with what evaluating it reads, in arrays of
+    /// their own (read in place: switching over a ``CompiledRule`` copied its payload, a retain
+    /// and release of a pattern, a closure context or a meta expression's boxes per rule).
+    let steps: [Step]
+    let patterns: [RulePattern]
+    let targets: [Target]
+    let checks: [BuiltinRules.Check]
+    let metaProgram: MetaProgram
+
+    struct Step: Sendable {
+        enum Kind: UInt8, Sendable { case regex, meta, eval }
+        /// The rule (index in ``definitions``).
+        var rule: Int
+        var kind: Kind
+        /// Index in ``patterns`` and ``targets`` (regex), in ``metaProgram`` (meta), in ``checks`` (eval).
+        var index: Int
+        /// ``textSlots`` of the rule.
+        var slot: Int
+    }
 
     /// A text read by prefiltered rules of fewer literals than this keeps one `memchr` pass per
     /// literal (measured: see docs/rules.md).
@@ -166,6 +229,29 @@ public struct RuleSet: Sendable {
         self.compiled = compiled
         self.index = index
         self.order = try Self.evaluationOrder(definitions, compiled)
+        var steps: [Step] = []
+        var patterns: [RulePattern] = []
+        var targets: [Target] = []
+        var checks: [BuiltinRules.Check] = []
+        var metaProgram = MetaProgram()
+        for i in order where definitions[i].enabled {
+            switch compiled[i] {
+            case .regex(let t, let p):
+                steps.append(Step(rule: i, kind: .regex, index: patterns.count, slot: textSlots[i]))
+                patterns.append(p)
+                targets.append(t)
+            case .meta(let e):
+                steps.append(Step(rule: i, kind: .meta, index: metaProgram.append(e), slot: -1))
+            case .eval(let c):
+                steps.append(Step(rule: i, kind: .eval, index: checks.count, slot: -1))
+                checks.append(c)
+            }
+        }
+        self.steps = steps
+        self.patterns = patterns
+        self.targets = targets
+        self.checks = checks
+        self.metaProgram = metaProgram
     }
 
     /// Letters, digits and `_`, starting with a letter, at most 64 bytes.
@@ -249,34 +335,49 @@ public struct RuleSet: Sendable {
 
     /// The rules that hit, in evaluation order.
     public func evaluate(_ message: Message) -> [RuleHit] {
-        guard !definitions.isEmpty else { return [] }
+        guard !steps.isEmpty else { return [] }
         let input = RuleInput(message: message, environment: environment, plan: prefilterPlan)
         let scratch = input.scratch
-        // On the stack: an array's storage type is looked up at run time on every allocation.
-        return withUnsafeTemporaryAllocation(of: Bool.self, capacity: definitions.count) { hit in
-            hit.initialize(repeating: false)
-            var hits: [RuleHit] = []
-            for i in order {
-                // The definition is read only for the rules that hit (copying it costs a retain and
-                // release of each of its strings).
-                guard definitions[i].enabled else { continue }
-                var options: [String]? = nil
-                switch compiled[i] {
-                case .regex(let target, let pattern):
-                    options = input.match(pattern, on: target, slot: textSlots[i], rule: i, scratch: scratch)
-                case .meta(let e):
-                    if e.value({ hit[$0] }) != 0 { options = [] }
-                case .eval(let check):
-                    options = check.run(input)
-                }
-                if let options {
-                    hit[i] = true
-                    hits.append(RuleHit(name: definitions[i].name, score: definitions[i].score,
-                                        description: definitions[i].description, options: options))
+        var hits: [RuleHit] = []
+        // Everything read in place (buffers), the hit flags and the meta stack on the stack (an
+        // array's storage type is looked up at run time on every allocation).
+        steps.withUnsafeBufferPointer { steps in
+            patterns.withUnsafeBufferPointer { patterns in
+                targets.withUnsafeBufferPointer { targets in
+                    checks.withUnsafeBufferPointer { checks in
+                        metaProgram.ops.withUnsafeBufferPointer { ops in
+                            withUnsafeTemporaryAllocation(of: Bool.self, capacity: definitions.count) { hit in
+                                withUnsafeTemporaryAllocation(of: Double.self, capacity: metaProgram.maxDepth) { stack in
+                                    hit.initialize(repeating: false)
+                                    let stack = stack.baseAddress.unsafelyUnwrapped  // capacity >= 1
+                                    for step in steps {
+                                        var options: [String]? = nil
+                                        switch step.kind {
+                                        case .regex:
+                                            options = input.match(patterns[step.index], on: targets[step.index], slot: step.slot,
+                                                                  rule: step.rule, scratch: scratch)
+                                        case .meta:
+                                            let range = metaProgram.ranges[step.index]
+                                            if MetaProgram.value(ops, range, stack: stack, { hit[$0] }) != 0 { options = [] }
+                                        case .eval:
+                                            options = checks[step.index].run(input)
+                                        }
+                                        if let options {
+                                            let i = step.rule
+                                            hit[i] = true
+                                            // The definition is read only for the rules that hit.
+                                            hits.append(RuleHit(name: definitions[i].name, score: definitions[i].score,
+                                                                description: definitions[i].description, options: options))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
-            return hits
         }
+        return hits
     }
 }
 
@@ -311,12 +412,22 @@ final class RuleInput {
         self.scratch = MatchScratch.allocate()
         self.cache = .allocate(capacity: 1)
         cache.initialize(to: MatchCache())
-        let fields = message.headers.fields
+        // The root part's fields and body offset read in place (`message.headers` and
+        // `message.bodyOffset` copy the whole root part).
+        let (fields, bodyOffset) = message.parts.withUnsafeBufferPointer { parts -> ([HeaderField], Int) in
+            parts.isEmpty ? ([], 0) : (parts[0].headers.fields, parts[0].bodyRange.lowerBound)
+        }
         self.headerFields = fields
-        self.headerNameHeads = fields.indices.map { Self.nameHead(fields[$0].name) }
+        self.bodyOffset = bodyOffset
+        let heads = UnsafeMutableBufferPointer<Int>.allocate(capacity: fields.count)
+        fields.withUnsafeBufferPointer { f in
+            for k in f.indices { heads[k] = Self.nameHead(f[k].name) }
+        }
+        self.headerNameHeads = UnsafeBufferPointer(heads)
     }
 
     deinit {
+        headerNameHeads.deallocate()
         scratch.free()
         cache.deinitialize(count: 1)
         cache.deallocate()
@@ -384,8 +495,12 @@ final class RuleInput {
     let headerFields: [HeaderField]
 
     /// Each field name's UTF-8 length and first byte (ASCII folded), as ``nameHead(_:)``: names
-    /// are equal under ASCII folding only if these are.
-    let headerNameHeads: [Int]
+    /// are equal under ASCII folding only if these are. Owned by the input (freed with it): read
+    /// without retaining an array on every lookup.
+    let headerNameHeads: UnsafeBufferPointer<Int>
+
+    /// `message.bodyOffset`, taken once.
+    let bodyOffset: Int
 
     /// A name's UTF-8 length shifted left by 8, or-ed with its first byte, ASCII folded.
     @inline(__always) static func nameHead(_ name: String) -> Int {
@@ -399,8 +514,7 @@ final class RuleInput {
     @inline(__always) func forEachFieldIndex(_ name: String, _ body: (Int) -> Bool) {
         let head = Self.nameHead(name)
         let heads = headerNameHeads
-        let fields = headerFields
-        for i in heads.indices where heads[i] == head && Self.sameName(fields[i].name, name) {
+        for i in heads.indices where heads[i] == head && Self.sameName(headerFields[i].name, name) {
             if !body(i) { return }
         }
     }
@@ -424,17 +538,23 @@ final class RuleInput {
 
     /// ``HeaderField/hasName(_:)``: ASCII case-insensitive equality, on the names' bytes.
     static func sameName(_ a: String, _ b: String) -> Bool {
-        var x = a, y = b
-        return x.withUTF8 { p in
-            y.withUTF8 { q in
-                guard p.count == q.count else { return false }
-                for i in 0..<p.count {
-                    let c = p[i], d = q[i]
-                    if c != d && (c &- 0x41 < 26 ? c | 0x20 : c) != (d &- 0x41 < 26 ? d | 0x20 : d) { return false }
-                }
-                return true
+        @inline(__always) func same(_ p: UnsafeBufferPointer<UInt8>, _ q: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard p.count == q.count else { return false }
+            for i in 0..<p.count {
+                let c = p[i], d = q[i]
+                if c != d && (c &- 0x41 < 26 ? c | 0x20 : c) != (d &- 0x41 < 26 ? d | 0x20 : d) { return false }
             }
+            return true
         }
+        // Contiguous strings (all native and literal ones) read in place, without the copies
+        // `withUTF8` needs (it is mutating).
+        if let r = a.utf8.withContiguousStorageIfAvailable({ p in b.utf8.withContiguousStorageIfAvailable { q in same(p, q) } }),
+           let answer = r
+        {
+            return answer
+        }
+        var x = a, y = b
+        return x.withUTF8 { p in y.withUTF8 { q in same(p, q) } }
     }
 
     /// The address lists of the fields named `name` (From's parsed once).
@@ -583,7 +703,7 @@ final class RuleInput {
         case .full, .rawbody, .allHeaders:
             let range: Range<Int>
             let m = message.bytes
-            let split = min(message.bodyOffset, m.count)
+            let split = min(bodyOffset, m.count)
             switch target {
             case .full: range = 0..<m.count
             case .rawbody: range = split..<m.count

@@ -384,57 +384,26 @@ public struct BrandList: Sendable {
         }
     }
 
-    public let brands: [Brand]
-    /// Precomputed once: every brand's skeleton (as scalars for the edit distance), its name and
-    /// domains as bytes, and which brands own each domain.
-    let skeletons: [String]
-    let skeletonScalars: [[Unicode.Scalar]]
-    let skeletonBytes: [[UInt8]]
-    /// The byte count of each skeleton.
-    let skeletonLengths: [Int]
-    /// Every skeleton's bytes one after the other (brand `i`'s from `skeletonStarts[i]`, for
-    /// `skeletonLengths[i]`), read in place by the ASCII lookalike check; `skeletonFirst[i]` is
-    /// its first byte (0 for an empty skeleton).
-    let skeletonPool: [UInt8]
-    let skeletonStarts: [Int]
-    let skeletonFirst: [UInt8]
-    let nameBytes: [[UInt8]]
-    let domainNeedles: [(bytes: [UInt8], domain: String, brand: Int)]
-    let skeletonIndex: [String: [Int]]
-    /// For each brand domain, the brands that own it.
-    let owners: [String: [Int]]
-    /// Whether every skeleton is ASCII (one byte a scalar), as the built-in brands' are.
-    let allSkeletonsASCII: Bool
-    /// The length under which a subdomain can hold no brand domain and no label of four or more
-    /// bytes (``brandInSubdomain(_:)``).
-    let shortestSubdomainNamingABrand: Int
+    /// The brands and their precomputed tables, in one immutable box: a copy of the list (every
+    /// rule input's environment holds one) is one retain.
+    let tables: BrandTables
 
-    public init(_ brands: [Brand]) {
-        self.brands = brands
-        skeletons = brands.map { Self.skeleton($0.name) }
-        skeletonScalars = skeletons.map { Array($0.unicodeScalars) }
-        skeletonBytes = skeletons.map { Array($0.utf8) }
-        skeletonLengths = skeletonBytes.map(\.count)
-        skeletonPool = skeletonBytes.flatMap { $0 }
-        var starts: [Int] = []
-        var next = 0
-        for b in skeletonBytes {
-            starts.append(next)
-            next += b.count
-        }
-        skeletonStarts = starts
-        skeletonFirst = skeletonBytes.map { $0.first ?? 0 }
-        nameBytes = brands.map { Array($0.name.utf8) }
-        domainNeedles = brands.enumerated().flatMap { i, b in b.domains.sorted().map { (Array($0.utf8), $0, i) } }
-        var index: [String: [Int]] = [:]
-        for (i, s) in skeletons.enumerated() { index[s, default: []].append(i) }
-        skeletonIndex = index
-        var owners: [String: [Int]] = [:]
-        for (i, b) in brands.enumerated() { for d in b.domains { owners[d, default: []].append(i) } }
-        self.owners = owners
-        allSkeletonsASCII = skeletons.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
-        shortestSubdomainNamingABrand = min(4, domainNeedles.map(\.bytes.count).min() ?? 4)
-    }
+    public var brands: [Brand] { tables.brands }
+    var skeletons: [String] { tables.skeletons }
+    var skeletonScalars: [[Unicode.Scalar]] { tables.skeletonScalars }
+    var skeletonBytes: [[UInt8]] { tables.skeletonBytes }
+    var skeletonLengths: [Int] { tables.skeletonLengths }
+    var skeletonPool: [UInt8] { tables.skeletonPool }
+    var skeletonStarts: [Int] { tables.skeletonStarts }
+    var skeletonFirst: [UInt8] { tables.skeletonFirst }
+    var nameBytes: [[UInt8]] { tables.nameBytes }
+    var domainNeedles: [(bytes: [UInt8], domain: String, brand: Int)] { tables.domainNeedles }
+    var skeletonIndex: [String: [Int]] { tables.skeletonIndex }
+    var owners: [String: [Int]] { tables.owners }
+    var allSkeletonsASCII: Bool { tables.allSkeletonsASCII }
+    var shortestSubdomainNamingABrand: Int { tables.shortestSubdomainNamingABrand }
+
+    public init(_ brands: [Brand]) { tables = BrandTables(brands) }
 
     public static let `default` = BrandList([
         Brand(name: "paypal", domains: ["paypal.com", "paypal.me", "paypalobjects.com", "paypal.de", "paypal.co.uk"]),
@@ -796,5 +765,60 @@ extension String {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// ``BrandList``'s brands and the tables computed from them once.
+final class BrandTables: Sendable {
+    let brands: [BrandList.Brand]
+    /// Precomputed once: every brand's skeleton (as scalars for the edit distance), its name and
+    /// domains as bytes, and which brands own each domain.
+    let skeletons: [String]
+    let skeletonScalars: [[Unicode.Scalar]]
+    let skeletonBytes: [[UInt8]]
+    /// The byte count of each skeleton.
+    let skeletonLengths: [Int]
+    /// Every skeleton's bytes one after the other (brand `i`'s from `skeletonStarts[i]`, for
+    /// `skeletonLengths[i]`), read in place by the ASCII lookalike check; `skeletonFirst[i]` is
+    /// its first byte (0 for an empty skeleton).
+    let skeletonPool: [UInt8]
+    let skeletonStarts: [Int]
+    let skeletonFirst: [UInt8]
+    let nameBytes: [[UInt8]]
+    let domainNeedles: [(bytes: [UInt8], domain: String, brand: Int)]
+    let skeletonIndex: [String: [Int]]
+    /// For each brand domain, the brands that own it.
+    let owners: [String: [Int]]
+    /// Whether every skeleton is ASCII (one byte a scalar), as the built-in brands' are.
+    let allSkeletonsASCII: Bool
+    /// The length under which a subdomain can hold no brand domain and no label of four or more
+    /// bytes (``BrandList/brandInSubdomain(_:)``).
+    let shortestSubdomainNamingABrand: Int
+
+    init(_ brands: [BrandList.Brand]) {
+        self.brands = brands
+        skeletons = brands.map { BrandList.skeleton($0.name) }
+        skeletonScalars = skeletons.map { Array($0.unicodeScalars) }
+        skeletonBytes = skeletons.map { Array($0.utf8) }
+        skeletonLengths = skeletonBytes.map(\.count)
+        skeletonPool = skeletonBytes.flatMap { $0 }
+        var starts: [Int] = []
+        var next = 0
+        for b in skeletonBytes {
+            starts.append(next)
+            next += b.count
+        }
+        skeletonStarts = starts
+        skeletonFirst = skeletonBytes.map { $0.first ?? 0 }
+        nameBytes = brands.map { Array($0.name.utf8) }
+        domainNeedles = brands.enumerated().flatMap { i, b in b.domains.sorted().map { (Array($0.utf8), $0, i) } }
+        var index: [String: [Int]] = [:]
+        for (i, s) in skeletons.enumerated() { index[s, default: []].append(i) }
+        skeletonIndex = index
+        var owners: [String: [Int]] = [:]
+        for (i, b) in brands.enumerated() { for d in b.domains { owners[d, default: []].append(i) } }
+        self.owners = owners
+        allSkeletonsASCII = skeletons.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
+        shortestSubdomainNamingABrand = min(4, domainNeedles.map(\.bytes.count).min() ?? 4)
     }
 }
