@@ -259,6 +259,8 @@ public enum BuiltinRules {
         var out: [String] = []
         for a in attachments {
             guard let name = a.filename else { continue }
+            // Most names end in no executable extension, decided on their bytes when ASCII.
+            if mayHaveExecutableExtension(name) == false { continue }
             let parts = name.lowercased().split(separator: ".").map { $0.trimmingTrailingSpaces() }
             guard parts.count >= 2, let last = parts.last, executableExtensions.contains(last) else { continue }
             if double {
@@ -269,6 +271,45 @@ public enum BuiltinRules {
             if out.count >= 5 { break }
         }
         return out.isEmpty ? nil : out
+    }
+
+    /// The executable extensions as bytes, for ``mayHaveExecutableExtension(_:)``.
+    static let executableExtensionBytes: [[UInt8]] = executableExtensions.map { Array($0.utf8) }
+
+    /// For an ASCII file name, whether ``attachments(_:double:)`` finds an executable extension in
+    /// it: the last of its `.`-separated non-empty parts, lower-cased, trailing spaces and quotes
+    /// trimmed, when it has two parts or more, is one of ``executableExtensions``. On ASCII the
+    /// Characters' split and trimming are the bytes' (a `.`, a space or a quote joins no
+    /// neighbour) and strings are equal when their bytes are. nil for other names.
+    static func mayHaveExecutableExtension(_ name: String) -> Bool? {
+        @inline(__always) func decide(_ b: UnsafeBufferPointer<UInt8>) -> Bool? {
+            for i in 0..<b.count where b[i] >= 0x80 { return nil }
+            var end = b.count
+            // Trailing dots make empty parts, which the split omits.
+            while end > 0 && b[end - 1] == 0x2E { end -= 1 }
+            var start = end
+            while start > 0 && b[start - 1] != 0x2E { start -= 1 }
+            // Another non-empty part before the last one?
+            var k = start
+            while k > 0 && b[k - 1] == 0x2E { k -= 1 }
+            guard k > 0 else { return false }
+            var last = end
+            while last > start && (b[last - 1] == 0x20 || b[last - 1] == 0x22 || b[last - 1] == 0x27) { last -= 1 }
+            let n = last - start
+            for ext in executableExtensionBytes where ext.count == n {
+                var i = 0
+                while i < n {
+                    let c = b[start + i]
+                    if (c &- 0x41 < 26 ? c | 0x20 : c) != ext[i] { break }
+                    i += 1
+                }
+                if i == n { return true }
+            }
+            return false
+        }
+        if let r = name.utf8.withContiguousStorageIfAvailable(decide) { return r }
+        var copy = name
+        return copy.withUTF8(decide)
     }
 
     static func fromNameAddress(_ m: Message) -> [String]? { fromNameAddress(m.from) }

@@ -30,8 +30,8 @@ public struct RuleEnvironment: Sendable {
         let uriBlocklist: URIBlocklist
         let brands: BrandList
         let shorteners: Set<String>
-        /// The longest shortener name in UTF-8 bytes: a longer host or domain is none.
-        let longestShortener: Int
+        /// Rules out most names as shorteners before they are hashed.
+        let shortenerFilter: URLChecks.ShortNameFilter
 
         init(now: Int64?, publicSuffixList: PublicSuffixList?, uriBlocklist: URIBlocklist, brands: BrandList,
              shorteners: Set<String>) {
@@ -40,7 +40,7 @@ public struct RuleEnvironment: Sendable {
             self.uriBlocklist = uriBlocklist
             self.brands = brands
             self.shorteners = shorteners
-            self.longestShortener = shorteners.reduce(0) { max($0, $1.utf8.count) }
+            self.shortenerFilter = URLChecks.ShortNameFilter(shorteners)
         }
 
         func with(now: Int64?? = nil, publicSuffixList: PublicSuffixList?? = nil, uriBlocklist: URIBlocklist? = nil,

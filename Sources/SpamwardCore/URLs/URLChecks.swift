@@ -15,10 +15,18 @@ public enum URLChecks {
 
     static let checks: [String: BuiltinRules.Check] = [
         "url_shortener": BuiltinRules.Check { input in
-            // A host that is its own registrable domain (no subdomain) is looked up once.
-            first(input, hosts: true) { u in
-                let host = u.host, domain = u.registrableDomain
-                return input.environment.shorteners.contains(host) || (domain != host && input.environment.shorteners.contains(domain))
+            // A host that is its own registrable domain (no subdomain) is looked up once. Names
+            // the filter rules out (most: no shortener has their length and first byte) are not
+            // hashed.
+            let environment = input.environment.storage
+            let shorteners = environment.shorteners, filter = environment.shortenerFilter
+            return first(input, hosts: true) { u in
+                u.withHostBytes { host, domain in
+                    if filter.mayContain(host), shorteners.contains(u.host) { return true }
+                    guard !(domain.count == host.count && domain.elementsEqual(host)), filter.mayContain(domain) else { return false }
+                    let h = u.host, d = u.registrableDomain
+                    return d != h && shorteners.contains(d)
+                }
             }
         },
         "url_redirector": BuiltinRules.Check { input in first(input, isRedirect) },
@@ -30,7 +38,8 @@ public enum URLChecks {
         },
         "url_lookalike": BuiltinRules.Check { input in lookalikeOptions(input) },
         "url_brand_subdomain": BuiltinRules.Check { input in
-            firstOption(input, hosts: true) { u in input.environment.brands.brandInSubdomain(u).map { "\(u.host) names \($0)" } }
+            let brands = input.environment.storage.brands
+            return firstOption(input, hosts: true) { u in brands.brandInSubdomain(u).map { "\(u.host) names \($0)" } }
         },
         "url_mixed_script": BuiltinRules.Check { input in
             first(input, hosts: true) { u in
@@ -40,9 +49,44 @@ public enum URLChecks {
             }
         },
         "url_blocklisted": BuiltinRules.Check { input in
-            firstOption(input, hosts: true) { u in input.environment.uriBlocklist.listedName(for: u).map { "\(u.host) (\($0))" } }
+            let list = input.environment.storage.uriBlocklist
+            // An empty list (the default) lists nothing: the URLs are not read.
+            guard !list.isEmpty else { return nil }
+            return firstOption(input, hosts: true) { u in list.listedName(for: u).map { "\(u.host) (\($0))" } }
         },
     ]
+
+    /// What rules out most host names as shorteners without hashing them: the UTF-8 lengths and
+    /// first bytes of a set of names, when they are all ASCII. An ASCII string equals an ASCII
+    /// name only when their bytes are equal, so an ASCII string of another length or first byte
+    /// is none of them. A non-ASCII string (which can equal an ASCII name: U+212A is canonically
+    /// `K`), or any string when a name is not ASCII, may be one.
+    struct ShortNameFilter: Sendable {
+        /// Bit `b` of `heads[length]`'s word `b >> 6`: a name of `length` bytes starting with byte `b` (< 0x80).
+        private let heads: [UInt64]
+        private let longest: Int
+        private let usable: Bool
+
+        init(_ names: Set<String>) {
+            usable = names.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
+            longest = names.reduce(0) { max($0, $1.utf8.count) }
+            var heads = [UInt64](repeating: 0, count: 2 * (longest + 1))
+            for n in names {
+                guard let b = n.utf8.first, b < 0x80 else { continue }
+                heads[2 * n.utf8.count + Int(b >> 6)] |= 1 << UInt64(b & 63)
+            }
+            self.heads = heads
+        }
+
+        /// Whether a string of UTF-8 `bytes` may be one of the names (false: it is none).
+        func mayContain(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard usable, let b = bytes.first, b < 0x80 else { return true }
+            let n = bytes.count
+            if n <= longest && heads[2 * n + Int(b >> 6)] & (1 << UInt64(b & 63)) != 0 { return true }
+            // No name of this length and first byte: none of them, if the string is ASCII.
+            return !bytes.allSatisfy { $0 < 0x80 }
+        }
+    }
 
     /// Whether a userinfo has a `.` or a `:` (as Characters): on bytes when it is ASCII, where
     /// neither byte can join a neighbour into another Character.
@@ -680,40 +724,72 @@ public struct BrandList: Sendable {
     /// A brand's name or domain among the labels left of `u`'s registrable domain
     /// (`paypal.com.login.example.net`, `paypal.secure-login.example`), when the domain is not the brand's.
     public func brandInSubdomain(_ u: AnalyzedURL) -> String? {
-        guard !u.isIPAddress, u.host.utf8.count > u.registrableDomain.utf8.count else { return nil }
-        // A subdomain shorter than every brand domain and than four bytes (the shortest name
-        // tested; a label is no longer than the subdomain) names none: `www.` of most hosts.
-        let subLength = u.host.utf8.count - u.registrableDomain.utf8.count - 1
-        if subLength < shortestSubdomainNamingABrand { return nil }
-        let host = Array(u.host.utf8)
-        let sub = host[0..<(host.count - u.registrableDomain.utf8.count - 1)]
-        for n in domainNeedles where Self.contains(sub, n.bytes) && !brands[n.brand].domains.contains(u.registrableDomain) {
-            return n.domain
+        guard !u.isIPAddress else { return nil }
+        return u.withHostBytes { host, domain in
+            guard host.count > domain.count else { return nil }
+            // A subdomain shorter than every brand domain and than four bytes (the shortest name
+            // tested; a label is no longer than the subdomain) names none: `www.` of most hosts.
+            let subLength = host.count - domain.count - 1
+            if subLength < shortestSubdomainNamingABrand { return nil }
+            return brandInSubdomain(UnsafeBufferPointer(rebasing: host[0..<subLength]), registrableDomain: u.registrableDomain)
         }
-        // Labels equal to a brand's name, or starting or ending with it and a hyphen.
-        var start = sub.startIndex
-        while start < sub.endIndex {
-            let end = sub[start...].firstIndex(of: 0x2E) ?? sub.endIndex
-            let label = sub[start..<end]
-            for (i, name) in nameBytes.enumerated() where name.count >= 4 && label.count >= name.count {
-                let hit = label.count == name.count
-                    ? label.elementsEqual(name)
-                    : (label.starts(with: name) && label[label.startIndex + name.count] == 0x2D)
-                        || (label.reversed().starts(with: name.reversed()) && label[label.endIndex - name.count - 1] == 0x2D)
-                if hit && !brands[i].domains.contains(u.registrableDomain) { return brands[i].name }
+    }
+
+    /// ``brandInSubdomain(_:)`` of the subdomain's bytes `sub` (the labels left of the
+    /// registrable domain, without the dot before it).
+    func brandInSubdomain(_ sub: UnsafeBufferPointer<UInt8>, registrableDomain: String) -> String? {
+        let t = tables
+        // The brand domains and names read in place from their pools (iterating the arrays
+        // copied each needle: a retain and release of its bytes and its string).
+        let needle: Int? = t.needlePool.withUnsafeBufferPointer { pool in
+            for k in t.needleRanges.indices {
+                let n = UnsafeBufferPointer(rebasing: pool[t.needleRanges[k]])
+                if Self.contains(sub, n) && !t.brands[t.domainNeedles[k].brand].domains.contains(registrableDomain) { return k }
             }
-            start = end + 1
+            return nil
         }
-        return nil
+        if let needle { return t.domainNeedles[needle].domain }
+        // Labels equal to a brand's name, or starting or ending with it and a hyphen.
+        let brand: Int? = t.namePool.withUnsafeBufferPointer { pool in
+            var start = 0
+            while start < sub.count {
+                var end = start
+                while end < sub.count && sub[end] != 0x2E { end += 1 }
+                let label = UnsafeBufferPointer(rebasing: sub[start..<end])
+                for i in t.nameRanges.indices {
+                    let name = UnsafeBufferPointer(rebasing: pool[t.nameRanges[i]])
+                    guard name.count >= 4 && label.count >= name.count else { continue }
+                    let hit = label.count == name.count
+                        ? label.elementsEqual(name)
+                        : (label.starts(with: name) && label[name.count] == 0x2D)
+                            || (label.reversed().starts(with: name.reversed()) && label[label.count - name.count - 1] == 0x2D)
+                    if hit && !t.brands[i].domains.contains(registrableDomain) { return i }
+                }
+                start = end + 1
+            }
+            return nil
+        }
+        return brand.map { t.brands[$0].name }
     }
 
     /// Whether `needle` occurs in `haystack` (bytes).
     static func contains(_ haystack: ArraySlice<UInt8>, _ needle: [UInt8]) -> Bool {
+        haystack.withUnsafeBufferPointer { contains($0, needle) }
+    }
+
+    /// Whether `needle` occurs in `haystack` (bytes).
+    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
+        needle.withUnsafeBufferPointer { contains(haystack, $0) }
+    }
+
+    /// Whether `needle` occurs in `haystack` (bytes).
+    static func contains(_ haystack: UnsafeBufferPointer<UInt8>, _ needle: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = needle.first, haystack.count >= needle.count else { return false }
-        var i = haystack.startIndex
-        let last = haystack.endIndex - needle.count
+        let n = needle.count
+        var i = 0
+        let last = haystack.count - n
         while i <= last {
-            if haystack[i] == first && haystack[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            if haystack[i] == first && UnsafeBufferPointer(rebasing: haystack[i..<(i + n)]).elementsEqual(needle) { return true }
             i += 1
         }
         return false
@@ -820,5 +896,24 @@ final class BrandTables: Sendable {
         self.owners = owners
         allSkeletonsASCII = skeletons.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
         shortestSubdomainNamingABrand = min(4, domainNeedles.map(\.bytes.count).min() ?? 4)
+        (needlePool, needleRanges) = Self.pool(domainNeedles.map(\.bytes))
+        (namePool, nameRanges) = Self.pool(nameBytes)
+    }
+
+    /// `domainNeedles`' bytes one after the other, needle `k`'s at `needleRanges[k]`; the same
+    /// for `nameBytes` (read in place by ``BrandList/brandInSubdomain(_:registrableDomain:)``).
+    let needlePool: [UInt8]
+    let needleRanges: [Range<Int>]
+    let namePool: [UInt8]
+    let nameRanges: [Range<Int>]
+
+    static func pool(_ items: [[UInt8]]) -> ([UInt8], [Range<Int>]) {
+        var pool: [UInt8] = []
+        var ranges: [Range<Int>] = []
+        for b in items {
+            ranges.append(pool.count..<(pool.count + b.count))
+            pool.append(contentsOf: b)
+        }
+        return (pool, ranges)
     }
 }

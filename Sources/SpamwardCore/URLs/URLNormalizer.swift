@@ -60,6 +60,18 @@ public struct AnalyzedURL: Sendable, Hashable {
 
         var normalized: String { storedNormalized ?? composedNormalized }
 
+        /// Calls `body` with the UTF-8 bytes of ``host`` and of ``registrableDomain``.
+        func withHostBytes<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> R) -> R {
+            // Native strings (all made by the analysis) in place; others through a copy.
+            if let r = host.utf8.withContiguousStorageIfAvailable({ h in
+                registrableDomain.utf8.withContiguousStorageIfAvailable { d in body(h, d) }
+            }), let answer = r {
+                return answer
+            }
+            var h = host, d = registrableDomain
+            return h.withUTF8 { h in d.withUTF8 { d in body(h, d) } }
+        }
+
         /// `scheme://host[:port]path[?query]`, written straight into the string's storage (the
         /// parts are valid UTF-8).
         var composedNormalized: String {
@@ -210,6 +222,10 @@ public struct AnalyzedURL: Sendable, Hashable {
     public var host: String {
         get { fields.host }
         set { uniqueWithNormalized.host = newValue }
+    }
+    /// Calls `body` with the UTF-8 bytes of ``host`` and of ``registrableDomain``, read in place.
+    func withHostBytes<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> R) -> R {
+        fields.withHostBytes(body)
     }
     /// The host with `xn--` labels decoded (what the reader sees).
     public var unicodeHost: String {
