@@ -20,8 +20,11 @@ public struct PublicSuffixList: Sendable {
         var isException = false
     }
     private var nodes: [Node] = [Node()]
-    /// The same trie for ASCII lookups without building `String`s: each edge keyed by a 64-bit
-    /// hash of (parent, folded label bytes), verified against the child's label bytes.
+    /// The same trie for ASCII lookups without building `String`s, made once the rules are read
+    /// (one immutable box: a copy of the list is a few retains, not one per table).
+    private var trie = ByteTrie.empty
+    /// Edges and labels while the rules are read (emptied once ``trie`` is made): each edge keyed
+    /// by a 64-bit hash of (parent, folded label bytes), verified against the child's label bytes.
     private var edges: [UInt64: Int32] = [:]
     private var nodeLabels: [[UInt8]] = [[]]
     /// The `*` child of each node, or -1.
@@ -30,6 +33,55 @@ public struct PublicSuffixList: Sendable {
     private var nodeFlags: [UInt8] = [0]
     /// Two edges whose keys collide (never seen; the fast path is then off, the answers the same).
     private var edgeCollision = false
+
+    /// The byte trie of ``asciiLookup(_:extra:)``: the edges in an open-addressing table probed
+    /// linearly from the key's low bits (a `Dictionary` hashed each 64-bit key with SipHash),
+    /// every label's bytes in one pool.
+    final class ByteTrie: Sendable {
+        /// Edge keys (0: empty slot) and their children, `mask + 1` slots.
+        let keys: [UInt64]
+        let children: [Int32]
+        let mask: Int
+        /// Node `k`'s label: `labelPool[labelStart[k] ..< labelStart[k + 1]]`.
+        let labelPool: [UInt8]
+        let labelStart: [Int32]
+        let wildcardChild: [Int32]
+        let nodeFlags: [UInt8]
+        /// Whether the byte path can answer (no two edges with one key, and no key 0).
+        let usable: Bool
+
+        static let empty = ByteTrie(edges: [:], nodeLabels: [[]], wildcardChild: [-1], nodeFlags: [0], collision: true)
+
+        init(edges: [UInt64: Int32], nodeLabels: [[UInt8]], wildcardChild: [Int32], nodeFlags: [UInt8], collision: Bool) {
+            var size = 16
+            while size < 2 * edges.count { size <<= 1 }
+            var keys = [UInt64](repeating: 0, count: size)
+            var children = [Int32](repeating: -1, count: size)
+            var usable = !collision
+            for (k, c) in edges {
+                if k == 0 { usable = false }
+                var i = Int(truncatingIfNeeded: k) & (size - 1)
+                while keys[i] != 0 { i = (i + 1) & (size - 1) }
+                keys[i] = k
+                children[i] = c
+            }
+            var pool: [UInt8] = []
+            var starts: [Int32] = []
+            for l in nodeLabels {
+                starts.append(Int32(pool.count))
+                pool.append(contentsOf: l)
+            }
+            starts.append(Int32(pool.count))
+            self.keys = keys
+            self.children = children
+            self.mask = size - 1
+            self.labelPool = pool
+            self.labelStart = starts
+            self.wildcardChild = wildcardChild
+            self.nodeFlags = nodeFlags
+            self.usable = usable
+        }
+    }
 
     /// The number of rules loaded.
     public private(set) var ruleCount = 0
@@ -82,6 +134,12 @@ public struct PublicSuffixList: Sendable {
                 addRule(UnsafeBufferPointer(rebasing: buf[(exception ? s + 1 : s)..<e]), exception: exception)
             }
         }
+        trie = ByteTrie(edges: edges, nodeLabels: nodeLabels, wildcardChild: wildcardChild, nodeFlags: nodeFlags,
+                        collision: edgeCollision)
+        edges = [:]
+        nodeLabels = []
+        wildcardChild = []
+        nodeFlags = []
     }
 
     private mutating func addRule(_ rule: UnsafeBufferPointer<UInt8>, exception: Bool) {
@@ -220,15 +278,26 @@ public struct PublicSuffixList: Sendable {
     }
 
     /// The child of `node` for the label `b` (ASCII, compared folded), or -1.
-    @inline(__always) private func child(_ node: Int, _ b: UnsafeBufferPointer<UInt8>) -> Int {
-        guard let c = edges[Self.edgeKey(node, Self.labelHash(b))] else { return -1 }
-        let label = nodeLabels[Int(c)]
-        guard label.count == b.count else { return -1 }
-        for i in 0..<b.count {
-            let x = b[i]
-            if (x &- 0x41 < 26 ? x | 0x20 : x) != label[i] { return -1 }
+    /// The child of `node` labelled `b` (ASCII folded) in the byte trie's tables, or -1.
+    @inline(__always) private static func child(_ node: Int, _ b: UnsafeBufferPointer<UInt8>, keys: UnsafeBufferPointer<UInt64>,
+                                                children: UnsafeBufferPointer<Int32>, mask: Int,
+                                                pool: UnsafeBufferPointer<UInt8>, starts: UnsafeBufferPointer<Int32>) -> Int {
+        let key = edgeKey(node, labelHash(b))
+        var i = Int(truncatingIfNeeded: key) & mask
+        while true {
+            let k = keys[i]
+            if k == key { break }
+            if k == 0 { return -1 }
+            i = (i + 1) & mask
         }
-        return Int(c)
+        let c = Int(children[i])
+        let start = Int(starts[c]), end = Int(starts[c + 1])
+        guard end - start == b.count else { return -1 }
+        for j in 0..<b.count {
+            let x = b[j]
+            if (x &- 0x41 < 26 ? x | 0x20 : x) != pool[start + j] { return -1 }
+        }
+        return c
     }
 
     /// ``publicSuffix(of:)`` (`extra` 0) or ``registrableDomain(of:)`` (`extra` 1) of an ASCII
@@ -236,7 +305,28 @@ public struct PublicSuffixList: Sendable {
     /// the fast path is off), so that the general steps run. Same answers, without a `String`
     /// per label or hashing `String`s.
     func asciiLookup(_ domain: String, extra: Int) -> String?? {
-        guard !edgeCollision else { return nil }
+        let trie = self.trie
+        guard trie.usable else { return nil }
+        return trie.keys.withUnsafeBufferPointer { keys in
+            trie.children.withUnsafeBufferPointer { children in
+                trie.labelPool.withUnsafeBufferPointer { pool in
+                    trie.labelStart.withUnsafeBufferPointer { starts in
+                        trie.nodeFlags.withUnsafeBufferPointer { nodeFlags in
+                            trie.wildcardChild.withUnsafeBufferPointer { wildcardChild in
+                                asciiLookup(domain, extra: extra, mask: trie.mask) { node, label in
+                                    Self.child(node, label, keys: keys, children: children, mask: trie.mask, pool: pool, starts: starts)
+                                } flags: { nodeFlags[$0] } wildcard: { wildcardChild[$0] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @inline(__always)
+    private func asciiLookup(_ domain: String, extra: Int, mask: Int, child: (Int, UnsafeBufferPointer<UInt8>) -> Int,
+                             flags nodeFlags: (Int) -> UInt8, wildcard wildcardChild: (Int) -> Int32) -> String?? {
         var d = domain
         return d.withUTF8 { all -> String?? in
             var n = all.count
@@ -278,7 +368,7 @@ public struct PublicSuffixList: Sendable {
                         top -= 1
                         let (node, depth) = stack[top]
                         if depth > 0 {
-                            let f = nodeFlags[node]
+                            let f = nodeFlags(node)
                             if f & 2 != 0 { exceptionLength = max(exceptionLength, depth - 1) }
                             if f & 1 != 0 { best = max(best, depth) }
                         }
@@ -288,7 +378,7 @@ public struct PublicSuffixList: Sendable {
                             stack[top] = (next, depth + 1)
                             top += 1
                         }
-                        let w = Int(wildcardChild[node])
+                        let w = Int(wildcardChild(node))
                         if w >= 0 {
                             stack[top] = (w, depth + 1)
                             top += 1

@@ -87,15 +87,18 @@ final class URLAnalysis: Sendable {
         var asciiTable: [String: Int32] = [:]
         let linear = SmallStringIndex.linearLimit
         for i in 0..<n {
-            guard let p = parsed[i], !p.host.isEmpty else { continue }
+            guard let p = parsed[i] else { continue }
+            // The host read once (each read of `ParsedURL.host` copies it out of the box).
+            let pHost = p.host
+            guard !pHost.isEmpty else { continue }
             var h: Int32 = -1
             // (Through the buffers: the array's subscript would copy each host, four strings.)
             if hosts.count <= linear {
                 h = hosts.withUnsafeBufferPointer { hb in
-                    for k in hb.indices where hb[k].key == p.host { return Int32(k) }
+                    for k in hb.indices where hb[k].key == pHost { return Int32(k) }
                     return -1
                 }
-            } else if let known = table[p.host] {
+            } else if let known = table[pHost] {
                 h = known
             }
             if h < 0 {
@@ -111,11 +114,11 @@ final class URLAnalysis: Sendable {
                     } else if let known = asciiTable[names.ascii] {
                         first = known
                     }
-                    hosts.append(Host(key: p.host, names: names, valid: true, sameASCII: first))
+                    hosts.append(Host(key: pHost, names: names, valid: true, sameASCII: first))
                 } else {
                     let none = URLNormalizer.HostNames(unicode: "", ascii: "", registrable: "", fromList: false, isIPAddress: false,
                                                        unicodeIsASCII: true)
-                    hosts.append(Host(key: p.host, names: none, valid: false, sameASCII: -1))
+                    hosts.append(Host(key: pHost, names: none, valid: false, sameASCII: -1))
                 }
                 if hosts.count == linear + 1 {
                     for k in hosts.indices {

@@ -62,12 +62,8 @@ public struct AnalyzedURL: Sendable, Hashable {
 
         /// Calls `body` with the UTF-8 bytes of ``host`` and of ``registrableDomain``.
         func withHostBytes<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> R) -> R {
-            // Native strings (all made by the analysis) in place; others through a copy.
-            if let r = host.utf8.withContiguousStorageIfAvailable({ h in
-                registrableDomain.utf8.withContiguousStorageIfAvailable { d in body(h, d) }
-            }), let answer = r {
-                return answer
-            }
+            // (`withUTF8` of copies: measured cheaper than `utf8.withContiguousStorageIfAvailable`,
+            // which is not inlined.)
             var h = host, d = registrableDomain
             return h.withUTF8 { h in d.withUTF8 { d in body(h, d) } }
         }
