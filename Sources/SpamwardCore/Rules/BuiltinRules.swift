@@ -13,7 +13,7 @@ public enum BuiltinRules {
     static let checks: [String: Check] = {
         var c: [String: Check] = [
             "gtube": Check { isGTUBE($0) ? [] : nil },
-            "forged_outlook": Check { input in forgedOutlook { input.field($0)?.value } },
+            "forged_outlook": Check { input in forgedOutlook { input.fieldValue($0) } },
             "date_in_future": Check { dateOffset($0, future: true) },
             "date_in_past": Check { dateOffset($0, future: false) },
             "missing_date": Check { $0.hasField("Date") ? nil : [] },

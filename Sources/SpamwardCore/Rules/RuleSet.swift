@@ -479,6 +479,16 @@ final class RuleInput {
         return found
     }
 
+    /// The value of the first header field named `name` (``field(_:)`` without copying its name).
+    func fieldValue(_ name: String) -> String? {
+        var found: String? = nil
+        forEachFieldIndex(name) { i in
+            found = headerFields[i].value
+            return false
+        }
+        return found
+    }
+
     /// Whether there is a header field named `name` (``field(_:)`` without copying the field).
     func hasField(_ name: String) -> Bool {
         var found = false
@@ -621,11 +631,11 @@ final class RuleInput {
     }
 
     /// The Date field's time, parsed once for the rules that read it.
-    lazy var dateFieldTime: Int64? = field("Date").flatMap { MessageDate.parse($0.value) }
+    lazy var dateFieldTime: Int64? = fieldValue("Date").flatMap { MessageDate.parse($0) }
 
     /// The time dates are judged against: the newest Received field's date, else the environment's now.
     lazy var referenceTime: Int64 = {
-        if let r = field("Received"), let date = Self.receivedDate(r.value), let t = MessageDate.parse(date) {
+        if let r = fieldValue("Received"), let date = Self.receivedDate(r), let t = MessageDate.parse(date) {
             return t
         }
         return environment.now ?? Int64(time(nil))
@@ -775,7 +785,13 @@ final class RuleInput {
             }
         }
         switch part {
-        case .value: forEachField(name) { add($0.decodedValue) }
+        case .value:
+            // The first Subject's decoded value is ``subject`` (decoded once for both).
+            var first = Self.sameName(name, "Subject")
+            forEachField(name) {
+                add(first ? subject : $0.decodedValue)
+                first = false
+            }
         case .raw: forEachField(name) { add($0.value) }
         case .name: for list in addressLists(name) { for a in list { if let n = a.displayName { add(n) } } }
         case .addr: for list in addressLists(name) { for a in list { add(a.address) } }
