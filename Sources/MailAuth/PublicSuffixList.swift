@@ -24,46 +24,49 @@ public struct PublicSuffixList: Sendable {
     /// (one immutable box: a copy of the list is a few retains, not one per table).
     private var trie = ByteTrie.empty
     /// Edges and labels while the rules are read (emptied once ``trie`` is made): each edge keyed
-    /// by a 64-bit hash of (parent, folded label bytes), verified against the child's label bytes.
-    private var edges: [UInt64: Int32] = [:]
+    /// by a 64-bit hash of (parent, folded label bytes), verified against the child's parent and
+    /// label bytes.
+    private var edgeList: [(key: UInt64, parent: Int32, child: Int32)] = []
     private var nodeLabels: [[UInt8]] = [[]]
     /// The `*` child of each node, or -1.
     private var wildcardChild: [Int32] = [-1]
     /// Each node's flags for the byte path: 1 a rule ends here, 2 an exception does.
     private var nodeFlags: [UInt8] = [0]
-    /// Two edges whose keys collide (never seen; the fast path is then off, the answers the same).
-    private var edgeCollision = false
 
     /// The byte trie of ``asciiLookup(_:extra:)``: the edges in an open-addressing table probed
     /// linearly from the key's low bits (a `Dictionary` hashed each 64-bit key with SipHash),
-    /// every label's bytes in one pool.
+    /// every label's bytes in one pool. An entry holds the key's upper 32 bits and the child; a
+    /// child is taken only when its parent and its label are the ones asked for, so the answers
+    /// do not depend on the keys being distinct. The table is at most three quarters full and
+    /// 8 bytes an entry (its misses, not its instructions, are what a lookup waits on).
     final class ByteTrie: Sendable {
-        /// Edge keys (0: empty slot) and their children, `mask + 1` slots.
-        let keys: [UInt64]
-        let children: [Int32]
+        /// `key >> 32 << 32 | child` (0: an empty slot; the root is no one's child), `mask + 1` slots.
+        let entries: [UInt64]
         let mask: Int
+        /// Each node's parent (-1 for the root).
+        let parents: [Int32]
         /// Node `k`'s label: `labelPool[labelStart[k] ..< labelStart[k + 1]]`.
         let labelPool: [UInt8]
         let labelStart: [Int32]
         let wildcardChild: [Int32]
         let nodeFlags: [UInt8]
-        /// Whether the byte path can answer (no two edges with one key, and no key 0).
+        /// Whether the byte path can answer (false only for the empty trie).
         let usable: Bool
 
-        static let empty = ByteTrie(edges: [:], nodeLabels: [[]], wildcardChild: [-1], nodeFlags: [0], collision: true)
+        static let empty = ByteTrie(edges: [], nodeLabels: [[]], wildcardChild: [-1], nodeFlags: [0], usable: false)
 
-        init(edges: [UInt64: Int32], nodeLabels: [[UInt8]], wildcardChild: [Int32], nodeFlags: [UInt8], collision: Bool) {
+        /// `edges`: each edge's key (``edgeKey(_:_:)``), parent and child.
+        init(edges: [(key: UInt64, parent: Int32, child: Int32)], nodeLabels: [[UInt8]], wildcardChild: [Int32],
+             nodeFlags: [UInt8], usable: Bool) {
             var size = 16
-            while size < 2 * edges.count { size <<= 1 }
-            var keys = [UInt64](repeating: 0, count: size)
-            var children = [Int32](repeating: -1, count: size)
-            var usable = !collision
-            for (k, c) in edges {
-                if k == 0 { usable = false }
-                var i = Int(truncatingIfNeeded: k) & (size - 1)
-                while keys[i] != 0 { i = (i + 1) & (size - 1) }
-                keys[i] = k
-                children[i] = c
+            while size * 3 < edges.count * 4 { size <<= 1 }
+            var entries = [UInt64](repeating: 0, count: size)
+            var parents = [Int32](repeating: -1, count: nodeLabels.count)
+            for e in edges {
+                var i = Int(truncatingIfNeeded: e.key) & (size - 1)
+                while entries[i] != 0 { i = (i + 1) & (size - 1) }
+                entries[i] = (e.key >> 32) << 32 | UInt64(UInt32(e.child))
+                parents[Int(e.child)] = e.parent
             }
             var pool: [UInt8] = []
             var starts: [Int32] = []
@@ -72,9 +75,9 @@ public struct PublicSuffixList: Sendable {
                 pool.append(contentsOf: l)
             }
             starts.append(Int32(pool.count))
-            self.keys = keys
-            self.children = children
+            self.entries = entries
             self.mask = size - 1
+            self.parents = parents
             self.labelPool = pool
             self.labelStart = starts
             self.wildcardChild = wildcardChild
@@ -134,9 +137,8 @@ public struct PublicSuffixList: Sendable {
                 addRule(UnsafeBufferPointer(rebasing: buf[(exception ? s + 1 : s)..<e]), exception: exception)
             }
         }
-        trie = ByteTrie(edges: edges, nodeLabels: nodeLabels, wildcardChild: wildcardChild, nodeFlags: nodeFlags,
-                        collision: edgeCollision)
-        edges = [:]
+        trie = ByteTrie(edges: edgeList, nodeLabels: nodeLabels, wildcardChild: wildcardChild, nodeFlags: nodeFlags, usable: true)
+        edgeList = []
         nodeLabels = []
         wildcardChild = []
         nodeFlags = []
@@ -178,8 +180,7 @@ public struct PublicSuffixList: Sendable {
                 nodeFlags.append(0)
                 if bytes == [0x2A] { wildcardChild[node] = Int32(child) }
                 let key = bytes.withUnsafeBufferPointer { Self.edgeKey(node, Self.labelHash($0)) }
-                if edges[key] != nil { edgeCollision = true }
-                edges[key] = Int32(child)
+                edgeList.append((key, Int32(node), Int32(child)))
                 node = child
             }
         }
@@ -279,25 +280,29 @@ public struct PublicSuffixList: Sendable {
 
     /// The child of `node` for the label `b` (ASCII, compared folded), or -1.
     /// The child of `node` labelled `b` (ASCII folded) in the byte trie's tables, or -1.
-    @inline(__always) private static func child(_ node: Int, _ b: UnsafeBufferPointer<UInt8>, keys: UnsafeBufferPointer<UInt64>,
-                                                children: UnsafeBufferPointer<Int32>, mask: Int,
+    @inline(__always) private static func child(_ node: Int, _ b: UnsafeBufferPointer<UInt8>, entries: UnsafeBufferPointer<UInt64>,
+                                                mask: Int, parents: UnsafeBufferPointer<Int32>,
                                                 pool: UnsafeBufferPointer<UInt8>, starts: UnsafeBufferPointer<Int32>) -> Int {
         let key = edgeKey(node, labelHash(b))
+        let high = key >> 32
         var i = Int(truncatingIfNeeded: key) & mask
         while true {
-            let k = keys[i]
-            if k == key { break }
-            if k == 0 { return -1 }
+            let e = entries[i]
+            if e == 0 { return -1 }
             i = (i + 1) & mask
+            guard e >> 32 == high else { continue }
+            let c = Int(UInt32(truncatingIfNeeded: e))
+            guard Int(parents[c]) == node else { continue }
+            let start = Int(starts[c]), end = Int(starts[c + 1])
+            guard end - start == b.count else { continue }
+            var j = 0
+            while j < b.count {
+                let x = b[j]
+                if (x &- 0x41 < 26 ? x | 0x20 : x) != pool[start + j] { break }
+                j += 1
+            }
+            if j == b.count { return c }
         }
-        let c = Int(children[i])
-        let start = Int(starts[c]), end = Int(starts[c + 1])
-        guard end - start == b.count else { return -1 }
-        for j in 0..<b.count {
-            let x = b[j]
-            if (x &- 0x41 < 26 ? x | 0x20 : x) != pool[start + j] { return -1 }
-        }
-        return c
     }
 
     /// ``publicSuffix(of:)`` (`extra` 0) or ``registrableDomain(of:)`` (`extra` 1) of an ASCII
@@ -307,14 +312,14 @@ public struct PublicSuffixList: Sendable {
     func asciiLookup(_ domain: String, extra: Int) -> String?? {
         let trie = self.trie
         guard trie.usable else { return nil }
-        return trie.keys.withUnsafeBufferPointer { keys in
-            trie.children.withUnsafeBufferPointer { children in
+        return trie.entries.withUnsafeBufferPointer { entries in
+            trie.parents.withUnsafeBufferPointer { parents in
                 trie.labelPool.withUnsafeBufferPointer { pool in
                     trie.labelStart.withUnsafeBufferPointer { starts in
                         trie.nodeFlags.withUnsafeBufferPointer { nodeFlags in
                             trie.wildcardChild.withUnsafeBufferPointer { wildcardChild in
                                 asciiLookup(domain, extra: extra, mask: trie.mask) { node, label in
-                                    Self.child(node, label, keys: keys, children: children, mask: trie.mask, pool: pool, starts: starts)
+                                    Self.child(node, label, entries: entries, mask: trie.mask, parents: parents, pool: pool, starts: starts)
                                 } flags: { nodeFlags[$0] } wildcard: { wildcardChild[$0] }
                             }
                         }
