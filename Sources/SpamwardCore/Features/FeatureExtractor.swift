@@ -34,12 +34,11 @@ public struct FeatureExtractor: Sendable {
     public func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = [],
                         authenticationResults: [String] = [], textWordLimit: Int = 0) -> FeatureVector {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: keepNames)
-        b.prepareTextWords(limit: textWordLimit, parts: message.textParts)
         for r in ruleNames { b.add("rule:", r) }
         for a in authenticationResults { b.add("auth:", a) }
         b.headers(message)
         b.structure(message)
-        b.body(message)
+        b.collectingTextWords(limit: textWordLimit, parts: message.textParts) { $0.body(message) }
         let collected = b.collectedTextWords(parts: message.textParts.count, walkedAll: b.tokenBudget > 0)
         var v = b.finish()
         v.textWords = collected
@@ -51,11 +50,12 @@ public struct FeatureExtractor: Sendable {
     /// budget, so that the words are those a scan collects.
     public func textWords(_ parts: [TextPart], limit: Int) -> TextWords {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: false)
-        b.prepareTextWords(limit: limit, parts: parts)
         b.tokenBudget = Int.max
-        for k in parts.indices {
-            if b.textWords.count >= b.textWordLimit { break }
-            b.words(parts[k].text, namespace: "w:", pairs: false, textPart: k)
+        b.collectingTextWords(limit: limit, parts: parts) { b in
+            for k in parts.indices {
+                if b.textWordCount >= b.textWordLimit { break }
+                b.words(parts[k].text, namespace: "w:", pairs: false, textPart: k)
+            }
         }
         return b.collectedTextWords(parts: parts.count, walkedAll: true)
             ?? TextWords(hashes: b.textWords, partsRead: parts.count, seed: configuration.hashSeed, limit: b.textWordLimit)
@@ -121,6 +121,11 @@ struct Builder {
     /// fewer than `textWordLimit` (0: not collected).
     var textWordLimit = 0
     var textWords: [UInt64] = []
+    /// While ``collectingTextWords(limit:parts:_:)`` runs: the storage of the array that becomes
+    /// `textWords` (room for `textWordRoom` words), and how many words are in it.
+    var textWordStore: UnsafeMutablePointer<UInt64>? = nil
+    var textWordRoom = 0
+    var textWordCount = 0
     /// 1 + the index of the text part in which `textWordLimit` was reached (0: not reached).
     var textWordsFullAt = 0
 
@@ -134,14 +139,30 @@ struct Builder {
         ngrams.reserveCapacity(4096)
     }
 
-    /// Collects up to `limit` text words of `parts`, with room for all the words they can have
-    /// (a word takes two letters and a separator), so that appending never grows the array.
-    mutating func prepareTextWords(limit: Int, parts: [TextPart]) {
+    /// Runs `pass` (which reads `parts` with ``words(_:namespace:pairs:textPart:)``), collecting
+    /// up to `limit` text words of `parts` into `textWords`. The words are written straight into
+    /// the storage of the array they end in (no append, no uniqueness check per word), which has
+    /// room for all the words `parts` can have (a word takes two bytes and a separator).
+    mutating func collectingTextWords(limit: Int, parts: [TextPart], _ pass: (inout Builder) -> Void) {
         textWordLimit = max(0, limit)
-        guard textWordLimit > 0 else { return }
+        textWordCount = 0
+        guard textWordLimit > 0 else {
+            pass(&self)
+            return
+        }
         var bound = 0
         for p in parts { bound &+= p.text.utf8.count / 3 &+ 1 }
-        textWords.reserveCapacity(min(textWordLimit, bound))
+        let room = min(textWordLimit, bound)
+        let words = [UInt64](unsafeUninitializedCapacity: room) { storage, initialized in
+            textWordStore = storage.baseAddress
+            textWordRoom = min(room, storage.count)
+            pass(&self)
+            // Words 0..<textWordCount were written (textWordCount <= textWordRoom <= storage.count).
+            initialized = textWordCount
+            textWordStore = nil
+            textWordRoom = 0
+        }
+        textWords = words
     }
 
     /// The text words collected, or nil when they are not complete: neither the limit was
@@ -799,14 +820,16 @@ struct Builder {
         var previous: UInt64 = 0
         let pairNS = hasher.start("wp:")
         var previousWord: String? = nil
-        let collect = textPart >= 0 && textWords.count < textWordLimit
+        let collect = textPart >= 0 && textWordCount < textWordLimit && textWordStore != nil
         forEachWord(text, maxWords: tokenBudget, hashStart: start, fingerprintWords: collect) { s, wordHash, word, fingerprintWord in
             let h = StableHash.finish(wordHash)
             s.addToken(hash: h, name: "\(namespace)\(String(decoding: word, as: UTF8.self))")
             s.tokenBudget -= 1
-            if fingerprintWord, s.textWordsFullAt == 0 {
-                s.textWords.append(h)
-                if s.textWords.count >= s.textWordLimit { s.textWordsFullAt = textPart + 1 }
+            // (`textWordRoom` is never reached before the limit: see `collectingTextWords`.)
+            if fingerprintWord, s.textWordsFullAt == 0, s.textWordCount < s.textWordRoom, let store = s.textWordStore {
+                store[s.textWordCount] = h
+                s.textWordCount &+= 1
+                if s.textWordCount >= s.textWordLimit { s.textWordsFullAt = textPart + 1 }
             }
             if pairs {
                 if previous != 0 {
