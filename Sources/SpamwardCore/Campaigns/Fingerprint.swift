@@ -484,21 +484,37 @@ public enum TextNormalizer {
     /// byte by byte.
     @inline(__always) static func looksRandom(_ p: UnsafeMutablePointer<UInt8>, length n: Int) -> Bool {
         guard n >= 5 else { return false }
-        var vowels: UInt64 = 0, high: UInt64 = 0
+        let raw = UnsafeRawPointer(p)
+        if n <= 8 {
+            // Most words: one block, judged on its bytes (a flag in bit 0 of each byte), without
+            // gathering the flags to bits.
+            let inWord = UInt64.max >> UInt64((8 &- n) &* 8)  // the word's bytes
+            let x = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) & inWord
+            if x & highBits != 0 { return false }  // non-ASCII: not judged
+            let vowels = vowelMask(x) >> 7
+            if vowels == 0 { return true }
+            let c = inWord & byteOnes & ~vowels  // consonants
+            if c & (c >> 8) & (c >> 16) & (c >> 24) & (c >> 32) != 0 { return true }
+            // From 8 letters on, fewer than one vowel in six: at most one vowel in 8.
+            return n == 8 && vowels & (vowels &- 1) == 0
+        }
+        var vowels: UInt64 = 0, high: UInt64 = 0, count: UInt64 = 0
         var k = 0
         while k < n {
-            var x = UInt64(littleEndian: UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self))
+            var x = UInt64(littleEndian: (raw + k).loadUnaligned(as: UInt64.self))
             let left = n &- k
             if left < 8 { x &= (1 &<< UInt64(left &* 8)) &- 1 }
             high |= x & highBits
-            vowels |= gather(vowelMask(x)) &<< UInt64(k)
+            let flags = vowelMask(x) >> 7
+            count &+= (flags &* byteOnes) >> 56  // the block's vowels
+            vowels |= ((flags &* 0x0102_0408_1020_4080) >> 56) &<< UInt64(k)
             k &+= 8
         }
         if high != 0 { return false }  // non-ASCII: not judged
         if vowels == 0 { return true }
         let consonants = ((1 as UInt64) &<< UInt64(n) &- 1) & ~vowels
         if consonants & (consonants >> 1) & (consonants >> 2) & (consonants >> 3) & (consonants >> 4) != 0 { return true }
-        return n >= 8 && vowels.nonzeroBitCount &* 6 < n
+        return count &* 6 < UInt64(n)
     }
 
     /// ``looksRandom(_:length:)`` byte by byte (the definition; tests compare the two).
