@@ -88,9 +88,12 @@ struct FingerprintReferenceTests {
             var f: UInt64 = 0
             for k in 0..<8 { f |= UInt64(bytes[k]) << UInt64(8 * k) }
             let vowels = TextNormalizer.gather(TextNormalizer.vowelMask(f))
+            // The letters-only mask (what `looksRandom` uses) flags the same bytes.
+            let letterVowels = TextNormalizer.gather(TextNormalizer.letterVowelMask(f))
             for k in 0..<8 {
                 let expected = k < n && Array("aeiouy".utf8).contains(bytes[k])
                 #expect((vowels >> UInt64(k)) & 1 == (expected ? 1 : 0), "\(String(decoding: bytes[0..<n], as: UTF8.self)) at \(k)")
+                #expect((letterVowels >> UInt64(k)) & 1 == (expected ? 1 : 0), "\(String(decoding: bytes[0..<n], as: UTF8.self)) at \(k)")
             }
         }
     }

@@ -477,7 +477,8 @@ public enum TextNormalizer {
         return out
     }
 
-    /// Whether a word of `length` (at most 24) case-folded bytes at `p` looks random: ASCII, at
+    /// Whether a word of `length` (at most 24) case-folded letters at `p` (lower-case ASCII letters
+    /// and the bytes of non-ASCII letters, as the word pass hands them over) looks random: ASCII, at
     /// least 5 letters, and without a vowel (`aeiouy`), with a run of five consonants, or, from 8
     /// letters on, with fewer than one vowel in six letters. Reads 24 bytes at `p` (the word
     /// buffer's; bytes after the word are masked off). ``looksRandomReference(_:)`` is the same
@@ -491,7 +492,7 @@ public enum TextNormalizer {
             let inWord = UInt64.max >> UInt64((8 &- n) &* 8)  // the word's bytes
             let x = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)) & inWord
             if x & highBits != 0 { return false }  // non-ASCII: not judged
-            let vowels = vowelMask(x) >> 7
+            let vowels = letterVowelMask(x) >> 7
             if vowels == 0 { return true }
             let c = inWord & byteOnes & ~vowels  // consonants
             if c & (c >> 8) & (c >> 16) & (c >> 24) & (c >> 32) != 0 { return true }
@@ -505,7 +506,7 @@ public enum TextNormalizer {
             let left = n &- k
             if left < 8 { x &= (1 &<< UInt64(left &* 8)) &- 1 }
             high |= x & highBits
-            let flags = vowelMask(x) >> 7
+            let flags = letterVowelMask(x) >> 7
             count &+= (flags &* byteOnes) >> 56  // the block's vowels
             vowels |= ((flags &* 0x0102_0408_1020_4080) >> 56) &<< UInt64(k)
             k &+= 8
@@ -541,6 +542,19 @@ public enum TextNormalizer {
 
     /// Bit k of the result: bit 7 of byte k of `flags` (only bits 7 of its bytes set).
     @inline(__always) static func gather(_ flags: UInt64) -> UInt64 { ((flags >> 7) &* 0x0102_0408_1020_4080) >> 56 }
+
+    /// ``vowelMask(_:)`` for bytes that are lower-case ASCII letters or 0 (fewer steps): bit 7
+    /// of each byte set where it is a vowel. The letters whose low two bits are 01 and bit 6 set
+    /// are a e i m q u y; m and q are taken out, o is added.
+    @inline(__always) static func letterVowelMask(_ letters: UInt64) -> UInt64 {
+        // Every byte of the values tested for zero below is below 0x80: adding 0x7F sets bit 7
+        // exactly where the byte is not zero (no carry between bytes).
+        let notAEIMQUY = ((letters & (0x43 &* byteOnes)) ^ (0x41 &* byteOnes)) &+ lowSevenBits
+        let notM = (letters ^ (0x6D &* byteOnes)) &+ lowSevenBits
+        let notQ = (letters ^ (0x71 &* byteOnes)) &+ lowSevenBits
+        let notO = (letters ^ (0x6F &* byteOnes)) &+ lowSevenBits
+        return ((~notAEIMQUY & notM & notQ) | ~notO) & highBits
+    }
 
     /// Bit 7 of each byte of `folded` (ASCII bytes) set where it is a vowel: a e i o u y.
     @inline(__always) static func vowelMask(_ folded: UInt64) -> UInt64 {
