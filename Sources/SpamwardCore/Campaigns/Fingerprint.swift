@@ -185,22 +185,33 @@ public struct Fingerprinter: Sendable {
                     for i in 0..<count { offer(Self.shingleHash(w, i..<min(i + n, w.count))) }
                 }
                 return [UInt32](unsafeUninitializedCapacity: k) { out, initialized in
-                    for i in 0..<k {
+                    // Densification: an empty slot borrows from the next filled slot to its right
+                    // (circularly), offset by the distance d: mix(value + d * 0x9E3779B9). One pass
+                    // from right to left, starting at the last filled slot, carries that slot and
+                    // the distance (instead of a walk to the right from every empty slot).
+                    var last = k &- 1
+                    while last >= 0, slots[last] == .max { last &-= 1 }
+                    guard last >= 0 else {
+                        // No shingle at all (not made: the caller asks for at least one word).
+                        out.initialize(repeating: 0)
+                        initialized = k
+                        return
+                    }
+                    var next = slots[last]
+                    var d: UInt64 = 0
+                    var i = last
+                    repeat {
                         let v = slots[i]
                         if v != .max {
                             out[i] = UInt32(truncatingIfNeeded: v)
-                            continue
+                            next = v
+                            d = 0
+                        } else {
+                            d &+= 1
+                            out[i] = UInt32(truncatingIfNeeded: StableHash.mix(next &+ d &* 0x9E37_79B9))
                         }
-                        // Borrow from the next filled slot to the right (there is at least one),
-                        // offset by distance.
-                        var d = 1
-                        var j = i + 1 == k ? 0 : i + 1
-                        while slots[j] == .max {
-                            d += 1
-                            j = j + 1 == k ? 0 : j + 1
-                        }
-                        out[i] = UInt32(truncatingIfNeeded: StableHash.mix(slots[j] &+ UInt64(d) &* 0x9E37_79B9))
-                    }
+                        i = i == 0 ? k &- 1 : i &- 1
+                    } while i != last
                     initialized = k
                 }
             }
