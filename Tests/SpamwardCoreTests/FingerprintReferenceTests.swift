@@ -98,6 +98,42 @@ struct FingerprintReferenceTests {
         }
     }
 
+    /// The eight-bytes-at-a-time host comparison (``Fingerprinter/isHost(_:_:named:)``) is the
+    /// byte-by-byte one: names that are the range lower-cased (the usual answer), one byte
+    /// changed, of another length, and ranges with `:` `[`, only digits and dots, upper case,
+    /// non-ASCII bytes, at any offset and length across 8-byte blocks.
+    @Test func isHostIsTheReference() {
+        var rng = SplitMix64(seed: 0x4057)
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:[]@/".utf8) + [0xC3, 0xA9, 0x80, 0xFF]
+        var same = 0, other = 0
+        for round in 0..<20_000 {
+            let count = 1 + Int(rng.next() % 40)
+            var bytes = [UInt8](repeating: 0, count: count)
+            let digitsOnly = round % 7 == 0
+            for k in 0..<count {
+                bytes[k] = digitsOnly ? Array("0123456789.".utf8)[Int(rng.next() % 11)]
+                    : rng.next() % 4 == 0 ? alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                    : Array("abcdefghijklmnopqrstuvwxyz.ABC".utf8)[Int(rng.next() % 30)]
+            }
+            let lo = Int(rng.next() % UInt64(count + 1))
+            let hi = lo + Int(rng.next() % UInt64(count - lo + 1))
+            var name = bytes[lo..<hi].map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }
+            switch rng.next() % 4 {
+            case 0 where !name.isEmpty: name[Int(rng.next() % UInt64(name.count))] ^= UInt8(1 << (rng.next() % 7))
+            case 1: name.append(0x61)
+            default: break
+            }
+            let nameString = String(decoding: name, as: UTF8.self)
+            bytes.withUnsafeBufferPointer { b in
+                let expected = Fingerprinter.isHostReference(b, lo..<hi, named: nameString)
+                #expect(Fingerprinter.isHost(b, lo..<hi, named: nameString) == expected,
+                        "\(String(decoding: bytes, as: UTF8.self)) \(lo)..<\(hi) \(nameString)")
+                if expected { same += 1 } else { other += 1 }
+            }
+        }
+        #expect(same > 3_000 && other > 3_000)
+    }
+
     /// The fingerprint version changes with every setting that changes a signature (and not with
     /// the LSH bands), is never 0 (records stored before versions), and an old record without
     /// one decodes as 0.

@@ -452,22 +452,61 @@ extension Fingerprinter {
     }
 
     /// Whether `b[r]` lower-cased is `name`, and is not a name ``Fingerprinter/registrableDomain(_:)``
-    /// would test as an IP address (only digits and dots, or a `:` or `[`).
+    /// would test as an IP address (only digits and dots, or a `:` or `[`). Eight bytes at a time
+    /// (``isHostReference(_:_:named:)`` is the same byte by byte; the tests compare the two).
     static func isHost(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, named name: String) -> Bool {
         // Native strings are contiguous; another is not taken (the caller computes the host then).
-        name.utf8.withContiguousStorageIfAvailable { n in
-            guard n.count == r.count else { return false }
-            var digitsAndDots = true
+        name.utf8.withContiguousStorageIfAvailable { n -> Bool in
+            guard n.count == r.count, r.lowerBound >= 0, r.upperBound <= b.count else { return false }
+            guard let src = b.baseAddress, let dst = n.baseAddress else { return false }  // empty: not a host
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+            let high: UInt64 = 0x8080_8080_8080_8080
+            // Bit 7 of each byte of the result set where that byte of `v` is 0 (exactly: no carry
+            // between bytes).
+            @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { ~(((v & low7) &+ low7) | v) & high }
+            var other: UInt64 = 0  // bit 7 set in a byte that is neither a digit nor a dot
             var k = 0
-            for j in r {
-                let c = b[j]
+            let count = r.count
+            while k &+ 8 <= count {
+                let x = UInt64(littleEndian: UnsafeRawPointer(src + (r.lowerBound &+ k)).loadUnaligned(as: UInt64.self))
+                let y = UInt64(littleEndian: UnsafeRawPointer(dst + k).loadUnaligned(as: UInt64.self))
+                let t = x & low7
+                // Upper-case ASCII letters: below 0x80, from 0x41 to 0x5A; lower-cased by bit 5.
+                let upper = (t &+ (0x3F &* ones)) & ~(t &+ (0x25 &* ones)) & ~x & high
+                if (x | (upper >> 2)) != y { return false }
+                if (zeroBytes(x ^ (0x3A &* ones)) | zeroBytes(x ^ (0x5B &* ones))) != 0 { return false }
+                // Digits: below 0x80, from 0x30 to 0x39.
+                let digit = (t &+ (0x50 &* ones)) & ~(t &+ (0x46 &* ones)) & ~x & high
+                other |= ~(digit | zeroBytes(x ^ (0x2E &* ones))) & high
+                k &+= 8
+            }
+            var digitsAndDots = other == 0
+            while k < count {
+                let c = src[r.lowerBound &+ k]
                 if c == 0x3A || c == 0x5B { return false }
                 if !((c >= 0x30 && c <= 0x39) || c == 0x2E) { digitsAndDots = false }
-                if lower(c) != n[k] { return false }
-                k += 1
+                if lower(c) != dst[k] { return false }
+                k &+= 1
             }
             return !digitsAndDots
         } ?? false
+    }
+
+    /// ``isHost(_:_:named:)`` byte by byte (the definition).
+    static func isHostReference(_ b: UnsafeBufferPointer<UInt8>, _ r: Range<Int>, named name: String) -> Bool {
+        let n = Array(name.utf8)
+        guard n.count == r.count else { return false }
+        var digitsAndDots = true
+        var k = 0
+        for j in r {
+            let c = b[j]
+            if c == 0x3A || c == 0x5B { return false }
+            if !((c >= 0x30 && c <= 0x39) || c == 0x2E) { digitsAndDots = false }
+            if lower(c) != n[k] { return false }
+            k += 1
+        }
+        return !digitsAndDots
     }
 }
 
