@@ -429,23 +429,61 @@ extension Fingerprinter {
             for j in 0..<7 where lower(b[j]) != mailto[j] { isMailto = false }
             if isMailto { return .some(nil) }
         }
-        // Up to the first '/', '?', '#' or '\\'.
+        // Up to the first '/', '?', '#' or '\\', eight bytes at a time, noting whether an '@' or
+        // a ':' comes before it (most hosts have neither: then their searches are not needed).
         var j = lo
-        while j < hi, b[j] != 0x2F, b[j] != 0x3F, b[j] != 0x23, b[j] != 0x5C { j += 1 }
+        var at = false, colon = false
+        var stopped = false
+        if let base = b.baseAddress {
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+            let high: UInt64 = 0x8080_8080_8080_8080
+            // Bit 7 of each byte set where that byte of `v` is 0 (exactly: no carry between bytes).
+            @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { ~(((v & low7) &+ low7) | v) & high }
+            while j &+ 8 <= hi {
+                let x = UInt64(littleEndian: UnsafeRawPointer(base + j).loadUnaligned(as: UInt64.self))
+                let stop = zeroBytes(x ^ (0x2F &* ones)) | zeroBytes(x ^ (0x3F &* ones)) | zeroBytes(x ^ (0x23 &* ones))
+                    | zeroBytes(x ^ (0x5C &* ones))
+                // The bytes before the first stop (all of them without one).
+                let before = stop == 0 ? UInt64.max : (stop & (0 &- stop)) &- 1
+                if zeroBytes(x ^ (0x40 &* ones)) & before != 0 { at = true }
+                if zeroBytes(x ^ (0x3A &* ones)) & before != 0 { colon = true }
+                if stop != 0 {
+                    j &+= stop.trailingZeroBitCount >> 3
+                    stopped = true
+                    break
+                }
+                j &+= 8
+            }
+        }
+        if !stopped {
+            while j < hi {
+                let c = b[j]
+                if c == 0x2F || c == 0x3F || c == 0x23 || c == 0x5C { break }
+                if c == 0x40 { at = true }
+                if c == 0x3A { colon = true }
+                j += 1
+            }
+        }
         hi = j
         // After the last '@'.
-        j = hi
-        while j > lo, b[j - 1] != 0x40 { j -= 1 }
-        if j > lo { lo = j }
+        if at {
+            j = hi
+            while j > lo, b[j - 1] != 0x40 { j -= 1 }
+            if j > lo { lo = j }
+        }
         if lo < hi, b[lo] == 0x5B {
             var close = lo + 1
             while close < hi, b[close] != 0x5D { close += 1 }
             guard close < hi else { return .some(nil) }
             return .some((lo + 1)..<close)
         }
-        var colon = lo
-        while colon < hi, b[colon] != 0x3A { colon += 1 }
-        hi = colon
+        // Up to the first ':' (none when none was seen before the stop).
+        if colon {
+            var c = lo
+            while c < hi, b[c] != 0x3A { c += 1 }
+            hi = c
+        }
         while hi > lo, b[hi - 1] == 0x2E { hi -= 1 }
         guard hi > lo, hi - lo <= 253 else { return .some(nil) }
         return .some(lo..<hi)
