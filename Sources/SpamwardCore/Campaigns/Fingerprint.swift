@@ -274,7 +274,8 @@ public struct Fingerprinter: Sendable {
             if !domains.contains(domain) { domains.append(domain) }
             if domains.count >= configuration.maxURLDomains { break }
         }
-        return domains.sorted()
+        domains.sort()  // in place: `sorted()` would copy into a new array
+        return domains
     }
 
     /// The registrable domains of `urls` (the first 256), distinct and sorted, at most
@@ -293,7 +294,8 @@ public struct Fingerprinter: Sendable {
             if !domains.contains(domain) { domains.append(domain) }
             if domains.count >= configuration.maxURLDomains { break }
         }
-        return domains.sorted()
+        domains.sort()  // in place: `sorted()` would copy into a new array
+        return domains
     }
 
     /// The registrable domain of a host name (the host itself for IP literals).
