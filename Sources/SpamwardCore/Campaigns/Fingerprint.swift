@@ -250,9 +250,10 @@ public struct Fingerprinter: Sendable {
         }
         let urls = message.urls
         var domains: [String] = []
+        // Hosts whose domain was computed here (few: most come with their domain from the
+        // analysis), so that a repeated one is not looked up again.
         var hosts: [String] = []
         domains.reserveCapacity(min(urls.count, max(1, configuration.maxURLDomains)))
-        hosts.reserveCapacity(min(urls.count, 64))
         for i in 0..<min(urls.count, 256) {
             var url = urls[i]
             let host: String
@@ -260,6 +261,13 @@ public struct Fingerprinter: Sendable {
             let shared = url.withUTF8 { b -> (host: String, domain: String?)? in
                 guard i < analysis.covered, case let range?? = Self.asciiHostRange(of: b) else { return nil }
                 return analysis.fingerprintHost(ofURL: i, b, range)
+            }
+            if let shared, let domain = shared.domain {
+                // The domain is a function of the host: a repeated host adds nothing, and the
+                // domain list alone keeps the result distinct (no host list to search).
+                if !domains.contains(domain) { domains.append(domain) }
+                if domains.count >= configuration.maxURLDomains { break }
+                continue
             }
             if let shared {
                 host = shared.host
