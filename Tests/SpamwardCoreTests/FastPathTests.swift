@@ -369,6 +369,27 @@ struct FastPathTests {
         #expect(collected > 10_000 && limited > 100)
     }
 
+    /// Texts as dense in fingerprint words as they come (two-letter words between CJK characters,
+    /// each a word of its own, with no separator): the scan's collection has room for all of them
+    /// (none cut, none dropped) and they are ``TextNormalizer/normalize(_:maxWords:)``'s words.
+    @Test func denseFingerprintWordsAllFitTheScansCollection() {
+        let extractor = FeatureExtractor()
+        let start = StableHash(seed: extractor.configuration.hashSeed).start("w:")
+        for (unit, repeats) in [("ab中", 500), ("中", 900), ("ab中cd中", 300), ("ab 中", 600), ("ab ", 900), ("éa中", 400),
+                                ("xy中", 1), ("xy中", 2), ("xy中", 3), ("xy中", 7)] {
+            for tail in ["", "ab", "ab中", " "] {
+                let text = String(repeating: unit, count: repeats) + tail
+                let m = MessageParser.parse(Array("Subject: dense\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\(text)".utf8))
+                let expected = m.textParts.flatMap { TextNormalizer.normalize($0.text) }
+                    .prefix(3_000).map { StableHash.finish(StableHash.add(start, bytes: $0.utf8)) }
+                let scanned = extractor.extract(m, textWordLimit: 3_000).textWords
+                #expect(scanned != nil, "\(unit) x \(repeats) + \(tail)")
+                #expect(scanned?.hashes == Array(expected), "\(unit) x \(repeats) + \(tail)")
+                #expect(extractor.textWords(m.textParts, limit: 3_000).hashes == Array(expected))
+            }
+        }
+    }
+
     /// When the feature pass stops at its token budget before the fingerprint has its words, the
     /// scan hands none over and the fingerprinter reads them itself: the fingerprint is the same.
     @Test func fingerprintWordsCutByTheTokenBudgetAreReadAgain() {

@@ -51,7 +51,8 @@ public struct FeatureExtractor: Sendable {
     public func textWords(_ parts: [TextPart], limit: Int) -> TextWords {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: false)
         b.tokenBudget = Int.max
-        b.collectingTextWords(limit: limit, parts: parts) { b in
+        // Room for `limit` words (no bound from the text): a pass read alone is never cut short.
+        b.collectingTextWords(limit: limit, parts: parts, bounded: false) { b in
             for k in parts.indices {
                 if b.textWordCount >= b.textWordLimit { break }
                 b.words(parts[k].text, namespace: "w:", pairs: false, textPart: k)
@@ -126,6 +127,9 @@ struct Builder {
     var textWordStore: UnsafeMutablePointer<UInt64>? = nil
     var textWordRoom = 0
     var textWordCount = 0
+    /// A fingerprint word found no room (the text bound of ``collectingTextWords(limit:parts:bounded:_:)``
+    /// was wrong): the words collected are not complete.
+    var textWordsCut = false
     /// 1 + the index of the text part in which `textWordLimit` was reached (0: not reached).
     var textWordsFullAt = 0
 
@@ -141,18 +145,24 @@ struct Builder {
 
     /// Runs `pass` (which reads `parts` with ``words(_:namespace:pairs:textPart:)``), collecting
     /// up to `limit` text words of `parts` into `textWords`. The words are written straight into
-    /// the storage of the array they end in (no append, no uniqueness check per word), which has
-    /// room for all the words `parts` can have (a word takes two bytes and a separator).
-    mutating func collectingTextWords(limit: Int, parts: [TextPart], _ pass: (inout Builder) -> Void) {
+    /// the storage of the array they end in (no append, no uniqueness check per word). With
+    /// `bounded`, that array has room for the words `parts` can hold (fewer than `limit` for
+    /// short texts): a fingerprint word takes at least two bytes of text, and a separator byte
+    /// unless a CJK character (a 3-byte word of its own) follows, so a part of L bytes holds at
+    /// most (2L + 1) / 5 of them ("ab中ab中…"). Were that wrong, the words would be marked cut
+    /// (``collectedTextWords(parts:walkedAll:)`` gives nil, and the fingerprinter reads them
+    /// alone, unbounded), never silently dropped.
+    mutating func collectingTextWords(limit: Int, parts: [TextPart], bounded: Bool = true, _ pass: (inout Builder) -> Void) {
         textWordLimit = max(0, limit)
         textWordCount = 0
+        textWordsCut = false
         guard textWordLimit > 0 else {
             pass(&self)
             return
         }
         var bound = 0
-        for p in parts { bound &+= p.text.utf8.count / 3 &+ 1 }
-        let room = min(textWordLimit, bound)
+        for p in parts { bound &+= p.text.utf8.count / 5 &* 2 &+ 2 }  // >= (2L + 1) / 5
+        let room = bounded ? min(textWordLimit, bound) : textWordLimit
         let words = [UInt64](unsafeUninitializedCapacity: room) { storage, initialized in
             textWordStore = storage.baseAddress
             textWordRoom = min(room, storage.count)
@@ -168,7 +178,7 @@ struct Builder {
     /// The text words collected, or nil when they are not complete: neither the limit was
     /// reached nor every text part read to its end (`walkedAll`).
     func collectedTextWords(parts: Int, walkedAll: Bool) -> TextWords? {
-        guard textWordLimit > 0 else { return nil }
+        guard textWordLimit > 0, !textWordsCut else { return nil }
         if textWordsFullAt > 0 {
             return TextWords(hashes: textWords, partsRead: textWordsFullAt, seed: hasher.seed, limit: textWordLimit)
         }
@@ -825,11 +835,14 @@ struct Builder {
             let h = StableHash.finish(wordHash)
             s.addToken(hash: h, name: "\(namespace)\(String(decoding: word, as: UTF8.self))")
             s.tokenBudget -= 1
-            // (`textWordRoom` is never reached before the limit: see `collectingTextWords`.)
-            if fingerprintWord, s.textWordsFullAt == 0, s.textWordCount < s.textWordRoom, let store = s.textWordStore {
-                store[s.textWordCount] = h
-                s.textWordCount &+= 1
-                if s.textWordCount >= s.textWordLimit { s.textWordsFullAt = textPart + 1 }
+            if fingerprintWord, s.textWordsFullAt == 0 {
+                if s.textWordCount < s.textWordRoom, let store = s.textWordStore {
+                    store[s.textWordCount] = h
+                    s.textWordCount &+= 1
+                    if s.textWordCount >= s.textWordLimit { s.textWordsFullAt = textPart + 1 }
+                } else {
+                    s.textWordsCut = true  // no room (see `collectingTextWords`)
+                }
             }
             if pairs {
                 if previous != 0 {
