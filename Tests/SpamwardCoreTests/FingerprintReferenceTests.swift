@@ -1,4 +1,5 @@
 import Foundation
+import MailMessage
 import Testing
 
 @testable import SpamwardCore
@@ -48,6 +49,11 @@ struct FingerprintReferenceTests {
             #expect(fingerprinter.minHash(words) == Self.referenceMinHash(words, slots: slots, shingleWords: shingleWords),
                     "\(count) words")
         }
+        // No words, with a configuration that takes any count: no signature (no MinHash of nothing).
+        var any = configuration
+        any.minWords = 0
+        let empty = Fingerprinter(configuration: any, publicSuffixList: nil).fingerprint(MessageParser.parse(Array("Subject: x\r\n\r\n--\r\n".utf8)))
+        #expect(empty.words == 0 && empty.minHash.isEmpty)
     }
 
     /// The SWAR judgement of ``TextNormalizer/looksRandom(_:length:)`` is the byte-by-byte

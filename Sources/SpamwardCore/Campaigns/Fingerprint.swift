@@ -156,7 +156,9 @@ public struct Fingerprinter: Sendable {
             images += html.imageCount
             links += html.links.count
         }
-        let signature = words.count >= configuration.minWords ? minHash(words) : []
+        // (No words at all, possible only with `minWords` <= 0: no signature, which compares with
+        // nothing; `minHash` needs at least one word.)
+        let signature = words.count >= configuration.minWords && !words.isEmpty ? minHash(words) : []
         return MessageFingerprint(minHash: signature, words: words.count,
                                   htmlStructure: htmlStructure(htmlProfile, images: images, links: links),
                                   urlDomains: urlDomains(message))
@@ -164,6 +166,7 @@ public struct Fingerprinter: Sendable {
 
     /// One-permutation hashing with rotation densification (Shrivastava & Li 2014): each shingle
     /// hash picks a slot by its high bits and competes for the minimum there with its low bits.
+    /// `words` must not be empty.
     func minHash(_ words: [UInt64]) -> [UInt32] {
         let k = max(1, configuration.slots)
         let n = max(1, configuration.shingleWords)
