@@ -122,6 +122,36 @@ struct FastPathTests {
         }
     }
 
+    /// The scan marks an ASCII token only at a look-alike next to a letter (numbers and prices are
+    /// not marked): disguised spam words with their look-alikes first, last, inside or everywhere,
+    /// and numbers, prices and mixed tokens that spell nothing, put at every offset of the first
+    /// 80 bytes (the padded first block, the two-block loop, the one-block loop and the padded
+    /// last bytes, with the byte before each block read across the block's edge), after plain
+    /// words or at the text's start, in texts that end right after them or go on.
+    @Test func textScanFindsSpellingTokensAtEveryOffset() {
+        var rng = RNG(state: 0xED6E)
+        let tokens = ["v1agra", "viagr4", "4ccount", "1oan", "l0an", "ca$h", "$ex", "fre3", "fr33", "p@ypal", "c|alis",
+                      "cas1n0", "m0ney", "m0n3y", "$$$free", "free!", "p0rn", "pi11s", "7ramadol", "c4sh", "ca5h", "s3x",
+                      "2024", "$100", "10:30", "3D", "mp3", "a1", "1a", "x1y", "v1agra2", "6free", "w1nner", "prize!",
+                      "!!!", "|||", "@@", "a@b", "@pple", "x", "viаgra", "v1аgra"]
+        let fillers = ["", "a", "ab", "the ", "Hello world ", "x y ", "123 ", "naïve ", "...", "money, "]
+        var found = 0
+        for round in 0..<4_000 {
+            let offset = round % 80
+            var s = ""
+            while s.utf8.count < offset { s += rng.pick(["the ", "a ", "offer ", "list\n", "b", "é "]) }
+            s += rng.pick(fillers) + rng.pick(tokens)
+            if round % 3 != 0 { s += rng.pick([" ", ".", "\n", "x", "1"]) + rng.pick(fillers) }
+            if round % 5 == 0 { s += String(repeating: "plain words go on ", count: 1 + Int(rng.next() % 4)) }
+            let scan = s.withUTF8 { TextChecks.scanText($0, maxSeparators: 5_000, spacedRunLimit: 1_000) }
+            let expected = s.withUTF8 { spelling(TextChecks.candidateTokens($0, maxSeparators: 5_000), $0) }
+            #expect(scan.tokens.map(\.range) == expected.map(\.range), "\(s)")
+            #expect(scan.tokens.map(\.nonASCII) == expected.map(\.nonASCII), "\(s)")
+            if expected.contains(where: { !$0.nonASCII }) { found += 1 }
+        }
+        #expect(found > 500)
+    }
+
     /// The lookalike check of ASCII domains on bytes answers as the general one, on random
     /// domains made of brand names, look-alike spellings, hyphens and suffixes.
     @Test func asciiLookalikeIsTheGeneralLookalike() {

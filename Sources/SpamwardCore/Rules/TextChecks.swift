@@ -390,13 +390,13 @@ enum TextChecks {
     /// ``hasGreekOrCyrillic(_:)`` together, reading only the few places where they can find
     /// something.
     ///
-    /// Sixteen bytes at a time (SSE lanes, with no comparison instruction: equalities and ranges
-    /// are sums whose high bit answers), a mask marks the bytes where something can start: a digit,
-    /// `@`, `$`, `!`, `|` or a non-ASCII byte (every candidate token has one), and a byte equal to
-    /// the bytes two and four after it but not to the next one (every spaced run of ASCII
-    /// characters has one: `x.v.i.` at its first separator; a run with a non-ASCII character has a
-    /// non-ASCII byte). Most blocks of mail text have none and cost about three instructions a
-    /// byte. At a marked byte, the token around it is read (back to its start, on to its end); the
+    /// Sixteen bytes at a time (SSE2 lanes and their comparisons), a mask marks the bytes where
+    /// something can start (``eventMask(_:)``): a look-alike symbol next to a letter (every ASCII
+    /// candidate that can spell a spam word has one), a non-ASCII byte, and a byte equal to the
+    /// bytes two and four after it but not to the next one (every spaced run of ASCII characters
+    /// has one: `x.v.i.` at its first separator; a run with a non-ASCII character has a non-ASCII
+    /// byte). Most blocks of mail text have none and cost under three instructions a byte. At a
+    /// marked byte, the token around it is read (back to its start, on to its end); the
     /// spaced-run state machine (``RunScan``) is run over the bytes around it, resuming either
     /// where it stopped or, when that is far back, just after the nearest separator that ends a
     /// segment of other than one character (where its state is known: no run, no character). The
@@ -413,8 +413,10 @@ enum TextChecks {
                                    spacedRunLimit: spacedRunLimit)
             // Every byte read is or-ed in, for the Greek and Cyrillic test.
             var accumulated = V16(repeating: 0)
-            var i = 0
             var done = events.tokensDone && events.runsDone
+            // The first 32 bytes (the first block's byte before it is not in the text).
+            var i = min(n, 32)
+            if !done { done = Self.paddedBlocks(p, n, at: 0, count: i, &events, &out, &accumulated) }
             // Two blocks a step (the loop's overhead and the test over 32 bytes), then one.
             while i &+ 36 <= n, !done {
                 let q = UnsafeRawPointer(p + i)
@@ -444,23 +446,8 @@ enum TextChecks {
                 i &+= 16
             }
             if i < n, !done {
-                // The last bytes, padded with zeros (which mark nothing) to the 20 bytes read.
-                var padded = (V16(repeating: 0), V16(repeating: 0), V16(repeating: 0))
-                withUnsafeMutableBytes(of: &padded) { raw in
-                    let q = raw.baseAddress!
-                    q.copyMemory(from: p + i, byteCount: n &- i)
-                    accumulated |= q.loadUnaligned(as: V16.self) | q.loadUnaligned(fromByteOffset: 16, as: V16.self)
-                    let m = Self.eventMask(UnsafeRawPointer(q))
-                    // Lanes past the end mark nothing.
-                    let valid: UInt64 = n &- i >= 8 ? ~0 : (1 << UInt64((n &- i) &* 8)) &- 1
-                    let validHigh: UInt64 = n &- i >= 16 ? ~0 : n &- i <= 8 ? 0 : (1 << UInt64((n &- i &- 8) &* 8)) &- 1
-                    events.visit(m[0] & valid, m[1] & validHigh, at: i, &out)
-                    if n &- i > 16 {
-                        let m2 = Self.eventMask(UnsafeRawPointer(q + 16))
-                        let rest = n &- i &- 16
-                        events.visit(m2[0] & ((1 << UInt64(rest &* 8)) &- 1), 0, at: i &+ 16, &out)
-                    }
-                }
+                // The last bytes (fewer than 20).
+                done = Self.paddedBlocks(p, n, at: i, count: n &- i, &events, &out, &accumulated)
                 i = n
             }
             // A Greek or Cyrillic lead byte is a non-ASCII byte: only texts with one are read again.
@@ -470,6 +457,32 @@ enum TextChecks {
         } }
     }
 
+    /// ``scanText(_:maxSeparators:spacedRunLimit:)``'s first or last bytes: up to 32 bytes from
+    /// `i`, read from a copy (the byte before them, or 0 at the text's start: no letter; then up to
+    /// 36 bytes of the text; then zeros, which mark nothing and are no letters). Lanes past
+    /// `i + count` mark nothing. Returns whether both scans are done.
+    static func paddedBlocks(_ p: UnsafePointer<UInt8>, _ n: Int, at i: Int, count: Int, _ events: inout EventScan,
+                             _ out: inout TextScan, _ accumulated: inout V16) -> Bool {
+        var copy = (V16(repeating: 0), V16(repeating: 0), V16(repeating: 0))
+        return withUnsafeMutableBytes(of: &copy) { raw in
+            let q = raw.baseAddress! + 1
+            if i > 0 { raw[0] = p[i &- 1] }
+            q.copyMemory(from: p + i, byteCount: min(n &- i, 36))
+            accumulated |= q.loadUnaligned(as: V16.self) | q.loadUnaligned(fromByteOffset: 16, as: V16.self)
+            @inline(__always) func valid(_ count: Int) -> SIMD2<UInt64> {
+                SIMD2(count >= 8 ? ~0 : (1 << UInt64(count &* 8)) &- 1,
+                      count >= 16 ? ~0 : count <= 8 ? 0 : (1 << UInt64((count &- 8) &* 8)) &- 1)
+            }
+            let m = eventMask(UnsafeRawPointer(q)) & valid(count)
+            events.visit(m[0], m[1], at: i, &out)
+            if count > 16, !(events.tokensDone && events.runsDone) {
+                let m2 = eventMask(UnsafeRawPointer(q + 16)) & valid(count &- 16)
+                events.visit(m2[0], m2[1], at: i &+ 16, &out)
+            }
+            return events.tokensDone && events.runsDone
+        }
+    }
+
     typealias V16 = SIMD16<UInt8>
 
     /// Whether one of the `n` bytes at `p` is 0xCD...0xD3 (a Greek or Cyrillic lead byte), sixteen
@@ -477,10 +490,8 @@ enum TextChecks {
     static func hasGreekOrCyrillicLead(_ p: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         var i = 0
         while i &+ 16 <= n {
-            // 0xCD...0xD3 + 0xB3 is 0x80...0x86: the high bit set, and the low seven bits + 0x79 below 0x80.
-            let t = UnsafeRawPointer(p + i).loadUnaligned(as: V16.self) &+ V16(repeating: 0xB3)
-            let m = unsafeBitCast(t & ~((t & V16(repeating: 0x7F)) &+ V16(repeating: 0x79)), to: SIMD2<UInt64>.self)
-                & SIMD2(repeating: 0x8080_8080_8080_8080)
+            let t = UnsafeRawPointer(p + i).loadUnaligned(as: V16.self) &- V16(repeating: 0xCD)
+            let m = unsafeBitCast(lanes(t .< V16(repeating: 0xD3 - 0xCD + 1)), to: SIMD2<UInt64>.self)
             if m[0] | m[1] != 0 { return true }
             i &+= 16
         }
@@ -491,38 +502,79 @@ enum TextChecks {
         return false
     }
 
-    /// The high bit of each lane set where the lane is not zero (exact for every byte).
-    @inline(__always) static func nonZero(_ t: V16) -> V16 { (t &+ V16(repeating: 0x7F)) | t }
+    /// The lanes of a comparison as bytes: 0xFF where it holds, 0 elsewhere. Lane comparisons
+    /// of `SIMD16<UInt8>` compile to SSE2's `pcmpeqb`, and unsigned `<` to `pminub` and `pcmpeqb`
+    /// (the result's lanes are all ones or all zeros); combined as bytes with `&`, `|`, `~`.
+    @inline(__always) static func lanes(_ m: SIMDMask<SIMD16<Int8>>) -> V16 { unsafeBitCast(m, to: V16.self) }
 
-    /// For the 16 bytes at `q` (reading 20): the high bit of each lane set where ``scanText`` must
-    /// look (a token byte that is no ASCII letter, or the start of what may be a spaced run).
+    /// For the 16 bytes at `q` (reading the byte before them and 20 from `q`): the high bit of each
+    /// lane set where ``scanText`` must look.
+    ///
+    /// - A look-alike symbol (`0`-`7`, `@`, `$`, `!`, `|`) next to a byte of 0x41 or above (every
+    ///   ASCII letter, and a few other bytes, non-ASCII ones too): an ASCII token can spell a spam
+    ///   word only when all its bytes are letters or look-alikes, with at least one of each, so it
+    ///   has a look-alike next to a letter. (`2` and `6` are marked too, and rejected where the
+    ///   token is read.) Numbers, prices and dates are not marked.
+    /// - A non-ASCII byte (non-ASCII tokens are all candidates; spaced runs with a non-ASCII character).
+    /// - A byte equal to the bytes two and four on but not to the next one: every spaced run of
+    ///   ASCII characters has one (`x.v.i.` at its first separator).
     @inline(__always) static func eventMask(_ q: UnsafeRawPointer) -> SIMD2<UInt64> {
+        let before = q.loadUnaligned(fromByteOffset: -1, as: V16.self)
         let v0 = q.loadUnaligned(as: V16.self)
         let v1 = q.loadUnaligned(fromByteOffset: 1, as: V16.self)
         let v2 = q.loadUnaligned(fromByteOffset: 2, as: V16.self)
         let v4 = q.loadUnaligned(fromByteOffset: 4, as: V16.self)
-        // Non-ASCII (v0 itself), `|` and above (v0 + 4 >= 0x80), digits (0x30...0x39: v0 + 0x50
-        // reaches 0x80, v0 + 0x46 does not): for ASCII bytes, whose sums do not wrap.
-        let upper = v0 | (v0 &+ V16(repeating: 0x04))
-        let digit = (v0 &+ V16(repeating: 0x50)) & ~(v0 &+ V16(repeating: 0x46))
-        // `@` (the difference is zero), and `!` to `$` (0x21...0x24: `"` and `#` are marked too, and
-        // passed over where they are looked at).
-        let symbol = ~nonZero(v0 ^ V16(repeating: 0x40)) | ((v0 &+ V16(repeating: 0x5F)) & ~(v0 &+ V16(repeating: 0x5B)))
+        let lookalike = lanes((v0 & V16(repeating: 0xF8)) .== V16(repeating: 0x30)) | lanes(v0 .== V16(repeating: 0x40))
+            | lanes(v0 .== V16(repeating: 0x24)) | lanes(v0 .== V16(repeating: 0x21)) | lanes(v0 .== V16(repeating: 0x7C))
+        // (`before | v1` is 0x41 or above when either is, and when one is `@` and the other has
+        // low bits: a few more marks. `pointwiseMax` was not inlined.)
+        let nextToLetter = lanes((before | v1) .>= V16(repeating: 0x41))
         // Equal to the bytes two and four on, not to the next one.
-        let run = ~(nonZero(v2 ^ v0) | nonZero(v4 ^ v0)) & nonZero(v1 ^ v0)
-        return unsafeBitCast(upper | digit | symbol | run, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
+        let run = lanes(v0 .== v2) & lanes(v0 .== v4) & ~lanes(v0 .== v1)
+        // The high bit of `v0` itself: a non-ASCII byte.
+        return unsafeBitCast((lookalike & nextToLetter) | run | v0, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
     }
 
-    /// The high bit of each byte of the two halves set where the lane is a token byte
-    /// (``isASCIITokenByte(_:)`` or non-ASCII).
-    @inline(__always) static func tokenByteMask(_ v: V16) -> SIMD2<UInt64> {
-        // ASCII letters: `v | 0x20` in 0x61...0x7A.
-        let w = v | V16(repeating: 0x20)
-        let letter = (w &+ V16(repeating: 0x1F)) & ~(w &+ V16(repeating: 0x05))
-        let digit = (v &+ V16(repeating: 0x50)) & ~(v &+ V16(repeating: 0x46))
-        let symbol = ~(nonZero(v ^ V16(repeating: 0x40)) & nonZero(v ^ V16(repeating: 0x24)) & nonZero(v ^ V16(repeating: 0x21))
-            & nonZero(v ^ V16(repeating: 0x7C)))
-        return unsafeBitCast(v | letter | digit | symbol, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
+    /// The bytes that are no token byte (``separatorLanes(_:)``) in `blocks` blocks of 16 at `p`.
+    static func nonTokenBytes(_ p: UnsafePointer<UInt8>, blocks: Int) -> Int {
+        var total = 0
+        var q = UnsafeRawPointer(p)
+        var left = blocks
+        while left > 0 {
+            let step = min(left, 255)
+            total &+= nonTokenBytes(q, upTo255Blocks: step)
+            q += step &* 16
+            left &-= step
+        }
+        return total
+    }
+
+    /// ``nonTokenBytes(_:blocks:)`` of at most 255 blocks, sixteen bytes at a time: each lane
+    /// counts them (a comparison's lane is 0xFF, so subtracting it adds one), then the lanes are
+    /// added up (in pairs to 16 bits, then by a multiplication). A function of its own: inlined
+    /// into a loop over the chunks of 255 blocks, its loop kept its constants in a rotating chain of
+    /// register copies (48 instructions a block instead of 31).
+    @inline(never) static func nonTokenBytes(_ p: UnsafeRawPointer, upTo255Blocks blocks: Int) -> Int {
+        var counts = V16(repeating: 0)
+        var q = p
+        for _ in 0..<blocks {
+            counts &-= separatorLanes(q.loadUnaligned(as: V16.self))
+            q += 16
+        }
+        let h = unsafeBitCast(counts, to: SIMD2<UInt64>.self)
+        let pairs = (h & SIMD2(repeating: 0x00FF_00FF_00FF_00FF)) &+ ((h &>> 8) & SIMD2(repeating: 0x00FF_00FF_00FF_00FF))
+        return Int(((pairs[0] &+ pairs[1]) &* 0x0001_0001_0001_0001) &>> 48)
+    }
+
+    /// 0xFF in each lane that is no token byte (ASCII, and not ``isASCIITokenByte(_:)``), 0 in the
+    /// others. (Written as ASCII and no letter, digit or symbol: with the non-ASCII lanes or-ed
+    /// into the token lanes instead, LLVM made a longer loop of it.)
+    @inline(__always) static func separatorLanes(_ v: V16) -> V16 {
+        let letter = lanes(((v | V16(repeating: 0x20)) &- V16(repeating: 0x61)) .< V16(repeating: 26))
+        let digit = lanes((v &- V16(repeating: 0x30)) .< V16(repeating: 10))
+        let symbol = lanes(v .== V16(repeating: 0x40)) | lanes(v .== V16(repeating: 0x24)) | lanes(v .== V16(repeating: 0x21))
+            | lanes(v .== V16(repeating: 0x7C))
+        return lanes(v .< V16(repeating: 0x80)) & ~(letter | digit | symbol)
     }
 
     /// The state of ``scanText(_:maxSeparators:spacedRunLimit:)`` between marked bytes.
@@ -606,23 +658,11 @@ enum TextChecks {
             tokenNext = e
             // Kept while at most `maxSeparators` non-token bytes come before it.
             if n > maxSeparators && s > maxSeparators {
-                // Thirty-two bytes at a time (each byte of the two blocks' marks moved to its low
-                // bit and added: 0-2, so one multiplication adds up eight bytes), sixteen, then
-                // byte by byte.
-                while counted &+ 32 <= s {
-                    let q = UnsafeRawPointer(p + counted)
-                    let m = (TextChecks.tokenByteMask(q.loadUnaligned(as: V16.self)) &>> 7)
-                        &+ (TextChecks.tokenByteMask(q.loadUnaligned(fromByteOffset: 16, as: V16.self)) &>> 7)
-                    let tokenBytes = (m[0] &* 0x0101_0101_0101_0101) &>> 56 &+ (m[1] &* 0x0101_0101_0101_0101) &>> 56
-                    separators &+= 32 &- Int(tokenBytes)
-                    counted &+= 32
-                }
-                while counted &+ 16 <= s {
-                    let m = TextChecks.tokenByteMask(UnsafeRawPointer(p + counted).loadUnaligned(as: V16.self))
-                    // The high bits counted by a multiplication (no popcnt in the baseline x86-64).
-                    let tokenBytes = ((m[0] &>> 7) &* 0x0101_0101_0101_0101) &>> 56 &+ ((m[1] &>> 7) &* 0x0101_0101_0101_0101) &>> 56
-                    separators &+= 16 &- Int(tokenBytes)
-                    counted &+= 16
+                // Sixteen bytes at a time, then byte by byte.
+                if counted &+ 16 <= s {
+                    let blocks = (s &- counted) &>> 4
+                    separators &+= TextChecks.nonTokenBytes(p + counted, blocks: blocks)
+                    counted &+= blocks &* 16
                 }
                 while counted < s {
                     if table[Int(p[counted])] & classToken == 0 { separators &+= 1 }
