@@ -152,6 +152,29 @@ struct FastPathTests {
         #expect(found > 500)
     }
 
+    /// Spaced runs with non-ASCII characters (two, three and four bytes, combining marks) among
+    /// ASCII ones, the separators mixed: the scan looks only at non-ASCII characters alone between
+    /// separators, and finds the runs the byte-by-byte machine finds.
+    @Test func textScanFindsSpacedRunsWithNonASCIICharacters() {
+        var rng = RNG(state: 0x5_9ACE)
+        let characters = ["a", "b", "x", "é", "ж", "β", "€", "😀", "e\u{301}", "ab", "éé", "1", "@"]
+        let separators = [".", ".", " ", " ", "-", "_", "*", ",", "\n"]
+        var runs = 0
+        for _ in 0..<5_000 {
+            var s = rng.pick(["", "x", "word ", "ж"])
+            let usual = rng.pick(separators)
+            for _ in 0..<Int(rng.next() % 24) {
+                s += rng.pick(characters) + (rng.next() % 4 == 0 ? rng.pick(separators) : usual)
+            }
+            if rng.next() % 2 == 0 { s += rng.pick(characters) }
+            let scan = s.withUTF8 { TextChecks.scanText($0, maxSeparators: 5_000, spacedRunLimit: 1_000) }
+            let expected = s.withUTF8 { TextChecks.spacedRunStarts($0, limit: 1_000) }
+            #expect(scan.spacedRunStarts == expected, "\(s)")
+            if !expected.isEmpty { runs += 1 }
+        }
+        #expect(runs > 500)
+    }
+
     /// The lookalike check of ASCII domains on bytes answers as the general one, on random
     /// domains made of brand names, look-alike spellings, hyphens and suffixes.
     @Test func asciiLookalikeIsTheGeneralLookalike() {

@@ -411,7 +411,7 @@ enum TextChecks {
             var events = EventScan(p: p, n: n, table: tableBuffer.baseAddress!, plain: plain,
                                    spamWordsByLength: spelling.spamWordsByLength, maxSeparators: maxSeparators,
                                    spacedRunLimit: spacedRunLimit)
-            // Every byte read is or-ed in, for the Greek and Cyrillic test.
+            // Every byte of a marked block is or-ed in, for the Greek and Cyrillic test.
             var accumulated = V16(repeating: 0)
             var done = events.tokensDone && events.runsDone
             // The first 32 bytes (the first block's byte before it is not in the text).
@@ -422,8 +422,9 @@ enum TextChecks {
                 let q = UnsafeRawPointer(p + i)
                 let m = Self.eventMask(q)
                 let m2 = Self.eventMask(q + 16)
-                accumulated |= q.loadUnaligned(as: V16.self) | q.loadUnaligned(fromByteOffset: 16, as: V16.self)
                 if m[0] | m[1] | m2[0] | m2[1] != 0 {
+                    // A non-ASCII byte is marked: unmarked blocks are ASCII.
+                    accumulated |= q.loadUnaligned(as: V16.self) | q.loadUnaligned(fromByteOffset: 16, as: V16.self)
                     if m[0] | m[1] != 0 {
                         events.visit(m[0], m[1], at: i, &out)
                         done = events.tokensDone && events.runsDone
@@ -438,8 +439,8 @@ enum TextChecks {
             while i &+ 20 <= n, !done {
                 let q = UnsafeRawPointer(p + i)
                 let m = Self.eventMask(q)
-                accumulated |= q.loadUnaligned(as: V16.self)
                 if m[0] | m[1] != 0 {
+                    accumulated |= q.loadUnaligned(as: V16.self)
                     events.visit(m[0], m[1], at: i, &out)
                     done = events.tokensDone && events.runsDone
                 }
@@ -632,10 +633,25 @@ enum TextChecks {
                 token(around: f, &out)
             }
             if !runsDone, f >= machineAt,
-               b >= 0x80 || (table[Int(b)] & classSeparator != 0 && f &+ 4 < n && p[f &+ 2] == b && p[f &+ 4] == b && p[f &+ 1] != b)
+               b >= 0x80 ? aloneCharacter(at: f)
+                   : table[Int(b)] & classSeparator != 0 && f &+ 4 < n && p[f &+ 2] == b && p[f &+ 4] == b && p[f &+ 1] != b
             {
                 runs(near: f, &out)
             }
+        }
+
+        /// Whether the non-ASCII byte at `f` starts a character that is alone between separators
+        /// (or the text's start) as ``RunScan`` counts characters (continuation bytes skipped): only
+        /// such a character can be one of a spaced run's, and each run with a non-ASCII character has
+        /// one. (Most non-ASCII bytes are inside words of other languages.)
+        @inline(__always) func aloneCharacter(at f: Int) -> Bool {
+            guard p[f] & 0xC0 != 0x80 else { return false }
+            var j = f &- 1
+            while j >= 0, p[j] & 0xC0 == 0x80 { j &-= 1 }
+            guard j < 0 || table[Int(p[j])] & classSeparator != 0 else { return false }
+            var e = f &+ 1
+            while e < n, p[e] & 0xC0 == 0x80 { e &+= 1 }
+            return e < n && table[Int(p[e])] & classSeparator != 0
         }
 
         /// The token around the token byte `f` (no ASCII letter): kept when it is a candidate.
