@@ -175,6 +175,51 @@ struct FastPathTests {
         #expect(runs > 500)
     }
 
+    /// The ASCII spelling judgment on bytes (``TextChecks/asciiSpellsSpamWord(_:)``) is the
+    /// definition: 4 to 20 characters, each an ASCII letter or a look-alike, at least one of each,
+    /// and the plain letters a spam word. On spam words disguised at random and random tokens.
+    @Test func asciiSpellingIsTheDefinition() {
+        var rng = RNG(state: 0xA5C1)
+        let disguises: [Character: [Character]] = ["a": ["4", "@"], "o": ["0"], "i": ["1", "!", "|"], "e": ["3"], "s": ["5", "$"],
+                                                   "t": ["7"]]
+        let words = Array(TextChecks.spamWords)
+        let alphabet = Array("abceilmnoprstvxyzAEIOS0123456789@$!|")
+        var spelled = 0
+        for round in 0..<20_000 {
+            var token: String
+            if round % 2 == 0 {
+                var letters = Array(rng.pick(words))
+                for _ in 0..<Int(rng.next() % 3) {
+                    let k = Int(rng.next() % UInt64(letters.count))
+                    if let d = disguises[letters[k]] { letters[k] = rng.pick(d) }
+                }
+                token = String(letters.map { rng.next() % 4 == 0 ? Character($0.uppercased()) : $0 })
+                if rng.next() % 8 == 0 { token += String(rng.pick(alphabet)) }
+            } else {
+                token = rng.string(alphabet, Int(rng.next() % 22))
+            }
+            let scalars = Array(token.unicodeScalars)
+            var hasLookalike = false, hasLetter = false, plain = ""
+            var readable = (4...20).contains(scalars.count)
+            for u in scalars {
+                if let l = TextChecks.lookalikes[u] {
+                    hasLookalike = true
+                    plain.append(l)
+                } else if TextChecks.isLetter(u), u.value < 0x80 {
+                    hasLetter = true
+                    plain += String(u).lowercased()
+                } else {
+                    readable = false
+                }
+            }
+            let expected = readable && hasLookalike && hasLetter && TextChecks.spamWords.contains(plain)
+            var bytes = token
+            #expect(bytes.withUTF8 { TextChecks.asciiSpellsSpamWord($0) } == expected, "\(token)")
+            if expected { spelled += 1 }
+        }
+        #expect(spelled > 2_000)
+    }
+
     /// The lookalike check of ASCII domains on bytes answers as the general one, on random
     /// domains made of brand names, look-alike spellings, hyphens and suffixes.
     @Test func asciiLookalikeIsTheGeneralLookalike() {

@@ -250,17 +250,17 @@ enum TextChecks {
     /// once per text, not once per token).
     @inline(__always) static func asciiSpellsSpamWord(_ t: UnsafeBufferPointer<UInt8>, _ plain: UnsafeBufferPointer<UInt8>,
                                                       _ byLength: [[[UInt8]]]) -> Bool {
-        guard t.count >= 4, t.count <= 20 else { return false }
-        // First whether every byte reads as a letter, with a look-alike and a letter among
-        // them (numbers and prices stop here), then the spam words of that length, compared
-        // with the plain letters as they are read.
+        // No spam word of that length (of 4 to 20 bytes: most long tokens, hexadecimal numbers and
+        // identifiers, stop here), then whether every byte reads as a letter, with a look-alike
+        // and a letter among them (numbers and prices stop here), then the spam words of that
+        // length, compared with the plain letters as they are read.
+        guard t.count >= 4, t.count <= 20, t.count < byLength.count, !byLength[t.count].isEmpty else { return false }
         var changed = false, hasLetter = false
         for b in t {
             guard b < 0x80, plain[Int(b)] != 0 else { return false }
             if (b | 0x20) >= 0x61 && (b | 0x20) <= 0x7A { hasLetter = true } else { changed = true }
         }
         guard changed && hasLetter else { return false }
-        guard t.count < byLength.count else { return false }
         for word in byLength[t.count] where word.elementsEqual(t, by: { $0 == plain[Int($1)] }) { return true }
         return false
     }
