@@ -411,20 +411,21 @@ enum TextChecks {
             var events = EventScan(p: p, n: n, table: tableBuffer.baseAddress!, plain: plain,
                                    spamWordsByLength: spelling.spamWordsByLength, maxSeparators: maxSeparators,
                                    spacedRunLimit: spacedRunLimit)
-            // Every byte of a marked block is or-ed in, for the Greek and Cyrillic test.
-            var accumulated = V16(repeating: 0)
+            // The Greek and Cyrillic lead bytes (0xCD...0xD3) of the marked blocks: a non-ASCII byte
+            // is always marked, so the other blocks have none.
+            var greek = V16(repeating: 0)
             var done = events.tokensDone && events.runsDone
             // The first 32 bytes (the first block's byte before it is not in the text).
             var i = min(n, 32)
-            if !done { done = Self.paddedBlocks(p, n, at: 0, count: i, &events, &out, &accumulated) }
+            if !done { done = Self.paddedBlocks(p, n, at: 0, count: i, &events, &out, &greek) }
             // Two blocks a step (the loop's overhead and the test over 32 bytes), then one.
             while i &+ 36 <= n, !done {
                 let q = UnsafeRawPointer(p + i)
                 let m = Self.eventMask(q)
                 let m2 = Self.eventMask(q + 16)
                 if m[0] | m[1] | m2[0] | m2[1] != 0 {
-                    // A non-ASCII byte is marked: unmarked blocks are ASCII.
-                    accumulated |= q.loadUnaligned(as: V16.self) | q.loadUnaligned(fromByteOffset: 16, as: V16.self)
+                    greek |= Self.greekOrCyrillicLeads(q.loadUnaligned(as: V16.self))
+                        | Self.greekOrCyrillicLeads(q.loadUnaligned(fromByteOffset: 16, as: V16.self))
                     if m[0] | m[1] != 0 {
                         events.visit(m[0], m[1], at: i, &out)
                         done = events.tokensDone && events.runsDone
@@ -440,7 +441,7 @@ enum TextChecks {
                 let q = UnsafeRawPointer(p + i)
                 let m = Self.eventMask(q)
                 if m[0] | m[1] != 0 {
-                    accumulated |= q.loadUnaligned(as: V16.self)
+                    greek |= Self.greekOrCyrillicLeads(q.loadUnaligned(as: V16.self))
                     events.visit(m[0], m[1], at: i, &out)
                     done = events.tokensDone && events.runsDone
                 }
@@ -448,12 +449,12 @@ enum TextChecks {
             }
             if i < n, !done {
                 // The last bytes (fewer than 20).
-                done = Self.paddedBlocks(p, n, at: i, count: n &- i, &events, &out, &accumulated)
+                done = Self.paddedBlocks(p, n, at: i, count: n &- i, &events, &out, &greek)
                 i = n
             }
-            // A Greek or Cyrillic lead byte is a non-ASCII byte: only texts with one are read again.
-            let high = unsafeBitCast(accumulated, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
-            out.hasGreekOrCyrillic = (i < n || high[0] | high[1] != 0) && Self.hasGreekOrCyrillicLead(p, n)
+            // The bytes read, and the rest when the scan stopped early.
+            let leads = unsafeBitCast(greek, to: SIMD2<UInt64>.self)
+            out.hasGreekOrCyrillic = leads[0] | leads[1] != 0 || (i < n && Self.hasGreekOrCyrillicLead(p + i, n &- i))
             return out
         } }
     }
@@ -463,13 +464,16 @@ enum TextChecks {
     /// 36 bytes of the text; then zeros, which mark nothing and are no letters). Lanes past
     /// `i + count` mark nothing. Returns whether both scans are done.
     static func paddedBlocks(_ p: UnsafePointer<UInt8>, _ n: Int, at i: Int, count: Int, _ events: inout EventScan,
-                             _ out: inout TextScan, _ accumulated: inout V16) -> Bool {
+                             _ out: inout TextScan, _ greek: inout V16) -> Bool {
         var copy = (V16(repeating: 0), V16(repeating: 0), V16(repeating: 0))
         return withUnsafeMutableBytes(of: &copy) { raw in
             let q = raw.baseAddress! + 1
             if i > 0 { raw[0] = p[i &- 1] }
             q.copyMemory(from: p + i, byteCount: min(n &- i, 36))
-            accumulated |= q.loadUnaligned(as: V16.self) | q.loadUnaligned(fromByteOffset: 16, as: V16.self)
+            // (The copied bytes past `count` are bytes of the text too.)
+            greek |= greekOrCyrillicLeads(q.loadUnaligned(as: V16.self))
+                | greekOrCyrillicLeads(q.loadUnaligned(fromByteOffset: 16, as: V16.self))
+                | greekOrCyrillicLeads(q.loadUnaligned(fromByteOffset: 20, as: V16.self))
             @inline(__always) func valid(_ count: Int) -> SIMD2<UInt64> {
                 SIMD2(count >= 8 ? ~0 : (1 << UInt64(count &* 8)) &- 1,
                       count >= 16 ? ~0 : count <= 8 ? 0 : (1 << UInt64((count &- 8) &* 8)) &- 1)
@@ -485,6 +489,11 @@ enum TextChecks {
     }
 
     typealias V16 = SIMD16<UInt8>
+
+    /// 0xFF in the lanes that are 0xCD...0xD3 (a Greek or Cyrillic lead byte).
+    @inline(__always) static func greekOrCyrillicLeads(_ v: V16) -> V16 {
+        lanes((v &- V16(repeating: 0xCD)) .< V16(repeating: 0xD3 - 0xCD + 1))
+    }
 
     /// Whether one of the `n` bytes at `p` is 0xCD...0xD3 (a Greek or Cyrillic lead byte), sixteen
     /// at a time.
@@ -533,7 +542,8 @@ enum TextChecks {
         // Equal to the bytes two and four on, not to the next one.
         let run = lanes(v0 .== v2) & lanes(v0 .== v4) & ~lanes(v0 .== v1)
         // The high bit of `v0` itself: a non-ASCII byte.
-        return unsafeBitCast((lookalike & nextToLetter) | run | v0, to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
+        return unsafeBitCast((lookalike & nextToLetter) | run | v0, to: SIMD2<UInt64>.self)
+            & SIMD2(repeating: 0x8080_8080_8080_8080)
     }
 
     /// The bytes that are no token byte (``separatorLanes(_:)``) in `blocks` blocks of 16 at `p`.
