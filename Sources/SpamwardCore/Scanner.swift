@@ -34,7 +34,9 @@ public struct MessageScanner: Sendable {
 
     /// The features of `message`, rule hits (`rule:NAME`) included when ``ruleFeatures`` is on.
     public func features(_ message: Message, keepNames: Bool = false) -> FeatureVector {
-        features(message, hits: ruleFeatures ? rules.evaluate(message) : [], keepNames: keepNames)
+        guard ruleFeatures else { return features(message, hits: [], keepNames: keepNames) }
+        let (hits, known) = rules.evaluateRules(message, sharing: true)
+        return features(message, hits: hits, keepNames: keepNames, known: known)
     }
 
     /// The features of `message` given its rule hits (evaluated once by the caller).
@@ -48,10 +50,18 @@ public struct MessageScanner: Sendable {
     /// (``FeatureVector/textWords``).
     public func features(_ message: Message, hits: [RuleHit], keepNames: Bool = false,
                          authenticationResults: String? = nil, textWordLimit: Int = 0) -> FeatureVector {
+        features(message, hits: hits, keepNames: keepNames, authenticationResults: authenticationResults,
+                 textWordLimit: textWordLimit, known: nil)
+    }
+
+    /// ``features(_:hits:keepNames:authenticationResults:textWordLimit:)`` given the header values
+    /// the evaluation of `hits` made (``RuleSet/evaluateRules(_:sharing:)``), not computed again.
+    func features(_ message: Message, hits: [RuleHit], keepNames: Bool = false, authenticationResults: String? = nil,
+                  textWordLimit: Int = 0, known: KnownHeaderValues?) -> FeatureVector {
         let ar = authenticationResults ?? message.headers.all("Authentication-Results").last?.value
         return extractor.extract(message, keepNames: keepNames, ruleNames: ruleFeatures ? hits.map(\.name) : [],
                                  authenticationResults: ar.map(Self.authenticationTokens) ?? [],
-                                 textWordLimit: textWordLimit)
+                                 textWordLimit: textWordLimit, known: known)
     }
 
     /// How many fingerprint words this scanner's word pass collects for `fingerprinter`: its
@@ -93,16 +103,16 @@ public struct MessageScanner: Sendable {
 
     /// Only the numeric score (no explanation): the fast path for evaluations.
     public func score(_ message: Message) -> Double {
-        let hits = rules.evaluate(message)
-        let v = features(message, hits: hits)
+        let (hits, known) = rules.evaluateRules(message, sharing: true)
+        let v = features(message, hits: hits, known: known)
         return model.score(v).combined + (ruleScores ? hits.reduce(0) { $0 + $1.score } : 0)
     }
 
     /// ``score(_:)`` and the message's fuzzy fingerprint, with one pass over the text for both:
     /// the feature extractor collects the fingerprint's words as it reads the words of its features.
     public func score(_ message: Message, fingerprinter: Fingerprinter) -> (score: Double, fingerprint: MessageFingerprint) {
-        let hits = rules.evaluate(message)
-        let v = features(message, hits: hits, textWordLimit: textWordLimit(for: fingerprinter))
+        let (hits, known) = rules.evaluateRules(message, sharing: true)
+        let v = features(message, hits: hits, textWordLimit: textWordLimit(for: fingerprinter), known: known)
         let score = model.score(v).combined + (ruleScores ? hits.reduce(0) { $0 + $1.score } : 0)
         return (score, fingerprinter.fingerprint(message, textWords: v.textWords))
     }
@@ -120,9 +130,9 @@ public struct MessageScanner: Sendable {
     }
 
     func scan(_ message: Message, context: ScanContext, explain: Bool, textWordLimit: Int) -> (verdict: Verdict, textWords: TextWords?) {
-        let hits = rules.evaluate(message)
+        let (hits, known) = rules.evaluateRules(message, sharing: true)
         let v = features(message, hits: hits, keepNames: explain, authenticationResults: context.authenticationResults,
-                         textWordLimit: textWordLimit)
+                         textWordLimit: textWordLimit, known: known)
         let s = model.score(v)
         var symbols: [Symbol] = []
         var top: [FeatureContribution] = []

@@ -33,10 +33,19 @@ public struct FeatureExtractor: Sendable {
     /// ``textWords(_:limit:)`` reads them).
     public func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = [],
                         authenticationResults: [String] = [], textWordLimit: Int = 0) -> FeatureVector {
+        extract(message, keepNames: keepNames, ruleNames: ruleNames, authenticationResults: authenticationResults,
+                textWordLimit: textWordLimit, known: nil)
+    }
+
+    /// ``extract(_:keepNames:ruleNames:authenticationResults:textWordLimit:)`` given header values
+    /// the rules already made from the same message (`known`): the same vector, without decoding
+    /// the Subject or parsing the From fields again.
+    func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = [],
+                 authenticationResults: [String] = [], textWordLimit: Int = 0, known: KnownHeaderValues?) -> FeatureVector {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: keepNames)
         for r in ruleNames { b.add("rule:", r) }
         for a in authenticationResults { b.add("auth:", a) }
-        b.headers(message)
+        b.headers(message, known: known)
         b.structure(message)
         b.collectingTextWords(limit: textWordLimit, parts: message.textParts) { $0.body(message) }
         let collected = b.collectedTextWords(parts: message.textParts.count, walkedAll: b.tokenBudget > 0)
@@ -61,6 +70,18 @@ public struct FeatureExtractor: Sendable {
         return b.collectedTextWords(parts: parts.count, walkedAll: true)
             ?? TextWords(hashes: b.textWords, partsRead: parts.count, seed: configuration.hashSeed, limit: b.textWordLimit)
     }
+}
+
+/// Values of the root part's header fields that the rules computed for a message and the
+/// feature extractor reads too (``RuleSet/evaluate(_:sharing:)``): each is exactly what the
+/// extractor would compute from the same field.
+struct KnownHeaderValues {
+    /// The first field named `Subject` (ASCII case-insensitive), decoded (`decodedValue`); ""
+    /// when there is none.
+    var subject: String
+    /// `MailAddress.parseList` of the value of each field named `From` (ASCII case-insensitive),
+    /// in order.
+    var fromLists: [[MailAddress]]
 }
 
 /// What `Builder.headers` does with a field, chosen from its lowercased name.
@@ -223,8 +244,12 @@ struct Builder {
 
     // MARK: headers
 
-    mutating func headers(_ m: Message) {
+    /// The header features of `m`; `known`: values the rules made already (nil: all computed here).
+    mutating func headers(_ m: Message, known: KnownHeaderValues? = nil) {
         var receivedCount = 0
+        // How many fields with an ASCII name folding to `from` were read (the index of the next
+        // one in `known.fromLists`).
+        var asciiFromFields = 0
         for f in m.headers.fields {
             var name = f.name
             // ASCII names (the usual case) are lowercased byte by byte into a small buffer;
@@ -237,20 +262,28 @@ struct Builder {
                         let b = raw[i]
                         buf[i] = (b &- 65) < 26 ? b | 0x20 : b
                     }
-                    header(f, lowered: UnsafeBufferPointer(buf), receivedCount: &receivedCount)
+                    header(f, lowered: UnsafeBufferPointer(buf), asciiName: true, known: known, asciiFromFields: &asciiFromFields,
+                           receivedCount: &receivedCount)
                     return true
                 }
             }
             if !done {
                 var lname = f.name.lowercased()
-                lname.withUTF8 { header(f, lowered: $0, receivedCount: &receivedCount) }
+                lname.withUTF8 {
+                    header(f, lowered: $0, asciiName: false, known: nil, asciiFromFields: &asciiFromFields,
+                           receivedCount: &receivedCount)
+                }
             }
         }
         add("nrcv:", String(min(receivedCount, 12)))
     }
 
-    /// The features of one header field whose lowercased name is `lname` (UTF-8 bytes).
-    mutating func header(_ f: HeaderField, lowered lname: UnsafeBufferPointer<UInt8>, receivedCount: inout Int) {
+    /// The features of one header field whose lowercased name is `lname` (UTF-8 bytes);
+    /// `asciiName`: the field's name is ASCII (then `lname` is it folded byte by byte, and the
+    /// field is one of those the rules looked up by name: `known` may hold its value);
+    /// `asciiFromFields`: how many such fields named From were read before this one.
+    mutating func header(_ f: HeaderField, lowered lname: UnsafeBufferPointer<UInt8>, asciiName: Bool,
+                         known: KnownHeaderValues?, asciiFromFields: inout Int, receivedCount: inout Int) {
         if configuration.headerNameFeatures { add("hn:", bytes: lname) }
         let handler = HeaderHandler.of(lowered: lname)
         switch handler {
@@ -260,11 +293,29 @@ struct Builder {
             receivedCount += 1
             if receivedCount <= configuration.receivedFields { received(f.value) }
         case .subject:
-            let decoded = f.decodedValue
+            // The first Subject field is the one the rules decoded (their lookup folds ASCII
+            // names as this one does, and no other name reaches this case).
+            let decoded: String
+            if subject == nil, asciiName, let known {
+                decoded = known.subject
+            } else {
+                decoded = f.decodedValue
+            }
             if subject == nil { subject = decoded }
             words(decoded, namespace: "s:", pairs: false)
         case .from, .replyTo, .returnPath, .otherAddress:
-            let addrs = MailAddress.parseList(f.value)
+            let addrs: [MailAddress]
+            if handler == .from, asciiName {
+                // The k-th From field is the k-th the rules parsed.
+                if let known, asciiFromFields < known.fromLists.count {
+                    addrs = known.fromLists[asciiFromFields]
+                } else {
+                    addrs = MailAddress.parseList(f.value)
+                }
+                asciiFromFields += 1
+            } else {
+                addrs = MailAddress.parseList(f.value)
+            }
             let ns: StaticString = handler == .from ? "fd:" : handler == .replyTo ? "rd:" : handler == .returnPath ? "rpd:" : "od:"
             for a in addrs.prefix(5) {
                 add(ns, a.domain)

@@ -335,7 +335,15 @@ public struct RuleSet: Sendable {
 
     /// The rules that hit, in evaluation order.
     public func evaluate(_ message: Message) -> [RuleHit] {
-        guard !steps.isEmpty else { return [] }
+        evaluateRules(message, sharing: false).hits
+    }
+
+    /// ``evaluate(_:)`` and, with `sharing` and any rule, the header values the rules made that
+    /// the feature extractor reads too (the decoded Subject, the parsed From fields), so that the
+    /// scan computes them once. (Not named `evaluate`: callgrind's `*RuleSetV8evaluate*` toggle
+    /// would switch off inside the public one.)
+    func evaluateRules(_ message: Message, sharing: Bool) -> (hits: [RuleHit], known: KnownHeaderValues?) {
+        guard !steps.isEmpty else { return ([], nil) }
         let input = RuleInput(message: message, environment: environment, plan: prefilterPlan)
         let scratch = input.scratch
         var hits: [RuleHit] = []
@@ -377,7 +385,7 @@ public struct RuleSet: Sendable {
                 }
             }
         }
-        return hits
+        return (hits, sharing ? KnownHeaderValues(subject: input.subject, fromLists: input.fromLists) : nil)
     }
 }
 
@@ -405,8 +413,10 @@ final class RuleInput {
     /// PCRE2's match data for every regex run of the evaluation (freed with the input).
     let scratch: MatchScratch
 
-    init(message: Message, environment: RuleEnvironment, plan: PrefilterPlan? = nil) {
-        self.message = message
+    /// Takes one copy of `message` (a copy retains each of its arrays: a borrowed parameter, so
+    /// that the caller does not make a second one to pass).
+    init(message: borrowing Message, environment: RuleEnvironment, plan: PrefilterPlan? = nil) {
+        self.message = copy message
         self.environment = environment
         self.plan = plan ?? PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
         self.scratch = MatchScratch.allocate()
