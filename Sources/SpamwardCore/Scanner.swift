@@ -59,9 +59,8 @@ public struct MessageScanner: Sendable {
     func features(_ message: Message, hits: [RuleHit], keepNames: Bool = false, authenticationResults: String? = nil,
                   textWordLimit: Int = 0, known: KnownHeaderValues?) -> FeatureVector {
         let ar = authenticationResults ?? message.headers.all("Authentication-Results").last?.value
-        return extractor.extract(message, keepNames: keepNames, ruleNames: ruleFeatures ? hits.map(\.name) : [],
-                                 authenticationResults: ar.map(Self.authenticationTokens) ?? [],
-                                 textWordLimit: textWordLimit, known: known)
+        return extractor.extract(message, keepNames: keepNames, authenticationResults: ar.map(Self.authenticationTokens) ?? [],
+                                 textWordLimit: textWordLimit, ruleHits: ruleFeatures ? hits : [], known: known)
     }
 
     /// How many fingerprint words this scanner's word pass collects for `fingerprinter`: its

@@ -34,16 +34,21 @@ public struct FeatureExtractor: Sendable {
     public func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = [],
                         authenticationResults: [String] = [], textWordLimit: Int = 0) -> FeatureVector {
         extract(message, keepNames: keepNames, ruleNames: ruleNames, authenticationResults: authenticationResults,
-                textWordLimit: textWordLimit, known: nil)
+                textWordLimit: textWordLimit, ruleHits: [], known: nil)
     }
 
     /// ``extract(_:keepNames:ruleNames:authenticationResults:textWordLimit:)`` given header values
     /// the rules already made from the same message (`known`): the same vector, without decoding
-    /// the Subject or parsing the From fields again.
+    /// the Subject or parsing the From fields again. The names of `ruleHits` follow `ruleNames`
+    /// (the hits read in place: no array of their names made).
     func extract(_ message: Message, keepNames: Bool = false, ruleNames: [String] = [],
-                 authenticationResults: [String] = [], textWordLimit: Int = 0, known: KnownHeaderValues?) -> FeatureVector {
+                 authenticationResults: [String] = [], textWordLimit: Int = 0, ruleHits: [RuleHit],
+                 known: KnownHeaderValues?) -> FeatureVector {
         var b = Builder(configuration: configuration, hasher: hasher, keepNames: keepNames)
         for r in ruleNames { b.add("rule:", r) }
+        ruleHits.withUnsafeBufferPointer { hits in
+            for h in hits { b.add("rule:", h.name) }
+        }
         for a in authenticationResults { b.add("auth:", a) }
         b.headers(message, known: known)
         b.structure(message)
