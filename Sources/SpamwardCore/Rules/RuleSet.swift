@@ -589,7 +589,7 @@ final class RuleInput {
 
     /// The message's URLs analyzed once per message (and Public Suffix List): kept with the
     /// message for the fingerprint and later evaluations (``URLAnalysis``).
-    lazy var urlAnalysis: URLAnalysis = URLAnalysis.of(message, publicSuffixList: environment.publicSuffixList)
+    lazy var urlAnalysis: URLAnalysis = URLAnalysis.of(message, publicSuffixList: environment.storage.publicSuffixList)
 
     /// The message's URLs, normalized (at most ``URLChecks/maxURLs``).
     var urls: [AnalyzedURL] { urlAnalysis.urls }

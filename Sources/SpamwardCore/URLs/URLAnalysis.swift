@@ -62,15 +62,23 @@ final class URLAnalysis: Sendable {
     /// The analysis of `message`'s URLs kept with it for `list`, or a new one (then kept).
     static func of(_ message: Message, publicSuffixList list: PublicSuffixList?) -> URLAnalysis {
         if let kept = message.memoized(URLAnalysis.self), kept.isMade(with: list) { return kept }
-        let made = URLAnalysis(message, publicSuffixList: list)
+        let made = URLAnalysis(message, publicSuffixList: list, identity: list?.identity)
         message.memoize(made)
         return made
     }
 
     /// What ``RuleInput/urls`` computed URL by URL: the first ``URLChecks/maxURLs`` URLs of the
     /// message (distinct: the parser keeps no two equal strings), each host's names computed once.
-    init(_ message: Message, publicSuffixList list: PublicSuffixList?) {
-        listIdentity = list?.identity
+    convenience init(_ message: Message, publicSuffixList list: PublicSuffixList?) {
+        self.init(message, publicSuffixList: list, identity: list?.identity)
+    }
+
+    /// ``init(_:publicSuffixList:)`` given the list's identity, with borrowed parameters (an
+    /// initializer's are owned: ``of(_:publicSuffixList:)`` copied the message and the list to
+    /// pass them, a retain and a release of each of their arrays).
+    init(_ message: borrowing Message, publicSuffixList list: borrowing PublicSuffixList?,
+         identity: (any AnyObject & Sendable)?) {
+        listIdentity = identity
         let raws = message.urls
         let parsed = message.parsedURLs(URLChecks.maxURLs)
         let n = parsed.count
