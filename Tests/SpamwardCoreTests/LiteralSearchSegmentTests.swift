@@ -9,15 +9,8 @@ import Testing
 /// literals occur often, in any case, overlapping each other, and across the segments' boundaries.
 @Suite("Literal search of long texts (first ends as the one-chain scan finds them)")
 struct LiteralSearchSegmentTests {
-    struct Generator {
-        var state: UInt64
-        mutating func next(_ n: Int) -> Int {
-            state ^= state << 13
-            state ^= state >> 7
-            state ^= state << 17
-            return Int(state % UInt64(n))
-        }
-    }
+    /// The literal search tests' generator (xorshift), so that failures reproduce.
+    typealias Generator = LiteralSearchTests.Generator
 
     /// Each literal's first end in the folded text (-1: absent), by comparing at every position.
     static func naiveFirstEnds(_ literals: [[UInt8]], _ text: [UInt8]) -> [Int32] {

@@ -50,27 +50,20 @@ indirect enum MetaExpression: Sendable, Hashable {
         case .not(let e):
             e.appendPostfix(to: &ops)
             ops.append(.not)
-        case .and(let a, let b):
-            a.appendPostfix(to: &ops)
-            b.appendPostfix(to: &ops)
-            ops.append(.and)
-        case .or(let a, let b):
-            a.appendPostfix(to: &ops)
-            b.appendPostfix(to: &ops)
-            ops.append(.or)
-        case .add(let a, let b):
-            a.appendPostfix(to: &ops)
-            b.appendPostfix(to: &ops)
-            ops.append(.add)
-        case .subtract(let a, let b):
-            a.appendPostfix(to: &ops)
-            b.appendPostfix(to: &ops)
-            ops.append(.subtract)
-        case .compare(let a, let op, let b):
-            a.appendPostfix(to: &ops)
-            b.appendPostfix(to: &ops)
-            ops.append(.compare(op))
+        case .and(let a, let b): Self.appendPostfix(a, b, .and, to: &ops)
+        case .or(let a, let b): Self.appendPostfix(a, b, .or, to: &ops)
+        case .add(let a, let b): Self.appendPostfix(a, b, .add, to: &ops)
+        case .subtract(let a, let b): Self.appendPostfix(a, b, .subtract, to: &ops)
+        case .compare(let a, let op, let b): Self.appendPostfix(a, b, .compare(op), to: &ops)
         }
+    }
+
+    /// A binary operator in postfix order: both operands, then the operator.
+    private static func appendPostfix(_ a: MetaExpression, _ b: MetaExpression, _ op: MetaProgram.Op,
+                                      to ops: inout [MetaProgram.Op]) {
+        a.appendPostfix(to: &ops)
+        b.appendPostfix(to: &ops)
+        ops.append(op)
     }
 
     /// Rule indices the expression reads.
