@@ -15,6 +15,20 @@ indirect enum MetaExpression: Sendable, Hashable {
 
     enum Comparison: String, Sendable, Hashable {
         case greater = ">", greaterOrEqual = ">=", less = "<", lessOrEqual = "<=", equal = "==", notEqual = "!="
+
+        /// 1 when `x op y` holds, else 0 (a meta expression's truth as a number).
+        @inline(__always) func value(_ x: Double, _ y: Double) -> Double {
+            let r: Bool
+            switch self {
+            case .greater: r = x > y
+            case .greaterOrEqual: r = x >= y
+            case .less: r = x < y
+            case .lessOrEqual: r = x <= y
+            case .equal: r = x == y
+            case .notEqual: r = x != y
+            }
+            return r ? 1 : 0
+        }
     }
 
     func value(_ hit: (Int) -> Bool) -> Double {
@@ -26,19 +40,7 @@ indirect enum MetaExpression: Sendable, Hashable {
         case .or(let a, let b): return a.value(hit) != 0 || b.value(hit) != 0 ? 1 : 0
         case .add(let a, let b): return a.value(hit) + b.value(hit)
         case .subtract(let a, let b): return a.value(hit) - b.value(hit)
-        case .compare(let a, let op, let b):
-            let x = a.value(hit)
-            let y = b.value(hit)
-            let r: Bool
-            switch op {
-            case .greater: r = x > y
-            case .greaterOrEqual: r = x >= y
-            case .less: r = x < y
-            case .lessOrEqual: r = x <= y
-            case .equal: r = x == y
-            case .notEqual: r = x != y
-            }
-            return r ? 1 : 0
+        case .compare(let a, let op, let b): return op.value(a.value(hit), b.value(hit))
         }
     }
 
@@ -265,17 +267,7 @@ struct MetaProgram: Sendable {
                 stack[top] = stack[top] - stack[top + 1]
             case .compare(let op):
                 top -= 1
-                let x = stack[top], y = stack[top + 1]
-                let r: Bool
-                switch op {
-                case .greater: r = x > y
-                case .greaterOrEqual: r = x >= y
-                case .less: r = x < y
-                case .lessOrEqual: r = x <= y
-                case .equal: r = x == y
-                case .notEqual: r = x != y
-                }
-                stack[top] = r ? 1 : 0
+                stack[top] = op.value(stack[top], stack[top + 1])
             }
         }
         return stack[0]
