@@ -130,6 +130,7 @@ func loadRequests(_ o: Options) -> [[UInt8]] {
 
 // MARK: - main
 
+#if os(Linux)
 func runMain() {
     signal(SIGPIPE, SIG_IGN)
     let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
@@ -143,5 +144,10 @@ func runMain() {
     load.run()
     print(load.resultJSON())
 }
+#else
+func runMain() {
+    fail("Linux only (epoll)")
+}
+#endif
 
 runMain()
