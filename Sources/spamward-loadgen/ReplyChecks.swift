@@ -2,6 +2,12 @@
 // no Strings): the same checks as loadbench.py's asyncio client (scripts/loadbench/loadbench.py,
 // parse_spamd and HTTPConn.request).
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Why a reply does not count as a success; `kind` is the key of "err_kinds" in the output.
 struct BadReply: Error {
     var kind: String
@@ -246,14 +252,24 @@ func checkRspamdJSON(_ b: UnsafeRawBufferPointer) throws(BadReply) -> Bool {
     let n = b.count
     func skipSpace() { while i < n, b[i] == 0x20 || b[i] == 0x0A || b[i] == 0x0D || b[i] == 0x09 { i += 1 } }
     /// From the opening quote at i: i after the closing quote, and the string's content range.
+    /// The closing quote is the first one after an even number of backslashes (memchr finds
+    /// the candidates).
     func string() throws(BadReply) -> (Int, Int) {
         let s = i + 1
-        i += 1
-        while i < n, b[i] != quote { i += b[i] == backslash ? 2 : 1 }
-        guard i < n else { throw BadReply(kind: "bad reply: body is not JSON") }
-        let e = i
-        i += 1
-        return (s, e)
+        var from = s
+        while true {
+            guard from < n, let base = b.baseAddress, let q = memchr(base + from, Int32(quote), n - from) else {
+                throw BadReply(kind: "bad reply: body is not JSON")
+            }
+            let e = base.distance(to: UnsafeRawPointer(q))
+            var k = e
+            while k > s, b[k - 1] == backslash { k -= 1 }
+            if (e - k) % 2 == 0 {
+                i = e + 1
+                return (s, e)
+            }
+            from = e + 1
+        }
     }
     skipSpace()
     guard i < n, b[i] == UInt8(ascii: "{") else { throw BadReply(kind: "bad reply: body is not JSON") }
