@@ -460,7 +460,7 @@ def parse_args(argv=None):
     p.add_argument("--procs", type=int, default=1, help="client processes")
     p.add_argument("--client", default="python", choices=["python", "swift"],
                    help="who generates the load: this script's asyncio loop, or spamward-loadgen "
-                        "(same closed loop on one SwiftNIO thread per process; see --loadgen)")
+                        "(same closed loop on one thread per process, an epoll loop; see --loadgen)")
     p.add_argument("--loadgen", default=None,
                    help="path of spamward-loadgen (--client swift; default: next to $SPAMWARD_BIN, "
                         "else .build-bench/release/spamward-loadgen)")
@@ -573,6 +573,8 @@ def main():
         "warmup_ok": stats["warmup_ok"], "warmup_errors": stats["warmup_err"],
         "error_kinds": err_kinds,
         "client_cpu_s": round(client_cpu, 2),
+        # CPU per successful message in the window (the daemon's: server_ms_per_msg)
+        "client_ms_per_msg": round(1000 * client_cpu / len(lat), 4) if lat else None,
         "machine_cpu_s": round(machine["cpu1"] - machine["cpu0"], 2),
         "loadavg_start": machine["load0"], "loadavg_end": machine["load1"],
     }
@@ -588,6 +590,7 @@ def main():
             "server_rss_timeline_mb": sampler.timeline,
         })
         # busy CPU seconds of everything else on the machine during the window (noise)
+        out["server_ms_per_msg"] = round(1000 * out["server_cpu_s"] / len(lat), 4) if lat else None
         out["other_cpu_s"] = round(out["machine_cpu_s"] - out["server_cpu_s"] - client_cpu, 2)
         out["client_bound"] = bool(client_cpu > 0.8 * a.duration * a.procs
                                    or client_cpu > out["server_cpu_s"])

@@ -35,8 +35,9 @@ def main():
         print("- **%s**: `%s`" % (k, v))
     print()
     print("| target | conc | msgs/s | p50 ms | p90 ms | p99 ms | max ms | ok | errors | timeouts "
-          "| peak RSS MB | peak PSS MB | RSS first→last MB | server CPU s | client CPU s | other CPU s | load | conns |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|")
+          "| peak RSS MB | peak PSS MB | RSS first→last MB | server CPU s | client CPU s | server ms/msg | client ms/msg "
+          "| other CPU s | load | conns |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     clients = sorted({r.get("client", "python") for r in rows})
 
     def name(r):
@@ -45,14 +46,18 @@ def main():
 
     for r in rows:
         flag = " (client-bound?)" if r.get("client_bound") else ""
-        print("| %s | %d | %s | %s | %s | %s | %s | %d | %d | %d | %s | %s | %s→%s | %s | %s%s | %s | %s | %d |" % (
+        ok = r["ok"]
+        server_ms = r["server_cpu_s"] * 1000 / ok if ok and r.get("server_cpu_s") is not None else None
+        client_ms = r["client_cpu_s"] * 1000 / ok if ok else None
+        print("| %s | %d | %s | %s | %s | %s | %s | %d | %d | %d | %s | %s | %s→%s | %s | %s%s | %s | %s | %s | %s | %d |" % (
             name(r), r["concurrency"], f(r["msgs_per_s"]),
             f(r["p50_ms"]), f(r["p90_ms"]), f(r["p99_ms"]), f(r["max_ms"]), r["ok"], r["errors"],
             r["timeouts"], f(r.get("server_peak_rss_mb")), f(r.get("server_peak_pss_mb")),
             f(r.get("server_rss_first_mb")), f(r.get("server_rss_last_mb")), f(r.get("server_cpu_s"), 2),
-            f(r["client_cpu_s"], 2), flag, f(r.get("other_cpu_s"), 1), f(r.get("loadavg_start")),
-            r["connects"]))
-    print("\nCPU columns are seconds used during the measurement window (2 CPUs: at most 2 x duration). "
+            f(r["client_cpu_s"], 2), flag, f(server_ms, 3), f(client_ms, 3), f(r.get("other_cpu_s"), 1),
+            f(r.get("loadavg_start")), r["connects"]))
+    print("\nCPU columns are seconds used during the measurement window (2 CPUs: at most 2 x duration); "
+          "ms/msg is CPU milliseconds per successful message in the window. "
           "\"other\" is everything else on the machine (other engineers' builds): noise. "
           "\"load\" is the 1-minute load average at the start of the window.")
     by = {(r["label"], r["concurrency"], r.get("client", "python")): r for r in rows}

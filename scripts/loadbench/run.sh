@@ -50,7 +50,7 @@ TARGETS=${TARGETS:-"spamward sa rspamd"}
 PEER_TRAIN=${PEER_TRAIN:-1}
 PY=${PY:-python3}
 # Load generators, each run back to back at every concurrency: swift = spamward-loadgen (lean,
-# one SwiftNIO thread per process), python = loadbench.py's own asyncio loop (for comparison).
+# one thread per process: an epoll loop), python = loadbench.py's own asyncio loop (for comparison).
 CLIENTS=${CLIENTS:-"swift python"}
 LOADGEN=${LOADGEN:-$(dirname "$(readlink -f "$1" 2>/dev/null || echo .)")/spamward-loadgen}
 # Scheduling priority. The kernel groups processes by session (sched_autogroup), and the CPU is
@@ -128,7 +128,7 @@ bench() {
       "${N[@]}" "$PY" "$HERE/loadbench.py" --label "$label" --protocol "$proto" --target "127.0.0.1:$port" \
         --corpus "$CORPUS" --part test --concurrency "$c" --duration "$DURATION" --warmup "$WARMUP" \
         --timeout "$TIMEOUT" --procs "$procs" --client "$cl" --loadgen "$LOADGEN" "${pids[@]}" --json | tee -a "$RESULTS" \
-        | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print("   %(msgs_per_s)s msg/s  p50 %(p50_ms)s ms  p99 %(p99_ms)s ms  max %(max_ms)s ms  errors %(errors)s  timeouts %(timeouts)s  rss %(server_peak_rss_mb)s MB  cpu client/server %(client_cpu_s)s/%(server_cpu_s)s s" % d)' >&2
+        | "$PY" -c 'import json,sys; d=json.loads(sys.stdin.read()); print("   %(msgs_per_s)s msg/s  p50 %(p50_ms)s ms  p99 %(p99_ms)s ms  max %(max_ms)s ms  errors %(errors)s  timeouts %(timeouts)s  rss %(server_peak_rss_mb)s MB  cpu client/server %(client_cpu_s)s/%(server_cpu_s)s s = %(client_ms_per_msg)s/%(server_ms_per_msg)s ms/msg" % d)' >&2
       sleep 1
     done
   done
