@@ -19,7 +19,7 @@
 //                  closed is retried once on a new one, as loadbench.py does.
 //
 // A request is an error (never a success) on: a refused or reset connection, a malformed or
-// incomplete reply, a non-200 status, a reply over 8 MiB; a timeout (--timeout, from the start
+// incomplete reply, a non-200 status, a reply over 2 MiB; a timeout (--timeout, from the start
 // of the attempt, checked by one sweep every 100 ms at most) is counted apart. After an error
 // the connection waits 10 ms before its next request.
 //
