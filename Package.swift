@@ -74,6 +74,8 @@ let package = Package(
             swiftSettings: settings),
         // Message -> features -> verdict; learner, explanations, evaluation, store protocol.
         // PCRE2 (Debian libpcre2-dev) for the rule engine's regular expressions.
+        // <sys/epoll.h> for spamward-loadgen (not exported by Swift's Glibc module).
+        .systemLibrary(name: "CEpoll"),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
         .target(name: "SpamwardCore", dependencies: ["MailMessage", "MailAuth", "CPCRE2"], swiftSettings: settings),
         // Rule files (TOML) -> rule definitions for SpamwardCore's rule engine.
@@ -182,10 +184,10 @@ let package = Package(
         ),
         // DKIM verification benchmark with MailAuth's dependencies only (quick to build in release).
         .executableTarget(name: "dkim-bench", dependencies: ["MailAuth"], swiftSettings: settings),
-        // The lean closed-loop load generator behind scripts/loadbench (NIO only: quick to build).
+        // The lean closed-loop load generator behind scripts/loadbench (epoll, no packages: quick to build).
         .executableTarget(
             name: "spamward-loadgen",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["CEpoll"],
             swiftSettings: settings),
         // Scan-path harness: core scan, rules and fingerprints against it, feature and rule-hit
         // digests; SpamwardCore only (quick release build, valgrind).
@@ -281,6 +283,6 @@ let package = Package(
             ],
             swiftSettings: settings),
         .testTarget(
-            name: "SpamwardCLITests", dependencies: ["spamward"], swiftSettings: settings),
+            name: "SpamwardCLITests", dependencies: ["spamward", "spamward-loadgen"], swiftSettings: settings),
     ]
 )

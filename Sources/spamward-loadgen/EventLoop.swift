@@ -6,9 +6,8 @@
 
 #if os(Linux)
 import Glibc
-// sys/epoll.h, which the Glibc module does not export: SwiftNIO's C shim module (NIOPosix, a
-// dependency of this target, is built on it).
-import CNIOLinux
+// sys/epoll.h, which the Glibc module does not export (Sources/CEpoll).
+import CEpoll
 
 /// Monotonic nanoseconds (CLOCK_MONOTONIC, as NIODeadline).
 @inline(__always)

@@ -37,10 +37,10 @@ final class CLI: Sendable {
     }
 
     /// The products folder is the one that holds the test bundle (`…/debug/SpamwardPackageTests.xctest`);
-    /// `spamward` is built there because this test target depends on it.
-    static func findExecutable() throws -> URL {
+    /// `spamward` (and `spamward-loadgen`) are built there because this test target depends on them.
+    static func findExecutable(named name: String = "spamward") throws -> URL {
         let fm = FileManager.default
-        if let p = ProcessInfo.processInfo.environment["SPAMWARD_EXECUTABLE"], fm.isExecutableFile(atPath: p) {
+        if name == "spamward", let p = ProcessInfo.processInfo.environment["SPAMWARD_EXECUTABLE"], fm.isExecutableFile(atPath: p) {
             return URL(fileURLWithPath: p)
         }
         var starts = [URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath(), Bundle.main.bundleURL]
@@ -48,7 +48,7 @@ final class CLI: Sendable {
         for start in starts {
             var dir = start.deletingLastPathComponent()
             for _ in 0..<6 {
-                let candidate = dir.appendingPathComponent("spamward")
+                let candidate = dir.appendingPathComponent(name)
                 var isDir: ObjCBool = false
                 if fm.fileExists(atPath: candidate.path, isDirectory: &isDir), !isDir.boolValue,
                    fm.isExecutableFile(atPath: candidate.path) {
@@ -57,12 +57,13 @@ final class CLI: Sendable {
                 dir = dir.deletingLastPathComponent()
             }
         }
-        throw CLIMissing(searched: starts.map(\.path))
+        throw CLIMissing(name: name, searched: starts.map(\.path))
     }
 
     struct CLIMissing: Error, CustomStringConvertible {
+        var name = "spamward"
         var searched: [String]
-        var description: String { "spamward executable not found near \(searched)" }
+        var description: String { "\(name) executable not found near \(searched)" }
     }
 
     /// Runs `spamward args…` with standard input from /dev/null; output goes through files, so
