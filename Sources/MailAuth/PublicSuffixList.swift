@@ -35,54 +35,79 @@ public struct PublicSuffixList: Sendable {
 
     /// The byte trie of ``asciiLookup(_:extra:)``: the edges in an open-addressing table probed
     /// linearly from the key's low bits (a `Dictionary` hashed each 64-bit key with SipHash),
-    /// every label's bytes in one pool. An entry holds the key's upper 32 bits and the child; a
-    /// child is taken only when its parent and its label are the ones asked for, so the answers
-    /// do not depend on the keys being distinct. The table is at most three quarters full and
-    /// 8 bytes an entry (its misses, not its instructions, are what a lookup waits on).
+    /// every label's bytes in one pool. An entry is 4 bytes: a tag (the key's upper bits) above
+    /// the child's index. A child is taken only when its parent and its label are the ones asked
+    /// for, so the answers do not depend on the tags or keys being distinct. The table is at most
+    /// three quarters full. What a lookup reads of a node (parent, label, wildcard child, flags)
+    /// is one 16-byte record, so a step touches the table's line, the node's and the label's
+    /// (misses, not instructions, are what a lookup waits on; six arrays before, 8-byte entries).
     final class ByteTrie: Sendable {
-        /// `key >> 32 << 32 | child` (0: an empty slot; the root is no one's child), `mask + 1` slots.
-        let entries: [UInt64]
+        /// `tag << childBits | child` (0: an empty slot; the root is no one's child), `mask + 1` slots.
+        let entries: [UInt32]
         let mask: Int
-        /// Each node's parent (-1 for the root).
-        let parents: [Int32]
-        /// Node `k`'s label: `labelPool[labelStart[k] ..< labelStart[k + 1]]`.
+        /// Bits of an entry that hold the child (enough for every node); the tag above them is
+        /// the key's top `tagBits` bits (`32 - childBits`, fewer in tests).
+        let childBits: UInt32
+        let tagBits: UInt32
+        let nodes: [NodeRecord]
+        /// Node `k`'s label: `labelPool[nodes[k].labelStart ..< + nodes[k].labelCount]`.
         let labelPool: [UInt8]
-        let labelStart: [Int32]
-        let wildcardChild: [Int32]
-        let nodeFlags: [UInt8]
-        /// Whether the byte path can answer (false only for the empty trie).
+        /// Whether the byte path can answer (false for the empty trie, or a list too large for
+        /// the layout: then the general steps answer).
         let usable: Bool
+
+        struct NodeRecord: Sendable {
+            /// The parent (-1 for the root).
+            var parent: Int32
+            /// The `*` child, or -1.
+            var wildcard: Int32
+            var labelStart: Int32
+            var labelCount: UInt16
+            /// 1 a rule ends here, 2 an exception does.
+            var flags: UInt8
+        }
 
         static let empty = ByteTrie(edges: [], nodeLabels: [[]], wildcardChild: [-1], nodeFlags: [0], usable: false)
 
-        /// `edges`: each edge's key (``edgeKey(_:_:)``), parent and child.
+        /// `edges`: each edge's key (``edgeKey(_:_:)``), parent and child. `maxTagBits` (tests):
+        /// fewer tag bits, so that tags collide and the parent and label checks decide.
         init(edges: [(key: UInt64, parent: Int32, child: Int32)], nodeLabels: [[UInt8]], wildcardChild: [Int32],
-             nodeFlags: [UInt8], usable: Bool) {
+             nodeFlags: [UInt8], usable: Bool, maxTagBits: Int = 32) {
             var size = 16
             while size * 3 < edges.count * 4 { size <<= 1 }
-            var entries = [UInt64](repeating: 0, count: size)
-            var parents = [Int32](repeating: -1, count: nodeLabels.count)
+            var childBits: UInt32 = 1
+            while (1 << childBits) <= nodeLabels.count { childBits += 1 }
+            var pool: [UInt8] = []
+            var records: [NodeRecord] = []
+            records.reserveCapacity(nodeLabels.count)
+            var fits = childBits <= 24 && nodeLabels.count == wildcardChild.count && nodeLabels.count == nodeFlags.count
+            for (k, l) in nodeLabels.enumerated() {
+                if l.count > Int(UInt16.max) || pool.count + l.count > Int(Int32.max) { fits = false }
+                records.append(NodeRecord(parent: -1, wildcard: k < wildcardChild.count ? wildcardChild[k] : -1,
+                                          labelStart: Int32(truncatingIfNeeded: pool.count),
+                                          labelCount: UInt16(truncatingIfNeeded: l.count), flags: k < nodeFlags.count ? nodeFlags[k] : 0))
+                pool.append(contentsOf: l)
+            }
+            let tagBits = UInt32(max(0, min(32 - Int(childBits), maxTagBits)))
+            var entries = [UInt32](repeating: 0, count: size)
             for e in edges {
                 var i = Int(truncatingIfNeeded: e.key) & (size - 1)
                 while entries[i] != 0 { i = (i + 1) & (size - 1) }
-                entries[i] = (e.key >> 32) << 32 | UInt64(UInt32(e.child))
-                parents[Int(e.child)] = e.parent
+                entries[i] = Self.tag(e.key, tagBits) << childBits | UInt32(truncatingIfNeeded: e.child)
+                records[Int(e.child)].parent = e.parent
             }
-            var pool: [UInt8] = []
-            var starts: [Int32] = []
-            for l in nodeLabels {
-                starts.append(Int32(pool.count))
-                pool.append(contentsOf: l)
-            }
-            starts.append(Int32(pool.count))
             self.entries = entries
             self.mask = size - 1
-            self.parents = parents
+            self.childBits = childBits
+            self.tagBits = tagBits
+            self.nodes = records
             self.labelPool = pool
-            self.labelStart = starts
-            self.wildcardChild = wildcardChild
-            self.nodeFlags = nodeFlags
-            self.usable = usable
+            self.usable = usable && fits
+        }
+
+        /// The tag of `key`: its top `bits` bits (0 bits: every tag is 0).
+        @inline(__always) static func tag(_ key: UInt64, _ bits: UInt32) -> UInt32 {
+            bits == 0 ? 0 : UInt32(truncatingIfNeeded: key >> UInt64(64 &- bits))
         }
     }
 
@@ -119,6 +144,12 @@ public struct PublicSuffixList: Sendable {
     /// Parses the list's text (as bytes: the list has about 10,000 rules, and Character-based
     /// splitting made loading it the largest start-up cost of a process).
     public init(_ text: String) {
+        self.init(text, maxTagBits: 32)
+    }
+
+    /// ``init(_:)`` with at most `maxTagBits` bits of the edge keys in the byte trie's entries
+    /// (tests: few bits make tags collide, so that the parent and label checks decide).
+    init(_ text: String, maxTagBits: Int) {
         var t = text
         t.withUTF8 { buf in
             let n = buf.count
@@ -137,7 +168,8 @@ public struct PublicSuffixList: Sendable {
                 addRule(UnsafeBufferPointer(rebasing: buf[(exception ? s + 1 : s)..<e]), exception: exception)
             }
         }
-        trie = ByteTrie(edges: edgeList, nodeLabels: nodeLabels, wildcardChild: wildcardChild, nodeFlags: nodeFlags, usable: true)
+        trie = ByteTrie(edges: edgeList, nodeLabels: nodeLabels, wildcardChild: wildcardChild, nodeFlags: nodeFlags, usable: true,
+                        maxTagBits: maxTagBits)
         edgeList = []
         nodeLabels = []
         wildcardChild = []
@@ -278,28 +310,28 @@ public struct PublicSuffixList: Sendable {
         return k
     }
 
-    /// The child of `node` for the label `b` (ASCII, compared folded), or -1.
-    /// The child of `node` labelled `b` (ASCII folded) in the byte trie's tables, or -1.
-    @inline(__always) private static func child(_ node: Int, _ b: UnsafeBufferPointer<UInt8>, entries: UnsafeBufferPointer<UInt64>,
-                                                mask: Int, parents: UnsafeBufferPointer<Int32>,
-                                                pool: UnsafeBufferPointer<UInt8>, starts: UnsafeBufferPointer<Int32>) -> Int {
+    /// The child of `node` labelled `b` (ASCII, compared folded) in the byte trie's tables, or -1.
+    @inline(__always) private static func child(_ node: Int, _ b: UnsafeBufferPointer<UInt8>, entries: UnsafeBufferPointer<UInt32>,
+                                                mask: Int, childBits: UInt32, tagBits: UInt32,
+                                                nodes: UnsafeBufferPointer<ByteTrie.NodeRecord>, pool: UnsafeBufferPointer<UInt8>) -> Int {
         let key = edgeKey(node, labelHash(b))
-        let high = key >> 32
+        let tag = ByteTrie.tag(key, tagBits)
+        let childMask: UInt32 = (1 << childBits) &- 1
         var i = Int(truncatingIfNeeded: key) & mask
         while true {
             let e = entries[i]
             if e == 0 { return -1 }
-            i = (i + 1) & mask
-            guard e >> 32 == high else { continue }
-            let c = Int(UInt32(truncatingIfNeeded: e))
-            guard Int(parents[c]) == node else { continue }
-            let start = Int(starts[c]), end = Int(starts[c + 1])
-            guard end - start == b.count else { continue }
+            i = (i &+ 1) & mask
+            guard e >> childBits == tag else { continue }
+            let c = Int(e & childMask)
+            let r = nodes[c]
+            guard Int(r.parent) == node, Int(r.labelCount) == b.count else { continue }
+            let start = Int(r.labelStart)
             var j = 0
             while j < b.count {
                 let x = b[j]
-                if (x &- 0x41 < 26 ? x | 0x20 : x) != pool[start + j] { break }
-                j += 1
+                if (x &- 0x41 < 26 ? x | 0x20 : x) != pool[start &+ j] { break }
+                j &+= 1
             }
             if j == b.count { return c }
         }
@@ -312,25 +344,20 @@ public struct PublicSuffixList: Sendable {
     func asciiLookup(_ domain: String, extra: Int) -> String?? {
         let trie = self.trie
         guard trie.usable else { return nil }
+        let mask = trie.mask, childBits = trie.childBits, tagBits = trie.tagBits
         return trie.entries.withUnsafeBufferPointer { entries in
-            trie.parents.withUnsafeBufferPointer { parents in
+            trie.nodes.withUnsafeBufferPointer { nodes in
                 trie.labelPool.withUnsafeBufferPointer { pool in
-                    trie.labelStart.withUnsafeBufferPointer { starts in
-                        trie.nodeFlags.withUnsafeBufferPointer { nodeFlags in
-                            trie.wildcardChild.withUnsafeBufferPointer { wildcardChild in
-                                asciiLookup(domain, extra: extra, mask: trie.mask) { node, label in
-                                    Self.child(node, label, entries: entries, mask: trie.mask, parents: parents, pool: pool, starts: starts)
-                                } flags: { nodeFlags[$0] } wildcard: { wildcardChild[$0] }
-                            }
-                        }
-                    }
+                    asciiLookup(domain, extra: extra) { node, label in
+                        Self.child(node, label, entries: entries, mask: mask, childBits: childBits, tagBits: tagBits, nodes: nodes, pool: pool)
+                    } flags: { nodes[$0].flags } wildcard: { nodes[$0].wildcard }
                 }
             }
         }
     }
 
     @inline(__always)
-    private func asciiLookup(_ domain: String, extra: Int, mask: Int, child: (Int, UnsafeBufferPointer<UInt8>) -> Int,
+    private func asciiLookup(_ domain: String, extra: Int, child: (Int, UnsafeBufferPointer<UInt8>) -> Int,
                              flags nodeFlags: (Int) -> UInt8, wildcard wildcardChild: (Int) -> Int32) -> String?? {
         var d = domain
         return d.withUTF8 { all -> String?? in

@@ -1,3 +1,4 @@
+import Foundation
 @testable import MailAuth
 import SpamwardTestSupport
 import Testing
@@ -5,7 +6,8 @@ import Testing
 /// The byte path of ASCII lookups (`asciiLookup`) gives the answers of the `String` path.
 @Suite("Public Suffix List byte path")
 struct PublicSuffixListFastPathTests {
-    static let inline = PublicSuffixList(
+    static let inline = PublicSuffixList(inlineText)
+    static let inlineText =
         """
         com
         *.ck
@@ -17,7 +19,7 @@ struct PublicSuffixListFastPathTests {
         jp
         公司.cn
         cn
-        """)
+        """
 
     /// Names built from labels that are rules, wildcards' neighbours and exceptions, in every
     /// case, with empty labels, leading and trailing dots.
@@ -55,6 +57,29 @@ struct PublicSuffixListFastPathTests {
             }
             // The byte path answered (it is not silently off).
             #expect(fast == names.count)
+        }
+    }
+
+    /// The byte trie keeps only the top bits of each edge key (a tag) beside the child: with few
+    /// or no tag bits every probe matches a tag, and the parent and label checks alone must give
+    /// the same answers (and the byte path must still answer every ASCII name).
+    @Test func collidingTagsGiveTheSameAnswers() throws {
+        var texts = [(Self.inlineText, "inline")]
+        if let system = try? String(contentsOfFile: PublicSuffixList.systemPath, encoding: .utf8) { texts.append((system, "system")) }
+        let names = Self.names() + ["www.example.com", "a.b.city.kobe.jp", "x.www.ck", "foo.co.uk", "s3.amazonaws.com",
+                                    "user.github.io", "a.blogspot.co.uk", "example.xn--55qx5d.cn"]
+        for (text, label) in texts {
+            let full = PublicSuffixList(text)
+            for bits in [0, 1, 3] {
+                let narrow = PublicSuffixList(text, maxTagBits: bits)
+                var fast = 0
+                for name in names {
+                    if narrow.asciiLookup(name, extra: 1) != nil { fast += 1 }
+                    #expect(narrow.registrableDomain(of: name) == full.registrableDomain(of: name), "\(label) \(bits) \(name)")
+                    #expect(narrow.publicSuffix(of: name) == full.generalPublicSuffix(of: name), "\(label) \(bits) \(name)")
+                }
+                #expect(fast == names.count)
+            }
         }
     }
 }
