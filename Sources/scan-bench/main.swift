@@ -14,6 +14,8 @@
 //   scan-bench per-rule CORPUS [COUNT] [REPEATS]
 //   scan-bench core|full|rules|fingerprint|once CORPUS [COUNT]   # one stage once, for callgrind
 //   scan-bench core|full CORPUS COUNT REPEATS                    # the scan REPEATS times, for perf record
+//   scan-bench pollute CORPUS COUNT REPEATS [KB...]              # how much slower the core scan runs when KB of
+//                                                                # other memory is touched after each message
 // `digest` and `hits` print the same lines before and after a speed-up that changes nothing.
 // callgrind: --toggle-collect='*timedLoop*' (scan), '*trainLoop*' (its learning), '*coreScan*'
 // (core), '*fullScan*' (full: core + rules + fingerprint), '*RuleSetV8evaluate*' (rules), '*FingerprinterV11fingerprint*' (fingerprint).
@@ -240,6 +242,23 @@ func trainedCoreScanner(_ parsed: [Message], _ labels: [Label]) -> MessageScanne
     return scanner
 }
 
+/// The core scan of `messages`, each message followed by a read and write of one word in each
+/// of `lines` cache lines of `p` (the same lines every message, as the rules' and the
+/// fingerprint's tables are); `scan` false: those writes alone (callgrind/perf: *pollutedScan*).
+@inline(never) func pollutedScan(_ s: MessageScanner, _ messages: ArraySlice<[UInt8]>, _ p: UnsafeMutablePointer<UInt64>,
+                                 lines: Int, scan: Bool) -> Int {
+    var n = 0
+    for m in messages {
+        if scan { n &+= s.score(s.parse(m)) > 0 ? 1 : 0 }
+        var i = 0
+        while i < lines {
+            p[i &* 8] &+= 1
+            i &+= 1
+        }
+    }
+    return n &+ Int(truncatingIfNeeded: p[0])
+}
+
 switch mode {
 case "core":
     // The core scan of the second half, after learning the first (callgrind: --toggle-collect=*coreScan*).
@@ -311,6 +330,35 @@ case "fuzzy":
     print("\(Int(results[0].1 * 1e7) / 10) µs/msg (fuzzy + campaign + botnet, the scan's fingerprint given)")
     print("\(Int(results[1].1 * 1e7) / 10) µs/msg (fingerprint made alone + fuzzy + campaign + botnet)")
     if results[0].0 != results[1].0 { exit(1) }
+case "pollute":
+    // How much slower the core scan's own work runs when other memory is touched between its
+    // messages (the rules' and fingerprint's working set evicting the core's cache lines):
+    // for each size, (scan + touching KB) - (touching alone) - (scan alone), alternating runs,
+    // best of REPEATS. Sizes: args after REPEATS, in KB (default 64 256 1024 4096).
+    let sizes = args.count > 4 ? args[4...].compactMap { Int($0) } : [64, 256, 1024, 4096]
+    let scanner = trainedCoreScanner(parsed, entries.map(\.label))
+    let half = messages.count / 2
+    let n = Double(messages.count - half)
+    func us(_ t: Double) -> String { String(Double(Int(t / n * 1e7)) / 10) }
+    for kb in sizes {
+        let lines = max(1, kb * 1024 / 64)
+        let p = UnsafeMutablePointer<UInt64>.allocate(capacity: lines * 8)
+        p.initialize(repeating: 1, count: lines * 8)
+        var plain = Double.infinity, both = Double.infinity, alone = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            var t0 = cpuSeconds()
+            sink &+= pollutedScan(scanner, messages[half...], p, lines: 0, scan: true)
+            plain = min(plain, cpuSeconds() - t0)
+            t0 = cpuSeconds()
+            sink &+= pollutedScan(scanner, messages[half...], p, lines: lines, scan: true)
+            both = min(both, cpuSeconds() - t0)
+            t0 = cpuSeconds()
+            sink &+= pollutedScan(scanner, messages[half...], p, lines: lines, scan: false)
+            alone = min(alone, cpuSeconds() - t0)
+        }
+        print("\(kb) KB a message: core \(us(plain)) µs/msg, touching alone \(us(alone)), both \(us(both)): the core slower by \(us(both - alone - plain)) µs/msg")
+        p.deallocate()
+    }
 default:
     func best(_ body: () -> Void) -> Double {
         var b = Double.infinity
