@@ -35,7 +35,7 @@ struct FingerprintReferenceTests {
         return out
     }
 
-    @Test(arguments: [(128, 2), (128, 1), (128, 3), (100, 2), (7, 2), (1, 2)])
+    @Test(arguments: [(128, 2), (128, 1), (128, 3), (100, 2), (7, 2), (1, 2), (2, 2), (64, 2), (4096, 2)])
     func minHashIsTheReference(slots: Int, shingleWords: Int) {
         var configuration = FingerprintConfiguration()
         configuration.slots = slots

@@ -180,8 +180,20 @@ public struct Fingerprinter: Sendable {
                     let value = h & 0xFFFF_FFFF
                     if value < slots[slot] { slots[slot] = value }
                 }
-                if n == 2, w.count >= 2 {
-                    // The usual two-word shingles.
+                if n == 2, w.count >= 2, k >= 2, k <= 1 << 32, k & (k &- 1) == 0 {
+                    // The usual two-word shingles and a power-of-two slot count (128): for k = 2^b,
+                    // ((h >> 32) * k) >> 32 is h >> (64 - b) (no overflow: (h >> 32) * k < 2^64).
+                    // A shift instead of the multiply: the loop is bound by its multiplies (three
+                    // are the shingle hash's own), not by its instruction count.
+                    let shift = UInt64(64 &- k.trailingZeroBitCount)  // 32...63
+                    for j in 1..<w.count {
+                        let h = StableHash.mix((w[j - 1] &* 0x9E37_79B9_7F4A_7C15 ^ w[j]) ^ 0x2545_F491_4F6C_DD1D)
+                        let slot = Int(truncatingIfNeeded: h &>> shift)  // < k
+                        // Stored unconditionally (a conditional move, not a branch on random data).
+                        slots[slot] = Swift.min(h & 0xFFFF_FFFF, slots[slot])
+                    }
+                } else if n == 2, w.count >= 2 {
+                    // Two-word shingles, any slot count.
                     for j in 1..<w.count { offer(StableHash.mix((w[j - 1] &* 0x9E37_79B9_7F4A_7C15 ^ w[j]) ^ 0x2545_F491_4F6C_DD1D)) }
                 } else {
                     let count = w.count >= n ? w.count - n + 1 : 1
