@@ -19,19 +19,80 @@ public struct PublicSuffixList: Sendable {
         var isRule = false
         var isException = false
     }
-    private var nodes: [Node] = [Node()]
-    /// The same trie for ASCII lookups without building `String`s, made once the rules are read
-    /// (one immutable box: a copy of the list is a few retains, not one per table).
-    private var trie = ByteTrie.empty
-    /// Edges and labels while the rules are read (emptied once ``trie`` is made): each edge keyed
-    /// by a 64-bit hash of (parent, folded label bytes), verified against the child's parent and
-    /// label bytes.
-    private var edgeList: [(key: UInt64, parent: Int32, child: Int32)] = []
-    private var nodeLabels: [[UInt8]] = [[]]
-    /// The `*` child of each node, or -1.
-    private var wildcardChild: [Int32] = [-1]
-    /// Each node's flags for the byte path: 1 a rule ends here, 2 an exception does.
-    private var nodeFlags: [UInt8] = [0]
+    /// Everything the list holds, in one immutable box: a copy of the list (a parameter, a bound
+    /// optional, a capture) is one retain and one release, not one per table (seven before).
+    /// Its identity is the list's (``identity``).
+    private final class Storage: Sendable {
+        /// The suffix trie of the general (`String`) path.
+        let nodes: [Node]
+        /// The same trie for ASCII lookups without building `String`s.
+        let trie: ByteTrie
+        let ruleCount: Int
+
+        init(nodes: [Node], trie: ByteTrie, ruleCount: Int) {
+            self.nodes = nodes
+            self.trie = trie
+            self.ruleCount = ruleCount
+        }
+    }
+    private let storage: Storage
+
+    /// The trie while the rules are read: each edge keyed by a 64-bit hash of (parent, folded
+    /// label bytes), verified against the child's parent and label bytes.
+    private struct Building {
+        var nodes: [Node] = [Node()]
+        var edgeList: [(key: UInt64, parent: Int32, child: Int32)] = []
+        var nodeLabels: [[UInt8]] = [[]]
+        /// The `*` child of each node, or -1.
+        var wildcardChild: [Int32] = [-1]
+        /// Each node's flags for the byte path: 1 a rule ends here, 2 an exception does.
+        var nodeFlags: [UInt8] = [0]
+        var ruleCount = 0
+
+        mutating func addRule(_ rule: UnsafeBufferPointer<UInt8>, exception: Bool) {
+            let labels: [String]
+            let isASCII = rule.allSatisfy { $0 < 0x80 }
+            if isASCII {
+                labels = rule.split(separator: 0x2E, omittingEmptySubsequences: false).map { label in
+                    String(decoding: label.lazy.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }, as: UTF8.self)
+                }
+            } else {
+                labels = String(decoding: rule, as: UTF8.self).lowercased()
+                    .split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+            }
+            guard !labels.contains(where: \.isEmpty) else { return }
+            insert(labels, exception: exception)
+            // Unicode rules also match their Punycode form.
+            if !isASCII {
+                let ascii = labels.map(Punycode.asciiLabel)
+                if ascii != labels { insert(ascii, exception: exception) }
+            }
+            ruleCount += 1
+        }
+
+        mutating func insert(_ labels: [String], exception: Bool) {
+            var node = 0
+            for label in labels.reversed() {
+                if let next = nodes[node].children[label] {
+                    node = next
+                } else {
+                    nodes.append(Node())
+                    let child = nodes.count - 1
+                    nodes[node].children[label] = child
+                    let bytes = Array(label.utf8)
+                    nodeLabels.append(bytes)
+                    wildcardChild.append(-1)
+                    nodeFlags.append(0)
+                    if bytes == [0x2A] { wildcardChild[node] = Int32(child) }
+                    let key = bytes.withUnsafeBufferPointer { PublicSuffixList.edgeKey(node, PublicSuffixList.labelHash($0)) }
+                    edgeList.append((key, Int32(node), Int32(child)))
+                    node = child
+                }
+            }
+            if exception { nodes[node].isException = true } else { nodes[node].isRule = true }
+            nodeFlags[node] |= exception ? 2 : 1
+        }
+    }
 
     /// The byte trie of ``asciiLookup(_:extra:)``: the edges in an open-addressing table probed
     /// linearly from the key's low bits (a `Dictionary` hashed each 64-bit key with SipHash),
@@ -112,13 +173,12 @@ public struct PublicSuffixList: Sendable {
     }
 
     /// The number of rules loaded.
-    public private(set) var ruleCount = 0
+    public var ruleCount: Int { storage.ruleCount }
 
     /// An object shared by a list and its copies only (a list does not change once made): values
     /// computed with a list whose `identity` is `===` another's are the other's too. Lists read
     /// separately from the same file have different identities.
-    public let identity: any AnyObject & Sendable = Identity()
-    private final class Identity: Sendable {}
+    public var identity: any AnyObject & Sendable { storage }
 
     /// Where Debian's `publicsuffix` package installs the list.
     public static let systemPath = "/usr/share/publicsuffix/public_suffix_list.dat"
@@ -150,6 +210,7 @@ public struct PublicSuffixList: Sendable {
     /// ``init(_:)`` with at most `maxTagBits` bits of the edge keys in the byte trie's entries
     /// (tests: few bits make tags collide, so that the parent and label checks decide).
     init(_ text: String, maxTagBits: Int) {
+        var building = Building()
         var t = text
         t.withUTF8 { buf in
             let n = buf.count
@@ -165,59 +226,12 @@ public struct PublicSuffixList: Sendable {
                 while e < end && buf[e] != 0x20 && buf[e] != 0x09 { e += 1 }
                 guard e > s, !(e - s >= 2 && buf[s] == 0x2F && buf[s + 1] == 0x2F) else { continue }
                 let exception = buf[s] == 0x21  // "!"
-                addRule(UnsafeBufferPointer(rebasing: buf[(exception ? s + 1 : s)..<e]), exception: exception)
+                building.addRule(UnsafeBufferPointer(rebasing: buf[(exception ? s + 1 : s)..<e]), exception: exception)
             }
         }
-        trie = ByteTrie(edges: edgeList, nodeLabels: nodeLabels, wildcardChild: wildcardChild, nodeFlags: nodeFlags, usable: true,
-                        maxTagBits: maxTagBits)
-        edgeList = []
-        nodeLabels = []
-        wildcardChild = []
-        nodeFlags = []
-    }
-
-    private mutating func addRule(_ rule: UnsafeBufferPointer<UInt8>, exception: Bool) {
-        let labels: [String]
-        let isASCII = rule.allSatisfy { $0 < 0x80 }
-        if isASCII {
-            labels = rule.split(separator: 0x2E, omittingEmptySubsequences: false).map { label in
-                String(decoding: label.lazy.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }, as: UTF8.self)
-            }
-        } else {
-            labels = String(decoding: rule, as: UTF8.self).lowercased()
-                .split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        }
-        guard !labels.contains(where: \.isEmpty) else { return }
-        insert(labels, exception: exception)
-        // Unicode rules also match their Punycode form.
-        if !isASCII {
-            let ascii = labels.map(Punycode.asciiLabel)
-            if ascii != labels { insert(ascii, exception: exception) }
-        }
-        ruleCount += 1
-    }
-
-    private mutating func insert(_ labels: [String], exception: Bool) {
-        var node = 0
-        for label in labels.reversed() {
-            if let next = nodes[node].children[label] {
-                node = next
-            } else {
-                nodes.append(Node())
-                let child = nodes.count - 1
-                nodes[node].children[label] = child
-                let bytes = Array(label.utf8)
-                nodeLabels.append(bytes)
-                wildcardChild.append(-1)
-                nodeFlags.append(0)
-                if bytes == [0x2A] { wildcardChild[node] = Int32(child) }
-                let key = bytes.withUnsafeBufferPointer { Self.edgeKey(node, Self.labelHash($0)) }
-                edgeList.append((key, Int32(node), Int32(child)))
-                node = child
-            }
-        }
-        if exception { nodes[node].isException = true } else { nodes[node].isRule = true }
-        nodeFlags[node] |= exception ? 2 : 1
+        let trie = ByteTrie(edges: building.edgeList, nodeLabels: building.nodeLabels, wildcardChild: building.wildcardChild,
+                            nodeFlags: building.nodeFlags, usable: true, maxTagBits: maxTagBits)
+        storage = Storage(nodes: building.nodes, trie: trie, ruleCount: building.ruleCount)
     }
 
     /// The lower-cased labels of a domain name, or nil for a name the list cannot apply to
@@ -248,6 +262,7 @@ public struct PublicSuffixList: Sendable {
 
     /// How many labels (from the right) of `labels` form the public suffix.
     private func suffixLength(_ labels: [String]) -> Int {
+        let nodes = storage.nodes
         var best = 1  // the implicit "*" rule
         var exceptionLength: Int? = nil
         // Depth-first over exact and wildcard branches; depth is bounded by the label count.
@@ -342,7 +357,7 @@ public struct PublicSuffixList: Sendable {
     /// the fast path is off), so that the general steps run. Same answers, without a `String`
     /// per label or hashing `String`s.
     func asciiLookup(_ domain: String, extra: Int) -> String?? {
-        let trie = self.trie
+        let trie = storage.trie
         guard trie.usable else { return nil }
         let mask = trie.mask, childBits = trie.childBits, tagBits = trie.tagBits
         return trie.entries.withUnsafeBufferPointer { entries in
