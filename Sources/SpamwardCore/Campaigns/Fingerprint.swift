@@ -152,7 +152,11 @@ public struct Fingerprinter: Sendable {
         var images = 0, links = 0
         for part in parts.prefix(partsRead) {
             guard let html = part.html else { continue }
-            htmlProfile.append(contentsOf: html.tagCounts.map { ($0.key, $0.value) })
+            // Appended in the dictionary's order (as a `map` of it gave them), without the
+            // intermediate array.
+            let counts = html.tagCounts
+            htmlProfile.reserveCapacity(htmlProfile.count &+ counts.count)
+            for (tag, n) in counts { htmlProfile.append((tag, n)) }
             images += html.imageCount
             links += html.links.count
         }
@@ -241,10 +245,14 @@ public struct Fingerprinter: Sendable {
         return StableHash.mix(h ^ 0x2545_F491_4F6C_DD1D)
     }
 
-    func htmlStructure(_ profile: [(String, Int)], images: Int, links: Int) -> UInt64 {
+    func htmlStructure(_ profile: consuming [(String, Int)], images: Int, links: Int) -> UInt64 {
         guard !profile.isEmpty else { return 0 }
         var h = hash.start("html:")
-        for (tag, n) in profile.sorted(by: { $0.0 < $1.0 }) {
+        // Sorted in place (the caller's array is handed over; `sorted` copied it): the same
+        // stable sort, so the same order.
+        var profile = profile
+        profile.sort(by: { $0.0 < $1.0 })
+        for (tag, n) in profile {
             h = StableHash.add(h, bytes: tag.utf8)
             h = StableHash.add(h, UInt8(truncatingIfNeeded: Self.log2Bucket(n)))
         }
