@@ -113,8 +113,8 @@ public struct PublicSuffixList: Sendable {
         let nodes: [NodeRecord]
         /// Node `k`'s label: `labelPool[nodes[k].labelStart ..< + nodes[k].labelCount]`.
         let labelPool: [UInt8]
-        /// Whether the byte path can answer (false for the empty trie, or a list too large for
-        /// the layout: then the general steps answer).
+        /// Whether the byte path can answer (false for a list too large for the layout: then the
+        /// general steps answer).
         let usable: Bool
 
         struct NodeRecord: Sendable {
@@ -127,8 +127,6 @@ public struct PublicSuffixList: Sendable {
             /// 1 a rule ends here, 2 an exception does.
             var flags: UInt8
         }
-
-        static let empty = ByteTrie(edges: [], nodeLabels: [[]], wildcardChild: [-1], nodeFlags: [0], usable: false)
 
         /// `edges`: each edge's key (``edgeKey(_:_:)``), parent and child. `maxTagBits` (tests):
         /// fewer tag bits, so that tags collide and the parent and label checks decide.
