@@ -387,29 +387,36 @@ struct LiteralPrefilter: Sendable, Hashable {
     /// first of the occurrences with either case of its rare byte), nil when it does not.
     static func firstFolded(_ hay: UnsafeBufferPointer<UInt8>, _ needle: Needle) -> Int? {
         let n = needle.bytes
+        guard hay.baseAddress != nil, hay.count >= n.count, !n.isEmpty else { return n.isEmpty ? 0 : nil }
+        let rare = n[needle.rareIndex]
+        let first = firstFolded(hay, needle, rareByte: rare)
+        guard rare &- 0x61 < 26, let other = firstFolded(hay, needle, rareByte: rare & 0xDF) else { return first }
+        return first.map { min($0, other) } ?? other
+    }
+
+    /// Where `needle` (lower case) first occurs in `hay` with its ASCII upper case folded and its
+    /// rare byte (``Needle/rareIndex``) exactly `rareByte` (its lower or, for a letter, its upper
+    /// case), nil when it does not: the occurrences of ``firstFolded(_:_:)`` with that case of
+    /// the rare byte.
+    static func firstFolded(_ hay: UnsafeBufferPointer<UInt8>, _ needle: Needle, rareByte rare: UInt8) -> Int? {
+        let n = needle.bytes
         guard let base = hay.baseAddress, hay.count >= n.count, !n.isEmpty else { return n.isEmpty ? 0 : nil }
         return n.withUnsafeBufferPointer { nb in
             let r = needle.rareIndex
             let count = nb.count
             let last = hay.count - count
-            func find(_ rare: UInt8) -> Int? {
-                var start = 0
-                while start <= last {
-                    guard let hit = memchr(base + start + r, Int32(rare), last - start + 1) else { return nil }
-                    let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) - r
-                    if lower(base[at]) == nb[0], lower(base[at + count - 1]) == nb[count - 1] {
-                        var k = 1
-                        while k < count - 1, lower(base[at + k]) == nb[k] { k += 1 }
-                        if k >= count - 1 { return at }
-                    }
-                    start = at + 1
+            var start = 0
+            while start <= last {
+                guard let hit = memchr(base + start + r, Int32(rare), last - start + 1) else { return nil }
+                let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self)) - r
+                if lower(base[at]) == nb[0], lower(base[at + count - 1]) == nb[count - 1] {
+                    var k = 1
+                    while k < count - 1, lower(base[at + k]) == nb[k] { k += 1 }
+                    if k >= count - 1 { return at }
                 }
-                return nil
+                start = at + 1
             }
-            let rare = nb[r]
-            let first = find(rare)
-            guard rare &- 0x61 < 26, let other = find(rare & 0xDF) else { return first }
-            return first.map { min($0, other) } ?? other
+            return nil
         }
     }
 

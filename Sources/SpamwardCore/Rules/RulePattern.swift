@@ -154,23 +154,49 @@ final class RulePattern: Sendable {
     /// `leading[k]` first occurs (`Int.max`: nowhere; negative: not known, searched for from
     /// `offset`), as a shared literal search found it. Each literal's next occurrence is
     /// searched for only once the one before has been tried.
+    ///
+    /// A literal whose rare byte is a letter is searched for in each case of that byte apart
+    /// (``LiteralPrefilter/firstFolded(_:_:rareByte:)``), and each case's next occurrence is kept
+    /// until it is passed: after a try, only the case whose occurrence was tried is searched for
+    /// again. (Searching both from each try read the rest of the text for the absent case, most
+    /// often the upper case, again after every try.)
     func matchesAtEachLeading(_ text: UnsafeBufferPointer<UInt8>, firstAt: UnsafeMutableBufferPointer<Int>, from offset: Int,
                               _ anchored: PCRE2Matcher, _ leading: [LiteralPrefilter.Needle], scratch: MatchScratch) -> Bool {
         let n = text.count
-        func next(_ k: Int, from start: Int) -> Int {
-            guard start < n, let i = LiteralPrefilter.firstFolded(UnsafeBufferPointer(rebasing: text[start...]), leading[k]) else {
+        /// The first occurrence at `start` or later with the rare byte `rare`, Int.max when none.
+        func next(_ k: Int, _ rare: UInt8, from start: Int) -> Int {
+            guard start < n,
+                  let i = LiteralPrefilter.firstFolded(UnsafeBufferPointer(rebasing: text[start...]), leading[k], rareByte: rare)
+            else {
                 return Int.max
             }
             return start + i
         }
-        let nextAt = firstAt
-        for k in leading.indices where nextAt[k] < 0 { nextAt[k] = next(k, from: max(0, offset)) }
-        while true {
-            var at = Int.max
-            for k in leading.indices where nextAt[k] < at { at = nextAt[k] }
-            if at == Int.max { return false }
-            if anchored.matches(text, from: at, scratch: scratch) { return true }
-            for k in leading.indices where nextAt[k] == at { nextAt[k] = next(k, from: at + 1) }
+        return withUnsafeTemporaryAllocation(of: Int.self, capacity: 2 * leading.count) { cases -> Bool in
+            // cases[2k], cases[2k + 1]: the next occurrence of literal k with its rare byte in lower,
+            // upper case (-1: not searched yet; Int.max: none; the upper case of a rare byte that is
+            // no letter: none). Each is the first of its case at or after every position tried.
+            let nextAt = firstAt
+            for k in leading.indices {
+                let rare = leading[k].bytes[leading[k].rareIndex]
+                cases[2 * k] = -1
+                cases[2 * k + 1] = rare &- 0x61 < 26 ? -1 : Int.max
+            }
+            /// Literal k's occurrences from `start` on: each case searched when not known there.
+            func advance(_ k: Int, from start: Int) {
+                let rare = leading[k].bytes[leading[k].rareIndex]
+                if cases[2 * k] < start { cases[2 * k] = next(k, rare, from: start) }
+                if cases[2 * k + 1] < start { cases[2 * k + 1] = next(k, rare & 0xDF, from: start) }
+                nextAt[k] = min(cases[2 * k], cases[2 * k + 1])
+            }
+            for k in leading.indices where nextAt[k] < 0 { advance(k, from: max(0, offset)) }
+            while true {
+                var at = Int.max
+                for k in leading.indices where nextAt[k] < at { at = nextAt[k] }
+                if at == Int.max { return false }
+                if anchored.matches(text, from: at, scratch: scratch) { return true }
+                for k in leading.indices where nextAt[k] == at { advance(k, from: at + 1) }
+            }
         }
     }
 }
