@@ -11,7 +11,11 @@
 ///
 /// A literal is reported exactly when it occurs in the ASCII-folded text, which is what
 /// ``LiteralPrefilter/contains(_:_:)`` answers, so the prefilter's decisions do not change.
-struct LiteralSearch: Sendable {
+///
+/// A final class, immutable once built: an evaluation reads the body's search through its rule
+/// set's plan, and a reference is one retain where the struct's seven arrays were seven (and
+/// their releases) every time it was read out of the plan's array.
+final class LiteralSearch: Sendable {
     /// The literals (lower-cased bytes), by id.
     let literals: [[UInt8]]
     /// Byte → column.
@@ -433,7 +437,13 @@ struct LiteralSearch: Sendable {
 }
 
 /// Which rules' prefilters are judged from a shared ``LiteralSearch``, and how.
-struct PrefilterPlan: Sendable {
+///
+/// A final class, immutable once built: every evaluation's ``RuleInput`` holds its rule set's
+/// plan (one retain, where the struct's four arrays were four).
+final class PrefilterPlan: Sendable {
+    /// A plan with no searches (an input made without a rule set's plan).
+    static let empty = PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
+
     /// One search per text that several rules read.
     let searches: [LiteralSearch]
     /// For each compiled rule: the search its text gets (-1: none; its own prefilter, if any, is

@@ -409,6 +409,10 @@ final class RuleInput {
         /// in each URL for the `uri` searches.
         var foundLiterals = SlotCache<LiteralSearch.Found>()
         var urlLiterals = SlotCache<[LiteralSearch.Found]>()
+        /// ``body``'s bytes once made (owned by the input, freed with it), and how many of them
+        /// are the subject and text.
+        var body: UnsafeMutableBufferPointer<UInt8>? = nil
+        var bodyTextLength = 0
     }
     /// PCRE2's match data for every regex run of the evaluation (freed with the input).
     let scratch: MatchScratch
@@ -418,7 +422,7 @@ final class RuleInput {
     init(message: borrowing Message, environment: RuleEnvironment, plan: PrefilterPlan? = nil) {
         self.message = copy message
         self.environment = environment
-        self.plan = plan ?? PrefilterPlan(prefilters: [], textKeys: [], minimumLiterals: 1)
+        self.plan = plan ?? PrefilterPlan.empty
         self.scratch = MatchScratch.allocate()
         self.cache = .allocate(capacity: 1)
         cache.initialize(to: MatchCache())
@@ -437,6 +441,7 @@ final class RuleInput {
     }
 
     deinit {
+        cache.pointee.body?.deallocate()
         headerNameHeads.deallocate()
         scratch.free()
         cache.deinitialize(count: 1)
@@ -606,38 +611,58 @@ final class RuleInput {
     lazy var subject: String = field("Subject")?.decodedValue ?? ""  // message.subject
     /// The subject, a newline and the visible text (the text parts joined by newlines), then a
     /// newline when there are text parts: what `body` rules match, as bytes, in one buffer of the
-    /// right capacity. The text checks read it without the final newline (`textLength` bytes).
-    lazy var body: (bytes: [UInt8], textLength: Int) = {
+    /// right capacity, made once. The text checks read it without the final newline (`textLength`
+    /// bytes). The buffer is the input's (freed with it), so each body rule reads it without
+    /// retaining an array (and without the exclusivity check of a lazy property).
+    var body: (bytes: UnsafeBufferPointer<UInt8>, textLength: Int) {
+        if let b = cache.pointee.body { return (UnsafeBufferPointer(b), cache.pointee.bodyTextLength) }
         let subject = self.subject
         let parts = message.textParts
         var length = subject.utf8.count + 1
         for p in parts { length += p.text.utf8.count + 1 }
-        var b: [UInt8] = []
-        b.reserveCapacity(length)
-        b.append(contentsOf: subject.utf8)
-        b.append(0x0A)
+        let b = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: length)
+        let base = b.baseAddress.unsafelyUnwrapped  // length >= 1
+        var at = Self.copyUTF8(subject, to: base)
+        base[at] = 0x0A
+        at += 1
         for k in parts.indices {
-            if k > 0 { b.append(0x0A) }
-            b.append(contentsOf: parts[k].text.utf8)
+            if k > 0 {
+                base[at] = 0x0A
+                at += 1
+            }
+            at += Self.copyUTF8(parts[k].text, to: base + at)
         }
-        let textLength = b.count
-        if !parts.isEmpty { b.append(0x0A) }
-        return (b, textLength)
-    }()
+        let textLength = at
+        if !parts.isEmpty {
+            base[at] = 0x0A
+            at += 1
+        }
+        precondition(at == length, "body: \(at) bytes written of \(length)")
+        cache.pointee.body = b
+        cache.pointee.bodyTextLength = textLength
+        return (UnsafeBufferPointer(b), textLength)
+    }
+
+    /// Copies the UTF-8 of `s` to `dst` (room for `s.utf8.count` bytes); how many bytes.
+    static func copyUTF8(_ s: String, to dst: UnsafeMutablePointer<UInt8>) -> Int {
+        var s = s
+        return s.withUTF8 { u in
+            if let src = u.baseAddress { dst.initialize(from: src, count: u.count) }
+            return u.count
+        }
+    }
 
     /// One pass over the subject and text for the text checks (obfuscated and mixed-script words).
     lazy var textScan: TextChecks.TextScan = {
         let body = self.body
-        return body.bytes.withUnsafeBufferPointer {
-            TextChecks.scanText(UnsafeBufferPointer(rebasing: $0[0..<body.textLength]), maxSeparators: TextChecks.maxWords,
-                                spacedRunLimit: TextChecks.maxSpacedRuns)
-        }
+        return TextChecks.scanText(UnsafeBufferPointer(rebasing: body.bytes[0..<body.textLength]), maxSeparators: TextChecks.maxWords,
+                                   spacedRunLimit: TextChecks.maxSpacedRuns)
     }()
 
     /// Calls `body` with the subject and text (``body`` without its final newline).
     func withSubjectAndText<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
         let b = self.body
-        return b.bytes.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[0..<b.textLength])) }
+        return body(UnsafeBufferPointer(rebasing: b.bytes[0..<b.textLength]))
     }
 
     /// The Date field's time, parsed once for the rules that read it.
@@ -734,9 +759,7 @@ final class RuleInput {
             }
             return ok ? [] : nil
         case .body:
-            let t = body.bytes
-            let ok = t.withUnsafeBufferPointer { b in matches(pattern, rule: rule, search: search, key: search, b, scratch: scratch) }
-            return ok ? [] : nil
+            return matches(pattern, rule: rule, search: search, key: search, body.bytes, scratch: scratch) ? [] : nil
         case .header(let name, let part):
             var t: String
             if slot >= 0, let cached = cache.pointee.headerTexts[slot] {
@@ -785,28 +808,39 @@ final class RuleInput {
     /// The text a header rule reads: the values (or addresses, or display names) of the fields
     /// named `name`, joined by line feeds; the one value itself when there is one (no copy).
     func headerText(_ name: String, _ part: RuleDefinition.HeaderPart) -> String {
+        // The values in order, joined by line feeds; the one value itself when there is one. (Not
+        // a nested function appending to a captured variable: that variable was boxed and checked
+        // for exclusive access on every append.)
         var text: String? = nil
-        func add(_ value: String) {
-            if text == nil {
-                text = value
-            } else {
-                text?.append("\n")
-                text?.append(value)
-            }
-        }
         switch part {
         case .value:
             // The first Subject's decoded value is ``subject`` (decoded once for both).
             var first = Self.sameName(name, "Subject")
-            forEachField(name) {
-                add(first ? subject : $0.decodedValue)
+            forEachFieldIndex(name) { i in
+                let value = first ? subject : headerFields[i].decodedValue
                 first = false
+                Self.join(&text, value)
+                return true
             }
-        case .raw: forEachField(name) { add($0.value) }
-        case .name: for list in addressLists(name) { for a in list { if let n = a.displayName { add(n) } } }
-        case .addr: for list in addressLists(name) { for a in list { add(a.address) } }
+        case .raw:
+            forEachFieldIndex(name) { i in
+                Self.join(&text, headerFields[i].value)
+                return true
+            }
+        case .name: for list in addressLists(name) { for a in list { if let n = a.displayName { Self.join(&text, n) } } }
+        case .addr: for list in addressLists(name) { for a in list { Self.join(&text, a.address) } }
         }
         return text ?? ""
+    }
+
+    /// `value` as the text when there is none yet, else appended after a line feed.
+    @inline(__always) static func join(_ text: inout String?, _ value: String) {
+        if text == nil {
+            text = value
+        } else {
+            text?.append("\n")
+            text?.append(value)
+        }
     }
 
     static func run(_ p: RulePattern, _ t: [UInt8], _ f: [UInt8], _ scratch: MatchScratch) -> Bool {
