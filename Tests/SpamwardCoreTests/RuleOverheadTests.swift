@@ -202,4 +202,38 @@ struct RuleOverheadTests {
         var old = "a.b"
         #expect(old.withUTF8 { e.storage.shortenerFilter.mayContain($0) } == false)
     }
+
+    /// ``RuleInput/body`` (the input's own buffer) against the subject, a line feed and the text
+    /// parts joined by line feeds, then a line feed when there are text parts, on messages with
+    /// no, one and several text parts, non-ASCII subjects and texts; and the text checks' part
+    /// (``RuleInput/withSubjectAndText(_:)``) without the final line feed.
+    @Test func bodyIsTheSubjectAndTextParts() {
+        let bodies: [(headers: [String], body: String)] = [
+            (["Subject: plain"], "one line\r\n"),
+            (["Subject: =?UTF-8?B?w6ljaGFudGlsbG9u?="], "caf\u{e9} cr\u{e8}me \u{1F600}\r\n"),
+            ([], ""),
+            (["Subject: empty body"], ""),
+            (["Subject: two", "MIME-Version: 1.0", "Content-Type: multipart/alternative; boundary=\"b\""],
+             "--b\r\nContent-Type: text/plain\r\n\r\nplain part\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>html <b>part</b></p>\r\n--b--\r\n"),
+            (["Subject: attachment only", "MIME-Version: 1.0", "Content-Type: multipart/mixed; boundary=\"b\""],
+             "--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=a.bin\r\n\r\nAAAA\r\n--b--\r\n"),
+        ]
+        for (headers, body) in bodies {
+            let m = mail(headers, body)
+            let input = RuleInput(message: m, environment: .default)
+            var expected = Array(input.subject.utf8) + [0x0A]
+            for (k, p) in m.textParts.enumerated() {
+                if k > 0 { expected.append(0x0A) }
+                expected += Array(p.text.utf8)
+            }
+            let textLength = expected.count
+            if !m.textParts.isEmpty { expected.append(0x0A) }
+            let got = input.body
+            #expect(Array(got.bytes) == expected, "\(headers) \(body.debugDescription)")
+            #expect(got.textLength == textLength)
+            // Made once: the same buffer on every read.
+            #expect(input.body.bytes.baseAddress == got.bytes.baseAddress)
+            #expect(input.withSubjectAndText { Array($0) } == Array(expected[0..<textLength]))
+        }
+    }
 }

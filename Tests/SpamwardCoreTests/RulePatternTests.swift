@@ -95,6 +95,64 @@ struct RulePatternTests {
         }
     }
 
+    /// ``RulePattern/matchesAtEachLeading(_:firstAt:from:_:_:scratch:)`` (each case of a
+    /// literal's rare byte searched for apart, and each case's next occurrence kept until it is
+    /// passed) against PCRE2 over the whole text, on texts where the leading literals occur often
+    /// in every mix of cases (the rare byte in upper case among them), with near misses, the first
+    /// occurrences known (as the shared search gives them) or not, and from several offsets.
+    @Test func eachLeadingOccurrenceInEitherCase() throws {
+        let patterns = [
+            "(earn|make) \\$?[0-9,]+ (a|per) (day|week|month)", "(remove|taken off) (from )?(our|this) (mailing )?list",
+            "(click|tap) here to (be )?(removed|unsubscribe)", "(next of kin|beneficiary|the sum of) .{0,40}(us\\$|usd|million)",
+            "(lower|reduce) your (interest|mortgage|debt)", "(\\.exe|-x-) file",
+        ]
+        let fillers = [
+            "make ", "MAKE ", "maKe ", "mAke ", "earn ", "EARN ", "eArn ", "$100 ", "1,000 ", "a ", "per ", "day", "week ",
+            "remove ", "REMOVE ", "remoVe ", "from ", "our ", "this ", "list", "mailing ", "taken off ", "TAKEN OFF ",
+            "click here to ", "CLICK HERE TO ", "clicK here to ", "tap here to ", "TAP ", "be ", "removed", "unsubscribe", "next of kin ", "NEXT OF KIN ",
+            "the sum of ", "THE SUM OF ", "usd", "million", "lower ", "LOWER ", "loWer ", "your ", "debt", "mortgage",
+            ".exe ", ".EXE ", "-x- ", "-X- ", "file", " ", "\n", "ma", "ke", "mak", "k", "K", "v", "V", "word ",
+        ].map { Array($0.utf8) }
+        var rng = RNG(state: 0xCA5E_0001)
+        let md = MatchScratch.allocate()
+        defer { md.free() }
+        var matched = 0, tries = 0
+        for pattern in patterns {
+            let p = try RulePattern(pattern, caseInsensitive: true, engine: .pcre2, rule: "T")
+            let anchored = try #require(p.anchored, "/\(pattern)/ has no anchored form")
+            let leading = try #require(p.leading)
+            for _ in 0..<300 {
+                var text: [UInt8] = []
+                let n = 20 + Int(rng.next() % 120)
+                for _ in 0..<n { text += rng.pick(fillers) }
+                let expected = text.withUnsafeBufferPointer { p.matcher.matches($0, scratch: md) }
+                for known in [false, true] {
+                    for offset in [0, Int(rng.next() % 40)] {
+                        // Where a match can start at the earliest: the first leading occurrence.
+                        let firsts = leading.map { needle in
+                            text.withUnsafeBufferPointer { LiteralPrefilter.firstFolded($0, needle) } ?? Int.max
+                        }
+                        let start = max(offset, 0)
+                        let got = withUnsafeTemporaryAllocation(of: Int.self, capacity: leading.count) { firstAt in
+                            for k in leading.indices { firstAt[k] = known && firsts[k] >= start ? firsts[k] : -1 }
+                            return text.withUnsafeBufferPointer {
+                                p.matchesAtEachLeading($0, firstAt: firstAt, from: start, anchored, leading, scratch: md)
+                            }
+                        }
+                        // From an offset, only the matches starting there or later count.
+                        let reference = start == 0 ? expected : text.withUnsafeBufferPointer { t in
+                            (start...t.count).contains { anchored.matches(t, from: $0, scratch: md) }
+                        }
+                        #expect(got == reference, "/\(pattern)/ from \(start) (firsts known: \(known)): \(String(decoding: text, as: UTF8.self).debugDescription)")
+                        tries += 1
+                        if got { matched += 1 }
+                    }
+                }
+            }
+        }
+        #expect(matched >= tries / 10 && matched <= tries - tries / 10, "\(matched) of \(tries) matched")
+    }
+
     /// ``RuleInput/field(_:)`` and ``RuleInput/fields(_:)`` against the message's header fields,
     /// names of equal length and first byte included, in any case.
     @Test func headerLookupsAreTheMessagesFields() {
