@@ -606,12 +606,13 @@ final class RuleInput {
     /// message for the fingerprint and later evaluations (``URLAnalysis``).
     lazy var urlAnalysis: URLAnalysis = URLAnalysis.of(message, publicSuffixList: environment.storage.publicSuffixList)
 
-    /// The message's URLs, normalized (at most ``URLChecks/maxURLs``).
+    /// The message's URLs, normalized (at most ``URLChecks/maxURLs``); made when read (the
+    /// checks read the analysis in place).
     var urls: [AnalyzedURL] { urlAnalysis.urls }
 
     /// ``AnalyzedURL/normalized`` of each of ``urls``, made once per evaluation for the `uri`
     /// rules that read the whole text (the analysis does not keep them: most messages need none).
-    lazy var normalizedURLs: [String] = urls.map(\.normalized)
+    lazy var normalizedURLs: [String] = urlAnalysis.normalizedURLs()
 
     /// The indices in ``urls`` of the first URL of each distinct host name, for the checks that
     /// read only the host.
@@ -784,8 +785,7 @@ final class RuleInput {
             if search < 0, let tail = pattern.endTailLength {
                 // Decided by how each URL ends (`\.(exe|scr)$`): its last bytes, without making
                 // the normalized strings.
-                for u in urls where u.withNormalizedTail(tail, { pattern.matches(tail: $0) }) { return [u.normalized] }
-                return nil
+                return urlAnalysis.firstNormalized(tail: tail, where: { pattern.matches(tail: $0) }).map { [$0] }
             }
             let all = normalizedURLs
             if search >= 0 {

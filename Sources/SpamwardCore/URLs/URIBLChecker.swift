@@ -50,18 +50,20 @@ public struct URIBLChecker: Sendable {
         var out: [String] = []
         // The analysis the rules read (made here first, as this step runs before the scan, and
         // kept with the message for them when the lists are the same).
-        for u in URLAnalysis.of(message, publicSuffixList: publicSuffixList).urls {
+        URLAnalysis.of(message, publicSuffixList: publicSuffixList).forEach(hosts: false) { u in
             let name: String
             if u.isIPAddress {
-                guard !u.host.hasPrefix("[") else { continue }
-                name = u.host.split(separator: ".").reversed().joined(separator: ".")
+                let host = u.host
+                guard !host.hasPrefix("[") else { return false }
+                name = host.split(separator: ".").reversed().joined(separator: ".")
             } else {
                 name = u.registrableDomain
             }
             if seen.insert(name).inserted {
                 out.append(name)
-                if out.count >= maxLookups { break }
+                if out.count >= maxLookups { return true }
             }
+            return false
         }
         return out
     }

@@ -57,12 +57,17 @@ public struct URIBlocklist: Sendable, Hashable {
 
     /// The listed name that lists `url`, if any.
     public func listedName(for url: AnalyzedURL) -> String? {
+        listedName(host: url.host, registrableDomain: url.registrableDomain, isIPAddress: url.isIPAddress)
+    }
+
+    /// ``listedName(for:)`` of a URL's host names.
+    func listedName(host: String, registrableDomain: String, isIPAddress: Bool) -> String? {
         guard !domains.isEmpty else { return nil }
-        if url.isIPAddress { return domains.contains(url.host) ? url.host : nil }
-        var name = Substring(url.host)
+        if isIPAddress { return domains.contains(host) ? host : nil }
+        var name = Substring(host)
         while true {
             if domains.contains(String(name)) { return String(name) }
-            guard name.count > url.registrableDomain.count, let dot = name.firstIndex(of: ".") else { return nil }
+            guard name.count > registrableDomain.count, let dot = name.firstIndex(of: ".") else { return nil }
             name = name[name.index(after: dot)...]
         }
     }

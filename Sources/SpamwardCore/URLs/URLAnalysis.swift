@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import MailAuth
 import MailMessage
 
@@ -9,16 +14,32 @@ import MailMessage
 final class URLAnalysis: Sendable {
     /// The identity of the list the registrable domains come from (`PublicSuffixList.identity`).
     let listIdentity: (any AnyObject & Sendable)?
-    /// The first ``URLChecks/maxURLs`` URLs of the message that parse and have a host, analyzed.
-    let urls: [AnalyzedURL]
-    /// The indices in ``urls`` of the first URL of each distinct host name (``AnalyzedURL/host``),
-    /// for the checks that read only the host.
+    /// The message's URLs (`Message.urls`) and the parses of the first ``covered`` of them
+    /// (`Message.parsedURLs`): the analysis reads them in place and keeps no copy per URL.
+    private let raws: [String]
+    private let parsed: [ParsedURL?]
+    /// The analyzed URLs (the first ``URLChecks/maxURLs`` URLs of the message that parse and have
+    /// a host), in order: each URL's index in the message and its host's in ``hosts``, with the
+    /// flags the checks read (no `AnalyzedURL` box per URL: ``urls`` makes those when asked).
+    private let entries: [Entry]
+    /// The indices in ``entries`` (and ``urls``) of the first URL of each distinct host name
+    /// (``AnalyzedURL/host``), for the checks that read only the host.
     let distinctHostIndices: [Int]
     /// For each of the first ``covered`` URLs of the message (`Message.urls`), the index of its
     /// host in ``hosts``, or -1 when it was not analyzed (no parse, no host).
     private let hostOfURL: [Int32]
     /// Each distinct parsed host (`ParsedURL.host`) with its names.
     private let hosts: [Host]
+
+    /// One analyzed URL: plain values, so that the array of them holds no reference.
+    struct Entry {
+        /// Its index in `Message.urls` (and in the parsed URLs).
+        var url: Int32
+        /// Its host's index in ``hosts``.
+        var host: Int32
+        /// ``URLItem`` flags: IP address, obfuscated IPv4, userinfo present.
+        var flags: UInt8
+    }
 
     struct Host {
         /// `ParsedURL.host`.
@@ -82,8 +103,8 @@ final class URLAnalysis: Sendable {
         let raws = message.urls
         let parsed = message.parsedURLs(URLChecks.maxURLs)
         let n = parsed.count
-        var urls: [AnalyzedURL] = []
-        urls.reserveCapacity(n)
+        var entries: [Entry] = []
+        entries.reserveCapacity(n)
         var hostOfURL = [Int32](repeating: -1, count: n)
         var hosts: [Host] = []
         hosts.reserveCapacity(n)
@@ -94,65 +115,207 @@ final class URLAnalysis: Sendable {
         var table: [String: Int32] = [:]
         var asciiTable: [String: Int32] = [:]
         let linear = SmallStringIndex.linearLimit
-        for i in 0..<n {
-            guard let p = parsed[i] else { continue }
-            // The host read once (each read of `ParsedURL.host` copies it out of the box).
-            let pHost = p.host
-            guard !pHost.isEmpty else { continue }
-            var h: Int32 = -1
-            // (Through the buffers: the array's subscript would copy each host, four strings.)
-            if hosts.count <= linear {
-                h = hosts.withUnsafeBufferPointer { hb in
-                    for k in hb.indices where hb[k].key == pHost { return Int32(k) }
-                    return -1
-                }
-            } else if let known = table[pHost] {
-                h = known
-            }
-            if h < 0 {
-                // A new host name: its names once per message.
-                h = Int32(hosts.count)
-                if let names = URLNormalizer.hostNames(p, publicSuffixList: list) {
-                    var first = h
-                    if hosts.count <= linear {
-                        first = hosts.withUnsafeBufferPointer { hb in
-                            for k in hb.indices where hb[k].valid && hb[k].names.ascii == names.ascii { return hb[k].sameASCII }
-                            return h
-                        }
-                    } else if let known = asciiTable[names.ascii] {
-                        first = known
+        parsed.withUnsafeBufferPointer { pb in
+            for i in 0..<n {
+                guard let p = pb[i] else { continue }
+                // The host read once (each read of `ParsedURL.host` copies it out of the box).
+                let pHost = p.host
+                guard !pHost.isEmpty else { continue }
+                var h: Int32 = -1
+                // (Through the buffers: the array's subscript would copy each host, four strings.)
+                if hosts.count <= linear {
+                    h = hosts.withUnsafeBufferPointer { hb in
+                        for k in hb.indices where hb[k].key == pHost { return Int32(k) }
+                        return -1
                     }
-                    hosts.append(Host(key: pHost, names: names, valid: true, sameASCII: first))
-                } else {
-                    let none = URLNormalizer.HostNames(unicode: "", ascii: "", registrable: "", fromList: false, isIPAddress: false,
-                                                       unicodeIsASCII: true)
-                    hosts.append(Host(key: pHost, names: none, valid: false, sameASCII: -1))
+                } else if let known = table[pHost] {
+                    h = known
                 }
-                if hosts.count == linear + 1 {
-                    for k in hosts.indices {
-                        table[hosts[k].key] = Int32(k)
+                if h < 0 {
+                    // A new host name: its names once per message.
+                    h = Int32(hosts.count)
+                    if let names = URLNormalizer.hostNames(p, publicSuffixList: list) {
+                        var first = h
+                        if hosts.count <= linear {
+                            first = hosts.withUnsafeBufferPointer { hb in
+                                for k in hb.indices where hb[k].valid && hb[k].names.ascii == names.ascii { return hb[k].sameASCII }
+                                return h
+                            }
+                        } else if let known = asciiTable[names.ascii] {
+                            first = known
+                        }
+                        hosts.append(Host(key: pHost, names: names, valid: true, sameASCII: first))
+                    } else {
+                        let none = URLNormalizer.HostNames(unicode: "", ascii: "", registrable: "", fromList: false, isIPAddress: false,
+                                                           unicodeIsASCII: true)
+                        hosts.append(Host(key: pHost, names: none, valid: false, sameASCII: -1))
+                    }
+                    if hosts.count == linear + 1 {
+                        for k in hosts.indices {
+                            table[hosts[k].key] = Int32(k)
+                            if hosts[k].valid, asciiTable[hosts[k].names.ascii] == nil { asciiTable[hosts[k].names.ascii] = hosts[k].sameASCII }
+                        }
+                    } else if hosts.count > linear + 1 {
+                        let k = Int(h)
+                        table[hosts[k].key] = h
                         if hosts[k].valid, asciiTable[hosts[k].names.ascii] == nil { asciiTable[hosts[k].names.ascii] = hosts[k].sameASCII }
                     }
-                } else if hosts.count > linear + 1 {
-                    let k = Int(h)
-                    table[hosts[k].key] = h
-                    if hosts[k].valid, asciiTable[hosts[k].names.ascii] == nil { asciiTable[hosts[k].names.ascii] = hosts[k].sameASCII }
                 }
+                let k = Int(h)
+                guard hosts[k].valid else { continue }
+                hostOfURL[i] = h
+                let first = Int(hosts[k].sameASCII)
+                if !hosts[first].taken {
+                    hosts[first].taken = true
+                    distinct.append(entries.count)
+                }
+                // What the checks read of the parse besides the host (`AnalyzedURL`'s flags).
+                var flags: UInt8 = 0
+                if p.isIPAddress { flags |= URLItem.ipAddress }
+                if p.isObfuscatedIPv4 { flags |= URLItem.obfuscatedIP }
+                if p.userinfo != nil { flags |= URLItem.hasUserinfo }
+                entries.append(Entry(url: Int32(i), host: h, flags: flags))
             }
-            let k = Int(h)
-            guard hosts[k].valid else { continue }
-            hostOfURL[i] = h
-            let first = Int(hosts[k].sameASCII)
-            if !hosts[first].taken {
-                hosts[first].taken = true
-                distinct.append(urls.count)
-            }
-            urls.append(hosts.withUnsafeBufferPointer { URLNormalizer.analyzed(raws[i], p, $0[k].names) })
         }
-        self.urls = urls
+        self.raws = raws
+        self.parsed = parsed
+        self.entries = entries
         self.distinctHostIndices = distinct
         self.hostOfURL = hostOfURL
         self.hosts = hosts
+    }
+
+    /// How many URLs were analyzed (``urls``'s count, without making them).
+    var count: Int { entries.count }
+
+    /// The analyzed URLs, made when read (each time: read once per use). The checks read the
+    /// URLs in place instead (``forEach(hosts:_:)``).
+    var urls: [AnalyzedURL] {
+        var out: [AnalyzedURL] = []
+        out.reserveCapacity(entries.count)
+        forEach(hosts: false) { u in
+            out.append(u.analyzed)
+            return false
+        }
+        return out
+    }
+
+    /// ``AnalyzedURL/normalized`` of each of ``urls``, in order.
+    func normalizedURLs() -> [String] {
+        var out: [String] = []
+        out.reserveCapacity(entries.count)
+        forEach(hosts: false) { u in
+            out.append(u.normalized)
+            return false
+        }
+        return out
+    }
+
+    /// Calls `body` with each analyzed URL in order (`hosts`: only the first URL of each distinct
+    /// host name, ``distinctHostIndices``), read in place, until it returns true.
+    @inline(__always) func forEach(hosts onlyHosts: Bool, _ body: (URLItem) -> Bool) {
+        raws.withUnsafeBufferPointer { rb in
+            parsed.withUnsafeBufferPointer { pb in
+                hosts.withUnsafeBufferPointer { hb in
+                    entries.withUnsafeBufferPointer { eb in
+                        guard let r = rb.baseAddress, let p = pb.baseAddress, let h = hb.baseAddress else { return }
+                        @inline(__always) func item(_ k: Int) -> URLItem {
+                            let e = eb[k]
+                            return URLItem(rawPointer: r + Int(e.url), parsedPointer: p + Int(e.url), hostPointer: h + Int(e.host),
+                                           flags: e.flags)
+                        }
+                        if onlyHosts {
+                            for k in distinctHostIndices where body(item(k)) { return }
+                        } else {
+                            for k in eb.indices where body(item(k)) { return }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The options of up to three URLs for which `option` gives one (`hosts`: the first URL of
+    /// each distinct host name only); nil when none does.
+    func options(hosts onlyHosts: Bool, _ option: (URLItem) -> String?) -> [String]? {
+        var out: [String] = []
+        forEach(hosts: onlyHosts) { u in
+            if let o = option(u) { out.append(o) }
+            return out.count >= 3
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    /// The normalized form of the first URL whose normalized form's last `count` bytes (all of
+    /// them when it is shorter) satisfy `test`: for `uri` patterns decided by how a URL ends.
+    func firstNormalized(tail count: Int, where test: (UnsafeBufferPointer<UInt8>) -> Bool) -> String? {
+        var found: String? = nil
+        forEach(hosts: false) { u in
+            guard u.withNormalizedTail(count, test) else { return false }
+            found = u.normalized
+            return true
+        }
+        return found
+    }
+}
+
+/// One analyzed URL of a ``URLAnalysis`` read in place: what ``AnalyzedURL`` holds, taken from
+/// the message's URL, its parse and its host's names when read. Valid only inside the call that
+/// lends it (``URLAnalysis/forEach(hosts:_:)``).
+struct URLItem {
+    static let ipAddress: UInt8 = 1
+    static let obfuscatedIP: UInt8 = 2
+    static let hasUserinfo: UInt8 = 4
+
+    let rawPointer: UnsafePointer<String>
+    let parsedPointer: UnsafePointer<ParsedURL?>
+    let hostPointer: UnsafePointer<URLAnalysis.Host>
+    let flags: UInt8
+
+    /// ``AnalyzedURL/host``.
+    var host: String { hostPointer.pointee.names.ascii }
+    /// ``AnalyzedURL/registrableDomain``.
+    var registrableDomain: String { hostPointer.pointee.names.registrable }
+    /// ``AnalyzedURL/unicodeHost``.
+    var unicodeHost: String { hostPointer.pointee.names.unicode }
+    var unicodeHostIsASCII: Bool { hostPointer.pointee.names.unicodeIsASCII }
+    var isIPAddress: Bool { flags & Self.ipAddress != 0 }
+    var isObfuscatedIP: Bool { flags & Self.obfuscatedIP != 0 }
+    /// ``AnalyzedURL/userinfo``.
+    var userinfo: String? { flags & Self.hasUserinfo != 0 ? parsedPointer.pointee.unsafelyUnwrapped.userinfo : nil }
+    /// ``AnalyzedURL/path`` (percent-encoding normalized).
+    var path: String { URLNormalizer.normalizePercent(parsedPointer.pointee.unsafelyUnwrapped.path) }
+    /// ``AnalyzedURL/query`` (percent-encoding normalized).
+    var query: String? { parsedPointer.pointee.unsafelyUnwrapped.query.map(URLNormalizer.normalizePercent) }
+
+    /// This URL as an ``AnalyzedURL`` (a box of its own).
+    var analyzed: AnalyzedURL {
+        URLNormalizer.analyzed(rawPointer.pointee, parsedPointer.pointee.unsafelyUnwrapped, hostPointer.pointee.names)
+    }
+    /// ``AnalyzedURL/normalized``.
+    var normalized: String { analyzed.normalized }
+
+    /// Calls `body` with the UTF-8 bytes of ``host`` and of ``registrableDomain``.
+    @inline(__always) func withHostBytes<R>(_ body: (UnsafeBufferPointer<UInt8>, UnsafeBufferPointer<UInt8>) -> R) -> R {
+        var h = host, d = registrableDomain
+        return h.withUTF8 { h in d.withUTF8 { d in body(h, d) } }
+    }
+
+    /// ``AnalyzedURL/withNormalizedTail(_:_:)``: the normalized form's last `count` bytes.
+    func withNormalizedTail<R>(_ count: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let p = parsedPointer.pointee.unsafelyUnwrapped
+        // Nearly always the last part (the query, else the path) holds the whole tail and has no
+        // `%` (then percent normalization leaves it as it is): read in place.
+        let last = p.query ?? p.path
+        if let answer = last.utf8.withContiguousStorageIfAvailable({ b -> R? in
+            guard b.count >= count, let base = b.baseAddress, memchr(base, 0x25, b.count) == nil else { return nil }
+            return body(UnsafeBufferPointer(rebasing: b[(b.count - count)...]))
+        }), let answer {
+            return answer
+        }
+        return AnalyzedURL.Fields.withComposedTail(count, scheme: p.scheme, port: p.port, host: host,
+                                                   path: URLNormalizer.normalizePercent(p.path),
+                                                   query: p.query.map(URLNormalizer.normalizePercent), body)
     }
 }
 

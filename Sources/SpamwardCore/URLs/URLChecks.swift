@@ -29,7 +29,7 @@ public enum URLChecks {
                 }
             }
         },
-        "url_redirector": BuiltinRules.Check { input in first(input, isRedirect) },
+        "url_redirector": BuiltinRules.Check { input in first(input) { isRedirect($0) } },
         "url_numeric_ip": BuiltinRules.Check { input in first(input) { $0.isIPAddress && !$0.isObfuscatedIP } },
         "url_obfuscated_ip": BuiltinRules.Check { input in first(input) { $0.isObfuscatedIP } },
         "url_userinfo": BuiltinRules.Check { input in
@@ -39,7 +39,10 @@ public enum URLChecks {
         "url_lookalike": BuiltinRules.Check { input in lookalikeOptions(input) },
         "url_brand_subdomain": BuiltinRules.Check { input in
             let brands = input.environment.storage.brands
-            return firstOption(input, hosts: true) { u in brands.brandInSubdomain(u).map { "\(u.host) names \($0)" } }
+            return firstOption(input, hosts: true) { u in
+                brands.brandInSubdomain(isIPAddress: u.isIPAddress, host: u.host, registrableDomain: u.registrableDomain)
+                    .map { "\(u.host) names \($0)" }
+            }
         },
         "url_mixed_script": BuiltinRules.Check { input in
             first(input, hosts: true) { u in
@@ -52,7 +55,10 @@ public enum URLChecks {
             let list = input.environment.storage.uriBlocklist
             // An empty list (the default) lists nothing: the URLs are not read.
             guard !list.isEmpty else { return nil }
-            return firstOption(input, hosts: true) { u in list.listedName(for: u).map { "\(u.host) (\($0))" } }
+            return firstOption(input, hosts: true) { u in
+                list.listedName(host: u.host, registrableDomain: u.registrableDomain, isIPAddress: u.isIPAddress)
+                    .map { "\(u.host) (\($0))" }
+            }
         },
     ]
 
@@ -108,38 +114,37 @@ public enum URLChecks {
     /// a brand's. The answer depends on the registrable domain only: once per domain when the
     /// message has several hosts (its few domains searched linearly, then through a dictionary).
     static func lookalikeOptions(_ input: RuleInput) -> [String]? {
-        let hosts = input.distinctHostIndices
-        guard !hosts.isEmpty else { return nil }
+        let analysis = input.urlAnalysis
+        let hostCount = analysis.distinctHostIndices.count
+        guard hostCount > 0 else { return nil }
         let brands = input.environment.brands
         var out: [String] = []
         var answers: [(domain: String, brand: String?)] = []
         var brandOf: [String: String?] = [:]
-        input.urls.withUnsafeBufferPointer { buf in
-            for i in hosts {
-                let u = buf[i]
-                guard !u.isIPAddress else { continue }
-                let brand: String?
-                if hosts.count == 1 {
-                    brand = brands.lookalike(of: u)
+        analysis.forEach(hosts: true) { u in
+            guard !u.isIPAddress else { return false }
+            let brand: String?
+            if hostCount == 1 {
+                brand = brands.lookalike(registrableDomain: u.registrableDomain)
+            } else {
+                let domain = u.registrableDomain
+                if let known = Self.known(domain, answers, brandOf) {
+                    brand = known
                 } else {
-                    let domain = u.registrableDomain
-                    if let known = Self.known(domain, answers, brandOf) {
-                        brand = known
-                    } else {
-                        brand = brands.lookalike(of: u)
-                        answers.append((domain, brand))
-                        if answers.count == SmallStringIndex.linearLimit + 1 {
-                            for a in answers { brandOf[a.domain] = .some(a.brand) }
-                        } else if answers.count > SmallStringIndex.linearLimit + 1 {
-                            brandOf[domain] = .some(brand)
-                        }
+                    brand = brands.lookalike(registrableDomain: domain)
+                    answers.append((domain, brand))
+                    if answers.count == SmallStringIndex.linearLimit + 1 {
+                        for a in answers { brandOf[a.domain] = .some(a.brand) }
+                    } else if answers.count > SmallStringIndex.linearLimit + 1 {
+                        brandOf[domain] = .some(brand)
                     }
                 }
-                if let brand {
-                    out.append("\(u.unicodeHost) looks like \(brand)")
-                    if out.count >= 3 { break }
-                }
             }
+            if let brand {
+                out.append("\(u.unicodeHost) looks like \(brand)")
+                if out.count >= 3 { return true }
+            }
+            return false
         }
         return out.isEmpty ? nil : out
     }
@@ -154,35 +159,15 @@ public enum URLChecks {
         return table[domain]
     }
 
-    static func first(_ input: RuleInput, hosts: Bool = false, _ test: (AnalyzedURL) -> Bool) -> [String]? {
+    @inline(__always) static func first(_ input: RuleInput, hosts: Bool = false, _ test: (URLItem) -> Bool) -> [String]? {
         firstOption(input, hosts: hosts) { test($0) ? $0.normalized : nil }
     }
 
     /// The options of up to three URLs that hit. `hosts`: the check reads only the host, so
-    /// only the first URL of each host name is tested.
-    static func firstOption(_ input: RuleInput, hosts: Bool = false, _ option: (AnalyzedURL) -> String?) -> [String]? {
-        var out: [String] = []
-        let all = input.urls
-        // Through the buffer: an array's subscript returns a copy of the element (a retain and
-        // release of each of its eight strings); a buffer's lends it in place.
-        all.withUnsafeBufferPointer { buf in
-            if hosts {
-                for i in input.distinctHostIndices {
-                    if let o = option(buf[i]) {
-                        out.append(o)
-                        if out.count >= 3 { break }
-                    }
-                }
-            } else {
-                for i in buf.indices {
-                    if let o = option(buf[i]) {
-                        out.append(o)
-                        if out.count >= 3 { break }
-                    }
-                }
-            }
-        }
-        return out.isEmpty ? nil : out
+    /// only the first URL of each host name is tested. The URLs are read in place from the
+    /// message's analysis (``URLAnalysis/forEach(hosts:_:)``).
+    @inline(__always) static func firstOption(_ input: RuleInput, hosts: Bool = false, _ option: (URLItem) -> String?) -> [String]? {
+        input.urlAnalysis.options(hosts: hosts, option)
     }
 
     /// Whether `s` has `http` (any case), `//` or `%`: what a URL inside it, or its escape, needs.
@@ -243,12 +228,21 @@ public enum URLChecks {
 
     /// An open redirect: a query parameter or a path segment that is itself an http(s) URL.
     public static func isRedirect(_ u: AnalyzedURL) -> Bool {
-        var path = u.path
-        let fast: Bool? = path.withUTF8 { p in
-            guard var query = u.query else { return redirectOnBytes(path: p, query: nil) }
+        isRedirect(path: u.path, query: u.query) ?? isRedirectReference(u)
+    }
+
+    /// ``isRedirect(_:)`` of a URL read in place.
+    static func isRedirect(_ u: URLItem) -> Bool {
+        isRedirect(path: u.path, query: u.query) ?? isRedirectReference(u.analyzed)
+    }
+
+    /// ``redirectOnBytes(path:query:)`` of the strings.
+    @inline(__always) static func isRedirect(path: String, query: String?) -> Bool? {
+        var path = path
+        return path.withUTF8 { p in
+            guard var query else { return redirectOnBytes(path: p, query: nil) }
             return query.withUTF8 { q in redirectOnBytes(path: p, query: q) }
         }
-        return fast ?? isRedirectReference(u)
     }
 
     /// ``isRedirectReference(_:)`` on bytes, without decoding or lower-casing copies of the path
@@ -531,7 +525,11 @@ public struct BrandList: Sendable {
     /// or more letters), when the domain is not the brand's own.
     public func lookalike(of u: AnalyzedURL) -> String? {
         guard !u.isIPAddress else { return nil }
-        let reg = u.registrableDomain
+        return lookalike(registrableDomain: u.registrableDomain)
+    }
+
+    /// ``lookalike(of:)`` of a URL (not an IP address) whose registrable domain is `reg`.
+    func lookalike(registrableDomain reg: String) -> String? {
         var regBytes = reg
         if allSkeletonsASCII, let answer = regBytes.withUTF8({ asciiLookalike($0) }) { return answer }
         return generalLookalike(registrableDomain: reg)
@@ -724,14 +722,22 @@ public struct BrandList: Sendable {
     /// A brand's name or domain among the labels left of `u`'s registrable domain
     /// (`paypal.com.login.example.net`, `paypal.secure-login.example`), when the domain is not the brand's.
     public func brandInSubdomain(_ u: AnalyzedURL) -> String? {
-        guard !u.isIPAddress else { return nil }
-        return u.withHostBytes { host, domain in
-            guard host.count > domain.count else { return nil }
-            // A subdomain shorter than every brand domain and than four bytes (the shortest name
-            // tested; a label is no longer than the subdomain) names none: `www.` of most hosts.
-            let subLength = host.count - domain.count - 1
-            if subLength < shortestSubdomainNamingABrand { return nil }
-            return brandInSubdomain(UnsafeBufferPointer(rebasing: host[0..<subLength]), registrableDomain: u.registrableDomain)
+        brandInSubdomain(isIPAddress: u.isIPAddress, host: u.host, registrableDomain: u.registrableDomain)
+    }
+
+    /// ``brandInSubdomain(_:)`` of a URL's host names.
+    func brandInSubdomain(isIPAddress: Bool, host: String, registrableDomain: String) -> String? {
+        guard !isIPAddress else { return nil }
+        var h = host, d = registrableDomain
+        return h.withUTF8 { host in
+            d.withUTF8 { domain in
+                guard host.count > domain.count else { return nil }
+                // A subdomain shorter than every brand domain and than four bytes (the shortest name
+                // tested; a label is no longer than the subdomain) names none: `www.` of most hosts.
+                let subLength = host.count - domain.count - 1
+                if subLength < shortestSubdomainNamingABrand { return nil }
+                return brandInSubdomain(UnsafeBufferPointer(rebasing: host[0..<subLength]), registrableDomain: registrableDomain)
+            }
         }
     }
 

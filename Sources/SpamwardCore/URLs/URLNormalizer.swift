@@ -107,18 +107,30 @@ public struct AnalyzedURL: Sendable, Hashable {
         /// The normalized form's last `count` bytes (all of them when it is shorter), without
         /// making the string when it is composed: for patterns decided by how a URL ends.
         func withNormalizedTail<R>(_ count: Int, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+            if let s = storedNormalized {
+                if let answer = s.utf8.withContiguousStorageIfAvailable({ b in
+                    body(UnsafeBufferPointer(rebasing: b[max(0, b.count - count)...]))
+                }) {
+                    return answer
+                }
+                var s = s
+                return s.withUTF8 { b in body(UnsafeBufferPointer(rebasing: b[max(0, b.count - count)...])) }
+            }
+            return Self.withComposedTail(count, scheme: scheme, port: port, host: host, path: path, query: query, body)
+        }
+
+        /// The last `count` bytes (all of them when it is shorter) of
+        /// `scheme://host[:port]path[?query]`, without making the string.
+        static func withComposedTail<R>(_ count: Int, scheme: String, port: Int?, host: String, path: String, query: String?,
+                                        _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
             // Nearly always the last part (the query, else the path) holds the whole tail: read in place.
-            let last = storedNormalized ?? query ?? path
-            if storedNormalized != nil || last.utf8.count >= count,
+            let last = query ?? path
+            if last.utf8.count >= count,
                 let answer = last.utf8.withContiguousStorageIfAvailable({ b in
                     body(UnsafeBufferPointer(rebasing: b[max(0, b.count - count)...]))
                 })
             {
                 return answer
-            }
-            if let s = storedNormalized {
-                var s = s
-                return s.withUTF8 { b in body(UnsafeBufferPointer(rebasing: b[max(0, b.count - count)...])) }
             }
             return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(count, 1)) { out in
                 // Written from the end: the parts from the last (query) to the first (scheme).
