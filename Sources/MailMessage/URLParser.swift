@@ -145,7 +145,10 @@ public struct ParsedURL: Sendable, Hashable {
     }
 
     /// The host is an IP address literal.
-    public var isIPAddress: Bool { ipv4 != nil || ipv6 != nil }
+    public var isIPAddress: Bool { fields.ipv4 != nil || fields.ipv6 != nil }
+
+    /// Whether ``userinfo`` is present (without copying it).
+    public var hasUserinfo: Bool { fields.userinfo != nil }
 
     /// A guess at the registrable domain ("site") of the host without the Public Suffix List:
     /// the last two labels, or the last three when the top-level domain is a two-letter country code

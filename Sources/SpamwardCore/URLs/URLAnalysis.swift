@@ -173,7 +173,7 @@ final class URLAnalysis: Sendable {
                 var flags: UInt8 = 0
                 if p.isIPAddress { flags |= URLItem.ipAddress }
                 if p.isObfuscatedIPv4 { flags |= URLItem.obfuscatedIP }
-                if p.userinfo != nil { flags |= URLItem.hasUserinfo }
+                if p.hasUserinfo { flags |= URLItem.hasUserinfo }
                 entries.append(Entry(url: Int32(i), host: h, flags: flags))
             }
         }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 import MailMessage
 
 /// The URL signals of the built-in rules (each an `eval` check whose options name the URL).
@@ -231,9 +236,25 @@ public enum URLChecks {
         isRedirect(path: u.path, query: u.query) ?? isRedirectReference(u)
     }
 
-    /// ``isRedirect(_:)`` of a URL read in place.
+    /// ``isRedirect(_:)`` of a URL read in place: the parsed path and query as they are when
+    /// neither has a `%` (then percent normalization leaves them unchanged).
     static func isRedirect(_ u: URLItem) -> Bool {
-        isRedirect(path: u.path, query: u.query) ?? isRedirectReference(u.analyzed)
+        let p = u.parsedPointer.pointee.unsafelyUnwrapped
+        var path = p.path
+        let query = p.query
+        var q = query ?? ""
+        let plain: Bool?? = path.withUTF8 { pb in
+            q.withUTF8 { qb in
+                if let base = pb.baseAddress, memchr(base, 0x25, pb.count) != nil { return nil }
+                if query != nil, let base = qb.baseAddress, memchr(base, 0x25, qb.count) != nil { return nil }
+                return .some(redirectOnBytes(path: pb, query: query == nil ? nil : qb))
+            }
+        }
+        switch plain {
+        case .some(.some(let answer)): return answer
+        case .some(.none): return isRedirectReference(u.analyzed)
+        case .none: return isRedirect(path: u.path, query: u.query) ?? isRedirectReference(u.analyzed)
+        }
     }
 
     /// ``redirectOnBytes(path:query:)`` of the strings.
