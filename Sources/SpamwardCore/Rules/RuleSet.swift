@@ -604,7 +604,7 @@ final class RuleInput {
 
     /// The message's URLs analyzed once per message (and Public Suffix List): kept with the
     /// message for the fingerprint and later evaluations (``URLAnalysis``).
-    lazy var urlAnalysis: URLAnalysis = URLAnalysis.of(message, publicSuffixList: environment.storage.publicSuffixList)
+    lazy var urlAnalysis: URLAnalysis = URLAnalysis.of(message, in: environment.storage)
 
     /// The message's URLs, normalized (at most ``URLChecks/maxURLs``); made when read (the
     /// checks read the analysis in place).

@@ -88,6 +88,16 @@ final class URLAnalysis: Sendable {
         return made
     }
 
+    /// ``of(_:publicSuffixList:)`` with the list of a rule environment, read in place (loading
+    /// it out of the environment's box copied it: a retain and release of each of its tables).
+    static func of(_ message: borrowing Message, in environment: RuleEnvironment.Storage) -> URLAnalysis {
+        let identity = environment.publicSuffixList?.identity
+        if let kept = message.memoized(URLAnalysis.self), sameIdentity(kept.listIdentity, identity) { return kept }
+        let made = URLAnalysis(message, publicSuffixList: environment.publicSuffixList, identity: identity)
+        message.memoize(made)
+        return made
+    }
+
     /// What ``RuleInput/urls`` computed URL by URL: the first ``URLChecks/maxURLs`` URLs of the
     /// message (distinct: the parser keeps no two equal strings), each host's names computed once.
     convenience init(_ message: Message, publicSuffixList list: PublicSuffixList?) {

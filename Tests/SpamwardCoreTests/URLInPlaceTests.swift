@@ -1,0 +1,186 @@
+import MailAuth
+import MailMessage
+import Testing
+
+@testable import SpamwardCore
+
+/// The URL checks read each analyzed URL in place (``URLItem``: the message's URL, its parse and
+/// its host's names; 2026-11-30 evening) instead of an ``AnalyzedURL`` box per URL: every value
+/// they read, against the ``AnalyzedURL`` the analysis made before (URL by URL, the reference of
+/// ``URLSharingTests``).
+@Suite("URLs read in place")
+struct URLInPlaceTests {
+    typealias RNG = FastPathTests.RNG
+
+    /// URLs whose path or query has a `%` that percent normalization changes in a way the
+    /// redirect test sees (`%2%46` is `%2F` once normalized, a `/` once decoded; read raw, it
+    /// decodes to `%2F`), and the pieces around it.
+    static let percentEdges: [String] = [
+        "http://h.example/?u=%2%46/x", "http://h.example/?u=%2%66%2F/x", "http://h.example/%2%46http:/x",
+        "http://h.example/a%4%41?q=1", "http://h.example/?u=http%3A%2F%2Fx.example", "http://h.example/%68ttp://x",
+        "http://h.example/?u=//x", "http://h.example/path.exe", "http://h.example/p?x=1.EXE", "http://h.example:8080/",
+        "http://user:pw@h.example/", "http://0x7f000001/x.exe", "http://[::1]/", "https://b\u{00FC}cher.example/x.scr",
+    ]
+
+    /// Messages of random URLs (``URLLazyTests/randomURL(_:)``'s pieces, hosts repeated),
+    /// ``URLSharingTests``' messages and the percent edges.
+    static func messages() -> [Message] {
+        var rng = RNG(state: 0x1A_F1ACE)
+        var out = URLSharingTests.messages()
+        out.append(URLSharingTests.message(percentEdges))
+        for _ in 0..<80 {
+            var urls: [String] = []
+            for _ in 0..<Int(rng.next() % 24) {
+                urls.append(rng.next() % 5 == 0 ? rng.pick(percentEdges) : URLLazyTests.randomURL(&rng))
+            }
+            out.append(URLSharingTests.message(urls))
+        }
+        return out
+    }
+
+    static let lists: [PublicSuffixList?] = [PublicSuffixList.system, PublicSuffixList("com\nco.uk\nexample\n"), nil]
+
+    /// The items `forEach` lends, as values (their fields read inside the call).
+    struct Read: Equatable {
+        var analyzed: AnalyzedURL
+        var host, registrableDomain, unicodeHost, path: String
+        var userinfo, query: String?
+        var unicodeHostIsASCII, isIPAddress, isObfuscatedIP, isRedirect: Bool
+        var normalized: String
+        var tails: [[UInt8]]
+
+        static let tailLengths = [0, 1, 2, 3, 4, 5, 6, 8, 12, 40, 300]
+
+        init(_ u: URLItem) {
+            analyzed = u.analyzed
+            host = u.host
+            registrableDomain = u.registrableDomain
+            unicodeHost = u.unicodeHost
+            path = u.path
+            userinfo = u.userinfo
+            query = u.query
+            unicodeHostIsASCII = u.unicodeHostIsASCII
+            isIPAddress = u.isIPAddress
+            isObfuscatedIP = u.isObfuscatedIP
+            isRedirect = URLChecks.isRedirect(u)
+            normalized = u.normalized
+            tails = Self.tailLengths.map { k in u.withNormalizedTail(k) { Array($0) } }
+        }
+
+        /// What the same reads gave of the analyzed URL the analysis kept before.
+        init(reference u: AnalyzedURL) {
+            analyzed = u
+            host = u.host
+            registrableDomain = u.registrableDomain
+            unicodeHost = u.unicodeHost
+            path = u.path
+            userinfo = u.userinfo
+            query = u.query
+            unicodeHostIsASCII = u.unicodeHostIsASCII
+            isIPAddress = u.isIPAddress
+            isObfuscatedIP = u.isObfuscatedIP
+            isRedirect = URLChecks.isRedirectReference(u)
+            normalized = u.normalized
+            let bytes = Array(u.normalized.utf8)
+            tails = Self.tailLengths.map { Array(bytes.suffix($0)) }
+        }
+    }
+
+    @Test func itemsAreTheAnalyzedURLs() {
+        var items = 0
+        var redirects = 0
+        var percentRedirects = 0
+        for list in Self.lists {
+            for m in Self.messages() {
+                let (reference, distinct) = URLSharingTests.reference(m, list)
+                let a = URLAnalysis(m, publicSuffixList: list)
+                var read: [Read] = []
+                a.forEach(hosts: false) { u in
+                    read.append(Read(u))
+                    return false
+                }
+                let expected = reference.map(Read.init(reference:))
+                #expect(read.count == expected.count)
+                for (r, e) in zip(read, expected) where r != e { Issue.record("\(e.analyzed.original.debugDescription): \(r) != \(e)") }
+                #expect(a.count == reference.count)
+                #expect(a.urls == reference)
+                #expect(a.normalizedURLs() == reference.map(\.normalized))
+                // The host-only walk lends the first URL of each distinct host, in order.
+                var hosts: [AnalyzedURL] = []
+                a.forEach(hosts: true) { u in
+                    hosts.append(u.analyzed)
+                    return false
+                }
+                #expect(hosts == distinct.map { reference[$0] })
+                items += read.count
+                redirects += read.filter(\.isRedirect).count
+                percentRedirects += read.filter { $0.isRedirect && ($0.path.contains("%") || $0.query?.contains("%") == true) }.count
+            }
+        }
+        #expect(items > 3_000)
+        #expect(redirects > 100 && percentRedirects > 10)
+    }
+
+    /// The options of up to three URLs and the first normalized form whose end matches, against
+    /// the loops over the analyzed URLs they replaced; each stops where those did.
+    @Test func optionsAndEndsAreTheLoopsOverAnalyzedURLs() {
+        let list = PublicSuffixList.system
+        var hits = 0
+        for m in Self.messages() {
+            let (reference, distinct) = URLSharingTests.reference(m, list)
+            let a = URLAnalysis(m, publicSuffixList: list)
+            for hostsOnly in [false, true] {
+                let urls = hostsOnly ? distinct.map { reference[$0] } : reference
+                var visited = 0
+                let options = a.options(hosts: hostsOnly) { u in
+                    visited += 1
+                    return u.isIPAddress || u.path.utf8.count > 2 ? u.normalized : nil
+                }
+                let expected = Array(urls.filter { $0.isIPAddress || $0.path.utf8.count > 2 }.map(\.normalized).prefix(3))
+                #expect(options == (expected.isEmpty ? nil : expected))
+                // Stopped at the third option.
+                if expected.count == 3 {
+                    let third = urls.indices.filter { urls[$0].isIPAddress || urls[$0].path.utf8.count > 2 }[2]
+                    #expect(visited == third + 1)
+                } else {
+                    #expect(visited == urls.count)
+                }
+                hits += expected.count
+            }
+            for (k, suffix) in [(4, ".exe"), (5, ".exe\n"), (1, "/"), (3, "1=1")] {
+                let found = a.firstNormalized(tail: k) { $0.elementsEqual(suffix.utf8.suffix(k)) }
+                let expected = reference.first { Array($0.normalized.utf8.suffix(k)) == Array(suffix.utf8.suffix(k)) }?.normalized
+                #expect(found == expected)
+                if found != nil { hits += 1 }
+            }
+        }
+        #expect(hits > 500)
+    }
+
+    /// The checks that take the in-place names answer as the ones that take an ``AnalyzedURL``.
+    @Test func brandAndBlocklistChecksOnNamesAreTheURLOnes() {
+        let brands = BrandList.default
+        let blocklist = URIBlocklist(text: "example.com\n*.evil.example\n1.2.3.4\nb\u{00FC}cher.example\nco.uk\n")
+        var brandHits = 0
+        var listed = 0
+        for list in Self.lists {
+            for m in Self.messages() + [URLSharingTests.message(URLSharingTests.tricky)] {
+                let a = URLAnalysis(m, publicSuffixList: list)
+                a.forEach(hosts: false) { u in
+                    let r = u.analyzed
+                    let sub = brands.brandInSubdomain(isIPAddress: u.isIPAddress, host: u.host, registrableDomain: u.registrableDomain)
+                    #expect(sub == brands.brandInSubdomain(r))
+                    if !r.isIPAddress {
+                        #expect(brands.lookalike(registrableDomain: u.registrableDomain) == brands.lookalike(of: r))
+                    }
+                    let name = blocklist.listedName(host: u.host, registrableDomain: u.registrableDomain, isIPAddress: u.isIPAddress)
+                    #expect(name == blocklist.listedName(for: r))
+                    if sub != nil || (!r.isIPAddress && brands.lookalike(of: r) != nil) { brandHits += 1 }
+                    if name != nil { listed += 1 }
+                    return false
+                }
+            }
+        }
+        #expect(brandHits > 0 && listed > 0)
+    }
+}
