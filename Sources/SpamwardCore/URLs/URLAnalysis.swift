@@ -22,12 +22,10 @@ final class URLAnalysis: Sendable {
     /// a host), in order: each URL's index in the message and its host's in ``hosts``, with the
     /// flags the checks read (no `AnalyzedURL` box per URL: ``urls`` makes those when asked).
     private let entries: [Entry]
-    /// The indices in ``entries`` (and ``urls``) of the first URL of each distinct host name
-    /// (``AnalyzedURL/host``), for the checks that read only the host.
-    let distinctHostIndices: [Int]
-    /// For each of the first ``covered`` URLs of the message (`Message.urls`), the index of its
-    /// host in ``hosts``, or -1 when it was not analyzed (no parse, no host).
-    private let hostOfURL: [Int32]
+    /// How many distinct host names (``AnalyzedURL/host``) the analyzed URLs have: the entries
+    /// of the first URL of each are flagged (``URLItem/firstOfHost``), for the checks that read
+    /// only the host.
+    let distinctHostCount: Int
     /// Each distinct parsed host (`ParsedURL.host`) with its names.
     private let hosts: [Host]
 
@@ -37,7 +35,8 @@ final class URLAnalysis: Sendable {
         var url: Int32
         /// Its host's index in ``hosts``.
         var host: Int32
-        /// ``URLItem`` flags: IP address, obfuscated IPv4, userinfo present.
+        /// ``URLItem`` flags: IP address, obfuscated IPv4, userinfo present, first URL of its
+        /// host name.
         var flags: UInt8
     }
 
@@ -55,7 +54,23 @@ final class URLAnalysis: Sendable {
     }
 
     /// How many of the message's URLs were read.
-    var covered: Int { hostOfURL.count }
+    var covered: Int { parsed.count }
+
+    /// The indices in ``urls`` of the first URL of each distinct host name (``AnalyzedURL/host``).
+    var distinctHostIndices: [Int] { entries.indices.filter { entries[$0].flags & URLItem.firstOfHost != 0 } }
+
+    /// The index in ``hosts`` of the host of the message's URL at `index`, if it was analyzed
+    /// (the entries are in URL order: a binary search).
+    func host(ofURL index: Int) -> Int? {
+        entries.withUnsafeBufferPointer { eb in
+            var lo = 0, hi = eb.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if Int(eb[mid].url) < index { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < eb.count && Int(eb[lo].url) == index ? Int(eb[lo].host) : nil
+        }
+    }
 
     /// Whether values computed with `list` are these (the same list or a copy of it, or no list).
     func isMade(with list: PublicSuffixList?) -> Bool { Self.sameIdentity(listIdentity, list?.identity) }
@@ -69,9 +84,7 @@ final class URLAnalysis: Sendable {
     /// when the list gave it, its registrable domain; only when that host is the fingerprint's
     /// (`url[range]` lower-cased, ``Fingerprinter/isHost(_:_:named:)``) and not an IP address.
     func fingerprintHost(ofURL index: Int, _ url: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> (host: String, domain: String?)? {
-        guard index < hostOfURL.count else { return nil }
-        let h = Int(hostOfURL[index])
-        guard h >= 0 else { return nil }
+        guard let h = host(ofURL: index) else { return nil }
         // Through the buffer: the array's subscript would copy the names (three strings).
         return hosts.withUnsafeBufferPointer { hosts in
             let names = hosts[h].names
@@ -115,11 +128,9 @@ final class URLAnalysis: Sendable {
         let n = parsed.count
         var entries: [Entry] = []
         entries.reserveCapacity(n)
-        var hostOfURL = [Int32](repeating: -1, count: n)
         var hosts: [Host] = []
         hosts.reserveCapacity(n)
-        var distinct: [Int] = []
-        distinct.reserveCapacity(n)
+        var distinct = 0
         // Parsed host names and ASCII names searched linearly while there are few, then through
         // the tables.
         var table: [String: Int32] = [:]
@@ -173,14 +184,14 @@ final class URLAnalysis: Sendable {
                 }
                 let k = Int(h)
                 guard hosts[k].valid else { continue }
-                hostOfURL[i] = h
+                // What the checks read of the parse besides the host (`AnalyzedURL`'s flags).
+                var flags: UInt8 = 0
                 let first = Int(hosts[k].sameASCII)
                 if !hosts[first].taken {
                     hosts[first].taken = true
-                    distinct.append(entries.count)
+                    distinct += 1
+                    flags |= URLItem.firstOfHost
                 }
-                // What the checks read of the parse besides the host (`AnalyzedURL`'s flags).
-                var flags: UInt8 = 0
                 if p.isIPAddress { flags |= URLItem.ipAddress }
                 if p.isObfuscatedIPv4 { flags |= URLItem.obfuscatedIP }
                 if p.hasUserinfo { flags |= URLItem.hasUserinfo }
@@ -190,8 +201,7 @@ final class URLAnalysis: Sendable {
         self.raws = raws
         self.parsed = parsed
         self.entries = entries
-        self.distinctHostIndices = distinct
-        self.hostOfURL = hostOfURL
+        self.distinctHostCount = distinct
         self.hosts = hosts
     }
 
@@ -235,7 +245,7 @@ final class URLAnalysis: Sendable {
                                            flags: e.flags)
                         }
                         if onlyHosts {
-                            for k in distinctHostIndices where body(item(k)) { return }
+                            for k in eb.indices where eb[k].flags & URLItem.firstOfHost != 0 && body(item(k)) { return }
                         } else {
                             for k in eb.indices where body(item(k)) { return }
                         }
@@ -276,6 +286,8 @@ struct URLItem {
     static let ipAddress: UInt8 = 1
     static let obfuscatedIP: UInt8 = 2
     static let hasUserinfo: UInt8 = 4
+    /// The first URL of its host name (``URLAnalysis/distinctHostIndices``).
+    static let firstOfHost: UInt8 = 8
 
     let rawPointer: UnsafePointer<String>
     let parsedPointer: UnsafePointer<ParsedURL?>

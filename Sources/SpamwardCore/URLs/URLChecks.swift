@@ -120,11 +120,13 @@ public enum URLChecks {
     /// message has several hosts (its few domains searched linearly, then through a dictionary).
     static func lookalikeOptions(_ input: RuleInput) -> [String]? {
         let analysis = input.urlAnalysis
-        let hostCount = analysis.distinctHostIndices.count
+        let hostCount = analysis.distinctHostCount
         guard hostCount > 0 else { return nil }
         let brands = input.environment.brands
         var out: [String] = []
         var answers: [(domain: String, brand: String?)] = []
+        // One allocation: the answers are kept only while there are few.
+        if hostCount > 1 { answers.reserveCapacity(min(hostCount, SmallStringIndex.linearLimit + 1)) }
         var brandOf: [String: String?] = [:]
         analysis.forEach(hosts: true) { u in
             guard !u.isIPAddress else { return false }
