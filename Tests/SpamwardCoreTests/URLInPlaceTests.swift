@@ -157,6 +157,34 @@ struct URLInPlaceTests {
         #expect(hits > 500)
     }
 
+    /// ``BrandList/brandInSubdomain(_:)`` passes over the domain search for a subdomain without a
+    /// dot only when every brand domain has one: a list with a dotless domain against the
+    /// reference (``RuleOverheadTests/referenceBrandInSubdomain(_:_:)``), and the default list.
+    @Test func brandSubdomainsWithoutDotsAreTheReference() {
+        let dotless = BrandList([
+            BrandList.Brand(name: "acme", domains: ["acme.example", "intranet"]),
+            BrandList.Brand(name: "paypal", domains: ["paypal.com"]),
+        ])
+        #expect(!dotless.tables.needlesAllDotted && BrandList.default.tables.needlesAllDotted)
+        var rng = RNG(state: 0xD07)
+        let labels = ["intranet", "myintranetx", "acme", "acme-login", "login-acme", "paypal", "paypal-x", "xpaypal", "lacme",
+                      "www", "mail", "paypal.com", "acme.example", "a", "intranet-acme"]
+        let suffixes = ["example.net", "evil.example", "acme.example", "paypal.com", "com"]
+        var hits = [0, 0]
+        for _ in 0..<5_000 {
+            var host = ""
+            for _ in 0..<Int(rng.next() % 4) { host += rng.pick(labels) + "." }
+            host += rng.pick(suffixes)
+            guard let u = URLNormalizer.analyze("https://\(host)/x", publicSuffixList: URLCheckTests.psl) else { continue }
+            for (k, list) in [dotless, BrandList.default].enumerated() {
+                let expected = RuleOverheadTests.referenceBrandInSubdomain(list, u)
+                #expect(list.brandInSubdomain(u) == expected, "\(host)")
+                if expected != nil { hits[k] += 1 }
+            }
+        }
+        #expect(hits[0] > 200 && hits[1] > 100)
+    }
+
     /// The checks that take the in-place names answer as the ones that take an ``AnalyzedURL``.
     @Test func brandAndBlocklistChecksOnNamesAreTheURLOnes() {
         let brands = BrandList.default

@@ -768,6 +768,9 @@ public struct BrandList: Sendable {
     /// registrable domain, without the dot before it).
     func brandInSubdomain(_ sub: UnsafeBufferPointer<UInt8>, registrableDomain: String) -> String? {
         let t = tables
+        // A subdomain without a dot (`mail`, `images`) holds no brand domain when every brand
+        // domain has one (the default list's all do): the needle search is passed over.
+        if t.needlesAllDotted && !sub.contains(0x2E) { return labelNamingABrand(sub, registrableDomain: registrableDomain) }
         // The brand domains and names read in place from their pools (iterating the arrays
         // copied each needle: a retain and release of its bytes and its string).
         let needle: Int? = t.needlePool.withUnsafeBufferPointer { pool in
@@ -778,6 +781,13 @@ public struct BrandList: Sendable {
             return nil
         }
         if let needle { return t.domainNeedles[needle].domain }
+        return labelNamingABrand(sub, registrableDomain: registrableDomain)
+    }
+
+    /// The brand name that a label of the subdomain `sub` is, or starts or ends with (and a
+    /// hyphen), when the domain is not the brand's.
+    func labelNamingABrand(_ sub: UnsafeBufferPointer<UInt8>, registrableDomain: String) -> String? {
+        let t = tables
         // Labels equal to a brand's name, or starting or ending with it and a hyphen.
         let brand: Int? = t.namePool.withUnsafeBufferPointer { pool in
             var start = 0
@@ -787,7 +797,10 @@ public struct BrandList: Sendable {
                 let label = UnsafeBufferPointer(rebasing: sub[start..<end])
                 for i in t.nameRanges.indices {
                     let name = UnsafeBufferPointer(rebasing: pool[t.nameRanges[i]])
-                    guard name.count >= 4 && label.count >= name.count else { continue }
+                    // Equal, or starting or ending with the name: the first or the last bytes are the name's.
+                    guard name.count >= 4 && label.count >= name.count,
+                        label[0] == name[0] || label[label.count - 1] == name[name.count - 1]
+                    else { continue }
                     let hit = label.count == name.count
                         ? label.elementsEqual(name)
                         : (label.starts(with: name) && label[name.count] == 0x2D)
@@ -899,6 +912,8 @@ final class BrandTables: Sendable {
     /// The length under which a subdomain can hold no brand domain and no label of four or more
     /// bytes (``BrandList/brandInSubdomain(_:)``).
     let shortestSubdomainNamingABrand: Int
+    /// Whether every brand domain has a dot (then a subdomain without one holds none).
+    let needlesAllDotted: Bool
 
     init(_ brands: [BrandList.Brand]) {
         self.brands = brands
@@ -925,6 +940,7 @@ final class BrandTables: Sendable {
         self.owners = owners
         allSkeletonsASCII = skeletons.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } }
         shortestSubdomainNamingABrand = min(4, domainNeedles.map(\.bytes.count).min() ?? 4)
+        needlesAllDotted = domainNeedles.allSatisfy { $0.bytes.contains(0x2E) }
         (needlePool, needleRanges) = Self.pool(domainNeedles.map(\.bytes))
         (namePool, nameRanges) = Self.pool(nameBytes)
     }
