@@ -158,9 +158,20 @@ final class SpamwardAPI: Sendable {
         let message = filter.scanner.parse(bytes)
         // Rspamd's clients (MTAs) read symbols and the action; the per-feature explanation, which
         // costs more than the scan, only when asked for with `Explain: yes`.
-        let explain = request.headers[.explain]?.lowercased() == "yes"
+        let explain = Self.wantsExplanation(request.headers[.explain])
         let verdict = await scan(message, scanContext: scanContext, explain: explain, metrics: rspamdMetrics, context: context)
-        let disposition = filter.policy.disposition(for: verdict.action)
+        return Self.rspamdCheckResponse(verdict: verdict, message: message, policy: filter.policy, since: started)
+    }
+
+    /// `Explain: yes` asks `/checkv2` for the per-feature explanation.
+    static func wantsExplanation(_ value: String?) -> Bool { value?.lowercased() == "yes" }
+
+    /// Rspamd's `/checkv2` reply for a scanned message, shared by the Hummingbird route and the
+    /// Rspamd worker listener (``RspamdWorker``): symbols, the verdict headers as milter
+    /// headers, the reject text when the disposition rejects, the time since `started`.
+    static func rspamdCheckResponse(verdict: Verdict, message: Message, policy: ActionPolicy,
+                                    since started: ContinuousClock.Instant) -> RspamdCheckResponse {
+        let disposition = policy.disposition(for: verdict.action)
         var symbols: [String: RspamdCheckResponse.SymbolDTO] = [:]
         for s in verdict.symbols {
             symbols[s.name] = .init(name: s.name, score: s.score, metric_score: s.score, description: s.description,
@@ -173,7 +184,7 @@ final class SpamwardAPI: Sendable {
             remove[f.name] = 0
         }
         var messages: [String: String] = [:]
-        if disposition == .reject { messages["smtp_message"] = filter.policy.rejectText }
+        if disposition == .reject { messages["smtp_message"] = policy.rejectText }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let thresholds = verdict.thresholds
@@ -224,14 +235,47 @@ final class SpamwardAPI: Sendable {
     /// The envelope as Rspamd's clients send it (`IP`, `Hostname`, `Helo`, `From`, `Rcpt` (repeated),
     /// `Queue-Id`); the own API reads the same headers.
     static func scanContext(of request: Request) -> ScanContext {
-        func value(_ name: HTTPField.Name) -> String? {
-            guard let v = request.headers[name]?.trimmingASCIISpaces, !v.isEmpty else { return nil }
+        scanContext { header in
+            switch header {
+            case .ip: request.headers[values: .clientIP]
+            case .hostname: request.headers[values: .clientHostname]
+            case .helo: request.headers[values: .helo]
+            case .from: request.headers[values: .mailFrom]
+            case .rcpt: request.headers[values: .recipient]
+            case .queueID: request.headers[values: .queueID]
+            }
+        }
+    }
+
+    /// The request headers of Rspamd's protocol that make the scan's envelope.
+    enum EnvelopeHeader: CaseIterable {
+        case ip, hostname, helo, from, rcpt, queueID
+
+        /// The header's name as Rspamd's clients send it.
+        var name: String {
+            switch self {
+            case .ip: "IP"
+            case .hostname: "Hostname"
+            case .helo: "Helo"
+            case .from: "From"
+            case .rcpt: "Rcpt"
+            case .queueID: "Queue-Id"
+            }
+        }
+    }
+
+    /// The envelope from Rspamd's request headers, given each header's values in order; shared
+    /// by the Hummingbird routes and the Rspamd worker listener. Empty values count as absent;
+    /// `From` and each `Rcpt` lose their angle brackets.
+    static func scanContext(_ values: (EnvelopeHeader) -> [String]) -> ScanContext {
+        func value(_ header: EnvelopeHeader) -> String? {
+            guard let v = values(header).first?.trimmingASCIISpaces, !v.isEmpty else { return nil }
             return v
         }
-        let from = request.headers[.mailFrom].map { Self.unbracket($0.trimmingASCIISpaces) }
+        let from = values(.from).first.map { Self.unbracket($0.trimmingASCIISpaces) }
         return ScanContext(
-            clientAddress: value(.clientIP), clientHostname: value(.clientHostname), helo: value(.helo),
-            mailFrom: from, recipients: request.headers[values: .recipient].map { Self.unbracket($0.trimmingASCIISpaces) },
+            clientAddress: value(.ip), clientHostname: value(.hostname), helo: value(.helo),
+            mailFrom: from, recipients: values(.rcpt).map { Self.unbracket($0.trimmingASCIISpaces) },
             queueID: value(.queueID))
     }
 
@@ -246,15 +290,21 @@ final class SpamwardAPI: Sendable {
         let verdict = await filter.check(message, context: scanContext, explain: explain)
         let ns = metrics.scanned(verdict, since: started)
         scanned.add(1, ordering: .relaxed)
-        // One line per request; the queue id goes with the line's own metadata (setting it on the
-        // logger would copy the logger's metadata for one line).
+        Self.logScanned(verdict, nanoseconds: ns, queueID: queueID, frontEnd: metrics.frontEnd, logger: context.logger)
+        return verdict
+    }
+
+    /// The one log line per scanned message (every HTTP front end writes the same line); the queue
+    /// id goes with the line's own metadata (setting it on the logger would copy the logger's
+    /// metadata for one line).
+    static func logScanned(_ verdict: Verdict, nanoseconds ns: UInt64, queueID: String?, frontEnd: String, logger: Logger) {
+        guard logger.logLevel <= .info else { return }
         var metadata: Logger.Metadata = [
             "scan.action": .string(verdict.action.rawValue), "scan.score": .string(VerdictHeaders.format(verdict.score)),
-            "scan.duration_us": .string(String(ns / 1000)), "frontend": .string(metrics.frontEnd),
+            "scan.duration_us": .string(String(ns / 1000)), "frontend": .string(frontEnd),
         ]
         if let queueID { metadata["mail.queue_id"] = .string(queueID) }
-        context.logger.info("scanned", metadata: metadata)
-        return verdict
+        logger.info("scanned", metadata: metadata)
     }
 
     func learn(_ bytes: [UInt8], as label: Label?, metrics: FrontEndMetrics, context: SpamwardRequestContext) async throws -> LearnOutcome {
