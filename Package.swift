@@ -138,7 +138,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings),
-        // HTTP front ends: own JSON API, Rspamd's protocol, metrics.
+        // HTTP front ends: own JSON API, Rspamd's protocol, metrics (Hummingbird), and the Rspamd
+        // worker listener (`/checkv2` on NIO's HTTP/1 pipeline).
         .target(
             name: "SpamwardHTTP",
             dependencies: [
@@ -146,8 +147,11 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: settings),
         // Where the domain meets the wire: services, configuration, the service group.

@@ -115,6 +115,8 @@ extension ServerConfiguration {
         check("milter", milter != new.milter)
         check("spamd", spamd != new.spamd)
         check("http", http != new.http)
+        check("rspamd", rspamd != new.rspamd || rspamdScanThreads != new.rspamdScanThreads
+                || rspamdMaxPendingScans != new.rspamdMaxPendingScans)
         check("access", access.trustedNetworks != new.access.trustedNetworks || access.password != new.access.password)
         check("log_level", logLevel != new.logLevel)
         check("server.event_loops", eventLoops != new.eventLoops)

@@ -43,7 +43,7 @@ extension ServerConfiguration {
         }
         var reader = TOMLReader()
         var c = ServerConfiguration()
-        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "auth", "authentication", "dns", "log", "server", "campaigns", "botnet", "uribl", "edge"])
+        reader.section(root, "", known: ["store", "scan", "policy", "milter", "spamd", "http", "rspamd", "auth", "authentication", "dns", "log", "server", "campaigns", "botnet", "uribl", "edge"])
 
         if let t = reader.table(root, "store") {
             reader.section(t, "store", known: ["path"])
@@ -73,13 +73,18 @@ extension ServerConfiguration {
             c.onFault = reader.choice(t, "policy", "on_fault", FaultAction.self) ?? c.onFault
             c.oversize = reader.choice(t, "policy", "oversize", OversizeAction.self) ?? c.oversize
         }
-        for name in ["milter", "spamd", "http"] {
+        for name in ["milter", "spamd", "http", "rspamd"] {
             guard let t = reader.table(root, name) else { continue }
-            reader.section(t, name, known: ["enabled", "listen", "idle_timeout_seconds", "total_timeout_seconds", "max_connections"])
+            let rspamdKeys: Set<String> = name == "rspamd" ? ["scan_threads", "max_pending_scans"] : []
+            reader.section(t, name, known: rspamdKeys.union(["enabled", "listen", "idle_timeout_seconds", "total_timeout_seconds", "max_connections"]))
             var f: FrontEnd
             switch name {
             case "milter": f = c.milter
             case "spamd": f = c.spamd
+            case "rspamd":
+                f = c.rspamd
+                c.rspamdScanThreads = reader.int(t, name, "scan_threads", in: 0...256) ?? c.rspamdScanThreads
+                c.rspamdMaxPendingScans = reader.int(t, name, "max_pending_scans", in: 1...100_000) ?? c.rspamdMaxPendingScans
             default: f = c.http
             }
             f.enabled = reader.bool(t, name, "enabled") ?? f.enabled
@@ -92,6 +97,7 @@ extension ServerConfiguration {
             switch name {
             case "milter": c.milter = f
             case "spamd": c.spamd = f
+            case "rspamd": c.rspamd = f
             default: c.http = f
             }
         }
@@ -233,6 +239,9 @@ extension ServerConfiguration {
             \(frontEnd("milter", milter))
             \(frontEnd("spamd", spamd))
             \(frontEnd("http", http))
+            \(frontEnd("rspamd", rspamd))scan_threads = \(rspamdScanThreads)\(rspamdScanThreads == 0 ? "  # one per core" : "")
+            max_pending_scans = \(rspamdMaxPendingScans)
+
             [auth]
             # password: \(access.password == nil ? "not set (only trusted networks can learn)" : "set (not shown)")
             trusted_networks = [\(access.trustedNetworks.map { q($0.description) }.joined(separator: ", "))]

@@ -67,6 +67,13 @@ public struct ServerConfiguration: Sendable {
     public var milter: FrontEnd
     public var spamd: FrontEnd
     public var http: FrontEnd
+    /// The Rspamd worker listener (`[rspamd]`): `/checkv2` and `/ping` on NIO's HTTP/1 pipeline,
+    /// without Hummingbird. Off by default (the HTTP port serves `/checkv2` too).
+    public var rspamd: FrontEnd
+    /// Its scan threads (`[rspamd] scan_threads`); 0: one per core.
+    public var rspamdScanThreads: Int
+    /// Its scans queued or running at once (`[rspamd] max_pending_scans`); beyond, 503.
+    public var rspamdMaxPendingScans: Int
     /// Who may learn: trusted networks and the password for the rest.
     public var access: AccessPolicy
     /// trace, debug, info, notice, warning, error, critical.
@@ -177,6 +184,10 @@ public struct ServerConfiguration: Sendable {
         milter = FrontEnd(listen: ListenAddress(host: "127.0.0.1", port: 11332))
         spamd = FrontEnd(listen: ListenAddress(host: "127.0.0.1", port: 11783), idleTimeoutSeconds: 30, totalTimeoutSeconds: 300)
         http = FrontEnd(listen: ListenAddress(host: "127.0.0.1", port: 11333), idleTimeoutSeconds: 30, totalTimeoutSeconds: 300)
+        rspamd = FrontEnd(enabled: false, listen: ListenAddress(host: "127.0.0.1", port: 11336), idleTimeoutSeconds: 30,
+                          totalTimeoutSeconds: 300)
+        rspamdScanThreads = 0
+        rspamdMaxPendingScans = 256
         access = AccessPolicy()
         logLevel = "info"
         eventLoops = 0
@@ -198,12 +209,21 @@ public struct ServerConfiguration: Sendable {
         HTTPFrontEndConfiguration(maxMessageBytes: maxMessageBytes, access: access, botnetZoneTTLSeconds: botnet.ttlSeconds)
     }
 
+    /// The Rspamd worker listener's part.
+    public var rspamdWorker: RspamdWorkerConfiguration {
+        RspamdWorkerConfiguration(
+            host: rspamd.listen.host, port: rspamd.listen.port, idleTimeoutSeconds: rspamd.idleTimeoutSeconds,
+            totalTimeoutSeconds: rspamd.totalTimeoutSeconds, maxConnections: rspamd.maxConnections,
+            scanThreads: rspamdScanThreads, maxPendingScans: rspamdMaxPendingScans, drainSeconds: 10,
+            maxMessageBytes: maxMessageBytes)
+    }
+
     /// Problems that are not errors but deserve a warning at start.
     public var warnings: [String] {
         var out: [String] = []
-        for (name, f) in [("milter", milter), ("spamd", spamd), ("http", http)] where f.enabled && !f.listen.isLoopback {
+        for (name, f) in [("milter", milter), ("spamd", spamd), ("http", http), ("rspamd", rspamd)] where f.enabled && !f.listen.isLoopback {
             out.append("\(name) listens on \(f.listen), not loopback: make sure a firewall protects it")
-            if name != "milter" && access.password == nil {
+            if name != "milter" && name != "rspamd" && access.password == nil {
                 out.append("\(name) is reachable from the network but no password is set: only trusted networks can learn")
             }
         }

@@ -97,6 +97,13 @@ public struct SpamwardServices: Sendable {
             )
             services.append(app)
         }
+        if configuration.rspamd.enabled {
+            var workerLogger = logger
+            workerLogger[metadataKey: "frontend"] = "rspamd_worker"
+            services.append(RspamdWorkerService(
+                filter: filter, configuration: configuration.rspamdWorker, group: group, logger: workerLogger,
+                onBound: { onBound("rspamd", $0) }))
+        }
         var edge: EdgeService? = nil
         if configuration.edge.enabled {
             var edgeLogger = logger

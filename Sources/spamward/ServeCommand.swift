@@ -16,7 +16,9 @@ extension Spamward {
             abstract: "Run the filter daemon: milter, spamd protocol, HTTP (own API and Rspamd's) and, with [edge] enabled, the SMTP edge.",
             discussion: """
                 Listens on loopback by default: milter 127.0.0.1:11332, spamd 127.0.0.1:11783,
-                HTTP 127.0.0.1:11333. ADDR is host:port, or "off" to disable that front end. The
+                HTTP 127.0.0.1:11333; the Rspamd worker (--rspamd: POST /checkv2 and GET /ping on
+                a lean listener of its own, e.g. 127.0.0.1:11336) is off unless configured. ADDR is
+                host:port, or "off" to disable that front end. The
                 flags override the configuration file. SIGTERM or SIGINT stop gracefully; SIGHUP
                 reloads the configuration and the model from the store without dropping
                 connections: scan thresholds and actions, [authentication], [uribl], [campaigns],
@@ -33,6 +35,8 @@ extension Spamward {
         var spamd: String?
         @Option(help: ArgumentHelp("HTTP listen address, or off.", valueName: "ADDR"))
         var http: String?
+        @Option(help: ArgumentHelp("Rspamd worker listen address (/checkv2 and /ping without Hummingbird), or off (the default).", valueName: "ADDR"))
+        var rspamd: String?
         @Flag(help: "Fingerprint every scan: FUZZY_SPAM/FUZZY_HAM from learned messages (kept in the store), campaigns and the botnet footprint (docs/campaigns.md); overrides [campaigns] enabled.")
         var campaigns = false
 
@@ -129,7 +133,7 @@ extension Spamward {
         func applyOverrides(_ c: inout ServerConfiguration) throws {
             for (flag, value, keyPath) in [
                 ("--milter", milter, \ServerConfiguration.milter), ("--spamd", spamd, \ServerConfiguration.spamd),
-                ("--http", http, \ServerConfiguration.http),
+                ("--http", http, \ServerConfiguration.http), ("--rspamd", rspamd, \ServerConfiguration.rspamd),
             ] {
                 guard let value else { continue }
                 if value == "off" {

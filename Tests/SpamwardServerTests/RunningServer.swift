@@ -20,6 +20,7 @@ final class RunningServer: Sendable {
         c.milter.listen = ListenAddress(host: "127.0.0.1", port: 0)
         c.spamd.listen = ListenAddress(host: "127.0.0.1", port: 0)
         c.http.listen = ListenAddress(host: "127.0.0.1", port: 0)
+        c.rspamd.listen = ListenAddress(host: "127.0.0.1", port: 0)
         configure(&c)
         let filter = makeFilter(store: store, policy: c.policy)
         let ports = PortBook()
@@ -30,7 +31,7 @@ final class RunningServer: Sendable {
         })
         let server = RunningServer(group: services.serviceGroup(logger: logger), ports: ports, filter: filter)
         let task = Task { try await server.group.run() }
-        let expected = [("milter", c.milter.enabled), ("spamd", c.spamd.enabled), ("http", c.http.enabled)].filter(\.1).count
+        let expected = [("milter", c.milter.enabled), ("spamd", c.spamd.enabled), ("http", c.http.enabled), ("rspamd", c.rspamd.enabled)].filter(\.1).count
         for _ in 0..<400 {
             if ports.count >= expected { break }
             try await Task.sleep(for: .milliseconds(10))

@@ -131,6 +131,30 @@ import Testing
         #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse(toml: "[server]\nevent_loops = -1") }
     }
 
+    @Test func rspamdWorkerIsOffByDefaultAndConfigurable() throws {
+        let defaults = try ServerConfiguration.parse(toml: "")
+        #expect(!defaults.rspamd.enabled && defaults.rspamd.listen.isLoopback)
+        let set = try ServerConfiguration.parse(toml: """
+            [rspamd]
+            enabled = true
+            listen = "127.0.0.1:11333"
+            idle_timeout_seconds = 5
+            scan_threads = 3
+            max_pending_scans = 40
+            [http]
+            listen = "127.0.0.1:11334"
+            """)
+        #expect(set.rspamd.enabled && set.rspamd.listen == ListenAddress(host: "127.0.0.1", port: 11333))
+        let worker = set.rspamdWorker
+        #expect(worker.port == 11333 && worker.idleTimeoutSeconds == 5 && worker.scanThreads == 3)
+        #expect(worker.maxPendingScans == 40 && worker.maxMessageBytes == set.maxMessageBytes)
+        #expect(defaults.restartOnlyChanges(to: set) == ["http", "rspamd"])
+        let back = try ServerConfiguration.parse(toml: set.renderTOML(storePathDefault: "/tmp/x.sqlite"))
+        #expect(back.rspamd == set.rspamd && back.rspamdScanThreads == 3 && back.rspamdMaxPendingScans == 40)
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse(toml: "[rspamd]\nmax_pending_scans = 0") }
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse(toml: "[http]\nscan_threads = 2") }
+    }
+
     @Test func syntaxErrorGivesTheLine() {
         #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse(toml: "[scan\nspam_threshold = 1") }
     }
