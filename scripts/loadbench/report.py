@@ -11,6 +11,7 @@ import os
 import sys
 
 TARGET_TEXT = {"spamward-spamd": "Spamward (spamd protocol)", "spamward-http": "Spamward (HTTP /checkv2)",
+               "spamward-rspamd": "Spamward (Rspamd worker /checkv2)",
                "sa-spamd": "SpamAssassin spamd", "rspamd-http": "Rspamd (HTTP /checkv2)"}
 
 
@@ -62,7 +63,7 @@ def main():
           "\"load\" is the 1-minute load average at the start of the window.")
     by = {(r["label"], r["concurrency"], r.get("client", "python")): r for r in rows}
     concs = sorted({r["concurrency"] for r in rows})
-    pairs = [("spamward-spamd", "sa-spamd"), ("spamward-http", "rspamd-http"),
+    pairs = [("spamward-spamd", "sa-spamd"), ("spamward-rspamd", "rspamd-http"), ("spamward-http", "rspamd-http"),
              ("spamward-http", "sa-spamd"), ("spamward-spamd", "rspamd-http")]
     print("\n## Throughput ratios (same run, same concurrency)\n")
     print("| ratio | " + " | ".join("c=%d" % c for c in concs) + " |")

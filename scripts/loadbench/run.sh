@@ -8,7 +8,9 @@
 # against it at every concurrency in CONCURRENCIES, stops it, then starts the next one. Never two
 # daemons at once. Every daemon it started is stopped by PID on exit (trap EXIT).
 #   Spamward: `serve` with its shipped starter model, empty private store, milter off;
-#             targets "spamward-spamd" (spamd protocol CHECK) and "spamward-http" (/checkv2).
+#             targets "spamward-spamd" (spamd protocol CHECK), "spamward-rspamd" (/checkv2 on the
+#             Rspamd worker listener, `--rspamd`) and/or "spamward-http" (/checkv2 on the
+#             Hummingbird HTTP port), as SPAMWARD_HTTP says.
 #   SpamAssassin: spamd -L -x, private site config as in /work/shared/peers/run_spamassassin.sh
 #             (offline, Debian-shipped rules, Bayes trained with sa-learn on the first half of
 #             the corpus, autolearn off), SA_CHILDREN children; target "sa-spamd".
@@ -19,6 +21,8 @@
 #
 # Env: CONCURRENCIES ("1 10 50"), DURATION (20), WARMUP (3), TIMEOUT (60), PROCS (client
 #      processes, 1), SA_CHILDREN (2), RSPAMD_WORKERS (2), SPAMWARD_SPAMD (on|off, on),
+#      SPAMWARD_HTTP (worker|hummingbird|both: which /checkv2 to measure; default worker when
+#      the binary has `serve --rspamd`, else hummingbird),
 #      TARGETS ("spamward sa rspamd"), PEER_TRAIN (1; 0 = peers with rules only, no Bayes),
 #      CLIENTS ("swift python": spamward-loadgen, then loadbench.py's asyncio loop), LOADGEN
 #      (spamward-loadgen beside SPAMWARD_BIN), PEERS_DIR (/work/shared/peers), NICE (-19: autogroup nice of the benchmark's own session,
@@ -29,7 +33,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PEERS_DIR=${PEERS_DIR:-/work/shared/peers}
-[ $# -ge 2 ] || { sed -n 2,25p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,31p "$0"; exit 2; }
 SPAMWARD_BIN=$(readlink -f "$1")
 mkdir -p "$2"
 OUT=$(cd "$2" && pwd)
@@ -46,6 +50,7 @@ PROCS=${PROCS:-1}
 SA_CHILDREN=${SA_CHILDREN:-2}
 RSPAMD_WORKERS=${RSPAMD_WORKERS:-2}
 SPAMWARD_SPAMD=${SPAMWARD_SPAMD:-on}
+SPAMWARD_HTTP=${SPAMWARD_HTTP:-}
 TARGETS=${TARGETS:-"spamward sa rspamd"}
 PEER_TRAIN=${PEER_TRAIN:-1}
 PY=${PY:-python3}
@@ -108,7 +113,7 @@ SPLIT=$WORK/split
   echo "host	$(hostname) $(nproc) cpus, $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "spamward_bin	$SPAMWARD_BIN ($(stat -c %y "$SPAMWARD_BIN" 2>/dev/null | cut -d. -f1))"
   echo "spamward_git	$(git -C "$HERE" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -z "$(git -C "$HERE" status --porcelain -- ../../Sources 2>/dev/null)" ] || echo ' + uncommitted/untracked changes in Sources')"
-  echo "settings	CLIENTS=$CLIENTS CONCURRENCIES=$CONCURRENCIES DURATION=$DURATION WARMUP=$WARMUP TIMEOUT=$TIMEOUT PROCS=$PROCS NICE=$NICE SA_CHILDREN=$SA_CHILDREN RSPAMD_WORKERS=$RSPAMD_WORKERS PEER_TRAIN=$PEER_TRAIN RATES=$RATES OPEN_CONCURRENCY=$OPEN_CONCURRENCY"
+  echo "settings	SPAMWARD_HTTP=${SPAMWARD_HTTP:-auto} CLIENTS=$CLIENTS CONCURRENCIES=$CONCURRENCIES DURATION=$DURATION WARMUP=$WARMUP TIMEOUT=$TIMEOUT PROCS=$PROCS NICE=$NICE SA_CHILDREN=$SA_CHILDREN RSPAMD_WORKERS=$RSPAMD_WORKERS PEER_TRAIN=$PEER_TRAIN RATES=$RATES OPEN_CONCURRENCY=$OPEN_CONCURRENCY"
 } > "$OUT/meta.tsv"
 
 # bench LABEL PROTOCOL PORT PID... -- one loadbench.py run per concurrency, appended to results
@@ -152,8 +157,11 @@ bench_open() {
 
 # --- Spamward -------------------------------------------------------------------------------
 run_spamward() {
-  local hport sport pid args i
-  hport=$(free_port); sport=$(free_port)
+  local hport sport wport pid args i
+  hport=$(free_port); sport=$(free_port); wport=$(free_port)
+  if [ -z "$SPAMWARD_HTTP" ]; then
+    if "$SPAMWARD_BIN" serve --help 2>/dev/null | grep -q -- '--rspamd'; then SPAMWARD_HTTP=worker; else SPAMWARD_HTTP=hummingbird; fi
+  fi
   mkdir -p "$WORK/spamward"
   rm -f "$WORK/spamward/spamward.sqlite"*
   # Network tests off, as for the peers (SpamAssassin -L with dns_available no, Rspamd's
@@ -162,6 +170,7 @@ run_spamward() {
   printf '[authentication]\nenabled = false\n' > "$WORK/spamward/spamward.toml"
   args=(serve --config "$WORK/spamward/spamward.toml" --db "$WORK/spamward/spamward.sqlite" --milter off --http "127.0.0.1:$hport")
   if [ "$SPAMWARD_SPAMD" = on ]; then args+=(--spamd "127.0.0.1:$sport"); else args+=(--spamd off); fi
+  if [ "$SPAMWARD_HTTP" != hummingbird ]; then args+=(--rspamd "127.0.0.1:$wport"); fi
   echo "spamward_cmd	$SPAMWARD_BIN ${args[*]}" >> "$OUT/meta.tsv"
   "${N[@]}" "$SPAMWARD_BIN" "${args[@]}" > "$WORK/spamward/serve.log" 2>&1 &
   pid=$!; STARTED+=("$pid")
@@ -191,8 +200,19 @@ run_spamward() {
     bench spamward-spamd spamd "$sport" "$pid"
     bench_open spamward-spamd spamd "$sport" "$pid"
   fi
-  bench spamward-http spamward-http "$hport" "$pid"
-  bench_open spamward-http spamward-http "$hport" "$pid"
+  if [ "$SPAMWARD_HTTP" != hummingbird ]; then
+    for i in $(seq 1 50); do http_ok "$wport" /ping && break; sleep 0.1; done
+    http_ok "$wport" /ping || die "spamward's Rspamd worker not answering on $wport"
+    printf 'Subject: gtube\r\n\r\nXJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X\r\n' \
+      | curl -sf --data-binary @- "http://127.0.0.1:$wport/checkv2" > "$WORK/spamward/gtube-worker.json" || die "GTUBE check (worker) failed"
+    log "Spamward Rspamd worker on $wport, GTUBE: $(head -c 120 "$WORK/spamward/gtube-worker.json")"
+    bench spamward-rspamd spamward-http "$wport" "$pid"
+    bench_open spamward-rspamd spamward-http "$wport" "$pid"
+  fi
+  if [ "$SPAMWARD_HTTP" != worker ]; then
+    bench spamward-http spamward-http "$hport" "$pid"
+    bench_open spamward-http spamward-http "$hport" "$pid"
+  fi
   grep -ciE 'error|fault|warn' "$WORK/spamward/serve.log" | sed 's/^/spamward_log_error_lines\t/' >> "$OUT/meta.tsv" || true
   stop_pid "$pid"
 }
