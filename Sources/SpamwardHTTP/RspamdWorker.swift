@@ -164,8 +164,11 @@ final class RspamdWorker: Sendable {
         connLogger[metadataKey: "rspamd_worker.conn_id"] = "\(serial.add(1, ordering: .relaxed).newValue)"
         let handlerLogger = connLogger
         return channel.eventLoop.makeCompletedFuture {
+            // Undecodable requests are answered by RspamdWorkerHandler, not NIO's error handler,
+            // which writes its 400 even when the connection is already gone (a request cut off by
+            // a graceful shutdown: NIO's pipelining handler asserts on that write).
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: true, withErrorHandling: true)
+                withPipeliningAssistance: true, withErrorHandling: false)
             try channel.pipeline.syncOperations.addHandler(RspamdWorkerHandler(worker: self, logger: handlerLogger))
         }
     }
@@ -333,10 +336,27 @@ final class RspamdWorkerHandler: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // NIO's error handler already answered 400 to a request it could not decode.
-        if error is HTTPParserError { worker.metrics.rejectedInput() }
         logger.debug("connection ended with an error", metadata: ["error": "\(error)"])
-        close(context: context)
+        guard error is HTTPParserError else {
+            close(context: context)
+            return
+        }
+        // Not HTTP/1.1 (or cut off at the end of the connection): 400 and close, unless a reply
+        // is already due on this connection or it is gone.
+        worker.metrics.rejectedInput()
+        switch phase {
+        case .idle, .receivingCheck, .receivingOther:
+            guard context.channel.isActive else {
+                close(context: context)
+                return
+            }
+            body = []
+            other = nil
+            respond(context: context, .badRequest, contentType: "application/json; charset=utf-8",
+                    body: Self.errorJSON("not a valid HTTP/1.1 request"), close: true)
+        case .scanning, .closed:
+            close(context: context)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {

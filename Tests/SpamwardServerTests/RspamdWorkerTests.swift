@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import SpamwardCore
 import SpamwardServer
 import Testing
@@ -185,6 +186,61 @@ import Testing
         }
         #expect(served.map(\.status) == [200])
         try await server.stop(task)
+    }
+
+    @Test(.timeLimit(.minutes(2))) func aFullScanQueueAnswers503AndTheConnectionGoesOn() async throws {
+        let (server, task) = try await Self.start {
+            $0.http.enabled = false
+            $0.rspamdMaxPendingScans = 0  // not allowed in the file (1...): every scan is refused
+        }
+        var batch = Self.checkv2(TestMessages.ham(1))
+        batch += Array("GET /ping HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".utf8)
+        let r = try Self.responses(try await Self.exchange(server.port("rspamd"), batch))
+        #expect(r.map(\.status) == [503, 200])
+        let json = try JSONSerialization.jsonObject(with: Data(r[0].body)) as? [String: Any]
+        #expect(((json?["error"] as? [String: Any])?["message"] as? String)?.contains("busy") == true, "\(r)")
+        #expect(json?["action"] == nil && json?["score"] == nil)
+        try await server.stop(task)
+    }
+
+    @Test(.timeLimit(.minutes(2))) func gracefulShutdownAnswersTheRequestInProgressThenCloses() async throws {
+        let (server, task) = try await Self.start { $0.http.enabled = false }
+        let count = 400
+        let batch = (0..<count).flatMap { Self.checkv2(TestMessages.ham($0)) }
+        let client = try await Self.connect(server.port("rspamd"))
+        let raw = try await client.executeThenClose { inbound, outbound in
+            try await withThrowingTaskGroup(of: [UInt8].self) { group in
+                group.addTask {
+                    try? await outbound.write(ByteBuffer(bytes: batch))
+                    return []
+                }
+                group.addTask {
+                    var received: [UInt8] = []
+                    var stopping = false
+                    do {
+                        for try await chunk in inbound {
+                            received += chunk.readableBytesView
+                            // Once the first reply is in, stop the server while the next scans.
+                            if !stopping, (try? Self.responses(received).count) ?? 0 >= 1 {
+                                stopping = true
+                                await server.group.triggerGracefulShutdown()
+                            }
+                        }
+                    } catch {}
+                    return received
+                }
+                var raw: [UInt8] = []
+                for try await part in group { raw += part }
+                return raw
+            }
+        }
+        let r = try Self.responses(raw)
+        // Every reply that came is complete and a real one; the one in progress at the shutdown
+        // was answered (and told the connection closes); the rest were not started.
+        #expect(r.count >= 2 && r.count < count, "\(r.count)")
+        #expect(r.allSatisfy { $0.status == 200 })
+        #expect(r.last?.headers["connection"] == "close")
+        try await task.value
     }
 
     // MARK: a raw HTTP/1.1 client
