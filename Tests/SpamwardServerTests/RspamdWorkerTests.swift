@@ -243,6 +243,21 @@ import Testing
         try await task.value
     }
 
+    @Test(.timeLimit(.minutes(2))) func aReloadedScannerIsUsedByLaterScans() async throws {
+        let (server, task) = try await Self.start { $0.http.enabled = false }
+        func requiredScore() async throws -> Double? {
+            let r = try Self.responses(try await Self.exchange(server.port("rspamd"), Self.checkv2(TestMessages.ham(1), close: true)))
+            return (try JSONSerialization.jsonObject(with: Data(r.first?.body ?? [])) as? [String: Any])?["required_score"] as? Double
+        }
+        #expect(try await requiredScore() == 2.0)
+        // What SIGHUP does (ConfigurationReloader): the shared filter gets a new scanner.
+        var scanner = server.filter.scanner
+        scanner.thresholds = Thresholds(unsure: 1, spam: 9)
+        await server.filter.replace(scanner: scanner, policy: server.filter.policy)
+        #expect(try await requiredScore() == 9.0)
+        try await server.stop(task)
+    }
+
     // MARK: a raw HTTP/1.1 client
 
     static func checkv2(_ message: [UInt8], headers: String = "", close: Bool = false) -> [UInt8] {
