@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Logging
 import MailMessage
 import NIOCore
@@ -124,10 +119,10 @@ final class RspamdWorker: Sendable {
     let metrics = FrontEndMetrics(frontEnd: "rspamd_worker")
     /// Scans queued or running.
     let pending = Atomic<Int>(0)
+    /// The scan threads. Swift tasks on the concurrency pool cost the same per request here
+    /// (0.190 and 0.203 ms against 0.183 and 0.203 in alternating runs, docs/loadbench.md); the
+    /// threads keep scans off the pool that Hummingbird and the other front ends use.
     private let pool: NIOThreadPool
-    /// Scan on Swift's concurrency pool instead of `pool` (an experiment:
-    /// `SPAMWARD_RSPAMD_SCAN_EXECUTOR=tasks`).
-    private let useTasks: Bool
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let serial = Atomic<Int>(0)
 
@@ -136,7 +131,6 @@ final class RspamdWorker: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.pool = NIOThreadPool(numberOfThreads: configuration.effectiveScanThreads)
-        self.useTasks = ProcessEnvironment.value("SPAMWARD_RSPAMD_SCAN_EXECUTOR") == "tasks"
     }
 
     func start() { pool.start() }
@@ -203,7 +197,7 @@ final class RspamdWorker: Sendable {
     func scan(_ body: [UInt8], headers: HTTPHeaders, started: ContinuousClock.Instant, logger: Logger,
               done: @escaping @Sendable (Outcome) -> Void) {
         let filter = self.filter
-        if !useTasks && filter.authentication == nil && filter.uribl == nil {
+        if filter.authentication == nil && filter.uribl == nil {
             // No DNS stages: the scan is synchronous CPU work for a scan thread.
             pool.submit { [self] state in
                 defer { pending.subtract(1, ordering: .relaxed) }
@@ -252,14 +246,6 @@ final class RspamdWorker: Sendable {
 
     static func scanContext(_ headers: HTTPHeaders) -> ScanContext {
         SpamwardAPI.scanContext { headers[$0.name] }
-    }
-}
-
-/// Reads the environment (experiments only).
-enum ProcessEnvironment {
-    static func value(_ name: String) -> String? {
-        guard let p = getenv(name) else { return nil }
-        return String(cString: p)
     }
 }
 
