@@ -22,7 +22,8 @@
 # Env: CONCURRENCIES ("1 10 50"), DURATION (20), WARMUP (3), TIMEOUT (60), PROCS (client
 #      processes, 1), SA_CHILDREN (2), RSPAMD_WORKERS (2), SPAMWARD_SPAMD (on|off, on),
 #      SPAMWARD_HTTP (worker|hummingbird|both: which /checkv2 to measure; default worker when
-#      the binary has `serve --rspamd`, else hummingbird),
+#      the binary has `serve --rspamd`, else hummingbird), SPAMWARD_TOML (lines added to its
+#      configuration file),
 #      TARGETS ("spamward sa rspamd"), PEER_TRAIN (1; 0 = peers with rules only, no Bayes),
 #      CLIENTS ("swift python": spamward-loadgen, then loadbench.py's asyncio loop), LOADGEN
 #      (spamward-loadgen beside SPAMWARD_BIN), PEERS_DIR (/work/shared/peers), NICE (-19: autogroup nice of the benchmark's own session,
@@ -33,7 +34,7 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PEERS_DIR=${PEERS_DIR:-/work/shared/peers}
-[ $# -ge 2 ] || { sed -n 2,31p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,33p "$0"; exit 2; }
 SPAMWARD_BIN=$(readlink -f "$1")
 mkdir -p "$2"
 OUT=$(cd "$2" && pwd)
@@ -168,6 +169,8 @@ run_spamward() {
   # offline modules off): without a reachable DNS every SPF/DKIM/DMARC lookup would wait for
   # its timeout. The content scan (parse, rules, features, learner) is what is compared.
   printf '[authentication]\nenabled = false\n' > "$WORK/spamward/spamward.toml"
+  # SPAMWARD_TOML: more configuration lines (e.g. $'[rspamd]\nscan_threads = 1') for experiments.
+  [ -z "${SPAMWARD_TOML:-}" ] || printf '%s\n' "$SPAMWARD_TOML" >> "$WORK/spamward/spamward.toml"
   args=(serve --config "$WORK/spamward/spamward.toml" --db "$WORK/spamward/spamward.sqlite" --milter off --http "127.0.0.1:$hport")
   if [ "$SPAMWARD_SPAMD" = on ]; then args+=(--spamd "127.0.0.1:$sport"); else args+=(--spamd off); fi
   if [ "$SPAMWARD_HTTP" != hummingbird ]; then args+=(--rspamd "127.0.0.1:$wport"); fi
