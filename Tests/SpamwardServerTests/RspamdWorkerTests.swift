@@ -243,6 +243,15 @@ import Testing
         try await task.value
     }
 
+    @Test(.timeLimit(.minutes(2))) func expectContinueGetsAnInterimReply() async throws {
+        let (server, task) = try await Self.start { $0.http.enabled = false }
+        let raw = try await Self.exchange(server.port("rspamd"),
+                                          Self.checkv2(TestMessages.ham(1), headers: "Expect: 100-continue\r\n", close: true))
+        #expect(String(decoding: raw, as: UTF8.self).hasPrefix("HTTP/1.1 100 Continue\r\n"))
+        #expect(try Self.responses(raw).map(\.status) == [200])
+        try await server.stop(task)
+    }
+
     @Test(.timeLimit(.minutes(2))) func aReloadedScannerIsUsedByLaterScans() async throws {
         let (server, task) = try await Self.start { $0.http.enabled = false }
         func requiredScore() async throws -> Double? {
