@@ -111,17 +111,22 @@ def http_server(reply, keep_alive=True, close_after=False, drip=0, delay=0.0):
             if delay:
                 await asyncio.sleep(delay)
             data = reply(len(srv.requests)) if callable(reply) else reply
-            if drip:
-                for i in range(0, len(data), drip):
-                    writer.write(data[i:i + drip])
-                    await writer.drain()
-                    await asyncio.sleep(0)
-            else:
-                writer.write(data)
-                await writer.drain()
+            await send(writer, data, drip)
             if not keep_alive or close_after:
                 return
     return handler
+
+
+async def send(writer, data, drip=0):
+    """Writes a reply whole, or drip-fed in pieces of `drip` bytes."""
+    if drip:
+        for i in range(0, len(data), drip):
+            writer.write(data[i:i + drip])
+            await writer.drain()
+            await asyncio.sleep(0)
+    else:
+        writer.write(data)
+        await writer.drain()
 
 
 def http_reply(body, status=b"200 OK", headers=b""):
@@ -146,15 +151,7 @@ def spamd_server(reply, drip=0):
     async def handler(srv, reader, writer):
         req = await reader.read()
         srv.requests.append(req)
-        data = reply
-        if drip:
-            for i in range(0, len(data), drip):
-                writer.write(data[i:i + drip])
-                await writer.drain()
-                await asyncio.sleep(0)
-        else:
-            writer.write(data)
-            await writer.drain()
+        await send(writer, reply, drip)
     return handler
 
 
