@@ -164,7 +164,8 @@ public struct MessageScanner: Sendable {
         let score = symbols.reduce(0) { $0 + $1.score }
         symbols.sort { abs($0.score) > abs($1.score) }
         let verdict = Verdict(score: score, probability: p, action: thresholds.action(for: score), thresholds: thresholds,
-                              symbols: symbols, topFeatures: top, digest: Self.digest(of: message).hex)
+                              symbols: symbols, topFeatures: top,
+                              digest: context.wantsDigest ? Self.digest(of: message).hex : "")
         return (verdict, v.textWords)
     }
 

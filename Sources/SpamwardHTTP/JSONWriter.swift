@@ -50,7 +50,7 @@ struct JSONWriter {
     /// JSON having no NaN or infinity.
     mutating func number(_ d: Double) {
         comma()
-        buffer.writeString(d.isFinite ? "\(d)" : "0")
+        buffer.writeString(d.isFinite ? d.description : "0")
         needsComma = true
     }
 
@@ -77,26 +77,35 @@ struct JSONWriter {
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped (RFC 8259 section 7).
+    /// The runs between escapes are written whole, from the string's own UTF-8 storage.
     private mutating func writeString(_ s: String) {
+        var s = s
         buffer.writeInteger(UInt8(ascii: "\""))
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            buffer.writeString(s)
-        } else {
-            for b in s.utf8 {
-                switch b {
-                case UInt8(ascii: "\""): buffer.writeString("\\\"")
-                case UInt8(ascii: "\\"): buffer.writeString("\\\\")
-                case 0x0A: buffer.writeString("\\n")
-                case 0x0D: buffer.writeString("\\r")
-                case 0x09: buffer.writeString("\\t")
-                case 0..<0x20:
-                    let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                    buffer.writeBytes([UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                       hex[Int(b >> 4)], hex[Int(b & 0x0F)]])
-                default: buffer.writeInteger(b)
-                }
+        s.withUTF8 { u in
+            var start = 0
+            for i in 0..<u.count {
+                let b = u[i]
+                guard b < 0x20 || b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") else { continue }
+                if i > start { buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[start..<i]))) }
+                writeEscape(b)
+                start = i + 1
             }
+            if u.count > start { buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: u[start..<u.count]))) }
         }
         buffer.writeInteger(UInt8(ascii: "\""))
+    }
+
+    private mutating func writeEscape(_ b: UInt8) {
+        switch b {
+        case UInt8(ascii: "\""): buffer.writeString("\\\"")
+        case UInt8(ascii: "\\"): buffer.writeString("\\\\")
+        case 0x0A: buffer.writeString("\\n")
+        case 0x0D: buffer.writeString("\\r")
+        case 0x09: buffer.writeString("\\t")
+        default:
+            let hex = Array("0123456789abcdef".utf8)
+            buffer.writeBytes([UInt8(ascii: "\\"), UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                               hex[Int(b >> 4)], hex[Int(b & 0x0F)]])
+        }
     }
 }

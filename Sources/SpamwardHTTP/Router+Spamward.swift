@@ -154,7 +154,8 @@ final class SpamwardAPI: Sendable {
     func rspamdCheck(_ request: Request, _ context: SpamwardRequestContext) async throws -> RspamdCheckResponse {
         let started = ContinuousClock.now
         let bytes = try await body(request, context, metrics: rspamdMetrics)
-        let scanContext = Self.scanContext(of: request)
+        var scanContext = Self.scanContext(of: request)
+        scanContext.wantsDigest = false  // Rspamd's reply has no digest
         let message = filter.scanner.parse(bytes)
         // Rspamd's clients (MTAs) read symbols and the action; the per-feature explanation, which
         // costs more than the scan, only when asked for with `Explain: yes`.

@@ -245,7 +245,9 @@ final class RspamdWorker: Sendable {
     }
 
     static func scanContext(_ headers: HTTPHeaders) -> ScanContext {
-        SpamwardAPI.scanContext { headers[$0.name] }
+        var context = SpamwardAPI.scanContext { headers[$0.name] }
+        context.wantsDigest = false  // Rspamd's reply has no digest
+        return context
     }
 }
 

@@ -83,10 +83,12 @@ enum MilterFrontEnd {
 
     /// What the MTA told us about the client and the envelope.
     static func scanContext(of transaction: MilterTransaction) -> ScanContext {
-        ScanContext(
+        var context = ScanContext(
             clientAddress: transaction.client.address, clientHostname: transaction.client.hostname,
             helo: transaction.client.helo, mailFrom: transaction.sender?.address,
             recipients: transaction.recipients.map(\.address), queueID: transaction.queueID)
+        context.wantsDigest = false  // the milter's actions never carry it
+        return context
     }
 
     /// Deletions of the message's own copies of Spamward's header fields, last occurrence first so

@@ -44,7 +44,9 @@ struct SpamwardSpamdHandler: SpamdRequestHandler {
         let started = ContinuousClock.now
         // The per-feature explanation costs more than the scan; only the reports show it.
         let explain = request.method == .report || request.method == .reportIfSpam
-        let verdict = await filter.check(filter.scanner.parse(request.body), explain: explain)
+        var context = ScanContext.none
+        context.wantsDigest = false  // no spamd reply carries it
+        let verdict = await filter.check(filter.scanner.parse(request.body), context: context, explain: explain)
         metrics.scanned(verdict, since: started)
         let flagged = verdict.action == .spam
         logger.info("scanned", metadata: [

@@ -191,6 +191,22 @@ struct VerdictTests {
         #expect(v.digest.count == 32)
     }
 
+    /// A context that does not want the digest gets the same verdict with an empty digest.
+    @Test func verdictWithoutDigestIsOtherwiseTheSame() {
+        for index in [3, 9, 500] {
+            let bytes = Synth.bytes(spam: index == 500, index: index)
+            let message = MessageParser.parse(bytes)
+            var context = ScanContext(clientAddress: "192.0.2.7", queueID: "Q1")
+            let with = Self.trained.scan(message, context: context)
+            context.wantsDigest = false
+            var without = Self.trained.scan(message, context: context)
+            #expect(without.digest.isEmpty)
+            #expect(with.digest == MessageScanner.digest(of: message).hex)
+            without.digest = with.digest
+            #expect(without == with)
+        }
+    }
+
     @Test(arguments: [Synth.message(spam: true, index: 500), gtubeMessage()])
     func verdictJSONRoundTrip(text: String) throws {
         let v = Self.trained.scan(Array(text.utf8))

@@ -67,7 +67,8 @@ public struct Verdict: Sendable, Hashable, Codable {
     public var symbols: [Symbol]
     /// The content features with the largest contributions (when explanations were asked for).
     public var topFeatures: [FeatureContribution]
-    /// Digest of the message (hex), as used for learning.
+    /// Digest of the message (hex), as used for learning; empty when the scan's context did not
+    /// ask for it (``ScanContext/wantsDigest``).
     public var digest: String
     /// The RFC 8601 `Authentication-Results` field value (authserv-id first) when authentication
     /// ran before the scan; front ends add it to the message with the other verdict fields.
