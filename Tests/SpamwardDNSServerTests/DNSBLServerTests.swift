@@ -29,8 +29,11 @@ import Testing
         let group = ServiceGroup(configuration: .init(services: [server], logger: Logger(label: "test.dnsbl")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
+            // Binding is quick, but the whole suite runs in parallel (and CI beside builds): wait
+            // up to 30 s for it (2 s was once too little on a loaded machine), polling every 10 ms.
             var port: Int? = nil
-            for _ in 0..<200 where port == nil {
+            let deadline = ContinuousClock.now + .seconds(30)
+            while port == nil && ContinuousClock.now < deadline {
                 port = bound.withLock { $0 }
                 if port == nil { try await Task.sleep(for: .milliseconds(10)) }
             }
