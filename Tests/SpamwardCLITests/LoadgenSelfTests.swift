@@ -1,4 +1,5 @@
 import Foundation
+import SpamwardTestSupport
 import Testing
 
 /// The load generator behind scripts/loadbench must count exactly what loadbench.py counts: its
@@ -10,38 +11,16 @@ struct LoadgenSelfTests {
     static let script: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("scripts/loadbench/loadgen_selftest.py")
-    static let python: String? = ["/usr/bin/python3", "/usr/local/bin/python3"].first {
-        FileManager.default.isExecutableFile(atPath: $0)
-    }
+    static let python = ProcessRunner.find(["/usr/bin/python3", "/usr/local/bin/python3"])
 
     @Test(.enabled(if: python != nil, "needs python3"))
     func fakeServers() async throws {
         let loadgen = try CLI.findExecutable(named: "spamward-loadgen")
-        let (status, text) = try await Self.run(Self.python!, [Self.script.path, loadgen.path])
+        // About 45 s: ProcessRunner waits on a Dispatch thread, so the suite's other async tests
+        // keep the cooperative pool's threads.
+        let (status, text) = try await ProcessRunner.runWithStatus(Self.python!, [Self.script.path, loadgen.path],
+                                                                  standardError: true)
         #expect(status == 0, "\(text.split(separator: "\n").filter { !$0.hasPrefix("ok ") }.joined(separator: "\n"))")
         #expect(text.contains("all scenarios passed"))
-    }
-
-    /// Runs the self-test (about 45 s) on a Dispatch thread: waiting for it on the cooperative
-    /// pool would hold one of its two threads here, and stall the suite's other async tests.
-    static func run(_ executable: String, _ arguments: [String]) async throws -> (Int32, String) {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<(Int32, String), any Error>) in
-            DispatchQueue.global().async {
-                let p = Process()
-                p.executableURL = URL(fileURLWithPath: executable)
-                p.arguments = arguments
-                let out = Pipe()
-                p.standardOutput = out
-                p.standardError = out
-                do {
-                    try p.run()
-                    let data = out.fileHandleForReading.readDataToEndOfFile()
-                    p.waitUntilExit()
-                    c.resume(returning: (p.terminationStatus, String(decoding: data, as: UTF8.self)))
-                } catch {
-                    c.resume(throwing: error)
-                }
-            }
-        }
     }
 }
