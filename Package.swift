@@ -287,6 +287,6 @@ let package = Package(
             ],
             swiftSettings: settings),
         .testTarget(
-            name: "SpamwardCLITests", dependencies: ["spamward", "spamward-loadgen", "SpamwardTestSupport"], swiftSettings: settings),
+            name: "SpamwardCLITests", dependencies: ["spamward"], swiftSettings: settings),
     ]
 )

@@ -67,37 +67,54 @@ public struct DNSBLServer: Service {
         let responder = self.responder
         let lookup = self.lookup
         let logger = self.logger
-        let udp = try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        UDPResponderHandler(responder: responder, lookup: lookup, logger: logger))
-                }
-            }
-            .bind(host: configuration.host, port: configuration.port).get()
         let connections = OpenConnections(limit: configuration.maxTCPConnections)
-        var tcp: (any Channel)? = nil
-        if configuration.tcp, let port = udp.localAddress?.port {
-            let idle = configuration.tcpIdleSeconds
-            do {
-                tcp = try await ServerBootstrap(group: group)
-                    .serverChannelOption(.backlog, value: 64)
-                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                    .childChannelInitializer { channel in
-                        guard connections.admit(channel) else { return channel.close() }
-                        return channel.eventLoop.makeCompletedFuture {
-                            let sync = channel.pipeline.syncOperations
-                            try sync.addHandler(IdleStateHandler(readTimeout: .seconds(idle)))
-                            try sync.addHandler(CloseOnIdleHandler())
-                            try sync.addHandler(ByteToMessageHandler(DNSTCPFrameDecoder(), maximumBufferSize: 70_000))
-                            try sync.addHandler(TCPResponderHandler(responder: responder, lookup: lookup))
-                        }
+        let idle = configuration.tcpIdleSeconds
+        let group = self.group
+        let configuration = self.configuration
+        func bindUDP(_ port: Int) async throws -> any Channel {
+            try await DatagramBootstrap(group: group)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            UDPResponderHandler(responder: responder, lookup: lookup, logger: logger))
                     }
-                    .bind(host: configuration.host, port: port).get()
+                }
+                .bind(host: configuration.host, port: port).get()
+        }
+        func bindTCP(_ port: Int) async throws -> any Channel {
+            try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 64)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    guard connections.admit(channel) else { return channel.close() }
+                    return channel.eventLoop.makeCompletedFuture {
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(IdleStateHandler(readTimeout: .seconds(idle)))
+                        try sync.addHandler(CloseOnIdleHandler())
+                        try sync.addHandler(ByteToMessageHandler(DNSTCPFrameDecoder(), maximumBufferSize: 70_000))
+                        try sync.addHandler(TCPResponderHandler(responder: responder, lookup: lookup))
+                    }
+                }
+                .bind(host: configuration.host, port: port).get()
+        }
+        // TCP listens on the UDP socket's port. With port 0 (an ephemeral port, as tests ask) the
+        // port the kernel gave UDP may be held on the TCP side by another socket (a busy host's
+        // outgoing connections use the same range): then both are bound again on a new port.
+        var udp: any Channel
+        var tcp: (any Channel)? = nil
+        var attempt = 0
+        while true {
+            attempt += 1
+            udp = try await bindUDP(configuration.port)
+            guard configuration.tcp, let port = udp.localAddress?.port else { break }
+            do {
+                tcp = try await bindTCP(port)
+                break
             } catch {
                 try? await udp.close()
-                throw error
+                guard configuration.port == 0, attempt < 20 else { throw error }
+                logger.debug("DNSBL responder: TCP port taken; binding both again", metadata: ["port": "\(port)"])
             }
         }
         if let u = udp.localAddress {

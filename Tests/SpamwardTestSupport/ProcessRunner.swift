@@ -6,26 +6,19 @@ public enum ProcessRunner {
     /// Runs `executable` with `arguments` to completion; returns its standard output (standard
     /// error is discarded).
     public static func run(_ executable: String, _ arguments: [String]) async throws -> String {
-        try await runWithStatus(executable, arguments).output
-    }
-
-    /// Runs `executable` with `arguments` to completion; returns its exit status and its standard
-    /// output (with standard error interleaved when `standardError` is true, else discarded).
-    public static func runWithStatus(_ executable: String, _ arguments: [String],
-                                     standardError: Bool = false) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { (c: CheckedContinuation<(status: Int32, output: String), any Error>) in
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<String, any Error>) in
             DispatchQueue.global().async {
                 let p = Process()
                 p.executableURL = URL(fileURLWithPath: executable)
                 p.arguments = arguments
                 let out = Pipe()
                 p.standardOutput = out
-                p.standardError = standardError ? out : FileHandle.nullDevice
+                p.standardError = FileHandle.nullDevice
                 do {
                     try p.run()
                     let data = out.fileHandleForReading.readDataToEndOfFile()
                     p.waitUntilExit()
-                    c.resume(returning: (p.terminationStatus, String(decoding: data, as: UTF8.self)))
+                    c.resume(returning: String(decoding: data, as: UTF8.self))
                 } catch {
                     c.resume(throwing: error)
                 }
