@@ -114,7 +114,7 @@ import Testing
         let task = Task { try await group.run() }
         defer { task.cancel() }
         var bound: Int? = nil
-        let deadline = ContinuousClock.now + .seconds(30)  // a loaded machine binds late
+        let deadline = ContinuousClock.now + .seconds(180)  // a loaded machine binds late
         while bound == nil && ContinuousClock.now < deadline {
             bound = port.withLock { $0 }
             if bound == nil { try await Task.sleep(for: .milliseconds(10)) }

@@ -114,7 +114,7 @@ import Testing
         let task = Task { try await group.run() }
         defer { task.cancel() }
         var address: SocketAddress?
-        let deadline = ContinuousClock.now + .seconds(30)  // a loaded machine binds late
+        let deadline = ContinuousClock.now + .seconds(180)  // a loaded machine binds late
         while address == nil && ContinuousClock.now < deadline {
             address = bound.withLock { $0 }
             if address == nil { try await Task.sleep(for: .milliseconds(10)) }
