@@ -14,8 +14,11 @@
 ///
 /// A final class, immutable once built: an evaluation reads the body's search through its rule
 /// set's plan, and a reference is one retain where the struct's seven arrays were seven (and
-/// their releases) every time it was read out of the plan's array.
-final class LiteralSearch: Sendable {
+/// their releases) every time it was read out of the plan's array. Its table and the addresses
+/// of its columns are memory it owns (allocated in `init`, written only there, freed in
+/// `deinit`), so sharing it between threads is safe (`@unchecked Sendable`: raw pointers are not
+/// `Sendable` by themselves).
+final class LiteralSearch: @unchecked Sendable {
     /// The literals (lower-cased bytes), by id.
     let literals: [[UInt8]]
     /// Byte → column.
@@ -26,10 +29,17 @@ final class LiteralSearch: Sendable {
     /// `state × width` below ``finalBit``; those that end one (their own or along their failure
     /// chain) have rows `finalBit + k × width`, so a step's row tells with one bit whether it ends
     /// a literal, and is the next lookup's index as it is (no shift, no mask). In 16 bits when
-    /// every row fits (``narrow``; then ``table`` is empty), which halves the table (the body
-    /// rules' 28 literals: 18 KB instead of 36 KB, within the first-level data cache).
-    private let table: [UInt32]
-    private let narrow: [UInt16]
+    /// every row fits (``hasNarrowTable``), which halves the table (the body rules' 28 literals:
+    /// 18 KB instead of 36 KB, within the first-level data cache). Owned memory (not an array),
+    /// so that ``columnEntries`` can hold addresses inside it.
+    private let table: UnsafeMutableRawPointer
+    /// Whether the table's entries have 16 bits (else 32).
+    let hasNarrowTable: Bool
+    /// For each byte `b`, the address of its column's entry in row 0 (`table + columns[b]`
+    /// entries): the interleaved scan's lookup of a row's next row is then one load at that address
+    /// plus the row (scaled by the load itself), with no addition on its chain of dependent loads.
+    /// (Raw memory of 256 addresses, read with `load(as: UnsafePointer<Entry>.self)`.)
+    private let columnEntries: UnsafeMutableRawPointer
     /// A power of two above every row of a state that ends no literal.
     private let finalBit: Int
     /// For the `k`-th state that ends a literal, the literal ids ending there (its own and its
@@ -40,8 +50,6 @@ final class LiteralSearch: Sendable {
     /// most that position can start (what the interleaved scan's segments overlap).
     private let overlap: Int
 
-    /// Whether the table's entries have 16 bits (else 32).
-    var hasNarrowTable: Bool { !narrow.isEmpty }
 
     /// Words of 64 bits in a bit set of ``literals``.
     var wordCount: Int { (literals.count + 63) / 64 }
@@ -146,12 +154,24 @@ final class LiteralSearch: Sendable {
         for st in 0..<states {
             for c in 0..<width { table[row[st] + c] = UInt32(row[delta[st * width + c]]) }
         }
-        if table.count <= Int(UInt16.max) {
-            narrow = table.map { UInt16($0) }
-            table = []
+        let narrow = table.count <= Int(UInt16.max)
+        let entrySize = narrow ? MemoryLayout<UInt16>.stride : MemoryLayout<UInt32>.stride
+        let entries = UnsafeMutableRawPointer.allocate(byteCount: max(1, table.count) * entrySize, alignment: 8)
+        if narrow {
+            let e = entries.bindMemory(to: UInt16.self, capacity: table.count)
+            for k in table.indices { (e + k).initialize(to: UInt16(table[k])) }
         } else {
-            narrow = []
+            let e = entries.bindMemory(to: UInt32.self, capacity: table.count)
+            for k in table.indices { (e + k).initialize(to: table[k]) }
         }
+        let columnEntries = UnsafeMutableRawPointer.allocate(byteCount: 256 * MemoryLayout<UnsafeRawPointer>.stride,
+                                                             alignment: MemoryLayout<UnsafeRawPointer>.alignment)
+        for b in 0..<256 {
+            columnEntries.storeBytes(of: UnsafeRawPointer(entries + Int(columns[b]) * entrySize),
+                                     toByteOffset: b * MemoryLayout<UnsafeRawPointer>.stride, as: UnsafeRawPointer.self)
+        }
+        self.hasNarrowTable = narrow
+        self.columnEntries = columnEntries
         var outputStart: [Int32] = [0]
         var outputIDs: [Int32] = []
         for st in finalStates {
@@ -160,11 +180,16 @@ final class LiteralSearch: Sendable {
         }
         self.columns = columns
         self.width = width
-        self.table = table
+        self.table = entries
         self.finalBit = finalBit
         self.outputStart = outputStart
         self.outputIDs = outputIDs
         self.overlap = literals.reduce(0) { max($0, $1.count) } - 1
+    }
+
+    deinit {
+        table.deallocate()
+        columnEntries.deallocate()
     }
 
     /// What a scan found: which literals occur, and where each first ends.
@@ -211,10 +236,10 @@ final class LiteralSearch: Sendable {
     }
 
     private func scanSerial(_ p: UnsafePointer<UInt8>, _ n: Int, _ ends: UnsafeMutablePointer<Int32>) {
-        if narrow.isEmpty {
-            table.withUnsafeBufferPointer { tb in tb.baseAddress.map { scanSerial(p, n, ends, $0) } }
+        if hasNarrowTable {
+            scanSerial(p, n, ends, UnsafePointer(table.assumingMemoryBound(to: UInt16.self)))
         } else {
-            narrow.withUnsafeBufferPointer { tb in tb.baseAddress.map { scanSerial(p, n, ends, $0) } }
+            scanSerial(p, n, ends, UnsafePointer(table.assumingMemoryBound(to: UInt32.self)))
         }
     }
 
@@ -260,10 +285,10 @@ final class LiteralSearch: Sendable {
     /// only occurrences in the text. So the earliest end reported for a literal
     /// (``record(_:_:_:)`` keeps the smallest) is its first end.
     private func scanInterleaved(_ p: UnsafePointer<UInt8>, _ n: Int, _ ends: UnsafeMutablePointer<Int32>) {
-        if narrow.isEmpty {
-            table.withUnsafeBufferPointer { tb in tb.baseAddress.map { scanInterleaved(p, n, ends, $0) } }
+        if hasNarrowTable {
+            scanInterleaved(p, n, ends, UnsafePointer(table.assumingMemoryBound(to: UInt16.self)))
         } else {
-            narrow.withUnsafeBufferPointer { tb in tb.baseAddress.map { scanInterleaved(p, n, ends, $0) } }
+            scanInterleaved(p, n, ends, UnsafePointer(table.assumingMemoryBound(to: UInt32.self)))
         }
     }
 
@@ -276,12 +301,14 @@ final class LiteralSearch: Sendable {
             columns.withUnsafeBufferPointer { cb in
                 guard let c = cb.baseAddress else { return }
                 let finalBit = Entry(truncatingIfNeeded: self.finalBit)
+                // Each byte's column as the address of its entry in row 0 (``columnEntries``).
+                let cols = UnsafeRawPointer(columnEntries)
                 withUnsafeTemporaryAllocation(of: Int.self, capacity: 3) { rowsBuffer in
                     guard let rows = rowsBuffer.baseAddress else { return }
                     rows.initialize(repeating: 0, count: 3)
                     var j = 0
                     while true {
-                        let (at, stopped) = Self.skip3(t, c, p, s, m, j, rows, finalBit)
+                        let (at, stopped) = Self.skip3(cols, p, s, m, j, rows, finalBit)
                         j = at
                         if stopped == 0 { break }
                         // The eight bytes of each segment whose step ends a literal, byte by byte
@@ -324,60 +351,64 @@ final class LiteralSearch: Sendable {
     /// segment's row).
     @inline(never)
     private static func skip3<Entry: FixedWidthInteger & UnsignedInteger>(
-        _ t: UnsafePointer<Entry>, _ c: UnsafePointer<UInt8>, _ p: UnsafePointer<UInt8>, _ s: Int, _ m: Int, _ start: Int,
+        _ cols: UnsafeRawPointer, _ p: UnsafePointer<UInt8>, _ s: Int, _ m: Int, _ start: Int,
         _ rows: UnsafeMutablePointer<Int>, _ finalBit: Entry
     ) -> (Int, Int) {
+        /// The entry of row `row` in the column of byte `b`.
+        @inline(__always) func next(_ b: UInt8, _ row: Int) -> Entry {
+            cols.load(fromByteOffset: Int(b) &* MemoryLayout<UnsafeRawPointer>.stride, as: UnsafePointer<Entry>.self)[row]
+        }
         var j = start
         var r0 = rows[0], r1 = rows[1], r2 = rows[2]
         let s2 = s &+ s
         while j &+ 8 <= m {
             let q = p + j
             var fa: Entry = 0, fb: Entry = 0, fc: Entry = 0
-            let a0 = t[r0 &+ Int(c[Int(q[0])])]
-            let b0 = t[r1 &+ Int(c[Int(q[s])])]
-            let c0 = t[r2 &+ Int(c[Int(q[s2])])]
+            let a0 = next(q[0], r0)
+            let b0 = next(q[s], r1)
+            let c0 = next(q[s2], r2)
             fa |= a0
             fb |= b0
             fc |= c0
-            let a1 = t[Int(truncatingIfNeeded: a0) &+ Int(c[Int(q[1])])]
-            let b1 = t[Int(truncatingIfNeeded: b0) &+ Int(c[Int(q[s &+ 1])])]
-            let c1 = t[Int(truncatingIfNeeded: c0) &+ Int(c[Int(q[s2 &+ 1])])]
+            let a1 = next(q[1], Int(truncatingIfNeeded: a0))
+            let b1 = next(q[s &+ 1], Int(truncatingIfNeeded: b0))
+            let c1 = next(q[s2 &+ 1], Int(truncatingIfNeeded: c0))
             fa |= a1
             fb |= b1
             fc |= c1
-            let a2 = t[Int(truncatingIfNeeded: a1) &+ Int(c[Int(q[2])])]
-            let b2 = t[Int(truncatingIfNeeded: b1) &+ Int(c[Int(q[s &+ 2])])]
-            let c2 = t[Int(truncatingIfNeeded: c1) &+ Int(c[Int(q[s2 &+ 2])])]
+            let a2 = next(q[2], Int(truncatingIfNeeded: a1))
+            let b2 = next(q[s &+ 2], Int(truncatingIfNeeded: b1))
+            let c2 = next(q[s2 &+ 2], Int(truncatingIfNeeded: c1))
             fa |= a2
             fb |= b2
             fc |= c2
-            let a3 = t[Int(truncatingIfNeeded: a2) &+ Int(c[Int(q[3])])]
-            let b3 = t[Int(truncatingIfNeeded: b2) &+ Int(c[Int(q[s &+ 3])])]
-            let c3 = t[Int(truncatingIfNeeded: c2) &+ Int(c[Int(q[s2 &+ 3])])]
+            let a3 = next(q[3], Int(truncatingIfNeeded: a2))
+            let b3 = next(q[s &+ 3], Int(truncatingIfNeeded: b2))
+            let c3 = next(q[s2 &+ 3], Int(truncatingIfNeeded: c2))
             fa |= a3
             fb |= b3
             fc |= c3
-            let a4 = t[Int(truncatingIfNeeded: a3) &+ Int(c[Int(q[4])])]
-            let b4 = t[Int(truncatingIfNeeded: b3) &+ Int(c[Int(q[s &+ 4])])]
-            let c4 = t[Int(truncatingIfNeeded: c3) &+ Int(c[Int(q[s2 &+ 4])])]
+            let a4 = next(q[4], Int(truncatingIfNeeded: a3))
+            let b4 = next(q[s &+ 4], Int(truncatingIfNeeded: b3))
+            let c4 = next(q[s2 &+ 4], Int(truncatingIfNeeded: c3))
             fa |= a4
             fb |= b4
             fc |= c4
-            let a5 = t[Int(truncatingIfNeeded: a4) &+ Int(c[Int(q[5])])]
-            let b5 = t[Int(truncatingIfNeeded: b4) &+ Int(c[Int(q[s &+ 5])])]
-            let c5 = t[Int(truncatingIfNeeded: c4) &+ Int(c[Int(q[s2 &+ 5])])]
+            let a5 = next(q[5], Int(truncatingIfNeeded: a4))
+            let b5 = next(q[s &+ 5], Int(truncatingIfNeeded: b4))
+            let c5 = next(q[s2 &+ 5], Int(truncatingIfNeeded: c4))
             fa |= a5
             fb |= b5
             fc |= c5
-            let a6 = t[Int(truncatingIfNeeded: a5) &+ Int(c[Int(q[6])])]
-            let b6 = t[Int(truncatingIfNeeded: b5) &+ Int(c[Int(q[s &+ 6])])]
-            let c6 = t[Int(truncatingIfNeeded: c5) &+ Int(c[Int(q[s2 &+ 6])])]
+            let a6 = next(q[6], Int(truncatingIfNeeded: a5))
+            let b6 = next(q[s &+ 6], Int(truncatingIfNeeded: b5))
+            let c6 = next(q[s2 &+ 6], Int(truncatingIfNeeded: c5))
             fa |= a6
             fb |= b6
             fc |= c6
-            let a7 = t[Int(truncatingIfNeeded: a6) &+ Int(c[Int(q[7])])]
-            let b7 = t[Int(truncatingIfNeeded: b6) &+ Int(c[Int(q[s &+ 7])])]
-            let c7 = t[Int(truncatingIfNeeded: c6) &+ Int(c[Int(q[s2 &+ 7])])]
+            let a7 = next(q[7], Int(truncatingIfNeeded: a6))
+            let b7 = next(q[s &+ 7], Int(truncatingIfNeeded: b6))
+            let c7 = next(q[s2 &+ 7], Int(truncatingIfNeeded: c6))
             fa |= a7
             fb |= b7
             fc |= c7
