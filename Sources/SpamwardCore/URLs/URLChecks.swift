@@ -199,8 +199,12 @@ public enum URLChecks {
         return false
     }
 
-    /// nil when `b` has a byte above 0x7F, else ``mayContainURL(bytes:)``: eight bytes at a time,
-    /// the positions looked at only in words with a `%`, a `/` or an `h` in any case.
+    /// nil when `b` has a byte above 0x7F, else ``mayContainURL(bytes:)``: eight positions at a
+    /// time, without branches on the bytes. Each of the tested bytes is an exact lane mask
+    /// (``zeroLanes(_:)`` of the word xor the byte), and the loads at `i + 1`, `i + 2`, `i + 3`
+    /// put the bytes after each position in its lane: `%` at a position, `//` starting there, or
+    /// `http` in any case starting there. (Paths have a `/` and an `h` in most words: the byte
+    /// loop that a word with one of them ran cost more than the whole word test.)
     static func asciiMayContainURL(_ b: UnsafeBufferPointer<UInt8>) -> Bool? {
         let n = b.count
         var may = false
@@ -212,17 +216,24 @@ public enum URLChecks {
         }
         if let base = UnsafeRawPointer(b.baseAddress) {
             let ones: UInt64 = 0x0101_0101_0101_0101
-            @inline(__always) func hasZero(_ y: UInt64) -> Bool { (y &- ones) & ~y & 0x8080_8080_8080_8080 != 0 }
-            while i + 8 <= n {
-                let x = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                if x & 0x8080_8080_8080_8080 != 0 { return nil }
-                if !may && (hasZero(x ^ (0x25 &* ones)) || hasZero(x ^ (0x2F &* ones)) || hasZero((x | (0x20 &* ones)) ^ (0x68 &* ones))) {
-                    for j in i..<(i + 8) where at(j) {
-                        may = true
-                        break
-                    }
+            let high: UInt64 = 0x8080_8080_8080_8080
+            let fold = 0x20 &* ones
+            // Positions i..<i + 8, their bytes and the three after each (loads up to i + 10).
+            while i &+ 11 <= n {
+                let x0 = base.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                if x0 & high != 0 { return nil }
+                if !may {
+                    let x1 = base.loadUnaligned(fromByteOffset: i &+ 1, as: UInt64.self)
+                    let x2 = base.loadUnaligned(fromByteOffset: i &+ 2, as: UInt64.self)
+                    let x3 = base.loadUnaligned(fromByteOffset: i &+ 3, as: UInt64.self)
+                    let percent = zeroLanes(x0 ^ (0x25 &* ones))
+                    // A `/` at position k + 1 after a `/` at k (as the byte test reads it at k + 1).
+                    let slashes = zeroLanes(x0 ^ (0x2F &* ones)) & zeroLanes(x1 ^ (0x2F &* ones))
+                    let http = zeroLanes((x0 | fold) ^ (0x68 &* ones)) & zeroLanes((x1 | fold) ^ (0x74 &* ones))
+                        & zeroLanes((x2 | fold) ^ (0x74 &* ones)) & zeroLanes((x3 | fold) ^ (0x70 &* ones))
+                    may = percent | slashes | http != 0
                 }
-                i += 8
+                i &+= 8
             }
         }
         while i < n {
@@ -231,6 +242,13 @@ public enum URLChecks {
             i += 1
         }
         return may
+    }
+
+    /// 0x80 in each byte lane of `y` that is 0, 0 in the others: exact for every byte value (no
+    /// borrow or carry crosses lanes, unlike the `(y - ones) & ~y` test).
+    @inline(__always) static func zeroLanes(_ y: UInt64) -> UInt64 {
+        let low: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+        return ~(((y & low) &+ low) | y | low)
     }
 
     /// An open redirect: a query parameter or a path segment that is itself an http(s) URL.
