@@ -92,6 +92,52 @@ struct LiteralSearchTests {
         }
     }
 
+    /// The plan's flat per-rule data (``PrefilterPlan/flat``) answers as the nested arrays it was
+    /// made from: conditions, the earliest start and each leading literal's first start, for the
+    /// standard rules' body search on texts rich in their literals; and the plan's leading
+    /// literals of each rule are its pattern's, in order (what ``RuleInput`` reads by index).
+    @Test func flatPlanIsTheNestedArrays() throws {
+        let rules = RuleSet.standard
+        let plan = rules.prefilterPlan
+        let search = try #require(plan.searches.first)
+        var checkedLeading = 0
+        for (r, c) in rules.compiled.enumerated() where plan.searchOf[r] >= 0 {
+            guard case .regex(_, let p) = c, let leading = p.leading else { continue }
+            #expect(plan.leading[r].map { plan.searches[plan.searchOf[r]].literals[Int($0)] } == leading.map(\.bytes))
+            checkedLeading += 1
+        }
+        #expect(checkedLeading >= 5)
+        let words = search.literals.map { String(decoding: $0, as: UTF8.self) } + ["filler ", " ", "\n", "x"]
+        var rng = FastPathTests.RNG(state: 0xF1A7)
+        for _ in 0..<2_000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 12) { text += rng.pick(words) + (rng.next() % 2 == 0 ? " " : "") }
+            let bytes = Array(text.utf8)
+            let found = bytes.withUnsafeBufferPointer { search.scan($0) }
+            for r in plan.searchOf.indices where plan.searchOf[r] == 0 {
+                var passes = true
+                for condition in plan.conditions[r] where !condition.contains(where: { found.contains($0) }) { passes = false }
+                #expect(plan.passes(r, found) == passes)
+                let ids = plan.leading[r]
+                let starts = ids.map { found.contains($0) ? Int(found.firstEnd[Int($0)]) - search.literals[Int($0)].count : Int.max }
+                let earliest: Int? = ids.isEmpty ? 0 : starts.min().flatMap { $0 == Int.max ? nil : max(0, $0) }
+                #expect(plan.earliestStart(r, found, in: search) == earliest)
+                var firstAt = [Int](repeating: -1, count: ids.count)
+                let written = firstAt.withUnsafeMutableBufferPointer { plan.firstLeadingStarts(r, found, into: $0) }
+                #expect(written)
+                #expect(firstAt == starts, "rule \(r) on \(text.debugDescription)")
+            }
+        }
+        // Rules without a search: no conditions, start 0, no leading starts.
+        if let r = plan.searchOf.firstIndex(of: -1) {
+            let found = LiteralSearch.Found(firstEnd: [])
+            #expect(plan.passes(r, found))
+            #expect(plan.earliestStart(r, found, in: search) == 0)
+            var one = [Int](repeating: -1, count: 1)
+            #expect(!one.withUnsafeMutableBufferPointer { plan.firstLeadingStarts(r, found, into: $0) })
+        }
+    }
+
     @Test(arguments: [
         ("click here to (be )?removed", ["click here to "]),
         ("(earn|make) \\$?[0-9,]+ (a|per) day", ["earn", "make"]),

@@ -490,33 +490,94 @@ final class PrefilterPlan: Sendable {
     /// `m`, would run over the rest of the text from the first `money`: it keeps its conditions.)
     let conditions: [[[Int32]]]
     /// For each compiled rule with a search: literal ids one of which every match starts with
-    /// (``LiteralPrefilter/leadingLiterals(pattern:)``), or empty.
+    /// (``LiteralPrefilter/leadingLiterals(pattern:)``, in its order), or empty.
     let leading: [[Int32]]
+    /// ``conditions`` and ``leading`` of every rule in one array, read by ``passes(_:_:)``,
+    /// ``earliestStart(_:_:in:)`` and ``firstLeadingStarts(_:_:into:)``: a few cache lines, where
+    /// the nested arrays were an object each, scattered on the heap (the core scan between two
+    /// messages evicts them, and each rule waited on their loads). From `flatStart[rule]`: the
+    /// number of conditions, then each condition's number of ids and its ids; then the number of
+    /// leading literals, then each one's id and length. `flatStart[rule]` is -1 for a rule without
+    /// a search (no conditions, no leading literals).
+    let flat: [Int32]
+    let flatStart: [Int32]
 
     /// Whether the conditions of rule `rule` hold in `found`.
     func passes(_ rule: Int, _ found: LiteralSearch.Found) -> Bool {
-        for condition in conditions[rule] {
-            var any = false
-            for id in condition where found.contains(id) {
-                any = true
-                break
+        let start = Int(flatStart[rule])
+        guard start >= 0 else { return true }
+        return flat.withUnsafeBufferPointer { f in
+            found.firstEnd.withUnsafeBufferPointer { ends in
+                var o = start
+                let count = Int(f[o])
+                o &+= 1
+                for _ in 0..<count {
+                    let n = Int(f[o])
+                    o &+= 1
+                    var any = false
+                    for j in 0..<n where ends[Int(f[o &+ j])] >= 0 {
+                        any = true
+                        break
+                    }
+                    if !any { return false }
+                    o &+= n
+                }
+                return true
             }
-            if !any { return false }
         }
-        return true
+    }
+
+    /// Where rule `rule`'s leading literals start in ``flat``.
+    @inline(__always) private func leadingOffset(_ f: UnsafeBufferPointer<Int32>, _ start: Int) -> Int {
+        var o = start
+        let count = Int(f[o])
+        o &+= 1
+        for _ in 0..<count { o &+= 1 &+ Int(f[o]) }
+        return o
     }
 
     /// Where a match of rule `rule` can start at the earliest: 0 when it has no leading literals,
     /// the first occurrence of one of them, or nil when none occurs (then it cannot match).
     func earliestStart(_ rule: Int, _ found: LiteralSearch.Found, in search: LiteralSearch) -> Int? {
-        let ids = leading[rule]
-        if ids.isEmpty { return 0 }
-        var best: Int? = nil
-        for id in ids where found.contains(id) {
-            let start = Int(found.firstEnd[Int(id)]) - search.literals[Int(id)].count
-            if best.map({ start < $0 }) ?? true { best = start }
+        let start = Int(flatStart[rule])
+        guard start >= 0 else { return 0 }
+        return flat.withUnsafeBufferPointer { f -> Int? in
+            found.firstEnd.withUnsafeBufferPointer { ends -> Int? in
+                var o = leadingOffset(f, start)
+                let count = Int(f[o])
+                if count == 0 { return 0 }
+                o &+= 1
+                var best = Int.max
+                for _ in 0..<count {
+                    let end = Int(ends[Int(f[o])])
+                    if end >= 0 { best = min(best, end &- Int(f[o &+ 1])) }
+                    o &+= 2
+                }
+                return best == Int.max ? nil : max(0, best)
+            }
         }
-        return best.map { max(0, $0) }
+    }
+
+    /// For each of rule `rule`'s leading literals, in order, where it first starts in the text of
+    /// `found` (`Int.max`: it does not occur), written to `firstAt` when it has one entry per
+    /// literal; false (nothing written) otherwise.
+    func firstLeadingStarts(_ rule: Int, _ found: LiteralSearch.Found, into firstAt: UnsafeMutableBufferPointer<Int>) -> Bool {
+        let start = Int(flatStart[rule])
+        guard start >= 0 else { return false }
+        return flat.withUnsafeBufferPointer { f in
+            found.firstEnd.withUnsafeBufferPointer { ends in
+                var o = leadingOffset(f, start)
+                let count = Int(f[o])
+                guard count == firstAt.count else { return false }
+                o &+= 1
+                for k in 0..<count {
+                    let end = Int(ends[Int(f[o])])
+                    firstAt[k] = end >= 0 ? end &- Int(f[o &+ 1]) : Int.max
+                    o &+= 2
+                }
+                return true
+            }
+        }
     }
 
     /// Groups the prefiltered rules by `textKey` (the text they read; nil for rules without a
@@ -566,9 +627,26 @@ final class PrefilterPlan: Sendable {
                 leading[r] = l
             }
         }
+        var flat: [Int32] = []
+        var flatStart = [Int32](repeating: -1, count: prefilters.count)
+        for r in prefilters.indices where searchOf[r] >= 0 {
+            flatStart[r] = Int32(flat.count)
+            flat.append(Int32(conditions[r].count))
+            for c in conditions[r] {
+                flat.append(Int32(c.count))
+                flat.append(contentsOf: c)
+            }
+            flat.append(Int32(leading[r].count))
+            for id in leading[r] {
+                flat.append(id)
+                flat.append(Int32(searches[searchOf[r]].literals[Int(id)].count))
+            }
+        }
         self.searches = searches
         self.searchOf = searchOf
         self.conditions = conditions
         self.leading = leading
+        self.flat = flat
+        self.flatStart = flatStart
     }
 }

@@ -739,11 +739,15 @@ final class RuleInput {
                 // occur, their first occurrences known from the search.
                 return withUnsafeTemporaryAllocation(of: Int.self, capacity: leading.count) { firstAt -> Bool in
                     firstAt.initialize(repeating: -1)
-                    let literals = plan.searches[search].literals
-                    for id in plan.leading[rule] {
-                        let literal = literals[Int(id)]
-                        let at = found.contains(id) ? Int(found.firstEnd[Int(id)]) - literal.count : Int.max
-                        for k in leading.indices where leading[k].bytes == literal { firstAt[k] = at }
+                    // The plan's leading literals of the rule are the pattern's, in the same order
+                    // (both are `LiteralPrefilter.leadingLiterals` of the pattern): read by index.
+                    if !plan.firstLeadingStarts(rule, found, into: firstAt) {
+                        let literals = plan.searches[search].literals
+                        for id in plan.leading[rule] {
+                            let literal = literals[Int(id)]
+                            let at = found.contains(id) ? Int(found.firstEnd[Int(id)]) - literal.count : Int.max
+                            for k in leading.indices where leading[k].bytes == literal { firstAt[k] = at }
+                        }
                     }
                     return pattern.matchesAtEachLeading(text, firstAt: firstAt, from: start, anchored, leading, scratch: scratch)
                 }
