@@ -172,6 +172,27 @@ struct RulePatternTests {
     }
 
     /// FORGED_OUTLOOK's hex-heavy Message-ID test on bytes against the Character definition.
+    /// `BuiltinRules.hasBytes` (memchr and memcmp on the string's bytes) against
+    /// `String.containsBytes` for the needles `FORGED_OUTLOOK` uses, on random strings of 0-40
+    /// bytes (inline and native, non-ASCII, the needles whole, cut short and in other cases).
+    @Test func hasBytesIsContainsBytes() {
+        let needles: [StaticString] = ["Outlook", "Outlook Express", "Microsoft Outlook", "$", "outlook", "PR", "x"]
+        let pieces = ["Outlook", "Outloo", "outlook", "OUTLOOK", " Express", "Microsoft ", "Microsoft Outlook", "$", "P", "R", "PR",
+                      "pr", "<", "@", "é", "ü", " ", "a", "Outlook Expres", "x"]
+        var rng = RNG(state: 0xB17E5)
+        var hits = 0
+        for _ in 0..<20_000 {
+            var s = ""
+            for _ in 0..<Int(rng.next() % 6) { s += rng.pick(pieces) }
+            for needle in needles {
+                let expected = s.containsBytes(needle)
+                #expect(BuiltinRules.hasBytes(s, needle) == expected, "\(s.debugDescription) \(needle)")
+                if expected { hits += 1 }
+            }
+        }
+        #expect(hits > 10_000)
+    }
+
     @Test func hexHeavyLocalPartIsTheCharacterCount() {
         func reference(_ mid: String) -> Bool {
             let local = mid.drop { $0 == "<" }.prefix { $0 != "@" }
