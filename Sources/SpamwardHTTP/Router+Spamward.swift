@@ -151,7 +151,7 @@ final class SpamwardAPI: Sendable {
 
     // MARK: Rspamd protocol
 
-    func rspamdCheck(_ request: Request, _ context: SpamwardRequestContext) async throws -> RspamdCheckResponse {
+    func rspamdCheck(_ request: Request, _ context: SpamwardRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let bytes = try await body(request, context, metrics: rspamdMetrics)
         var scanContext = Self.scanContext(of: request)
@@ -161,15 +161,17 @@ final class SpamwardAPI: Sendable {
         // costs more than the scan, only when asked for with `Explain: yes`.
         let explain = Self.wantsExplanation(request.headers[.explain])
         let verdict = await scan(message, scanContext: scanContext, explain: explain, metrics: rspamdMetrics, context: context)
-        return Self.rspamdCheckResponse(verdict: verdict, message: message, policy: filter.policy, since: started)
+        let json = Self.rspamdCheckJSON(verdict: verdict, message: message, policy: filter.policy, since: started)
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: json))
     }
 
     /// `Explain: yes` asks `/checkv2` for the per-feature explanation.
     static func wantsExplanation(_ value: String?) -> Bool { value?.lowercased() == "yes" }
 
-    /// Rspamd's `/checkv2` reply for a scanned message, shared by the Hummingbird route and the
-    /// Rspamd worker listener (``RspamdWorker``): symbols, the verdict headers as milter
-    /// headers, the reject text when the disposition rejects, the time since `started`.
+    /// Rspamd's `/checkv2` reply for a scanned message as the `Encodable` DTO: symbols, the
+    /// verdict headers as milter headers, the reject text when the disposition rejects, the time
+    /// since `started`. The front ends write ``rspamdCheckJSON(verdict:message:policy:since:)``
+    /// instead (no dictionaries); this stays as the reference it is tested against.
     static func rspamdCheckResponse(verdict: Verdict, message: Message, policy: ActionPolicy,
                                     since started: ContinuousClock.Instant) -> RspamdCheckResponse {
         let disposition = policy.disposition(for: verdict.action)

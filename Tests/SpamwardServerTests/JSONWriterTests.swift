@@ -1,5 +1,7 @@
 import Foundation
+import MailMessage
 import NIOCore
+import SpamwardCore
 @testable import SpamwardHTTP
 import Testing
 
@@ -24,6 +26,87 @@ import Testing
         let written = try #require(try JSONSerialization.jsonObject(with: Data(r.json.readableBytesView)) as? NSDictionary)
         let encoded = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as? NSDictionary)
         #expect(written == encoded)
+    }
+
+    /// Real messages: the repository's fixtures and, when the shared corpus is beside the
+    /// checkout, the first 150 files of each of its folders.
+    static func realMessages() throws -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        let fm = FileManager.default
+        for name in try fm.contentsOfDirectory(atPath: TestMessages.fixtures.path).sorted() {
+            out.append(Array(try Data(contentsOf: TestMessages.fixtures.appendingPathComponent(name))))
+        }
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        for _ in 0..<6 {
+            let corpus = dir.appendingPathComponent("shared/corpora/spamassassin")
+            if fm.fileExists(atPath: corpus.path) {
+                for folder in ["easy_ham", "hard_ham", "spam", "spam_2"] {
+                    let base = corpus.appendingPathComponent(folder)
+                    let names = ((try? fm.contentsOfDirectory(atPath: base.path)) ?? []).sorted().prefix(150)
+                    for n in names {
+                        if let d = try? Data(contentsOf: base.appendingPathComponent(n)), d.count <= 1 << 20 { out.append(Array(d)) }
+                    }
+                }
+                break
+            }
+            dir = dir.deletingLastPathComponent()
+        }
+        return out
+    }
+
+    /// A reply as JSON values, without its timings (measured separately by each writer).
+    static func values(_ data: Data) throws -> NSDictionary {
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? NSDictionary)
+        let copy = try #require(object.mutableCopy() as? NSMutableDictionary)
+        #expect(copy["time_real"] is Double && copy["scan_time"] is Double)
+        copy.removeObjects(forKeys: ["time_real", "scan_time"])
+        return copy
+    }
+
+    /// `/checkv2`'s reply written straight from the verdict has the same JSON values as the
+    /// `Encodable` DTO encoded by JSONEncoder: over real messages' verdicts, under policies that
+    /// accept, tag and reject, and over verdicts with repeated symbol names (once, the last
+    /// value), many symbols, text to escape and an `Authentication-Results` header.
+    @Test func directWriterMatchesTheEncodedDTO() throws {
+        let filter = makeFilter()
+        let policies = [ActionPolicy.default, ActionPolicy(spam: .quarantine, unsure: .reject, ham: .tag, rejectText: "5.7.1 \"no\"\n")]
+        let messages = try Self.realMessages()
+        try #require(messages.count >= 2)
+        var compared = 0
+        var symbolsSeen = 0
+        func compare(_ verdict: Verdict, _ message: Message, _ policy: ActionPolicy) throws {
+            let started = ContinuousClock.now
+            let direct = SpamwardAPI.rspamdCheckJSON(verdict: verdict, message: message, policy: policy, since: started)
+            let dto = SpamwardAPI.rspamdCheckResponse(verdict: verdict, message: message, policy: policy, since: started)
+            let written = try Self.values(Data(direct.readableBytesView))
+            let encoded = try Self.values(try JSONEncoder().encode(dto))
+            #expect(written == encoded, "\(String(decoding: direct.readableBytesView, as: UTF8.self))")
+            compared += 1
+        }
+        for bytes in messages {
+            let message = filter.scanner.parse(bytes)
+            let verdict = filter.scan(message, context: .none, explain: false)
+            symbolsSeen += verdict.symbols.count
+            for policy in policies { try compare(verdict, message, policy) }
+        }
+        #expect(symbolsSeen > messages.count)  // the rules fired: symbols were compared
+
+        // Repeated names, few (direct comparison) and many (the index), with text to escape.
+        let message = filter.scanner.parse(messages[0])
+        var verdict = filter.scan(message, context: .none, explain: false)
+        let odd = "quote \" backslash \\ line\nbreak \u{01} é 🙂"
+        for count in [3, 17, 40] {
+            verdict.symbols = (0..<count).map { i in
+                Symbol(name: i % 3 == 0 ? "SAME" : "S\(i % 7)\(odd)", score: Double(i) / 3, description: "d\(i) \(odd)",
+                       options: i % 2 == 0 ? [] : ["o\(i)", odd])
+            }
+            verdict.authenticationResults = "mx.example.org; spf=pass \(odd)"
+            for action in [Action.spam, .unsure, .ham] {
+                verdict.action = action
+                for policy in policies { try compare(verdict, message, policy) }
+            }
+        }
+        #expect(compared == messages.count * 2 + 3 * 3 * 2)
     }
 
     @Test func nonFiniteNumbersStayValidJSON() throws {
