@@ -96,10 +96,13 @@ import Testing
         var verdict = filter.scan(message, context: .none, explain: false)
         let odd = "quote \" backslash \\ line\nbreak \u{01} é 🙂"
         for count in [3, 17, 40] {
-            verdict.symbols = (0..<count).map { i in
-                Symbol(name: i % 3 == 0 ? "SAME" : "S\(i % 7)\(odd)", score: Double(i) / 3, description: "d\(i) \(odd)",
-                       options: i % 2 == 0 ? [] : ["o\(i)", odd])
+            var symbols: [Symbol] = []
+            for i in 0..<count {
+                let name: String = i % 3 == 0 ? "SAME" : "S" + String(i % 7) + odd
+                let options: [String] = i % 2 == 0 ? [] : ["o" + String(i), odd]
+                symbols.append(Symbol(name: name, score: Double(i) / 3, description: "d" + String(i) + " " + odd, options: options))
             }
+            verdict.symbols = symbols
             verdict.authenticationResults = "mx.example.org; spf=pass \(odd)"
             for action in [Action.spam, .unsure, .ham] {
                 verdict.action = action
