@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// The result of decoding bytes in one given charset.
 struct DecodeOutcome {
@@ -231,8 +232,8 @@ extension Charset {
     /// at most 4 × input + 16 bytes; conversion stops there. `nil` when iconv has no such
     /// converter.
     static func iconvDecode(_ bytes: ArraySlice<UInt8>, converter: String) -> (text: String, errors: Int)? {
-        guard let cd = iconv_open("UTF-8", converter), Int(bitPattern: cd) != -1 else { return nil }
-        defer { iconv_close(cd) }
+        guard let cd = IconvDescriptors.shared.take(converter) else { return nil }
+        defer { IconvDescriptors.shared.give(cd, converter: converter) }
         if bytes.isEmpty { return ("", 0) }
 
         let capacity = bytes.count * 4 + 16
@@ -275,5 +276,39 @@ extension Charset {
             }
         }
         return (String(decoding: output[0..<max(0, min(written, capacity))], as: UTF8.self), errors)
+    }
+}
+
+/// Open iconv descriptors to UTF-8, kept for reuse per converter. glibc loads a converter's
+/// gconv module with `dlopen` in `iconv_open` and unloads it with `dlclose` when its last
+/// descriptor closes: opening and closing one per decoded part cost the daemon 2% of its CPU
+/// under load (the `mmap`, `mprotect` and `munmap` of each load also flush every core's TLB).
+/// Bounded: at most ``keptPerConverter`` idle descriptors per converter, and converters come
+/// from ``CharsetTable``'s fixed list.
+final class IconvDescriptors: Sendable {
+    static let shared = IconvDescriptors()
+    static let keptPerConverter = 8
+
+    /// Idle descriptors (their addresses: `iconv_t` is not `Sendable`), by converter name.
+    private let idle = Mutex<[String: [UInt]]>([:])
+
+    /// An idle descriptor for `converter`, or a new one; nil when iconv has no such converter.
+    func take(_ converter: String) -> iconv_t? {
+        let kept: UInt? = idle.withLock { $0[converter]?.popLast() }
+        if let kept, let cd = iconv_t(bitPattern: kept) { return cd }
+        guard let cd = iconv_open("UTF-8", converter), Int(bitPattern: cd) != -1 else { return nil }
+        return cd
+    }
+
+    /// Back to the initial conversion state and kept, or closed when enough are kept.
+    func give(_ cd: iconv_t, converter: String) {
+        _ = iconv(cd, nil, nil, nil, nil)
+        let address = UInt(bitPattern: Int(bitPattern: cd))
+        let keep = idle.withLock { idle -> Bool in
+            guard idle[converter, default: []].count < Self.keptPerConverter else { return false }
+            idle[converter, default: []].append(address)
+            return true
+        }
+        if !keep { iconv_close(cd) }
     }
 }
