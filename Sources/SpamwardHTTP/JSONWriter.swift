@@ -55,6 +55,23 @@ struct JSONWriter {
         needsComma = true
     }
 
+    /// A string written in parts: ``beginString()``, ``stringPart(_:)`` any number of times,
+    /// ``endString()`` (no intermediate `String` for a value put together from pieces).
+    mutating func beginString() {
+        comma()
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// The next part of a string begun with ``beginString()``, escaped.
+    mutating func stringPart(_ s: String) {
+        writeEscaped(s)
+    }
+
+    mutating func endString() {
+        bytes.append(UInt8(ascii: "\""))
+        needsComma = true
+    }
+
     /// A finite number as Swift prints it (shortest round-trip form); non-finite ones as 0,
     /// JSON having no NaN or infinity.
     mutating func number(_ d: Double) {
@@ -96,8 +113,14 @@ struct JSONWriter {
     /// A JSON string: quotes, backslashes and control characters escaped (RFC 8259 section 7).
     /// The runs between escapes are written whole, from the string's own UTF-8 storage.
     private mutating func writeString(_ s: String) {
-        var s = s
         bytes.append(UInt8(ascii: "\""))
+        writeEscaped(s)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// `s` escaped, without quotes.
+    private mutating func writeEscaped(_ s: String) {
+        var s = s
         s.withUTF8 { u in
             var start = 0
             for i in 0..<u.count {
@@ -109,7 +132,6 @@ struct JSONWriter {
             }
             if u.count > start { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: u[start..<u.count])) }
         }
-        bytes.append(UInt8(ascii: "\""))
     }
 
     private mutating func writeEscape(_ b: UInt8) {

@@ -109,7 +109,6 @@ extension SpamwardAPI {
         let disposition = policy.disposition(for: verdict.action)
         let thresholds = verdict.thresholds
         let symbols = verdict.symbols
-        let fields = VerdictHeaders.fields(for: verdict, flagged: verdict.action == .spam)
         var w = JSONWriter(capacity: 768 + symbols.count * 192)
         w.beginObject()
         w.key("is_skipped")
@@ -163,23 +162,18 @@ extension SpamwardAPI {
 
         w.key("milter")
         w.beginObject()
-        let fieldIndex = LastOfName(fields, name: \.name)
         w.key("add_headers")
         w.beginObject()
-        for i in fields.indices where fieldIndex.isLast(i, in: fields, name: \.name) {
-            w.key(fields[i].name)
-            w.beginObject()
-            w.key("value")
-            w.string(fields[i].value)
-            w.key("order")
-            w.number(i)
-            w.endObject()
-        }
+        Self.writeVerdictHeaders(verdict, into: &w)
         w.endObject()
         w.key("remove_headers")
         w.beginObject()
-        for i in fields.indices where fieldIndex.isLast(i, in: fields, name: \.name) {
-            w.key(fields[i].name)
+        for name in Self.verdictHeaderNames {
+            w.key(name)
+            w.number(0)
+        }
+        if verdict.authenticationResults != nil {
+            w.key("Authentication-Results")
             w.number(0)
         }
         w.endObject()
@@ -197,6 +191,73 @@ extension SpamwardAPI {
         w.number(seconds)
         w.endObject()
         return w.buffer
+    }
+}
+
+extension SpamwardAPI {
+    /// The names of `VerdictHeaders.fields` in its order, `Authentication-Results` (last, when
+    /// the verdict has it) aside: all different, so each is written once.
+    static let verdictHeaderNames = [
+        "X-Spam-Checker-Version", "X-Spam-Flag", "X-Spam-Score", "X-Spam-Action", "X-Spam-Status", "X-Spam-Symbols",
+    ]
+
+    /// `VerdictHeaders.fields(for: verdict, flagged: verdict.action == .spam)` as milter
+    /// `add_headers` members (`"name":{"value":...,"order":i}`), the values written in place
+    /// (building them as Strings, with the symbol lists joined, was 1.4% of the worker's CPU).
+    /// The same values: the test compares this reply with the one built from `fields`.
+    static func writeVerdictHeaders(_ verdict: Verdict, into w: inout JSONWriter) {
+        let flagged = verdict.action == .spam
+        let score = VerdictHeaders.format(verdict.score)
+        func field(_ order: Int, _ value: (inout JSONWriter) -> Void) {
+            w.key(verdictHeaderNames[order])
+            w.beginObject()
+            w.key("value")
+            value(&w)
+            w.key("order")
+            w.number(order)
+            w.endObject()
+        }
+        field(0) { $0.string(VerdictHeaders.product) }
+        field(1) { $0.string(flagged ? "YES" : "NO") }
+        field(2) { $0.string(score) }
+        field(3) { $0.string(verdict.action.rawValue) }
+        field(4) { w in
+            w.beginString()
+            w.stringPart(flagged ? "Yes, score=" : "No, score=")
+            w.stringPart(score)
+            w.stringPart(" required=")
+            w.stringPart(VerdictHeaders.format(verdict.thresholds.spam))
+            w.stringPart(" tests=")
+            if verdict.symbols.isEmpty { w.stringPart("none") }
+            for (i, s) in verdict.symbols.enumerated() {
+                if i > 0 { w.stringPart(",") }
+                w.stringPart(s.name)
+            }
+            w.stringPart(" version=")
+            w.stringPart(VerdictHeaders.product)
+            w.endString()
+        }
+        field(5) { w in
+            w.beginString()
+            if verdict.symbols.isEmpty { w.stringPart("none") }
+            for (i, s) in verdict.symbols.enumerated() {
+                if i > 0 { w.stringPart(", ") }
+                w.stringPart(s.name)
+                w.stringPart("(")
+                w.stringPart(VerdictHeaders.format(s.score))
+                w.stringPart(")")
+            }
+            w.endString()
+        }
+        if let ar = verdict.authenticationResults {
+            w.key("Authentication-Results")
+            w.beginObject()
+            w.key("value")
+            w.string(ar)
+            w.key("order")
+            w.number(verdictHeaderNames.count)
+            w.endObject()
+        }
     }
 }
 
