@@ -412,3 +412,40 @@ func trimmedLabelMatchesCharacterTrimming(label: String) {
     while let l = s.last, junk.contains(l) { s = s.dropLast() }
     #expect(CharsetTable.trimmedLabel(label) == String(s))
 }
+
+/// iconv descriptors are reused (``IconvDescriptors``): a decode never starts in the state a
+/// previous one left, nor sees its input.
+@Suite struct IconvReuseTests {
+    @Test func aReusedDescriptorStartsInTheInitialState() throws {
+        // ISO-2022-JP cut off inside a JIS X 0208 run (ESC $ B, then "日本" without ESC ( B).
+        let cut: [UInt8] = [0x1B, 0x24, 0x42, 0x46, 0x7C, 0x4B, 0x5C]
+        for _ in 0..<3 {
+            let first = try #require(Charset.iconvDecode(cut[...], converter: "ISO-2022-JP-2"))
+            #expect(first.text.hasPrefix("日本"))
+            // In the state the cut-off text left, "AB" would be one JIS character.
+            let next = try #require(Charset.iconvDecode(Array("AB".utf8)[...], converter: "ISO-2022-JP-2"))
+            #expect(next.text == "AB")
+            #expect(next.errors == 0)
+        }
+        let full = try #require(Charset.iconvDecode(CharsetSamples.iso2022jp[...], converter: "ISO-2022-JP-2"))
+        #expect(full.text == "これはテストメールです。日本語の文章。")
+        #expect(Charset.iconvDecode(Array("x".utf8)[...], converter: "NO-SUCH-CONVERTER") == nil)
+    }
+
+    @Test func concurrentDecodesGetTheirOwnDescriptors() async throws {
+        let expected = "これはテストメールです。日本語の文章。"
+        let results = await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    (0..<50).allSatisfy { _ in
+                        Charset.iconvDecode(CharsetSamples.iso2022jp[...], converter: "ISO-2022-JP-2")?.text == expected
+                    }
+                }
+            }
+            var all: [Bool] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        #expect(results.count == 16 && results.allSatisfy { $0 })
+    }
+}
