@@ -207,7 +207,6 @@ extension SpamwardAPI {
     /// The same values: the test compares this reply with the one built from `fields`.
     static func writeVerdictHeaders(_ verdict: Verdict, into w: inout JSONWriter) {
         let flagged = verdict.action == .spam
-        let score = VerdictHeaders.format(verdict.score)
         func field(_ order: Int, _ value: (inout JSONWriter) -> Void) {
             w.key(verdictHeaderNames[order])
             w.beginObject()
@@ -219,14 +218,18 @@ extension SpamwardAPI {
         }
         field(0) { $0.string(VerdictHeaders.product) }
         field(1) { $0.string(flagged ? "YES" : "NO") }
-        field(2) { $0.string(score) }
+        field(2) { w in
+            w.beginString()
+            w.stringPartScore(verdict.score)
+            w.endString()
+        }
         field(3) { $0.string(verdict.action.rawValue) }
         field(4) { w in
             w.beginString()
             w.stringPart(flagged ? "Yes, score=" : "No, score=")
-            w.stringPart(score)
+            w.stringPartScore(verdict.score)
             w.stringPart(" required=")
-            w.stringPart(VerdictHeaders.format(verdict.thresholds.spam))
+            w.stringPartScore(verdict.thresholds.spam)
             w.stringPart(" tests=")
             if verdict.symbols.isEmpty { w.stringPart("none") }
             for (i, s) in verdict.symbols.enumerated() {
@@ -244,7 +247,7 @@ extension SpamwardAPI {
                 if i > 0 { w.stringPart(", ") }
                 w.stringPart(s.name)
                 w.stringPart("(")
-                w.stringPart(VerdictHeaders.format(s.score))
+                w.stringPartScore(s.score)
                 w.stringPart(")")
             }
             w.endString()

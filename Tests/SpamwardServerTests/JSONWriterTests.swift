@@ -112,6 +112,23 @@ import Testing
         #expect(compared == messages.count * 2 + 3 * 3 * 2)
     }
 
+    /// Scores written in place read as `VerdictHeaders.format` writes them.
+    @Test func scoresInPlaceMatchVerdictHeadersFormat() throws {
+        var values: [Double] = [0, -0.0, 0.004, -0.004, 0.005, -0.005, 0.015, 1, -1, 9.995, 10, 99.999, 1002.5392925895648,
+                                -123.456, 1e11, -1e11, 999_999_999_999.99, 1e12, -3e15, .nan, .infinity, -.infinity,
+                                .leastNonzeroMagnitude, .greatestFiniteMagnitude / 1e300]
+        var g = SystemRandomNumberGenerator()
+        for _ in 0..<2000 { values.append(Double.random(in: -2000...2000, using: &g)) }
+        for _ in 0..<200 { values.append(Double(Int.random(in: -100_000...100_000, using: &g)) / 1000) }
+        for x in values {
+            var w = JSONWriter()
+            w.beginString()
+            w.stringPartScore(x)
+            w.endString()
+            #expect(String(decoding: w.bytes, as: UTF8.self) == "\"" + VerdictHeaders.format(x) + "\"", "\(x)")
+        }
+    }
+
     @Test func nonFiniteNumbersStayValidJSON() throws {
         var r = Self.reply("x")
         r.score = .nan
