@@ -110,6 +110,20 @@ struct JSONWriter {
         needsComma = true
     }
 
+    /// A Message-ID without its `<`, `>` and spaces, as Rspamd's `message-id` carries it:
+    /// `String(id.filter { $0 != "<" && $0 != ">" && $0 != " " })`, which walks Characters;
+    /// an ASCII id (every real one) is filtered byte by byte instead, with the same result.
+    mutating func messageID(_ id: String) {
+        guard id.utf8.allSatisfy({ $0 < 0x80 }) else {
+            string(String(id.filter { $0 != "<" && $0 != ">" && $0 != " " }))
+            return
+        }
+        var kept = [UInt8]()
+        kept.reserveCapacity(id.utf8.count)
+        for b in id.utf8 where b != UInt8(ascii: "<") && b != UInt8(ascii: ">") && b != UInt8(ascii: " ") { kept.append(b) }
+        string(String(decoding: kept, as: UTF8.self))
+    }
+
     /// A finite number as Swift prints it (shortest round-trip form); non-finite ones as 0,
     /// JSON having no NaN or infinity.
     mutating func number(_ d: Double) {

@@ -181,7 +181,7 @@ extension SpamwardAPI {
 
         if let id = message.headers["Message-ID"] {
             w.key("message-id")
-            w.string(String(id.filter { $0 != "<" && $0 != ">" && $0 != " " }))
+            w.messageID(id)
         }
         let elapsed = ContinuousClock.now - started
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18

@@ -132,6 +132,15 @@ import Testing
         }
     }
 
+    @Test(arguments: ["<a.b@example.com>", " <x y@z> ", "", "<>", "plain", "<\u{0301}é <漢字@例え.jp>", "<\"q\"\\@x>\r\n\t"])
+    func messageIDsAsRspamdCarriesThem(_ id: String) {
+        var w = JSONWriter()
+        w.messageID(id)
+        var expected = JSONWriter()
+        expected.string(String(id.filter { $0 != "<" && $0 != ">" && $0 != " " }))
+        #expect(w.bytes == expected.bytes)
+    }
+
     @Test func nonFiniteNumbersStayValidJSON() throws {
         var r = Self.reply("x")
         r.score = .nan
