@@ -39,8 +39,9 @@ struct HealthResponse: ResponseEncodable {
 // MARK: Rspamd
 
 /// Rspamd's `/checkv2` reply, in the shape rspamc, Exim and Haraka read.
-/// `/checkv2`'s reply in Rspamd's shape. Written with ``JSONWriter`` (see
-/// `RspamdCheckResponse+JSON.swift`); `Encodable` stays for tests and other encoders.
+/// The front ends write it straight from the verdict (`SpamwardAPI.rspamdCheckJSON`); this DTO
+/// (`Encodable`, and its own ``JSONWriter`` form) stays as the reference that writer is tested
+/// against.
 struct RspamdCheckResponse: Encodable {
     struct SymbolDTO: Codable {
         var name: String
