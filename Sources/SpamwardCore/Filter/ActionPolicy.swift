@@ -71,7 +71,9 @@ public enum VerdictHeaders {
     /// A score with two decimals, as mail headers carry it.
     public static func format(_ x: Double) -> String {
         guard x.isFinite else { return x > 0 ? "1000.00" : "-1000.00" }
-        let r = (abs(x) * 100).rounded()
+        // A rule file can give any score: beyond 1e15 the cents would overflow `Int`, so the
+        // value shown stops there.
+        let r = (min(abs(x), 1e15) * 100).rounded()
         let whole = Int(r / 100)
         let frac = Int(r.truncatingRemainder(dividingBy: 100))
         let sign = x < 0 && r != 0 ? "-" : ""
