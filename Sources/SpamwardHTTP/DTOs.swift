@@ -40,7 +40,7 @@ struct HealthResponse: ResponseEncodable {
 
 /// Rspamd's `/checkv2` reply, in the shape rspamc, Exim and Haraka read.
 /// The front ends write it straight from the verdict (`SpamwardAPI.rspamdCheckJSON`); this DTO
-/// (`Encodable`, and its own ``JSONWriter`` form) stays as the reference that writer is tested
+/// (`Encodable`) stays as the reference that writer is tested
 /// against.
 struct RspamdCheckResponse: Encodable {
     struct SymbolDTO: Codable {

@@ -5,27 +5,30 @@ import SpamwardCore
 @testable import SpamwardHTTP
 import Testing
 
-/// `/checkv2`'s hand-written JSON says what JSONEncoder says about the same reply.
+/// The hand-written JSON (`/checkv2`'s reply) says what JSONEncoder says about the same values.
 @Suite struct JSONWriterTests {
-    static func reply(_ text: String) -> RspamdCheckResponse {
-        RspamdCheckResponse(
-            is_skipped: false, score: 7.25, required_score: 5, action: "reject",
-            thresholds: ["reject": 5, "add header": 2.5],
-            symbols: [
-                "BAYES_SPAM": .init(name: "BAYES_SPAM", score: 3.5, metric_score: 3.5, description: text, options: ["a\"b", "c\\d"]),
-                "NO_OPTS": .init(name: "NO_OPTS", score: -0.000012, metric_score: -0.000012, description: "plain", options: nil),
-            ],
-            messages: ["smtp_message": "5.7.1 \(text)"],
-            milter: .init(add_headers: ["X-Spam-Status": .init(value: "Yes, \(text)", order: 0)], remove_headers: ["X-Spam-Status": 0]),
-            message_id: "id@example.com", time_real: 0.00123, scan_time: 1e-7)
+    /// A JSON document of `text` as a string, an object key and an array element, by the writer.
+    static func written(_ text: String) -> ByteBuffer {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("value")
+        w.string(text)
+        w.key(text)
+        w.beginArray()
+        w.string(text)
+        w.string("after")
+        w.endArray()
+        w.endObject()
+        return w.buffer
     }
 
-    @Test(arguments: ["simple", "quote \" backslash \\ slash /", "line\nbreak\r\ttab \u{01}\u{1F}", "non-ASCII: é 漢字 🙂"])
+    @Test(arguments: ["simple", "quote \" backslash \\ slash /", "line\nbreak\r\ttab \u{01}\u{1F}", "non-ASCII: é 漢字 🙂", ""])
     func writerMatchesJSONEncoder(_ text: String) throws {
-        let r = Self.reply(text)
-        let written = try #require(try JSONSerialization.jsonObject(with: Data(r.json.readableBytesView)) as? NSDictionary)
-        let encoded = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(r)) as? NSDictionary)
-        #expect(written == encoded)
+        let written = try #require(try JSONSerialization.jsonObject(with: Data(Self.written(text).readableBytesView)) as? NSDictionary)
+        let encoded = try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode([text, "after"])) as? [String])
+        #expect(written["value"] as? String == text)
+        #expect(written[text] as? [String] == encoded)
+        #expect(encoded == [text, "after"])
     }
 
     /// Real messages: the repository's fixtures and, when the shared corpus is beside the
@@ -142,11 +145,18 @@ import Testing
     }
 
     @Test func nonFiniteNumbersStayValidJSON() throws {
-        var r = Self.reply("x")
-        r.score = .nan
-        r.time_real = .infinity
-        let o = try #require(try JSONSerialization.jsonObject(with: Data(r.json.readableBytesView)) as? [String: Any])
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("score")
+        w.number(.nan)
+        w.key("time_real")
+        w.number(.infinity)
+        w.key("low")
+        w.number(-.infinity)
+        w.endObject()
+        let o = try #require(try JSONSerialization.jsonObject(with: Data(w.buffer.readableBytesView)) as? [String: Any])
         #expect(o["score"] as? Double == 0)
         #expect(o["time_real"] as? Double == 0)
+        #expect(o["low"] as? Double == 0)
     }
 }
