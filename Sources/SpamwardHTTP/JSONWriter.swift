@@ -69,40 +69,10 @@ struct JSONWriter {
     }
 
     /// The next part of a string: `VerdictHeaders.format(x)` (a score with two decimals, as
-    /// mail headers carry it), written without making a String. Scores beyond ±10^12 (never
-    /// seen) go through `format` itself.
+    /// mail headers carry it), written without making a String (ASCII digits, `-` and `.`:
+    /// nothing to escape).
     mutating func stringPartScore(_ x: Double) {
-        guard x.isFinite, abs(x) < 1e12 else {
-            writeEscaped(VerdictHeaders.format(x))
-            return
-        }
-        let r = (abs(x) * 100).rounded()
-        let whole = Int(r / 100)
-        let frac = Int(r.truncatingRemainder(dividingBy: 100))
-        if x < 0 && r != 0 { bytes.append(UInt8(ascii: "-")) }
-        appendDecimal(whole)
-        bytes.append(UInt8(ascii: "."))
-        bytes.append(UInt8(ascii: "0") + UInt8(frac / 10))
-        bytes.append(UInt8(ascii: "0") + UInt8(frac % 10))
-    }
-
-    /// A non-negative integer's decimal digits.
-    private mutating func appendDecimal(_ n: Int) {
-        guard n >= 10 else {
-            bytes.append(UInt8(ascii: "0") + UInt8(n))
-            return
-        }
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
-        var count = 0
-        var v = n
-        withUnsafeMutableBytes(of: &digits) { d in
-            while v > 0 {
-                d[count] = UInt8(ascii: "0") + UInt8(v % 10)
-                v /= 10
-                count += 1
-            }
-            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(d[i]) }
-        }
+        VerdictHeaders.appendFormatted(x, to: &bytes)
     }
 
     mutating func endString() {

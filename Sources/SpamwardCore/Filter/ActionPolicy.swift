@@ -70,14 +70,47 @@ public enum VerdictHeaders {
 
     /// A score with two decimals, as mail headers carry it.
     public static func format(_ x: Double) -> String {
-        guard x.isFinite else { return x > 0 ? "1000.00" : "-1000.00" }
+        var bytes: [UInt8] = []
+        appendFormatted(x, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// ``format(_:)``'s ASCII bytes appended to `bytes`, without making a String (the `/checkv2`
+    /// reply writes its header values in place with it).
+    public static func appendFormatted(_ x: Double, to bytes: inout [UInt8]) {
+        guard x.isFinite else {
+            bytes.append(contentsOf: (x > 0 ? "1000.00" : "-1000.00").utf8)
+            return
+        }
         // A rule file can give any score: beyond 1e15 the cents would overflow `Int`, so the
         // value shown stops there.
         let r = (min(abs(x), 1e15) * 100).rounded()
         let whole = Int(r / 100)
-        let frac = Int(r.truncatingRemainder(dividingBy: 100))
-        let sign = x < 0 && r != 0 ? "-" : ""
-        return "\(sign)\(whole).\(frac < 10 ? "0" : "")\(frac)"
+        let frac = Int(r.truncatingRemainder(dividingBy: 100))  // 0...99: r is whole
+        if x < 0 && r != 0 { bytes.append(UInt8(ascii: "-")) }
+        appendDecimal(whole, to: &bytes)
+        bytes.append(UInt8(ascii: "."))
+        bytes.append(UInt8(ascii: "0") + UInt8(frac / 10))
+        bytes.append(UInt8(ascii: "0") + UInt8(frac % 10))
+    }
+
+    /// A non-negative integer's decimal digits (at most 24).
+    private static func appendDecimal(_ n: Int, to bytes: inout [UInt8]) {
+        guard n >= 10 else {
+            bytes.append(UInt8(ascii: "0") + UInt8(n))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // room for 24 digits
+        var count = 0
+        var v = n
+        withUnsafeMutableBytes(of: &digits) { d in
+            while v > 0 {
+                d[count] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                count += 1
+            }
+            for i in stride(from: count - 1, through: 0, by: -1) { bytes.append(d[i]) }
+        }
     }
 }
 
