@@ -115,6 +115,10 @@ public struct RuleSet: Sendable {
     /// and release of a pattern, a closure context or a meta expression's boxes per rule).
     let steps: [Step]
     let patterns: [RulePattern]
+    /// ``patterns`` unretained (kept alive by ``patterns``): the evaluation loop passes each one
+    /// to ``RuleInput/match(_:on:slot:rule:scratch:)`` as a guaranteed reference, without the
+    /// retain and release (two atomics) a pattern loaded from the array costs.
+    let unretainedPatterns: [Unmanaged<RulePattern>]
     let targets: [Target]
     let checks: [BuiltinRules.Check]
     let metaProgram: MetaProgram
@@ -249,6 +253,7 @@ public struct RuleSet: Sendable {
         }
         self.steps = steps
         self.patterns = patterns
+        self.unretainedPatterns = patterns.map { Unmanaged.passUnretained($0) }
         self.targets = targets
         self.checks = checks
         self.metaProgram = metaProgram
@@ -350,7 +355,7 @@ public struct RuleSet: Sendable {
         // Everything read in place (buffers), the hit flags and the meta stack on the stack (an
         // array's storage type is looked up at run time on every allocation).
         steps.withUnsafeBufferPointer { steps in
-            patterns.withUnsafeBufferPointer { patterns in
+            unretainedPatterns.withUnsafeBufferPointer { patterns in
                 targets.withUnsafeBufferPointer { targets in
                     checks.withUnsafeBufferPointer { checks in
                         metaProgram.ops.withUnsafeBufferPointer { ops in
@@ -362,8 +367,11 @@ public struct RuleSet: Sendable {
                                         var options: [String]? = nil
                                         switch step.kind {
                                         case .regex:
-                                            options = input.match(patterns[step.index], on: targets[step.index], slot: step.slot,
-                                                                  rule: step.rule, scratch: scratch)
+                                            // (`patterns`, which owns them, outlives the loop.)
+                                            options = patterns[step.index]._withUnsafeGuaranteedRef { pattern in
+                                                input.match(pattern, on: targets[step.index], slot: step.slot,
+                                                            rule: step.rule, scratch: scratch)
+                                            }
                                         case .meta:
                                             let range = metaProgram.ranges[step.index]
                                             if MetaProgram.value(ops, range, stack: stack, { hit[$0] }) != 0 { options = [] }
