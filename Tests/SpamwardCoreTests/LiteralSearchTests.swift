@@ -96,6 +96,32 @@ struct LiteralSearchTests {
     /// made from: conditions, the earliest start and each leading literal's first start, for the
     /// standard rules' body search on texts rich in their literals; and the plan's leading
     /// literals of each rule are its pattern's, in order (what ``RuleInput`` reads by index).
+    /// The rule input's search into memory it owns (`scan(_:into:)`, every entry written over
+    /// whatever the memory held) gives the first ends `scan(_:)` gives, short texts (one chain)
+    /// and long ones (interleaved segments) alike.
+    @Test func scanIntoOwnedMemoryIsTheScan() throws {
+        let search = try #require(RuleSet.standard.prefilterPlan.searches.first)
+        let words = search.literals.map { String(decoding: $0, as: UTF8.self) } + ["filler ", " ", "\n", "x", "MAKE", "Earn"]
+        var rng = FastPathTests.RNG(state: 0x5CA1)
+        let ends = UnsafeMutableBufferPointer<Int32>.allocate(capacity: search.literals.count + 3)
+        defer { ends.deallocate() }
+        for round in 0..<1_500 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % (round % 3 == 0 ? 200 : 20)) { text += rng.pick(words) + (rng.next() % 2 == 0 ? " " : "") }
+            let bytes = Array(text.utf8)
+            ends.initialize(repeating: Int32(truncatingIfNeeded: rng.next()))
+            let expected = bytes.withUnsafeBufferPointer { search.scan($0) }
+            bytes.withUnsafeBufferPointer { search.scan($0, into: ends) }
+            #expect(Array(ends.prefix(search.literals.count)) == expected.firstEnd, "\(bytes.count) bytes")
+            let view = UnsafeBufferPointer(ends)
+            for r in RuleSet.standard.prefilterPlan.searchOf.indices where RuleSet.standard.prefilterPlan.searchOf[r] == 0 {
+                let plan = RuleSet.standard.prefilterPlan
+                #expect(plan.passes(r, ends: view) == plan.passes(r, expected))
+                #expect(plan.earliestStart(r, ends: view) == plan.earliestStart(r, expected, in: search))
+            }
+        }
+    }
+
     @Test func flatPlanIsTheNestedArrays() throws {
         let rules = RuleSet.standard
         let plan = rules.prefilterPlan

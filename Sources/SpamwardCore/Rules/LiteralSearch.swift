@@ -206,19 +206,26 @@ final class LiteralSearch: @unchecked Sendable {
 
     /// The literals that occur in `text` (ASCII case-insensitively), and where each first ends.
     func scan(_ text: UnsafeBufferPointer<UInt8>) -> Found {
-        var firstEnd = [Int32](repeating: -1, count: literals.count)
-        guard let p = text.baseAddress, !text.isEmpty, text.count < Int(Int32.max) else {
-            return Found(firstEnd: firstEnd)
-        }
-        firstEnd.withUnsafeMutableBufferPointer { fb in
-            guard let ends = fb.baseAddress else { return }
-            if text.count >= max(Self.interleavedMinimum, 4 &* overlap) {
-                scanInterleaved(p, text.count, ends)
-            } else {
-                scanSerial(p, text.count, ends)
-            }
+        let firstEnd = [Int32](unsafeUninitializedCapacity: literals.count) { fb, count in
+            scan(text, into: fb)
+            count = fb.count
         }
         return Found(firstEnd: firstEnd)
+    }
+
+    /// ``scan(_:)`` into `ends` (at least one entry per literal, all written: the end of each
+    /// literal's first occurrence, -1 when absent): memory the caller owns, which a rule input
+    /// reads for every rule of the text without the retain and release of an array.
+    func scan(_ text: UnsafeBufferPointer<UInt8>, into ends: UnsafeMutableBufferPointer<Int32>) {
+        precondition(ends.count >= literals.count)
+        guard let ends = ends.baseAddress else { return }
+        ends.initialize(repeating: -1, count: literals.count)
+        guard let p = text.baseAddress, !text.isEmpty, text.count < Int(Int32.max) else { return }
+        if text.count >= max(Self.interleavedMinimum, 4 &* overlap) {
+            scanInterleaved(p, text.count, ends)
+        } else {
+            scanSerial(p, text.count, ends)
+        }
     }
 
     /// ``scan(_:)`` in one chain of table lookups over the whole text (the reference for the
@@ -504,10 +511,16 @@ final class PrefilterPlan: Sendable {
 
     /// Whether the conditions of rule `rule` hold in `found`.
     func passes(_ rule: Int, _ found: LiteralSearch.Found) -> Bool {
+        found.firstEnd.withUnsafeBufferPointer { passes(rule, ends: $0) }
+    }
+
+    /// ``passes(_:_:)`` with the found literals' first ends (``LiteralSearch/Found/firstEnd``)
+    /// read in place.
+    func passes(_ rule: Int, ends: UnsafeBufferPointer<Int32>) -> Bool {
         let start = Int(flatStart[rule])
         guard start >= 0 else { return true }
         return flat.withUnsafeBufferPointer { f in
-            found.firstEnd.withUnsafeBufferPointer { ends in
+            do {
                 var o = start
                 let count = Int(f[o])
                 o &+= 1
@@ -539,10 +552,15 @@ final class PrefilterPlan: Sendable {
     /// Where a match of rule `rule` can start at the earliest: 0 when it has no leading literals,
     /// the first occurrence of one of them, or nil when none occurs (then it cannot match).
     func earliestStart(_ rule: Int, _ found: LiteralSearch.Found, in search: LiteralSearch) -> Int? {
+        found.firstEnd.withUnsafeBufferPointer { earliestStart(rule, ends: $0) }
+    }
+
+    /// ``earliestStart(_:_:in:)`` with the found literals' first ends read in place.
+    func earliestStart(_ rule: Int, ends: UnsafeBufferPointer<Int32>) -> Int? {
         let start = Int(flatStart[rule])
         guard start >= 0 else { return 0 }
         return flat.withUnsafeBufferPointer { f -> Int? in
-            found.firstEnd.withUnsafeBufferPointer { ends -> Int? in
+            do {
                 var o = leadingOffset(f, start)
                 let count = Int(f[o])
                 if count == 0 { return 0 }
@@ -562,10 +580,15 @@ final class PrefilterPlan: Sendable {
     /// `found` (`Int.max`: it does not occur), written to `firstAt` when it has one entry per
     /// literal; false (nothing written) otherwise.
     func firstLeadingStarts(_ rule: Int, _ found: LiteralSearch.Found, into firstAt: UnsafeMutableBufferPointer<Int>) -> Bool {
+        found.firstEnd.withUnsafeBufferPointer { firstLeadingStarts(rule, ends: $0, into: firstAt) }
+    }
+
+    /// ``firstLeadingStarts(_:_:into:)`` with the found literals' first ends read in place.
+    func firstLeadingStarts(_ rule: Int, ends: UnsafeBufferPointer<Int32>, into firstAt: UnsafeMutableBufferPointer<Int>) -> Bool {
         let start = Int(flatStart[rule])
         guard start >= 0 else { return false }
         return flat.withUnsafeBufferPointer { f in
-            found.firstEnd.withUnsafeBufferPointer { ends in
+            do {
                 var o = leadingOffset(f, start)
                 let count = Int(f[o])
                 guard count == firstAt.count else { return false }

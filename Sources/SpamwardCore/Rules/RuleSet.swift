@@ -415,7 +415,11 @@ final class RuleInput {
         var headerTexts = SlotCache<String>()
         /// The literals found in each text with a shared search (``PrefilterPlan/searches``), and
         /// in each URL for the `uri` searches.
-        var foundLiterals = SlotCache<LiteralSearch.Found>()
+        ///
+        /// For a text, each literal's first end (``LiteralSearch/Found/firstEnd``) in memory the
+        /// input owns (allocated at the text's search, freed with the input), read in place for
+        /// each rule of the text: a `Found` copied out of the cache was a retain and release.
+        var foundEnds = SlotCache<UnsafeMutableBufferPointer<Int32>>()
         var urlLiterals = SlotCache<[LiteralSearch.Found]>()
         /// ``body``'s bytes once made (owned by the input, freed with it), and how many of them
         /// are the subject and text.
@@ -449,6 +453,7 @@ final class RuleInput {
     }
 
     deinit {
+        for k in plan.searches.indices { cache.pointee.foundEnds[k]?.deallocate() }
         cache.pointee.body?.deallocate()
         headerNameHeads.deallocate()
         scratch.free()
@@ -732,14 +737,17 @@ final class RuleInput {
     private func matches(_ pattern: RulePattern, rule: Int, search: Int, key: Int, _ text: UnsafeBufferPointer<UInt8>,
                          scratch: MatchScratch) -> Bool {
         if search >= 0 {
-            let found: LiteralSearch.Found
-            if let f = cache.pointee.foundLiterals[key] {
-                found = f
+            let found: UnsafeBufferPointer<Int32>
+            if let f = cache.pointee.foundEnds[key] {
+                found = UnsafeBufferPointer(f)
             } else {
-                found = plan.searches[search].scan(text)
-                cache.pointee.foundLiterals[key] = found
+                let searcher = plan.searches[search]
+                let ends = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, searcher.literals.count))
+                searcher.scan(text, into: ends)
+                cache.pointee.foundEnds[key] = ends
+                found = UnsafeBufferPointer(ends)
             }
-            guard plan.passes(rule, found), let start = plan.earliestStart(rule, found, in: plan.searches[search]) else {
+            guard plan.passes(rule, ends: found), let start = plan.earliestStart(rule, ends: found) else {
                 return false
             }
             if text.count > RulePattern.onePassLength, let anchored = pattern.anchored, let leading = pattern.leading {
@@ -749,11 +757,11 @@ final class RuleInput {
                     firstAt.initialize(repeating: -1)
                     // The plan's leading literals of the rule are the pattern's, in the same order
                     // (both are `LiteralPrefilter.leadingLiterals` of the pattern): read by index.
-                    if !plan.firstLeadingStarts(rule, found, into: firstAt) {
+                    if !plan.firstLeadingStarts(rule, ends: found, into: firstAt) {
                         let literals = plan.searches[search].literals
                         for id in plan.leading[rule] {
                             let literal = literals[Int(id)]
-                            let at = found.contains(id) ? Int(found.firstEnd[Int(id)]) - literal.count : Int.max
+                            let at = found[Int(id)] >= 0 ? Int(found[Int(id)]) - literal.count : Int.max
                             for k in leading.indices where leading[k].bytes == literal { firstAt[k] = at }
                         }
                     }
