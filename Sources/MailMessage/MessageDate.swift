@@ -31,8 +31,21 @@ public enum MessageDate {
     /// Date and Received field uses, read in one pass without allocating; nil for anything else
     /// (``parse(_:)`` then reads it the general way, which gives the same result for this form).
     static func parseCanonical(_ value: String) -> Int64? {
+        value.utf8.withContiguousStorageIfAvailable { parseCanonical(bytes: $0) } ?? nil
+    }
+
+    /// ``parse(_:)`` of a string's UTF-8 bytes read in place (a string's bytes, or an ASCII-bounded
+    /// part of them: valid UTF-8), without making the string: the same result as `parse` of
+    /// `String(decoding: bytes, as: UTF8.self)`.
+    public static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        if let t = parseCanonical(bytes: bytes) { return t }
+        return parseGeneral(String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// ``parseCanonical(_:)`` of UTF-8 bytes.
+    static func parseCanonical(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
         var fields = DateFields()
-        let ok: Bool? = value.utf8.withContiguousStorageIfAvailable { b in
+        let ok: Bool = {
             var i = 0
             let n = b.count
             func skipSpace() { while i < n, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0D || b[i] == 0x0A { i += 1 } }
@@ -99,8 +112,8 @@ public enum MessageDate {
             fields.second = min(second, 59)
             fields.offsetSeconds = negative ? -offset : offset
             return true
-        }
-        guard ok == true else { return nil }
+        }()
+        guard ok else { return nil }
         return fields.timestamp()
     }
 

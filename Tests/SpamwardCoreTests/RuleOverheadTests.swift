@@ -207,6 +207,36 @@ struct RuleOverheadTests {
     /// parts joined by line feeds, then a line feed when there are text parts, on messages with
     /// no, one and several text parts, non-ASCII subjects and texts; and the text checks' part
     /// (``RuleInput/withSubjectAndText(_:)``) without the final line feed.
+    /// The reference time read in place (`RuleInput.receivedTime`: the date after the last `;`
+    /// parsed from the field's bytes) against the string path (`receivedDate`, then
+    /// `MessageDate.parse`), on canonical dates, the forms only the general parser reads, no `;`,
+    /// non-ASCII next to the `;`, and random pieces of all of these.
+    @Test func receivedTimeIsTheDateString() {
+        let dates = [
+            " Tue, 1 Dec 2026 00:17:17 +0000", "Tue, 01 Dec 2026 00:17:17 -0700 (PDT)", " 1 Dec 2026 00:17 +0100",
+            " Mon, 29 Jul 2002 11:54:34 EST", " Tue Mar  3 12:00:00 2009", " 2009-03-03T12:00:00Z", " 3-Mar-2009",
+            " Sat, 31 Feb 2002 10:00:00 +0000", "", " ", " junk", " Wed, 31 Jul 2002 25:61:00 +0000",
+            "\r\n\tThu, 1 Aug 2002 02:03:04 +0200", " Fri, 2 Aug 02 1:2:3 GMT", " ünïcödé 1 Dec 2026",
+        ]
+        let heads = ["from a.example by b.example with SMTP id 1;", "by mx;", "no semicolon at all ", "a;b;", "é;", "x é;", ";é"]
+        var values: [String] = []
+        for h in heads { for d in dates { values.append(h + d) } }
+        var rng = FastPathTests.RNG(state: 0xDA7E)
+        let pieces = heads + dates + [";", "é", " ", "1", "Dec", "+0000"]
+        for _ in 0..<3_000 {
+            var v = ""
+            for _ in 0..<Int(rng.next() % 6) { v += rng.pick(pieces) }
+            values.append(v)
+        }
+        var parsed = 0
+        for v in values {
+            let expected = RuleInput.receivedDate(v).flatMap { MessageDate.parse($0) }
+            #expect(RuleInput.receivedTime(v) == expected, "\(v.debugDescription)")
+            if expected != nil { parsed += 1 }
+        }
+        #expect(parsed >= 50)
+    }
+
     @Test func bodyIsTheSubjectAndTextParts() {
         let bodies: [(headers: [String], body: String)] = [
             (["Subject: plain"], "one line\r\n"),

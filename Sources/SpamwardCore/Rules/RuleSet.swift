@@ -694,11 +694,24 @@ final class RuleInput {
 
     /// The time dates are judged against: the newest Received field's date, else the environment's now.
     lazy var referenceTime: Int64 = {
-        if let r = fieldValue("Received"), let date = Self.receivedDate(r), let t = MessageDate.parse(date) {
-            return t
-        }
+        if let r = fieldValue("Received"), let t = Self.receivedTime(r) { return t }
         return environment.now ?? Int64(time(nil))
     }()
+
+    /// `MessageDate.parse` of ``receivedDate(_:)``, read in place when the last `;` is between
+    /// ASCII bytes (nearly always): no string is made of the date.
+    static func receivedTime(_ value: String) -> Int64? {
+        var copy = value
+        let answer: Int64?? = copy.withUTF8 { b in
+            var i = b.count - 1
+            while i >= 0, b[i] != 0x3B { i -= 1 }
+            guard i >= 0 else { return .some(nil) }
+            guard (i + 1 == b.count || b[i + 1] < 0x80) && (i == 0 || b[i - 1] < 0x80) else { return nil }
+            return .some(MessageDate.parse(utf8: UnsafeBufferPointer(rebasing: b[(i + 1)...])))
+        }
+        if let answer { return answer }
+        return receivedDate(value).flatMap { MessageDate.parse($0) }
+    }
 
     /// What follows the last `;` of a Received field (its date).
     static func receivedDate(_ value: String) -> String? {
