@@ -37,6 +37,29 @@ struct RuleEngineTests {
         #expect(!hits.contains("SUBJ_CASE"))
     }
 
+    /// Each target reads its own text and no other (the evaluation loop passes the targets
+    /// without payload as constants, by kind): a pattern found only in the headers, only in the
+    /// raw body, only in the decoded body, only in a URL, hits exactly the rules of the kinds
+    /// whose text has it, and the options name the header a header rule read.
+    @Test func eachTargetReadsItsOwnText() throws {
+        var defs: [RuleDefinition] = []
+        for (probe, pattern) in [("HDR", "probe-in-header"), ("RAWB", "probe=3Din"), ("DEC", "probe=in"), ("URL", "probe-in-url")] {
+            defs.append(RuleDefinition(name: "ALL_\(probe)", kind: .header, pattern: pattern, header: "ALL", score: 1, description: ""))
+            defs.append(RuleDefinition(name: "X_\(probe)", kind: .header, pattern: pattern, header: "X-Probe", score: 1, description: ""))
+            defs.append(RuleDefinition(name: "RAW_\(probe)", kind: .rawbody, pattern: pattern, score: 1, description: ""))
+            defs.append(RuleDefinition(name: "FULL_\(probe)", kind: .full, pattern: pattern, score: 1, description: ""))
+            defs.append(.body("BODY_\(probe)", pattern, score: 1, ""))
+            defs.append(RuleDefinition(name: "URI_\(probe)", kind: .uri, pattern: pattern, score: 1, description: ""))
+        }
+        let set = try RuleSet(defs, environment: RuleEnvironment(now: 1_800_000_000))
+        let m = mail(cleanHeaders + ["X-Probe: probe-in-header", "Content-Transfer-Encoding: quoted-printable"],
+                     "See probe=3Din the body: http://example.com/probe-in-url\r\n")
+        let hits = set.evaluate(m)
+        let names = Set(hits.map(\.name))
+        #expect(names == ["ALL_HDR", "X_HDR", "FULL_HDR", "RAW_RAWB", "FULL_RAWB", "BODY_DEC", "BODY_URL", "RAW_URL", "FULL_URL", "URI_URL"])
+        #expect(hits.first { $0.name == "X_HDR" }?.options == ["X-Probe"])
+    }
+
     @Test func metaRules() throws {
         let defs: [RuleDefinition] = [
             .body("A", "alpha", score: 0, ""), .body("B", "beta", score: 0, ""), .body("C", "gamma", score: 0, ""),

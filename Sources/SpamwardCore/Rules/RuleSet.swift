@@ -120,6 +120,11 @@ public struct RuleSet: Sendable {
     /// retain and release (two atomics) a pattern loaded from the array costs.
     let unretainedPatterns: [Unmanaged<RulePattern>]
     let targets: [Target]
+    /// For each of ``targets``: the target when it has no payload (every one but `.header`), nil
+    /// for a header. The evaluation loop passes these as constants: a `Target` loaded from
+    /// ``targets`` was copied and destroyed around each `match` (two outlined calls that switch
+    /// on the case, and a string retain and release for a header).
+    let plainTargets: [Target?]
     let checks: [BuiltinRules.Check]
     let metaProgram: MetaProgram
 
@@ -255,6 +260,10 @@ public struct RuleSet: Sendable {
         self.patterns = patterns
         self.unretainedPatterns = patterns.map { Unmanaged.passUnretained($0) }
         self.targets = targets
+        self.plainTargets = targets.map { t -> Target? in
+            if case .header = t { return nil }
+            return t
+        }
         self.checks = checks
         self.metaProgram = metaProgram
     }
@@ -355,7 +364,7 @@ public struct RuleSet: Sendable {
         // Everything read in place (buffers), the hit flags and the meta stack on the stack (an
         // array's storage type is looked up at run time on every allocation).
         steps.withUnsafeBufferPointer { steps in
-            unretainedPatterns.withUnsafeBufferPointer { patterns in
+            unretainedPatterns.withUnsafeBufferPointer { patterns in plainTargets.withUnsafeBufferPointer { plainTargets in
                 targets.withUnsafeBufferPointer { targets in
                     checks.withUnsafeBufferPointer { checks in
                         metaProgram.ops.withUnsafeBufferPointer { ops in
@@ -369,8 +378,21 @@ public struct RuleSet: Sendable {
                                         case .regex:
                                             // (`patterns`, which owns them, outlives the loop.)
                                             options = patterns[step.index]._withUnsafeGuaranteedRef { pattern in
-                                                input.match(pattern, on: targets[step.index], slot: step.slot,
-                                                            rule: step.rule, scratch: scratch)
+                                                switch plainTargets[step.index] {
+                                                case .allHeaders?:
+                                                    input.match(pattern, on: .allHeaders, slot: step.slot, rule: step.rule, scratch: scratch)
+                                                case .body?:
+                                                    input.match(pattern, on: .body, slot: step.slot, rule: step.rule, scratch: scratch)
+                                                case .rawbody?:
+                                                    input.match(pattern, on: .rawbody, slot: step.slot, rule: step.rule, scratch: scratch)
+                                                case .full?:
+                                                    input.match(pattern, on: .full, slot: step.slot, rule: step.rule, scratch: scratch)
+                                                case .uri?:
+                                                    input.match(pattern, on: .uri, slot: step.slot, rule: step.rule, scratch: scratch)
+                                                case .header?, nil:
+                                                    input.match(pattern, on: targets[step.index], slot: step.slot,
+                                                                rule: step.rule, scratch: scratch)
+                                                }
                                             }
                                         case .meta:
                                             let range = metaProgram.ranges[step.index]
@@ -391,7 +413,7 @@ public struct RuleSet: Sendable {
                         }
                     }
                 }
-            }
+            } }
         }
         return (hits, sharing ? KnownHeaderValues(subject: input.subject, fromLists: input.fromLists) : nil)
     }
