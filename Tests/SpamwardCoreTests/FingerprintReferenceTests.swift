@@ -83,6 +83,47 @@ struct FingerprintReferenceTests {
         }
     }
 
+    /// The tokenizer's judgement of each word (``WordBuffer/vowels`` kept in its letter loop, then
+    /// ``TextNormalizer/looksRandom(vowels:length:)``) is the definition on the word's bytes: letters
+    /// only (folded ASCII letters or non-ASCII letters), 2 to 20 bytes, and not
+    /// ``TextNormalizer/looksRandomReference(_:)``. Texts of mixed-case letters (vowels weighted
+    /// up), digits, joiners, white space, Latin-1, Greek, Cyrillic and CJK letters, long runs; no
+    /// `:` (no URL).
+    @Test func tokenizerJudgementIsTheReference() {
+        var rng = SplitMix64(seed: 0xF1A7)
+        let pieces: [String] = Array("abcdefghijklmnopqrstuvwxyzaeiouyaeiouyAEIOUYBCDXZ").map(String.init)
+            + ["0", "7", "'", "-", ".", "_", " ", " ", " ", "\n", "é", "É", "ï", "α", "Ж", "中", ",", "!"]
+        let configuration = FeatureConfiguration.default
+        var judged = 0, kept = 0, random = 0
+        for round in 0..<3_000 {
+            var text = ""
+            let count = 1 + Int(rng.next() % 120)
+            for _ in 0..<count {
+                let r = rng.next() % 100
+                if r < 2 {
+                    text += String(repeating: "b", count: Int(rng.next() % 60))  // across the word buffer
+                } else if r < 75 {
+                    text += pieces[Int(rng.next() % 49)]  // letters
+                } else if r < 88 {
+                    text += " "
+                } else {
+                    text += pieces[Int(rng.next() % UInt64(pieces.count))]
+                }
+            }
+            var b = Builder(configuration: configuration, hasher: StableHash(seed: configuration.hashSeed), keepNames: false)
+            b.forEachWord(text, maxWords: Int.max, hashStart: 0, fingerprintWords: true) { _, _, word, fingerprintWord in
+                let letters = word.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || $0 >= 0x80 }
+                let expected = letters && word.count >= 2 && word.count <= 20
+                    && !TextNormalizer.looksRandomReference(word)
+                #expect(fingerprintWord == expected, "round \(round): \(String(decoding: word, as: UTF8.self))")
+                if letters && word.count >= 5 && word.count <= 20 { judged += 1 }
+                if expected { kept += 1 } else if letters && word.count >= 5 && word.count <= 20 { random += 1 }
+            }
+        }
+        // Both answers were exercised on judged words.
+        #expect(judged > 6_000 && kept > 10_000 && random > 800, "\(judged) \(kept) \(random)")
+    }
+
     /// The vowel mask flags exactly the vowels of lower-case ASCII letters, zero bytes after the word.
     @Test func vowelMaskIsTheVowels() {
         var rng = SplitMix64(seed: 0x5A5A)
