@@ -212,14 +212,22 @@ public struct Fingerprinter: Sendable {
                     // by a bit scan (most in the same 64-slot word).
                     let bitWords = (k &+ 63) >> 6
                     withUnsafeTemporaryAllocation(of: UInt64.self, capacity: bitWords) { filled in
-                        filled.initialize(repeating: 0)
-                        for i in 0..<k {
-                            let v = slots[i]
-                            out[i] = UInt32(truncatingIfNeeded: v)  // the filled slots' values
-                            filled[i >> 6] |= (v != .max ? 1 : 0) &<< UInt64(i & 63)
-                        }
+                        // Each word of the bit set gathered in a register and stored once (an
+                        // `|=` into memory per slot chained every slot through a store and its
+                        // reload).
                         var any: UInt64 = 0
-                        for x in 0..<bitWords { any |= filled[x] }
+                        for x in 0..<bitWords {
+                            let first = x << 6
+                            let end = Swift.min(k, first &+ 64)
+                            var bits: UInt64 = 0
+                            for i in first..<end {
+                                let v = slots[i]
+                                out[i] = UInt32(truncatingIfNeeded: v)  // the filled slots' values
+                                bits |= (v != .max ? 1 : 0) &<< UInt64(i & 63)
+                            }
+                            filled[x] = bits
+                            any |= bits
+                        }
                         guard any != 0 else {
                             // No shingle at all (not made: the caller asks for at least one word).
                             for i in 0..<k { out[i] = 0 }
