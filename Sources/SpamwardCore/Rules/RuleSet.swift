@@ -725,28 +725,33 @@ final class RuleInput {
     static func receivedTime(_ value: String) -> Int64? {
         var copy = value
         let answer: Int64?? = copy.withUTF8 { b in
-            var i = b.count - 1
-            while i >= 0, b[i] != 0x3B { i -= 1 }
-            guard i >= 0 else { return .some(nil) }
-            guard (i + 1 == b.count || b[i + 1] < 0x80) && (i == 0 || b[i - 1] < 0x80) else { return nil }
-            return .some(MessageDate.parse(utf8: UnsafeBufferPointer(rebasing: b[(i + 1)...])))
+            guard let start = dateStart(b) else { return nil }
+            guard let start else { return .some(nil) }
+            return .some(MessageDate.parse(utf8: UnsafeBufferPointer(rebasing: b[start...])))
         }
         if let answer { return answer }
         return receivedDate(value).flatMap { MessageDate.parse($0) }
     }
 
+    /// Where the date in a Received field's UTF-8 bytes starts: after the last `;` byte, when it
+    /// lies between ASCII bytes (then it is a Character of its own: grapheme clusters that could
+    /// contain it need non-ASCII neighbours); `.some(nil)`: no `;` at all; `nil`: the Characters decide.
+    static func dateStart(_ b: UnsafeBufferPointer<UInt8>) -> Int?? {
+        var i = b.count - 1
+        while i >= 0, b[i] != 0x3B { i -= 1 }
+        guard i >= 0 else { return .some(nil) }
+        guard (i + 1 == b.count || b[i + 1] < 0x80) && (i == 0 || b[i - 1] < 0x80) else { return nil }
+        return .some(i + 1)
+    }
+
     /// What follows the last `;` of a Received field (its date).
     static func receivedDate(_ value: String) -> String? {
-        // The last ';' byte: between ASCII bytes it is a Character of its own (grapheme clusters
-        // that could contain it need non-ASCII neighbours), and the bytes decide; `nil`: the
-        // Characters decide.
+        // The bytes decide when the last ';' lies between ASCII bytes (``dateStart(_:)``), else the Characters.
         var copy = value
         let answer: String?? = copy.withUTF8 { b in
-            var i = b.count - 1
-            while i >= 0, b[i] != 0x3B { i -= 1 }
-            guard i >= 0 else { return .some(nil) }
-            guard (i + 1 == b.count || b[i + 1] < 0x80) && (i == 0 || b[i - 1] < 0x80) else { return nil }
-            return .some(String(decoding: UnsafeBufferPointer(rebasing: b[(i + 1)...]), as: UTF8.self))
+            guard let start = dateStart(b) else { return nil }
+            guard let start else { return .some(nil) }
+            return .some(String(decoding: UnsafeBufferPointer(rebasing: b[start...]), as: UTF8.self))
         }
         if let answer { return answer }
         guard let semi = value.lastIndex(of: ";") else { return nil }
