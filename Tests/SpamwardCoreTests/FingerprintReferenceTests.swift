@@ -1,4 +1,5 @@
 import Foundation
+import MailAuth
 import MailMessage
 import Testing
 
@@ -184,6 +185,54 @@ struct FingerprintReferenceTests {
     /// The fingerprint version changes with every setting that changes a signature (and not with
     /// the LSH bands), is never 0 (records stored before versions), and an old record without
     /// one decodes as 0.
+    /// The URL domains a scan's fingerprint takes from the rules' analysis (a cursor over its
+    /// entries, each host's domain taken once) are those computed alone from the URL strings:
+    /// messages of up to 300 URLs over up to 150 hosts (past the 64 hosts whose taken domains are
+    /// remembered in a bit set, and past the analysis' 200 URLs), hosts repeated in other cases,
+    /// with userinfo, ports, trailing dots, IP literals, non-ASCII bytes and no host; several
+    /// domain limits and lists.
+    @Test func sharedURLDomainsAreTheOwn() {
+        var rng = SplitMix64(seed: 0xD04A_1005)
+        let labels = ["a", "bb", "shop", "www.c", "x.y.z", "mail", "e-f"]
+        let suffixes = [".com", ".net", ".co.uk", ".org.", ".COM", ".example", ".de"]
+        let odd = ["http://1.2.3.4/", "http://[::1]/x", "https://b\u{00FC}cher.example/", "mailto:x@example.com",
+                   "http://user:pw@evil.example:8080/", "http://.../", "www.plain-host.org/path", "http://EXAMPLE.org\\p",
+                   "http://paypal.com@Evil.Example/login", "http://3232235777/x", "https://%77ww.example.com/"]
+        var messages: [Message] = []
+        for round in 0..<120 {
+            let hostCount = 1 + Int(rng.next() % (round < 40 ? 20 : 150))
+            var urls: [String] = []
+            for _ in 0..<Int(rng.next() % 300) {
+                if rng.next() % 8 == 0 {
+                    urls.append(odd[Int(rng.next() % UInt64(odd.count))])
+                    continue
+                }
+                let k = Int(rng.next() % UInt64(hostCount))
+                var host = labels[k % labels.count] + String(k) + suffixes[(k / labels.count) % suffixes.count]
+                if rng.next() % 4 == 0 { host = host.uppercased() }
+                let scheme = ["http://", "https://", "HTTP://", "http://u@"][Int(rng.next() % 4)]
+                urls.append(scheme + host + "/p" + String(rng.next() % 50))
+            }
+            messages.append(URLSharingTests.message(urls))
+        }
+        var shared = 0
+        for list in [PublicSuffixList.system, PublicSuffixList("com\nco.uk\n"), nil] {
+            for limit in [16, 1, 0, 1_000] {
+                var configuration = FingerprintConfiguration.default
+                configuration.maxURLDomains = limit
+                let fingerprinter = Fingerprinter(configuration: configuration, publicSuffixList: list)
+                for m in messages {
+                    let alone = fingerprinter.urlDomains(m.urls)
+                    let analysis = URLAnalysis.of(m, publicSuffixList: list)
+                    #expect(m.urls.isEmpty || m.memoized(URLAnalysis.self) === analysis)
+                    #expect(fingerprinter.urlDomains(m) == alone)
+                    if !alone.isEmpty { shared += 1 }
+                }
+            }
+        }
+        #expect(shared > 1_000)
+    }
+
     @Test func fingerprintVersionTellsConfigurationsApart() throws {
         let base = FingerprintConfiguration.default
         var variants: [FingerprintConfiguration] = []

@@ -178,12 +178,6 @@ public struct Fingerprinter: Sendable {
             // The slots on the stack (no array per message); `.max`: empty.
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: k) { slots -> [UInt32] in
                 slots.initialize(repeating: .max)
-                let kk = UInt64(k)
-                @inline(__always) func offer(_ h: UInt64) {
-                    let slot = Int(truncatingIfNeeded: ((h >> 32) &* kk) >> 32)  // < k
-                    let value = h & 0xFFFF_FFFF
-                    if value < slots[slot] { slots[slot] = value }
-                }
                 if n == 2, w.count >= 2, k >= 2, k <= 1 << 32, k & (k &- 1) == 0 {
                     // The usual two-word shingles and a power-of-two slot count (128): for k = 2^b,
                     // ((h >> 32) * k) >> 32 is h >> (64 - b) (no overflow: (h >> 32) * k < 2^64).
@@ -196,12 +190,8 @@ public struct Fingerprinter: Sendable {
                         // Stored unconditionally (a conditional move, not a branch on random data).
                         slots[slot] = Swift.min(h & 0xFFFF_FFFF, slots[slot])
                     }
-                } else if n == 2, w.count >= 2 {
-                    // Two-word shingles, any slot count.
-                    for j in 1..<w.count { offer(StableHash.mix((w[j - 1] &* 0x9E37_79B9_7F4A_7C15 ^ w[j]) ^ 0x2545_F491_4F6C_DD1D)) }
                 } else {
-                    let count = w.count >= n ? w.count - n + 1 : 1
-                    for i in 0..<count { offer(Self.shingleHash(w, i..<min(i + n, w.count))) }
+                    Self.offerShingles(w, n, slots)
                 }
                 return [UInt32](unsafeUninitializedCapacity: k) { out, initialized in
                     // Densification: an empty slot borrows from the next filled slot to its right
@@ -260,6 +250,25 @@ public struct Fingerprinter: Sendable {
         }
     }
 
+    /// ``minHash(_:)``'s shingles into `slots` for the configurations other than two-word
+    /// shingles and a power-of-two slot count (out of line: the usual loop's code stays small).
+    @inline(never)
+    static func offerShingles(_ w: UnsafeBufferPointer<UInt64>, _ n: Int, _ slots: UnsafeMutableBufferPointer<UInt64>) {
+        let kk = UInt64(slots.count)
+        @inline(__always) func offer(_ h: UInt64) {
+            let slot = Int(truncatingIfNeeded: ((h >> 32) &* kk) >> 32)  // < k
+            let value = h & 0xFFFF_FFFF
+            if value < slots[slot] { slots[slot] = value }
+        }
+        if n == 2, w.count >= 2 {
+            // Two-word shingles, any slot count.
+            for j in 1..<w.count { offer(StableHash.mix((w[j - 1] &* 0x9E37_79B9_7F4A_7C15 ^ w[j]) ^ 0x2545_F491_4F6C_DD1D)) }
+        } else {
+            let count = w.count >= n ? w.count - n + 1 : 1
+            for i in 0..<count { offer(Self.shingleHash(w, i..<min(i + n, w.count))) }
+        }
+    }
+
     /// The hash of the shingle `words[range]` (definition 2): the word hashes combined by
     /// multiply and xor, then one ``StableHash/mix(_:)``.
     @inline(__always) static func shingleHash(_ words: UnsafeBufferPointer<UInt64>, _ range: Range<Int>) -> UInt64 {
@@ -295,41 +304,81 @@ public struct Fingerprinter: Sendable {
             return urlDomains(message.urls)
         }
         let urls = message.urls
+        let covered = analysis.covered
+        return analysis.withFingerprintEntries { entries, hosts in
+            urlDomains(urls, covered: covered, entries: entries, hosts: hosts)
+        }
+    }
+
+    /// ``urlDomains(_:)`` with the analysis of the message's URLs (`covered`: how many of `urls`
+    /// it read; its `entries` in URL order and their `hosts`): a forward cursor over the entries
+    /// gives each URL's analyzed host, whose names and domain are taken when the fingerprint reads
+    /// the same host; a host whose domain was taken adds nothing the next times (the domain is a
+    /// function of the host), so neither the domain list is searched nor a string copied for it.
+    /// The same result as ``urlDomains(_:)`` of `urls` (`URLSharingTests`). The loop is kept
+    /// small (its code is fetched again for every message): the other URLs' path is out of line.
+    func urlDomains(_ urls: [String], covered: Int, entries: UnsafeBufferPointer<URLAnalysis.Entry>,
+                    hosts: UnsafeBufferPointer<URLAnalysis.Host>) -> [String] {
         var domains: [String] = []
         // Hosts whose domain was computed here (few: most come with their domain from the
         // analysis), so that a repeated one is not looked up again.
-        var hosts: [String] = []
-        domains.reserveCapacity(min(urls.count, max(1, configuration.maxURLDomains)))
-        for i in 0..<min(urls.count, 256) {
-            var url = urls[i]
-            let host: String
-            var known: String? = nil
-            let shared = url.withUTF8 { b -> (host: String, domain: String?)? in
-                guard i < analysis.covered, case let range?? = Self.asciiHostRange(of: b) else { return nil }
-                return analysis.fingerprintHost(ofURL: i, b, range)
+        var ownHosts: [String] = []
+        let limit = configuration.maxURLDomains
+        domains.reserveCapacity(min(urls.count, max(1, limit)))
+        // Whether the analysis' host at an index (below 64) gave its domain already; later hosts
+        // are checked against the domains (a register, not a temporary allocation: its stack and
+        // heap variants doubled the loop's code).
+        var taken: UInt64 = 0
+        urls.withUnsafeBufferPointer { ub in
+            var e = 0
+            for i in 0..<min(ub.count, 256) {
+                // The analyzed host of URL i, if any.
+                var h = -1
+                if i < covered {
+                    while e < entries.count, Int(entries[e].url) < i { e &+= 1 }
+                    if e < entries.count, Int(entries[e].url) == i { h = Int(entries[e].host) }
+                }
+                // Whether the fingerprint reads that host in the URL (ASCII without CR, the same
+                // name, not an IP address).
+                if h >= 0, !hosts[h].names.isIPAddress {
+                    let same = ub[i].utf8.withContiguousStorageIfAvailable { b -> Bool in
+                        guard case let r?? = Self.asciiHostRange(of: b) else { return false }
+                        return Self.isHost(b, r, named: hosts[h].names.ascii)
+                    } ?? false
+                    if same {
+                        guard hosts[h].names.fromList else {
+                            if addOwnDomain(of: ub[i], host: hosts[h].names.ascii, &ownHosts, &domains) { return }
+                            continue
+                        }
+                        let bit: UInt64 = h < 64 ? (1 as UInt64) &<< UInt64(h) : 0
+                        if taken & bit != 0 { continue }
+                        taken |= bit
+                        if Self.appendNew(hosts[h].names.registrable, to: &domains) >= limit { return }
+                        continue
+                    }
+                }
+                if addOwnDomain(of: ub[i], host: nil, &ownHosts, &domains) { return }
             }
-            if let shared, let domain = shared.domain {
-                // The domain is a function of the host: a repeated host adds nothing, and the
-                // domain list alone keeps the result distinct (no host list to search).
-                if !domains.contains(domain) { domains.append(domain) }
-                if domains.count >= configuration.maxURLDomains { break }
-                continue
-            }
-            if let shared {
-                host = shared.host
-                known = shared.domain
-            } else {
-                guard let h = Self.host(of: url) else { continue }
-                host = h
-            }
-            guard !hosts.contains(host) else { continue }
-            if hosts.count < 64 { hosts.append(host) }  // bounded: later repeats only cost a lookup
-            let domain = known ?? registrableDomain(host)
-            if !domains.contains(domain) { domains.append(domain) }
-            if domains.count >= configuration.maxURLDomains { break }
         }
-        domains.sort()  // in place: `sorted()` would copy into a new array
+        if domains.count > 1 { domains.sort() }  // in place (`sorted()` would copy); one needs no call
         return domains
+    }
+
+    /// `domain` appended to `domains` unless there; the count after.
+    @inline(never)
+    static func appendNew(_ domain: String, to domains: inout [String]) -> Int {
+        if !domains.contains(domain) { domains.append(domain) }
+        return domains.count
+    }
+
+    /// For ``urlDomains(_:covered:entries:hosts:)``: the domain of `url`'s host (`host`, else
+    /// ``host(of:)``) computed here, added to `domains` unless its host is in `hosts` (then added
+    /// there); whether `domains` is full.
+    @inline(never)
+    func addOwnDomain(of url: String, host known: String?, _ hosts: inout [String], _ domains: inout [String]) -> Bool {
+        guard let host = known ?? Self.host(of: url), !hosts.contains(host) else { return false }
+        if hosts.count < 64 { hosts.append(host) }  // bounded: later repeats only cost a lookup
+        return Self.appendNew(registrableDomain(host), to: &domains) >= configuration.maxURLDomains
     }
 
     /// The registrable domains of `urls` (the first 256), distinct and sorted, at most

@@ -93,6 +93,13 @@ final class URLAnalysis: Sendable {
         }
     }
 
+    /// For ``Fingerprinter/urlDomains(_:)``: the analyzed URLs (in URL order, so that a forward
+    /// cursor finds each URL's host without ``host(ofURL:)``'s search) and the hosts they index,
+    /// read in place (no copy of a host's names).
+    func withFingerprintEntries<R>(_ body: (UnsafeBufferPointer<Entry>, UnsafeBufferPointer<Host>) -> R) -> R {
+        entries.withUnsafeBufferPointer { e in hosts.withUnsafeBufferPointer { h in body(e, h) } }
+    }
+
     /// The analysis of `message`'s URLs kept with it for `list`, or a new one (then kept).
     static func of(_ message: Message, publicSuffixList list: PublicSuffixList?) -> URLAnalysis {
         if let kept = message.memoized(URLAnalysis.self), kept.isMade(with: list) { return kept }
