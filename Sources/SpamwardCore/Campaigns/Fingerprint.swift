@@ -609,9 +609,8 @@ extension Fingerprinter {
             // between bytes).
             @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { ~(((v & low7) &+ low7) | v) & high }
             var other: UInt64 = 0  // bit 7 set in a byte that is neither a digit nor a dot
-            var k = 0
-            let count = r.count
-            while k &+ 8 <= count {
+            // Whether the 8 bytes at `k` agree; notes their bytes that are not digits or dots.
+            @inline(__always) func agree(_ k: Int) -> Bool {
                 let x = UInt64(littleEndian: UnsafeRawPointer(src + (r.lowerBound &+ k)).loadUnaligned(as: UInt64.self))
                 let y = UInt64(littleEndian: UnsafeRawPointer(dst + k).loadUnaligned(as: UInt64.self))
                 let t = x & low7
@@ -622,9 +621,20 @@ extension Fingerprinter {
                 // Digits: below 0x80, from 0x30 to 0x39.
                 let digit = (t &+ (0x50 &* ones)) & ~(t &+ (0x46 &* ones)) & ~x & high
                 other |= ~(digit | zeroBytes(x ^ (0x2E &* ones))) & high
-                k &+= 8
+                return true
             }
-            var digitsAndDots = other == 0
+            var k = 0
+            let count = r.count
+            if count >= 8 {
+                // Blocks of 8; the last one ends with the last byte (overlapping bytes already
+                // checked: the tests are the same again), so no byte loop; one copy of the block.
+                while true {
+                    guard agree(k) else { return false }
+                    if k &+ 8 == count { return other != 0 }
+                    k = Swift.min(k &+ 8, count &- 8)
+                }
+            }
+            var digitsAndDots = true
             while k < count {
                 let c = src[r.lowerBound &+ k]
                 if c == 0x3A || c == 0x5B { return false }
