@@ -182,6 +182,46 @@ struct FingerprintReferenceTests {
         #expect(same > 3_000 && other > 3_000)
     }
 
+    /// ``Fingerprinter/readsHost(_:named:)`` (a one-pass proof for plain URLs, else the two
+    /// steps) is ``Fingerprinter/asciiHostRange(of:)`` + ``Fingerprinter/isHost(_:_:named:)``, on
+    /// random URLs and names one byte off, and the proof is taken for plain ones.
+    @Test func readsHostIsHostRangeAndIsHost() {
+        var rng = SplitMix64(seed: 0x4EAD_5057)
+        let schemes = ["http://", "HTTPS://", "ftp://", "", "mailto:", "http:/", "x://y://"]
+        let hostBytes = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789......--".utf8)
+        let odd: [[UInt8]] = [[0x40], [0x3A], [0x5B], [0x5D], [0x2F], [0x3F], [0x23], [0x5C], [0x0D], [0xC3, 0xA9], [0x2E]]
+        let tails = ["", "/", "/path?q=1", "?x", "#f", "\\p", ":8080/", "@evil.example/", "./", "/\u{00E9}", "/a\r\nb"]
+        var proved = 0, same = 0, other = 0
+        for _ in 0..<30_000 {
+            var host: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 30) {
+                host += rng.next() % 25 == 0 ? odd[Int(rng.next() % UInt64(odd.count))] : [hostBytes[Int(rng.next() % UInt64(hostBytes.count))]]
+            }
+            let url = Array(schemes[Int(rng.next() % UInt64(schemes.count))].utf8) + host + Array(tails[Int(rng.next() % UInt64(tails.count))].utf8)
+            var name = host.map { $0 &- 0x41 < 26 ? $0 | 0x20 : $0 }
+            switch rng.next() % 6 {
+            case 0 where !name.isEmpty: name[Int(rng.next() % UInt64(name.count))] ^= UInt8(1 << (rng.next() % 7))
+            case 1: name.append(0x61)
+            case 2 where !name.isEmpty: name.removeLast()
+            default: break
+            }
+            let nameString = String(decoding: name, as: UTF8.self)
+            url.withUnsafeBufferPointer { b in
+                var expected = false
+                if case let r?? = Fingerprinter.asciiHostRange(of: b) { expected = Fingerprinter.isHost(b, r, named: nameString) }
+                #expect(Fingerprinter.readsHost(b, named: nameString) == expected, "\(String(decoding: url, as: UTF8.self)) \(nameString)")
+                if Fingerprinter.provesHost(b, named: nameString) {
+                    proved += 1
+                    #expect(expected, "\(String(decoding: url, as: UTF8.self)) \(nameString)")
+                }
+                if expected { same += 1 } else { other += 1 }
+            }
+        }
+        #expect(proved > 1_000 && same > proved && other > 5_000, "\(proved) \(same) \(other)")
+        let plain = Array("http://www.Example.com/a".utf8)
+        plain.withUnsafeBufferPointer { #expect(Fingerprinter.provesHost($0, named: "www.example.com")) }
+    }
+
     /// The fingerprint version changes with every setting that changes a signature (and not with
     /// the LSH bands), is never 0 (records stored before versions), and an old record without
     /// one decodes as 0.

@@ -342,8 +342,7 @@ public struct Fingerprinter: Sendable {
                 // name, not an IP address).
                 if h >= 0, !hosts[h].names.isIPAddress {
                     let same = ub[i].utf8.withContiguousStorageIfAvailable { b -> Bool in
-                        guard case let r?? = Self.asciiHostRange(of: b) else { return false }
-                        return Self.isHost(b, r, named: hosts[h].names.ascii)
+                        Self.readsHost(b, named: hosts[h].names.ascii)
                     } ?? false
                     if same {
                         guard hosts[h].names.fromList else {
@@ -643,6 +642,76 @@ extension Fingerprinter {
                 k &+= 1
             }
             return !digitsAndDots
+        } ?? false
+    }
+
+    /// Whether the fingerprint's host of the URL `b` is `name`, not one ``registrableDomain(_:)``
+    /// would test as an IP address: ``asciiHostRange(of:)`` gives a range `r` and
+    /// ``isHost(_:_:named:)`` holds for it. Proved in one pass over the host when the URL is
+    /// `scheme://` + the name (any case) + a stop byte or its end (``provesHost(_:named:)``); any
+    /// other URL takes the two steps.
+    static func readsHost(_ b: UnsafeBufferPointer<UInt8>, named name: String) -> Bool {
+        if provesHost(b, named: name) { return true }
+        guard case let r?? = asciiHostRange(of: b) else { return false }
+        return isHost(b, r, named: name)
+    }
+
+    /// True only when ``readsHost(_:named:)`` holds by this reasoning: the URL is ASCII without
+    /// CR; after its first `://` come the name's bytes (upper-case letters lower-cased), none of
+    /// them a stop byte (`/` `?` `#` `\`), `@`, `:` or `[`, not all digits and dots, the last not a
+    /// dot, then a stop byte or the end: then ``asciiHostRange(of:)``'s host is exactly those
+    /// bytes (no `@` or `:` to cut at, no trailing dot) and ``isHost(_:_:named:)`` holds. Names of 8
+    /// to 253 bytes (8 bytes at a time, the last block ending with the name); false otherwise.
+    static func provesHost(_ b: UnsafeBufferPointer<UInt8>, named name: String) -> Bool {
+        name.utf8.withContiguousStorageIfAvailable { n -> Bool in
+            let count = n.count
+            guard count >= 8, count <= 253, let dst = n.baseAddress, let src = b.baseAddress, n[count &- 1] != 0x2E else { return false }
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            let low7: UInt64 = 0x7F7F_7F7F_7F7F_7F7F
+            let high: UInt64 = 0x8080_8080_8080_8080
+            @inline(__always) func zeroBytes(_ v: UInt64) -> UInt64 { ~(((v & low7) &+ low7) | v) & high }
+            // ASCII without CR, as asciiHostRange checks it.
+            var q = 0
+            while q &+ 8 <= b.count {
+                let x = UInt64(littleEndian: UnsafeRawPointer(src + q).loadUnaligned(as: UInt64.self))
+                let t = x ^ (0x0D &* ones)
+                if (x | ((t &- ones) & ~t)) & high != 0 { return false }
+                q &+= 8
+            }
+            while q < b.count {
+                if b[q] >= 0x80 || b[q] == 0x0D { return false }
+                q &+= 1
+            }
+            // The first "://".
+            var k = 0
+            while true {
+                guard k &+ 3 <= b.count else { return false }
+                if b[k] == 0x3A, b[k &+ 1] == 0x2F, b[k &+ 2] == 0x2F { break }
+                k &+= 1
+            }
+            let lo = k &+ 3, hi = lo &+ count
+            guard hi <= b.count else { return false }
+            if hi < b.count {
+                let c = b[hi]
+                guard c == 0x2F || c == 0x3F || c == 0x23 || c == 0x5C else { return false }
+            }
+            var other: UInt64 = 0  // bit 7 set in a byte that is neither a digit nor a dot
+            var j = 0
+            while true {
+                let x = UInt64(littleEndian: UnsafeRawPointer(src + (lo &+ j)).loadUnaligned(as: UInt64.self))
+                let y = UInt64(littleEndian: UnsafeRawPointer(dst + j).loadUnaligned(as: UInt64.self))
+                let t = x & low7
+                let upper = (t &+ (0x3F &* ones)) & ~(t &+ (0x25 &* ones)) & ~x & high
+                if (x | (upper >> 2)) != y { return false }
+                let special = zeroBytes(x ^ (0x2F &* ones)) | zeroBytes(x ^ (0x3F &* ones)) | zeroBytes(x ^ (0x23 &* ones))
+                    | zeroBytes(x ^ (0x5C &* ones)) | zeroBytes(x ^ (0x40 &* ones)) | zeroBytes(x ^ (0x3A &* ones))
+                    | zeroBytes(x ^ (0x5B &* ones))
+                if special != 0 { return false }
+                let digit = (t &+ (0x50 &* ones)) & ~(t &+ (0x46 &* ones)) & ~x & high
+                other |= ~(digit | zeroBytes(x ^ (0x2E &* ones))) & high
+                if j &+ 8 == count { return other != 0 }
+                j = Swift.min(j &+ 8, count &- 8)
+            }
         } ?? false
     }
 
