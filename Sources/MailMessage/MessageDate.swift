@@ -42,104 +42,154 @@ public enum MessageDate {
         return parseGeneral(String(decoding: bytes, as: UTF8.self))
     }
 
-    /// ``parseCanonical(_:)`` of UTF-8 bytes.
+    /// ``parseCanonical(_:)`` of UTF-8 bytes: one pass with a cursor, no closures, the month and
+    /// day names compared as packed lower-case bytes. Also read here (the general parser gives
+    /// the same for them): two- and three-digit years, no zone after the time (UTC), and the
+    /// common named zones (GMT, UT, UTC, Z, EST, EDT, CST, CDT, MST, MDT, PST, PDT, CET, CEST).
     static func parseCanonical(bytes b: UnsafeBufferPointer<UInt8>) -> Int64? {
-        var fields = DateFields()
-        let ok: Bool = {
-            var i = 0
-            let n = b.count
-            func skipSpace() { while i < n, b[i] == 0x20 || b[i] == 0x09 || b[i] == 0x0D || b[i] == 0x0A { i += 1 } }
-            func digits(_ maxCount: Int) -> (value: Int, count: Int) {
-                var v = 0, c = 0
-                while i < n, c < maxCount, b[i] &- 0x30 < 10 {
-                    v = v * 10 + Int(b[i] &- 0x30)
-                    i += 1
-                    c += 1
+        guard let p = b.baseAddress else { return nil }
+        let n = b.count
+        var i = 0
+        @inline(__always) func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 || c == 0x0D || c == 0x0A }
+        @inline(__always) func skipSpace(_ i: inout Int) { while i < n, isSpace(p[i]) { i &+= 1 } }
+        /// Up to `maxCount` digits at `i`: their value and how many.
+        @inline(__always) func digits(_ i: inout Int, _ maxCount: Int) -> (value: Int, count: Int) {
+            var v = 0, c = 0
+            while i < n, c < maxCount, p[i] &- 0x30 < 10 {
+                v = v &* 10 &+ Int(p[i] &- 0x30)
+                i &+= 1
+                c &+= 1
+            }
+            return (v, c)
+        }
+        @inline(__always) func isEnd(_ j: Int) -> Bool { j >= n || isSpace(p[j]) || p[j] == 0x28 }
+        /// The three bytes at `j` (`j + 3 <= n`), ASCII lower-cased (other bytes as they are), packed.
+        @inline(__always) func word3(_ j: Int) -> UInt32 {
+            @inline(__always) func lower(_ c: UInt8) -> UInt32 { UInt32(c &- 0x41 < 26 ? c | 0x20 : c) }
+            return lower(p[j]) << 16 | lower(p[j &+ 1]) << 8 | lower(p[j &+ 2])
+        }
+        skipSpace(&i)
+        // An optional day name and comma.
+        if i &+ 3 <= n, p[i] &- 0x30 >= 10 {
+            guard isDayName(word3(i)) else { return nil }
+            i &+= 3
+            skipSpace(&i)
+            guard i < n, p[i] == 0x2C else { return nil }
+            i &+= 1
+            skipSpace(&i)
+        }
+        let day = digits(&i, 2)
+        guard day.count >= 1, i < n, p[i] == 0x20 || p[i] == 0x09 else { return nil }
+        skipSpace(&i)
+        guard i &+ 3 <= n, isEnd(i &+ 3), let month = monthNumber(word3(i)) else { return nil }
+        i &+= 3
+        skipSpace(&i)
+        let year = digits(&i, 4)
+        guard year.count >= 2, i < n, p[i] == 0x20 || p[i] == 0x09 else { return nil }
+        skipSpace(&i)
+        let hour = digits(&i, 2)
+        guard hour.count >= 1, i < n, p[i] == 0x3A else { return nil }
+        i &+= 1
+        let minute = digits(&i, 2)
+        guard minute.count == 2 else { return nil }
+        var second = 0
+        if i < n, p[i] == 0x3A {
+            i &+= 1
+            let s = digits(&i, 2)
+            guard s.count == 2 else { return nil }
+            second = s.value
+        }
+        guard hour.value <= 23, minute.value <= 59, second <= 60 else { return nil }
+        // Where the last piece read ends (the general parser reads only the first 1,024 bytes).
+        var end = i
+        let offset: Int
+        if i == n {
+            offset = 0  // no zone: UTC
+        } else {
+            guard isSpace(p[i]) else { return nil }
+            skipSpace(&i)
+            if i == n {
+                offset = 0
+            } else if p[i] == 0x2B || p[i] == 0x2D {
+                let negative = p[i] == 0x2D
+                i &+= 1
+                let zone = digits(&i, 4)
+                guard zone.count == 4, isEnd(i), zone.value / 100 <= 23, zone.value % 100 <= 59 else { return nil }
+                let seconds = (zone.value / 100) * 3600 + (zone.value % 100) * 60
+                offset = negative ? -seconds : seconds
+                end = i
+            } else {
+                // A named zone: one to four ASCII letters, then the end.
+                var name: UInt32 = 0
+                var k = 0
+                while i < n, k <= 4, p[i] &- 0x41 < 26 || p[i] &- 0x61 < 26 {
+                    name = name << 8 | UInt32(p[i] | 0x20)
+                    i &+= 1
+                    k &+= 1
                 }
-                return (v, c)
+                guard k >= 1, k <= 4, isEnd(i), let hours = namedZoneHours(name) else { return nil }
+                offset = hours * 3600
+                end = i
             }
-            @inline(__always) func isEnd(_ j: Int) -> Bool {
-                j >= n || b[j] == 0x20 || b[j] == 0x09 || b[j] == 0x0D || b[j] == 0x0A || b[j] == 0x28
-            }
-            skipSpace()
-            // An optional day name and comma.
-            if i + 3 <= n, b[i] &- 0x30 >= 10 {
-                let name = (ASCII.lower(b[i]), ASCII.lower(b[i + 1]), ASCII.lower(b[i + 2]))
-                guard Self.dayNameIndex(name) != nil else { return false }
-                i += 3
-                skipSpace()
-                guard i < n, b[i] == 0x2C else { return false }
-                i += 1
-                skipSpace()
-            }
-            let day = digits(2)
-            guard day.count >= 1, i < n, b[i] == 0x20 || b[i] == 0x09 else { return false }
-            skipSpace()
-            guard i + 3 <= n, isEnd(i + 3),
-                  let month = Self.monthIndex((ASCII.lower(b[i]), ASCII.lower(b[i + 1]), ASCII.lower(b[i + 2])))
-            else { return false }
-            i += 3
-            skipSpace()
-            let year = digits(4)
-            guard year.count == 4, i < n, b[i] == 0x20 || b[i] == 0x09 else { return false }
-            skipSpace()
-            let hour = digits(2)
-            guard hour.count >= 1, i < n, b[i] == 0x3A else { return false }
-            i += 1
-            let minute = digits(2)
-            guard minute.count == 2 else { return false }
-            var second = 0
-            if i < n, b[i] == 0x3A {
-                i += 1
-                let s = digits(2)
-                guard s.count == 2 else { return false }
-                second = s.value
-            }
-            guard i < n, b[i] == 0x20 || b[i] == 0x09, hour.value <= 23, minute.value <= 59, second <= 60 else { return false }
-            skipSpace()
-            guard i < n, b[i] == 0x2B || b[i] == 0x2D else { return false }
-            let negative = b[i] == 0x2D
-            i += 1
-            let zone = digits(4)
-            guard zone.count == 4, isEnd(i), zone.value / 100 <= 23, zone.value % 100 <= 59 else { return false }
-            let offset = (zone.value / 100) * 3600 + (zone.value % 100) * 60
-            fields.day = day.value
-            fields.month = month + 1
-            fields.year = year.value
-            fields.yearDigits = 4
-            fields.hour = hour.value
-            fields.minute = minute.value
-            fields.second = min(second, 59)
-            fields.offsetSeconds = negative ? -offset : offset
-            return true
-        }()
-        guard ok else { return nil }
+        }
+        guard end <= 1_024 else { return nil }
+        var fields = DateFields()
+        fields.day = day.value
+        fields.month = month
+        fields.year = year.value
+        fields.yearDigits = year.count
+        fields.hour = hour.value
+        fields.minute = minute.value
+        fields.second = min(second, 59)
+        fields.offsetSeconds = offset
         return fields.timestamp()
     }
 
-    private static func dayNameIndex(_ n: (UInt8, UInt8, UInt8)) -> Int? {
-        switch n {
-        case (0x6D, 0x6F, 0x6E): return 0  // mon
-        case (0x74, 0x75, 0x65): return 1  // tue
-        case (0x77, 0x65, 0x64): return 2  // wed
-        case (0x74, 0x68, 0x75): return 3  // thu
-        case (0x66, 0x72, 0x69): return 4  // fri
-        case (0x73, 0x61, 0x74): return 5  // sat
-        case (0x73, 0x75, 0x6E): return 6  // sun
+    /// Whether three packed lower-case bytes are a day name (mon ... sun).
+    @inline(__always) private static func isDayName(_ w: UInt32) -> Bool {
+        switch w {
+        case 0x6D6F6E, 0x747565, 0x776564, 0x746875, 0x667269, 0x736174, 0x73756E: return true
+        default: return false
+        }
+    }
+
+    /// The month (1...12) of three packed lower-case bytes (jan ... dec).
+    @inline(__always) private static func monthNumber(_ w: UInt32) -> Int? {
+        switch w {
+        case 0x6A616E: return 1
+        case 0x666562: return 2
+        case 0x6D6172: return 3
+        case 0x617072: return 4
+        case 0x6D6179: return 5
+        case 0x6A756E: return 6
+        case 0x6A756C: return 7
+        case 0x617567: return 8
+        case 0x736570: return 9
+        case 0x6F6374: return 10
+        case 0x6E6F76: return 11
+        case 0x646563: return 12
         default: return nil
         }
     }
 
-    private static func monthIndex(_ n: (UInt8, UInt8, UInt8)) -> Int? {
-        for (k, m) in monthNames.enumerated() where m == n { return k }
-        return nil
+    /// The whole-hour offset of the common named zones (packed lower-case letters), as the
+    /// general parser's zone table has them; nil for the others (the general parser decides).
+    @inline(__always) private static func namedZoneHours(_ w: UInt32) -> Int? {
+        switch w {
+        case 0x7574, 0x757463, 0x676D74, 0x7A: return 0  // ut utc gmt z
+        case 0x657374: return -5  // est
+        case 0x656474: return -4  // edt
+        case 0x637374: return -6  // cst
+        case 0x636474: return -5  // cdt
+        case 0x6D7374: return -7  // mst
+        case 0x6D6474: return -6  // mdt
+        case 0x707374: return -8  // pst
+        case 0x706474: return -7  // pdt
+        case 0x636574: return 1  // cet
+        case 0x63657374: return 2  // cest
+        default: return nil
+        }
     }
-
-    private static let monthNames: [(UInt8, UInt8, UInt8)] = [
-        (0x6A, 0x61, 0x6E), (0x66, 0x65, 0x62), (0x6D, 0x61, 0x72), (0x61, 0x70, 0x72), (0x6D, 0x61, 0x79),
-        (0x6A, 0x75, 0x6E), (0x6A, 0x75, 0x6C), (0x61, 0x75, 0x67), (0x73, 0x65, 0x70), (0x6F, 0x63, 0x74),
-        (0x6E, 0x6F, 0x76), (0x64, 0x65, 0x63),
-    ]
 
     /// Pieces separated by white space and commas, comments removed, at most 32 (slices of
     /// `bytes`: no copies).

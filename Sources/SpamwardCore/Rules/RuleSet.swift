@@ -627,9 +627,12 @@ final class RuleInput {
         return x.withUTF8 { p in y.withUTF8 { q in same(p, q) } }
     }
 
+    /// ``nameHead(_:)`` of "From".
+    static let fromHead = 4 << 8 | 0x66
+
     /// The address lists of the fields named `name` (From's parsed once).
     func addressLists(_ name: String) -> [[MailAddress]] {
-        if name.utf8.count == 4, name.utf8.elementsEqual("from".utf8, by: { ($0 &- 0x41 < 26 ? $0 | 0x20 : $0) == $1 }) {
+        if Self.nameHead(name) == Self.fromHead, Self.sameName(name, "From") {
             return fromLists
         }
         var lists: [[MailAddress]] = []
