@@ -100,11 +100,17 @@ struct FastPathTests {
     }
 
     /// The candidate tokens ``TextChecks/scanText(_:maxSeparators:spacedRunLimit:)`` keeps: the
-    /// non-ASCII ones and the ASCII ones that spell a spam word.
+    /// non-ASCII ones with a look-alike and the ASCII ones that spell a spam word.
     func spelling(_ tokens: [(range: Range<Int>, nonASCII: Bool)], _ text: UnsafeBufferPointer<UInt8>)
         -> [(range: Range<Int>, nonASCII: Bool)]
     {
-        tokens.filter { $0.nonASCII || TextChecks.asciiSpellsSpamWord(UnsafeBufferPointer(rebasing: text[$0.range])) }
+        TextChecks.asciiPlain.withUnsafeBufferPointer { plain in
+            tokens.filter {
+                let t = UnsafeBufferPointer(rebasing: text[$0.range])
+                return $0.nonASCII ? TextChecks.hasLookalike(t, plain, TextChecks.nonASCIILookalikeValues)
+                    : TextChecks.asciiSpellsSpamWord(t)
+            }
+        }
     }
 
     @Test func textScanIsTheSeparateScans() {

@@ -109,12 +109,11 @@ enum TextChecks {
         // are decoded and tokenized by scalars.
         tables.asciiPlain.withUnsafeBufferPointer { plainTable in
             let byLength = tables.spamWordsByLength
-            let lookalikeValues = tables.nonASCIILookalikeValues
             for r in textScan.tokens {
                 let t = UnsafeBufferPointer(rebasing: buf[r.range])
                 if r.nonASCII {
-                    // A token with no look-alike (most words of other languages) spells nothing.
-                    guard hasLookalike(t, plainTable, lookalikeValues) else { continue }
+                    // (The scan keeps only the tokens with a look-alike: a token without one, most
+                    // words of other languages, spells nothing.)
                     scan(String(decoding: t, as: UTF8.self).unicodeScalars)
                 } else {
                     // ASCII: only letters and look-alike symbols can spell a spam word (nearly
@@ -338,7 +337,7 @@ enum TextChecks {
 
     /// Byte classes for ``scanText(_:maxSeparators:spacedRunLimit:)``.
     static let classToken: UInt8 = 1, classLetter: UInt8 = 2, classNonASCII: UInt8 = 4, classSeparator: UInt8 = 8,
-        classContinuation: UInt8 = 16, classGreekCyrillic: UInt8 = 32
+        classContinuation: UInt8 = 16, classGreekCyrillic: UInt8 = 32, classLookalike: UInt8 = 64
     static let byteClasses: [UInt8] = (0..<256).map { b -> UInt8 in
         let v = UInt8(b)
         var c: UInt8 = 0
@@ -348,8 +347,16 @@ enum TextChecks {
         if v == 0x2E || v == 0x2D || v == 0x5F || v == 0x2A || v == 0x20 { c |= classSeparator }
         if v & 0xC0 == 0x80 { c |= classContinuation }
         if v >= 0xCD && v <= 0xD3 { c |= classGreekCyrillic }
+        // A byte that can be (the first of) a look-alike: an ASCII one, or the UTF-8 lead byte of
+        // a non-ASCII one. A token without such a byte has no look-alike (``hasLookalike(_:_:_:)``).
+        if v < 0x80 ? asciiPlain[b] != 0 && c & classLetter == 0 : lookalikeLeadBytes.contains(v) { c |= classLookalike }
         return c
     }
+
+    /// The UTF-8 lead bytes of the non-ASCII look-alikes.
+    static let lookalikeLeadBytes: Set<UInt8> = Set(nonASCIILookalikeValues.compactMap {
+        Unicode.Scalar($0).flatMap { String($0).utf8.first }
+    })
 
     /// The spaced-run half of ``scanText(_:maxSeparators:spacedRunLimit:)``'s state: characters
     /// are counted between separators, and three single characters in a row with the same
@@ -409,7 +416,8 @@ enum TextChecks {
         let spelling = Self.spelling
         return byteClasses.withUnsafeBufferPointer { tableBuffer in spelling.asciiPlain.withUnsafeBufferPointer { plain in
             var events = EventScan(p: p, n: n, table: tableBuffer.baseAddress!, plain: plain,
-                                   spamWordsByLength: spelling.spamWordsByLength, maxSeparators: maxSeparators,
+                                   spamWordsByLength: spelling.spamWordsByLength,
+                                   lookalikeValues: spelling.nonASCIILookalikeValues, maxSeparators: maxSeparators,
                                    spacedRunLimit: spacedRunLimit)
             // The Greek and Cyrillic lead bytes (0xCD...0xD3) of the marked blocks: a non-ASCII byte
             // is always marked, so the other blocks have none.
@@ -596,6 +604,8 @@ enum TextChecks {
         /// ``asciiPlain`` and ``spamWordsByLength``, for the ASCII tokens.
         let plain: UnsafeBufferPointer<UInt8>
         let spamWordsByLength: [[[UInt8]]]
+        /// ``nonASCIILookalikeValues``, for the non-ASCII tokens.
+        let lookalikeValues: [UInt32]
         let maxSeparators: Int
         let spacedRunLimit: Int
         /// Tokens: those ending before `tokenNext` are read; non-token bytes before `counted` are
@@ -610,12 +620,13 @@ enum TextChecks {
         var runsDone: Bool
 
         init(p: UnsafePointer<UInt8>, n: Int, table: UnsafePointer<UInt8>, plain: UnsafeBufferPointer<UInt8>,
-             spamWordsByLength: [[[UInt8]]], maxSeparators: Int, spacedRunLimit: Int) {
+             spamWordsByLength: [[[UInt8]]], lookalikeValues: [UInt32], maxSeparators: Int, spacedRunLimit: Int) {
             self.p = p
             self.n = n
             self.table = table
             self.plain = plain
             self.spamWordsByLength = spamWordsByLength
+            self.lookalikeValues = lookalikeValues
             self.maxSeparators = maxSeparators
             self.spacedRunLimit = spacedRunLimit
             self.machine = RunScan(done: spacedRunLimit <= 0)
@@ -666,21 +677,23 @@ enum TextChecks {
 
         /// The token around the token byte `f` (no ASCII letter): kept when it is a candidate.
         mutating func token(around f: Int, _ out: inout TextScan) {
-            var nonASCII = p[f] >= 0x80
+            // The classes of the token's bytes, or-ed.
+            var classes = table[Int(p[f])]
             var s = f
             while s > 0 {
                 let c = table[Int(p[s &- 1])]
                 if c & classToken == 0 { break }
-                if c & classNonASCII != 0 { nonASCII = true }
+                classes |= c
                 s &-= 1
             }
             var e = f &+ 1
             while e < n {
                 let c = table[Int(p[e])]
                 if c & classToken == 0 { break }
-                if c & classNonASCII != 0 { nonASCII = true }
+                classes |= c
                 e &+= 1
             }
+            let nonASCII = classes & classNonASCII != 0
             tokenNext = e
             // Kept while at most `maxSeparators` non-token bytes come before it.
             if n > maxSeparators && s > maxSeparators {
@@ -700,9 +713,14 @@ enum TextChecks {
                 }
             }
             // An ASCII token is kept only when its look-alikes and letters spell a spam word (most
-            // candidates are numbers and prices).
-            if nonASCII || TextChecks.asciiSpellsSpamWord(UnsafeBufferPointer(start: p + s, count: e &- s), plain, spamWordsByLength) {
-                out.tokens.append((s..<e, nonASCII))
+            // candidates are numbers and prices); a non-ASCII one only when it has a look-alike
+            // (most are words of other languages, nearly all without a look-alike's byte).
+            let t = UnsafeBufferPointer(start: p + s, count: e &- s)
+            if nonASCII {
+                guard classes & classLookalike != 0, TextChecks.hasLookalike(t, plain, lookalikeValues) else { return }
+                out.tokens.append((s..<e, true))
+            } else if TextChecks.asciiSpellsSpamWord(t, plain, spamWordsByLength) {
+                out.tokens.append((s..<e, false))
             }
         }
 
