@@ -211,6 +211,36 @@ struct RuleOverheadTests {
     /// parsed from the field's bytes) and `receivedDate` against what follows the last `;`
     /// Character (then `MessageDate.parse`), on canonical dates, the forms only the general parser reads, no `;`,
     /// non-ASCII next to the `;`, and random pieces of all of these.
+    /// `FROM_NAME_ADDRESS` on the bytes of an ASCII display name against the Character path, on
+    /// random names of words, addresses, dots, `@`s, separators, upper case, CR LF and non-ASCII
+    /// (not read on bytes), with real addresses equal to a shown one or not.
+    @Test func asciiNameAddressIsTheCharacterPath() {
+        var rng = SplitMix64(seed: 0xF20A_11CE)
+        let pieces = ["john", "Bank", "x", "@", "@", ".", ".", "..", " ", "<", ">", "(", ")", "\"", "'", "[", "]", ",",
+                      ";", ":", "-", "_", "\r\n", "\t", "com", "Example", "é", "\u{212A}", "@@", "a.b", "2",
+                      "john@example.com", "Pay@Secure.Com", "x@y.z.", ".a@b.c"]
+        let addresses = ["john@example.com", "JOHN@EXAMPLE.COM", "x@y.z", "", "a@b", "\u{212A}@x.com", "bank@pay.com"]
+        var hits = 0, ascii = 0
+        for _ in 0..<20_000 {
+            var name = ""
+            for _ in 0..<Int.random(in: 1...12, using: &rng) { name += pieces[Int.random(in: 0..<pieces.count, using: &rng)] }
+            var address = addresses[Int.random(in: 0..<addresses.count, using: &rng)]
+            if Bool.random(using: &rng), let word = name.split(separator: " ").first { address = String(word) }
+            let expected = BuiltinRules.nameAddress(name, address)
+            if let fast = BuiltinRules.asciiNameAddress(name, address) {
+                ascii += 1
+                #expect(fast == expected, "\(name.debugDescription) \(address)")
+            } else {
+                #expect(name.utf8.contains { $0 >= 0x80 }, "\(name.debugDescription)")
+            }
+            if expected != nil { hits += 1 }
+            let list = [MailAddress(displayName: name, localPart: address, domain: "")]
+            #expect(BuiltinRules.fromNameAddress(list) == expected, "\(name.debugDescription) \(address)")
+        }
+        #expect(hits > 1_000)
+        #expect(ascii > 10_000)
+    }
+
     @Test func receivedTimeIsTheDateString() {
         let dates = [
             " Tue, 1 Dec 2026 00:17:17 +0000", "Tue, 01 Dec 2026 00:17:17 -0700 (PDT)", " 1 Dec 2026 00:17 +0100",

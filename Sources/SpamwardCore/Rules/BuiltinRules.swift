@@ -214,12 +214,16 @@ public enum BuiltinRules {
     /// GTUBE in the raw message or its decoded text (``Rules/isGTUBE(_:)``), read from the input's
     /// message in place (passing the message copies it: a retain and release of each of its arrays).
     static func isGTUBE(_ input: RuleInput) -> Bool {
-        if input.message.bytes.withUnsafeBufferPointer({ Rules.contains($0, Rules.gtube) }) { return true }
-        for part in input.message.textParts {
-            var text = part.text
-            if text.withUTF8({ Rules.contains($0, Rules.gtube) }) { return true }
+        let gtube = Rules.gtube
+        if input.message.bytes.withUnsafeBufferPointer({ Rules.contains($0, gtube) }) { return true }
+        // The parts read in place (iterating the array copies each part: its charset, text and HTML).
+        return input.message.textParts.withUnsafeBufferPointer { parts in
+            for k in parts.indices {
+                var text = parts[k].text
+                if text.withUTF8({ Rules.contains($0, gtube) }) { return true }
+            }
+            return false
         }
-        return false
     }
 
     static func htmlOnlyImages(_ m: Message) -> [String]? { htmlOnlyImages(m.textParts) }
@@ -346,10 +350,78 @@ public enum BuiltinRules {
     /// - Parameter fromList: the first From field's addresses (``Message/from``).
     static func fromNameAddress(_ fromList: [MailAddress]) -> [String]? {
         // No '@' byte, no '@' Character (most display names): decided without Characters.
-        guard let from = fromList.first, let name = from.displayName, name.utf8.contains(0x40), name.contains("@") else {
-            return nil
+        guard let from = fromList.first, let name = from.displayName, hasAtByte(name) else { return nil }
+        if let answer = asciiNameAddress(name, from.address) { return answer }
+        return nameAddress(name, from.address)
+    }
+
+    /// ``nameAddress(_:_:)`` of an ASCII display name, on its bytes (nil for other names): each
+    /// byte is a Character (a CR LF pair is one, but neither byte is a separator, `@` or `.`),
+    /// split, lower-cased and trimmed as bytes; the shown and real addresses compared as strings.
+    /// The Character path split each name containing `@` with a `String.contains` per Character
+    /// (about 60 k instructions a name).
+    static func asciiNameAddress(_ name: String, _ address: String) -> [String]?? {
+        var copy = name
+        return copy.withUTF8 { b -> [String]?? in
+            for c in b where c >= 0x80 { return nil }
+            @inline(__always) func isSeparator(_ c: UInt8) -> Bool {
+                switch c {
+                case 0x20, 0x3C, 0x3E, 0x28, 0x29, 0x22, 0x27, 0x5B, 0x5D, 0x2C, 0x3B, 0x3A: return true
+                default: return false
+                }
+            }
+            var real: String? = nil
+            var i = 0
+            let n = b.count
+            while i < n {
+                while i < n, isSeparator(b[i]) { i += 1 }
+                var start = i
+                var hasAt = false
+                while i < n, !isSeparator(b[i]) {
+                    if b[i] == 0x40 { hasAt = true }
+                    i += 1
+                }
+                guard hasAt else { continue }
+                // Trimmed of dots, lower-cased.
+                var end = i
+                while start < end, b[start] == 0x2E { start += 1 }
+                while end > start, b[end - 1] == 0x2E { end -= 1 }
+                // `split(separator: "@")`: exactly two non-empty parts, a dot in the second.
+                var parts = 0, inPart = false, dotInPart = false, dotInSecond = false
+                for k in start..<end {
+                    if b[k] == 0x40 {
+                        inPart = false
+                        continue
+                    }
+                    if !inPart {
+                        inPart = true
+                        parts += 1
+                        dotInPart = false
+                    }
+                    if b[k] == 0x2E { dotInPart = true }
+                    if parts == 2 { dotInSecond = dotInPart }
+                }
+                guard parts == 2, dotInSecond else { continue }
+                let shown = String(unsafeUninitializedCapacity: end - start) { out in
+                    for k in start..<end {
+                        let c = b[k]
+                        out[k - start] = c &- 0x41 < 26 ? c | 0x20 : c
+                    }
+                    return end - start
+                }
+                if real == nil { real = address.lowercased() }
+                if shown != real { return .some([shown, real ?? ""]) }
+            }
+            return .some(nil)
         }
-        let real = from.address.lowercased()
+    }
+
+    /// The reference: the display name split into words by Characters; the first word with an
+    /// `@`, lower-cased and trimmed of dots, that reads as an address with a dot in its domain
+    /// and is not the real address.
+    static func nameAddress(_ name: String, _ address: String) -> [String]? {
+        guard name.contains("@") else { return nil }
+        let real = address.lowercased()
         for word in name.split(whereSeparator: { " <>()\"'[],;:".contains($0) }) where word.contains("@") {
             let shown = Substring(word.lowercased()).trimmingCharacters(".")
             let parts = shown.split(separator: "@")
@@ -357,6 +429,13 @@ public enum BuiltinRules {
             if shown != real { return [shown, real] }
         }
         return nil
+    }
+
+    /// Whether the UTF-8 of `s` has an `@` byte, read from its contiguous bytes (`utf8.contains`
+    /// went through the generic sequence path).
+    static func hasAtByte(_ s: String) -> Bool {
+        if let r = s.utf8.withContiguousStorageIfAvailable({ b in b.contains(0x40) }) { return r }
+        return s.utf8.contains(0x40)
     }
 
     static func subjectAllCaps(_ subject: String) -> [String]? {
