@@ -211,6 +211,31 @@ struct RuleOverheadTests {
     /// parsed from the field's bytes) and `receivedDate` against what follows the last `;`
     /// Character (then `MessageDate.parse`), on canonical dates, the forms only the general parser reads, no `;`,
     /// non-ASCII next to the `;`, and random pieces of all of these.
+    /// `TOO_MANY_RECIPIENTS` on a rule input (one pass over the name heads, values read in
+    /// place) against the check on the message's fields: To and Cc fields in any case, other
+    /// two-letter names with the same heads (`Tx`, `Co`), lists of 0 to 30 addresses and commas
+    /// in quoted names.
+    @Test func tooManyRecipientsOnTheInputIsTheFieldCheck() {
+        var rng = SplitMix64(seed: 0x70_0AA7)
+        let names = ["To", "TO", "to", "Cc", "CC", "cC", "Tx", "Co", "Bcc", "From", "T"]
+        var hits = 0
+        for _ in 0..<2_000 {
+            var raw = "Subject: x\r\n"
+            for _ in 0..<Int.random(in: 0...5, using: &rng) {
+                let name = names[Int.random(in: 0..<names.count, using: &rng)]
+                let count = Int.random(in: 0...30, using: &rng)
+                let list = (0..<count).map { k in Bool.random(using: &rng) ? "\"Doe, J\" <a\(k)@x.com>" : "a\(k)@x.com" }
+                raw += "\(name): \(list.joined(separator: ", "))\r\n"
+            }
+            let m = MessageParser.parse(Array((raw + "\r\nbody\r\n").utf8))
+            let input = RuleInput(message: m, environment: .default)
+            let expected = BuiltinRules.tooManyRecipients(m)
+            #expect(BuiltinRules.tooManyRecipients(input) == expected, "\(raw)")
+            if expected != nil { hits += 1 }
+        }
+        #expect(hits > 200)
+    }
+
     /// `FROM_NAME_ADDRESS` on the bytes of an ASCII display name against the Character path, on
     /// random names of words, addresses, dots, `@`s, separators, upper case, CR LF and non-ASCII
     /// (not read on bytes), with real addresses equal to a shown one or not.

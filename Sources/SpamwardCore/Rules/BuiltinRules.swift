@@ -467,9 +467,18 @@ public enum BuiltinRules {
     /// The same on a rule input: the commas counted in place, the fields listed only when they
     /// bound the count above 20.
     static func tooManyRecipients(_ input: RuleInput) -> [String]? {
-        var bound = 0
-        input.forEachField("To") { bound += 1 + commas($0.value) }
-        input.forEachField("Cc") { bound += 1 + commas($0.value) }
+        // One pass over the field-name heads for both names (the sum does not depend on the
+        // order), each field's value read in place (`forEachField` copied the field).
+        let toHead = RuleInput.nameHead("To"), ccHead = RuleInput.nameHead("Cc")
+        let heads = input.headerNameHeads
+        let bound = input.headerFields.withUnsafeBufferPointer { fields in
+            var bound = 0
+            for i in heads.indices where heads[i] == toHead || heads[i] == ccHead {
+                guard RuleInput.sameName(fields[i].name, "To") || RuleInput.sameName(fields[i].name, "Cc") else { continue }
+                bound += 1 + commas(fields[i].value)
+            }
+            return bound
+        }
         guard bound > 20 else { return nil }
         return tooManyRecipients { input.fields($0) }
     }
@@ -492,12 +501,15 @@ public enum BuiltinRules {
 
 /// The commas of `s`, counted on its contiguous bytes.
 private func commas(_ s: String) -> Int {
-    var copy = s
-    return copy.withUTF8 { b in
+    @inline(__always) func count(_ b: UnsafeBufferPointer<UInt8>) -> Int {
         var n = 0
         for c in b where c == 0x2C { n += 1 }
         return n
     }
+    // Contiguous strings (all native ones) read in place, without the copy `withUTF8` needs.
+    if let n = s.utf8.withContiguousStorageIfAvailable(count) { return n }
+    var copy = s
+    return copy.withUTF8(count)
 }
 
 extension Substring {
