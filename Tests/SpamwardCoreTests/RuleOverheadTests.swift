@@ -1,5 +1,5 @@
 import MailAuth
-import MailMessage
+@testable import MailMessage
 import Testing
 
 @testable import SpamwardCore
@@ -234,6 +234,31 @@ struct RuleOverheadTests {
             if expected != nil { hits += 1 }
         }
         #expect(hits > 200)
+    }
+
+    /// `HTML_ONLY_IMAGES`' word count (read on contiguous bytes, stopping at 50) against the
+    /// whitespace-separated pieces of the parts, counted apart (a word does not go on from one
+    /// part into the next): random texts of words, spaces, tabs, CR, LF and non-ASCII letters.
+    @Test func htmlOnlyImagesCountsTheWords() {
+        var rng = SplitMix64(seed: 0x1A6E5)
+        let pieces = ["word", "é", "x", " ", " ", "\t", "\r\n", "\n", "\r", "  ", "日本"]
+        var html = HTMLContent()
+        html.imageCount = 2
+        var hits = 0
+        for _ in 0..<3_000 {
+            var parts: [TextPart] = []
+            var expected = 0
+            for k in 0..<Int.random(in: 1...3, using: &rng) {
+                var text = ""
+                for _ in 0..<Int.random(in: 0...60, using: &rng) { text += pieces[Int.random(in: 0..<pieces.count, using: &rng)] }
+                expected += text.utf8.split(whereSeparator: { $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }).count
+                parts.append(TextPart(partIndex: k, isHTML: true, charset: "utf-8", text: text, html: html))
+            }
+            let options = BuiltinRules.htmlOnlyImages(parts)
+            #expect(options == (expected < 50 ? ["\(2 * parts.count) images, \(expected) words"] : nil), "\(parts.map(\.text))")
+            if options != nil { hits += 1 }
+        }
+        #expect(hits > 300)
     }
 
     /// `FROM_NAME_ADDRESS` on the bytes of an ASCII display name against the Character path, on
