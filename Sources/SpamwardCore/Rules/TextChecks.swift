@@ -426,7 +426,7 @@ enum TextChecks {
             // The first 32 bytes (the first block's byte before it is not in the text).
             var i = min(n, 32)
             if !done { done = Self.paddedBlocks(p, n, at: 0, count: i, &events, &out, &greek) }
-            // Two blocks a step (the loop's overhead and the test over 32 bytes), then one.
+            // Two blocks a step (the loop's overhead and the test over 32 bytes).
             while i &+ 36 <= n, !done {
                 let q = UnsafeRawPointer(p + i)
                 let m = Self.eventMask(q)
@@ -445,20 +445,13 @@ enum TextChecks {
                 }
                 i &+= 32
             }
-            while i &+ 20 <= n, !done {
-                let q = UnsafeRawPointer(p + i)
-                let m = Self.eventMask(q)
-                if m[0] | m[1] != 0 {
-                    greek |= Self.greekOrCyrillicLeads(q.loadUnaligned(as: V16.self))
-                    events.visit(m[0], m[1], at: i, &out)
-                    done = events.tokensDone && events.runsDone
-                }
-                i &+= 16
-            }
-            if i < n, !done {
-                // The last bytes (fewer than 20).
-                done = Self.paddedBlocks(p, n, at: i, count: n &- i, &events, &out, &greek)
-                i = n
+            // The last bytes (fewer than 36), through the same padded copy as the first (one copy
+            // of the block step's code for both ends: a one-block loop of its own, run at most
+            // once a text, was code fetched for every message).
+            while i < n, !done {
+                let count = min(n &- i, 32)
+                done = Self.paddedBlocks(p, n, at: i, count: count, &events, &out, &greek)
+                i &+= count
             }
             // The bytes read, and the rest when the scan stopped early.
             let leads = unsafeBitCast(greek, to: SIMD2<UInt64>.self)
@@ -470,8 +463,9 @@ enum TextChecks {
     /// ``scanText(_:maxSeparators:spacedRunLimit:)``'s first or last bytes: up to 32 bytes from
     /// `i`, read from a copy (the byte before them, or 0 at the text's start: no letter; then up to
     /// 36 bytes of the text; then zeros, which mark nothing and are no letters). Lanes past
-    /// `i + count` mark nothing. Returns whether both scans are done.
-    static func paddedBlocks(_ p: UnsafePointer<UInt8>, _ n: Int, at i: Int, count: Int, _ events: inout EventScan,
+    /// `i + count` mark nothing. Returns whether both scans are done. Out of line: one copy of its
+    /// code serves both ends of the text.
+    @inline(never) static func paddedBlocks(_ p: UnsafePointer<UInt8>, _ n: Int, at i: Int, count: Int, _ events: inout EventScan,
                              _ out: inout TextScan, _ greek: inout V16) -> Bool {
         var copy = (V16(repeating: 0), V16(repeating: 0), V16(repeating: 0))
         return withUnsafeMutableBytes(of: &copy) { raw in
