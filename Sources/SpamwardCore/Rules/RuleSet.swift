@@ -580,11 +580,25 @@ final class RuleInput {
     /// Calls `body` with the index in ``headerFields`` of each field named `name`, in order,
     /// while it returns true.
     @inline(__always) func forEachFieldIndex(_ name: String, _ body: (Int) -> Bool) {
+        var i = 0
+        while let k = fieldIndex(name, from: i) {
+            if !body(k) { return }
+            i = k &+ 1
+        }
+    }
+
+    /// The index in ``headerFields`` of the first field named `name` at or after `start`. Out of
+    /// line: one copy of the name search serves every lookup (``field(_:)``, ``fieldValue(_:)``,
+    /// ``hasField(_:)``, ``headerText(_:_:)``, the address lists), not one inlined into each.
+    @inline(never) func fieldIndex(_ name: String, from start: Int) -> Int? {
         let head = Self.nameHead(name)
         let heads = headerNameHeads
-        for i in heads.indices where heads[i] == head && Self.sameName(headerFields[i].name, name) {
-            if !body(i) { return }
+        var i = start
+        while i < heads.count {
+            if heads[i] == head && Self.sameName(headerFields[i].name, name) { return i }
+            i &+= 1
         }
+        return nil
     }
 
     /// Calls `body` with each header field named `name`, in order, as `message.headers.all`
