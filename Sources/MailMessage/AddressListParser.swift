@@ -443,7 +443,11 @@ enum AddressFastPath {
                     let b = u[i]
                     guard b < 0x80, b != UInt8(ascii: "\""), b != UInt8(ascii: "\\"), b != 0x0D, b != 0x0A else { return nil }
                 }
-                name = AddressListParser.cleaned(Array(UnsafeBufferPointer(rebasing: u[(lo + 1)..<(pe - 1)]))[...])
+                name = plainName(u, (lo + 1)..<(pe - 1))
+                    ?? AddressListParser.cleaned(Array(UnsafeBufferPointer(rebasing: u[(lo + 1)..<(pe - 1)]))[...])
+            } else if let plain = plainPhrase(u, lo..<pe) {
+                // Atoms separated by single spaces: the phrase as it is.
+                name = plain
             } else {
                 // Atoms separated by white space, joined with single spaces.
                 var out: [UInt8] = []
@@ -464,6 +468,44 @@ enum AddressFastPath {
             }
         }
         return MailAddress(displayName: name, localPart: spec.local, domain: spec.domain)
+    }
+
+    /// What ``AddressListParser/cleaned(_:)`` gives for the ASCII bytes `u[r]` when they hold no
+    /// `=?` (no encoded word to decode): the bytes with the white space it trims (space, tab,
+    /// LF, VT, FF, CR) trimmed, `nil` when nothing is left. `.some(nil)` is that empty name;
+    /// `nil` (an encoded word may start in `r`) leaves the name to `cleaned`.
+    private static func plainName(_ u: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String?? {
+        var lo = r.lowerBound
+        var hi = r.upperBound
+        var i = lo
+        while i + 1 < hi {
+            if u[i] == UInt8(ascii: "="), u[i + 1] == UInt8(ascii: "?") { return nil }
+            i += 1
+        }
+        @inline(__always) func isTrimmed(_ b: UInt8) -> Bool { b == 0x20 || (b >= 0x09 && b <= 0x0D) }
+        while lo < hi, isTrimmed(u[lo]) { lo += 1 }
+        while hi > lo, isTrimmed(u[hi - 1]) { hi -= 1 }
+        if lo == hi { return .some(nil) }
+        return String(decoding: UnsafeBufferPointer(rebasing: u[lo..<hi]), as: UTF8.self)
+    }
+
+    /// The display name of the phrase `u[r]` (its first and last bytes not white space) when it
+    /// is atoms separated by single spaces, without `=?`: then the atoms joined with single
+    /// spaces are the bytes themselves, and the name is ``plainName(_:_:)`` of them. `nil` for
+    /// any other phrase (a byte outside atoms, a tab, a longer run of white space, `=?`).
+    private static func plainPhrase(_ u: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> String?? {
+        var i = r.lowerBound
+        while i < r.upperBound {
+            let b = u[i]
+            if b == 0x20 {
+                // The last byte is not white space, so `i + 1` is in the phrase.
+                if u[i + 1] == 0x20 { return nil }
+            } else if !isPlainAtomByte(b) {
+                return nil
+            }
+            i += 1
+        }
+        return plainName(u, r)
     }
 
     /// `local@domain` filling all of `r`: atom bytes only, exactly one `@`, both sides not empty.

@@ -12,6 +12,9 @@ import Testing
         "john@example.com", "  John.Doe@EXAMPLE.Com  ", "<john@example.com>", "John Doe <john@example.com>",
         "\"Doe, John\" <john@example.com>", "John \t Q.  Public\r\n <JQP@Example.COM>", "\"  spaced  \" <a@b.example>",
         "=?utf-8?B?5pel5pys?= <jp@example.jp>", "\"=?utf-8?Q?Caf=C3=A9?=\" <cafe@example.com>", "\"\" <john@example.com>",
+        // Names read in place (no `=?`, single spaces) and trimmed as `cleaned` trims.
+        "Bob Q. Smith <bob@example.com>", "\u{0B}Bob\u{0C} <bob@example.com>", "\"\u{0B} Bob \t\" <bob@example.com>",
+        "\" \" <bob@example.com>", "Bob=?x <bob@example.com>", "\"a=?b\" <bob@example.com>",
     ])
     func commonShapesTakeTheFastPath(value: String) {
         var v = value
@@ -34,7 +37,7 @@ import Testing
     @Test func randomValuesAgree() {
         var rng = TestRandom(seed: 0x5AFE_AD0E)
         let pieces = ["a", "Bo", "x.y", "@", "<", ">", " ", "  ", "\t", "\r\n ", "\"", "\\", ",", ";", ":", "(", ")",
-                      "[", "]", "=?", "?=", "=?utf-8?Q?J=C3=B6?=", "EXAMPLE.com", ".", "é", "-", "_"]
+                      "[", "]", "=?", "?=", "=?utf-8?Q?J=C3=B6?=", "EXAMPLE.com", ".", "é", "-", "_", "\u{0B}", "\u{0C}", "="]
         var accepted = 0
         for _ in 0..<20_000 {
             var s = ""
