@@ -405,11 +405,11 @@ struct AddressListParser {
 }
 
 /// The common single-address shapes of an ASCII value, parsed without tokens: `local@domain`,
-/// `<local@domain>`, `Words Of A Name <local@domain>` and `"Quoted Name" <local@domain>`, each
-/// with optional white space around. For these shapes the result is the one
-/// ``AddressListParser`` gives (a test compares the two); any other value (a comment, a second
-/// address, escapes, white space inside the angle brackets, non-ASCII bytes, ...) gives `nil`
-/// and goes to the full parser.
+/// `<local@domain>`, `Words Of A Name <local@domain>`, `"Quoted Name" <local@domain>` and
+/// `local@domain (Comment Name)`, each with optional white space around. For these shapes the
+/// result is the one ``AddressListParser`` gives (a test compares the two); any other value
+/// (another comment, a second address, escapes, white space inside the angle brackets,
+/// non-ASCII bytes, ...) gives `nil` and goes to the full parser.
 enum AddressFastPath {
     /// The parse of `u` when it has one of the shapes above, else `nil`.
     static func parse(_ u: UnsafeBufferPointer<UInt8>) -> MailAddress? {
@@ -421,6 +421,9 @@ enum AddressFastPath {
         var lo = 0
         while lo < hi, isSpace(u[lo]) { lo += 1 }
         guard lo < hi else { return nil }
+        if u[hi - 1] == UInt8(ascii: ")") {
+            return commented(u, lo..<hi)
+        }
         if u[hi - 1] != UInt8(ascii: ">") {
             // `local@domain`: one run of atom bytes with one `@` inside.
             return addrSpec(u, lo..<hi).map { MailAddress(displayName: nil, localPart: $0.local, domain: $0.domain) }
@@ -467,6 +470,26 @@ enum AddressFastPath {
                 name = AddressListParser.cleaned(out[...])
             }
         }
+        return MailAddress(displayName: name, localPart: spec.local, domain: spec.domain)
+    }
+
+    /// `local@domain (comment)` filling `u[r]` (its last byte the `)`), the comment standing in
+    /// for the display name as the parser has it: one comment of ASCII bytes other than `(`, `)`
+    /// and a backslash (so its text is its bytes), after white space or none. `nil` for anything else.
+    private static func commented(_ u: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> MailAddress? {
+        var open = r.upperBound - 1  // the index of `(`
+        while open > r.lowerBound {
+            open -= 1
+            let b = u[open]
+            if b == UInt8(ascii: "(") { break }
+            guard b < 0x80, b != UInt8(ascii: ")"), b != UInt8(ascii: "\\") else { return nil }
+        }
+        guard u[open] == UInt8(ascii: "(") else { return nil }
+        var end = open
+        while end > r.lowerBound, u[end - 1] == 0x20 || u[end - 1] == 0x09 || u[end - 1] == 0x0D || u[end - 1] == 0x0A { end -= 1 }
+        guard let spec = addrSpec(u, r.lowerBound..<end) else { return nil }
+        let text = (open + 1)..<(r.upperBound - 1)
+        let name = plainName(u, text) ?? AddressListParser.cleaned(Array(UnsafeBufferPointer(rebasing: u[text]))[...])
         return MailAddress(displayName: name, localPart: spec.local, domain: spec.domain)
     }
 

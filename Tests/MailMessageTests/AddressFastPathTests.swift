@@ -15,6 +15,8 @@ import Testing
         // Names read in place (no `=?`, single spaces) and trimmed as `cleaned` trims.
         "Bob Q. Smith <bob@example.com>", "\u{0B}Bob\u{0C} <bob@example.com>", "\"\u{0B} Bob \t\" <bob@example.com>",
         "\" \" <bob@example.com>", "Bob=?x <bob@example.com>", "\"a=?b\" <bob@example.com>",
+        "john@example.com (John)", "john@example.com(John Q. Public)", " tim.one@comcast.net (Tim Peters)\r\n ",
+        "a@b.example ()", "a@b.example ( \t)", "a@b.example (=?utf-8?Q?J=C3=B6rg?=)", "a@b.example (x \"y\" <z@w>, v)",
     ])
     func commonShapesTakeTheFastPath(value: String) {
         var v = value
@@ -24,7 +26,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "a@example.com, b@example.com", "john@example.com (John)", "\"a\\\"b\" <x@y.example>", "<a @b.example>",
+        "a@example.com, b@example.com", "(John) john@example.com", "a@b.example (x) (y)", "a@b.example (J\u{F6}rg)",
+        "a@b.example (a\\)b)", "a@b.example ((x))", "a@b.example (a\\b)", "a@b.example (x)y", "\"a\\\"b\" <x@y.example>", "<a @b.example>",
         "J\u{F6}rg <j@example.de>", "\"Jo\" hn <j@example.de>", "<>", "<@relay.example:u@b.example>", "a@b@c.example",
         "user@[192.0.2.1]", "Jane <jane@example.com", "MAILER-DAEMON",
     ])
@@ -42,8 +45,13 @@ import Testing
         for _ in 0..<20_000 {
             var s = ""
             for _ in 0..<Int(rng.next() % 12) { s += pieces[Int(rng.next() % UInt64(pieces.count))] }
-            // Bias towards the fast shapes: half the values end in an angle address.
-            if rng.next() % 2 == 0 { s += " <" + pieces[Int(rng.next() % 3)] + "@" + pieces[Int(rng.next() % 3)] + ">" }
+            // Bias towards the fast shapes: half the values end in an angle address, a quarter are
+            // an address followed by the pieces as a comment.
+            if rng.next() % 2 == 0 {
+                s += " <" + pieces[Int(rng.next() % 3)] + "@" + pieces[Int(rng.next() % 3)] + ">"
+            } else if rng.next() % 2 == 0 {
+                s = pieces[Int(rng.next() % 3)] + "@" + pieces[Int(rng.next() % 3)] + " (" + s + ")"
+            }
             var v = s
             if let fast = v.withUTF8({ AddressFastPath.parse($0) }) {
                 accepted += 1
