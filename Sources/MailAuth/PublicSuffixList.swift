@@ -102,7 +102,10 @@ public struct PublicSuffixList: Sendable {
     /// three quarters full. What a lookup reads of a node (parent, label, wildcard child, flags)
     /// is one 16-byte record, so a step touches the table's line, the node's and the label's
     /// (misses, not instructions, are what a lookup waits on; six arrays before, 8-byte entries).
-    final class ByteTrie: Sendable {
+    ///
+    /// A value inside the list's ``Storage`` (a class before): a lookup reads the table's address
+    /// and sizes from the storage object itself, one dependent load (a cold line) fewer.
+    struct ByteTrie: Sendable {
         /// `tag << childBits | child` (0: an empty slot; the root is no one's child), `mask + 1` slots.
         let entries: [UInt32]
         let mask: Int
@@ -355,12 +358,13 @@ public struct PublicSuffixList: Sendable {
     /// the fast path is off), so that the general steps run. Same answers, without a `String`
     /// per label or hashing `String`s.
     func asciiLookup(_ domain: String, extra: Int) -> String?? {
-        let trie = storage.trie
-        guard trie.usable else { return nil }
-        let mask = trie.mask, childBits = trie.childBits, tagBits = trie.tagBits
-        return trie.entries.withUnsafeBufferPointer { entries in
-            trie.nodes.withUnsafeBufferPointer { nodes in
-                trie.labelPool.withUnsafeBufferPointer { pool in
+        // Read in place (a copy of the trie would retain its three arrays).
+        let storage = storage
+        guard storage.trie.usable else { return nil }
+        let mask = storage.trie.mask, childBits = storage.trie.childBits, tagBits = storage.trie.tagBits
+        return storage.trie.entries.withUnsafeBufferPointer { entries in
+            storage.trie.nodes.withUnsafeBufferPointer { nodes in
+                storage.trie.labelPool.withUnsafeBufferPointer { pool in
                     asciiLookup(domain, extra: extra) { node, label in
                         Self.child(node, label, entries: entries, mask: mask, childBits: childBits, tagBits: tagBits, nodes: nodes, pool: pool)
                     } flags: { nodes[$0].flags } wildcard: { nodes[$0].wildcard }
@@ -374,27 +378,31 @@ public struct PublicSuffixList: Sendable {
                              flags nodeFlags: (Int) -> UInt8, wildcard wildcardChild: (Int) -> Int32) -> String?? {
         var d = domain
         return d.withUTF8 { all -> String?? in
-            var n = all.count
-            guard n <= 1024 else { return nil }
-            for c in all where c >= 0x80 { return nil }
-            if n > 0, all[n - 1] == 0x2E { n -= 1 }
+            guard all.count <= 1024 else { return nil }
+            // A constant: a `var` captured by `label` below was kept in a heap box (an allocation
+            // and a release a lookup).
+            let n = all.count > 0 && all[all.count - 1] == 0x2E ? all.count - 1 : all.count
             guard n > 0 else { return .some(nil) }
             let b = UnsafeBufferPointer(rebasing: all[0..<n])
-            // Label starts, right to left (starts[0] is the last label's).
+            // Label starts, right to left (starts[0] is the last label's), in the pass that checks
+            // that the name is ASCII (a non-ASCII byte anywhere: nil, even beside an empty label).
             return withUnsafeTemporaryAllocation(of: Int.self, capacity: n + 1) { starts -> String?? in
                 var count = 0
                 var end = n
                 var i = n
+                var emptyLabel = false
                 while i > 0 {
-                    if b[i - 1] == 0x2E {
-                        guard end > i else { return .some(nil) }  // empty label
+                    let c = b[i - 1]
+                    if c >= 0x80 { return nil }
+                    if c == 0x2E {
+                        if end <= i { emptyLabel = true }
                         starts[count] = i
                         count += 1
                         end = i - 1
                     }
                     i -= 1
                 }
-                guard end > 0 else { return .some(nil) }  // leading dot
+                guard !emptyLabel, end > 0 else { return .some(nil) }  // an empty label, a leading dot
                 starts[count] = 0
                 count += 1
                 // label k from the right: starts[k] ..< (k == 0 ? n : starts[k - 1] - 1)
