@@ -44,6 +44,38 @@ struct PublicSuffixListFastPathTests {
         return out
     }
 
+    /// A name with a non-ASCII byte anywhere (beside empty labels, leading or trailing dots too)
+    /// is left to the general steps (the byte path checks ASCII in its label pass), and answered
+    /// as they answer it.
+    @Test func nonASCIINamesTakeTheGeneralPath() {
+        var lists = [Self.inline]
+        if let system = PublicSuffixList.system { lists.append(system) }
+        let labels = ["com", "cn", "公司", "bücher", "ü", "", "jp", "kobe", "example", "WWW", "é.", "x"]
+        var rng = TestRandom(seed: 61)
+        var names: [String] = []
+        for _ in 0..<5_000 {
+            let n = Int(rng.next() % 5) + 1
+            var parts: [String] = []
+            for _ in 0..<n { parts.append(labels[Int(rng.next() % UInt64(labels.count))]) }
+            var name = parts.joined(separator: ".")
+            switch rng.next() % 6 {
+            case 0: name += "."
+            case 1: name = "." + name
+            case 2: name += ".."
+            default: break
+            }
+            names.append(name)
+        }
+        for list in lists {
+            for name in names {
+                let ascii = name.utf8.allSatisfy { $0 < 0x80 }
+                #expect((list.asciiLookup(name, extra: 1) != nil) == ascii, "\(name)")
+                #expect(list.registrableDomain(of: name) == list.generalRegistrableDomain(of: name), "\(name)")
+                #expect(list.publicSuffix(of: name) == list.generalPublicSuffix(of: name), "\(name)")
+            }
+        }
+    }
+
     @Test func sameAnswersAsTheStringPath() {
         var lists = [Self.inline]
         if let system = PublicSuffixList.system { lists.append(system) }

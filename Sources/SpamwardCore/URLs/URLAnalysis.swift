@@ -148,12 +148,15 @@ final class URLAnalysis: Sendable {
                 guard let p = pb[i] else { continue }
                 // The host read once (each read of `ParsedURL.host` copies it out of the box).
                 let pHost = p.host
-                guard !pHost.isEmpty else { continue }
+                let pCount = pHost.utf8.count
+                guard pCount > 0 else { continue }
                 var h: Int32 = -1
                 // (Through the buffers: the array's subscript would copy each host, four strings.)
                 if hosts.count <= linear {
                     h = hosts.withUnsafeBufferPointer { hb in
-                        for k in hb.indices where hb[k].key == pHost { return Int32(k) }
+                        // Lengths first (inline): most hosts differ in length, and `==` of two
+                        // different strings is a call into the runtime.
+                        for k in hb.indices where hb[k].key.utf8.count == pCount && hb[k].key == pHost { return Int32(k) }
                         return -1
                     }
                 } else if let known = table[pHost] {
@@ -165,8 +168,10 @@ final class URLAnalysis: Sendable {
                     if let names = URLNormalizer.hostNames(p, publicSuffixList: list) {
                         var first = h
                         if hosts.count <= linear {
+                            let asciiCount = names.ascii.utf8.count
                             first = hosts.withUnsafeBufferPointer { hb in
-                                for k in hb.indices where hb[k].valid && hb[k].names.ascii == names.ascii { return hb[k].sameASCII }
+                                for k in hb.indices where hb[k].valid && hb[k].names.ascii.utf8.count == asciiCount
+                                    && hb[k].names.ascii == names.ascii { return hb[k].sameASCII }
                                 return h
                             }
                         } else if let known = asciiTable[names.ascii] {
