@@ -243,6 +243,14 @@ struct FastPathTests {
             guard let fast = bytes.withUTF8({ brands.asciiLookalike($0) }) else { continue }
             #expect(fast == brands.generalLookalike(registrableDomain: reg), "\(reg)")
             if fast != nil { hits += 1 }
+            // The packed table (confusables, brand records, skeletons in one array) answers as the
+            // separate arrays do.
+            if let dot = reg.utf8.firstIndex(of: 0x2E) {
+                let label = reg.utf8.distance(from: reg.utf8.startIndex, to: dot)
+                bytes.withUTF8 { b in
+                    #expect(brands.unhyphenatedLookalike(b, label: label) == brands.unhyphenatedLookalikeInArrays(b, label: label), "\(reg)")
+                }
+            }
         }
         #expect(hits > 1_000)
     }

@@ -647,6 +647,54 @@ public struct BrandList: Sendable {
     /// with the brands' of a length and first byte that allow an equal skeleton or one edit.
     /// nil (not answered) for a label whose skeleton is empty.
     func unhyphenatedLookalike(_ reg: UnsafeBufferPointer<UInt8>, label: Int) -> String?? {
+        let t = tables
+        guard t.lookalikeTableUsable else { return unhyphenatedLookalikeInArrays(reg, label: label) }
+        let n = t.brandCount
+        return t.lookalikeTable.withUnsafeBufferPointer { table -> String?? in
+            guard let base = table.baseAddress else { return unhyphenatedLookalikeInArrays(reg, label: label) }
+            let records = base + BrandTables.lookalikeRecords
+            let pool = records + 4 * n
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(label, 1)) { sk -> String?? in
+                let skCount = Self.asciiSkeleton(UnsafeBufferPointer(rebasing: reg[0..<label]), into: sk, confusables: base)
+                guard skCount > 0 else { return nil }
+                let skb = UnsafeBufferPointer(rebasing: sk[0..<skCount])
+                let first = skb[0]
+                for i in 0..<n {
+                    let r = records + 4 * i
+                    // An equal skeleton and one edit (same first byte, both of six or more, lengths
+                    // at most one apart) both need the same first byte.
+                    guard r[0] == first else { continue }
+                    let length = Int(r[1])
+                    let bs = UnsafeBufferPointer(start: pool + (Int(r[2]) | Int(r[3]) << 8), count: length)
+                    let imitates: Bool
+                    if length == skCount {
+                        imitates = bs.elementsEqual(skb) || (length >= 6 && Self.withinOneEdit(skb, bs))
+                    } else {
+                        imitates = length >= 6 && skCount >= 6 && abs(length - skCount) == 1 && Self.withinOneEdit(skb, bs)
+                    }
+                    guard imitates else { continue }
+                    if let answer = brandUnlessOwn(i, reg, label: label) { return .some(answer) }
+                }
+                return .some(nil)
+            }
+        }
+    }
+
+    /// Brand `i`'s name, unless `reg` is one of its domains or its first label, `reg[0..<label]`,
+    /// is the brand's name (out of line: asked only of a label that imitates a brand).
+    @inline(never) func brandUnlessOwn(_ i: Int, _ reg: UnsafeBufferPointer<UInt8>, label: Int) -> String? {
+        if owners[String(decoding: reg, as: UTF8.self)]?.contains(i) == true
+            || nameBytes[i].elementsEqual(UnsafeBufferPointer(rebasing: reg[0..<label]))
+        {
+            return nil
+        }
+        return brands[i].name
+    }
+
+    /// ``unhyphenatedLookalike(_:label:)`` from the separate arrays (the skeletons' first bytes,
+    /// lengths, starts and pool): for skeletons the packed table cannot hold, and the reference
+    /// of the packed table's answers.
+    func unhyphenatedLookalikeInArrays(_ reg: UnsafeBufferPointer<UInt8>, label: Int) -> String?? {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(label, 1)) { sk -> String?? in
             let skCount = Self.asciiSkeleton(UnsafeBufferPointer(rebasing: reg[0..<label]), into: sk)
             guard skCount > 0 else { return nil }
@@ -682,14 +730,19 @@ public struct BrandList: Sendable {
     /// ``asciiSkeletonBytes(_:)`` of `s` written to `out` (at least as long as `s`); returns the
     /// skeleton's length.
     static func asciiSkeleton(_ s: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        asciiConfusables.withUnsafeBufferPointer { table in asciiSkeleton(s, into: out, confusables: table.baseAddress!) }
+    }
+
+    /// ``asciiSkeleton(_:into:)`` with the 128 ASCII confusables read at `table`.
+    @inline(__always)
+    static func asciiSkeleton(_ s: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>,
+                              confusables table: UnsafePointer<UInt8>) -> Int {
         var w = 0
-        asciiConfusables.withUnsafeBufferPointer { table in
-            for b in s {
-                let r = table[Int(b & 0x7F)]
-                if r != 0xFF {
-                    out[w] = r
-                    w += 1
-                }
+        for b in s {
+            let r = table[Int(b & 0x7F)]
+            if r != 0xFF {
+                out[w] = r
+                w += 1
             }
         }
         // In place: the write index never passes the read index.
@@ -961,7 +1014,31 @@ final class BrandTables: Sendable {
         needlesAllDotted = domainNeedles.allSatisfy { $0.bytes.contains(0x2E) }
         (needlePool, needleRanges) = Self.pool(domainNeedles.map(\.bytes))
         (namePool, nameRanges) = Self.pool(nameBytes)
+        brandCount = brands.count
+        var table = BrandList.asciiConfusables
+        var fits = table.count == 128 && skeletonPool.count <= Int(UInt16.max)
+        for i in brands.indices {
+            fits = fits && skeletonLengths[i] <= 255
+            table += [skeletonFirst[i], UInt8(truncatingIfNeeded: skeletonLengths[i]),
+                      UInt8(truncatingIfNeeded: skeletonStarts[i]), UInt8(truncatingIfNeeded: skeletonStarts[i] >> 8)]
+        }
+        table += skeletonPool
+        lookalikeTable = table
+        lookalikeTableUsable = fits
     }
+
+    /// `brands.count`, beside the other fields (reading it from the array is one more cold line).
+    let brandCount: Int
+    /// What the ASCII lookalike check of an unhyphenated label reads, in one allocation (a few
+    /// adjacent lines instead of five arrays and a global, each a cold line or more a message):
+    /// the 128 ASCII confusables (``BrandList/asciiConfusables``), then a 4-byte record per brand
+    /// (its skeleton's first byte, length, and start in the pool, little-endian 16 bits), then the
+    /// skeletons' pool (``skeletonPool``).
+    let lookalikeTable: [UInt8]
+    /// Whether ``lookalikeTable`` holds every skeleton (lengths up to 255, a pool of at most 65,535
+    /// bytes); otherwise the arrays are read.
+    let lookalikeTableUsable: Bool
+    static let lookalikeRecords = 128
 
     /// `domainNeedles`' bytes one after the other, needle `k`'s at `needleRanges[k]`; the same
     /// for `nameBytes` (read in place by ``BrandList/brandInSubdomain(_:registrableDomain:)``).
