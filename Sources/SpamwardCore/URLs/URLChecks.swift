@@ -845,11 +845,22 @@ public struct BrandList: Sendable {
         // The brand domains and names read in place from their pools (iterating the arrays
         // copied each needle: a retain and release of its bytes and its string).
         let needle: Int? = t.needlePool.withUnsafeBufferPointer { pool in
-            for k in t.needleRanges.indices {
-                let n = UnsafeBufferPointer(rebasing: pool[t.needleRanges[k]])
-                if Self.contains(sub, n) && !t.brands[t.domainNeedles[k].brand].domains.contains(registrableDomain) { return k }
+            t.subdomainRecords.withUnsafeBufferPointer { records in
+                let packed = t.subdomainRecordsUsable
+                for k in t.needleRanges.indices {
+                    // Passed over on its record (no range or byte of the pool read): longer than
+                    // the subdomain, or its first byte nowhere it could start.
+                    if packed {
+                        let length = Int(records[4 &* k])
+                        guard length > 0, length <= sub.count, let base = sub.baseAddress,
+                            memchr(base, Int32(records[4 &* k &+ 1]), sub.count - length + 1) != nil
+                        else { continue }
+                    }
+                    let n = UnsafeBufferPointer(rebasing: pool[t.needleRanges[k]])
+                    if Self.contains(sub, n) && !t.brands[t.domainNeedles[k].brand].domains.contains(registrableDomain) { return k }
+                }
+                return nil
             }
-            return nil
         }
         if let needle { return t.domainNeedles[needle].domain }
         return labelNamingABrand(sub, registrableDomain: registrableDomain)
@@ -867,6 +878,16 @@ public struct BrandList: Sendable {
                 while end < sub.count && sub[end] != 0x2E { end += 1 }
                 let label = UnsafeBufferPointer(rebasing: sub[start..<end])
                 for i in t.nameRanges.indices {
+                    // Passed over on its record (length, first and last byte; no range or byte of
+                    // the pool read): the test below, on the record.
+                    if t.subdomainRecordsUsable, !t.subdomainRecords.withUnsafeBufferPointer({ records in
+                        let r = 4 &* (t.needleRanges.count &+ i)
+                        let length = Int(records[r])
+                        return length >= 4 && label.count >= length
+                            && (label[0] == records[r &+ 1] || label[label.count &- 1] == records[r &+ 2])
+                    }) {
+                        continue
+                    }
                     let name = UnsafeBufferPointer(rebasing: pool[t.nameRanges[i]])
                     // Equal, or starting or ending with the name: the first or the last bytes are the name's.
                     guard name.count >= 4 && label.count >= name.count,
@@ -1025,7 +1046,30 @@ final class BrandTables: Sendable {
         table += skeletonPool
         lookalikeTable = table
         lookalikeTableUsable = fits
+        var sub: [UInt8] = []
+        var subFits = true
+        for r in needleRanges + nameRanges {
+            subFits = subFits && r.count <= 255
+            sub += [UInt8(truncatingIfNeeded: r.count), 0, 0, 0]
+        }
+        for (k, r) in needleRanges.enumerated() where !r.isEmpty {
+            sub[4 * k + 1] = needlePool[r.lowerBound]
+            sub[4 * k + 2] = needlePool[r.upperBound - 1]
+        }
+        for (k, r) in nameRanges.enumerated() where !r.isEmpty {
+            sub[4 * (needleRanges.count + k) + 1] = namePool[r.lowerBound]
+            sub[4 * (needleRanges.count + k) + 2] = namePool[r.upperBound - 1]
+        }
+        subdomainRecords = sub
+        subdomainRecordsUsable = subFits
     }
+
+    /// What ``BrandList/brandInSubdomain(_:registrableDomain:)`` reads of every brand domain and
+    /// name before it compares bytes, in one array (the ranges are 16 bytes each, some twenty
+    /// lines): a 4-byte record per domain needle, then per name: its length, first and last byte.
+    let subdomainRecords: [UInt8]
+    /// Whether every needle and name is at most 255 bytes (the records' lengths are exact).
+    let subdomainRecordsUsable: Bool
 
     /// `brands.count`, beside the other fields (reading it from the array is one more cold line).
     let brandCount: Int
