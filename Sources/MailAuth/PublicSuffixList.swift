@@ -357,102 +357,108 @@ public struct PublicSuffixList: Sendable {
     /// name, on bytes: `.some(nil)` when the answer is nil, nil when the name is not ASCII (or
     /// the fast path is off), so that the general steps run. Same answers, without a `String`
     /// per label or hashing `String`s.
+    ///
+    /// Code footprint: the steps are one out-of-line function (``asciiLookup(_:count:extra:storage:scratch:)``)
+    /// called on one scratch allocation. Two nested `withUnsafeTemporaryAllocation`s each
+    /// inlined their body twice (the stack and the heap branch): four copies of the result's
+    /// construction and two of the trie walk, 4,887 bytes of code, about 38 instruction-cache
+    /// misses a message.
     func asciiLookup(_ domain: String, extra: Int) -> String?? {
-        // Read in place (a copy of the trie would retain its three arrays).
         let storage = storage
         guard storage.trie.usable else { return nil }
-        let mask = storage.trie.mask, childBits = storage.trie.childBits, tagBits = storage.trie.tagBits
-        return storage.trie.entries.withUnsafeBufferPointer { entries in
-            storage.trie.nodes.withUnsafeBufferPointer { nodes in
-                storage.trie.labelPool.withUnsafeBufferPointer { pool in
-                    asciiLookup(domain, extra: extra) { node, label in
-                        Self.child(node, label, entries: entries, mask: mask, childBits: childBits, tagBits: tagBits, nodes: nodes, pool: pool)
-                    } flags: { nodes[$0].flags } wildcard: { nodes[$0].wildcard }
-                }
+        var d = domain
+        return d.withUTF8 { all -> String?? in
+            guard all.count <= 1024 else { return nil }
+            let n = all.count > 0 && all[all.count - 1] == 0x2E ? all.count - 1 : all.count
+            guard n > 0 else { return .some(nil) }
+            // Label starts (at most n + 1) and the walk's stack (at most 2 * (n + 1) + 2 pairs).
+            return withUnsafeTemporaryAllocation(of: Int.self, capacity: 5 * n + 9) { scratch in
+                Self.asciiLookup(all.baseAddress!, count: n, extra: extra, storage: storage, scratch: scratch.baseAddress!)
             }
         }
     }
 
-    @inline(__always)
-    private func asciiLookup(_ domain: String, extra: Int, child: (Int, UnsafeBufferPointer<UInt8>) -> Int,
-                             flags nodeFlags: (Int) -> UInt8, wildcard wildcardChild: (Int) -> Int32) -> String?? {
-        var d = domain
-        return d.withUTF8 { all -> String?? in
-            guard all.count <= 1024 else { return nil }
-            // A constant: a `var` captured by `label` below was kept in a heap box (an allocation
-            // and a release a lookup).
-            let n = all.count > 0 && all[all.count - 1] == 0x2E ? all.count - 1 : all.count
-            guard n > 0 else { return .some(nil) }
-            let b = UnsafeBufferPointer(rebasing: all[0..<n])
-            // Label starts, right to left (starts[0] is the last label's), in the pass that checks
-            // that the name is ASCII (a non-ASCII byte anywhere: nil, even beside an empty label).
-            return withUnsafeTemporaryAllocation(of: Int.self, capacity: n + 1) { starts -> String?? in
-                var count = 0
-                var end = n
-                var i = n
-                var emptyLabel = false
-                while i > 0 {
-                    let c = b[i - 1]
-                    if c >= 0x80 { return nil }
-                    if c == 0x2E {
-                        if end <= i { emptyLabel = true }
-                        starts[count] = i
-                        count += 1
-                        end = i - 1
-                    }
-                    i -= 1
-                }
-                guard !emptyLabel, end > 0 else { return .some(nil) }  // an empty label, a leading dot
-                starts[count] = 0
+    /// The steps of ``asciiLookup(_:extra:)`` on the name's first `n` bytes (the final dot cut),
+    /// `scratch` holding `5 * n + 9` integers.
+    @inline(never)
+    private static func asciiLookup(_ base: UnsafePointer<UInt8>, count n: Int, extra: Int, storage: Storage,
+                                    scratch: UnsafeMutablePointer<Int>) -> String?? {
+        let b = UnsafeBufferPointer(start: base, count: n)
+        // Label starts, right to left (starts[0] is the last label's), in the pass that checks
+        // that the name is ASCII (a non-ASCII byte anywhere: nil, even beside an empty label).
+        let starts = scratch
+        var count = 0
+        var end = n
+        var i = n
+        var emptyLabel = false
+        while i > 0 {
+            let c = b[i - 1]
+            if c >= 0x80 { return nil }
+            if c == 0x2E {
+                if end <= i { emptyLabel = true }
+                starts[count] = i
                 count += 1
-                // label k from the right: starts[k] ..< (k == 0 ? n : starts[k - 1] - 1)
-                @inline(__always) func label(_ k: Int) -> UnsafeBufferPointer<UInt8> {
-                    UnsafeBufferPointer(rebasing: b[starts[k]..<(k == 0 ? n : starts[k - 1] - 1)])
-                }
-                var best = 1
-                var exceptionLength = -1
-                // Depth-first over exact and wildcard branches, as suffixLength(_:); each node pushes
-                // at most two, so the stack holds at most 2 * count + 1 entries.
-                return withUnsafeTemporaryAllocation(of: (node: Int, depth: Int).self, capacity: 2 * count + 2) { stack -> String?? in
-                    var top = 0
-                    stack[0] = (0, 0)
-                    top = 1
+                end = i - 1
+            }
+            i -= 1
+        }
+        guard !emptyLabel, end > 0 else { return .some(nil) }  // an empty label, a leading dot
+        starts[count] = 0
+        count += 1
+        // Read in place (a copy of the trie would retain its three arrays).
+        let mask = storage.trie.mask, childBits = storage.trie.childBits, tagBits = storage.trie.tagBits
+        let s: Int = storage.trie.entries.withUnsafeBufferPointer { entries in
+            storage.trie.nodes.withUnsafeBufferPointer { nodes in
+                storage.trie.labelPool.withUnsafeBufferPointer { pool in
+                    var best = 1
+                    var exceptionLength = -1
+                    // Depth-first over exact and wildcard branches, as suffixLength(_:); each node
+                    // pushes at most two, so the stack holds at most 2 * count + 1 (node, depth) pairs.
+                    let stack = scratch + (n + 1)
+                    stack[0] = 0
+                    stack[1] = 0
+                    var top = 1
                     while top > 0 {
                         top -= 1
-                        let (node, depth) = stack[top]
+                        let node = stack[2 * top], depth = stack[2 * top + 1]
                         if depth > 0 {
-                            let f = nodeFlags(node)
+                            let f = nodes[node].flags
                             if f & 2 != 0 { exceptionLength = max(exceptionLength, depth - 1) }
                             if f & 1 != 0 { best = max(best, depth) }
                         }
                         guard depth < count else { continue }
-                        let next = child(node, label(depth))
+                        // label k from the right: starts[k] ..< (k == 0 ? n : starts[k - 1] - 1)
+                        let label = UnsafeBufferPointer(rebasing: b[starts[depth]..<(depth == 0 ? n : starts[depth - 1] - 1)])
+                        let next = child(node, label, entries: entries, mask: mask, childBits: childBits, tagBits: tagBits,
+                                         nodes: nodes, pool: pool)
                         if next >= 0 {
-                            stack[top] = (next, depth + 1)
+                            stack[2 * top] = next
+                            stack[2 * top + 1] = depth + 1
                             top += 1
                         }
-                        let w = Int(wildcardChild(node))
+                        let w = Int(nodes[node].wildcard)
                         if w >= 0 {
-                            stack[top] = (w, depth + 1)
+                            stack[2 * top] = w
+                            stack[2 * top + 1] = depth + 1
                             top += 1
                         }
                     }
-                    let s = exceptionLength >= 0 ? exceptionLength : best
-                    if extra > 0 { guard count > s else { return .some(nil) } }
-                    let take = min(s + extra, count)
-                    let from = take == 0 ? n : starts[take - 1]
-                    // Lower-cased straight into the string's storage (`String(decoding:)` of a lazy
-                    // map takes the generic path, about 1,000 instructions a name).
-                    return .some(String(unsafeUninitializedCapacity: n - from) { out in
-                        for k in from..<n {
-                            let c = b[k]
-                            out[k - from] = c &- 0x41 < 26 ? c | 0x20 : c
-                        }
-                        return n - from
-                    })
+                    return exceptionLength >= 0 ? exceptionLength : best
                 }
             }
         }
+        if extra > 0 { guard count > s else { return .some(nil) } }
+        let take = min(s + extra, count)
+        let from = take == 0 ? n : starts[take - 1]
+        // Lower-cased straight into the string's storage (`String(decoding:)` of a lazy map takes
+        // the generic path, about 1,000 instructions a name).
+        return .some(String(unsafeUninitializedCapacity: n - from) { out in
+            for k in from..<n {
+                let c = b[k]
+                out[k - from] = c &- 0x41 < 26 ? c | 0x20 : c
+            }
+            return n - from
+        })
     }
 
     /// RFC 7489's organizational domain: the registrable domain, or the (lower-cased) name itself
