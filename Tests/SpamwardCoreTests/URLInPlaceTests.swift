@@ -211,4 +211,49 @@ struct URLInPlaceTests {
         }
         #expect(brandHits > 0 && listed > 0)
     }
+
+    /// `url_lookalike`'s and `url_shortener`'s options (their rare steps out of line, 2026-12-01:
+    /// the answers of a message's several domains, linear and then through a dictionary, a hit's
+    /// option, the shortener set lookups) against the options computed from the analysis's
+    /// ``AnalyzedURL``s: messages with one host, with a few, and with more domains than the
+    /// linear search keeps (lookalikes and shorteners before and after the switch, repeated).
+    @Test func lookalikeAndShortenerOptionsAreTheURLOnes() {
+        let brands = BrandList.default
+        let shorteners = URLChecks.shorteners
+        var many: [String] = []
+        let looks = ["paypa1.com", "g00gle.com", "rnicrosoft.com", "arnazon.co.uk", "linkedln.com"]
+        for k in 0..<40 {
+            many.append("http://h\(k).domain\(k % 23).example/x")
+            if k % 7 == 3 { many.append("http://www\(k).\(looks[k % looks.count])/") }
+            if k % 9 == 4 { many.append("http://\(k % 2 == 0 ? "bit.ly" : "www.tinyurl.com")/a\(k)") }
+        }
+        let late = Array(many.suffix(30)) + ["https://paypa1.com/", "http://x.t.co/y", "https://g00gle.com/z"]
+        let shaped = [many, late, ["https://paypa1.com/"], ["http://bit.ly/x"], ["https://paypa1.com/", "https://paypa1.com/a"],
+                      looks.map { "https://\($0)/" }, ["http://192.0.2.1/", "https://g00gle.com/", "http://is.gd/q"]]
+        var hits = [0, 0]
+        for list in Self.lists {
+            let environment = RuleEnvironment(publicSuffixList: list)
+            for m in Self.messages() + shaped.map(URLSharingTests.message) {
+                let input = RuleInput(message: m, environment: environment)
+                let a = input.urlAnalysis
+                let urls = a.urls
+                var lookalike: [String] = []
+                var shortener: [String] = []
+                for k in a.distinctHostIndices {
+                    let r = urls[k]
+                    if !r.isIPAddress, lookalike.count < 3, let brand = brands.lookalike(of: r) {
+                        lookalike.append("\(r.unicodeHost) looks like \(brand)")
+                    }
+                    if shortener.count < 3, shorteners.contains(r.host) || shorteners.contains(r.registrableDomain) {
+                        shortener.append(r.normalized)
+                    }
+                }
+                #expect(URLChecks.lookalikeOptions(input) == (lookalike.isEmpty ? nil : lookalike))
+                #expect(URLChecks.shortenerOptions(input) == (shortener.isEmpty ? nil : shortener))
+                if !lookalike.isEmpty { hits[0] += 1 }
+                if !shortener.isEmpty { hits[1] += 1 }
+            }
+        }
+        #expect(hits[0] >= 10 && hits[1] >= 8)
+    }
 }

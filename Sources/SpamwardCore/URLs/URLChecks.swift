@@ -19,21 +19,7 @@ public enum URLChecks {
     ]
 
     static let checks: [String: BuiltinRules.Check] = [
-        "url_shortener": BuiltinRules.Check { input in
-            // A host that is its own registrable domain (no subdomain) is looked up once. Names
-            // the filter rules out (most: no shortener has their length and first byte) are not
-            // hashed.
-            let environment = input.environment.storage
-            let shorteners = environment.shorteners, filter = environment.shortenerFilter
-            return first(input, hosts: true) { u in
-                u.withHostBytes { host, domain in
-                    if filter.mayContain(host), shorteners.contains(u.host) { return true }
-                    guard !(domain.count == host.count && domain.elementsEqual(host)), filter.mayContain(domain) else { return false }
-                    let h = u.host, d = u.registrableDomain
-                    return d != h && shorteners.contains(d)
-                }
-            }
-        },
+        "url_shortener": BuiltinRules.Check { input in shortenerOptions(input) },
         "url_redirector": BuiltinRules.Check { input in first(input) { isRedirect($0) } },
         "url_numeric_ip": BuiltinRules.Check { input in first(input) { $0.isIPAddress && !$0.isObfuscatedIP } },
         "url_obfuscated_ip": BuiltinRules.Check { input in first(input) { $0.isObfuscatedIP } },
@@ -115,45 +101,87 @@ public enum URLChecks {
         return s.contains(".") || s.contains(":")
     }
 
+    /// The options of `url_shortener`. A host that is its own registrable domain (no subdomain)
+    /// is looked up once. Names the filter rules out (most: no shortener has their length and
+    /// first byte) are not hashed.
+    ///
+    /// Code footprint: the set lookups (rare) are out of line (``isShortener(_:_:)``): inlined,
+    /// each `Set.contains` (hashing and string comparisons) was copied into every unrolled copy
+    /// of the loop, 4,384 bytes of code for this check.
+    static func shortenerOptions(_ input: RuleInput) -> [String]? {
+        let environment = input.environment.storage
+        let shorteners = environment.shorteners, filter = environment.shortenerFilter
+        return first(input, hosts: true) { u in
+            u.withHostBytes { host, domain in
+                if filter.mayContain(host), isShortener(u.host, shorteners) { return true }
+                guard !(domain.count == host.count && domain.elementsEqual(host)), filter.mayContain(domain) else { return false }
+                return isShortener(registrableDomainOf: u, shorteners)
+            }
+        }
+    }
+
+    @inline(never) static func isShortener(_ name: String, _ shorteners: Set<String>) -> Bool {
+        shorteners.contains(name)
+    }
+
+    /// Whether `u`'s registrable domain, when it is not its host name, is a shortener.
+    @inline(never) static func isShortener(registrableDomainOf u: URLItem, _ shorteners: Set<String>) -> Bool {
+        let h = u.host, d = u.registrableDomain
+        return d != h && shorteners.contains(d)
+    }
+
     /// The options of `url_lookalike`: up to three distinct hosts whose registrable domain imitates
     /// a brand's. The answer depends on the registrable domain only: once per domain when the
-    /// message has several hosts (its few domains searched linearly, then through a dictionary).
+    /// message has several hosts (its few domains searched linearly, then through a dictionary:
+    /// ``LookalikeAnswers``).
+    ///
+    /// Code footprint: what is rare (a hit's option string, the answers of a message with several
+    /// hosts) is out of line, so that a message's one host runs through compact code (inlined,
+    /// the dictionary's code sat between the hot instructions: 3,995 bytes).
     static func lookalikeOptions(_ input: RuleInput) -> [String]? {
         let analysis = input.urlAnalysis
         let hostCount = analysis.distinctHostCount
         guard hostCount > 0 else { return nil }
         let brands = input.environment.brands
         var out: [String] = []
-        var answers: [(domain: String, brand: String?)] = []
-        // One allocation: the answers are kept only while there are few.
-        if hostCount > 1 { answers.reserveCapacity(min(hostCount, SmallStringIndex.linearLimit + 1)) }
-        var brandOf: [String: String?] = [:]
+        var answers = LookalikeAnswers()
         analysis.forEach(hosts: true) { u in
             guard !u.isIPAddress else { return false }
-            let brand: String?
-            if hostCount == 1 {
-                brand = brands.lookalike(registrableDomain: u.registrableDomain)
-            } else {
-                let domain = u.registrableDomain
-                if let known = Self.known(domain, answers, brandOf) {
-                    brand = known
-                } else {
-                    brand = brands.lookalike(registrableDomain: domain)
-                    answers.append((domain, brand))
-                    if answers.count == SmallStringIndex.linearLimit + 1 {
-                        for a in answers { brandOf[a.domain] = .some(a.brand) }
-                    } else if answers.count > SmallStringIndex.linearLimit + 1 {
-                        brandOf[domain] = .some(brand)
-                    }
-                }
-            }
-            if let brand {
-                out.append("\(u.unicodeHost) looks like \(brand)")
-                if out.count >= 3 { return true }
-            }
-            return false
+            let brand = hostCount == 1
+                ? brands.lookalike(registrableDomain: u.registrableDomain)
+                : answers.brand(of: u.registrableDomain, hostCount: hostCount, brands)
+            guard let brand else { return false }
+            return appendLookalike(&out, u, brand)
         }
         return out.isEmpty ? nil : out
+    }
+
+    /// Appends `url_lookalike`'s option for `u`; whether there are three.
+    @inline(never) static func appendLookalike(_ out: inout [String], _ u: URLItem, _ brand: String) -> Bool {
+        out.append("\(u.unicodeHost) looks like \(brand)")
+        return out.count >= 3
+    }
+
+    /// The lookalike answers of a message's registrable domains (with several hosts): searched
+    /// linearly while they are few, then through a dictionary.
+    struct LookalikeAnswers {
+        var answers: [(domain: String, brand: String?)] = []
+        var brandOf: [String: String?] = [:]
+
+        /// The brand `domain` imitates (computed once per domain).
+        @inline(never) mutating func brand(of domain: String, hostCount: Int, _ brands: BrandList) -> String? {
+            if let known = URLChecks.known(domain, answers, brandOf) { return known }
+            // One allocation: the answers are kept only while there are few.
+            if answers.isEmpty { answers.reserveCapacity(min(hostCount, SmallStringIndex.linearLimit + 1)) }
+            let brand = brands.lookalike(registrableDomain: domain)
+            answers.append((domain, brand))
+            if answers.count == SmallStringIndex.linearLimit + 1 {
+                for a in answers { brandOf[a.domain] = .some(a.brand) }
+            } else if answers.count > SmallStringIndex.linearLimit + 1 {
+                brandOf[domain] = .some(brand)
+            }
+            return brand
+        }
     }
 
     /// The answer kept for `domain` (`.some(nil)`: no brand), if any: in `answers` while they are
