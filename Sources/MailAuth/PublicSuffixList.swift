@@ -364,16 +364,27 @@ public struct PublicSuffixList: Sendable {
     /// construction and two of the trie walk, 4,887 bytes of code, about 38 instruction-cache
     /// misses a message.
     func asciiLookup(_ domain: String, extra: Int) -> String?? {
+        // Read in place (a copy of the trie would retain its three arrays).
         let storage = storage
         guard storage.trie.usable else { return nil }
+        let mask = storage.trie.mask, childBits = storage.trie.childBits, tagBits = storage.trie.tagBits
         var d = domain
         return d.withUTF8 { all -> String?? in
             guard all.count <= 1024 else { return nil }
             let n = all.count > 0 && all[all.count - 1] == 0x2E ? all.count - 1 : all.count
             guard n > 0 else { return .some(nil) }
-            // Label starts (at most n + 1) and the walk's stack (at most 2 * (n + 1) + 2 pairs).
-            return withUnsafeTemporaryAllocation(of: Int.self, capacity: 5 * n + 9) { scratch in
-                Self.asciiLookup(all.baseAddress!, count: n, extra: extra, storage: storage, scratch: scratch.baseAddress!)
+            return storage.trie.entries.withUnsafeBufferPointer { entries in
+                storage.trie.nodes.withUnsafeBufferPointer { nodes in
+                    storage.trie.labelPool.withUnsafeBufferPointer { pool in
+                        // Label starts (at most n + 1) and the walk's stack (at most 2 * (n + 1) + 2
+                        // pairs), 32-bit: on the stack without asking the runtime up to 49 bytes.
+                        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 5 * n + 9) { scratch in
+                            Self.asciiLookup(all.baseAddress!, count: n, extra: extra, entries: entries, mask: mask,
+                                             childBits: childBits, tagBits: tagBits, nodes: nodes, pool: pool,
+                                             scratch: scratch.baseAddress!)
+                        }
+                    }
+                }
             }
         }
     }
@@ -381,8 +392,9 @@ public struct PublicSuffixList: Sendable {
     /// The steps of ``asciiLookup(_:extra:)`` on the name's first `n` bytes (the final dot cut),
     /// `scratch` holding `5 * n + 9` integers.
     @inline(never)
-    private static func asciiLookup(_ base: UnsafePointer<UInt8>, count n: Int, extra: Int, storage: Storage,
-                                    scratch: UnsafeMutablePointer<Int>) -> String?? {
+    private static func asciiLookup(_ base: UnsafePointer<UInt8>, count n: Int, extra: Int, entries: UnsafeBufferPointer<UInt32>,
+                                    mask: Int, childBits: UInt32, tagBits: UInt32, nodes: UnsafeBufferPointer<ByteTrie.NodeRecord>,
+                                    pool: UnsafeBufferPointer<UInt8>, scratch: UnsafeMutablePointer<Int32>) -> String?? {
         let b = UnsafeBufferPointer(start: base, count: n)
         // Label starts, right to left (starts[0] is the last label's), in the pass that checks
         // that the name is ASCII (a non-ASCII byte anywhere: nil, even beside an empty label).
@@ -396,7 +408,7 @@ public struct PublicSuffixList: Sendable {
             if c >= 0x80 { return nil }
             if c == 0x2E {
                 if end <= i { emptyLabel = true }
-                starts[count] = i
+                starts[count] = Int32(truncatingIfNeeded: i)
                 count += 1
                 end = i - 1
             }
@@ -405,51 +417,42 @@ public struct PublicSuffixList: Sendable {
         guard !emptyLabel, end > 0 else { return .some(nil) }  // an empty label, a leading dot
         starts[count] = 0
         count += 1
-        // Read in place (a copy of the trie would retain its three arrays).
-        let mask = storage.trie.mask, childBits = storage.trie.childBits, tagBits = storage.trie.tagBits
-        let s: Int = storage.trie.entries.withUnsafeBufferPointer { entries in
-            storage.trie.nodes.withUnsafeBufferPointer { nodes in
-                storage.trie.labelPool.withUnsafeBufferPointer { pool in
-                    var best = 1
-                    var exceptionLength = -1
-                    // Depth-first over exact and wildcard branches, as suffixLength(_:); each node
-                    // pushes at most two, so the stack holds at most 2 * count + 1 (node, depth) pairs.
-                    let stack = scratch + (n + 1)
-                    stack[0] = 0
-                    stack[1] = 0
-                    var top = 1
-                    while top > 0 {
-                        top -= 1
-                        let node = stack[2 * top], depth = stack[2 * top + 1]
-                        if depth > 0 {
-                            let f = nodes[node].flags
-                            if f & 2 != 0 { exceptionLength = max(exceptionLength, depth - 1) }
-                            if f & 1 != 0 { best = max(best, depth) }
-                        }
-                        guard depth < count else { continue }
-                        // label k from the right: starts[k] ..< (k == 0 ? n : starts[k - 1] - 1)
-                        let label = UnsafeBufferPointer(rebasing: b[starts[depth]..<(depth == 0 ? n : starts[depth - 1] - 1)])
-                        let next = child(node, label, entries: entries, mask: mask, childBits: childBits, tagBits: tagBits,
-                                         nodes: nodes, pool: pool)
-                        if next >= 0 {
-                            stack[2 * top] = next
-                            stack[2 * top + 1] = depth + 1
-                            top += 1
-                        }
-                        let w = Int(nodes[node].wildcard)
-                        if w >= 0 {
-                            stack[2 * top] = w
-                            stack[2 * top + 1] = depth + 1
-                            top += 1
-                        }
-                    }
-                    return exceptionLength >= 0 ? exceptionLength : best
-                }
+        var best = 1
+        var exceptionLength = -1
+        // Depth-first over exact and wildcard branches, as suffixLength(_:); each node pushes at
+        // most two, so the stack holds at most 2 * count + 1 (node, depth) pairs.
+        let stack = scratch + (n + 1)
+        stack[0] = 0
+        stack[1] = 0
+        var top = 1
+        while top > 0 {
+            top -= 1
+            let node = Int(stack[2 * top]), depth = Int(stack[2 * top + 1])
+            if depth > 0 {
+                let f = nodes[node].flags
+                if f & 2 != 0 { exceptionLength = max(exceptionLength, depth - 1) }
+                if f & 1 != 0 { best = max(best, depth) }
+            }
+            guard depth < count else { continue }
+            // label k from the right: starts[k] ..< (k == 0 ? n : starts[k - 1] - 1)
+            let label = UnsafeBufferPointer(rebasing: b[Int(starts[depth])..<(depth == 0 ? n : Int(starts[depth - 1]) - 1)])
+            let next = child(node, label, entries: entries, mask: mask, childBits: childBits, tagBits: tagBits, nodes: nodes, pool: pool)
+            if next >= 0 {
+                stack[2 * top] = Int32(truncatingIfNeeded: next)
+                stack[2 * top + 1] = Int32(truncatingIfNeeded: depth + 1)
+                top += 1
+            }
+            let w = nodes[node].wildcard
+            if w >= 0 {
+                stack[2 * top] = w
+                stack[2 * top + 1] = Int32(truncatingIfNeeded: depth + 1)
+                top += 1
             }
         }
+        let s = exceptionLength >= 0 ? exceptionLength : best
         if extra > 0 { guard count > s else { return .some(nil) } }
         let take = min(s + extra, count)
-        let from = take == 0 ? n : starts[take - 1]
+        let from = take == 0 ? n : Int(starts[take - 1])
         // Lower-cased straight into the string's storage (`String(decoding:)` of a lazy map takes
         // the generic path, about 1,000 instructions a name).
         return .some(String(unsafeUninitializedCapacity: n - from) { out in
