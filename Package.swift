@@ -77,7 +77,10 @@ let package = Package(
         // <sys/epoll.h> for spamward-loadgen (not exported by Swift's Glibc module).
         .systemLibrary(name: "CEpoll"),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
-        .target(name: "SpamwardCore", dependencies: ["MailMessage", "MailAuth", "CPCRE2"], swiftSettings: settings),
+        // The body literal search's vector candidate filter (AVX2, chosen at run time; C for the
+        // byte shuffles that baseline x86-64 Swift cannot emit).
+        .target(name: "CLiteralScan"),
+        .target(name: "SpamwardCore", dependencies: ["MailMessage", "MailAuth", "CPCRE2", "CLiteralScan"], swiftSettings: settings),
         // Rule files (TOML) -> rule definitions for SpamwardCore's rule engine.
         .target(
             name: "SpamwardRuleFile",

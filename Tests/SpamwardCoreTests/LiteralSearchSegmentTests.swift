@@ -57,6 +57,14 @@ struct LiteralSearchSegmentTests {
         let serial = text.withUnsafeBufferPointer { search.scanSerial($0) }
         #expect(fast.firstEnd == serial.firstEnd, "length \(text.count): \(String(decoding: text, as: UTF8.self))")
         if naive { #expect(serial.firstEnd == Self.naiveFirstEnds(literals, text), "length \(text.count)") }
+        // Each way of scanning long texts, whichever `scan` takes here.
+        if text.count >= LiteralSearch.interleavedMinimum {
+            let interleaved = text.withUnsafeBufferPointer { search.scanInterleaved($0) }
+            #expect(interleaved.firstEnd == serial.firstEnd, "interleaved, length \(text.count)")
+        }
+        if let vector = text.withUnsafeBufferPointer({ search.scanVector($0) }) {
+            #expect(vector.firstEnd == serial.firstEnd, "vector, length \(text.count): \(String(decoding: text, as: UTF8.self))")
+        }
     }
 
     static let smallLiterals: [[UInt8]] = ["abc", "bca", "abcab", "cab", "aab", "b$c", "a-b", "ccc", "abcabcabcabc", "x\u{e9}y",
@@ -88,7 +96,8 @@ struct LiteralSearchSegmentTests {
                     check(search, Self.smallLiterals, text, naive: false)
                     let found = text.withUnsafeBufferPointer { search.scan($0) }
                     let id = Self.smallLiterals.firstIndex(of: lit)!
-                    #expect(found.firstEnd[id] == Int32(at + lit.count), "\(lit.count) bytes at \(at) of \(length)")
+                    // (The filler can make it occur earlier: `c` before `cccc`.)
+                    #expect(found.firstEnd[id] >= 0 && found.firstEnd[id] <= Int32(at + lit.count), "\(lit.count) bytes at \(at) of \(length)")
                 }
             }
         }
@@ -132,6 +141,56 @@ struct LiteralSearchSegmentTests {
             }
         }
         #expect(present > 100)
+    }
+
+    /// Literals of four bytes or more (a vector filter where the machine has one): more than eight
+    /// (buckets shared), fingerprints at several offsets, non-letters, non-ASCII bytes.
+    static let vectorLiterals: [[UInt8]] = ["abcd", "bcda", "abcabcab", "b$cd", "a-bc", "cccc", "abcabcabcabc", "x\u{e9}yz",
+                                            "longest literal of all", "0% of", "zzzz", "the sum of ", "make "].map { Array($0.utf8) }
+
+    /// The vector filter's scan (every candidate verified, literals found once) against the folded
+    /// text searched at every position: random texts of 0-600 bytes, and each literal alone at every
+    /// position of a text (at the start, where its fingerprint's offset reaches before the text, and
+    /// at the end, where fewer than eight bytes follow it), in random case.
+    @Test func vectorFilterFindsWhatTheAutomatonFinds() throws {
+        let literals = Self.vectorLiterals
+        let search = try #require(LiteralSearch(literals))
+        #expect(search.hasVectorFilter == LiteralSearch.vectorAvailable)
+        guard search.hasVectorFilter else { return }
+        var g = Generator(state: 0x0BAD_5EED_1234_5678)
+        var present = 0
+        for length in 0..<600 {
+            let text = Self.randomText(literals, length: length, rare: length % 2 == 1, &g)
+            check(search, literals, text)
+            present += text.withUnsafeBufferPointer { search.scanVector($0)! }.firstEnd.filter { $0 >= 0 }.count
+        }
+        #expect(present > 1000)
+        let filler = Array("qwertyuiop asdfghjkl zxcvbnm QWERTY 123 \n".utf8)
+        for lit in literals {
+            for length in [lit.count, lit.count + 1, lit.count + 7, 40, 77, 300] {
+                for at in 0...(length - lit.count) {
+                    var text = (0..<length).map { filler[($0 * 7 + length) % filler.count] }
+                    text.replaceSubrange(at..<(at + lit.count), with: Self.randomCase(lit, &g))
+                    let found = text.withUnsafeBufferPointer { search.scanVector($0)! }
+                    let id = try #require(literals.firstIndex(of: lit))
+                    // (The filler can make it occur earlier: `c` before `cccc`.)
+                    #expect(found.firstEnd[id] >= 0 && found.firstEnd[id] <= Int32(at + lit.count), "\(String(decoding: lit, as: UTF8.self)) at \(at) of \(length)")
+                    #expect(found.firstEnd == Self.naiveFirstEnds(literals, text))
+                }
+            }
+        }
+    }
+
+    /// Which searches get the vector filter: literals of four bytes or more, at most 32 of them.
+    @Test func vectorFilterOnlyForShortSetsOfLongLiterals() throws {
+        let small = try #require(LiteralSearch(Self.smallLiterals))  // "abc": three bytes
+        #expect(!small.hasVectorFilter)
+        var many = Set<[UInt8]>()
+        var g = Generator(state: 0x5151_2727_8989_0303)
+        while many.count < LiteralSearch.vectorMaximumLiterals + 1 { many.insert((0..<8).map { _ in UInt8(0x61 + g.next(26)) }) }
+        #expect(try #require(LiteralSearch(Array(many))).hasVectorFilter == false)
+        let body = try #require(RuleSet.standard.prefilterPlan.searches.first)
+        #expect(body.hasVectorFilter == LiteralSearch.vectorAvailable)
     }
 
     /// The standard rules' body literals, on texts of mail-like words and those literals.

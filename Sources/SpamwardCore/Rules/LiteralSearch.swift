@@ -1,3 +1,5 @@
+import CLiteralScan
+
 /// The prefilter literals of all the rules that read one text, found in one pass over it
 /// (Aho-Corasick), instead of one `memchr` pass per literal and rule.
 ///
@@ -49,6 +51,9 @@ final class LiteralSearch: @unchecked Sendable {
     /// The longest literal's length - 1: how far before a position the occurrences ending at
     /// most that position can start (what the interleaved scan's segments overlap).
     private let overlap: Int
+    /// The vector candidate filter of long texts (``scanVector(_:_:_:)``), nil where it is not
+    /// used (no AVX2, more than ``vectorMaximumLiterals`` literals, or one shorter than four bytes).
+    private let vector: VectorFilter?
 
 
     /// Words of 64 bits in a bit set of ``literals``.
@@ -185,6 +190,7 @@ final class LiteralSearch: @unchecked Sendable {
         self.outputStart = outputStart
         self.outputIDs = outputIDs
         self.overlap = literals.reduce(0) { max($0, $1.count) } - 1
+        self.vector = Self.vectorAvailable ? VectorFilter(literals) : nil
     }
 
     deinit {
@@ -222,11 +228,47 @@ final class LiteralSearch: @unchecked Sendable {
         ends.initialize(repeating: -1, count: literals.count)
         guard let p = text.baseAddress, !text.isEmpty, text.count < Int(Int32.max) else { return }
         if text.count >= max(Self.interleavedMinimum, 4 &* overlap) {
-            scanInterleaved(p, text.count, ends)
+            if let vector {
+                Self.scanVector(vector, p, text.count, ends)
+            } else {
+                scanInterleaved(p, text.count, ends)
+            }
         } else {
             scanSerial(p, text.count, ends)
         }
     }
+
+    /// ``scan(_:)`` by the three interleaved segments (``scanInterleaved(_:_:_:)``), whatever
+    /// the text's length and whether the vector filter is used (for tests).
+    func scanInterleaved(_ text: UnsafeBufferPointer<UInt8>) -> Found {
+        var firstEnd = [Int32](repeating: -1, count: literals.count)
+        guard let p = text.baseAddress, text.count >= max(Self.interleavedMinimum, 4 &* overlap) else {
+            return scanSerial(text)
+        }
+        firstEnd.withUnsafeMutableBufferPointer { fb in
+            guard let ends = fb.baseAddress else { return }
+            scanInterleaved(p, text.count, ends)
+        }
+        return Found(firstEnd: firstEnd)
+    }
+
+    /// ``scan(_:)`` by the vector candidate filter, whatever the text's length; nil when this
+    /// search has none (for tests).
+    func scanVector(_ text: UnsafeBufferPointer<UInt8>) -> Found? {
+        guard let vector else { return nil }
+        var firstEnd = [Int32](repeating: -1, count: literals.count)
+        guard let p = text.baseAddress, !text.isEmpty, text.count < Int(Int32.max) else {
+            return Found(firstEnd: firstEnd)
+        }
+        firstEnd.withUnsafeMutableBufferPointer { fb in
+            guard let ends = fb.baseAddress else { return }
+            Self.scanVector(vector, p, text.count, ends)
+        }
+        return Found(firstEnd: firstEnd)
+    }
+
+    /// Whether long texts are searched with the vector candidate filter.
+    var hasVectorFilter: Bool { vector != nil }
 
     /// ``scan(_:)`` in one chain of table lookups over the whole text (the reference for the
     /// interleaved scan, and the scan of short texts).
@@ -471,6 +513,191 @@ final class LiteralSearch: @unchecked Sendable {
             let id = Int(outputIDs[i])
             if UInt32(bitPattern: ends[id]) > e { ends[id] = Int32(bitPattern: e) }
         }
+    }
+}
+
+extension LiteralSearch {
+    /// Whether this machine runs the vector candidate filter (x86-64 with AVX2).
+    static let vectorAvailable = sw_teddy_available() != 0
+    /// Sets of more literals than this keep the interleaved scan (eight buckets: more literals a
+    /// bucket, more candidates that are no occurrence).
+    static let vectorMaximumLiterals = 32
+
+    /// A candidate filter for the literals (Teddy, in ``sw_teddy_candidates``): each literal is
+    /// represented by four consecutive bytes of it (its fingerprint: the four with the rarest
+    /// bytes in mail text, ``LiteralPrefilter/Needle/frequency(_:)``), in one of eight buckets;
+    /// the C function reads 32 positions a step with byte shuffles of nibble tables and reports
+    /// each position where the four bytes may be some fingerprint of a bucket. Each candidate is
+    /// then verified literal by literal (folding ASCII case), so that the first ends are exactly
+    /// those of the automaton: every occurrence of a literal holds its fingerprint at its offset,
+    /// which is a candidate of its bucket.
+    struct VectorFilter: Sendable {
+        /// The nibble tables (``sw_teddy_candidates``' `masks`, 128 bytes).
+        let masks: [UInt8]
+        /// For bucket b, its literals `entries[start[b] ..< start[b + 1]]`.
+        let start: [Int32]
+        let entries: [Entry]
+        /// Each literal in words of eight bytes (little-endian, zero past its end) from
+        /// `Entry.word`: `(text | fold[w]) & keep[w] == bytes[w]` for each word `w` is the literal
+        /// at that place, ASCII case folded (`fold` has 0x20 at the letters, `keep` 0xFF at the
+        /// literal's bytes).
+        let bytes: [UInt64]
+        let fold: [UInt64]
+        let keep: [UInt64]
+
+        struct Entry: Sendable {
+            var id: Int32
+            /// The fingerprint's offset in the literal.
+            var offset: Int32
+            var length: Int32
+            /// The literal's first word in `bytes`, `fold` and `keep`.
+            var word: Int32
+            /// The fingerprint as a little-endian word, and the bits or-ed into the text's four
+            /// bytes before they are compared with it (0x20 at the letters).
+            var fingerprint: UInt32
+            var fingerprintFold: UInt32
+        }
+
+        init?(_ literals: [[UInt8]]) {
+            guard !literals.isEmpty, literals.count <= LiteralSearch.vectorMaximumLiterals,
+                  literals.allSatisfy({ $0.count >= 4 && $0.count < 1 << 20 }) else { return nil }
+            @inline(__always) func isLetter(_ b: UInt8) -> Bool { b >= 0x61 && b <= 0x7A }
+            // Each literal's fingerprint: the window of four bytes with the smallest product of
+            // frequencies (the first such window).
+            var windows: [(id: Int, offset: Int, bytes: [UInt8])] = []
+            for (id, lit) in literals.enumerated() {
+                var best = 0
+                var bestScore = Int.max
+                for k in 0...(lit.count - 4) {
+                    var score = 1  // at most 1,800^4
+                    for b in lit[k..<(k + 4)] { score *= LiteralPrefilter.Needle.frequency(b) }
+                    if score < bestScore { bestScore = score; best = k }
+                }
+                windows.append((id, best, Array(lit[best..<(best + 4)])))
+            }
+            // The literals as words.
+            var bytes: [UInt64] = [], fold: [UInt64] = [], keep: [UInt64] = []
+            var firstWord = [Int](repeating: 0, count: literals.count)
+            for (id, lit) in literals.enumerated() {
+                firstWord[id] = bytes.count
+                var w = 0
+                while w * 8 < lit.count {
+                    var word: UInt64 = 0, f: UInt64 = 0, k: UInt64 = 0
+                    for j in 0..<8 where w * 8 + j < lit.count {
+                        let b = lit[w * 8 + j]
+                        word |= UInt64(b) << (8 * j)
+                        if isLetter(b) { f |= 0x20 << (8 * j) }
+                        k |= 0xFF << (8 * j)
+                    }
+                    bytes.append(word)
+                    fold.append(f)
+                    keep.append(k)
+                    w += 1
+                }
+            }
+            // Similar fingerprints share a bucket (fewer nibbles a bucket admits): sorted, then cut
+            // into eight runs as even as can be.
+            windows.sort { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+            var masks = [UInt8](repeating: 0, count: 128)
+            var start: [Int32] = [0]
+            var entries: [Entry] = []
+            for bucket in 0..<8 {
+                let from = windows.count * bucket / 8, to = windows.count * (bucket + 1) / 8
+                let bit = UInt8(1) << UInt8(bucket)
+                for w in windows[from..<to] {
+                    var fingerprint: UInt32 = 0, fingerprintFold: UInt32 = 0
+                    for (j, b) in w.bytes.enumerated() {
+                        masks[32 * j + Int(b & 15)] |= bit
+                        masks[32 * j + 16 + Int(b >> 4)] |= bit
+                        fingerprint |= UInt32(b) << (8 * j)
+                        // The upper case of a letter: the same low nibble.
+                        if isLetter(b) {
+                            masks[32 * j + 16 + Int((b - 0x20) >> 4)] |= bit
+                            fingerprintFold |= 0x20 << (8 * j)
+                        }
+                    }
+                    entries.append(Entry(id: Int32(w.id), offset: Int32(w.offset), length: Int32(literals[w.id].count),
+                                         word: Int32(firstWord[w.id]), fingerprint: fingerprint,
+                                         fingerprintFold: fingerprintFold))
+                }
+                start.append(Int32(entries.count))
+            }
+            self.masks = masks
+            self.start = start
+            self.entries = entries
+            self.bytes = bytes
+            self.fold = fold
+            self.keep = keep
+        }
+    }
+
+    /// The literals' first ends in `p[0..<n]` (`ends` all -1 on entry) from the vector filter's
+    /// candidates: a literal found is not verified again (a later candidate of it is a later
+    /// occurrence), and the scan stops when all are found.
+    static func scanVector(_ v: VectorFilter, _ p: UnsafePointer<UInt8>, _ n: Int, _ ends: UnsafeMutablePointer<Int32>) {
+        guard n >= 4 else { return }
+        let capacity = 64
+        let text = UnsafeRawPointer(p)
+        v.masks.withUnsafeBufferPointer { masks in v.start.withUnsafeBufferPointer { start in
+            v.entries.withUnsafeBufferPointer { entries in v.bytes.withUnsafeBufferPointer { bytes in
+                v.fold.withUnsafeBufferPointer { fold in v.keep.withUnsafeBufferPointer { keep in
+                    withUnsafeTemporaryAllocation(of: UInt64.self, capacity: capacity) { out in
+                        guard let masks = masks.baseAddress, let out = out.baseAddress else { return }
+                        var remaining = entries.count
+                        var from = 0
+                        while from &+ 4 <= n {
+                            var resume = from
+                            let count = sw_teddy_candidates(p, n, from, masks, out, capacity, &resume)
+                            for q in 0..<count {
+                                let candidate = Int(truncatingIfNeeded: out[q] >> 8)
+                                var bits = UInt8(truncatingIfNeeded: out[q])
+                                // The four bytes at the candidate (within the text: the filter
+                                // reports positions with four bytes).
+                                let four = text.loadUnaligned(fromByteOffset: candidate, as: UInt32.self)
+                                while bits != 0 {
+                                    let b = bits.trailingZeroBitCount
+                                    bits &= bits &- 1
+                                    for e in Int(start[b])..<Int(start[b &+ 1]) {
+                                        let entry = entries[e]
+                                        guard (four | entry.fingerprintFold) == entry.fingerprint,
+                                              ends[Int(entry.id)] < 0 else { continue }
+                                        let x = candidate &- Int(entry.offset)
+                                        let length = Int(entry.length)
+                                        guard x >= 0, x &+ length <= n else { continue }
+                                        let words = (length &+ 7) >> 3
+                                        let w0 = Int(entry.word)
+                                        var same = true
+                                        if x &+ words &* 8 <= n {
+                                            for w in 0..<words {
+                                                let t = text.loadUnaligned(fromByteOffset: x &+ w &* 8, as: UInt64.self)
+                                                if (t | fold[w0 &+ w]) & keep[w0 &+ w] != bytes[w0 &+ w] { same = false; break }
+                                            }
+                                        } else {
+                                            // Near the text's end: byte by byte.
+                                            for k in 0..<length {
+                                                let word = w0 &+ k >> 3, shift = UInt64(k & 7) &* 8
+                                                let t = UInt64(p[x &+ k]) << shift
+                                                if (t | fold[word]) & (0xFF << shift) != bytes[word] & (0xFF << shift) {
+                                                    same = false
+                                                    break
+                                                }
+                                            }
+                                        }
+                                        if same {
+                                            ends[Int(entry.id)] = Int32(truncatingIfNeeded: x &+ length)
+                                            remaining &-= 1
+                                            if remaining == 0 { return }
+                                        }
+                                    }
+                                }
+                            }
+                            guard resume > from || count > 0 else { return }  // (always progresses)
+                            from = resume
+                        }
+                    }
+                } }
+            } }
+        } }
     }
 }
 
