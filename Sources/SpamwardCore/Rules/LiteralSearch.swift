@@ -208,6 +208,9 @@ final class LiteralSearch: @unchecked Sendable {
 
     /// Texts at least this long are read as three interleaved segments (``scanInterleaved(_:_:)``).
     static let interleavedMinimum = 256
+    /// Texts at least this long are read with the vector filter, where there is one (one block of
+    /// 32 positions and a few more).
+    static let vectorMinimum = 48
 
 
     /// The literals that occur in `text` (ASCII case-insensitively), and where each first ends.
@@ -227,12 +230,10 @@ final class LiteralSearch: @unchecked Sendable {
         guard let ends = ends.baseAddress else { return }
         ends.initialize(repeating: -1, count: literals.count)
         guard let p = text.baseAddress, !text.isEmpty, text.count < Int(Int32.max) else { return }
-        if text.count >= max(Self.interleavedMinimum, 4 &* overlap) {
-            if let vector {
-                Self.scanVector(vector, p, text.count, ends)
-            } else {
-                scanInterleaved(p, text.count, ends)
-            }
+        if let vector, text.count >= Self.vectorMinimum {
+            Self.scanVector(vector, p, text.count, ends)
+        } else if text.count >= max(Self.interleavedMinimum, 4 &* overlap) {
+            scanInterleaved(p, text.count, ends)
         } else {
             scanSerial(p, text.count, ends)
         }
