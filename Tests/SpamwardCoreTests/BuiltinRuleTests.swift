@@ -151,4 +151,36 @@ struct BuiltinRuleTests {
         let h = Self.hits(m)
         #expect(h.isDisjoint(with: ["OBFUSCATED_WORD", "MIXED_SCRIPT_WORD", "URL_LOOKALIKE", "URL_BRAND_SUBDOMAIN"]), "\(h)")
     }
+
+    /// GTUBE's search (by its first `*`) finds exactly what a byte-by-byte search finds, at the
+    /// haystack's start and end too, among look-alike strings: `*`s and `X`s everywhere, cut and
+    /// changed copies of the string. (A needle of other bytes, or a search that stops early, fails.)
+    @Test func gtubeSearchIsTheByteSearch() {
+        let g = Rules.gtube
+        func naive(_ h: [UInt8]) -> Bool {
+            guard h.count >= g.count else { return false }
+            return (0...(h.count - g.count)).contains { s in h[s..<(s + g.count)].elementsEqual(g) }
+        }
+        var rng = SplitMix64(seed: 7)
+        let pieces: [[UInt8]] = [Array("X-Mailer: *".utf8), Array("**".utf8), Array("XJS*".utf8), Array(" text ".utf8),
+                                 Array(g.prefix(20)), Array(g.suffix(30)), Array(g.dropLast()), g]
+        var found = 0
+        for _ in 0..<3_000 {
+            var h: [UInt8] = []
+            for _ in 0..<Int(rng.next() % 6) { h += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            if rng.next() % 4 == 0, !h.isEmpty {
+                // One byte changed: a near copy must not be found.
+                let i = Int(rng.next() % UInt64(h.count))
+                h[i] = rng.next() % 2 == 0 ? UInt8(ascii: "*") : h[i] ^ 0x20
+            }
+            let expected = naive(h)
+            if expected { found += 1 }
+            let got = h.withUnsafeBufferPointer { Rules.containsGTUBE($0) }
+            #expect(got == expected, "\(String(decoding: h, as: UTF8.self))")
+        }
+        #expect(found > 100)
+        // The string alone, and at the very end after `*`s.
+        #expect(g.withUnsafeBufferPointer { Rules.containsGTUBE($0) })
+        #expect((Array("***".utf8) + g).withUnsafeBufferPointer { Rules.containsGTUBE($0) })
+    }
 }

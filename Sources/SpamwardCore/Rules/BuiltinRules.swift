@@ -211,20 +211,9 @@ public enum BuiltinRules {
         return delta < -365 * 86_400 ? ["\(-delta / 86_400) days old"] : nil
     }
 
-    /// GTUBE in the raw message or its decoded text (``Rules/isGTUBE(_:)``), read from the input's
-    /// message in place (passing the message copies it: a retain and release of each of its arrays).
-    static func isGTUBE(_ input: RuleInput) -> Bool {
-        let gtube = Rules.gtube
-        if input.message.bytes.withUnsafeBufferPointer({ Rules.contains($0, gtube) }) { return true }
-        // The parts read in place (iterating the array copies each part: its charset, text and HTML).
-        return input.message.textParts.withUnsafeBufferPointer { parts in
-            for k in parts.indices {
-                var text = parts[k].text
-                if text.withUTF8({ Rules.contains($0, gtube) }) { return true }
-            }
-            return false
-        }
-    }
+    /// GTUBE in the raw message or its decoded text (``Rules/isGTUBE(_:)``, which borrows the
+    /// input's message: no copy of it, nor a retain and release of each of its arrays).
+    static func isGTUBE(_ input: RuleInput) -> Bool { Rules.isGTUBE(input.message) }
 
     static func htmlOnlyImages(_ m: Message) -> [String]? { htmlOnlyImages(m.textParts) }
 
