@@ -694,18 +694,22 @@ public struct BrandList: Sendable {
                     guard r[0] == first else { continue }
                     let length = Int(r[1])
                     let bs = UnsafeBufferPointer(start: pool + (Int(r[2]) | Int(r[3]) << 8), count: length)
-                    let imitates: Bool
-                    if length == skCount {
-                        imitates = bs.elementsEqual(skb) || (length >= 6 && Self.withinOneEdit(skb, bs))
-                    } else {
-                        imitates = length >= 6 && skCount >= 6 && abs(length - skCount) == 1 && Self.withinOneEdit(skb, bs)
-                    }
-                    guard imitates else { continue }
+                    guard Self.imitates(skb, bs) else { continue }
                     if let answer = brandUnlessOwn(i, reg, label: label) { return .some(answer) }
                 }
                 return .some(nil)
             }
         }
+    }
+
+    /// Whether a label whose ASCII skeleton is `label` imitates a brand whose skeleton is `brand`:
+    /// the same skeleton, or one edit apart when both have six bytes or more (so their lengths
+    /// are at most one apart).
+    @inline(__always) static func imitates(_ label: UnsafeBufferPointer<UInt8>, _ brand: UnsafeBufferPointer<UInt8>) -> Bool {
+        if brand.count == label.count {
+            return brand.elementsEqual(label) || (brand.count >= 6 && withinOneEdit(label, brand))
+        }
+        return brand.count >= 6 && label.count >= 6 && abs(brand.count - label.count) == 1 && withinOneEdit(label, brand)
     }
 
     /// Brand `i`'s name, unless `reg` is one of its domains or its first label, `reg[0..<label]`,
@@ -735,13 +739,7 @@ public struct BrandList: Sendable {
                     guard skeletonFirst[i] == first else { continue }
                     let length = skeletonLengths[i]
                     let bs = UnsafeBufferPointer(rebasing: pool[skeletonStarts[i]..<(skeletonStarts[i] + length)])
-                    let imitates: Bool
-                    if length == skCount {
-                        imitates = bs.elementsEqual(skb) || (length >= 6 && Self.withinOneEdit(skb, bs))
-                    } else {
-                        imitates = length >= 6 && skCount >= 6 && abs(length - skCount) == 1 && Self.withinOneEdit(skb, bs)
-                    }
-                    guard imitates else { continue }
+                    guard Self.imitates(skb, bs) else { continue }
                     // Passed over when the domain is the brand's own or the label is its name.
                     if owners[String(decoding: reg, as: UTF8.self)]?.contains(i) == true
                         || nameBytes[i].elementsEqual(UnsafeBufferPointer(rebasing: reg[0..<label]))
