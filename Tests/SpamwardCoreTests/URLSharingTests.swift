@@ -205,3 +205,17 @@ struct URLSharingTests {
 
 /// SpamwardCore's SplitMix64, a small deterministic generator for test inputs.
 private typealias SplitMix = SplitMix64
+
+extension URLAnalysis {
+    /// The ASCII host of the message's URL at `index` and, when the list gave it, its registrable
+    /// domain, as ``Fingerprinter/urlDomains(_:)`` takes them from the analysis: only when that
+    /// host is the fingerprint's (`url[range]` lower-cased) and not an IP address.
+    func fingerprintHost(ofURL index: Int, _ url: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> (host: String, domain: String?)? {
+        withFingerprintEntries { entries, hosts in
+            guard let e = entries.first(where: { Int($0.url) == index }) else { return nil }
+            let names = hosts[Int(e.host)].names
+            guard !names.isIPAddress, Fingerprinter.isHost(url, range, named: names.ascii) else { return nil }
+            return (names.ascii, names.fromList ? names.registrable : nil)
+        }
+    }
+}

@@ -59,19 +59,6 @@ final class URLAnalysis: Sendable {
     /// The indices in ``urls`` of the first URL of each distinct host name (``AnalyzedURL/host``).
     var distinctHostIndices: [Int] { entries.indices.filter { entries[$0].flags & URLItem.firstOfHost != 0 } }
 
-    /// The index in ``hosts`` of the host of the message's URL at `index`, if it was analyzed
-    /// (the entries are in URL order: a binary search).
-    func host(ofURL index: Int) -> Int? {
-        entries.withUnsafeBufferPointer { eb in
-            var lo = 0, hi = eb.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if Int(eb[mid].url) < index { lo = mid + 1 } else { hi = mid }
-            }
-            return lo < eb.count && Int(eb[lo].url) == index ? Int(eb[lo].host) : nil
-        }
-    }
-
     /// Whether values computed with `list` are these (the same list or a copy of it, or no list).
     func isMade(with list: PublicSuffixList?) -> Bool { Self.sameIdentity(listIdentity, list?.identity) }
 
@@ -80,21 +67,8 @@ final class URLAnalysis: Sendable {
         return a == nil && b == nil
     }
 
-    /// For ``Fingerprinter/urlDomains(_:)``: the ASCII host of the message's URL at `index` and,
-    /// when the list gave it, its registrable domain; only when that host is the fingerprint's
-    /// (`url[range]` lower-cased, ``Fingerprinter/isHost(_:_:named:)``) and not an IP address.
-    func fingerprintHost(ofURL index: Int, _ url: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> (host: String, domain: String?)? {
-        guard let h = host(ofURL: index) else { return nil }
-        // Through the buffer: the array's subscript would copy the names (three strings).
-        return hosts.withUnsafeBufferPointer { hosts in
-            let names = hosts[h].names
-            guard !names.isIPAddress, Fingerprinter.isHost(url, range, named: names.ascii) else { return nil }
-            return (names.ascii, names.fromList ? names.registrable : nil)
-        }
-    }
-
     /// For ``Fingerprinter/urlDomains(_:)``: the analyzed URLs (in URL order, so that a forward
-    /// cursor finds each URL's host without ``host(ofURL:)``'s search) and the hosts they index,
+    /// cursor finds each URL's host without a search per URL) and the hosts they index,
     /// read in place (no copy of a host's names).
     func withFingerprintEntries<R>(_ body: (UnsafeBufferPointer<Entry>, UnsafeBufferPointer<Host>) -> R) -> R {
         entries.withUnsafeBufferPointer { e in hosts.withUnsafeBufferPointer { h in body(e, h) } }
