@@ -202,10 +202,6 @@ public enum Rules {
         }
     }
 
-    static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
-        LiteralPrefilter.contains(hay, needle)
-    }
-
     /// Whether `hay` contains GTUBE (``gtubeNeedle``).
     static func containsGTUBE(_ hay: UnsafeBufferPointer<UInt8>) -> Bool {
         LiteralPrefilter.contains(hay, gtubeNeedle)

@@ -476,22 +476,6 @@ struct LiteralPrefilter: Sendable, Hashable {
         }
     }
 
-    static func contains(_ hay: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
-        guard let base = hay.baseAddress, hay.count >= needle.count, !needle.isEmpty else { return needle.isEmpty }
-        return needle.withUnsafeBufferPointer { n in
-            guard let nb = n.baseAddress else { return false }
-            let first = Int32(nb[0])
-            var offset = 0
-            let last = hay.count - n.count
-            while offset <= last {
-                guard let hit = memchr(base + offset, first, last - offset + 1) else { return false }
-                let at = base.distance(to: hit.assumingMemoryBound(to: UInt8.self))
-                if memcmp(base + at, nb, n.count) == 0 { return true }
-                offset = at + 1
-            }
-            return false
-        }
-    }
 }
 
 extension LiteralPrefilter {
