@@ -475,7 +475,6 @@ struct LiteralPrefilter: Sendable, Hashable {
             return false
         }
     }
-
 }
 
 extension LiteralPrefilter {
