@@ -256,4 +256,44 @@ struct URLInPlaceTests {
         }
         #expect(hits[0] >= 10 && hits[1] >= 8)
     }
+
+    /// The nine URL checks' answers from the one pass (``URLCheckResults``, 2026-12-01 evening)
+    /// against each check's own loop (``URLChecks/referenceChecks``): messages with many hosts,
+    /// IP addresses, userinfos, redirects, mixed scripts, shorteners, lookalikes and brand
+    /// subdomains (each check past three hits, and the checks' hits on the same URLs), under three
+    /// Public Suffix Lists, a non-empty blocklist and a brand list of its own.
+    @Test func oneURLPassIsEachChecksOwnLoop() {
+        let pieces: [(Int) -> String] = [
+            { "http://192.0.2.\($0)/" }, { "http://0x7f00000\($0)/x" }, { "http://u\($0).example:pw@evil\($0).example/" },
+            { "http://paypal.com@h\($0).example/" }, { "https://r\($0).example/?u=http%3A%2F%2Fx.example" },
+            { "https://r\($0).example/go/https://y.example/" }, { "https://\u{0440}a\u{0443}pal\($0).example/" },
+            { "http://bit.ly/q\($0)" }, { "http://www\($0).tinyurl.com/" }, { "https://paypa1.com/\($0)" },
+            { "https://paypal.com.login\($0).example.net/" }, { "http://listed\($0).evil.example/" }, { "http://1.2.3.4/\($0)" },
+        ]
+        var hostile: [String] = []
+        for k in 0..<5 {
+            for p in pieces { hostile.append(p(k)) }
+        }
+        let shaped = [hostile, hostile.reversed(), Array(hostile.prefix(13)), URLSharingTests.tricky]
+        let environments = URLInPlaceTests.lists.map { RuleEnvironment(publicSuffixList: $0) } + [
+            RuleEnvironment(uriBlocklist: URIBlocklist(text: "evil.example\n1.2.3.4\nexample.com\nb\u{00FC}cher.example\n")),
+            RuleEnvironment(brands: BrandList([BrandList.Brand(name: "example", domains: ["example.com"])]),
+                            shorteners: ["x.example", "t.co"]),
+        ]
+        var hits: [String: Int] = [:]
+        for environment in environments {
+            for m in Self.messages() + shaped.map(URLSharingTests.message) {
+                let input = RuleInput(message: m, environment: environment)
+                let reference = RuleInput(message: m, environment: environment)
+                for (name, check) in URLChecks.checks {
+                    let expected = URLChecks.referenceChecks[name]!.run(reference)
+                    #expect(check.run(input) == expected, "\(name)")
+                    #expect(input.urlCheckResults.options(of: name) == expected, "\(name)")
+                    hits[name, default: 0] += expected?.count ?? 0
+                }
+            }
+        }
+        #expect(Set(hits.keys) == Set(URLChecks.referenceChecks.keys))
+        for (name, count) in hits { #expect(count >= 10, "\(name): \(count)") }
+    }
 }

@@ -657,6 +657,8 @@ final class RuleInput {
     /// The message's URLs analyzed once per message (and Public Suffix List): kept with the
     /// message for the fingerprint and later evaluations (``URLAnalysis``).
     lazy var urlAnalysis: URLAnalysis = URLAnalysis.of(message, in: environment.storage)
+    /// The URL checks' answers, all computed in one pass over ``urlAnalysis`` (``URLCheckResults``).
+    lazy var urlCheckResults: URLCheckResults = URLCheckResults(self)
 
     /// The message's URLs, normalized (at most ``URLChecks/maxURLs``); made when read (the
     /// checks read the analysis in place).

@@ -18,7 +18,23 @@ public enum URLChecks {
         "tiny.pl", "urlz.fr", "shorturl.com", "youtu.be", "db.tt", "qrco.de", "lc.chat", "2.gp", "bc.vc", "ouo.io",
     ]
 
+    /// The checks: each reads its answer from the one pass over the message's URLs
+    /// (``URLCheckResults``, made once per rule input).
     static let checks: [String: BuiltinRules.Check] = [
+        "url_shortener": BuiltinRules.Check { $0.urlCheckResults.shortener },
+        "url_redirector": BuiltinRules.Check { $0.urlCheckResults.redirector },
+        "url_numeric_ip": BuiltinRules.Check { $0.urlCheckResults.numericIP },
+        "url_obfuscated_ip": BuiltinRules.Check { $0.urlCheckResults.obfuscatedIP },
+        "url_userinfo": BuiltinRules.Check { $0.urlCheckResults.userinfo },
+        "url_lookalike": BuiltinRules.Check { $0.urlCheckResults.lookalike },
+        "url_brand_subdomain": BuiltinRules.Check { $0.urlCheckResults.brandSubdomain },
+        "url_mixed_script": BuiltinRules.Check { $0.urlCheckResults.mixedScript },
+        "url_blocklisted": BuiltinRules.Check { $0.urlCheckResults.blocklisted },
+    ]
+
+    /// The checks as each walked the analysis with its own loop (the reference of
+    /// ``URLCheckResults``).
+    static let referenceChecks: [String: BuiltinRules.Check] = [
         "url_shortener": BuiltinRules.Check { input in shortenerOptions(input) },
         "url_redirector": BuiltinRules.Check { input in first(input) { isRedirect($0) } },
         "url_numeric_ip": BuiltinRules.Check { input in first(input) { $0.isIPAddress && !$0.isObfuscatedIP } },
