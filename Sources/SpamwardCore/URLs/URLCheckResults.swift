@@ -65,19 +65,30 @@ final class URLCheckResults {
             if u.flags & URLItem.hasUserinfo != 0, open(r.userinfo), userinfoLooksLikeHost(u) { appendNormalized(&r.userinfo, u) }
             // The host checks, on the first URL of each host name.
             guard u.flags & URLItem.firstOfHost != 0 else { return false }
-            if open(r.shortener), isShortener(u, environment) { appendNormalized(&r.shortener, u) }
-            if !u.isIPAddress {
-                if open(r.lookalike) {
-                    let brand = hostCount == 1
-                        ? environment.brands.lookalike(registrableDomain: u.registrableDomain)
-                        : answers.brand(of: u.registrableDomain, hostCount: hostCount, environment.brands)
-                    if let brand { appendLookalike(&r.lookalike, u, brand) }
-                }
-                if open(r.brandSubdomain),
-                    let brand = environment.brands.brandInSubdomain(isIPAddress: false, host: u.host,
-                                                                    registrableDomain: u.registrableDomain)
-                {
-                    appendNamed(&r.brandSubdomain, u, brand)
+            // The host's and registrable domain's bytes read once for the shortener, lookalike
+            // and brand-subdomain checks.
+            let names = open(r.shortener) || (!u.isIPAddress && (open(r.lookalike) || open(r.brandSubdomain)))
+            if names {
+                u.withHostBytes { host, domain in
+                    if open(r.shortener), isShortener(u, host, domain, environment) { appendNormalized(&r.shortener, u) }
+                    guard !u.isIPAddress else { return }
+                    let brands = environment.brands
+                    if open(r.lookalike) {
+                        let brand = hostCount == 1
+                            ? brands.lookalike(registrableDomain: u.registrableDomain, bytes: domain)
+                            : answers.brand(of: u.registrableDomain, hostCount: hostCount, brands)
+                        if let brand { appendLookalike(&r.lookalike, u, brand) }
+                    }
+                    // (``BrandList/brandInSubdomain(isIPAddress:host:registrableDomain:)`` on the bytes.)
+                    if open(r.brandSubdomain), host.count > domain.count {
+                        let subLength = host.count - domain.count - 1
+                        if subLength >= brands.shortestSubdomainNamingABrand,
+                            let brand = brands.brandInSubdomain(UnsafeBufferPointer(rebasing: host[0..<subLength]),
+                                                                registrableDomain: u.registrableDomain)
+                        {
+                            appendNamed(&r.brandSubdomain, u, brand)
+                        }
+                    }
                 }
             }
             if open(r.mixedScript), !u.unicodeHostIsASCII, hostMixesScripts(u) { appendNormalized(&r.mixedScript, u) }
@@ -86,16 +97,16 @@ final class URLCheckResults {
         }
     }
 
-    /// `url_shortener`'s test of a host (``URLChecks/shortenerOptions(_:)``'s): names the filter
-    /// rules out (most: no shortener has their length and first byte) are not hashed.
-    static func isShortener(_ u: URLItem, _ environment: RuleEnvironment.Storage) -> Bool {
-        u.withHostBytes { host, domain in
-            if environment.shortenerFilter.mayContain(host), URLChecks.isShortener(u.host, environment.shorteners) { return true }
-            guard !(domain.count == host.count && domain.elementsEqual(host)), environment.shortenerFilter.mayContain(domain) else {
-                return false
-            }
-            return URLChecks.isShortener(registrableDomainOf: u, environment.shorteners)
+    /// `url_shortener`'s test of a host (``URLChecks/shortenerOptions(_:)``'s) whose name and
+    /// registrable domain have the UTF-8 bytes `host` and `domain`: names the filter rules out
+    /// (most: no shortener has their length and first byte) are not hashed.
+    static func isShortener(_ u: URLItem, _ host: UnsafeBufferPointer<UInt8>, _ domain: UnsafeBufferPointer<UInt8>,
+                            _ environment: RuleEnvironment.Storage) -> Bool {
+        if environment.shortenerFilter.mayContain(host), URLChecks.isShortener(u.host, environment.shorteners) { return true }
+        guard !(domain.count == host.count && domain.elementsEqual(host)), environment.shortenerFilter.mayContain(domain) else {
+            return false
         }
+        return URLChecks.isShortener(registrableDomainOf: u, environment.shorteners)
     }
 
     /// The answer of the check named `name` (one of ``URLChecks/checks``' names).

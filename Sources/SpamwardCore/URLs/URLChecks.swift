@@ -620,6 +620,12 @@ public struct BrandList: Sendable {
         return generalLookalike(registrableDomain: reg)
     }
 
+    /// ``lookalike(registrableDomain:)`` given the UTF-8 bytes of `reg` (read already).
+    @inline(__always) func lookalike(registrableDomain reg: String, bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        if allSkeletonsASCII, let answer = asciiLookalike(bytes) { return answer }
+        return generalLookalike(registrableDomain: reg)
+    }
+
     /// ``lookalike(of:)`` of a host's registrable domain `reg`, for any name (the reference of
     /// ``asciiLookalike(_:)``).
     func generalLookalike(registrableDomain reg: String) -> String? {
