@@ -269,6 +269,8 @@ struct URLInPlaceTests {
             { "https://r\($0).example/go/https://y.example/" }, { "https://\u{0440}a\u{0443}pal\($0).example/" },
             { "http://bit.ly/q\($0)" }, { "http://www\($0).tinyurl.com/" }, { "https://paypa1.com/\($0)" },
             { "https://paypal.com.login\($0).example.net/" }, { "http://listed\($0).evil.example/" }, { "http://1.2.3.4/\($0)" },
+            // A subdomain of exactly the shortest length that can name a brand (4 bytes).
+            { "https://ebay.s\($0).example/" },
         ]
         var hostile: [String] = []
         for k in 0..<5 {
