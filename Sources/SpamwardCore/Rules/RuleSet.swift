@@ -658,7 +658,7 @@ final class RuleInput {
     /// message for the fingerprint and later evaluations (``URLAnalysis``).
     lazy var urlAnalysis: URLAnalysis = URLAnalysis.of(message, in: environment.storage)
     /// The URL checks' answers, all computed in one pass over ``urlAnalysis`` (``URLCheckResults``).
-    lazy var urlCheckResults: URLCheckResults = URLCheckResults(self)
+    lazy var urlCheckResults: URLCheckResults = URLCheckResults.of(self)
 
     /// The message's URLs, normalized (at most ``URLChecks/maxURLs``); made when read (the
     /// checks read the analysis in place).

@@ -10,7 +10,7 @@ import MailMessage
 /// the same URLs in the same order, up to three options, each check no longer tested once it
 /// has three. Before, each of the nine closures walked the analysis with its own loop (its own
 /// code fetched again each message, 4-6 retains and releases each).
-final class URLCheckResults {
+final class URLCheckResults: Sendable {
     let shortener: [String]?
     let redirector: [String]?
     let numericIP: [String]?
@@ -21,10 +21,25 @@ final class URLCheckResults {
     let mixedScript: [String]?
     let blocklisted: [String]?
 
-    init(_ input: RuleInput) {
+    /// The answers of `input`'s URL checks. A message none of them hits (most) shares one
+    /// instance: nothing is allocated or freed for it.
+    static func of(_ input: RuleInput) -> URLCheckResults {
         let analysis = input.urlAnalysis
+        guard analysis.count > 0 else { return none }
         var r = Options()
-        if analysis.count > 0 { Self.pass(analysis, input.environment.storage, &r) }
+        pass(analysis, input.environment.storage, &r)
+        if r.shortener == nil && r.redirector == nil && r.numericIP == nil && r.obfuscatedIP == nil && r.userinfo == nil
+            && r.lookalike == nil && r.brandSubdomain == nil && r.mixedScript == nil && r.blocklisted == nil
+        {
+            return none
+        }
+        return URLCheckResults(r)
+    }
+
+    /// The answers of a message that no URL check hits.
+    static let none = URLCheckResults(Options())
+
+    private init(_ r: Options) {
         shortener = r.shortener
         redirector = r.redirector
         numericIP = r.numericIP
