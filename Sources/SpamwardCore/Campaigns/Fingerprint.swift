@@ -174,6 +174,9 @@ public struct Fingerprinter: Sendable {
     func minHash(_ words: [UInt64]) -> [UInt32] {
         let k = max(1, configuration.slots)
         let n = max(1, configuration.shingleWords)
+        if k == 128, n == 2, words.count >= 2 {
+            return words.withUnsafeBufferPointer { Self.minHash128($0) }
+        }
         return words.withUnsafeBufferPointer { w in
             // The slots on the stack (no array per message); `.max`: empty.
             withUnsafeTemporaryAllocation(of: UInt64.self, capacity: k) { slots -> [UInt32] in
@@ -245,6 +248,69 @@ public struct Fingerprinter: Sendable {
                         }
                     }
                     initialized = k
+                }
+            }
+        }
+    }
+
+    /// ``minHash(_:)`` for the default configuration: 128 slots, two-word shingles, at least two
+    /// words. The same values as the general code, with every size a constant: the slots (1 KB)
+    /// on the stack without a heap variant of the code (`withUnsafeTemporaryAllocation` compiles
+    /// its body twice when the size is not known), the filled-slot bit set in two registers, and
+    /// each empty slot's next filled slot by a bit scan of its word or, past it, the first filled
+    /// slot after that word (circularly), computed once. A scan runs this once a message, after
+    /// the rules: its code is fetched again every time, so it is kept small.
+    @inline(never)
+    static func minHash128(_ w: UnsafeBufferPointer<UInt64>) -> [UInt32] {
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: 128) { slots -> [UInt32] in
+            slots.initialize(repeating: .max)
+            // Slot h >> 57 ((h >> 32) * 128 >> 32 of the general code); the minimum of the low
+            // 32 bits stored unconditionally (a conditional move, not a branch on random data).
+            var previous = w[0]
+            for j in 1..<w.count {
+                let word = w[j]
+                let h = StableHash.mix((previous &* 0x9E37_79B9_7F4A_7C15 ^ word) ^ 0x2545_F491_4F6C_DD1D)
+                previous = word
+                let slot = Int(truncatingIfNeeded: h &>> 57)
+                slots[slot] = Swift.min(h & 0xFFFF_FFFF, slots[slot])
+            }
+            return [UInt32](unsafeUninitializedCapacity: 128) { out, initialized in
+                // The filled slots' values, and their bits: slots 0-63 in `low`, 64-127 in `high`.
+                var low: UInt64 = 0, high: UInt64 = 0
+                for i in 0..<64 {
+                    let v = slots[i], u = slots[i &+ 64]
+                    out[i] = UInt32(truncatingIfNeeded: v)
+                    out[i &+ 64] = UInt32(truncatingIfNeeded: u)
+                    low |= (v != .max ? 1 : 0) &<< UInt64(i)
+                    high |= (u != .max ? 1 : 0) &<< UInt64(i)
+                }
+                initialized = 128
+                guard low | high != 0 else {
+                    // No shingle (not made: at least two words give one).
+                    for i in 0..<128 { out[i] = 0 }
+                    return
+                }
+                // Densification: an empty slot i borrows from the next filled slot to its right,
+                // circularly, offset by the distance d: mix(value + d * 0x9E3779B9). The next
+                // filled slot is in i's word after i, else the first filled one after that word
+                // (the other word's first, or the same word's first when the other is empty).
+                for x in 0..<2 {
+                    let mine = x == 0 ? low : high, other = x == 0 ? high : low
+                    let base = x &<< 6
+                    // Past the word: the other word's first filled slot, else this word's (both
+                    // counted from slot 0, then taken modulo 128 below).
+                    let past = other != 0 ? (base ^ 64) | other.trailingZeroBitCount : base | mine.trailingZeroBitCount
+                    var empty = ~mine
+                    while empty != 0 {
+                        let bit = empty.trailingZeroBitCount
+                        empty &= empty &- 1
+                        // Filled slots after `bit` in this word (none when bit is 63: 2 << 63 is 0).
+                        let after = mine & ~(((2 as UInt64) &<< UInt64(bit)) &- 1)
+                        let next = after != 0 ? base | after.trailingZeroBitCount : past
+                        let i = base | bit
+                        let d = (next &- i) & 127  // 1...127: next != i
+                        out[i] = UInt32(truncatingIfNeeded: StableHash.mix(slots[next] &+ UInt64(d) &* 0x9E37_79B9))
+                    }
                 }
             }
         }
