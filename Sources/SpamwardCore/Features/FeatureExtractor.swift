@@ -201,6 +201,15 @@ struct Builder {
         textWords = words
     }
 
+    /// A fingerprint word found the words' room full at `count` words: when that is the limit,
+    /// the words are complete (later words are not wanted); else the room's bound from the text
+    /// was wrong and the words are marked cut (see ``collectingTextWords(limit:parts:bounded:_:)``).
+    /// Out of line: the word loop keeps one compare a word.
+    @inline(never)
+    mutating func textWordFound(noRoomAt count: Int) {
+        if count < textWordLimit { textWordsCut = true }
+    }
+
     /// The text words collected, or nil when they are not complete: neither the limit was
     /// reached nor every text part read to its end (`walkedAll`).
     func collectedTextWords(parts: Int, walkedAll: Bool) -> TextWords? {
@@ -887,17 +896,24 @@ struct Builder {
         let pairNS = hasher.start("wp:")
         var previousWord: String? = nil
         let collect = textPart >= 0 && textWordCount < textWordLimit && textWordStore != nil
+        defer {
+            // The part in which the limit was reached (no word is collected past it: the room is
+            // at most the limit).
+            if collect, textWordCount >= textWordLimit, textWordsFullAt == 0 { textWordsFullAt = textPart + 1 }
+        }
         forEachWord(text, maxWords: tokenBudget, hashStart: start, fingerprintWords: collect) { s, wordHash, word, fingerprintWord in
             let h = StableHash.finish(wordHash)
             s.addToken(hash: h, name: "\(namespace)\(String(decoding: word, as: UTF8.self))")
             s.tokenBudget -= 1
-            if fingerprintWord, s.textWordsFullAt == 0 {
-                if s.textWordCount < s.textWordRoom, let store = s.textWordStore {
-                    store[s.textWordCount] = h
-                    s.textWordCount &+= 1
-                    if s.textWordCount >= s.textWordLimit { s.textWordsFullAt = textPart + 1 }
+            if fingerprintWord {
+                // One compare a word: the room is at most the limit, and is 0 unless the words'
+                // storage is set (`collectingTextWords`); the limit's part is noted after the pass.
+                let count = s.textWordCount
+                if count < s.textWordRoom {
+                    s.textWordStore.unsafelyUnwrapped[count] = h
+                    s.textWordCount = count &+ 1
                 } else {
-                    s.textWordsCut = true  // no room (see `collectingTextWords`)
+                    s.textWordFound(noRoomAt: count)
                 }
             }
             if pairs {
