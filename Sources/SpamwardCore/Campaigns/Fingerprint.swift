@@ -150,15 +150,17 @@ public struct Fingerprinter: Sendable {
         let words = textWords.hashes, partsRead = textWords.partsRead
         var htmlProfile: [(String, Int)] = []
         var images = 0, links = 0
-        for part in parts.prefix(partsRead) {
-            guard let html = part.html else { continue }
+        // By index, each value read through the part's optional HTML in place: a `for part in`
+        // loop and an `if let html` copied each part and its whole `HTMLContent` (a retain and a
+        // release of each of their fields).
+        for k in 0..<min(partsRead, parts.count) {
+            guard let counts = parts[k].html?.tagCounts else { continue }
             // Appended in the dictionary's order (as a `map` of it gave them), without the
             // intermediate array.
-            let counts = html.tagCounts
             htmlProfile.reserveCapacity(htmlProfile.count &+ counts.count)
             for (tag, n) in counts { htmlProfile.append((tag, n)) }
-            images += html.imageCount
-            links += html.links.count
+            images += parts[k].html?.imageCount ?? 0
+            links += parts[k].html?.links.count ?? 0
         }
         // (No words at all, possible only with `minWords` <= 0: no signature, which compares with
         // nothing; `minHash` needs at least one word.)
