@@ -1159,8 +1159,9 @@ struct WordBuffer {
         guard len >= 2 || (len == 1 && storage[0] >= 0x80), emitted < maxWords else { return }
         emitted += 1
         // A fingerprint word: plain, 2 to 20 bytes (all in `storage`), outside a URL, not random.
+        // (`storage` is the word pass's temporary allocation of `capacity` bytes: never nil.)
         let fingerprintWord = judge && plain && !inURL && len >= 2 && len <= 20
-            && !TextNormalizer.looksRandom(storage.baseAddress!, length: len)
+            && !TextNormalizer.looksRandom(storage.baseAddress.unsafelyUnwrapped, length: len)
         if digitsOnly && len > 4 {
             // "#d" and the length capped at 99 in decimal (5...99: one or two digits).
             let shown = min(len, 99)
