@@ -839,18 +839,19 @@ public enum TextNormalizer {
             // From 8 letters on, fewer than one vowel in six: at most one vowel in 8.
             return n == 8 && vowels & (vowels &- 1) == 0
         }
-        // 9 to 24 letters: two blocks, and a third from 17 letters on (no loop); the bytes after
-        // the word masked off (0 is no vowel).
-        let x0 = UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self))
-        let x1 = UInt64(littleEndian: (raw + 8).loadUnaligned(as: UInt64.self))
-            & (UInt64.max &>> UInt64((16 &- Swift.min(n, 16)) &* 8))
-        var x2: UInt64 = 0
-        if n > 16 { x2 = UInt64(littleEndian: (raw + 16).loadUnaligned(as: UInt64.self)) & (UInt64.max &>> UInt64((24 &- n) &* 8)) }
-        if (x0 | x1 | x2) & highBits != 0 { return false }  // non-ASCII: not judged
-        let f0 = letterVowelMask(x0) >> 7, f1 = letterVowelMask(x1) >> 7, f2 = letterVowelMask(x2) >> 7
-        let count = ((f0 &+ f1 &+ f2) &* byteOnes) >> 56  // the vowels (at most 3 a byte: no carry)
-        let vowels = (f0 &* 0x0102_0408_1020_4080) >> 56 | ((f1 &* 0x0102_0408_1020_4080) >> 56) << 8
-            | ((f2 &* 0x0102_0408_1020_4080) >> 56) << 16
+        var vowels: UInt64 = 0, high: UInt64 = 0, count: UInt64 = 0
+        var k = 0
+        while k < n {
+            var x = UInt64(littleEndian: (raw + k).loadUnaligned(as: UInt64.self))
+            let left = n &- k
+            if left < 8 { x &= (1 &<< UInt64(left &* 8)) &- 1 }
+            high |= x & highBits
+            let flags = letterVowelMask(x) >> 7
+            count &+= (flags &* byteOnes) >> 56  // the block's vowels
+            vowels |= ((flags &* 0x0102_0408_1020_4080) >> 56) &<< UInt64(k)
+            k &+= 8
+        }
+        if high != 0 { return false }  // non-ASCII: not judged
         if vowels == 0 { return true }
         let consonants = ((1 as UInt64) &<< UInt64(n) &- 1) & ~vowels
         if consonants & (consonants >> 1) & (consonants >> 2) & (consonants >> 3) & (consonants >> 4) != 0 { return true }
