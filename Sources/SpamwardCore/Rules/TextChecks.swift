@@ -399,12 +399,13 @@ enum TextChecks {
     ///
     /// Sixteen bytes at a time (SSE2 lanes and their comparisons), a mask marks the bytes where
     /// something can start (``eventMask(_:)``): a look-alike symbol next to a letter (every ASCII
-    /// candidate that can spell a spam word has one), a non-ASCII byte, and a byte equal to the
-    /// bytes two and four after it but not to the next one (every spaced run of ASCII characters
-    /// has one: `x.v.i.` at its first separator; a run with a non-ASCII character has a non-ASCII
-    /// byte). Most blocks of mail text have none and cost under three instructions a byte. At a
-    /// marked byte, the token around it is read (back to its start, on to its end); the
-    /// spaced-run state machine (``RunScan``) is run over the bytes around it, resuming either
+    /// candidate that can spell a spam word has one), the first byte of a run of non-ASCII bytes
+    /// (each non-ASCII token has one, and so has a non-ASCII character alone between separators),
+    /// and a byte equal to the bytes two and four after it but not to the next one (every spaced
+    /// run of ASCII characters has one: `x.v.i.` at its first separator). Most blocks of mail text
+    /// have none and cost under three instructions a byte. At a marked byte, the token around it is
+    /// read (back to its start, on to its end; a Greek or Cyrillic lead byte is noted there: it is
+    /// in a non-ASCII token); the spaced-run state machine (``RunScan``) is run over the bytes around it, resuming either
     /// where it stopped or, when that is far back, just after the nearest separator that ends a
     /// segment of other than one character (where its state is known: no run, no character). The
     /// machine stops only between runs, so a run is never cut. Exact: `FastPathTests` compares it
@@ -419,21 +420,16 @@ enum TextChecks {
                                    spamWordsByLength: spelling.spamWordsByLength,
                                    lookalikeValues: spelling.nonASCIILookalikeValues, maxSeparators: maxSeparators,
                                    spacedRunLimit: spacedRunLimit)
-            // The Greek and Cyrillic lead bytes (0xCD...0xD3) of the marked blocks: a non-ASCII byte
-            // is always marked, so the other blocks have none.
-            var greek = V16(repeating: 0)
             var done = events.tokensDone && events.runsDone
             // The first 32 bytes (the first block's byte before it is not in the text).
             var i = min(n, 32)
-            if !done { done = Self.paddedBlocks(p, n, at: 0, count: i, &events, &out, &greek) }
+            if !done { done = Self.paddedBlocks(p, n, at: 0, count: i, &events, &out) }
             // Two blocks a step (the loop's overhead and the test over 32 bytes).
             while i &+ 36 <= n, !done {
                 let q = UnsafeRawPointer(p + i)
                 let m = Self.eventMask(q)
                 let m2 = Self.eventMask(q + 16)
                 if m[0] | m[1] | m2[0] | m2[1] != 0 {
-                    greek |= Self.greekOrCyrillicLeads(q.loadUnaligned(as: V16.self))
-                        | Self.greekOrCyrillicLeads(q.loadUnaligned(fromByteOffset: 16, as: V16.self))
                     if m[0] | m[1] != 0 {
                         events.visit(m[0], m[1], at: i, &out)
                         done = events.tokensDone && events.runsDone
@@ -450,12 +446,15 @@ enum TextChecks {
             // once a text, was code fetched for every message).
             while i < n, !done {
                 let count = min(n &- i, 32)
-                done = Self.paddedBlocks(p, n, at: i, count: count, &events, &out, &greek)
+                done = Self.paddedBlocks(p, n, at: i, count: count, &events, &out)
                 i &+= count
             }
-            // The bytes read, and the rest when the scan stopped early.
-            let leads = unsafeBitCast(greek, to: SIMD2<UInt64>.self)
-            out.hasGreekOrCyrillic = leads[0] | leads[1] != 0 || (i < n && Self.hasGreekOrCyrillicLead(p + i, n &- i))
+            // A Greek or Cyrillic lead byte (0xCD...0xD3) is in a token with a non-ASCII byte; every
+            // such token is read (``EventScan/token(around:_:)`` notes the lead) until the tokens
+            // are done, and the bytes after the last one read are searched here.
+            if events.tokensDone && !out.hasGreekOrCyrillic {
+                out.hasGreekOrCyrillic = Self.hasGreekOrCyrillicLead(p + events.tokenNext, n &- events.tokenNext)
+            }
             return out
         } }
     }
@@ -466,16 +465,12 @@ enum TextChecks {
     /// `i + count` mark nothing. Returns whether both scans are done. Out of line: one copy of its
     /// code serves both ends of the text.
     @inline(never) static func paddedBlocks(_ p: UnsafePointer<UInt8>, _ n: Int, at i: Int, count: Int, _ events: inout EventScan,
-                             _ out: inout TextScan, _ greek: inout V16) -> Bool {
+                             _ out: inout TextScan) -> Bool {
         var copy = (V16(repeating: 0), V16(repeating: 0), V16(repeating: 0))
         return withUnsafeMutableBytes(of: &copy) { raw in
             let q = raw.baseAddress! + 1
             if i > 0 { raw[0] = p[i &- 1] }
             q.copyMemory(from: p + i, byteCount: min(n &- i, 36))
-            // (The copied bytes past `count` are bytes of the text too.)
-            greek |= greekOrCyrillicLeads(q.loadUnaligned(as: V16.self))
-                | greekOrCyrillicLeads(q.loadUnaligned(fromByteOffset: 16, as: V16.self))
-                | greekOrCyrillicLeads(q.loadUnaligned(fromByteOffset: 20, as: V16.self))
             @inline(__always) func valid(_ count: Int) -> SIMD2<UInt64> {
                 SIMD2(count >= 8 ? ~0 : (1 << UInt64(count &* 8)) &- 1,
                       count >= 16 ? ~0 : count <= 8 ? 0 : (1 << UInt64((count &- 8) &* 8)) &- 1)
@@ -491,11 +486,6 @@ enum TextChecks {
     }
 
     typealias V16 = SIMD16<UInt8>
-
-    /// 0xFF in the lanes that are 0xCD...0xD3 (a Greek or Cyrillic lead byte).
-    @inline(__always) static func greekOrCyrillicLeads(_ v: V16) -> V16 {
-        lanes((v &- V16(repeating: 0xCD)) .< V16(repeating: 0xD3 - 0xCD + 1))
-    }
 
     /// Whether one of the `n` bytes at `p` is 0xCD...0xD3 (a Greek or Cyrillic lead byte), sixteen
     /// at a time.
@@ -527,7 +517,10 @@ enum TextChecks {
     ///   word only when all its bytes are letters or look-alikes, with at least one of each, so it
     ///   has a look-alike next to a letter. (`2` and `6` are marked too, and rejected where the
     ///   token is read.) Numbers, prices and dates are not marked.
-    /// - A non-ASCII byte (non-ASCII tokens are all candidates; spaced runs with a non-ASCII character).
+    /// - A non-ASCII byte after an ASCII one (or the text's start): the first of each run of
+    ///   non-ASCII bytes. Non-ASCII tokens are all candidates, and a run of non-ASCII bytes lies in
+    ///   one token (they are all token bytes); a non-ASCII character alone between separators (one
+    ///   of a spaced run) starts such a run. The bytes after the first are never looked at.
     /// - A byte equal to the bytes two and four on but not to the next one: every spaced run of
     ///   ASCII characters has one (`x.v.i.` at its first separator).
     @inline(__always) static func eventMask(_ q: UnsafeRawPointer) -> SIMD2<UInt64> {
@@ -543,8 +536,8 @@ enum TextChecks {
         let nextToLetter = lanes((before | v1) .>= V16(repeating: 0x41))
         // Equal to the bytes two and four on, not to the next one.
         let run = lanes(v0 .== v2) & lanes(v0 .== v4) & ~lanes(v0 .== v1)
-        // The high bit of `v0` itself: a non-ASCII byte.
-        return unsafeBitCast((lookalike & nextToLetter) | run | v0, to: SIMD2<UInt64>.self)
+        // The high bit of `v0` and not of `before`: the first byte of a run of non-ASCII bytes.
+        return unsafeBitCast((lookalike & nextToLetter) | run | (v0 & ~before), to: SIMD2<UInt64>.self)
             & SIMD2(repeating: 0x8080_8080_8080_8080)
     }
 
@@ -688,6 +681,7 @@ enum TextChecks {
                 e &+= 1
             }
             let nonASCII = classes & classNonASCII != 0
+            if classes & classGreekCyrillic != 0 { out.hasGreekOrCyrillic = true }
             tokenNext = e
             // Kept while at most `maxSeparators` non-token bytes come before it.
             if n > maxSeparators && s > maxSeparators {
