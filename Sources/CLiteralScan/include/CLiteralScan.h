@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "CTextMarks.h"
+
 /// Whether `sw_teddy_candidates` can run here (x86-64 with AVX2 and the OS saving its
 /// registers); elsewhere callers keep their scalar search.
 int sw_teddy_available(void);

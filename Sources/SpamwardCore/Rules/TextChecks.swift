@@ -1,3 +1,4 @@
+import CLiteralScan
 import MailMessage
 
 /// Checks on the visible text that regular expressions cannot express well: spam words spelled
@@ -30,7 +31,7 @@ enum TextChecks {
         return obfuscatedWords(subjectAndText: text, scan: copy.withUTF8 { scanText($0, maxSeparators: maxWords, spacedRunLimit: maxSpacedRuns) })
     }
 
-    /// - Parameter scan: ``scanText(_:maxSeparators:spacedRunLimit:)`` of `text` (with ``maxWords``
+    /// - Parameter scan: ``scanText(_:maxSeparators:spacedRunLimit:vectorMarks:)`` of `text` (with ``maxWords``
     ///   and ``maxSpacedRuns``), shared with the mixed-script check.
     static func obfuscatedWords(subjectAndText text: String, scan textScan: TextScan) -> [String]? {
         var copy = text
@@ -39,7 +40,7 @@ enum TextChecks {
 
     /// - Parameters:
     ///   - buf: the UTF-8 bytes of the subject, a newline and the visible text.
-    ///   - scan: ``scanText(_:maxSeparators:spacedRunLimit:)`` of `buf` (with ``maxWords`` and
+    ///   - scan: ``scanText(_:maxSeparators:spacedRunLimit:vectorMarks:)`` of `buf` (with ``maxWords`` and
     ///     ``maxSpacedRuns``), shared with the mixed-script check.
     static func obfuscatedWords(text buf: UnsafeBufferPointer<UInt8>, scan textScan: TextScan) -> [String]? {
         var found: [String] = []
@@ -271,10 +272,14 @@ enum TextChecks {
         let asciiPlain: [UInt8]
         let spamWordsByLength: [[[UInt8]]]
         let nonASCIILookalikeValues: [UInt32]
+        /// Whether ``scanText(_:maxSeparators:spacedRunLimit:vectorMarks:)`` finds its marks with
+        /// AVX2 (`sw_text_marks`).
+        let vectorMarks: Bool
     }
 
     static let spelling = SpellingTables(lookalikes: lookalikes, asciiPlain: asciiPlain, spamWordsByLength: spamWordsByLength,
-                                         nonASCIILookalikeValues: nonASCIILookalikeValues)
+                                         nonASCIILookalikeValues: nonASCIILookalikeValues,
+                                         vectorMarks: sw_teddy_available() != 0)
 
     /// The scalar values of the non-ASCII ``lookalikes``, in increasing order.
     static let nonASCIILookalikeValues: [UInt32] = lookalikes.keys.map(\.value).filter { $0 >= 0x80 }.sorted()
@@ -335,7 +340,7 @@ enum TextChecks {
         var hasGreekOrCyrillic = false
     }
 
-    /// Byte classes for ``scanText(_:maxSeparators:spacedRunLimit:)``.
+    /// Byte classes for ``scanText(_:maxSeparators:spacedRunLimit:vectorMarks:)``.
     static let classToken: UInt8 = 1, classLetter: UInt8 = 2, classNonASCII: UInt8 = 4, classSeparator: UInt8 = 8,
         classContinuation: UInt8 = 16, classGreekCyrillic: UInt8 = 32, classLookalike: UInt8 = 64
     static let byteClasses: [UInt8] = (0..<256).map { b -> UInt8 in
@@ -358,7 +363,7 @@ enum TextChecks {
         Unicode.Scalar($0).flatMap { String($0).utf8.first }
     })
 
-    /// The spaced-run half of ``scanText(_:maxSeparators:spacedRunLimit:)``'s state: characters
+    /// The spaced-run half of ``scanText(_:maxSeparators:spacedRunLimit:vectorMarks:)``'s state: characters
     /// are counted between separators, and three single characters in a row with the same
     /// separator start a run.
     struct RunScan {
@@ -410,11 +415,17 @@ enum TextChecks {
     /// segment of other than one character (where its state is known: no run, no character). The
     /// machine stops only between runs, so a run is never cut. Exact: `FastPathTests` compares it
     /// with the three separate scans.
-    static func scanText(_ buf: UnsafeBufferPointer<UInt8>, maxSeparators: Int, spacedRunLimit: Int) -> TextScan {
+    ///
+    /// Where AVX2 is available (`vectorMarks` nil: ``SpellingTables/vectorMarks``), the blocks
+    /// between the text's first 32 bytes and its last ones are marked by `sw_text_marks` (the
+    /// same marks, 32 bytes at a time, as a list of positions); `FastPathTests` compares the two.
+    static func scanText(_ buf: UnsafeBufferPointer<UInt8>, maxSeparators: Int, spacedRunLimit: Int,
+                         vectorMarks: Bool? = nil) -> TextScan {
         var out = TextScan()
         let n = buf.count
         guard let p = buf.baseAddress, n > 0 else { return out }
         let spelling = Self.spelling
+        let vector = (vectorMarks ?? spelling.vectorMarks) && n <= Int(UInt32.max)
         return byteClasses.withUnsafeBufferPointer { tableBuffer in spelling.asciiPlain.withUnsafeBufferPointer { plain in
             var events = EventScan(p: p, n: n, table: tableBuffer.baseAddress!, plain: plain,
                                    spamWordsByLength: spelling.spamWordsByLength,
@@ -424,6 +435,19 @@ enum TextChecks {
             // The first 32 bytes (the first block's byte before it is not in the text).
             var i = min(n, 32)
             if !done { done = Self.paddedBlocks(p, n, at: 0, count: i, &events, &out) }
+            if vector {
+                // The marks of the blocks from 32 on (while a block and the 4 bytes after it are
+                // in the text), up to 64 at a time.
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { marks in
+                    let m = marks.baseAddress.unsafelyUnwrapped
+                    while i &+ 36 <= n, !done {
+                        var resume = 0
+                        let count = sw_text_marks(p, n, i, m, 64, &resume)
+                        i = resume
+                        if count > 0 { done = events.visit(m, count: count, &out) }
+                    }
+                }
+            }
             // Two blocks a step (the loop's overhead and the test over 32 bytes).
             while i &+ 36 <= n, !done {
                 let q = UnsafeRawPointer(p + i)
@@ -459,7 +483,7 @@ enum TextChecks {
         } }
     }
 
-    /// ``scanText(_:maxSeparators:spacedRunLimit:)``'s first or last bytes: up to 32 bytes from
+    /// ``scanText(_:maxSeparators:spacedRunLimit:vectorMarks:)``'s first or last bytes: up to 32 bytes from
     /// `i`, read from a copy (the byte before them, or 0 at the text's start: no letter; then up to
     /// 36 bytes of the text; then zeros, which mark nothing and are no letters). Lanes past
     /// `i + count` mark nothing. Returns whether both scans are done. Out of line: one copy of its
@@ -583,7 +607,7 @@ enum TextChecks {
         return lanes(v .< V16(repeating: 0x80)) & ~(letter | digit | symbol)
     }
 
-    /// The state of ``scanText(_:maxSeparators:spacedRunLimit:)`` between marked bytes.
+    /// The state of ``scanText(_:maxSeparators:spacedRunLimit:vectorMarks:)`` between marked bytes.
     struct EventScan {
         let p: UnsafePointer<UInt8>
         let n: Int
@@ -632,6 +656,15 @@ enum TextChecks {
                 at(i &+ 8 &+ (bits.trailingZeroBitCount >> 3), &out)
                 bits &= bits &- 1
             }
+        }
+
+        /// The marked bytes at the `count` positions of `marks`, in order; whether both scans are done.
+        @inline(never) mutating func visit(_ marks: UnsafePointer<UInt32>, count: Int, _ out: inout TextScan) -> Bool {
+            for k in 0..<count {
+                at(Int(marks[k]), &out)
+                if tokensDone && runsDone { return true }
+            }
+            return false
         }
 
         /// A marked byte at `f`.
@@ -889,7 +922,7 @@ enum TextChecks {
         mixedScriptWords(subjectAndText: text, hasGreekOrCyrillic: hasGreekOrCyrillic(text))
     }
 
-    /// - Parameter hasGreekOrCyrillic: ``hasGreekOrCyrillic(_:)`` of `text` (from ``scanText(_:maxSeparators:spacedRunLimit:)``).
+    /// - Parameter hasGreekOrCyrillic: ``hasGreekOrCyrillic(_:)`` of `text` (from ``scanText(_:maxSeparators:spacedRunLimit:vectorMarks:)``).
     static func mixedScriptWords(subjectAndText text: String, hasGreekOrCyrillic: Bool) -> [String]? {
         guard hasGreekOrCyrillic else { return nil }
         var found: [String] = []
