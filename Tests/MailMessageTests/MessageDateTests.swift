@@ -125,4 +125,56 @@ import Testing
         // Many mutations keep the form (a digit for a digit): the comparison is not vacuous.
         #expect(accepted > 1_000)
     }
+
+    /// The fixed-layout reader (``MessageDate/parseFixed(_:)``) must give what the longer reader
+    /// gives wherever it answers: on dates of its layout with every field at its limits (29 Feb in
+    /// leap and other years, 31 in 30-day months, hour 23/24, second 60, zone 2359/2400/0060) and
+    /// random mutations (a digit, a space, a letter or a sign replaced, removed or doubled).
+    @Test func fixedLayoutAgreesWithTheLongerReader() {
+        func both(_ s: String) -> (fixed: Int64??, forms: Int64?) {
+            var copy = s
+            return copy.withUTF8 { (MessageDate.parseFixed($0), MessageDate.parseCanonicalForms(bytes: $0)) }
+        }
+        var templates = [
+            "Mon, 2 Jan 2006 15:04:05 -0700", "Tue, 01 Jul 2003 10:52:37 +0200", "  Thu, 13 Feb 1969 23:32:54 -0330 (EST)",
+            "\tSat, 29 Feb 2000 00:00:00 +1400", "Sun, 31 Dec 2023 23:59:60 -0000", "wed, 3 mAr 2009 12:00:00 +0200",
+            "21 Nov 1997 09:55:06 -0600 some junk", "Fri, 29 Feb 1900 12:00:00 +0000", "Sat, 31 Apr 2002 12:00:00 +0000",
+            "Mon, 1 Jan 0999 00:00:00 +0000", "Mon, 01 Jan 2002 24:00:00 +0000", "Mon, 01 Jan 2002 00:60:00 +0000",
+            "Mon, 01 Jan 2002 00:00:61 +0000", "Mon, 01 Jan 2002 00:00:00 +2400", "Mon, 01 Jan 2002 00:00:00 -0060",
+            "Mon, 0 Jan 2002 00:00:00 +0000", "Tue, 28 Feb 2002 23:59:59 +2359\r\n", "Wed, 22 May 2002 20:51:38 -0700\t",
+            " Wed,  9 Oct 2002 12:34:56 +0100 (IST)", "Thu,9 Aug 2002 01:02:03 -0400", "FRI,\t 30 SEP 2002 11:12:13 +0000",
+        ]
+        for day in 1...31 { templates.append("Thu, \(day) Sep 2002 0\(day % 10):1\(day % 6):5\(day % 10) +0\(day % 10)00") }
+        var answered = 0
+        for t in templates {
+            let (fixed, forms) = both(t)
+            if let fixed {
+                answered += 1
+                #expect(fixed == forms, "\(t)")
+            }
+        }
+        #expect(answered >= 30)
+        var rng = TestRandom(seed: 0xF1_ED1A)
+        let alphabet = Array("0123456789012345678901234567890123456789:+-(), \tJanFebMonSepZ.\r\n")
+        answered = 0
+        for _ in 0..<30_000 {
+            var chars = Array(templates[Int(rng.next() % UInt64(templates.count))])
+            for _ in 0..<(1 + Int(rng.next() % 2)) where !chars.isEmpty {
+                let k = Int(rng.next() % UInt64(chars.count))
+                switch rng.next() % 4 {
+                case 0, 1: chars[k] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 2: chars.remove(at: k)
+                default: chars.insert(chars[k], at: k)
+                }
+            }
+            let s = String(chars)
+            let (fixed, forms) = both(s)
+            if let fixed {
+                answered += 1
+                #expect(fixed == forms, "\(s)")
+                #expect(fixed != nil, "\(s)")
+            }
+        }
+        #expect(answered > 1_500)
+    }
 }
