@@ -43,6 +43,8 @@ enum TextChecks {
     ///   - scan: ``scanText(_:maxSeparators:spacedRunLimit:vectorMarks:)`` of `buf` (with ``maxWords`` and
     ///     ``maxSpacedRuns``), shared with the mixed-script check.
     static func obfuscatedWords(text buf: UnsafeBufferPointer<UInt8>, scan textScan: TextScan) -> [String]? {
+        // Most texts have neither (nothing to read, no tables to fetch).
+        if textScan.tokens.isEmpty && textScan.spacedRunStarts.isEmpty { return nil }
         var found: [String] = []
         let tables = Self.spelling
         let lookalikes = tables.lookalikes
