@@ -37,10 +37,10 @@ public enum BuiltinRules {
                 }
             },
             "base64_text": Check { base64Text($0) },
-            "html_hidden_text": Check { html($0.message.textParts) { $0.hiddenTextBytes >= 20 ? "\($0.hiddenTextBytes) bytes" : nil } },
-            "html_tiny_text": Check { html($0.message.textParts) { $0.tinyTextBytes >= 20 ? "\($0.tinyTextBytes) bytes" : nil } },
+            "html_hidden_text": Check { htmlCount($0.message.textParts, .hiddenTextBytes, atLeast: 20).map { ["\($0) bytes"] } },
+            "html_tiny_text": Check { htmlCount($0.message.textParts, .tinyTextBytes, atLeast: 20).map { ["\($0) bytes"] } },
             "invisible_characters": Check {
-                html($0.message.textParts) { $0.invisibleCharacterCount >= 5 ? "\($0.invisibleCharacterCount) characters" : nil }
+                htmlCount($0.message.textParts, .invisibleCharacters, atLeast: 5).map { ["\($0) characters"] }
             },
             "executable_attachment": Check { attachments($0.message.attachments, double: false) },
             "double_extension": Check { attachments($0.message.attachments, double: true) },
@@ -218,8 +218,15 @@ public enum BuiltinRules {
     static func htmlOnlyImages(_ m: Message) -> [String]? { htmlOnlyImages(m.textParts) }
 
     static func htmlOnlyImages(_ textParts: [TextPart]) -> [String]? {
-        guard !textParts.isEmpty, textParts.allSatisfy(\.isHTML) else { return nil }
-        let images = textParts.reduce(0) { $0 + ($1.html?.imageCount ?? 0) }
+        // The parts read in place (iterating the array copies each part: its strings and its HTML's arrays).
+        let images = textParts.withUnsafeBufferPointer { parts -> Int in
+            var images = 0
+            for k in parts.indices {
+                guard parts[k].isHTML else { return 0 }
+                images += parts[k].html?.imageCount ?? 0
+            }
+            return images
+        }
         guard images > 0 else { return nil }
         // Only whether there are fewer than 50 words matters: counting stops at 50.
         var words = 0
@@ -236,11 +243,14 @@ public enum BuiltinRules {
             }
             return false
         }
-        for p in textParts {
-            // The contiguous bytes (every native string) read in place: the UTF-8 view's iterator
-            // cost several times as much a byte.
-            let reached = p.text.utf8.withContiguousStorageIfAvailable { count($0, &words) } ?? count(p.text.utf8, &words)
-            if reached { break }
+        textParts.withUnsafeBufferPointer { parts in
+            for k in parts.indices {
+                // The contiguous bytes (every native string) read in place: the UTF-8 view's iterator
+                // cost several times as much a byte.
+                let text = parts[k].text
+                let reached = text.utf8.withContiguousStorageIfAvailable { count($0, &words) } ?? count(text.utf8, &words)
+                if reached { break }
+            }
         }
         return images > 0 && words < 50 ? ["\(images) images, \(words) words"] : nil
     }
@@ -253,16 +263,17 @@ public enum BuiltinRules {
 
     static func base64Text(textParts: [TextPart], parts: [MIMEPart]) -> [String]? {
         // The parts read in place: a subscript of the array copies the whole part.
-        parts.withUnsafeBufferPointer { parts in
-            for p in textParts {
-                guard parts[p.partIndex].transferEncoding == "base64" else { continue }
-                let utf8 = p.text.utf8
+        parts.withUnsafeBufferPointer { parts in textParts.withUnsafeBufferPointer { textParts in
+            for k in textParts.indices {
+                let index = textParts[k].partIndex
+                guard parts[index].transferEncoding == "base64" else { continue }
+                let utf8 = textParts[k].text.utf8
                 guard utf8.count >= 20 else { continue }
                 let high = utf8.reduce(0) { $0 + ($1 >= 0x80 ? 1 : 0) }
-                if high * 50 < utf8.count { return [parts[p.partIndex].contentType.mimeType] }
+                if high * 50 < utf8.count { return [parts[index].contentType.mimeType] }
             }
             return nil
-        }
+        } }
     }
 
     static func html(_ m: Message, _ f: (HTMLContent) -> String?) -> [String]? { html(m.textParts, f) }
@@ -272,6 +283,26 @@ public enum BuiltinRules {
             if let h = p.html, let o = f(h) { return [o] }
         }
         return nil
+    }
+
+    /// The counts of an HTML part the HTML checks read.
+    enum HTMLCount { case hiddenTextBytes, tinyTextBytes, invisibleCharacters }
+
+    /// The first HTML part's count of `kind` that is `atLeast` or more (as ``html(_:_:)`` with a
+    /// threshold), the parts and their HTML read in place (iterating the array copied each part,
+    /// and `if let` each part's HTML with its arrays).
+    static func htmlCount(_ textParts: [TextPart], _ kind: HTMLCount, atLeast threshold: Int) -> Int? {
+        textParts.withUnsafeBufferPointer { parts in
+            for k in parts.indices {
+                let count: Int? = switch kind {
+                case .hiddenTextBytes: parts[k].html?.hiddenTextBytes
+                case .tinyTextBytes: parts[k].html?.tinyTextBytes
+                case .invisibleCharacters: parts[k].html?.invisibleCharacterCount
+                }
+                if let count, count >= threshold { return count }
+            }
+            return nil
+        }
     }
 
     static let executableExtensions: Set<String> = [
