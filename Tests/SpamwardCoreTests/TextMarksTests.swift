@@ -119,3 +119,36 @@ struct TextMarksTests {
         #expect(tokens > 1_000 && runs > 1_000 && greek > 500)
     }
 }
+
+/// The spaced-word search of an ASCII window, which reads only the places where a run can start
+/// (sixteen positions at a time), against the scalar search on windows long enough for its
+/// middle blocks (up to 256 bytes, as the check's windows are).
+@Suite("Spaced words in long windows")
+struct SpacedWordWindowTests {
+    @Test func asciiSpacedWordsInLongWindowsAreTheScalarSpacedWords() {
+        var rng = FastPathTests.RNG(state: 0x5_BACE_2)
+        let pieces = ["v i a g r a", "v.i.a.g.r.a", "f-r-e-e", "m_o_n_e_y", "c*a*s*h", "l 0 a n", "p.0.r.n", "F R E E",
+                      "v i a g r a s", "a b c d e f g h i j k l m n o p q r s t u v", "x", "ab", " ", " ", ".", "-", "_", "*",
+                      "1", "!", "w o r d", "s e x", "V1agra", "e.g.", "c a s i n o", "m.o.n.e.y.", "\n", "l.o.a.n-",
+                      "plain words ", "and more plain text, ", "I ", "a ", "x-ray ", "e.g. "]
+        var found = 0
+        for round in 0..<6_000 {
+            var window = ""
+            let target = 1 + Int(rng.next() % 256)
+            while window.utf8.count < target { window += pieces[Int(rng.next() % UInt64(pieces.count))] }
+            let atTextEnd = rng.next() % 2 == 0
+            var before: [String] = round % 3 == 0 ? ["v i a g r a", "FREE"] : round % 7 == 0 ? ["a", "b", "c", "d"] : []
+            var general = before
+            TextChecks.spacedWords(in: Array(window.unicodeScalars), atTextEnd: atTextEnd, into: &general, TextChecks.lookalikes)
+            var bytes = window
+            bytes.withUTF8 { w in
+                TextChecks.asciiPlain.withUnsafeBufferPointer {
+                    TextChecks.spacedWords(inASCII: w, atTextEnd: atTextEnd, into: &before, $0, TextChecks.spamWordsByLength)
+                }
+            }
+            #expect(before == general, "\(window) \(atTextEnd)")
+            if general.count > (round % 3 == 0 ? 2 : round % 7 == 0 ? 4 : 0) { found += 1 }
+        }
+        #expect(found > 1_000)
+    }
+}

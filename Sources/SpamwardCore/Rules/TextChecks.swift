@@ -194,40 +194,80 @@ enum TextChecks {
     static func spacedWords(inASCII w: UnsafeBufferPointer<UInt8>, atTextEnd: Bool, into found: inout [String],
                             _ plain: UnsafeBufferPointer<UInt8>, _ byLength: [[[UInt8]]]) {
         @inline(__always) func letter(_ b: UInt8) -> Bool { (b | 0x20) &- 0x61 < 26 }
-        @inline(__always) func separator(_ b: UInt8) -> Bool { b == 0x2E || b == 0x2D || b == 0x5F || b == 0x2A || b == 0x20 }
         let n = w.count
+        guard n >= 3, let p = w.baseAddress else { return }
         // The run's plain letters (at most 21 are read: more than 20 is no spam word).
         var letters: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &letters) { buffer in
+            // Where a run can start (a letter after a non-letter or the window's start, then a
+            // separator), sixteen positions at a time (``runStartLanes(_:_:at:)``): the loop this
+            // replaces passed over every other position one at a time; the runs are read from
+            // the same places in the same order (a start inside a run already read is skipped,
+            // as that loop went on after the run).
             var i = 0
-            while i + 2 < n, found.count < 5 {
-                let sep = w[i + 1]
-                guard separator(sep), letter(w[i]), i == 0 || !letter(w[i - 1]) else {
-                    i += 1
-                    continue
+            var block = 0
+            while block &+ 2 < n, found.count < 5 {
+                var bits = runStartLanes(p, n, at: block)
+                block &+= 16
+                while bits != 0, found.count < 5 {
+                    let start = block &- 16 &+ bits.trailingZeroBitCount
+                    bits &= bits &- 1
+                    guard start >= i else { continue }
+                    i = start
+                    let sep = w[i + 1]
+                    buffer[0] = plain[Int(w[i])]
+                    var count = 1
+                    var j = i
+                    // Each letter must stand alone: one followed by a letter starts the next word.
+                    while j + 2 < n, w[j + 1] == sep, plain[Int(w[j + 2])] != 0, j + 3 < n ? !letter(w[j + 3]) : atTextEnd {
+                        buffer[count] = plain[Int(w[j + 2])]
+                        count += 1
+                        j += 2
+                        if count > 20 { break }
+                    }
+                    let end = j + 1
+                    // A run cut by the window's end is judged only where the text really ends.
+                    let complete = end < n ? !letter(w[end]) : atTextEnd
+                    if count >= 4, complete, count < byLength.count,
+                       byLength[count].contains(where: { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) })
+                    {
+                        let word = String(decoding: UnsafeBufferPointer(rebasing: w[i..<end]), as: UTF8.self)
+                        if !found.contains(word) { found.append(word) }
+                    }
+                    i = end
                 }
-                buffer[0] = plain[Int(w[i])]
-                var count = 1
-                var j = i
-                // Each letter must stand alone: one followed by a letter starts the next word.
-                while j + 2 < n, w[j + 1] == sep, plain[Int(w[j + 2])] != 0, j + 3 < n ? !letter(w[j + 3]) : atTextEnd {
-                    buffer[count] = plain[Int(w[j + 2])]
-                    count += 1
-                    j += 2
-                    if count > 20 { break }
-                }
-                let end = j + 1
-                // A run cut by the window's end is judged only where the text really ends.
-                let complete = end < n ? !letter(w[end]) : atTextEnd
-                if count >= 4, complete, count < byLength.count,
-                   byLength[count].contains(where: { $0.elementsEqual(UnsafeRawBufferPointer(rebasing: buffer[0..<count])) })
-                {
-                    let word = String(decoding: UnsafeBufferPointer(rebasing: w[i..<end]), as: UTF8.self)
-                    if !found.contains(word) { found.append(word) }
-                }
-                i = end
             }
         }
+    }
+
+    /// The positions `at ..< at + 16` of the `n` bytes at `p` where a spaced run can start (below
+    /// `n - 2`): a letter, after a non-letter (or at 0), before `.`, `-`, `_`, `*` or a space; bit
+    /// k for `at + k`. Read from a zero-padded copy at the window's ends.
+    @inline(__always) static func runStartLanes(_ p: UnsafePointer<UInt8>, _ n: Int, at: Int) -> UInt32 {
+        // (`n - 2 - at` >= 1: the caller reads blocks that start below `n - 2`.)
+        let valid: UInt32 = n &- 2 &- at >= 16 ? 0xFFFF : (1 << UInt32(n &- 2 &- at)) &- 1
+        if at >= 1 && at &+ 17 <= n { return runStartLanes(UnsafeRawPointer(p + at)) & valid }
+        var copy = (V16(repeating: 0), V16(repeating: 0))
+        return withUnsafeMutableBytes(of: &copy) { raw in
+            if at >= 1 { raw[0] = p[at &- 1] }
+            (raw.baseAddress! + 1).copyMemory(from: p + at, byteCount: min(n &- at, 17))
+            return runStartLanes(UnsafeRawPointer(raw.baseAddress! + 1)) & valid
+        }
+    }
+
+    /// ``runStartLanes(_:_:at:)`` of the 16 positions at `q` (reading the byte before them and 17 from `q`).
+    @inline(__always) static func runStartLanes(_ q: UnsafeRawPointer) -> UInt32 {
+        @inline(__always) func letters(_ v: V16) -> V16 { lanes(((v | V16(repeating: 0x20)) &- V16(repeating: 0x61)) .< V16(repeating: 26)) }
+        let before = q.loadUnaligned(fromByteOffset: -1, as: V16.self)
+        let v0 = q.loadUnaligned(as: V16.self)
+        let v1 = q.loadUnaligned(fromByteOffset: 1, as: V16.self)
+        let separator = lanes(v1 .== V16(repeating: 0x20)) | lanes(v1 .== V16(repeating: 0x2E)) | lanes(v1 .== V16(repeating: 0x2D))
+            | lanes(v1 .== V16(repeating: 0x5F)) | lanes(v1 .== V16(repeating: 0x2A))
+        let m = unsafeBitCast(letters(v0) & separator & ~letters(before), to: SIMD2<UInt64>.self) & SIMD2(repeating: 0x8080_8080_8080_8080)
+        // One bit a lane: the high bits gathered by a multiplication.
+        let low = UInt32(truncatingIfNeeded: (m[0] &* 0x0002_0408_1020_4081) >> 56)
+        let high = UInt32(truncatingIfNeeded: (m[1] &* 0x0002_0408_1020_4081) >> 56)
+        return low | high << 8
     }
 
     /// Plain letters of the ASCII look-alikes and letters (lower case), 0 for the other bytes.
