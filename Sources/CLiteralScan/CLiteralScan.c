@@ -1,5 +1,14 @@
 #include "CLiteralScan.h"
 
+/// ``sw_find_pair`` one position at a time.
+static size_t find_pair_scalar(const uint8_t *p, size_t n, size_t i, uint8_t b0, uint8_t fold0, uint8_t b1,
+                               uint8_t fold1) {
+    for (; i + 1 < n; i++) {
+        if ((uint8_t)(p[i] | fold0) == b0 && (uint8_t)(p[i + 1] | fold1) == b1) return i;
+    }
+    return n;
+}
+
 #if defined(__x86_64__) && (defined(__clang__) || defined(__GNUC__))
 #include <immintrin.h>
 
@@ -65,6 +74,31 @@ size_t sw_teddy_candidates(const uint8_t *p, size_t n, size_t start, const uint8
     return count;
 }
 
+
+__attribute__((target("avx2")))
+static size_t find_pair_avx2(const uint8_t *p, size_t n, size_t i, uint8_t b0, uint8_t fold0, uint8_t b1,
+                             uint8_t fold1) {
+    const __m256i c0 = _mm256_set1_epi8((char)b0), f0 = _mm256_set1_epi8((char)fold0);
+    const __m256i c1 = _mm256_set1_epi8((char)b1), f1 = _mm256_set1_epi8((char)fold1);
+    // Blocks of 32 positions whose second bytes are in the text: i + 32 < n.
+    while (i + 33 <= n) {
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(p + i));
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(p + i + 1));
+        __m256i m = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_or_si256(v0, f0), c0),
+                                     _mm256_cmpeq_epi8(_mm256_or_si256(v1, f1), c1));
+        uint32_t bits = (uint32_t)_mm256_movemask_epi8(m);
+        if (bits != 0) return i + (size_t)__builtin_ctz(bits);
+        i += 32;
+    }
+    return find_pair_scalar(p, n, i, b0, fold0, b1, fold1);
+}
+
+size_t sw_find_pair(const uint8_t *p, size_t n, size_t start, uint8_t b0, uint8_t fold0, uint8_t b1, uint8_t fold1,
+                    int avx2) {
+    if (avx2) return find_pair_avx2(p, n, start, b0, fold0, b1, fold1);
+    return find_pair_scalar(p, n, start, b0, fold0, b1, fold1);
+}
+
 #else
 
 int sw_teddy_available(void) { return 0; }
@@ -74,6 +108,12 @@ size_t sw_teddy_candidates(const uint8_t *p, size_t n, size_t start, const uint8
     (void)p; (void)masks; (void)out; (void)cap;
     *resume = n > start ? n : start;
     return 0;
+}
+
+size_t sw_find_pair(const uint8_t *p, size_t n, size_t start, uint8_t b0, uint8_t fold0, uint8_t b1, uint8_t fold1,
+                    int avx2) {
+    (void)avx2;
+    return find_pair_scalar(p, n, start, b0, fold0, b1, fold1);
 }
 
 #endif

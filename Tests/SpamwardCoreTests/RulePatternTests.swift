@@ -1,3 +1,4 @@
+import CLiteralScan
 import MailMessage
 import Testing
 
@@ -151,6 +152,80 @@ struct RulePatternTests {
             }
         }
         #expect(matched >= tries / 10 && matched <= tries - tries / 10, "\(matched) of \(tries) matched")
+    }
+
+    /// `sw_find_pair` (vector and scalar) against a byte-by-byte search, from every start, on
+    /// texts of 0-200 bytes where the pair occurs in both cases of its letters, near block ends
+    /// and at the last position.
+    @Test func pairSearchIsTheByteSearch() {
+        var rng = RNG(state: 0x9A17_0001)
+        let alphabet: [UInt8] = Array("xX-y+ \n".utf8) + [0x58 | 0x80, 0x78 ^ 0x20 ^ 0x40]
+        let pairs: [(UInt8, UInt8, UInt8, UInt8)] = [(0x78, 0x20, 0x2D, 0), (0x2D, 0, 0x78, 0x20), (0x78, 0x20, 0x78, 0x20), (0x2D, 0, 0x2D, 0)]
+        var found = 0
+        for round in 0..<600 {
+            let n = round < 100 ? round : Int(rng.next() % 200)
+            let text = (0..<n).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }
+            let (a, fa, b, fb) = pairs[round % pairs.count]
+            text.withUnsafeBufferPointer { t in
+                guard let base = t.baseAddress else { return }
+                for start in 0...n {
+                    var expected = n
+                    var i = start
+                    while i + 1 < n {
+                        if t[i] | fa == a && t[i + 1] | fb == b {
+                            expected = i
+                            break
+                        }
+                        i += 1
+                    }
+                    for avx2: Int32 in LiteralSearch.vectorAvailable ? [0, 1] : [0] {
+                        let got = sw_find_pair(base, n, start, a, fa, b, fb, avx2)
+                        #expect(got == expected, "pair \(a) \(b) from \(start) in \(text) (avx2 \(avx2))")
+                    }
+                    if expected < n { found += 1 }
+                }
+            }
+        }
+        #expect(found > 10_000)
+    }
+
+    /// A pattern that finds its own start and whose leading literals share their first two
+    /// bytes (``RulePattern/leadingPair``) over long texts: tried anchored where the pair occurs,
+    /// it matches exactly when PCRE2 over the whole text does, with the pair and the literals in
+    /// every mix of cases, near misses (`x-mail`, `x-libr`, `X-` alone) and matches at the text's
+    /// ends.
+    @Test func pairStartsAreTheRegex() throws {
+        let patterns = [
+            ("X-(Mailer|Library): *(Bulk|Mass|Group) ?Mail", true), ("X-(Mailer|Library): *(Bulk|Mass|Group) ?Mail", false),
+            ("money[- ]back guarantee", true), ("x-(ab|cd)e", true), ("\\bx-ab", false),
+        ]
+        let fillers = [
+            "X-Mailer: ", "x-mailer:", "X-MAILER:  ", "x-Library: ", "X-LIBRARY:", "Bulk", "bulk ", "MASS", "group ", "Mail",
+            " mail", "x-mail", "X-libr", "X-", "x-", "x", "X", "-", "money back guarantee", "MONEY-BACK GUARANTEE", "money",
+            "mo", "x-abe", "X-CDE", "x-ab", "ax-ab", "\n", " ", "QUJD", "eHh4", "word ",
+        ].map { Array($0.utf8) }
+        var rng = RNG(state: 0x9A17_0002)
+        let md = MatchScratch.allocate()
+        defer { md.free() }
+        var matched = 0, tries = 0
+        for (pattern, caseless) in patterns {
+            let p = try RulePattern(pattern, caseInsensitive: caseless, engine: .pcre2, rule: "T")
+            #expect(p.findsOwnStart, "/\(pattern)/")
+            _ = try #require(p.leadingPair, "/\(pattern)/ has no leading pair")
+            for _ in 0..<400 {
+                var text: [UInt8] = []
+                while text.count <= RulePattern.onePassLength { text += rng.pick(fillers) }
+                for _ in 0..<Int(rng.next() % 200) { text += rng.pick(fillers) }
+                let expected = text.withUnsafeBufferPointer { p.matcher.matches($0, scratch: md) }
+                let got = text.withUnsafeBufferPointer { p.matches($0, scratch: md) }
+                #expect(got == expected, "/\(pattern)/: \(String(decoding: text, as: UTF8.self).debugDescription)")
+                tries += 1
+                if expected { matched += 1 }
+            }
+        }
+        #expect(matched >= tries / 10 && matched <= tries - tries / 10, "\(matched) of \(tries) matched")
+        // No pair: different second bytes, or a literal of one byte.
+        #expect(try RulePattern("x(ab|-c)", caseInsensitive: true, engine: .pcre2, rule: "T").leadingPair == nil)
     }
 
     /// ``RuleInput/field(_:)`` and ``RuleInput/fields(_:)`` against the message's header fields,

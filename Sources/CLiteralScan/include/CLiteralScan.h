@@ -26,4 +26,11 @@ int sw_teddy_available(void);
 size_t sw_teddy_candidates(const uint8_t *p, size_t n, size_t start, const uint8_t *masks,
                            uint64_t *out, size_t cap, size_t *resume);
 
+/// The first position i, start <= i < n - 1, where `(p[i] | fold0) == b0` and
+/// `(p[i + 1] | fold1) == b1`; n when there is none. A fold of 0x20 compares a lower-case letter
+/// in both cases, 0 compares exactly. With `avx2` (only where `sw_teddy_available()`), 32
+/// positions a step; else one at a time.
+size_t sw_find_pair(const uint8_t *p, size_t n, size_t start, uint8_t b0, uint8_t fold0, uint8_t b1, uint8_t fold1,
+                    int avx2);
+
 #endif

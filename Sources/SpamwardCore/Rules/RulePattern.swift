@@ -1,3 +1,4 @@
+import CLiteralScan
 import CPCRE2
 
 #if canImport(Glibc)
@@ -50,6 +51,33 @@ final class RulePattern: Sendable {
     /// the first occurrence, PCRE2 looks for a start at every later byte its start bitmap allows
     /// (`(remove|taken off) …` tries at every `r` and `t` to the end of the body).
     let anchored: PCRE2Matcher?
+    /// For a pattern that finds its own start (``findsOwnStart``) whose leading literals all
+    /// begin with the same two bytes (`X-(Mailer|Library)` → `x-`): the pattern compiled anchored,
+    /// tried over a long text without a shared search only where those two bytes occur (in
+    /// either case of a letter) and a leading literal follows (``matchesAtPairs(_:_:_:scratch:)``).
+    /// PCRE2's own search stops at every `x` and `X` (a base64 attachment has one in 32 bytes) and
+    /// runs its JIT code each time.
+    let leadingPair: LeadingPair?
+
+    struct LeadingPair: Sendable {
+        let anchored: PCRE2Matcher
+        /// The two bytes (lower case) and what is or-ed into each text byte before comparing
+        /// (0x20 for a letter, so that both cases compare; 0 for other bytes).
+        let first: UInt8, firstFold: UInt8, second: UInt8, secondFold: UInt8
+
+        /// The pair of `leading`, when every literal has two bytes or more and all begin with the
+        /// same two.
+        static func of(_ leading: [LiteralPrefilter.Needle]) -> (UInt8, UInt8)? {
+            guard let b = leading.first?.bytes, b.count >= 2,
+                  leading.allSatisfy({ $0.bytes.count >= 2 && $0.bytes[0] == b[0] && $0.bytes[1] == b[1] })
+            else {
+                return nil
+            }
+            return (b[0], b[1])
+        }
+
+        static func fold(_ b: UInt8) -> UInt8 { b &- 0x61 < 26 ? 0x20 : 0 }
+    }
 
     init(_ pattern: String, caseInsensitive: Bool, engine: RegexEngine, rule: String, usePrefilter: Bool = true) throws(RuleError) {
         switch engine {
@@ -68,6 +96,39 @@ final class RulePattern: Sendable {
         endLiterals = engine == .pcre2 && usePrefilter ? EndLiterals(pattern: pattern, caseInsensitive: caseInsensitive) : nil
         anchored = engine == .pcre2 && leading != nil && !findsOwnStart
             ? try PCRE2Matcher(pattern, caseInsensitive: caseInsensitive, rule: rule, anchored: true) : nil
+        if engine == .pcre2, findsOwnStart, let leading, let (a, b) = LeadingPair.of(leading) {
+            leadingPair = LeadingPair(anchored: try PCRE2Matcher(pattern, caseInsensitive: caseInsensitive, rule: rule, anchored: true),
+                                      first: a, firstFold: LeadingPair.fold(a), second: b, secondFold: LeadingPair.fold(b))
+        } else {
+            leadingPair = nil
+        }
+    }
+
+    /// Whether the pattern matches `text`, tried anchored at each occurrence of a leading literal
+    /// found where ``leadingPair``'s two bytes occur: every match starts with a leading literal,
+    /// and so with the pair.
+    @inline(never)
+    func matchesAtPairs(_ text: UnsafeBufferPointer<UInt8>, _ pair: LeadingPair, _ leading: [LiteralPrefilter.Needle],
+                        scratch: MatchScratch) -> Bool {
+        guard let base = text.baseAddress else { return false }
+        let n = text.count
+        let avx2: Int32 = LiteralSearch.vectorAvailable ? 1 : 0
+        var i = 0
+        while true {
+            i = sw_find_pair(base, n, i, pair.first, pair.firstFold, pair.second, pair.secondFold, avx2)
+            if i >= n { return false }
+            // A leading literal here (its first two bytes are the pair's)?
+            for needle in leading where needle.bytes.count <= n - i {
+                let l = needle.bytes
+                var k = 2
+                while k < l.count, LiteralPrefilter.lower(base[i + k]) == l[k] { k += 1 }
+                if k == l.count {
+                    if pair.anchored.matches(text, from: i, scratch: scratch) { return true }
+                    break
+                }
+            }
+            i += 1
+        }
     }
 
     /// Where the first of ``leading`` occurs in `text` (ASCII case folded), nil when none does.
@@ -133,7 +194,10 @@ final class RulePattern: Sendable {
     func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
         if let endLiterals { return endLiterals.matches(text) }
         if let leading {
-            if findsOwnStart && text.count > Self.onePassLength { return matcher.matches(text, scratch: scratch) }
+            if findsOwnStart && text.count > Self.onePassLength {
+                if let leadingPair { return matchesAtPairs(text, leadingPair, leading, scratch: scratch) }
+                return matcher.matches(text, scratch: scratch)
+            }
             guard let first = firstLeading(text, leading) else { return false }
             return matcher.matches(text, from: first, scratch: scratch)
         }
