@@ -19,12 +19,6 @@
 /// condition, and the text must pass them all (`X-(Mailer|Library): *(Bulk|Mass) ?Mail` needs one
 /// of `mailer`/`library`, one of `bulk`/`mass`, and `mail`); with top-level alternatives, each
 /// gives its most selective condition (longest shortest literal), and one of them must pass.
-///
-/// A class of one byte is that byte (`[ ]`, `[.]`), and a byte repeated at least n times gives n
-/// copies (`[ ]{5,}` needs five spaces, `-{3}x` needs `---x`; at most ``maximumCopies``). An
-/// alternative without a literal of ``minimumLength`` bytes gives a shorter one when it holds a
-/// rare byte (`\$[0-9]{2,}|free money` needs `$` or `free money`: ``isRare(_:)``); such a
-/// prefilter ``hasShortLiterals`` and is checked in the text itself, never by a shared search.
 struct LiteralPrefilter: Sendable, Hashable {
     /// Conditions that must all hold; each is a set of literals (lower-cased bytes) of which at
     /// least one must occur. The first is the most selective.
@@ -98,43 +92,20 @@ struct LiteralPrefilter: Sendable, Hashable {
         if Self.hasExtendedOrQuoting(p) { return nil }
         let alternatives = Self.topLevelAlternatives(p)
         if alternatives.count == 1 {
-            var sets = Self.requiredSets(p[alternatives[0]], nesting: 0)
-            if sets.isEmpty { sets = Self.requiredSets(p[alternatives[0]], nesting: 0, short: true) }
-            // A group's condition may hold a short literal (``bestCondition(_:nesting:)``): kept
-            // only when no condition of long literals alone is left.
-            let long = sets.filter { $0.allSatisfy { $0.count >= Self.minimumLength } }
-            if !long.isEmpty { sets = long }
+            let sets = Self.requiredSets(p[alternatives[0]], nesting: 0)
             guard !sets.isEmpty else { return nil }
             allOf = Self.bySelectivity(sets).map { $0.map { $0.map(Self.lower) } }
-        } else {
-            var union: [[UInt8]] = []
-            for alt in alternatives {
-                guard let best = Self.bestCondition(p[alt], nesting: 0) else { return nil }
-                union.append(contentsOf: best)
-            }
-            guard !union.isEmpty else { return nil }
-            allOf = [union.map { $0.map(Self.lower) }]
+            needles = allOf.map { $0.map(Needle.init) }
+            return
         }
+        var union: [[UInt8]] = []
+        for alt in alternatives {
+            guard let best = Self.bySelectivity(Self.requiredSets(p[alt], nesting: 0)).first else { return nil }
+            union.append(contentsOf: best)
+        }
+        guard !union.isEmpty else { return nil }
+        allOf = [union.map { $0.map(Self.lower) }]
         needles = allOf.map { $0.map(Needle.init) }
-        hasShortLiterals = allOf.contains { $0.contains { $0.count < Self.minimumLength } }
-    }
-
-    /// Whether a literal is shorter than ``minimumLength`` (a rare byte of an alternative that
-    /// has no longer literal: ``requiredSets(_:nesting:short:)``). Such a prefilter is checked in
-    /// the text itself, not by a shared search (whose vector filter needs literals of four bytes).
-    let hasShortLiterals: Bool
-
-    /// The most selective condition of one alternative: of its literals of ``minimumLength``
-    /// bytes or more, else of its shorter runs holding a rare byte (`\$[0-9]+` needs `$`).
-    static func bestCondition(_ p: ArraySlice<UInt8>, nesting: Int) -> [[UInt8]]? {
-        bySelectivity(requiredSets(p, nesting: nesting)).first ?? bySelectivity(requiredSets(p, nesting: nesting, short: true)).first
-    }
-
-    /// A byte that a run shorter than ``minimumLength`` must hold to be a condition: neither a
-    /// letter nor a digit, and rare in mail (``Needle/frequency(_:)``: `$`, `%`, `@`, `!`, ...).
-    static func isRare(_ b: UInt8) -> Bool {
-        let l = lower(b)
-        return !(l &- 0x61 < 26 || b &- 0x30 < 10) && Needle.frequency(l) <= 40
     }
 
     /// Conditions ordered by their shortest literal, longest first (stable).
@@ -204,14 +175,11 @@ struct LiteralPrefilter: Sendable, Hashable {
     /// The conditions one alternative (no `|` at its top level) cannot match without: each
     /// literal run of at least ``minimumLength`` bytes (a set of one), and each required group
     /// whose alternatives all have such conditions (a set of their most selective ones).
-    ///
-    /// With `short`, runs shorter than that count too when they hold a rare byte (``isRare(_:)``):
-    /// the fallback of an alternative without a longer literal (`\$[0-9]{2,}` needs `$`).
-    static func requiredSets(_ p: ArraySlice<UInt8>, nesting: Int, short: Bool = false) -> [[[UInt8]]] {
+    static func requiredSets(_ p: ArraySlice<UInt8>, nesting: Int) -> [[[UInt8]]] {
         var sets: [[[UInt8]]] = []
         var run: [UInt8] = []
         func flush() {
-            if run.count >= minimumLength || (short && run.contains(where: isRare)) { sets.append([run]) }
+            if run.count >= minimumLength { sets.append([run]) }
             run.removeAll(keepingCapacity: true)
         }
         var group: [[UInt8]]? = nil  // the condition of the group just read
@@ -245,12 +213,10 @@ struct LiteralPrefilter: Sendable, Hashable {
             case 0x28:  // a group: skip it whole
                 let j = groupEnd(p, from: i)
                 next = j + 1
-                group = j < end ? groupCondition(p[(i + 1)..<j], nesting: nesting, short: short) : nil
+                group = j < end ? groupCondition(p[(i + 1)..<j], nesting: nesting) : nil
                 plainGroup = j < end ? plainAlternatives(p[(i + 1)..<j]) : nil
-            case 0x5B:  // a class: skip it; a class of one byte is that byte
-                let j = classEnd(p, from: i)
-                next = j + 1
-                atom = j < end ? singleByteClass(p[(i + 1)..<j]) : nil
+            case 0x5B:  // a class: skip it
+                next = classEnd(p, from: i) + 1
             case 0x2E, 0x5E, 0x24:  // . ^ $
                 atom = nil
             case 0x2A, 0x2B, 0x3F, 0x7B, 0x7C, 0x29:
@@ -263,10 +229,6 @@ struct LiteralPrefilter: Sendable, Hashable {
             // A quantifier after the atom?
             var optional = false
             var repeated = false
-            // How many copies of the atom a match has at least (`{n}`, `{n,}`, `{n,m}`), and
-            // whether exactly that many (`{n}`).
-            var copies = 1
-            var exactCount = false
             if next < end {
                 switch p[next] {
                 case 0x2A, 0x3F:  // * ?
@@ -283,30 +245,18 @@ struct LiteralPrefilter: Sendable, Hashable {
                         j += 1
                     }
                     if !digits.isEmpty, j < end, p[j] == 0x7D || p[j] == 0x2C {
-                        let exact = p[j] == 0x7D
                         while j < end, p[j] != 0x7D { j += 1 }
-                        let n = digits.count > 4 ? maximumCopies : Int(String(decoding: digits, as: UTF8.self)) ?? 0
-                        if n == 0 {
-                            optional = true
-                        } else if exact {
-                            // `a{3}`: exactly n copies, and the run goes on after them.
-                            copies = min(n, maximumCopies)
-                            exactCount = n <= maximumCopies
-                        } else {
-                            // `a{5,}`: at least n copies, and the run ends after them.
-                            copies = min(n, maximumCopies)
-                            repeated = true
-                        }
+                        let n = Int(String(decoding: digits, as: UTF8.self)) ?? 0
+                        if n == 0 { optional = true } else { repeated = true }
                         next = j + 1
                     }
                 default: break
                 }
                 // Lazy or possessive suffix.
-                if optional || repeated || copies > 1 || exactCount, next < end, p[next] == 0x3F || p[next] == 0x2B { next += 1 }
+                if optional || repeated, next < end, p[next] == 0x3F || p[next] == 0x2B { next += 1 }
             }
-            if copies > 1 && !exactCount { repeated = true }
             if let atom, !optional {
-                run.append(contentsOf: repeatElement(atom, count: copies))
+                run.append(atom)
                 if repeated { flush() }
             } else if let alternatives = plainGroup, !optional, !run.isEmpty,
                       alternatives.allSatisfy({ run.count + $0.count >= minimumLength }) {
@@ -327,13 +277,11 @@ struct LiteralPrefilter: Sendable, Hashable {
         return sets
     }
 
-    /// At most this many copies of a repeated byte (`[ ]{5,}`, `-{3}`) go into a literal: a
-    /// shorter run of them is required all the same.
-    static let maximumCopies = 16
-
     /// The index of the `]` that closes the class opened at `start` (`p[start]` is `[`): a `]`
     /// right after `[` or `[^` is a member, escapes are skipped, and so are POSIX classes
-    /// (`[[:alpha:]]`, `[[.a.]]`, `[[=a=]]`); `p.endIndex` or beyond when it is not closed.
+    /// (`[[:alpha:]]`, `[[.a.]]`, `[[=a=]]`: their `]` does not close the class; read as the end
+    /// of the class, the rest of it became literal text, a condition the regex does not have);
+    /// `p.endIndex` or beyond when it is not closed.
     static func classEnd(_ p: ArraySlice<UInt8>, from start: Int) -> Int {
         let end = p.endIndex
         var j = start + 1
@@ -355,25 +303,6 @@ struct LiteralPrefilter: Sendable, Hashable {
             j += 1
         }
         return j
-    }
-
-    /// The byte a class of exactly one byte stands for (`[ ]`, `[.]`, `[\]]`, `[]]`), given the
-    /// class's content between its brackets; nil for any other class (negated, ranges, several
-    /// bytes, escapes of letters or digits, POSIX classes).
-    static func singleByteClass(_ content: ArraySlice<UInt8>) -> UInt8? {
-        let s = content.startIndex
-        switch content.count {
-        case 1:
-            let c = content[s]
-            return c == 0x5C || c == 0x5E || c == 0x5B ? nil : c
-        case 2:
-            guard content[s] == 0x5C else { return nil }
-            let e = content[s + 1]
-            let isAlnum = (e >= 0x30 && e <= 0x39) || (e | 0x20 >= 0x61 && e | 0x20 <= 0x7A)
-            return isAlnum || e >= 0x80 ? nil : e
-        default:
-            return nil
-        }
     }
 
     /// The condition a group's content (between its parentheses) gives: one literal set from
@@ -431,7 +360,7 @@ struct LiteralPrefilter: Sendable, Hashable {
         return out.contains(where: \.isEmpty) ? nil : out
     }
 
-    static func groupCondition(_ inner: ArraySlice<UInt8>, nesting: Int, short: Bool = false) -> [[UInt8]]? {
+    static func groupCondition(_ inner: ArraySlice<UInt8>, nesting: Int) -> [[UInt8]]? {
         guard nesting < 4 else { return nil }
         var content = inner
         if content.first == 0x3F {  // "(?"
@@ -442,10 +371,7 @@ struct LiteralPrefilter: Sendable, Hashable {
         let body = Array(content)
         var union: [[UInt8]] = []
         for alt in topLevelAlternatives(body) {
-            // An alternative without a long literal may still need a rare byte (`\$[0-9]{2,}`).
-            let best = short ? bySelectivity(requiredSets(body[alt], nesting: nesting + 1, short: true)).first
-                : bestCondition(body[alt], nesting: nesting + 1)
-            guard let best else { return nil }
+            guard let best = bySelectivity(requiredSets(body[alt], nesting: nesting + 1)).first else { return nil }
             union.append(contentsOf: best)
         }
         return union.isEmpty ? nil : union

@@ -221,9 +221,7 @@ public struct RuleSet: Sendable {
         var leading: [[[UInt8]]?] = []
         var anchoredAtLeading: [Bool] = []
         for (c, d) in zip(compiled, definitions) {
-            // A prefilter with short literals (`$`) is checked in its text: a shared search's
-            // vector filter takes only literals of four bytes or more.
-            if case .regex(let t, let p) = c, let f = p.prefilter, !f.hasShortLiterals {
+            if case .regex(let t, let p) = c, let f = p.prefilter {
                 prefilters.append(f)
                 textKeys.append(AnyHashable(t))
                 leading.append(LiteralPrefilter.leadingLiterals(pattern: d.pattern))
