@@ -154,6 +154,43 @@ struct RulePatternTests {
         #expect(matched >= tries / 10 && matched <= tries - tries / 10, "\(matched) of \(tries) matched")
     }
 
+    /// ``EndRun`` (a repeated byte, a repeated class, `$`) against PCRE2 on texts of spaces,
+    /// tags in both cases, tabs and line feeds (a final one among them), in both case modes.
+    @Test(arguments: [
+        ("[ ]{5,}[0-9a-z]{4,}$", true, " "), ("[ ]{5,}[0-9a-z]{4,}$", false, " "), (" +[a-c]{2,}$", true, " "),
+        ("x{2,}[0-9]+$", true, "x"), ("x{2,}[0-9]+$", false, "x"), ("[_]{3,}[a-z0-9]{1,}$", true, "_"),
+    ])
+    func endRunIsTheRegex(pattern: String, caseInsensitive: Bool, run: String) throws {
+        let end = try #require(EndRun(pattern: pattern, caseInsensitive: caseInsensitive))
+        var rng = RNG(state: 0x5EED_00E1 &+ UInt64(pattern.utf8.count))
+        let pieces = [" ", "     ", "      ", "ab12", "AB12", "a", "Zz9", "xx", "X", "xxX", "7", "_", "___", "-", "\t", "\n", "abcd", "é",
+                      "cab", "CAB", "b"]
+        var matched = 0
+        for _ in 0..<4_000 {
+            var text = ""
+            for _ in 0..<Int(rng.next() % 7) { text += rng.pick(pieces) }
+            // Often a run of the byte (one too few to several too many) and a few more pieces.
+            if rng.next() % 2 == 0 {
+                text += String(repeating: run, count: 1 + Int(rng.next() % 7))
+                for _ in 0..<Int(rng.next() % 3) { text += rng.pick(pieces) }
+            }
+            let bytes = Array(text.utf8)
+            let expected = try reference(pattern, caseInsensitive: caseInsensitive, bytes)
+            let got = bytes.withUnsafeBufferPointer { end.matches($0) }
+            #expect(got == expected, "/\(pattern)/ on \(text.debugDescription)")
+            if expected { matched += 1 }
+        }
+        #expect(matched >= 30)
+    }
+
+    @Test(arguments: [
+        "[ ]{5,}[ a-z]{4,}$", "[ ]{5,}[0-9a-z]{4,}", "[ ]{5}[0-9a-z]{4,}$", "[ ]*[0-9a-z]{4,}$", "[^ ]{5,}[a-z]+$",
+        "[ ]{5,}[\\w]{4,}$", "[ab]{5,}[0-9]+$", "a{0,}[0-9]+$", "[ ]{5,}[[:alpha:]]+$", "(?i)a+[0-9]+$",
+    ])
+    func endRunRefusesOtherPatterns(pattern: String) {
+        #expect(EndRun(pattern: pattern, caseInsensitive: true) == nil)
+    }
+
     /// `sw_find_pair` (vector and scalar) against a byte-by-byte search, from every start, on
     /// texts of 0-200 bytes where the pair occurs in both cases of its letters, near block ends
     /// and at the last position.

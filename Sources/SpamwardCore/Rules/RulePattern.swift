@@ -45,6 +45,9 @@ final class RulePattern: Sendable {
     /// The pattern decided without the engine, when it is literal text anchored at the end
     /// (``EndLiterals``).
     let endLiterals: EndLiterals?
+    /// The pattern decided without the engine, when it is a repeated byte, a repeated class and
+    /// `$` (``EndRun``: `[ ]{5,}[0-9a-z]{4,}$`).
+    let endRun: EndRun?
     /// The pattern compiled anchored (PCRE2_ANCHORED), when it has leading literals and PCRE2
     /// does not find its start itself: over a long text it is tried at each occurrence of a
     /// leading literal only (``matchesAtEachLeading(_:from:_:_:scratch:)``). Run unanchored from
@@ -94,6 +97,7 @@ final class RulePattern: Sendable {
         leadingFirst = firsts.count == 1 && firsts.allSatisfy({ $0 &- 0x61 >= 26 }) ? firsts.first : nil
         findsOwnStart = (matcher as? PCRE2Matcher)?.hasFirstCodeUnit ?? false
         endLiterals = engine == .pcre2 && usePrefilter ? EndLiterals(pattern: pattern, caseInsensitive: caseInsensitive) : nil
+        endRun = engine == .pcre2 && usePrefilter ? EndRun(pattern: pattern, caseInsensitive: caseInsensitive) : nil
         anchored = engine == .pcre2 && leading != nil && !findsOwnStart
             ? try PCRE2Matcher(pattern, caseInsensitive: caseInsensitive, rule: rule, anchored: true) : nil
         if engine == .pcre2, findsOwnStart, let leading, let (a, b) = LeadingPair.of(leading) {
@@ -193,6 +197,7 @@ final class RulePattern: Sendable {
     /// literals, the regex runs from the first of them (no match starts before it) or not at all.
     func matches(_ text: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
         if let endLiterals { return endLiterals.matches(text) }
+        if let endRun { return endRun.matches(text) }
         if let leading {
             if findsOwnStart && text.count > Self.onePassLength {
                 if let leadingPair { return matchesAtPairs(text, leadingPair, leading, scratch: scratch) }
@@ -210,6 +215,7 @@ final class RulePattern: Sendable {
     /// or the end literals.
     func matches(_ text: UnsafeBufferPointer<UInt8>, from offset: Int, scratch: MatchScratch) -> Bool {
         if let endLiterals { return endLiterals.matches(text) }
+        if let endRun { return endRun.matches(text) }
         return matcher.matches(text, from: offset, scratch: scratch)
     }
 
@@ -371,6 +377,120 @@ struct EndLiterals: Sendable {
             if k < 0 { return true }
         }
         return false
+    }
+}
+
+/// A pattern that is one byte repeated at least `n` times, then a class of bytes repeated at least
+/// `m` times, then `$` (`[ ]{5,}[0-9a-z]{4,}$`: a hash-buster tag after spaces), where the byte is
+/// not in the class. A match's class run ends where `$` matches (at the text's end, or before a
+/// final line feed) and starts right after the byte (which the class does not hold), so it is the
+/// whole run of class bytes there: the pattern matches exactly when that run has `m` bytes or more
+/// and `n` copies of the byte precede it. Deciding that reads the text's tail, backwards; no
+/// regex run. ASCII letters fold when the pattern is case-insensitive (PCRE2 without UTF mode
+/// folds nothing else).
+struct EndRun: Sendable {
+    let byte: UInt8
+    let byteFolds: Bool
+    let minimumBytes: Int
+    /// The class, a bit per byte (both cases of its letters when case-insensitive).
+    let set: [UInt64]
+    let minimumRun: Int
+
+    init?(pattern: String, caseInsensitive: Bool) {
+        guard EndLiterals.newlineIsLF else { return nil }
+        let p = Array(pattern.utf8)
+        var i = 0
+        /// A quantifier `{n,}` or `+` at `i` (the minimum), and where it ends.
+        func atLeast(_ i: Int) -> (Int, Int)? {
+            guard i < p.count else { return nil }
+            if p[i] == 0x2B { return (1, i + 1) }  // +
+            guard p[i] == 0x7B else { return nil }
+            var j = i + 1
+            var n = 0
+            while j < p.count, p[j] &- 0x30 < 10, n < 1_000 {
+                n = n * 10 + Int(p[j] &- 0x30)
+                j += 1
+            }
+            guard j > i + 1, n >= 1, j + 1 < p.count, p[j] == 0x2C, p[j + 1] == 0x7D else { return nil }
+            return (n, j + 2)
+        }
+        /// A class `[...]` at `i` of plain bytes and ranges (no negation, escapes or POSIX
+        /// classes), as a bit set, and where it ends.
+        func bracket(_ i: Int) -> ([UInt64], Int)? {
+            guard i < p.count, p[i] == 0x5B else { return nil }
+            var set = [UInt64](repeating: 0, count: 4)
+            var j = i + 1
+            guard j < p.count, p[j] != 0x5E, p[j] != 0x5D else { return nil }
+            while j < p.count, p[j] != 0x5D {
+                let a = p[j]
+                guard a >= 0x20, a < 0x7F, a != 0x5C, a != 0x5B, a != 0x2D else { return nil }
+                var b = a
+                if j + 2 < p.count, p[j + 1] == 0x2D, p[j + 2] != 0x5D {
+                    b = p[j + 2]
+                    guard b >= a, b < 0x7F, b != 0x5C, b != 0x5B else { return nil }
+                    j += 3
+                } else {
+                    j += 1
+                }
+                for c in a...b { set[Int(c >> 6)] |= 1 << (c & 63) }
+            }
+            guard j < p.count else { return nil }
+            return (set, j + 1)
+        }
+        // The byte: a literal one (not a metacharacter) or a class of one byte.
+        let first: UInt8
+        if let (set, next) = bracket(0), set.map(\.nonzeroBitCount).reduce(0, +) == 1 {
+            let k = set.firstIndex { $0 != 0 }.unsafelyUnwrapped
+            first = UInt8(k * 64 + set[k].trailingZeroBitCount)
+            i = next
+        } else {
+            guard let c = p.first, c >= 0x20, c < 0x7F, !EndLiterals.isMeta(c) else { return nil }
+            first = c
+            i = 1
+        }
+        guard let (n, afterByte) = atLeast(i), let (classSet, afterClass) = bracket(afterByte),
+              let (m, afterRun) = atLeast(afterClass), afterRun == p.count - 1, p[afterRun] == 0x24
+        else {
+            return nil
+        }
+        var set = classSet
+        let isLetter = (first | 0x20) &- 0x61 < 26
+        if caseInsensitive {
+            // Both cases of each letter the class holds.
+            for c in UInt8(0x41)...UInt8(0x5A) {
+                let l = c | 0x20
+                if set[Int(c >> 6)] & (1 << (c & 63)) != 0 || set[Int(l >> 6)] & (1 << (l & 63)) != 0 {
+                    set[Int(c >> 6)] |= 1 << (c & 63)
+                    set[Int(l >> 6)] |= 1 << (l & 63)
+                }
+            }
+        }
+        let folds = caseInsensitive && isLetter
+        // The byte (either case when it folds) must not be in the class.
+        for b in folds ? [first | 0x20, first & 0xDF] : [first] where set[Int(b >> 6)] & (1 << (b & 63)) != 0 { return nil }
+        byte = folds ? first | 0x20 : first
+        byteFolds = folds
+        minimumBytes = n
+        self.set = set
+        minimumRun = m
+    }
+
+    /// Whether the text matches (see the type).
+    func matches(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        if endsWithRun(text, text.count) { return true }
+        return text.count > 0 && text[text.count - 1] == 0x0A && endsWithRun(text, text.count - 1)
+    }
+
+    private func endsWithRun(_ text: UnsafeBufferPointer<UInt8>, _ end: Int) -> Bool {
+        var start = end
+        while start > 0, set[Int(text[start - 1] >> 6)] & (1 << (text[start - 1] & 63)) != 0 { start -= 1 }
+        guard end - start >= minimumRun, start >= minimumBytes else { return false }
+        for k in (start - minimumBytes)..<start {
+            let b = byteFolds ? text[k] | 0x20 : text[k]
+            // A folding byte is a letter: `| 0x20` maps only its two cases to it.
+            if b != byte { return false }
+        }
+        return true
     }
 }
 
