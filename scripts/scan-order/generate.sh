@@ -27,6 +27,10 @@ if [ "${1:-}" = "--check" ]; then
     found=$(wc -l < /tmp/scan-order-check.$$)
     ascending=$(awk 'BEGIN { prev = "" } { if (prev == "" || $1 > prev) n++; prev = $1 } END { print n + 0 }' /tmp/scan-order-check.$$)
     echo "$order: $total functions; in $bin: $found found, $(cut -d' ' -f2 /tmp/scan-order-missing.$$) missing; $ascending of the found at ascending addresses"
+    if [ "$found" -gt 0 ] && [ $((ascending * 10)) -lt $((found * 9)) ]; then
+        echo "the order is not followed: objects compiled before the function-sections flag are kept by"
+        echo "incremental builds; remove the scratch directory's objects (swift package clean) and build again"
+    fi
     rm -f /tmp/scan-order-check.$$ /tmp/scan-order-missing.$$
     exit 0
 fi
